@@ -1,0 +1,270 @@
+"""The `beian` command line.
+
+Global options: `--db URL` (else BEIAN_DATABASE_URL, else ./beian.sqlite3), `--now ISO-8601` (the virtual clock;
+absent = real time), `--json` (machine-readable output). Errors: one clear line on stderr, a non-zero exit, and
+nothing half-written (every command is one transaction, or one per case for sweeps and recomputations).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from workflows import clock
+from workflows.errors import BeianError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"beian：参数错误：{message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _read_json(text_or_path: str, what: str) -> Any:
+    """A JSON value given inline, as a file path, or as '-' for standard input."""
+    if text_or_path == "-":
+        source, where = sys.stdin.read(), "标准输入"
+    elif text_or_path.lstrip().startswith(("{", "[")):
+        source, where = text_or_path, "参数"
+    else:
+        path = Path(text_or_path)
+        try:
+            source, where = path.read_text(encoding="utf-8"), str(path)
+        except OSError as exc:
+            raise BeianError(f"无法读取{what}文件 {path}：{exc.strerror}") from None
+    try:
+        return json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise BeianError(f"{what}（{where}）不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列，{exc.msg}") from None
+
+
+def _app(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from adapters.db import database_url
+    from workflows.service import Beian
+
+    return Beian(database_url(args.db))
+
+
+def _print(args: argparse.Namespace, value: Any, human: Callable[[Any], str]) -> None:
+    if args.json:
+        print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(human(value))
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    deployed = _app(args).init(actor=args.user)
+    _print(args, {"definitions": deployed}, lambda v: "\n".join(
+        f"{d['process']} 第 {d['version']} 版" + ("（新部署）" if d["deployed"] else "（已是最新）")
+        for d in v["definitions"]) or "没有可部署的流程")
+
+
+def cmd_apply(args: argparse.Namespace) -> None:
+    application = _read_json(args.file, "申请材料")
+    received = clock.parse_instant(args.received_at) if args.received_at else None
+    result = _app(args).apply(application, received_at=received, actor=args.user)
+    _print(args, result, lambda v: f"已受理登记：案件 {v['case']}（流程实例 {v['instance']}），状态 {v['status']}")
+
+
+def _task_line(t: dict[str, Any]) -> str:
+    due = t["due"][:16].replace("T", " ") if t["due"] else "无法定期限"
+    flags = ("，已逾期" if t["overdue"] else "") + ("，暂定期限" if t["provisional"] else "")
+    return f"{t['id']}  {t['case']}  {t['name']}（{t['role']}）  期限：{due}{flags}"
+
+
+def cmd_tasks(args: argparse.Namespace) -> None:
+    tasks = _app(args).tasks(args.case)
+    _print(args, tasks, lambda v: "\n".join(_task_line(t) for t in v) or "没有待办")
+
+
+def cmd_complete(args: argparse.Namespace) -> None:
+    data = _read_json(args.data, "表单数据")
+    result = _app(args).complete(args.task_id, data, actor=args.user)
+    _print(args, result, lambda v: f"已办结。案件 {v['case']} 当前状态：{v['status']}")
+
+
+def cmd_send(args: argparse.Namespace) -> None:
+    data = _read_json(args.data, "消息内容") if args.data else None
+    result = _app(args).send(args.message, args.case, data, actor=args.user)
+    _print(args, result, lambda v: f"消息已送达。案件 {v['case']} 当前状态：{v['status']}")
+
+
+def cmd_sweep(args: argparse.Namespace) -> None:
+    result = _app(args).sweep(limit=args.limit)
+
+    def human(v: dict[str, Any]) -> str:
+        lines = [f"{f['case']}：{'、'.join(f['timers']) or '（无到期事件）'} → {f['status']}" for f in v["fired"]]
+        lines += [f"失败：实例 {f['instance']}：{f['error']}" for f in v["failed"]]
+        return "\n".join(lines) or "没有到期的定时事件"
+
+    _print(args, result, human)
+    if result["failed"]:
+        raise SystemExit(1)
+
+
+def _show_text(v: dict[str, Any]) -> str:
+    lines = [f"案件 {v['case']}：{v['institution']['name']}（{v['institution']['credit_code']}）",
+             f"状态：{v['status_label']}（{v['status']}），自 {v['status_since'][:16].replace('T', ' ')}"]
+    if v["status_reason"]:
+        lines.append(f"原因：{v['status_reason']}" + (f"；依据：{v['status_article']}" if v["status_article"] else ""))
+    if v["filing_number"]:
+        lines.append(f"备案编号：{v['filing_number']}，有效期 {v['valid_from']} 至 {v['valid_until']}")
+    for w in v["waiting_for"]:
+        what = w.get("task") or w.get("timer")
+        lines.append(f"等待：{what}" + (f"，期限 {w['due'][:16].replace('T', ' ')}" if w["due"] else ""))
+    for d in v["deadlines"]:
+        lines.append(f"期限：{d['name']}：{d['explanation']}" + ("【已逾期】" if d["overdue"] else ""))
+    for d in v["documents"]:
+        lines.append(f"文书 {d['id']}：{d['title']}" + (f"（{d['number']}）" if d["number"] else ""))
+    lines.append("历史：")
+    lines += [f"  {h['at'][:16].replace('T', ' ')}  {h['actor']}  {h['summary']}"
+              + (f"  〔{h['article']}〕" if h["article"] else "") for h in v["history"]]
+    return "\n".join(lines)
+
+
+def cmd_show(args: argparse.Namespace) -> None:
+    _print(args, _app(args).show(args.case), _show_text)
+
+
+def cmd_document(args: argparse.Namespace) -> None:
+    document = _app(args).document(args.document_id)
+    if args.out:
+        Path(args.out).write_text(document["html"], encoding="utf-8")
+        _print(args, {k: v for k, v in document.items() if k != "html"} | {"file": args.out},
+               lambda v: f"已写入 {v['file']}")
+    else:
+        print(document["html"])
+
+
+def cmd_calendar_add(args: argparse.Namespace) -> None:
+    try:
+        start = date.fromisoformat(args.date) if len(args.date) == 10 else clock.parse_instant(args.date)
+    except ValueError:
+        raise BeianError(f"无法识别的日期“{args.date}”，请使用 YYYY-MM-DD") from None
+    result = _app(args).calendar_add(start, args.days)
+    _print(args, result, lambda v: v["explanation"])
+
+
+def cmd_calendar_load(args: argparse.Namespace) -> None:
+    data = _read_calendar_file(args.file)
+    result = _app(args).calendar_load(data, actor=args.user)
+    def human(v: dict[str, Any]) -> str:
+        cases = v["recomputed_cases"]
+        return (f"已载入 {v['year']} 年节假日安排；重新计算了 {len(cases)} 个案件的暂定期限"
+                + (f"：{'、'.join(cases)}" if cases else ""))
+
+    _print(args, result, human)
+
+
+def _read_calendar_file(path: str) -> Any:
+    if path.endswith((".yaml", ".yml")):
+        try:
+            import yaml
+        except ImportError:
+            raise BeianError("读取 YAML 需要安装 PyYAML；也可以使用 JSON 格式的安排文件") from None
+        try:
+            return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise BeianError(f"无法读取节假日安排文件 {path}：{exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise BeianError(f"节假日安排文件 {path} 不是有效的 YAML：{exc}") from None
+    return _read_json(path, "节假日安排")
+
+
+def cmd_calendar_years(args: argparse.Namespace) -> None:
+    years = _app(args).calendar_years()
+    _print(args, years, lambda v: "\n".join(
+        f"{y['year']}：{y['source']}（{y['loaded_by']} 于 {y['loaded_at'][:10]} 载入）" for y in v)
+        or "尚未载入任何年度安排（2004–2026 年使用内置官方数据）")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from adapters.demo import run_demo
+
+    app = _app(args)
+    app.init(actor="admin")
+    shown = run_demo(app, say=(lambda _line: None) if args.json else print, out_dir=Path(args.out))
+    if args.json:
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="beian", description="职业技能等级评价机构备案系统")
+    parser.add_argument("--db", help="数据库 URL 或 SQLite 文件路径（默认 BEIAN_DATABASE_URL 或 ./beian.sqlite3）")
+    parser.add_argument("--now", help="虚拟时钟：以该时刻运行（ISO-8601，例如 2026-09-30T10:00+08:00）")
+    parser.add_argument("--json", action="store_true", help="输出 JSON")
+    parser.add_argument("--user", default=None, help="操作人（记入审计历史）")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("init", help="创建或升级数据库并部署内置流程").set_defaults(func=cmd_init, default_user="admin")
+    p = sub.add_parser("apply", help="提交备案申请（JSON 文件）")
+    p.add_argument("file")
+    p.add_argument("--received-at", help="收到申请的时间（默认为当前时间）")
+    p.set_defaults(func=cmd_apply, default_user="applicant")
+    p = sub.add_parser("tasks", help="列出待办")
+    p.add_argument("--case")
+    p.set_defaults(func=cmd_tasks)
+    p = sub.add_parser("complete", help="办结待办")
+    p.add_argument("task_id")
+    p.add_argument("--data", required=True, help="表单数据：JSON 文本、文件路径或 -")
+    p.set_defaults(func=cmd_complete, default_user="caseworker")
+    p = sub.add_parser("send", help="送达外部消息（resubmission、objection）")
+    p.add_argument("message")
+    p.add_argument("--case", required=True)
+    p.add_argument("--data", help="消息内容：JSON 文本、文件路径或 -")
+    p.set_defaults(func=cmd_send, default_user="external")
+    p = sub.add_parser("sweep", help="触发所有已到期的定时事件")
+    p.add_argument("--limit", type=int, default=1000)
+    p.set_defaults(func=cmd_sweep, default_user="timer")
+    p = sub.add_parser("show", help="查看案件")
+    p.add_argument("case")
+    p.set_defaults(func=cmd_show)
+    p = sub.add_parser("document", help="输出文书 HTML")
+    p.add_argument("document_id", type=int)
+    p.add_argument("--out", help="写入文件")
+    p.set_defaults(func=cmd_document)
+
+    p = sub.add_parser("demo", help="演示：在虚拟时钟上走完一件备案（示例数据）")
+    p.add_argument("--out", default="demo", help="文书输出目录（默认 ./demo）")
+    p.set_defaults(func=cmd_demo)
+
+    cal = sub.add_parser("calendar", help="工作日日历").add_subparsers(dest="calendar_command", required=True,
+                                                                    parser_class=_Parser)
+    p = cal.add_parser("add", help="计算某日起 N 个工作日的期限")
+    p.add_argument("date")
+    p.add_argument("days", type=int)
+    p.set_defaults(func=cmd_calendar_add)
+    p = cal.add_parser("load", help="载入某年的国务院节假日安排（JSON/YAML）")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_calendar_load, default_user="admin")
+    cal.add_parser("years", help="已载入的年度安排").set_defaults(func=cmd_calendar_years)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.user is None:
+        args.user = getattr(args, "default_user", "cli")
+    try:
+        chosen: clock.Clock = clock.VirtualClock(clock.parse_instant(args.now)) if args.now else clock.RealClock()
+        with clock.using_clock(chosen):
+            args.func(args)
+    except BeianError as exc:
+        print(f"错误：{exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except ValueError as exc:  # domain validation (tasks/) speaks Chinese already
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

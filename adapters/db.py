@@ -1,0 +1,264 @@
+"""The application database: SQLAlchemy 2 models and engine set-up.
+
+SQLite file by default, any SQLAlchemy URL otherwise (PostgreSQL at scale). The schema itself is owned by the Alembic
+migrations in `adapters/migrations`; these models must match them (a test compares the two).
+
+Design for cheap steps: instance state is stored as JSON without the process spec (it references its definition
+row); open human tasks and waiting timers are projections with indexed due columns, so finding due work or a
+worklist never deserialises an instance.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+DEFAULT_DATABASE_FILE = "beian.sqlite3"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored as UTC. SQLite has no time zones; storing UTC everywhere keeps `due_at <= now`
+    comparisons in SQL correct on both SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime written to the database")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class ProcessDefinition(Base):
+    """One deployed version of one BPMN process, with the form schemas it references."""
+
+    __tablename__ = "process_definitions"
+    __table_args__ = (UniqueConstraint("process_id", "version", name="uq_definition_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    file_name: Mapped[str] = mapped_column(String(200))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    forms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str] = mapped_column(String(100))
+
+
+class Instance(Base):
+    """A running or finished process instance: one case."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(40), unique=True)
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
+    state: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(40), index=True)
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    status_article: Mapped[str] = mapped_column(Text, default="")
+    status_since: Mapped[datetime]
+    institution_name: Mapped[str] = mapped_column(String(200))
+    credit_code: Mapped[str] = mapped_column(String(18), index=True)
+    region: Mapped[str] = mapped_column(String(6), index=True)
+    authority_level: Mapped[str] = mapped_column(String(20))
+    application: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime]
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    error_at: Mapped[datetime | None]
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    # Optimistic concurrency: every UPDATE says WHERE row_version = <read value>; a concurrent writer makes it
+    # match nothing and SQLAlchemy raises StaleDataError instead of silently merging two steps.
+    __mapper_args__ = {"version_id_col": row_version}
+
+
+class HumanTask(Base):
+    """An open (READY) user task: the worklist reads only this table."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (Index("ix_human_tasks_role_region_due", "role", "region", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the SpiffWorkflow task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    case_id: Mapped[str] = mapped_column(String(40), index=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    region: Mapped[str] = mapped_column(String(6))
+    form: Mapped[str | None] = mapped_column(String(200))
+    article: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    deadline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class Timer(Base):
+    """A waiting timer event with its absolute due time: the sweep reads only this table."""
+
+    __tablename__ = "timers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the SpiffWorkflow task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    case_id: Mapped[str] = mapped_column(String(40), index=True)
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    deadline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    armed_at: Mapped[datetime]
+
+
+class Filing(Base):
+    """A filing record (备案): created with its receipt when a filing application succeeds."""
+
+    __tablename__ = "filings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filing_number: Mapped[str] = mapped_column(String(80), unique=True)
+    case_id: Mapped[str] = mapped_column(String(40), index=True)
+    credit_code: Mapped[str] = mapped_column(String(18), index=True)
+    institution_name: Mapped[str] = mapped_column(String(200))
+    institution_type: Mapped[str] = mapped_column(String(20))
+    region: Mapped[str] = mapped_column(String(6), index=True)
+    authority_level: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(40), index=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date, index=True)
+    issued_at: Mapped[datetime]
+    receipt_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+
+
+class FilingOccupation(Base):
+    __tablename__ = "filing_occupations"
+    __table_args__ = (Index("ix_filing_occupations_code", "occupation_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filing_id: Mapped[int] = mapped_column(ForeignKey("filings.id"), index=True)
+    occupation_code: Mapped[str] = mapped_column(String(20))
+    occupation_name: Mapped[str] = mapped_column(String(200))
+    levels: Mapped[list[Any]] = mapped_column(JSON)
+    basis: Mapped[str] = mapped_column(String(40))
+
+
+class Document(Base):
+    """A notice or receipt as issued: the rendered HTML is kept exactly as sent."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    title: Mapped[str] = mapped_column(String(200))
+    number: Mapped[str | None] = mapped_column(String(80))
+    html: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    """Append-only history (database triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    case_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    summary: Mapped[str] = mapped_column(Text)
+    article: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class CalendarYear(Base):
+    """An official holiday arrangement for one year, loaded by an administrator."""
+
+    __tablename__ = "calendar_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    arrangement: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime]
+    loaded_by: Mapped[str] = mapped_column(String(100))
+
+
+class Sequence(Base):
+    """Named counters (case numbers, filing numbers per region and year), incremented inside the step."""
+
+    __tablename__ = "sequences"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+def database_url(explicit: str | None = None) -> str:
+    """`--db`, else BEIAN_DATABASE_URL, else a SQLite file in the working directory."""
+    url = explicit or os.environ.get("BEIAN_DATABASE_URL")
+    if url:
+        return url if "://" in url else f"sqlite:///{Path(url).resolve()}"
+    return f"sqlite:///{Path(DEFAULT_DATABASE_FILE).resolve()}"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; we emit BEGIN IMMEDIATE ourselves so that a step
+        # holds the write lock from its first read, which makes concurrent steps on SQLite serialise cleanly.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see make_engine)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_session_factory(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, expire_on_commit=False)

@@ -1,0 +1,163 @@
+"""Repository and unit of work over the application database (the service layer's only door to it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.db import (
+    AuditEvent,
+    CalendarYear,
+    Document,
+    Filing,
+    FilingOccupation,
+    HumanTask,
+    Instance,
+    ProcessDefinition,
+    Timer,
+)
+from adapters.db import (
+    Sequence as SequenceRow,
+)
+
+
+class Repository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @property
+    def dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    # --- definitions -------------------------------------------------------------------------------------
+    def latest_definition(self, process_id: str) -> ProcessDefinition | None:
+        return self.session.scalars(
+            select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
+            .order_by(ProcessDefinition.version.desc()).limit(1)
+        ).first()
+
+    def definition(self, definition_id: int) -> ProcessDefinition:
+        return self.session.get_one(ProcessDefinition, definition_id)
+
+    def add(self, row: Any) -> None:
+        self.session.add(row)
+
+    # --- instances ---------------------------------------------------------------------------------------
+    def instance(self, case_id: str, *, for_update: bool = False) -> Instance | None:
+        query = select(Instance).where(Instance.case_id == case_id)
+        if for_update and self.dialect == "postgresql":
+            query = query.with_for_update()
+        return self.session.scalars(query).first()
+
+    def instance_by_id(self, instance_id: int, *, for_update: bool = False) -> Instance | None:
+        query = select(Instance).where(Instance.id == instance_id)
+        if for_update and self.dialect == "postgresql":
+            query = query.with_for_update()
+        return self.session.scalars(query).first()
+
+    def next_value(self, name: str) -> int:
+        """Increment a named counter inside the current transaction (rolled back with it)."""
+        query = select(SequenceRow).where(SequenceRow.name == name)
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        row = self.session.scalars(query).first()
+        if row is None:
+            row = SequenceRow(name=name, value=0)
+            self.session.add(row)
+        row.value += 1
+        self.session.flush()
+        return row.value
+
+    # --- projections -------------------------------------------------------------------------------------
+    def human_tasks(self, instance_id: int) -> list[HumanTask]:
+        return list(self.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)))
+
+    def human_task(self, task_id: str) -> HumanTask | None:
+        return self.session.get(HumanTask, task_id)
+
+    def open_tasks(self, case_id: str | None = None) -> list[HumanTask]:
+        query = select(HumanTask)
+        if case_id is not None:
+            query = query.where(HumanTask.case_id == case_id)
+        return list(self.session.scalars(query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
+                                                        HumanTask.created_at)))
+
+    def timers(self, instance_id: int) -> list[Timer]:
+        return list(self.session.scalars(select(Timer).where(Timer.instance_id == instance_id)))
+
+    def remove(self, rows: Iterable[Any]) -> None:
+        for row in rows:
+            self.session.delete(row)
+
+    def due_instances(self, now: datetime, limit: int) -> list[int]:
+        """Instances with a timer due at `now`, earliest first. Reads the indexed timers table only."""
+        query = (select(Timer.instance_id, func.min(Timer.due_at).label("first_due"))
+                 .where(Timer.due_at <= now).group_by(Timer.instance_id).order_by("first_due").limit(limit))
+        return [row.instance_id for row in self.session.execute(query)]
+
+    def instances_with_provisional_deadlines(self) -> list[int]:
+        timers = select(Timer.instance_id).where(Timer.provisional.is_(True))
+        tasks = select(HumanTask.instance_id).where(HumanTask.provisional.is_(True))
+        return sorted(set(self.session.scalars(timers)) | set(self.session.scalars(tasks)))
+
+    # --- filings -----------------------------------------------------------------------------------------
+    def active_filing_numbers(self, credit_code: str, occupation_codes: Sequence[str]) -> dict[str, str]:
+        query = (select(FilingOccupation.occupation_code, Filing.filing_number)
+                 .join(Filing, Filing.id == FilingOccupation.filing_id)
+                 .where(Filing.credit_code == credit_code, Filing.status == "active",
+                        FilingOccupation.occupation_code.in_(list(occupation_codes))))
+        return {code: number for code, number in self.session.execute(query)}
+
+    def filing_for_case(self, case_id: str) -> Filing | None:
+        return self.session.scalars(select(Filing).where(Filing.case_id == case_id)).first()
+
+    # --- documents and audit -----------------------------------------------------------------------------
+    def documents(self, case_id: str) -> list[Document]:
+        return list(self.session.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.id)))
+
+    def document(self, document_id: int) -> Document | None:
+        return self.session.get(Document, document_id)
+
+    def history(self, case_id: str) -> list[AuditEvent]:
+        return list(self.session.scalars(
+            select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)))
+
+    # --- calendar ----------------------------------------------------------------------------------------
+    def calendar_years(self) -> list[CalendarYear]:
+        return list(self.session.scalars(select(CalendarYear).order_by(CalendarYear.year)))
+
+    def calendar_year(self, year: int) -> CalendarYear | None:
+        return self.session.get(CalendarYear, year)
+
+    def delete_calendar_year(self, year: int) -> None:
+        self.session.execute(delete(CalendarYear).where(CalendarYear.year == year))
+
+
+class UnitOfWork:
+    """One transaction. Leaving the block without `commit()` rolls everything back."""
+
+    def __init__(self, session_factory: sessionmaker) -> None:
+        self._session_factory = session_factory
+
+    def __enter__(self) -> UnitOfWork:
+        self.session: Session = self._session_factory()
+        self.repo = Repository(self.session)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()

@@ -1,0 +1,123 @@
+"""Engine mechanics: the clock patch, state stored without the spec, crash safety and concurrent changes."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from adapters.db import database_url
+from tests.conftest import Beian
+from tests.scenarios.test_new_filing import RECEIVED, apply, task
+from workflows import clock, engine
+from workflows.errors import ConcurrentChange, IllegalEvent, NotFound
+from workflows.service import Beian as App
+
+
+def test_spiff_timers_read_our_clock() -> None:
+    from SpiffWorkflow.bpmn.specs.event_definitions import timer
+
+    instant = datetime(2031, 5, 6, 7, 8, tzinfo=UTC)
+    with clock.using_clock(clock.VirtualClock(instant)):
+        assert timer.datetime.now(UTC) == instant
+    assert abs((timer.datetime.now(UTC) - datetime.now(UTC)).total_seconds()) < 5
+
+
+def test_virtual_clock_needs_a_time_zone() -> None:
+    with pytest.raises(ValueError):
+        clock.VirtualClock(datetime(2026, 1, 1))
+
+
+def test_state_references_the_definition_instead_of_copying_it(beian: Beian, write_json: Any,
+                                                               application: dict[str, Any]) -> None:
+    case = apply(beian, write_json, application)
+    app = App(database_url(str(beian.db)))
+    with app.uow() as uow:
+        state = json.loads(uow.repo.instance(case).state)
+    assert "spec" not in state and "subprocess_specs" not in state
+    assert state["tasks"]
+
+
+def test_crash_between_engine_step_and_commit_keeps_previous_state(beian: Beian, write_json: Any,
+                                                                   application: dict[str, Any],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    case = apply(beian, write_json, application)
+    app = App(database_url(str(beian.db)))
+    acceptance = task(beian, case, "acceptance", RECEIVED)
+    before = beian.json("show", case)
+
+    from adapters.repository import UnitOfWork
+
+    def crash(self: UnitOfWork) -> None:
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(UnitOfWork, "commit", crash)
+    with clock.using_clock(clock.VirtualClock(datetime.fromisoformat("2026-09-28T10:00:00+08:00"))), \
+            pytest.raises(RuntimeError, match="power cut"):
+        app.complete(acceptance["id"], {"decision": "accept"})
+    monkeypatch.undo()
+
+    assert beian.json("show", case) == before
+    assert task(beian, case, "acceptance")["id"] == acceptance["id"]
+    # And the case still works afterwards.
+    beian.json("complete", acceptance["id"], "--data", json.dumps({"decision": "accept"}))
+    assert beian.json("show", case)["status"] == "under_review"
+
+
+def test_concurrent_write_is_detected_not_merged(beian: Beian, write_json: Any, application: dict[str, Any],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    case = apply(beian, write_json, application)
+    app = App(database_url(str(beian.db)))
+    acceptance = task(beian, case, "acceptance", RECEIVED)
+    real_load = engine.load_state
+
+    def load_then_someone_else_writes(state: str, spec: Any, subprocess_specs: Any) -> Any:
+        # Another writer (on a database without row locks) commits a new version of the row meanwhile.
+        workflow = real_load(state, spec, subprocess_specs)
+        session = current_uow["uow"].session
+        session.execute(text("UPDATE instances SET row_version = row_version + 1 WHERE case_id = :c"), {"c": case})
+        return workflow
+
+    current_uow: dict[str, Any] = {}
+    real_run_step = engine.run_step
+
+    def run_step(uow: Any, *args: Any, **kwargs: Any) -> Any:
+        current_uow["uow"] = uow
+        return real_run_step(uow, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "load_state", load_then_someone_else_writes)
+    monkeypatch.setattr("workflows.service.run_step", run_step)
+    with pytest.raises(ConcurrentChange, match="同时修改"):
+        app.complete(acceptance["id"], {"decision": "accept"})
+    monkeypatch.undo()
+    assert beian.json("show", case)["status"] == "applied"
+
+
+def test_two_caseworkers_complete_the_same_task_at_once(beian: Beian, write_json: Any,
+                                                        application: dict[str, Any]) -> None:
+    case = apply(beian, write_json, application)
+    acceptance = task(beian, case, "acceptance", RECEIVED)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def attempt(decision: str) -> None:
+        app = App(database_url(str(beian.db)))
+        barrier.wait()
+        try:
+            app.complete(acceptance["id"], {"decision": decision, "reasons": "并发测试"})
+            outcomes.append("ok")
+        except (IllegalEvent, NotFound, ConcurrentChange) as exc:
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=attempt, args=(d,)) for d in ("accept", "reject")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes)[-1] == "ok" and outcomes.count("ok") == 1
+    history = beian.json("show", case)["history"]
+    assert [h["action"] for h in history].count("task_completed") == 1

@@ -1,0 +1,860 @@
+"""Process 1 (备案申请): bpmn/filing_application.bpmn validates, is completely drawn, and every path runs.
+
+The paths run in memory with SpiffWorkflow and a small environment written here (not the production
+engine): expression functions that return fixed-shape deadline dicts, service operators that return canned
+JSON and record their calls, builtins reduced to the production allow-list, and a virtual clock swapped into
+SpiffWorkflow's timer module. Between steps each workflow is serialised and restored, as the engine does.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from lxml import etree
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
+BPMN_FILE = BPMN_DIR / "filing_application.bpmn"
+FORMS_DIR = BPMN_DIR / "forms"
+PROCESS_ID = "filing_application"
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
+ROLE_LANES = {"受理人员", "专家评估协调员", "现场考察组", "复核人员", "公示人员", "监管人员", "系统"}
+SICHUAN = "川人社办发〔2019〕94号"
+CST = timezone(timedelta(hours=8))
+
+# The ids other code relies on, with their BPMN element types.
+REQUIRED_IDS = {
+    "start": "startEvent",
+    "prechecks": "serviceTask",
+    "set_acceptance_deadline": "scriptTask",
+    "acceptance": "userTask",
+    "acceptance_overdue": "boundaryEvent",
+    "escalate_acceptance": "serviceTask",
+    "escalation_recorded": "endEvent",
+    "acceptance_decision": "exclusiveGateway",
+    "status_under_review": "serviceTask",
+    "notice_rejection": "serviceTask",
+    "notice_supplement": "serviceTask",
+    "await_resubmission": "intermediateCatchEvent",
+    "restart_acceptance_clock": "scriptTask",
+    "expert_review": "userTask",
+    "expert_result": "exclusiveGateway",
+    "notice_expert_fail": "serviceTask",
+    "site_inspection": "userTask",
+    "inspection_result": "exclusiveGateway",
+    "notice_inspection_fail": "serviceTask",
+    "needs_higher_review": "exclusiveGateway",
+    "higher_review": "userTask",
+    "higher_result": "exclusiveGateway",
+    "notice_higher_fail": "serviceTask",
+    "set_publicity_deadline": "scriptTask",
+    "announce_publicity": "serviceTask",
+    "status_publicity": "serviceTask",
+    "publicity_wait": "eventBasedGateway",
+    "publicity_ends": "intermediateCatchEvent",
+    "objection_received": "intermediateCatchEvent",
+    "objection_review": "userTask",
+    "objection_outcome": "exclusiveGateway",
+    "notice_objection_upheld": "serviceTask",
+    "issue_receipt": "serviceTask",
+    "status_filed": "serviceTask",
+    "filed": "endEvent",
+    "not_filed_merge": "exclusiveGateway",
+    "status_not_filed": "serviceTask",
+    "not_filed": "endEvent",
+}
+USER_TASK_LANES = {
+    "acceptance": "受理人员",
+    "expert_review": "专家评估协调员",
+    "site_inspection": "现场考察组",
+    "higher_review": "复核人员",
+    "objection_review": "监管人员",
+}
+# Service operators the engine provides, with the exact parameters each one takes.
+OPERATOR_PARAMS: dict[str, set[str]] = {
+    "run_prechecks": set(),
+    "set_status": {"status", "reason", "article"},
+    "issue_notice": {"kind", "stage", "reasons", "article"},
+    "escalate": {"reason", "article"},
+    "publish_publicity": {"deadline", "article"},
+    "issue_filing": {"article"},
+}
+EXPRESSION_FUNCTIONS = {"within_working_days", "publicity_period", "today", "now"}
+SAFE_BUILTIN_NAMES = ("len", "str", "int", "bool", "dict", "list", "min", "max", "any", "all", "sorted")
+SAFE_BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES}
+
+REGION_ARTICLES = {
+    "acceptance": f"{SICHUAN} 附件3 一.2、二.2",
+    "publicity": f"{SICHUAN} 四",
+    "expert_review": f"{SICHUAN} 附件3 一.3、二.3",
+    "site_inspection": f"{SICHUAN} 四、附件3 一.3、二.3",
+    "higher_review": f"{SICHUAN} 附件3 二.4",
+    "receipt": f"{SICHUAN} 附件3 一.4、二.5",
+    "validity": f"{SICHUAN} 附件3 一.4",
+    "assessors": f"{SICHUAN} 二（五）",
+}
+
+
+# ---------------------------------------------------------------------------------------- fixtures
+
+
+def _load_xml() -> etree._ElementTree:
+    return etree.parse(str(BPMN_FILE))
+
+
+@pytest.fixture(scope="module")
+def doc() -> etree._ElementTree:
+    return _load_xml()
+
+
+@pytest.fixture(scope="module")
+def spec() -> BpmnProcessSpec:
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser.add_bpmn_file(str(BPMN_FILE))
+    return parser.get_spec(PROCESS_ID)
+
+
+class VirtualClock:
+    def __init__(self, start: datetime) -> None:
+        self.instant = start
+
+    def advance(self, **delta: float) -> None:
+        self.instant += timedelta(**delta)
+
+    def set(self, iso: str) -> None:
+        self.instant = datetime.fromisoformat(iso)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    """SpiffWorkflow reads `datetime.now(timezone.utc)` through its timer module's `datetime` name."""
+    virtual = VirtualClock(datetime(2026, 9, 1, 9, 0, tzinfo=CST))
+
+    class _VirtualDatetime(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            return virtual.instant.astimezone(tz) if tz is not None else virtual.instant
+
+    monkeypatch.setattr(spiff_timer, "datetime", _VirtualDatetime)
+    return virtual
+
+
+# ---------------------------------------------------------------------------------------- environment
+
+
+def _end_of_day(day: str) -> str:
+    return f"{day}T23:59:59+08:00"
+
+
+class FilingEnvironment(TaskDataEnvironment):
+    """Allow-listed builtins, the four expression functions, and canned service operators.
+
+    The deadline functions count calendar days (the working-day calendar is tested elsewhere): a deadline
+    of n days ends with the nth calendar day after the start, so a restarted clock shows in the due.
+    """
+
+    def __init__(self, clock: VirtualClock, precheck: dict[str, Any] | None = None) -> None:
+        self.clock = clock
+        self.precheck = precheck or {"passed": True, "failures": []}
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.function_calls: list[tuple[str, tuple[Any, ...]]] = []
+        super().__init__({
+            "__builtins__": SAFE_BUILTINS,
+            "within_working_days": self._recorded("within_working_days", self._within_working_days),
+            "publicity_period": self._recorded("publicity_period", self._publicity_period),
+            "today": self._recorded("today", lambda: self.clock.instant.astimezone(CST).date().isoformat()),
+            "now": self._recorded("now", lambda: self.clock.instant.isoformat()),
+        })
+
+    def _recorded(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            self.function_calls.append((name, args))
+            return func(*args)
+        return call
+
+    @staticmethod
+    def _within_working_days(start_iso: str, n: int) -> dict[str, Any]:
+        start = datetime.fromisoformat(start_iso)
+        assert start.tzinfo is not None, f"start without offset: {start_iso}"
+        due_day = (start.astimezone(CST) + timedelta(days=n)).date().isoformat()
+        return {"due": _end_of_day(due_day), "provisional": False, "start": start_iso, "days": n,
+                "rule": "within_working_days"}
+
+    @staticmethod
+    def _publicity_period(start_day: str, n: int) -> dict[str, Any]:
+        due_day = (datetime.fromisoformat(start_day) + timedelta(days=n - 1)).date().isoformat()
+        return {"due": _end_of_day(due_day), "provisional": False, "start": start_day, "days": n,
+                "rule": "publicity_period"}
+
+    def call_service(self, context: dict[str, Any], operation_name: str = "",
+                     operation_params: dict[str, Any] | None = None, **_: Any) -> str:
+        params = {name: spec["value"] for name, spec in (operation_params or {}).items()}
+        assert operation_name in OPERATOR_PARAMS, f"unknown operator {operation_name}"
+        assert set(params) == OPERATOR_PARAMS[operation_name], (operation_name, sorted(params))
+        for name in ("article", "reason", "reasons"):
+            if name in params:
+                assert isinstance(params[name], str) and params[name].strip(), (operation_name, name, params)
+        self.calls.append((operation_name, params))
+        result: dict[str, Any]
+        if operation_name == "run_prechecks":
+            result = self.precheck
+        elif operation_name == "set_status":
+            result = {"status": params["status"]}
+        elif operation_name == "issue_notice":
+            result = {"document_id": f"notice-{len(self.calls)}"}
+        elif operation_name == "escalate":
+            result = {"escalation_id": f"escalation-{len(self.calls)}"}
+        elif operation_name == "publish_publicity":
+            result = {"publication_id": f"publicity-{len(self.calls)}"}
+        else:  # issue_filing
+            result = {"filing_number": "川技评备〔2026〕0001号", "valid_from": "2026-09-30",
+                      "valid_until": "2029-09-29", "document_id": f"receipt-{len(self.calls)}"}
+        return json.dumps(result, ensure_ascii=False)
+
+    def operators(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    def params_of(self, operator: str) -> list[dict[str, Any]]:
+        return [params for name, params in self.calls if name == operator]
+
+    def statuses(self) -> list[str]:
+        return [params["status"] for params in self.params_of("set_status")]
+
+
+def _region(**overrides: Any) -> dict[str, Any]:
+    region: dict[str, Any] = {
+        "name": "四川省",
+        "authority_name": "四川省人力资源和社会保障厅",
+        "acceptance_days": 10,
+        "publicity_days": 5,
+        "higher_review_on_municipal_path": True,
+        "articles": dict(REGION_ARTICLES),
+    }
+    region.update(overrides)
+    return region
+
+
+def _application(authority_level: str) -> dict[str, Any]:
+    return {
+        "institution": {"name": "成都示例技能评价有限公司", "credit_code": "91350100M000100Y43",
+                        "type": "employer"},
+        "region": "510100",
+        "authority_level": authority_level,
+        "occupations": [{"code": "6-18-01-01", "name": "车工", "levels": [5, 4, 3]}],
+        "assessors": [{"name": n, "occupation": "6-18-01-01"} for n in ("张三", "李四", "王五")],
+    }
+
+
+_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+
+
+class Case:
+    """One instance, driven like the engine drives it: wake timers, apply the event, run, save, restore."""
+
+    def __init__(self, spec: BpmnProcessSpec, env: FilingEnvironment, *,
+                 authority_level: str = "municipal", region: dict[str, Any] | None = None,
+                 received_at: str = "2026-09-01T09:00:00+08:00") -> None:
+        self.env = env
+        self.workflow = BpmnWorkflow(spec, script_engine=PythonScriptEngine(environment=env))
+        start_data = {"case": "C-2026-0001", "application": _application(authority_level),
+                      "received_at": received_at, "region": region or _region()}
+        for task in self.workflow.get_tasks(state=TaskState.READY):
+            task.data.update(start_data)
+        self.advance()
+
+    def advance(self) -> None:
+        for _ in range(20):
+            self.workflow.refresh_timers()
+            self.workflow.do_engine_steps()
+            if not any(not t.task_spec.manual for t in self.workflow.get_tasks(state=TaskState.READY)):
+                break
+        else:
+            raise AssertionError("engine did not settle")
+        # The engine stores the state between steps; a round trip must not lose anything.
+        restored = _SERIALIZER.deserialize_json(_SERIALIZER.serialize_json(self.workflow))
+        restored.script_engine = self.workflow.script_engine
+        self.workflow = restored
+
+    def open_tasks(self) -> list[str]:
+        tasks = self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        return sorted(t.task_spec.bpmn_id for t in tasks)
+
+    def task(self, bpmn_id: str) -> Task:
+        tasks = [t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
+                 if t.task_spec.bpmn_id == bpmn_id]
+        assert len(tasks) == 1, f"expected one open {bpmn_id}, open: {self.open_tasks()}"
+        return tasks[0]
+
+    def complete(self, bpmn_id: str, form: dict[str, Any]) -> None:
+        task = self.task(bpmn_id)
+        schema_file = task.task_spec.extensions["properties"]["formJsonSchemaFilename"]
+        Draft202012Validator(_schema(schema_file)).validate(form)
+        self.workflow.refresh_timers()
+        task.set_data(**{bpmn_id: form})  # the engine's convention: form data under the task's id
+        task.run()
+        self.advance()
+
+    def send(self, message: str, payload: dict[str, Any]) -> None:
+        Draft202012Validator(_schema(f"{message}.message.schema.json")).validate(payload)
+        self.workflow.refresh_timers()
+        self.workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload))
+        self.advance()
+
+    def waiting(self) -> dict[str, Task]:
+        return {t.task_spec.bpmn_id: t for t in self.workflow.get_tasks(state=TaskState.WAITING)
+                if t.task_spec.bpmn_id}
+
+    def ended_at(self) -> list[str]:
+        return sorted(t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
+                      if t.task_spec.bpmn_id in {"filed", "not_filed"})
+
+    def data(self) -> dict[str, Any]:
+        return self.workflow.last_task.data if self.workflow.last_task is not None else {}
+
+    def pass_reviews(self, *, higher: bool = True) -> None:
+        self.complete("acceptance", {"decision": "accept"})
+        self.complete("expert_review", {"result": "pass", "opinion": "材料齐全，评估通过"})
+        self.complete("site_inspection", {"result": "pass"})
+        if higher:
+            self.complete("higher_review", {"result": "pass"})
+
+
+def _schema(name: str) -> dict[str, Any]:
+    return json.loads((FORMS_DIR / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def env(clock: VirtualClock) -> FilingEnvironment:
+    return FilingEnvironment(clock)
+
+
+# ---------------------------------------------------------------------------------------- the file itself
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname
+
+
+def _process(doc: etree._ElementTree) -> etree._Element:
+    return doc.find(f"bpmn:process[@id='{PROCESS_ID}']", NS)
+
+
+def _flow_nodes(doc: etree._ElementTree) -> list[etree._Element]:
+    return [e for e in _process(doc) if isinstance(e.tag, str)
+            and _local(e) not in {"laneSet", "sequenceFlow", "documentation", "extensionElements"}]
+
+
+def _flows(doc: etree._ElementTree) -> list[etree._Element]:
+    return _process(doc).findall("bpmn:sequenceFlow", NS)
+
+
+def test_process_header(doc: etree._ElementTree, spec: BpmnProcessSpec) -> None:
+    process = _process(doc)
+    assert process.get("name") == "职业技能等级评价机构备案申请"
+    assert process.get("isExecutable") == "true"
+    assert spec.description == "职业技能等级评价机构备案申请"
+    participant = doc.find("bpmn:collaboration/bpmn:participant", NS)
+    assert participant is not None and participant.get("processRef") == PROCESS_ID
+
+
+def test_required_ids_have_their_types(doc: etree._ElementTree) -> None:
+    found = {e.get("id"): _local(e) for e in _flow_nodes(doc)}
+    assert {k: found.get(k) for k in REQUIRED_IDS} == REQUIRED_IDS
+
+
+def test_every_name_is_chinese(doc: etree._ElementTree) -> None:
+    unnamed_ok = {"exclusiveGateway"}  # converging gateways stay unlabelled, as modellers draw them
+    for element in _flow_nodes(doc):
+        name = element.get("name") or ""
+        if not name:
+            converging = len(element.findall("bpmn:outgoing", NS)) == 1
+            assert _local(element) in unnamed_ok and converging, element.get("id")
+            continue
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in name), (element.get("id"), name)
+    for flow in _flows(doc):
+        if flow.find("bpmn:conditionExpression", NS) is not None:
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in flow.get("name") or ""), flow.get("id")
+
+
+def test_lanes_are_roles_and_partition_the_nodes(doc: etree._ElementTree, spec: BpmnProcessSpec) -> None:
+    lane_set = _process(doc).find("bpmn:laneSet", NS)
+    assert lane_set is not None
+    lanes = lane_set.findall("bpmn:lane", NS)
+    assert {lane.get("name") for lane in lanes} <= ROLE_LANES
+    refs = [ref.text for lane in lanes for ref in lane.findall("bpmn:flowNodeRef", NS)]
+    assert sorted(refs) == sorted(e.get("id") for e in _flow_nodes(doc)), "every node in exactly one lane"
+    for bpmn_id, lane in USER_TASK_LANES.items():
+        assert spec.task_specs[bpmn_id].lane == lane
+
+
+def test_user_tasks_carry_form_article_and_deadline(spec: BpmnProcessSpec) -> None:
+    user_tasks = {name: ts for name, ts in spec.task_specs.items() if type(ts).__name__ == "UserTask"}
+    assert set(user_tasks) == set(USER_TASK_LANES)
+    for bpmn_id, task_spec in user_tasks.items():
+        props = task_spec.extensions["properties"]
+        form = FORMS_DIR / props["formJsonSchemaFilename"]
+        assert form.name == f"{bpmn_id}.schema.json" and form.exists(), form
+        Draft202012Validator.check_schema(json.loads(form.read_text(encoding="utf-8")))
+        assert props["article"].startswith(SICHUAN), props["article"]
+        assert task_spec.extensions.get("instructionsForEndUser"), bpmn_id
+    assert spec.task_specs["acceptance"].extensions["properties"]["deadline"] == "acceptance_deadline"
+    assert spec.task_specs["higher_review"].extensions["properties"]["jurisdiction"] == "province"
+
+
+@pytest.mark.parametrize("path", sorted(FORMS_DIR.glob("*.json")), ids=lambda p: p.name)
+def test_form_schemas_are_valid_draft_2020_12(path: Path) -> None:
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in schema["title"])
+    assert schema.get("additionalProperties") is False
+
+
+@pytest.mark.parametrize(("form", "instance", "valid"), [
+    ("acceptance", {"decision": "accept"}, True),
+    ("acceptance", {"decision": "reject", "reasons": "申请材料不属于本机关管辖"}, True),
+    ("acceptance", {"decision": "reject"}, False),
+    ("acceptance", {"decision": "supplement", "reasons": "  "}, False),
+    ("acceptance", {"decision": "maybe"}, False),
+    ("acceptance", {"decision": "accept", "extra": 1}, False),
+    ("expert_review", {"result": "pass"}, True),
+    ("expert_review", {"result": "fail"}, False),
+    ("site_inspection", {"result": "fail", "opinion": "场地与申报不符"}, True),
+    ("higher_review", {"result": "ok"}, False),
+    ("objection_review", {"upheld": False, "opinion": "异议不属实"}, True),
+    ("objection_review", {"upheld": "no", "opinion": "异议不属实"}, False),
+    ("objection_review", {"upheld": True}, False),
+    ("resubmission.message", {"received_at": "2026-09-10T10:00:00+08:00", "note": "已补齐"}, True),
+    ("resubmission.message", {"received_at": "2026-09-10T10:00:00"}, False),
+    ("objection.message", {"objector": "某培训学校", "content": "考评人员资质造假"}, True),
+    ("objection.message", {"objector": "某培训学校"}, False),
+])
+def test_form_schemas_accept_and_refuse(form: str, instance: dict[str, Any], valid: bool) -> None:
+    assert Draft202012Validator(_schema(f"{form}.schema.json")).is_valid(instance) is valid
+
+
+def test_messages_carry_their_variables(doc: etree._ElementTree, spec: BpmnProcessSpec) -> None:
+    names = {m.get("name") for m in doc.findall("bpmn:message", NS)}
+    assert names == {"resubmission", "objection"}
+    for bpmn_id, message in (("await_resubmission", "resubmission"), ("objection_received", "objection")):
+        element = _process(doc).find(f"bpmn:intermediateCatchEvent[@id='{bpmn_id}']", NS)
+        definition = element.find("bpmn:messageEventDefinition", NS)
+        ref = doc.find(f"bpmn:message[@id='{definition.get('messageRef')}']", NS)
+        assert ref.get("name") == message
+        variable = definition.find("bpmn:extensionElements/spiffworkflow:messageVariable", NS)
+        assert variable is not None and variable.text == message
+        assert (FORMS_DIR / f"{message}.message.schema.json").exists()
+
+
+def test_service_tasks_use_known_operators(doc: etree._ElementTree) -> None:
+    for task in _process(doc).findall("bpmn:serviceTask", NS):
+        operator = task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
+        assert operator is not None, task.get("id")
+        parameters = operator.findall("spiffworkflow:parameters/spiffworkflow:parameter", NS)
+        params = {p.get("id") for p in parameters}
+        assert params == OPERATOR_PARAMS[operator.get("id")], task.get("id")
+        assert operator.get("resultVariable"), f"{task.get('id')} needs an explicit resultVariable"
+    results = {t.get("id"): t.find(".//spiffworkflow:serviceTaskOperator", NS).get("resultVariable")
+               for t in _process(doc).findall("bpmn:serviceTask", NS)}
+    assert results["prechecks"] == "precheck"
+    assert results["issue_receipt"] == "filing"
+
+
+def test_no_flow_node_shares_an_id_with_an_extension_element(doc: etree._ElementTree) -> None:
+    """SpiffWorkflow indexes every element with an `id` attribute in the process, extension elements included:
+    a task whose id equals an operator's (or a parameter's) id is silently replaced by that element."""
+    extension_ids = {e.get("id") for e in _process(doc).iter(f"{{{NS['spiffworkflow']}}}*") if e.get("id")}
+    assert not extension_ids & {e.get("id") for e in _flow_nodes(doc)}
+
+
+def _expressions(doc: etree._ElementTree) -> Iterator[tuple[str, str, str]]:
+    """(where, source, mode) for every piece of Python in the process."""
+    process = _process(doc)
+    for flow in _flows(doc):
+        condition = flow.find("bpmn:conditionExpression", NS)
+        if condition is not None:
+            yield flow.get("id"), condition.text, "eval"
+    for timer in process.iter(f"{{{NS['bpmn']}}}timeDate"):
+        yield "timeDate", timer.text, "eval"
+    for script in process.iter(f"{{{NS['bpmn']}}}script"):
+        yield "script", script.text, "exec"
+    for param in process.iter(f"{{{NS['spiffworkflow']}}}parameter"):
+        yield f"parameter {param.get('id')}", param.get("value"), "eval"
+
+
+def test_expressions_stay_inside_the_restricted_environment(doc: etree._ElementTree) -> None:
+    allowed_calls = EXPRESSION_FUNCTIONS | set(SAFE_BUILTIN_NAMES)
+    seen = 0
+    for where, source, mode in _expressions(doc):
+        seen += 1
+        tree = ast.parse(source, mode=mode)
+        for node in ast.walk(tree):
+            assert not isinstance(node, ast.Import | ast.ImportFrom | ast.Lambda), (where, source)
+            if isinstance(node, ast.Name):
+                assert not node.id.startswith("_"), (where, source)
+            if isinstance(node, ast.Attribute):
+                assert not node.attr.startswith("_") and node.attr != "format", (where, source)
+            if isinstance(node, ast.Call):
+                assert isinstance(node.func, ast.Name) and node.func.id in allowed_calls, (where, source)
+    assert seen > 30
+
+
+def test_gateways_have_a_default_or_exhaustive_conditions(doc: etree._ElementTree) -> None:
+    flows = {f.get("id"): f for f in _flows(doc)}
+    for gateway in _process(doc).findall("bpmn:exclusiveGateway", NS):
+        outgoing = [flows[o.text] for o in gateway.findall("bpmn:outgoing", NS)]
+        if len(outgoing) < 2:
+            continue
+        default = gateway.get("default")
+        conditional = [f for f in outgoing if f.find("bpmn:conditionExpression", NS) is not None]
+        # Either one default and conditions on all the others, or conditions on all the flows (exhaustive
+        # over the form's values: see test_decision_conditions_cover_each_form_value_once).
+        assert len(conditional) == len(outgoing) - (1 if default else 0), gateway.get("id")
+        if default:
+            assert flows[default].find("bpmn:conditionExpression", NS) is None
+
+
+# ---------------------------------------------------------------------------------------- the diagram
+
+
+def _bounds(shape: etree._Element) -> tuple[float, float, float, float]:
+    b = shape.find("dc:Bounds", NS)
+    return float(b.get("x")), float(b.get("y")), float(b.get("width")), float(b.get("height"))
+
+
+def _shapes(doc: etree._ElementTree) -> dict[str, tuple[float, float, float, float]]:
+    return {s.get("bpmnElement"): _bounds(s) for s in doc.iterfind(".//bpmndi:BPMNShape", NS)}
+
+
+def _inside(point: tuple[float, float], box: tuple[float, float, float, float], slack: float = 1.0) -> bool:
+    x, y, w, h = box
+    return x - slack <= point[0] <= x + w + slack and y - slack <= point[1] <= y + h + slack
+
+
+def test_every_element_is_drawn(doc: etree._ElementTree) -> None:
+    shapes = _shapes(doc)
+    lanes = [lane.get("id") for lane in _process(doc).iterfind("bpmn:laneSet/bpmn:lane", NS)]
+    participant = doc.find("bpmn:collaboration/bpmn:participant", NS).get("id")
+    expected = {e.get("id") for e in _flow_nodes(doc)} | set(lanes) | {participant}
+    assert set(shapes) == expected
+    plane = doc.find(".//bpmndi:BPMNPlane", NS)
+    assert plane.get("bpmnElement") == doc.find("bpmn:collaboration", NS).get("id")
+    edges = {e.get("bpmnElement"): e for e in doc.iterfind(".//bpmndi:BPMNEdge", NS)}
+    assert set(edges) == {f.get("id") for f in _flows(doc)}
+    for flow in _flows(doc):
+        waypoints = edges[flow.get("id")].iterfind("di:waypoint", NS)
+        points = [(float(p.get("x")), float(p.get("y"))) for p in waypoints]
+        assert len(points) >= 2
+        assert _inside(points[0], shapes[flow.get("sourceRef")]), flow.get("id")
+        assert _inside(points[-1], shapes[flow.get("targetRef")]), flow.get("id")
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            assert x0 == x1 or y0 == y1, f"{flow.get('id')} is not drawn with straight, right-angled segments"
+
+
+def test_layout_has_no_overlaps_and_nodes_sit_in_their_lanes(doc: etree._ElementTree) -> None:
+    shapes = _shapes(doc)
+    nodes = {e.get("id"): e for e in _flow_nodes(doc)}
+    attached = {e.get("id"): e.get("attachedToRef") for e in nodes.values() if _local(e) == "boundaryEvent"}
+    ids = sorted(nodes)
+    for i, a in enumerate(ids):
+        for b in ids[i + 1:]:
+            if attached.get(a) == b or attached.get(b) == a:
+                continue
+            ax, ay, aw, ah = shapes[a]
+            bx, by, bw, bh = shapes[b]
+            assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, f"{a} overlaps {b}"
+    pool = shapes[doc.find("bpmn:collaboration/bpmn:participant", NS).get("id")]
+    for lane in _process(doc).iterfind("bpmn:laneSet/bpmn:lane", NS):
+        box = shapes[lane.get("id")]
+        assert _inside((box[0], box[1]), pool) and _inside((box[0] + box[2], box[1] + box[3]), pool)
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            x, y, w, h = shapes[ref.text]
+            centre = (x + w / 2, y + h / 2)
+            assert _inside(centre, box, slack=0), f"{ref.text} is drawn outside {lane.get('name')}"
+    host = shapes["acceptance"]
+    x, y, w, h = shapes["acceptance_overdue"]
+    assert _inside((x + w / 2, y + h / 2), host), "the boundary timer sits on the acceptance task's border"
+
+
+DECISIONS = {  # gateway -> the form field its conditions read
+    "acceptance_decision": ("acceptance", "decision"),
+    "expert_result": ("expert_review", "result"),
+    "inspection_result": ("site_inspection", "result"),
+    "higher_result": ("higher_review", "result"),
+    "objection_outcome": ("objection_review", "upheld"),
+}
+
+
+@pytest.mark.parametrize("gateway", sorted(DECISIONS))
+def test_decision_conditions_cover_each_form_value_once(doc: etree._ElementTree, gateway: str) -> None:
+    """SpiffWorkflow takes the first true condition top to bottom in the diagram, so the conditions must not
+    overlap; and without a default every value the form allows must have its branch."""
+    form, field = DECISIONS[gateway]
+    values = [option["const"] for option in _schema(f"{form}.schema.json")["properties"][field]["oneOf"]]
+    element = _process(doc).find(f"bpmn:exclusiveGateway[@id='{gateway}']", NS)
+    flows = {f.get("id"): f for f in _flows(doc)}
+    conditions = {o.text: flows[o.text].findtext("bpmn:conditionExpression", namespaces=NS)
+                  for o in element.findall("bpmn:outgoing", NS)}
+    taken: set[str] = set()
+    for value in values:
+        scope = {"__builtins__": SAFE_BUILTINS, form: {field: value}}
+        matching = [fid for fid, cond in conditions.items() if cond and eval(cond, dict(scope))]
+        assert len(matching) <= 1, (gateway, value, matching)
+        if not matching:
+            assert element.get("default"), (gateway, value)
+            matching = [element.get("default")]
+        taken.update(matching)
+    assert taken == set(conditions), f"{gateway}: a branch no form value reaches"
+
+
+# ---------------------------------------------------------------------------------------- the paths
+
+
+def test_happy_path_on_the_municipal_route_ends_filed(spec: BpmnProcessSpec, env: FilingEnvironment,
+                                                      clock: VirtualClock) -> None:
+    case = Case(spec, env)
+    assert env.operators() == ["run_prechecks"]
+    assert case.open_tasks() == ["acceptance"]
+    assert case.task("acceptance").data["acceptance_deadline"]["due"] == "2026-09-11T23:59:59+08:00"
+    assert case.waiting()["acceptance_overdue"].internal_data["event_value"] == "2026-09-11T23:59:59+08:00"
+
+    case.complete("acceptance", {"decision": "accept"})
+    assert case.open_tasks() == ["expert_review"]
+    assert "acceptance_overdue" not in case.waiting(), "the deadline timer ends with the decision"
+    case.complete("expert_review", {"result": "pass"})
+    assert case.open_tasks() == ["site_inspection"]
+    case.complete("site_inspection", {"result": "pass"})
+    assert case.open_tasks() == ["higher_review"]
+    clock.set("2026-09-20T10:00:00+08:00")
+    case.complete("higher_review", {"result": "pass"})
+
+    assert case.open_tasks() == []
+    publicity = env.params_of("publish_publicity")
+    assert publicity == [{"deadline": {"due": "2026-09-24T23:59:59+08:00", "provisional": False,
+                                       "start": "2026-09-20", "days": 5, "rule": "publicity_period"},
+                          "article": REGION_ARTICLES["publicity"]}]
+    assert case.waiting()["publicity_wait"].internal_data["event_value"] == "2026-09-24T23:59:59+08:00"
+
+    clock.set("2026-09-24T23:00:00+08:00")
+    case.advance()
+    assert case.ended_at() == [], "publicity still running"
+    clock.set("2026-09-25T00:00:01+08:00")
+    case.advance()
+
+    assert case.ended_at() == ["filed"]
+    assert case.workflow.is_completed()
+    assert env.statuses() == ["under_review", "publicity", "filed"]
+    assert env.params_of("issue_filing") == [{"article": REGION_ARTICLES["receipt"]}]
+    assert case.data()["filing"]["filing_number"] == "川技评备〔2026〕0001号"
+    assert "issue_notice" not in env.operators() and "escalate" not in env.operators()
+    set_status = env.params_of("set_status")
+    expected_articles = [REGION_ARTICLES[k] for k in ("acceptance", "publicity", "receipt")]
+    assert [p["article"] for p in set_status] == expected_articles
+
+
+@pytest.mark.parametrize(("authority_level", "region"), [
+    ("provincial", _region()),
+    ("municipal", _region(higher_review_on_municipal_path=False)),
+])
+def test_no_higher_review_unless_municipal_and_required(spec: BpmnProcessSpec, env: FilingEnvironment,
+                                                        clock: VirtualClock, authority_level: str,
+                                                        region: dict[str, Any]) -> None:
+    case = Case(spec, env, authority_level=authority_level, region=region)
+    case.pass_reviews(higher=False)
+    assert case.open_tasks() == []
+    assert "publicity_wait" in case.waiting()
+    clock.advance(days=30)
+    case.advance()
+    assert case.ended_at() == ["filed"]
+    assert env.statuses() == ["under_review", "publicity", "filed"]
+
+
+def test_precheck_failures_reach_the_clerk(spec: BpmnProcessSpec, clock: VirtualClock) -> None:
+    failure = {"code": "assessors", "message": "职业 6-18-01-01 的考评人员不足3人",
+               "article": f"{SICHUAN} 二（五）"}
+    env = FilingEnvironment(clock, precheck={"passed": False, "failures": [failure]})
+    case = Case(spec, env)
+    assert case.open_tasks() == ["acceptance"], "a failed pre-check never rejects by itself"
+    assert case.task("acceptance").data["precheck"] == {"passed": False, "failures": [failure]}
+    assert env.statuses() == []
+
+
+def test_rejection_ends_not_filed_with_a_notice(spec: BpmnProcessSpec, env: FilingEnvironment) -> None:
+    case = Case(spec, env)
+    case.complete("acceptance", {"decision": "reject", "reasons": "不属于本机关管辖范围"})
+    assert case.ended_at() == ["not_filed"]
+    assert case.workflow.is_completed()
+    assert env.params_of("issue_notice") == [{"kind": "rejection_notice", "stage": "acceptance",
+                                              "reasons": "不属于本机关管辖范围",
+                                              "article": REGION_ARTICLES["acceptance"]}]
+    assert env.params_of("set_status") == [{"status": "not_filed", "reason": "未予备案",
+                                            "article": REGION_ARTICLES["receipt"]}]
+
+
+def test_supplement_restarts_the_acceptance_clock(spec: BpmnProcessSpec, env: FilingEnvironment,
+                                                  clock: VirtualClock) -> None:
+    case = Case(spec, env)
+    case.complete("acceptance", {"decision": "supplement", "reasons": "缺少场地权属证明、考评人员资格证明"})
+    assert case.open_tasks() == []
+    assert env.params_of("issue_notice") == [{"kind": "supplement_notice", "stage": "acceptance",
+                                              "reasons": "缺少场地权属证明、考评人员资格证明",
+                                              "article": REGION_ARTICLES["acceptance"]}]
+    assert env.statuses() == [], "the application stays 'applied' while materials are awaited"
+    assert "await_resubmission" in case.waiting()
+
+    with pytest.raises(WorkflowException):  # nothing else is being waited for
+        stray = BpmnEvent(MessageEventDefinition("objection"), {"objector": "x", "content": "y"})
+        case.workflow.send_event(stray)
+
+    clock.set("2026-09-20T15:00:00+08:00")
+    case.send("resubmission", {"received_at": "2026-09-20T15:00:00+08:00", "note": "已补齐全部材料"})
+    assert case.open_tasks() == ["acceptance"]
+    task = case.task("acceptance")
+    assert task.data["received_at"] == "2026-09-20T15:00:00+08:00"
+    assert task.data["acceptance_deadline"]["due"] == "2026-09-30T23:59:59+08:00", "counted from resubmission"
+    assert case.waiting()["acceptance_overdue"].internal_data["event_value"] == "2026-09-30T23:59:59+08:00"
+    assert task.data["resubmission"]["note"] == "已补齐全部材料"
+    # The first deadline (11 September) has passed but belongs to the closed round: no escalation.
+    assert "escalate" not in env.operators()
+
+    case.complete("acceptance", {"decision": "accept"})
+    assert case.open_tasks() == ["expert_review"]
+    assert env.statuses() == ["under_review"]
+
+
+@pytest.mark.parametrize(("stage", "opinion"), [
+    ("expert_review", "评价场地与申报职业不相适应"),
+    ("site_inspection", "现场设施设备与申报材料不符"),
+    ("higher_review", "评价规范未经省级公布"),
+])
+def test_a_failed_review_ends_not_filed(spec: BpmnProcessSpec, env: FilingEnvironment, stage: str,
+                                        opinion: str) -> None:
+    case = Case(spec, env)
+    case.complete("acceptance", {"decision": "accept"})
+    for step in ("expert_review", "site_inspection", "higher_review"):
+        if step == stage:
+            case.complete(step, {"result": "fail", "opinion": opinion})
+            break
+        case.complete(step, {"result": "pass"})
+    assert case.ended_at() == ["not_filed"]
+    assert case.open_tasks() == []
+    assert env.params_of("issue_notice") == [{"kind": "not_filed_notice", "stage": stage, "reasons": opinion,
+                                              "article": REGION_ARTICLES[stage]}]
+    assert env.statuses() == ["under_review", "not_filed"]
+    assert "publish_publicity" not in env.operators()
+
+
+def test_dismissed_objection_lets_the_publicity_run_to_its_original_end(spec: BpmnProcessSpec,
+                                                                        env: FilingEnvironment,
+                                                                        clock: VirtualClock) -> None:
+    case = Case(spec, env, authority_level="provincial")
+    clock.set("2026-09-20T10:00:00+08:00")
+    case.pass_reviews(higher=False)
+    due = case.waiting()["publicity_wait"].internal_data["event_value"]
+    assert due == "2026-09-24T23:59:59+08:00"
+
+    clock.set("2026-09-22T10:00:00+08:00")
+    case.send("objection", {"objector": "某职业培训学校", "content": "该机构考评人员资格证书存疑"})
+    assert case.open_tasks() == ["objection_review"]
+    assert case.task("objection_review").data["objection"]["objector"] == "某职业培训学校"
+    assert "publicity_wait" not in case.waiting()
+
+    clock.set("2026-09-23T16:00:00+08:00")
+    case.complete("objection_review", {"upheld": False, "opinion": "经核查，证书真实有效，异议不成立"})
+    assert case.open_tasks() == []
+    rearmed = case.waiting()["publicity_wait"].internal_data["event_value"]
+    assert rearmed == due, "a dismissed objection does not extend the publicity"
+    assert env.operators().count("publish_publicity") == 1, "publicity is not published again"
+
+    clock.set("2026-09-25T08:00:00+08:00")
+    case.advance()
+    assert case.ended_at() == ["filed"]
+    assert env.statuses() == ["under_review", "publicity", "filed"]
+
+
+def test_review_outlasting_the_publicity_files_once_dismissed(spec: BpmnProcessSpec, env: FilingEnvironment,
+                                                              clock: VirtualClock) -> None:
+    """The objection review may end after the publicity period: the re-armed timer is already due."""
+    case = Case(spec, env, authority_level="provincial")
+    clock.set("2026-09-20T10:00:00+08:00")
+    case.pass_reviews(higher=False)
+    case.send("objection", {"objector": "匿名", "content": "机构存在失信记录"})
+    clock.set("2026-10-09T10:00:00+08:00")
+    case.complete("objection_review", {"upheld": False, "opinion": "经查询信用记录，无失信记录"})
+    assert case.ended_at() == ["filed"]
+
+
+def test_upheld_objection_ends_not_filed(spec: BpmnProcessSpec, env: FilingEnvironment,
+                                         clock: VirtualClock) -> None:
+    case = Case(spec, env)
+    clock.set("2026-09-20T10:00:00+08:00")
+    case.pass_reviews()
+    case.send("objection", {"objector": "某公司", "content": "申报的评价场地系临时租用"})
+    case.complete("objection_review", {"upheld": True, "opinion": "经现场核实，异议属实"})
+    assert case.ended_at() == ["not_filed"]
+    assert case.workflow.is_completed(), "the publicity timer is cancelled with the objection"
+    assert env.params_of("issue_notice") == [{"kind": "not_filed_notice", "stage": "objection_review",
+                                              "reasons": "经现场核实，异议属实",
+                                              "article": REGION_ARTICLES["publicity"]}]
+    assert env.statuses() == ["under_review", "publicity", "not_filed"]
+    assert "issue_filing" not in env.operators()
+
+
+def test_overdue_acceptance_is_escalated_and_stays_open(spec: BpmnProcessSpec, env: FilingEnvironment,
+                                                        clock: VirtualClock) -> None:
+    case = Case(spec, env)
+    clock.set("2026-09-11T23:59:00+08:00")
+    case.advance()
+    assert "escalate" not in env.operators(), "not overdue before the end of the last day"
+
+    clock.set("2026-09-12T00:00:01+08:00")
+    case.advance()
+    assert env.params_of("escalate") == [{"reason": "受理期限已届满，尚未作出受理决定",
+                                          "article": REGION_ARTICLES["acceptance"]}]
+    assert case.open_tasks() == ["acceptance"]
+    assert case.task("acceptance").state == TaskState.READY
+    assert not case.workflow.is_completed()
+
+    clock.advance(days=5)
+    case.advance()
+    assert env.operators().count("escalate") == 1, "escalated once, not on every wake-up"
+
+    case.complete("acceptance", {"decision": "accept"})
+    assert case.open_tasks() == ["expert_review"]
+
+
+def test_an_unknown_decision_fails_loudly(spec: BpmnProcessSpec, env: FilingEnvironment) -> None:
+    """The decision conditions are exhaustive over the form's enum and there is no default: a value the form
+    would refuse stops the engine instead of picking a branch."""
+    case = Case(spec, env)
+    task = case.task("acceptance")
+    task.set_data(acceptance={"decision": "maybe"})
+    task.run()
+    with pytest.raises(WorkflowException):
+        case.workflow.do_engine_steps()

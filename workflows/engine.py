@@ -1,0 +1,292 @@
+"""One step of one instance: lock, load, wake timers, apply the event, run the engine, save — in one transaction.
+
+Every change to a case goes through `run_step` (or `start_instance` for a new one): a caseworker completing a task,
+an external message, a due timer found by the sweep, a recomputed deadline. Projections (open human tasks, waiting
+timers, status) and audit events are written in the same transaction as the state, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm.exc import StaleDataError
+
+from adapters.db import AuditEvent, HumanTask, Instance, Timer
+from adapters.repository import UnitOfWork
+from tasks.calendar import SHANGHAI, WorkingDayCalendar, parse_arrangement
+from workflows import clock
+from workflows.definitions import ParsedDefinition, cached_definition
+from workflows.errors import ConcurrentChange, NotFound, StepFailed
+from workflows.expressions import script_engine
+from workflows.state import dump_state, load_state
+
+clock.install_into_spiff()
+
+_MAX_ENGINE_ROUNDS = 50
+
+
+@dataclass
+class StepContext:
+    """What a step knows while it runs: passed to events, expression functions and service operators."""
+
+    uow: UnitOfWork
+    instance: Instance
+    definition: ParsedDefinition
+    actor: str
+    now: datetime
+    _calendar: WorkingDayCalendar | None = None
+    fired: list[str] = field(default_factory=list)
+    ended_at: str | None = None  # the name of the end event the main process reached in this step
+
+    @property
+    def repo(self):  # type: ignore[no-untyped-def]
+        return self.uow.repo
+
+    def __post_init__(self) -> None:
+        # A plain copy: after a failed flush the ORM object cannot be read any more, but errors still name the case.
+        self.case_id: str = self.instance.case_id
+
+    @property
+    def calendar(self) -> WorkingDayCalendar:
+        if self._calendar is None:
+            self._calendar = load_calendar(self.uow)
+        return self._calendar
+
+    def audit(self, action: str, summary: str, *, article: str = "", **detail: Any) -> None:
+        self.uow.repo.add(AuditEvent(at=self.now, case_id=self.case_id, actor=self.actor, action=action,
+                                     summary=summary, article=article or "", detail=detail))
+
+
+def load_calendar(uow: UnitOfWork) -> WorkingDayCalendar:
+    arrangements = {row.year: parse_arrangement(row.arrangement) for row in uow.repo.calendar_years()}
+    return WorkingDayCalendar(arrangements)
+
+
+class Event(Protocol):
+    """Something that happens to an instance; `apply` changes the restored workflow (and may audit)."""
+
+    def apply(self, workflow: BpmnWorkflow, ctx: StepContext) -> None: ...
+
+
+class Wake:
+    """No outside event: only the timers that fell due (the sweep)."""
+
+    def apply(self, workflow: BpmnWorkflow, ctx: StepContext) -> None:
+        return None
+
+
+EnvironmentFactory = Callable[[StepContext], tuple[dict[str, Callable[..., Any]], Callable[..., Any]]]
+_environment_factory: EnvironmentFactory | None = None
+
+
+def register_environment(factory: EnvironmentFactory) -> None:
+    """The service layer registers the expression functions and service operators (kept out of the engine room
+    so the engine does not import the domain's side effects)."""
+    global _environment_factory
+    _environment_factory = factory
+
+
+def definition_of(uow: UnitOfWork, definition_id: int) -> ParsedDefinition:
+    row = uow.repo.definition(definition_id)
+    return cached_definition(row.id, row.sha256, row.process_id, row.bpmn_xml, row.file_name, row.forms)
+
+
+def _attach_engine(workflow: BpmnWorkflow, ctx: StepContext) -> None:
+    if _environment_factory is None:
+        raise RuntimeError("no environment registered; import workflows.service first")
+    functions, services = _environment_factory(ctx)
+    workflow.script_engine = script_engine(functions, services)
+
+
+def _run_engine(workflow: BpmnWorkflow, ctx: StepContext) -> None:
+    def did_complete(task: Task) -> None:
+        spec = task.task_spec
+        if timer_definition(spec) is not None and fired_by_timer(task):
+            ctx.fired.append(spec.bpmn_id)
+            ctx.audit("timer_fired", f"定时事件到期：{spec.bpmn_name or spec.bpmn_id}", bpmn_id=spec.bpmn_id,
+                      due=task.internal_data.get("event_value"))
+        elif isinstance(spec, EndEvent) and task.workflow is workflow:
+            ctx.ended_at = spec.bpmn_name or spec.bpmn_id
+
+    # Wake timers before anything else so a user can never beat a deadline that already passed. do_engine_steps()
+    # ends by refreshing timers, which can leave a timer that is already due READY (e.g. a publicity whose end
+    # passed during an objection review): run again until only human tasks and real waits remain.
+    for _ in range(_MAX_ENGINE_ROUNDS):
+        workflow.refresh_timers()
+        workflow.do_engine_steps(did_complete_task=did_complete)
+        if not any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
+            return
+    raise StepFailed(f"案件 {ctx.case_id} 的流程在一次处理中循环超过 {_MAX_ENGINE_ROUNDS} 轮，已停止；请检查流程定义")
+
+
+def start_instance(uow: UnitOfWork, instance: Instance, data: dict[str, Any], actor: str) -> StepContext:
+    """Create the workflow for a new instance row (already added to the session) and run it to its first wait."""
+    definition = definition_of(uow, instance.definition_id)
+    workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs)
+    ctx = StepContext(uow, instance, definition, actor, clock.now())
+    _attach_engine(workflow, ctx)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data)
+    _guarded(lambda: _run_engine(workflow, ctx), ctx)
+    _save(workflow, ctx)
+    return ctx
+
+
+def run_step(uow: UnitOfWork, case_id: str, event: Event, actor: str) -> StepContext:
+    """Apply `event` to the case and save everything; the caller commits the unit of work."""
+    instance = uow.repo.instance(case_id, for_update=True)
+    if instance is None:
+        raise NotFound(f"案件 {case_id} 不存在")
+    definition = definition_of(uow, instance.definition_id)
+    workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
+    ctx = StepContext(uow, instance, definition, actor, clock.now())
+    _attach_engine(workflow, ctx)
+
+    def step() -> None:
+        _run_engine(workflow, ctx)
+        event.apply(workflow, ctx)
+        _run_engine(workflow, ctx)
+
+    _guarded(step, ctx)
+    _save(workflow, ctx)
+    return ctx
+
+
+def _guarded(action: Callable[[], None], ctx: StepContext) -> None:
+    try:
+        action()
+    except SpiffWorkflowException as exc:
+        task = getattr(exc, "task", None)
+        where = f"（环节 {task.task_spec.bpmn_name or task.task_spec.bpmn_id}）" if task is not None else ""
+        raise StepFailed(f"案件 {ctx.case_id} 的流程执行出错{where}：{exc}；案件保持原状态") from exc
+
+
+def _save(workflow: BpmnWorkflow, ctx: StepContext) -> None:
+    instance = ctx.instance
+    try:
+        # Flush the instance first: its versioned UPDATE is what detects a concurrent writer.
+        instance.state = dump_state(workflow)
+        instance.updated_at = ctx.now
+        if workflow.is_completed() and instance.completed_at is None:
+            instance.completed_at = ctx.now
+            ctx.audit("process_completed", f"流程结束：{ctx.ended_at or ctx.definition.name}")
+        instance.error = None
+        instance.error_at = None
+        ctx.uow.session.flush()
+        _sync_human_tasks(workflow, ctx)
+        _sync_timers(workflow, ctx)
+        ctx.uow.session.flush()
+    except StaleDataError as exc:
+        raise ConcurrentChange(f"案件 {ctx.case_id} 已被他人同时修改，本次操作未保存，请刷新后重试") from exc
+
+
+def deadline_of(task: Task, variable: str | None) -> dict[str, Any] | None:
+    if not variable:
+        return None
+    value = task.data.get(variable)
+    return value if isinstance(value, dict) and "due" in value else None
+
+
+def _task_region(ctx: StepContext, jurisdiction: str) -> str:
+    region = ctx.instance.region
+    return region[:2] + "0000" if jurisdiction == "province" else region
+
+
+def _sync_human_tasks(workflow: BpmnWorkflow, ctx: StepContext) -> None:
+    existing = {row.id: row for row in ctx.repo.human_tasks(ctx.instance.id)}
+    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    ctx.repo.remove(row for task_id, row in existing.items() if task_id not in ready)
+    for task_id, task in ready.items():
+        info = ctx.definition.user_tasks.get(task.task_spec.bpmn_id)
+        if info is None:
+            continue
+        deadline = deadline_of(task, info.deadline_variable)
+        due_at = datetime.fromisoformat(deadline["due"]) if deadline else None
+        row = existing.get(task_id)
+        if row is not None:  # still open; its deadline may have been recomputed
+            row.due_at, row.deadline = due_at, deadline
+            row.provisional = bool(deadline and deadline.get("provisional"))
+            continue
+        ctx.repo.add(HumanTask(
+            id=task_id, instance_id=ctx.instance.id, case_id=ctx.case_id, process_id=ctx.instance.process_id,
+            bpmn_id=info.bpmn_id, name=info.name, role=info.role or "", region=_task_region(ctx, info.jurisdiction),
+            form=info.form, article=info.article, due_at=due_at,
+            provisional=bool(deadline and deadline.get("provisional")), deadline=deadline, created_at=ctx.now))
+        due_text = f"，法定期限至 {due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}" if due_at else ""
+        ctx.audit("task_opened", f"待办：{info.name}{due_text}", article=info.article, task_id=task_id,
+                  bpmn_id=info.bpmn_id, role=info.role, deadline=deadline)
+
+
+def timer_definition(spec: Any) -> TimerEventDefinition | None:
+    """The timer a catching event waits for, also inside an event-based gateway, where SpiffWorkflow moves the
+    definitions of the gateway's target events onto the gateway itself."""
+    definition = getattr(spec, "event_definition", None) if isinstance(spec, CatchingEvent) else None
+    if isinstance(definition, TimerEventDefinition):
+        return definition
+    if isinstance(definition, MultipleEventDefinition):
+        return next((d for d in definition.event_definitions if isinstance(d, TimerEventDefinition)), None)
+    return None
+
+
+def fired_by_timer(task: Task) -> bool:
+    definition = getattr(task.task_spec, "event_definition", None)
+    if isinstance(definition, TimerEventDefinition):
+        return True
+    if isinstance(definition, MultipleEventDefinition):
+        seen = task.internal_data.get("seen_events", [])
+        return any(isinstance(getattr(e, "event_definition", None), TimerEventDefinition) for e in seen)
+    return False
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list[Task]:
+    return [t for t in workflow.get_tasks(state=TaskState.WAITING) if timer_definition(t.task_spec) is not None]
+
+
+def timer_due(task: Task) -> datetime | None:
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):  # a cycle timer keeps its next occurrence
+        value = value.get("next")
+    if not isinstance(value, str):
+        return None
+    return TimerEventDefinition.parse_time_or_duration(value) if not value.upper().startswith("P") else None
+
+
+def matching_deadline(task: Task, due: str) -> dict[str, Any] | None:
+    """The deadline dict in the task's data whose due time armed this timer (for its provisional flag)."""
+    for value in task.data.values():
+        if isinstance(value, dict) and value.get("due") == due and "rule" in value:
+            return value
+    return None
+
+
+def _sync_timers(workflow: BpmnWorkflow, ctx: StepContext) -> None:
+    existing = {row.id: row for row in ctx.repo.timers(ctx.instance.id)}
+    waiting = {str(t.id): t for t in waiting_timers(workflow)}
+    ctx.repo.remove(row for timer_id, row in existing.items() if timer_id not in waiting)
+    for timer_id, task in waiting.items():
+        due_at = timer_due(task)
+        if due_at is None:
+            continue
+        deadline = matching_deadline(task, task.internal_data.get("event_value", ""))
+        row = existing.get(timer_id)
+        if row is None:
+            row = Timer(id=timer_id, instance_id=ctx.instance.id, case_id=ctx.case_id,
+                        bpmn_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                        armed_at=ctx.now, due_at=due_at)
+            ctx.repo.add(row)
+            ctx.audit("timer_armed", f"定时事件：{row.name}，到期 {due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
+                      bpmn_id=row.bpmn_id, due=due_at.isoformat(), deadline=deadline)
+        row.due_at = due_at
+        row.provisional = bool(deadline and deadline.get("provisional"))
+        row.deadline = deadline
