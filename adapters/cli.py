@@ -77,7 +77,9 @@ def cmd_apply(args: argparse.Namespace) -> None:
 def _task_line(t: dict[str, Any]) -> str:
     due = t["due"][:16].replace("T", " ") if t["due"] else "无法定期限"
     flags = ("，已逾期" if t["overdue"] else "") + ("，暂定期限" if t["provisional"] else "")
-    return f"{t['id']}  {t['case']}  {t['name']}（{t['role']}）  期限：{due}{flags}"
+    line = f"{t['id']}  {t['case']}  {t['name']}（{t['role']}）  期限：{due}{flags}"
+    failures = (t["context"].get("precheck") or {}).get("failures", [])
+    return "\n".join([line] + [f"    ⚠ 预审：{f['message']}〔{f['article']}〕" for f in failures])
 
 
 def cmd_tasks(args: argparse.Namespace) -> None:

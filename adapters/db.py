@@ -130,6 +130,8 @@ class HumanTask(Base):
     provisional: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     deadline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
+    # What the caseworker needs to see to decide (e.g. failed pre-checks), named by the task's `context` property.
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
 
 

@@ -30,6 +30,7 @@ FORM_PROPERTY = "formJsonSchemaFilename"
 DEADLINE_PROPERTY = "deadline"
 ARTICLE_PROPERTY = "article"
 JURISDICTION_PROPERTY = "jurisdiction"  # 'province': the task belongs to the provincial authority of the case's region
+CONTEXT_PROPERTY = "context"  # comma-separated task-data variables the caseworker sees with the task
 
 
 def bpmn_dir() -> Path:
@@ -57,6 +58,7 @@ class UserTaskInfo:
     deadline_variable: str | None
     article: str
     jurisdiction: str
+    context: tuple[str, ...] = ()
 
 
 @dataclass
@@ -134,6 +136,7 @@ def parse_definition(process_id: str, xml: str, file_name: str, forms: dict[str,
                 deadline_variable=props.get(DEADLINE_PROPERTY),
                 article=props.get(ARTICLE_PROPERTY, ""),
                 jurisdiction=props.get(JURISDICTION_PROPERTY, "case"),
+                context=tuple(v.strip() for v in props.get(CONTEXT_PROPERTY, "").split(",") if v.strip()),
             )
         if isinstance(task_spec, CatchingEvent):
             definition = task_spec.event_definition

@@ -203,7 +203,7 @@ class Beian:
                 "id": t.id, "case": t.case_id, "bpmn_id": t.bpmn_id, "name": t.name, "role": t.role,
                 "region": t.region, "due": t.due_at.astimezone(SHANGHAI).isoformat() if t.due_at else None,
                 "provisional": t.provisional, "overdue": bool(t.due_at and t.due_at <= now),
-                "article": t.article, "form": t.form,
+                "article": t.article, "form": t.form, "context": t.context or {},
             } for t in uow.repo.open_tasks(case_id)]
 
     def complete(self, task_id: str, data: object, actor: str = "caseworker") -> dict[str, Any]:

@@ -176,6 +176,7 @@ def upgrade() -> None:
     sa.Column('provisional', sa.Boolean(), nullable=False),
     sa.Column('deadline', sa.JSON(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('context', sa.JSON(), nullable=True),
     sa.Column('claimed_by', sa.String(length=100), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ),
     sa.PrimaryKeyConstraint('id')

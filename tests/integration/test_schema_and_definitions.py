@@ -1,0 +1,78 @@
+"""The Alembic migrations and the models agree; definitions deploy as versions; a broken BPMN file is refused."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from adapters.db import Base, make_engine
+from adapters.schema import upgrade
+from tests.conftest import Beian
+from tests.scenarios.test_new_filing import apply, task
+
+
+def test_migrations_match_the_models(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'schema.sqlite3'}")
+    upgrade(engine)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    # UTCDateTime is stored as a plain DATETIME by design; any other difference means a missing migration.
+    assert [d for d in differences if not (isinstance(d, tuple) and d[0] == "modify_type")] == []
+
+
+def test_init_twice_deploys_once_and_a_changed_file_becomes_a_new_version(tmp_path: Path, bpmn_copy: Path,
+                                                                           write_json: Any,
+                                                                           application: dict[str, Any],
+                                                                           monkeypatch: Any) -> None:
+    monkeypatch.setenv("BEIAN_BPMN_DIR", str(bpmn_copy))
+    cli = Beian(tmp_path / "versions.sqlite3")
+    assert cli.json("init")["definitions"] == [{"process": "filing_application", "version": 1, "deployed": True}]
+    assert cli.json("init")["definitions"][0]["deployed"] is False
+    old_case = apply(cli, write_json, application)
+
+    # A process owner renames the acceptance task: a new version; the running case stays on version 1.
+    path = bpmn_copy / "filing_application.bpmn"
+    path.write_text(path.read_text(encoding="utf-8").replace('name="受理审查"', 'name="受理审查（新版）"'),
+                    encoding="utf-8")
+    assert cli.json("init")["definitions"] == [{"process": "filing_application", "version": 2, "deployed": True}]
+    new_case = apply(cli, write_json, application)
+    assert task(cli, old_case, "acceptance")["name"] == "受理审查"
+    assert task(cli, new_case, "acceptance")["name"] == "受理审查（新版）"
+
+
+def test_broken_bpmn_is_refused_with_its_file_and_line(tmp_path: Path, bpmn_copy: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("BEIAN_BPMN_DIR", str(bpmn_copy))
+    path = bpmn_copy / "filing_application.bpmn"
+    path.write_text(path.read_text(encoding="utf-8").replace("</bpmn:process>", "</bpmn:proces>"), encoding="utf-8")
+    result = Beian(tmp_path / "broken.sqlite3")("init", expect=7)
+    assert "filing_application.bpmn" in result.err and "行" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_bpmn_with_a_forbidden_expression_does_not_run(tmp_path: Path, bpmn_copy: Path, write_json: Any,
+                                                       application: dict[str, Any], monkeypatch: Any) -> None:
+    monkeypatch.setenv("BEIAN_BPMN_DIR", str(bpmn_copy))
+    path = bpmn_copy / "filing_application.bpmn"
+    xml = path.read_text(encoding="utf-8")
+    assert "within_working_days(received_at" in xml
+    forbidden = "__import__('os').getcwd() or within_working_days(received_at"
+    path.write_text(xml.replace("within_working_days(received_at", forbidden), encoding="utf-8")
+    cli = Beian(tmp_path / "forbidden.sqlite3")
+    cli("init")
+    result = cli("apply", write_json(application), expect=8)
+    assert "不允许" in result.err
+    assert cli.json("tasks") == []
+
+
+def test_demo_walks_a_filing_to_its_receipt(tmp_path: Path) -> None:
+    out = tmp_path / "docs"
+    cli = Beian(tmp_path / "demo.sqlite3")
+    result = cli("demo", "--out", str(out), as_json=False)
+    assert "备案编号" in result.out and "已备案" in result.out
+    receipts = list(out.glob("*-filing_receipt.html"))
+    assert len(receipts) == 1 and "【演示数据】" in receipts[0].read_text(encoding="utf-8")
+    assert os.path.exists(cli.db)
