@@ -168,10 +168,8 @@ def cmd_calendar_load(args: argparse.Namespace) -> None:
 
 def _read_calendar_file(path: str) -> Any:
     if path.endswith((".yaml", ".yml")):
-        try:
-            import yaml
-        except ImportError:
-            raise BeianError("读取 YAML 需要安装 PyYAML；也可以使用 JSON 格式的安排文件") from None
+        import yaml
+
         try:
             return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
