@@ -23,7 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm.exc import StaleDataError
 
 from adapters.db import AuditEvent, HumanTask, Instance, Timer
-from adapters.repository import UnitOfWork
+from adapters.repository import Repository, UnitOfWork
 from tasks.calendar import SHANGHAI, WorkingDayCalendar, parse_arrangement
 from workflows import clock
 from workflows.definitions import ParsedDefinition, cached_definition
@@ -50,7 +50,7 @@ class StepContext:
     ended_at: str | None = None  # the name of the end event the main process reached in this step
 
     @property
-    def repo(self):  # type: ignore[no-untyped-def]
+    def repo(self) -> Repository:
         return self.uow.repo
 
     def __post_init__(self) -> None:

@@ -14,10 +14,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
 
 import workflows.operators  # noqa: F401  (registers the expression functions and service operators)
-from adapters.db import CalendarYear, Instance, ProcessDefinition, make_engine, make_session_factory
+from adapters.db import AuditEvent, CalendarYear, Instance, ProcessDefinition, make_engine, make_session_factory
 from adapters.repository import UnitOfWork
 from adapters.schema import upgrade
 from tasks.application import ApplicationError, validate_application
@@ -319,10 +318,7 @@ class Beian:
         except ArrangementError as exc:
             raise InvalidInput(f"节假日安排文件有误：{exc}") from None
         with self.uow() as uow:
-            existing = uow.repo.calendar_year(arrangement.year)
-            if existing is not None:
-                uow.session.delete(existing)
-                uow.session.flush()
+            uow.repo.delete_calendar_year(arrangement.year)  # a reload replaces the year
             stored = arrangement_to_dict(arrangement)
             uow.repo.add(CalendarYear(year=arrangement.year, arrangement=stored, source=arrangement.source,
                                       loaded_at=clock.now(), loaded_by=actor))
@@ -347,13 +343,11 @@ class Beian:
     def calendar_years(self) -> list[dict[str, Any]]:
         with self.uow() as uow:
             return [{"year": r.year, "source": r.source, "loaded_at": _local(r.loaded_at), "loaded_by": r.loaded_by}
-                    for r in uow.session.scalars(select(CalendarYear).order_by(CalendarYear.year))]
+                    for r in uow.repo.calendar_years()]
 
 
 def _audit_system(uow: UnitOfWork, actor: str, action: str, summary: str, case_id: str | None = None,
                   **detail: Any) -> None:
-    from adapters.db import AuditEvent
-
     uow.repo.add(AuditEvent(at=clock.now(), case_id=case_id, actor=actor, action=action, summary=summary,
                             article="", detail=detail))
 
