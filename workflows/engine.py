@@ -119,15 +119,23 @@ def _run_engine(workflow: BpmnWorkflow, ctx: StepContext) -> None:
         elif isinstance(spec, EndEvent) and task.workflow is workflow:
             ctx.ended_at = spec.bpmn_name or spec.bpmn_id
 
-    # Wake timers before anything else so a user can never beat a deadline that already passed. do_engine_steps()
-    # ends by refreshing timers, which can leave a timer that is already due READY (e.g. a publicity whose end
-    # passed during an objection review): run again until only human tasks and real waits remain.
+    if not run_to_wait(workflow, did_complete):
+        raise StepFailed(f"案件 {ctx.case_id} 的流程在一次处理中循环超过 {_MAX_ENGINE_ROUNDS} 轮，"
+                         "已停止；请检查流程定义")
+
+
+def run_to_wait(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None = None) -> bool:
+    """Run the engine until only human tasks and real waits remain; False if it did not settle.
+
+    Timers are woken first so a user can never beat a deadline that already passed. do_engine_steps() ends by
+    refreshing timers, which can leave a timer that is already due READY (e.g. a publicity whose end passed during
+    an objection review), hence the rounds."""
     for _ in range(_MAX_ENGINE_ROUNDS):
         workflow.refresh_timers()
         workflow.do_engine_steps(did_complete_task=did_complete)
         if not any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
-            return
-    raise StepFailed(f"案件 {ctx.case_id} 的流程在一次处理中循环超过 {_MAX_ENGINE_ROUNDS} 轮，已停止；请检查流程定义")
+            return True
+    return False
 
 
 def start_instance(uow: UnitOfWork, instance: Instance, data: dict[str, Any], actor: str) -> StepContext:
