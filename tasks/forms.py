@@ -1,97 +1,260 @@
 """Checking submitted data against a JSON Schema, with every problem said in Chinese.
 
-Used for task forms and message payloads: the caseworker (or the institution) reads these messages, so each one
-names the field by its title where the schema gives one and says what was expected.
+The one translator of JSON Schema errors in the project: task forms and message payloads
+(``workflows/service.py``) and the filing application (``tasks/application.py``) all go through
+``schema_problems``. A caseworker or the institution reads these sentences, so each one gives the path
+of the field, then what a person calls it (the titles along the path, following local ``$ref``), and
+says what was expected and what was found.
+
+``format`` is an annotation here (no format checker is enabled): where a format matters the schemas
+state it as a ``pattern`` as well, with an ``x-pattern-hint`` saying the format in Chinese.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-_TYPE_NAMES = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "是/否（true 或 false）",
-               "object": "对象", "array": "列表", "null": "空值"}
+# Key names that must never reach a workflow's task data: SpiffWorkflow's serializer treats a dict
+# carrying ``typename`` as one of its own objects. Closed schemas refuse them; the message says why.
+RESERVED_KEYS: Final = frozenset({"typename"})
+
+DEFAULT_ROOT_LABEL: Final = "表单"
+
+_TYPE_NAMES: Final = {
+    "string": "文本", "integer": "整数", "number": "数字", "boolean": "是/否（true 或 false）",
+    "object": "对象", "array": "列表", "null": "空值",
+}
 
 
-def _field_label(error: ValidationError, schema: dict[str, Any]) -> str:
-    path = [str(p) for p in error.absolute_path]
-    if not path:
-        return "表单"
-    node: Any = schema
-    for part in path:
-        if isinstance(node, dict) and "properties" in node and part in node["properties"]:
-            node = node["properties"][part]
-        elif isinstance(node, dict) and "items" in node and part.isdigit():
-            node = node["items"]
-        else:
-            node = None
-            break
-    title = node.get("title") if isinstance(node, dict) else None
-    dotted = ".".join(path)
-    return f"{dotted}（{title}）" if title else dotted
+def schema_problems(schema: dict[str, Any], data: Any, *, root_label: str = DEFAULT_ROOT_LABEL) -> list[str]:
+    """Every way ``data`` fails ``schema`` (draft 2020-12), as Chinese sentences; empty when it conforms.
 
-
-def _allowed_values(error: ValidationError) -> str:
-    options = error.schema.get("oneOf") or error.schema.get("anyOf") or []
-    labels = [f"{o['const']}（{o.get('title', '')}）" if o.get("title") else str(o["const"])
-              for o in options if isinstance(o, dict) and "const" in o]
-    if not labels and "enum" in error.schema:
-        labels = [str(v) for v in error.schema["enum"]]
-    return "、".join(labels)
-
-
-def _message(error: ValidationError, schema: dict[str, Any]) -> str:
-    label = _field_label(error, schema)
-    validator = error.validator
-    if validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        title = error.schema.get("properties", {}).get(missing, {}).get("title")
-        parent = f"{label}." if label != "表单" else ""
-        return f"缺少必填项 {parent}{missing}" + (f"（{title}）" if title else "")
-    if validator == "additionalProperties":
-        extra = ", ".join(sorted(set(error.instance) - set(error.schema.get("properties", {}))))
-        return f"{label}：含有不允许的字段 {extra}"
-    if validator == "type":
-        expected = error.validator_value
-        names = "或".join(_TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected]))
-        return f"{label}：应为{names}，收到的是 {error.instance!r}"
-    if validator in ("enum", "const", "oneOf", "anyOf"):
-        allowed = _allowed_values(error)
-        return f"{label}：取值 {error.instance!r} 无效" + (f"，可选：{allowed}" if allowed else "")
-    if validator == "minLength":
-        return f"{label}：不能为空" if error.validator_value == 1 else f"{label}：至少 {error.validator_value} 个字"
-    if validator == "maxLength":
-        return f"{label}：最多 {error.validator_value} 个字"
-    if validator == "pattern":
-        return f"{label}：格式不正确（{error.instance!r}）"
-    if validator == "minItems":
-        return f"{label}：至少需要 {error.validator_value} 项"
-    if validator in ("minimum", "maximum"):
-        bound = "不小于" if validator == "minimum" else "不大于"
-        return f"{label}：应{bound} {error.validator_value}"
-    if validator == "uniqueItems":
-        return f"{label}：含有重复项"
-    if validator == "format":
-        return f"{label}：格式不正确，应为 {error.validator_value}"
-    return f"{label}：{error.message}"
-
-
-def _leaves(error: ValidationError) -> list[ValidationError]:
-    """if/then and allOf report through their sub-errors; the leaves are what a person can fix."""
-    if error.validator in ("allOf", "if", "then") and error.context:
-        return [leaf for sub in error.context for leaf in _leaves(sub)]
-    return [error]
-
-
-def schema_problems(schema: dict[str, Any], data: Any) -> list[str]:
-    """Every way `data` fails `schema`, as Chinese sentences; empty when it conforms."""
-    validator = Draft202012Validator(schema)
+    ``root_label`` names the whole document in messages about it (``表单``, ``申请``).
+    """
+    errors = _worth_reporting(list(Draft202012Validator(schema).iter_errors(data)))
+    errors.sort(key=lambda e: (_sort_key(e.absolute_path), str(e.validator)))
     problems: list[str] = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
-        for leaf in _leaves(error):
-            message = _message(leaf, schema)
+    for error in errors:
+        for message in _messages(error, schema, root_label):
             if message not in problems:
                 problems.append(message)
     return problems
+
+
+def field_reference(schema: Mapping[str, Any], path: Iterable[str | int], *,
+                    root_label: str = DEFAULT_ROOT_LABEL) -> str:
+    """``occupations[1].code（职业（工种）第2项·职业编码）``: the path, then what a person calls it.
+
+    For messages about a field that a rule beyond the schema finds wrong, worded like ``schema_problems``.
+    """
+    steps = list(path)
+    if not steps:
+        return root_label
+    label = _label(schema, steps)
+    dotted = _dotted(steps)
+    return f"{dotted}（{label}）" if label else dotted
+
+
+def json_type_name(value: object) -> str:
+    """What kind of JSON value ``value`` is, in Chinese (``整数``, ``文本``, …)."""
+    if value is None:
+        return "空值"
+    if isinstance(value, bool):
+        return "是/否"
+    if isinstance(value, int):
+        return "整数"
+    if isinstance(value, float):
+        return "小数"
+    if isinstance(value, str):
+        return "文本"
+    if isinstance(value, list):
+        return "列表"
+    if isinstance(value, dict):
+        return "对象"
+    return type(value).__name__
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Which errors to report
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _worth_reporting(errors: list[ValidationError]) -> list[ValidationError]:
+    """Drop errors that only echo the one a person has to fix at the same place.
+
+    A value of the wrong type also fails its other keywords (allowed values, length, pattern): the type
+    error is the one to fix. An empty text also fails its pattern: "不能为空" says it all.
+    """
+    typed = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
+    empty = {tuple(e.absolute_path) for e in errors if e.validator == "minLength" and e.instance == ""}
+    kept: list[ValidationError] = []
+    for error in errors:
+        where = tuple(error.absolute_path)
+        if where in typed and error.validator != "type":
+            continue
+        if where in empty and error.validator != "minLength":
+            continue
+        kept.append(error)
+    return kept
+
+
+def _sort_key(path: Iterable[str | int]) -> list[tuple[int, str]]:
+    # Items in their numeric order (2 before 10), and an item's fields after the item itself.
+    return [(0, f"{p:09d}") if isinstance(p, int) else (1, p) for p in path]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One error, in Chinese
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _messages(error: ValidationError, schema: Mapping[str, Any], root_label: str) -> list[str]:
+    path: list[str | int] = list(error.absolute_path)
+    kind = error.validator
+    if kind == "required":
+        missing = [p for p in error.validator_value if f"{p!r} is a required property" == error.message]
+        name = missing[0] if missing else str(error.message)
+        return [f"{_where_missing(schema, error, path, name, root_label)}：缺少必填项"]
+    if kind == "additionalProperties":
+        allowed = set(error.schema.get("properties", {}))
+        extras = sorted(k for k in error.instance if k not in allowed)
+        where = _dotted(path) or root_label
+        return [
+            f"{where}：不允许的字段「{key}」" + ("（系统保留字段名）" if key in RESERVED_KEYS else "")
+            for key in extras
+        ]
+    where = field_reference(schema, path, root_label=root_label)
+    value = error.instance
+    if kind == "type":
+        expected = error.validator_value
+        expected_list = expected if isinstance(expected, list) else [expected]
+        names = "或".join(_TYPE_NAMES.get(t, t) for t in expected_list)
+        return [f"{where}：类型错误，应为{names}，实为{json_type_name(value)}"]
+    if kind in ("oneOf", "anyOf", "enum") and (choices := _choices(error)):
+        return [f"{where}：取值「{value}」不在允许范围内，应为以下之一：{choices}"]
+    if kind == "const":
+        return [f"{where}：取值「{value}」不符合要求，应为「{error.validator_value}」"]
+    if kind == "pattern":
+        hint = error.schema.get("x-pattern-hint")
+        return [f"{where}：格式不正确（「{value}」）" + (f"，应为{hint}" if hint else "")]
+    if kind == "minLength":
+        if error.validator_value == 1:
+            return [f"{where}：不能为空"]
+        return [f"{where}：至少 {error.validator_value} 个字符，实为 {len(value)} 个"]
+    if kind == "maxLength":
+        return [f"{where}：最多 {error.validator_value} 个字符，实为 {len(value)} 个"]
+    if kind == "minItems":
+        return [f"{where}：至少需要 {error.validator_value} 项，实有 {len(value)} 项"]
+    if kind == "maxItems":
+        return [f"{where}：最多 {error.validator_value} 项，实有 {len(value)} 项"]
+    if kind == "uniqueItems":
+        return [f"{where}：存在重复项（{'、'.join(_repeated(value))}）"]
+    if kind in ("minimum", "maximum"):
+        low, high = error.schema.get("minimum"), error.schema.get("maximum")
+        if low is not None and high is not None:
+            return [f"{where}：取值 {value} 超出范围，应在 {low} 至 {high} 之间"]
+        bound = f"不小于 {low}" if kind == "minimum" else f"不大于 {high}"
+        return [f"{where}：取值 {value} 超出范围，应{bound}"]
+    if kind == "exclusiveMinimum":
+        return [f"{where}：取值 {value} 应大于 {error.validator_value}"]
+    if kind == "exclusiveMaximum":
+        return [f"{where}：取值 {value} 应小于 {error.validator_value}"]
+    # A keyword none of the project's schemas uses yet: still reported, with the validator's own words.
+    return [f"{where}：不符合要求（{error.message}）"]
+
+
+def _where_missing(schema: Mapping[str, Any], error: ValidationError, path: list[str | int], name: str,
+                   root_label: str) -> str:
+    where = field_reference(schema, path + [name], root_label=root_label)
+    if "（" in where:
+        return where
+    # The field may be declared only where it is required (in ``then`` or an ``allOf`` branch), not
+    # along the path from the root: take its title from there.
+    declared = _resolve(schema, error.schema.get("properties", {}).get(name))
+    title = declared.get("title") if isinstance(declared, dict) else None
+    return f"{where}（{title}）" if title else where
+
+
+def _choices(error: ValidationError) -> str:
+    """``accept（予以受理）、reject（不予受理）``, or ``""`` when the keyword is not a list of values."""
+    if error.validator == "enum":
+        return "、".join(str(v) for v in error.validator_value)
+    options = error.validator_value
+    if not (isinstance(options, list) and options
+            and all(isinstance(o, dict) and "const" in o for o in options)):
+        return ""
+    return "、".join(f"{o['const']}（{o['title']}）" if o.get("title") else str(o["const"]) for o in options)
+
+
+def _repeated(items: list[Any]) -> list[str]:
+    seen: list[Any] = []
+    repeated: list[str] = []
+    for item in items:
+        if item in seen and str(item) not in repeated:
+            repeated.append(str(item))
+        seen.append(item)
+    return repeated
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Naming a place in the document
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _dotted(path: Iterable[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _label(schema: Mapping[str, Any], path: list[str | int]) -> str:
+    """The titles along ``path``: each list item's (``等级第3项``) and the field's own, joined by ``·``."""
+    parts: list[str] = []
+    node: Any = schema
+    for index, part in enumerate(path):
+        node = _resolve(schema, node)
+        if isinstance(part, int):
+            node = node.get("items") if isinstance(node, dict) else None
+            title = _title(schema, node)
+            if title:
+                parts.append(f"{title}第{part + 1}项")
+        else:
+            properties = node.get("properties", {}) if isinstance(node, dict) else {}
+            node = properties.get(part)
+            title = _title(schema, node)
+            if index == len(path) - 1 and title:
+                parts.append(title)
+        if node is None:
+            break
+    return "·".join(parts)
+
+
+def _title(schema: Mapping[str, Any], node: Any) -> str | None:
+    # A title beside a ``$ref`` describes this use of the definition, so it wins over the definition's own.
+    if not isinstance(node, dict):
+        return None
+    if node.get("title"):
+        return str(node["title"])
+    resolved = _resolve(schema, node)
+    return str(resolved["title"]) if isinstance(resolved, dict) and resolved.get("title") else None
+
+
+def _resolve(schema: Mapping[str, Any], node: Any) -> Any:
+    """Follow local ``$ref`` pointers (``#/$defs/...``) within ``schema``; others are left as they are."""
+    seen: set[str] = set()
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#"):
+        ref = node["$ref"]
+        if ref in seen:  # a reference cycle names nothing
+            return None
+        seen.add(ref)
+        target: Any = schema
+        for token in filter(None, ref.removeprefix("#").split("/")):
+            key = token.replace("~1", "/").replace("~0", "~")
+            target = target.get(key) if isinstance(target, dict) else None
+        node = target
+    return node
