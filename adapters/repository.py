@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.db import (
@@ -62,10 +63,16 @@ class Repository:
 
     def next_value(self, name: str) -> int:
         """Increment a named counter inside the current transaction (rolled back with it)."""
-        query = select(SequenceRow).where(SequenceRow.name == name)
         if self.dialect == "postgresql":
-            query = query.with_for_update()
-        row = self.session.scalars(query).first()
+            # One atomic upsert: a new counter created by two transactions at once makes the second wait for the
+            # first and continue from its value (SELECT … FOR UPDATE cannot lock a row that does not exist yet,
+            # so both would INSERT and one would fail on the primary key). The row stays locked until commit.
+            upsert = postgresql_insert(SequenceRow).values(name=name, value=1)
+            upsert = upsert.on_conflict_do_update(index_elements=[SequenceRow.name],
+                                                  set_={"value": SequenceRow.value + 1})
+            return self.session.execute(upsert.returning(SequenceRow.value)).scalar_one()
+        # SQLite: every step holds the database write lock from BEGIN IMMEDIATE, so read-then-write is safe.
+        row = self.session.scalars(select(SequenceRow).where(SequenceRow.name == name)).first()
         if row is None:
             row = SequenceRow(name=name, value=0)
             self.session.add(row)

@@ -1,22 +1,33 @@
-"""Shared fixtures: a fresh SQLite file per test, driven through the real `beian` command line in-process."""
+"""Shared fixtures: a fresh database per test, driven through the real `beian` command line in-process.
+
+Every test that uses `beian` runs once per backend: a SQLite file, and a fresh PostgreSQL database when
+BEIAN_TEST_POSTGRES_URL names a server (a role allowed to CREATE DATABASE, e.g.
+postgresql://beian:beian@127.0.0.1:55432/postgres). On CI (CI=true) that variable is required: the PostgreSQL
+tests fail instead of being skipped, so CI cannot silently stop testing PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import json
+import os
 import shutil
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from adapters.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_APPLICATION = ROOT / "examples" / "application.json"
+POSTGRES_ENV = "BEIAN_TEST_POSTGRES_URL"
+BACKENDS = ("sqlite", "postgresql")
 
 
 @dataclass
@@ -31,14 +42,25 @@ class Result:
 
 
 class Beian:
-    """Runs `beian --db <file> --json [--now T] ARGS…` in-process and checks the exit code."""
+    """Runs `beian --db <url> --json [--now T] ARGS…` in-process and checks the exit code.
 
-    def __init__(self, db: Path) -> None:
-        self.db = db
+    `target` is a SQLite file path or any database URL. `url` is always the SQLAlchemy URL; `db` is the SQLite
+    file (None on other backends); `backend` is the SQLAlchemy dialect name ("sqlite", "postgresql").
+    """
+
+    def __init__(self, target: Path | str) -> None:
+        if isinstance(target, Path) or "://" not in target:
+            self.db: Path | None = Path(target).resolve()
+            self.url = f"sqlite:///{self.db}"
+        else:
+            self.url = target
+            database = make_url(target).database
+            self.db = Path(database) if make_url(target).get_backend_name() == "sqlite" and database else None
+        self.backend: str = make_url(self.url).get_backend_name()
         self.now: str | None = None
 
     def __call__(self, *args: str, now: str | None = None, expect: int = 0, as_json: bool = True) -> Result:
-        argv = ["--db", str(self.db)] + (["--json"] if as_json else [])
+        argv = ["--db", self.url] + (["--json"] if as_json else [])
         when = now or self.now
         if when:
             argv += ["--now", when]
@@ -58,9 +80,70 @@ class Beian:
         return self(*args, now=now).json
 
 
+# --- PostgreSQL ------------------------------------------------------------------------------------------------
+
+def _on_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def postgres_admin_url() -> str:
+    """The server to create test databases on; fails on CI and skips elsewhere when it is not configured."""
+    url = os.environ.get(POSTGRES_ENV, "").strip()
+    if url:
+        return url
+    if _on_ci():
+        pytest.fail(f"{POSTGRES_ENV} is not set but CI=true: CI must run the PostgreSQL tests "
+                    "(.ci/run starts a server and sets it)", pytrace=False)
+    pytest.skip(f"PostgreSQL not configured: set {POSTGRES_ENV}=postgresql://USER:PASS@HOST:PORT/postgres "
+                "(a role allowed to CREATE DATABASE) to run the PostgreSQL variant")
+
+
+def _libpq_url(url: str, database: str | None = None) -> str:
+    """The same server as a plain postgresql:// URL (psycopg does not take SQLAlchemy's +driver suffix)."""
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+@contextlib.contextmanager
+def fresh_postgres_database(admin_url: str) -> Iterator[str]:
+    """CREATE DATABASE beian_test_<uuid> on the server, yield its URL, DROP it (closing leftover connections)."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"beian_test_{uuid.uuid4().hex}"
+    admin = _libpq_url(admin_url)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield _libpq_url(admin_url, name)
+    finally:
+        # FORCE: the CLI's engines are not disposed explicitly, so pooled connections may still be open.
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 @pytest.fixture
-def beian(tmp_path: Path) -> Beian:
-    cli = Beian(tmp_path / "beian.sqlite3")
+def postgres_url() -> Iterator[str]:
+    """URL of a fresh, empty PostgreSQL database (for PostgreSQL-only tests)."""
+    with fresh_postgres_database(postgres_admin_url()) as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh, empty database, once per backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'beian.sqlite3'}"
+        return
+    with fresh_postgres_database(postgres_admin_url()) as url:
+        yield url
+
+
+@pytest.fixture
+def beian(backend_url: str) -> Beian:
+    cli = Beian(backend_url)
     cli("init")
     return cli
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
+
+from adapters.db import make_engine
 from tests.conftest import Beian
 from tests.scenarios.test_new_filing import apply, task
 
@@ -110,12 +114,14 @@ def test_message_nobody_waits_for(beian: Beian, write_json: Any, application: di
 
 
 def test_audit_log_is_append_only(beian: Beian, write_json: Any, application: dict[str, Any]) -> None:
-    apply(beian, write_json, application)
-    with sqlite3.connect(beian.db) as connection:
+    case = apply(beian, write_json, application)
+    history = beian.json("show", case)["history"]
+    # Straight to the database, past the application: the trigger (SQLite or PostgreSQL) must refuse.
+    engine = make_engine(beian.url)
+    try:
         for statement in ("UPDATE audit_log SET summary = 'x'", "DELETE FROM audit_log"):
-            try:
-                connection.execute(statement)
-            except sqlite3.DatabaseError as exc:
-                assert "append-only" in str(exc)
-            else:
-                raise AssertionError(f"{statement} was allowed")
+            with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
+    assert beian.json("show", case)["history"] == history

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from adapters.db import database_url
 from tests.conftest import Beian
 from tests.scenarios.test_new_filing import RECEIVED, apply, task
 from workflows import clock, engine
@@ -35,7 +34,7 @@ def test_virtual_clock_needs_a_time_zone() -> None:
 def test_state_references_the_definition_instead_of_copying_it(beian: Beian, write_json: Any,
                                                                application: dict[str, Any]) -> None:
     case = apply(beian, write_json, application)
-    app = App(database_url(str(beian.db)))
+    app = App(beian.url)
     with app.uow() as uow:
         state = json.loads(uow.repo.instance(case).state)
     assert "spec" not in state and "subprocess_specs" not in state
@@ -46,7 +45,7 @@ def test_crash_between_engine_step_and_commit_keeps_previous_state(beian: Beian,
                                                                    application: dict[str, Any],
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     case = apply(beian, write_json, application)
-    app = App(database_url(str(beian.db)))
+    app = App(beian.url)
     acceptance = task(beian, case, "acceptance", RECEIVED)
     before = beian.json("show", case)
 
@@ -71,7 +70,7 @@ def test_crash_between_engine_step_and_commit_keeps_previous_state(beian: Beian,
 def test_concurrent_write_is_detected_not_merged(beian: Beian, write_json: Any, application: dict[str, Any],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     case = apply(beian, write_json, application)
-    app = App(database_url(str(beian.db)))
+    app = App(beian.url)
     acceptance = task(beian, case, "acceptance", RECEIVED)
     real_load = engine.load_state
 
@@ -105,7 +104,7 @@ def test_two_caseworkers_complete_the_same_task_at_once(beian: Beian, write_json
     barrier = threading.Barrier(2)
 
     def attempt(decision: str) -> None:
-        app = App(database_url(str(beian.db)))
+        app = App(beian.url)
         barrier.wait()
         try:
             app.complete(acceptance["id"], {"decision": decision, "reasons": "并发测试"})

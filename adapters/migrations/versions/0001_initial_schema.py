@@ -21,6 +21,9 @@ _APPEND_ONLY_POSTGRESQL = (
     "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
     "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log "
     "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    # TRUNCATE fires no row triggers on PostgreSQL (SQLite has no TRUNCATE; its DELETE fires the row trigger).
+    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
 )
 
 
@@ -215,6 +218,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log")
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_change ON audit_log")
         op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
     else:
