@@ -13,12 +13,16 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflows import clock
 from workflows.errors import BeianError
 
+if TYPE_CHECKING:
+    from workflows.service import Beian
+
 EXIT_USAGE = 2
+MAX_USER_LENGTH = 100  # the audit log's actor column
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,11 +50,14 @@ def _read_json(text_or_path: str, what: str) -> Any:
         raise BeianError(f"{what}（{where}）不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列，{exc.msg}") from None
 
 
-def _app(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _app(args: argparse.Namespace) -> Beian:
+    """The application for this command, opened once (and closed by `main`)."""
     from adapters.db import database_url
     from workflows.service import Beian
 
-    return Beian(database_url(args.db))
+    if getattr(args, "app", None) is None:
+        args.app = Beian(database_url(args.db))
+    return args.app
 
 
 def _print(args: argparse.Namespace, value: Any, human: Callable[[Any], str]) -> None:
@@ -253,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.user is None:
         args.user = getattr(args, "default_user", "cli")
+    if not args.user.strip() or len(args.user) > MAX_USER_LENGTH:
+        print(f"错误：操作人（--user）不能为空，且不超过 {MAX_USER_LENGTH} 个字符", file=sys.stderr)
+        return EXIT_USAGE
     try:
         chosen: clock.Clock = clock.VirtualClock(clock.parse_instant(args.now)) if args.now else clock.RealClock()
         with clock.using_clock(chosen):
@@ -263,6 +273,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # domain validation (tasks/) speaks Chinese already
         print(f"错误：{exc}", file=sys.stderr)
         return 1
+    finally:
+        if getattr(args, "app", None) is not None:
+            args.app.close()
     return 0
 
 

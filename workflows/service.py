@@ -135,6 +135,9 @@ class Beian:
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self._sessions)
 
+    def close(self) -> None:
+        self.engine.dispose()
+
     # --- set-up ------------------------------------------------------------------------------------------
     def init(self, actor: str = "system") -> list[dict[str, Any]]:
         """Create or upgrade the schema and deploy every bundled BPMN file whose content changed."""

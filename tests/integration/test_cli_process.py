@@ -44,3 +44,10 @@ def test_calendar_arrangement_in_yaml(tmp_path: Path) -> None:
     years = json.loads(run("--json", "calendar", "years", db=db).stdout)
     assert [y["year"] for y in years] == [2027]
     assert json.loads(run("--json", "calendar", "add", "2027-03-01", "5", db=db).stdout)["provisional"] is False
+
+
+def test_operator_name_is_checked_before_anything_runs(tmp_path: Path) -> None:
+    db = tmp_path / "user.sqlite3"
+    assert run("init", db=db).returncode == 0
+    refused = run("--user", "x" * 101, "calendar", "years", db=db)
+    assert refused.returncode == 2 and "--user" in refused.stderr
