@@ -16,7 +16,16 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 import workflows.operators  # noqa: F401  (registers the expression functions and service operators)
-from adapters.db import AuditEvent, CalendarYear, Instance, ProcessDefinition, make_engine, make_session_factory
+from adapters.db import (
+    AuditEvent,
+    CalendarYear,
+    HumanTask,
+    Instance,
+    ProcessDefinition,
+    Timer,
+    make_engine,
+    make_session_factory,
+)
 from adapters.repository import UnitOfWork
 from adapters.schema import upgrade
 from tasks.application import ApplicationError, validate_application
@@ -270,9 +279,7 @@ class Beian:
             filing = uow.repo.filing_for_case(case_id)
             tasks = uow.repo.open_tasks(case_id)
             timers = uow.repo.timers(instance.id)
-            deadlines = [_deadline_view(t.name, t.deadline, t.due_at, now, "task")
-                         for t in tasks if t.deadline] + \
-                        [_deadline_view(t.name, t.deadline, t.due_at, now, "timer") for t in timers]
+            deadlines = _pending_deadlines(tasks, timers, now)
             return {
                 "case": case_id,
                 "process": instance.process_id,
@@ -357,6 +364,17 @@ def _audit_system(uow: UnitOfWork, actor: str, action: str, summary: str, case_i
 
 def _local(value: datetime | None) -> str | None:
     return value.astimezone(SHANGHAI).isoformat() if value else None
+
+
+def _pending_deadlines(tasks: list[HumanTask], timers: list[Timer], now: datetime) -> list[dict[str, Any]]:
+    """Each pending deadline once: a task and the escalation timer armed on its deadline are one legal period."""
+    views: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for kind, rows in (("task", [t for t in tasks if t.deadline]), ("timer", timers)):
+        for row in rows:
+            deadline = row.deadline
+            key = (row.due_at, deadline["start"], deadline["rule"]) if deadline else (row.due_at, row.name)
+            views.setdefault(key, _deadline_view(row.name, row.deadline, row.due_at, now, kind))
+    return list(views.values())
 
 
 def _deadline_view(name: str, deadline: dict[str, Any] | None, due_at: datetime | None, now: datetime,

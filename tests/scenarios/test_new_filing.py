@@ -192,3 +192,11 @@ def test_review_failure_issues_a_not_filed_notice(beian: Beian, write_json: Any,
     assert shown["status"] == "not_filed"
     html = beian("document", str(shown["documents"][0]["id"]), as_json=False).out
     assert "质量管理制度不健全" in html
+
+
+def test_a_task_and_its_escalation_timer_show_one_deadline(beian: Beian, write_json: Any,
+                                                           application: dict[str, Any]) -> None:
+    case = apply(beian, write_json, application)
+    deadlines = beian.json("show", case)["deadlines"]
+    assert [(d["name"], d["due"]) for d in deadlines] == [("受理审查", ACCEPTANCE_DUE)]
+    assert "10个工作日" in deadlines[0]["explanation"]
