@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from workflows.service import Beian
 
 EXIT_USAGE = 2
-MAX_USER_LENGTH = 100  # the audit log's actor column
 
 
 class _Parser(argparse.ArgumentParser):
@@ -260,8 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.user is None:
         args.user = getattr(args, "default_user", "cli")
-    if not args.user.strip() or len(args.user) > MAX_USER_LENGTH:
-        print(f"错误：操作人（--user）不能为空，且不超过 {MAX_USER_LENGTH} 个字符", file=sys.stderr)
+    from adapters.db import AuditEvent
+
+    longest = AuditEvent.__table__.c.actor.type.length  # the history records who acted
+    if not args.user.strip() or len(args.user) > longest:
+        print(f"错误：操作人（--user）不能为空，且不超过 {longest} 个字符", file=sys.stderr)
         return EXIT_USAGE
     try:
         chosen: clock.Clock = clock.VirtualClock(clock.parse_instant(args.now)) if args.now else clock.RealClock()

@@ -119,7 +119,7 @@ def fresh_postgres_database(admin_url: str) -> Iterator[str]:
     try:
         yield _libpq_url(admin_url, name)
     finally:
-        # FORCE: the CLI's engines are not disposed explicitly, so pooled connections may still be open.
+        # FORCE: a test that opened the application itself (not through the CLI) may still hold pooled connections.
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
