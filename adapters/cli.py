@@ -101,8 +101,19 @@ def cmd_complete(args: argparse.Namespace) -> None:
 
 def cmd_send(args: argparse.Namespace) -> None:
     data = _read_json(args.data, "消息内容") if args.data else None
-    result = _app(args).send(args.message, args.case, data, actor=args.user)
-    _print(args, result, lambda v: f"消息已送达。案件 {v['case']} 当前状态：{v['status']}")
+    target = args.case or args.filing
+    if not target:
+        raise BeianError("请用 --case 指定案件编号或备案编号（或用 --filing 指定备案编号）")
+    result = _app(args).send(args.message, target, data, actor=args.user)
+
+    def human(v: dict[str, Any]) -> str:
+        if v.get("case") is None:
+            return f"已记录。备案 {v['filing']} 当前状态：{v['status']}"
+        if v.get("filing"):
+            return f"已立案：{v['case']}（{v['process']}）。备案 {v['filing']} 当前状态：{v['status']}"
+        return f"消息已送达。案件 {v['case']} 当前状态：{v['status']}"
+
+    _print(args, result, human)
 
 
 def cmd_sweep(args: argparse.Namespace) -> None:
@@ -125,9 +136,11 @@ def _show_text(v: dict[str, Any]) -> str:
         lines.append(f"原因：{v['status_reason']}" + (f"；依据：{v['status_article']}" if v["status_article"] else ""))
     if v["filing_number"]:
         lines.append(f"备案编号：{v['filing_number']}，有效期 {v['valid_from']} 至 {v['valid_until']}")
+    if len(v["cases"]) > 1:
+        lines.append("案件：" + "；".join(f"{c['case']} {c['process']}（{c['status_label']}）" for c in v["cases"]))
     for w in v["waiting_for"]:
         what = w.get("task") or w.get("timer")
-        lines.append(f"等待：{what}" + (f"，期限 {w['due'][:16].replace('T', ' ')}" if w["due"] else ""))
+        lines.append(f"等待：{what}（{w['case']}）" + (f"，期限 {w['due'][:16].replace('T', ' ')}" if w["due"] else ""))
     for d in v["deadlines"]:
         lines.append(f"期限：{d['name']}：{d['explanation']}" + ("【已逾期】" if d["overdue"] else ""))
     for d in v["documents"]:
@@ -140,6 +153,15 @@ def _show_text(v: dict[str, Any]) -> str:
 
 def cmd_show(args: argparse.Namespace) -> None:
     _print(args, _app(args).show(args.case), _show_text)
+
+
+def cmd_filings(args: argparse.Namespace) -> None:
+    filings = _app(args).filings(status=args.status, region=args.region)
+    _print(args, filings, lambda v: "\n".join(
+        f"{f['filing_number']}  {f['institution']}  {f['status_label']}"
+        + (f"（{f['termination_kind']}，{f['terminated_on']}）" if f["termination_kind"] else "")
+        + f"  有效期 {f['valid_from']} 至 {f['valid_until']}" + (f"  上级 {f['parent']}" if f["parent"] else "")
+        for f in v) or "没有符合条件的备案")
 
 
 def cmd_document(args: argparse.Namespace) -> None:
@@ -222,17 +244,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("task_id")
     p.add_argument("--data", required=True, help="表单数据：JSON 文本、文件路径或 -")
     p.set_defaults(func=cmd_complete, default_user="caseworker")
-    p = sub.add_parser("send", help="送达外部消息（resubmission、objection）")
+    p = sub.add_parser("send", help="送达外部事件：resubmission、objection、renewal_application、change_report、"
+                       "violation_report、deregistered、catalogue_change、termination_request、statement、wrapup_done、"
+                       "rectification_done、rating")
     p.add_argument("message")
-    p.add_argument("--case", required=True)
+    p.add_argument("--case", help="案件编号或备案编号")
+    p.add_argument("--filing", help="备案编号（与 --case 二选一）")
     p.add_argument("--data", help="消息内容：JSON 文本、文件路径或 -")
     p.set_defaults(func=cmd_send, default_user="external")
     p = sub.add_parser("sweep", help="触发所有已到期的定时事件")
     p.add_argument("--limit", type=int, default=1000)
     p.set_defaults(func=cmd_sweep, default_user="timer")
-    p = sub.add_parser("show", help="查看案件")
-    p.add_argument("case")
+    p = sub.add_parser("show", help="查看案件或备案（状态、原因、等待事项、期限、文书、历史）")
+    p.add_argument("case", help="案件编号或备案编号")
     p.set_defaults(func=cmd_show)
+    p = sub.add_parser("filings", help="列出备案（状态与有效期）")
+    p.add_argument("--status",
+                   help="按状态筛选：filed、renewal_window、renewal_review、suspended、winding_up、terminated")
+    p.add_argument("--region", help="按地区代码筛选（如 510000 为全省，510100 为成都市）")
+    p.set_defaults(func=cmd_filings)
     p = sub.add_parser("document", help="输出文书 HTML")
     p.add_argument("document_id", type=int)
     p.add_argument("--out", help="写入文件")

@@ -104,6 +104,10 @@ class Instance(Base):
     error: Mapped[str | None] = mapped_column(Text)
     error_at: Mapped[datetime | None]
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The filing a lifecycle case concerns (renewal, change, sanction, termination); for a new-filing case, the
+    # filing it produced. Every case of one filing shares its history.
+    filing_id: Mapped[int | None] = mapped_column(ForeignKey("filings.id"), index=True)
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the outside event that opened a lifecycle case
 
     # Optimistic concurrency: every UPDATE says WHERE row_version = <read value>; a concurrent writer makes it
     # match nothing and SQLAlchemy raises StaleDataError instead of silently merging two steps.
@@ -152,23 +156,83 @@ class Timer(Base):
 
 
 class Filing(Base):
-    """A filing record (备案): created with its receipt when a filing application succeeds."""
+    """A filing record (备案): created with its receipt when a filing application succeeds, then carried through
+    renewals, changes, suspensions and its termination by the lifecycle cases."""
 
     __tablename__ = "filings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     filing_number: Mapped[str] = mapped_column(String(80), unique=True)
-    case_id: Mapped[str] = mapped_column(String(40), index=True)
+    case_id: Mapped[str] = mapped_column(String(40), index=True)  # the new-filing case that created it
     credit_code: Mapped[str] = mapped_column(String(18), index=True)
     institution_name: Mapped[str] = mapped_column(String(200))
     institution_type: Mapped[str] = mapped_column(String(20))
     region: Mapped[str] = mapped_column(String(6), index=True)
     authority_level: Mapped[str] = mapped_column(String(20))
+    # What people see: terminated, else suspended while `suspended_by` is not empty, else `base_status`
+    # (filed | renewal_window | renewal_review | winding_up). workflows/filings.py keeps the two consistent.
     status: Mapped[str] = mapped_column(String(40), index=True)
-    valid_from: Mapped[date] = mapped_column(Date)
+    base_status: Mapped[str] = mapped_column(String(40), default="filed")
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    status_article: Mapped[str] = mapped_column(Text, default="")
+    status_since: Mapped[datetime]
+    valid_from: Mapped[date] = mapped_column(Date)  # the current period
     valid_until: Mapped[date] = mapped_column(Date, index=True)
     issued_at: Mapped[datetime]
     receipt_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    # The application as currently filed: approved changes are applied here (their history is filing_changes).
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Cases whose investigation or rectification suspends the filing; suspended while this is not empty.
+    suspended_by: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("filings.id"), index=True)  # a branch's head office
+    rating: Mapped[str | None] = mapped_column(String(10))  # XPCC red/black list (红黑榜)
+    termination_kind: Mapped[str | None] = mapped_column(String(20))
+    terminated_on: Mapped[date | None] = mapped_column(Date)
+    termination: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # ground, case, documents, obligations
+
+
+class FilingPeriod(Base):
+    """One validity period of a filing: the first from the receipt, one more per renewal, each continuing the last."""
+
+    __tablename__ = "filing_periods"
+    __table_args__ = (UniqueConstraint("filing_id", "period", name="uq_filing_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filing_id: Mapped[int] = mapped_column(ForeignKey("filings.id"), index=True)
+    period: Mapped[int] = mapped_column(Integer)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    case_id: Mapped[str] = mapped_column(String(40))
+    granted_at: Mapped[datetime]
+
+
+class FilingChange(Base):
+    """A reported change of the filed particulars and its outcome (Jilin 第十四条): the record's history."""
+
+    __tablename__ = "filing_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filing_id: Mapped[int] = mapped_column(ForeignKey("filings.id"), index=True)
+    case_id: Mapped[str] = mapped_column(String(40))
+    changes: Mapped[list[Any]] = mapped_column(JSON)  # [{field, label, before, after}]
+    approved: Mapped[bool] = mapped_column(Boolean)
+    decided_at: Mapped[datetime]
+
+
+class Violation(Base):
+    """The violations archive (违纪违规行为处理档案, Jilin 第四十条): every sanction and ordered termination."""
+
+    __tablename__ = "violations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filing_id: Mapped[int] = mapped_column(ForeignKey("filings.id"), index=True)
+    case_id: Mapped[str] = mapped_column(String(40))
+    ground: Mapped[str] = mapped_column(String(40))
+    ground_label: Mapped[str] = mapped_column(Text)
+    article: Mapped[str] = mapped_column(Text)
+    measure: Mapped[str] = mapped_column(String(40))  # interview | warning | ordered_termination
+    summary: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class FilingOccupation(Base):

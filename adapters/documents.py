@@ -4,6 +4,10 @@ Every document is self-contained HTML laid out like a Chinese official document 
 issuing authority, document number, title, addressee, body, issuing authority and date at the end).
 The caller passes plain data; this module checks that everything a document must state is present
 before rendering, so a notice never goes out with a blank where a reason or a date should be.
+
+Two families: the documents of the new filing (receipt and the notices of the acceptance and review steps)
+and those of the filing's life after the receipt (renewal, changes, sanctions, suspension, the three kinds
+of termination: Jilin 第二十五条至第四十条).
 """
 
 from __future__ import annotations
@@ -18,13 +22,47 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError
 
-DocumentKind = Literal["filing_receipt", "rejection_notice", "supplement_notice", "not_filed_notice"]
+DocumentKind = Literal[
+    "filing_receipt",
+    "rejection_notice",
+    "supplement_notice",
+    "not_filed_notice",
+    "renewal_reminder",
+    "renewal_notice",
+    "renewal_refusal",
+    "change_decision",
+    "suspension_notice",
+    "suspension_lifted",
+    "verification_opinion",
+    "intended_decision",
+    "review_decision",
+    "termination_notice",
+    "termination_announcement",
+    "warning_notice",
+    "interview_notice",
+    "wrapup_notice",
+]
 
 TITLES: dict[str, str] = {
     "filing_receipt": "职业技能等级评价机构备案回执",
     "rejection_notice": "不予受理通知书",
     "supplement_notice": "补正材料通知书",
     "not_filed_notice": "不予备案通知书",
+    "renewal_reminder": "备案续期提醒函",
+    "renewal_notice": "续期备案通知书",
+    "renewal_refusal": "续期评估结果通知书",
+    "change_decision": "备案事项变更审核结果通知书",
+    "suspension_notice": "暂停评价活动通知书",
+    "suspension_lifted": "恢复评价活动通知书",
+    "verification_opinion": "书面核查意见",
+    "intended_decision": "拟作出终止备案决定告知书",
+    "review_decision": "复核决定书",
+    "termination_notice": "终止备案通知书",
+    # The printed heading names the institution (关于终止……备案的公告); this is the kind's name in lists.
+    "termination_announcement": "终止备案公告",
+    "warning_notice": "警告及限期整改通知书",
+    "interview_notice": "约谈通知书",
+    "wrapup_notice": "限期收尾通知书",
 }
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -58,6 +96,21 @@ STAGE_NAMES: dict[str, str] = {
     "site_inspection": "现场考察",
     "higher_review": "上级复核",
     "objection_review": "公示异议核查",
+}
+# The three kinds of termination (Jilin 第二十九至三十一条; Shanghai 三（四）3).
+TERMINATION_KIND_NAMES: dict[str, str] = {
+    "voluntary": "自愿终止",
+    "automatic": "自动终止",
+    "ordered": "责令终止",
+}
+REMINDER_NAMES: dict[str, str] = {
+    "first": "第一次提醒",
+    "second": "第二次提醒",
+}
+# The review decision after a statement and defence (Jilin 第三十六条).
+REVIEW_DECISION_NAMES: dict[str, str] = {
+    "uphold": "维持终止备案决定",
+    "revoke": "撤销拟作出的终止备案决定，恢复评价活动",
 }
 
 # What each document must be given, with the label used in the error message a caseworker may see.
@@ -103,7 +156,152 @@ KIND_REQUIRED: dict[str, dict[str, str]] = {
         "reasons": "不予备案理由",
         "articles": "依据条款",
     },
+    # --- the life of a filing after the receipt: every one names the filing and its legal basis ---
+    "renewal_reminder": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "valid_until": "备案有效期截止日期",
+        "window_opens": "续期申请期起始日期",
+        "reminder": "提醒次数",
+    },
+    "renewal_notice": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "previous_valid_until": "原备案有效期截止日期",
+        "valid_from": "续期后备案有效期起始日期",
+        "valid_until": "续期后备案有效期截止日期",
+        "occupations": "续期备案职业（工种）",
+    },
+    "renewal_refusal": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "reasons": "评估不合格的理由",
+    },
+    "change_decision": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "approved": "是否准予变更",
+        "changes": "变更事项",
+    },
+    "suspension_notice": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "reasons": "暂停评价活动的理由",
+    },
+    "suspension_lifted": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "reasons": "恢复评价活动的理由",
+    },
+    "verification_opinion": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "subject": "核查事项",
+        "opinion": "核查情况",
+        "conclusion": "核查结论",
+    },
+    "intended_decision": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "ground_label": "终止备案情形",
+        "facts": "查明的事实",
+        "reasons": "拟作出决定的理由",
+        "statement_deadline": "陈述和申辩期限的最后一日",
+        "statement_days": "陈述和申辩期限（工作日）",
+    },
+    "review_decision": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "decision": "复核决定",
+        "opinion": "复核意见",
+    },
+    "termination_notice": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "termination_kind": "终止备案类型",
+        "reasons": "终止备案的理由",
+        "terminated_on": "终止备案日期",
+        "valid_from": "备案有效期起始日期",
+        "valid_until": "备案有效期截止日期",
+        "obligations": "终止备案后继续承担的职责",
+    },
+    "termination_announcement": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "termination_kind": "终止备案类型",
+        "terminated_on": "终止备案日期",
+        "occupations": "终止备案的职业（工种）",
+        "reasons": "终止备案的原因",
+    },
+    "warning_notice": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "facts": "查明的事实",
+        "ground_label": "违规情形",
+        "rectification_deadline": "整改期限的最后一日",
+    },
+    "interview_notice": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "facts": "查明的事实",
+        "ground_label": "违规情形",
+        "invalid_results": "是否作出评价结果无效处理",
+    },
+    "wrapup_notice": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "wrapup_deadline": "收尾期限的最后一日",
+        "opinion": "风险评估意见",
+    },
 }
+# What a document may be given besides its required content; checked like the required content when present
+# (None counts as absent).
+KIND_OPTIONAL: dict[str, dict[str, str]] = {
+    "renewal_reminder": {"days_left": "距有效期届满的剩余天数"},
+    "renewal_notice": {"simplified": "是否连续备案", "opinion": "评估意见"},
+    "renewal_refusal": {"simplified": "是否连续备案"},
+    "change_decision": {"reasons": "不予变更理由", "opinion": "审核意见"},
+    "suspension_lifted": {"suspended_on": "暂停评价活动日期"},
+    "review_decision": {"statement_received_on": "收到陈述和申辩意见日期"},
+    "termination_notice": {
+        "ground_label": "终止备案情形",
+        "parent_filing_number": "总部机构备案编号",
+        "remedy": "救济途径",
+    },
+    "termination_announcement": {"branches": "一并终止备案的分支机构"},
+    "interview_notice": {"arrangement": "约谈时间和地点"},
+}
+
+# The documents of the filing's life after the receipt; their content is also checked by type (below).
+LIFECYCLE_KINDS: frozenset[str] = frozenset(KIND_REQUIRED) - {
+    "filing_receipt",
+    "rejection_notice",
+    "supplement_notice",
+    "not_filed_notice",
+}
+
+# How each content key is checked wherever a document takes it. Keys not listed are only checked for presence.
+TEXT_LIST_KEYS = frozenset({"reasons", "missing", "articles", "facts", "obligations"})
+TEXT_KEYS = frozenset(
+    {"filing_number", "parent_filing_number", "subject", "opinion", "conclusion", "ground_label", "remedy",
+     "arrangement"}
+)
+DATE_KEYS = frozenset(
+    {"issued_on", "received_on", "valid_from", "valid_until", "previous_valid_until", "window_opens",
+     "suspended_on", "statement_deadline", "statement_received_on", "terminated_on", "rectification_deadline",
+     "wrapup_deadline"}
+)
+BOOL_KEYS = frozenset({"approved", "simplified", "invalid_results"})
+# Least value of each whole-number key.
+INT_KEYS: dict[str, int] = {"statement_days": 1, "days_left": 0}
+# Coded values and the table that names them (the same tables the filters use).
+CODE_KEYS: dict[str, tuple[Mapping[str, str], str]] = {
+    "reminder": (REMINDER_NAMES, "提醒次数"),
+    "decision": (REVIEW_DECISION_NAMES, "复核决定"),
+    "termination_kind": (TERMINATION_KIND_NAMES, "终止备案类型"),
+}
+CHANGE_REQUIRED: dict[str, str] = {"label": "变更事项名称", "after": "变更后内容"}
+BRANCH_REQUIRED: dict[str, str] = {"name": "分支机构名称", "filing_number": "分支机构备案编号"}
 
 # Statutory default (Sichuan 附件3 一.2 / 二.2); a region may pass its own value as `acceptance_working_days`.
 DEFAULT_ACCEPTANCE_WORKING_DAYS = 10
@@ -161,6 +359,18 @@ def stage_name(code: str) -> str:
     return _label(STAGE_NAMES, code, "审查环节")
 
 
+def termination_kind_name(code: str) -> str:
+    return _label(TERMINATION_KIND_NAMES, code, "终止备案类型")
+
+
+def reminder_name(code: str) -> str:
+    return _label(REMINDER_NAMES, code, "提醒次数")
+
+
+def review_decision_name(code: str) -> str:
+    return _label(REVIEW_DECISION_NAMES, code, "复核决定")
+
+
 def as_list(value: str | Sequence[str]) -> list[str]:
     """Reasons, missing items and articles may be given as one string or as a list of strings."""
     if isinstance(value, str):
@@ -211,6 +421,9 @@ def _build_environment() -> Environment:
         basis_name=basis_name,
         authority_level_name=authority_level_name,
         stage_name=stage_name,
+        termination_kind_name=termination_kind_name,
+        reminder_name=reminder_name,
+        review_decision_name=review_decision_name,
         as_list=as_list,
     )
     return env
@@ -252,6 +465,71 @@ def _check_text_items(title: str, key: str, label: str, value: Any) -> None:
             raise _missing(title, f"{key}[{index}]", label)
 
 
+def _check_records(
+    title: str, key: str, label: str, value: Any, required: Mapping[str, str], optional: Sequence[str] = ()
+) -> None:
+    """A list of small records (changes, branches): each a mapping of non-blank texts."""
+    if isinstance(value, str | Mapping) or not isinstance(value, Sequence):
+        raise ValueError(f"{title}的 {key}（{label}）应为列表")
+    for index, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise ValueError(f"{title}的 {key}[{index}] 应为字典")
+        _check_keys(title, item, required, prefix=f"{key}[{index}].")
+        for field in [*required, *optional]:
+            if item.get(field) is not None and not isinstance(item[field], str):
+                raise ValueError(f"{title}的 {key}[{index}].{field} 应为文字")
+
+
+def _check_value(title: str, key: str, label: str, value: Any) -> None:
+    """The type of one content value; the label names it in the message a caseworker may see."""
+    if key in TEXT_LIST_KEYS:
+        _check_text_items(title, key, label, value)
+    elif key in TEXT_KEYS:
+        if not isinstance(value, str):
+            raise ValueError(f"{title}的 {key}（{label}）应为文字")
+    elif key in DATE_KEYS:
+        try:
+            _to_date(value)
+        except ValueError as exc:
+            raise ValueError(f"{title}的 {key}（{label}）：{exc}") from None
+    elif key in BOOL_KEYS:
+        # 1, "否" or "false" must not slip through as a yes or a no on an official document.
+        if not isinstance(value, bool):
+            raise ValueError(f"{title}的 {key}（{label}）应为是或否（布尔值），收到：{value!r}")
+    elif key in INT_KEYS:
+        least = INT_KEYS[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"{title}的 {key}（{label}）应为不小于{least}的整数，收到：{value!r}")
+    elif key in CODE_KEYS:
+        table, what = CODE_KEYS[key]
+        _label(table, value, what)
+    elif key == "changes":
+        _check_records(title, key, label, value, CHANGE_REQUIRED, optional=("before",))
+    elif key == "branches":
+        _check_records(title, key, label, value, BRANCH_REQUIRED)
+
+
+def _check_period(title: str, context: Mapping[str, Any], first: str, last: str, required: Mapping[str, str]) -> None:
+    """A period whose end precedes its start is a mistake that must not be printed."""
+    if first in required and last in required and _to_date(context[first]) > _to_date(context[last]):
+        raise ValueError(f"{title}的{required[first]}晚于{required[last]}")
+
+
+def _check_lifecycle(kind: str, title: str, context: Mapping[str, Any]) -> None:
+    required = KIND_REQUIRED[kind]
+    optional = KIND_OPTIONAL.get(kind, {})
+    for key, label in {**COMMON_REQUIRED, **required, **optional}.items():
+        if key in COMMON_REQUIRED or key in required or context.get(key) is not None:
+            _check_value(title, key, label, context[key])
+    if kind == "change_decision" and context["approved"] is False and _is_blank(context.get("reasons")):
+        # A refusal without its reasons is exactly the blank this module exists to prevent.
+        raise _missing(title, "reasons", optional["reasons"])
+    _check_period(title, context, "valid_from", "valid_until", required)
+    _check_period(title, context, "window_opens", "valid_until", required)
+    if kind == "renewal_notice" and _to_date(context["valid_from"]) <= _to_date(context["previous_valid_until"]):
+        raise ValueError(f"{title}的续期后备案有效期应在原备案有效期截止日期之后开始")
+
+
 def _check_context(kind: str, context: Mapping[str, Any]) -> None:
     title = TITLES[kind]
     required = {**COMMON_REQUIRED, **KIND_REQUIRED[kind]}
@@ -265,6 +543,8 @@ def _check_context(kind: str, context: Mapping[str, Any]) -> None:
     for key in ("reasons", "missing", "articles"):
         if key in required:
             _check_text_items(title, key, required[key], context[key])
+    if kind in LIFECYCLE_KINDS:
+        _check_lifecycle(kind, title, context)
 
     occupations = context.get("occupations")
     if occupations is not None:

@@ -16,11 +16,14 @@ from adapters.db import (
     CalendarYear,
     Document,
     Filing,
+    FilingChange,
     FilingOccupation,
+    FilingPeriod,
     HumanTask,
     Instance,
     ProcessDefinition,
     Timer,
+    Violation,
 )
 from adapters.db import (
     Sequence as SequenceRow,
@@ -116,23 +119,74 @@ class Repository:
     def active_filing_numbers(self, credit_code: str, occupation_codes: Sequence[str]) -> dict[str, str]:
         query = (select(FilingOccupation.occupation_code, Filing.filing_number)
                  .join(Filing, Filing.id == FilingOccupation.filing_id)
-                 .where(Filing.credit_code == credit_code, Filing.status == "active",
+                 .where(Filing.credit_code == credit_code, Filing.termination_kind.is_(None),
                         FilingOccupation.occupation_code.in_(list(occupation_codes))))
         return {code: number for code, number in self.session.execute(query)}
 
     def filing_for_case(self, case_id: str) -> Filing | None:
+        """The filing a case created or concerns."""
+        instance = self.instance(case_id)
+        if instance is not None and instance.filing_id is not None:
+            return self.session.get(Filing, instance.filing_id)
         return self.session.scalars(select(Filing).where(Filing.case_id == case_id)).first()
 
+    def filing(self, filing_id: int, *, for_update: bool = False) -> Filing | None:
+        return self.session.get(Filing, filing_id, with_for_update=for_update)
+
+    def filing_by_number(self, number: str) -> Filing | None:
+        return self.session.scalars(select(Filing).where(Filing.filing_number == number)).first()
+
+    def filings(self, status: str | None = None, region: str | None = None) -> list[Filing]:
+        query = select(Filing)
+        if status is not None:
+            query = query.where(Filing.status == status)
+        if region is not None:
+            query = query.where(Filing.region.startswith(region.rstrip("0") or region))
+        return list(self.session.scalars(query.order_by(Filing.id)))
+
+    def branches(self, filing_id: int) -> list[Filing]:
+        return list(self.session.scalars(select(Filing).where(Filing.parent_id == filing_id).order_by(Filing.id)))
+
+    def filing_periods(self, filing_id: int) -> list[FilingPeriod]:
+        return list(self.session.scalars(
+            select(FilingPeriod).where(FilingPeriod.filing_id == filing_id).order_by(FilingPeriod.period)))
+
+    def filing_occupations(self, filing_id: int) -> list[FilingOccupation]:
+        return list(self.session.scalars(select(FilingOccupation).where(FilingOccupation.filing_id == filing_id)))
+
+    def filing_changes(self, filing_id: int) -> list[FilingChange]:
+        return list(self.session.scalars(
+            select(FilingChange).where(FilingChange.filing_id == filing_id).order_by(FilingChange.id)))
+
+    def violations(self, filing_id: int, since: datetime | None = None) -> list[Violation]:
+        query = select(Violation).where(Violation.filing_id == filing_id)
+        if since is not None:
+            query = query.where(Violation.decided_at >= since)
+        return list(self.session.scalars(query.order_by(Violation.id)))
+
+    def cases_of_filing(self, filing: Filing) -> list[Instance]:
+        """Every case of the filing, the new-filing case first."""
+        return list(self.session.scalars(
+            select(Instance).where((Instance.filing_id == filing.id) | (Instance.case_id == filing.case_id))
+            .order_by(Instance.id)))
+
+    def open_cases_of_filing(self, filing_id: int) -> list[Instance]:
+        return list(self.session.scalars(
+            select(Instance).where(Instance.filing_id == filing_id, Instance.completed_at.is_(None))
+            .order_by(Instance.id)))
+
     # --- documents and audit -----------------------------------------------------------------------------
-    def documents(self, case_id: str) -> list[Document]:
-        return list(self.session.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.id)))
+    def documents(self, case_ids: str | Sequence[str]) -> list[Document]:
+        ids = [case_ids] if isinstance(case_ids, str) else list(case_ids)
+        return list(self.session.scalars(select(Document).where(Document.case_id.in_(ids)).order_by(Document.id)))
 
     def document(self, document_id: int) -> Document | None:
         return self.session.get(Document, document_id)
 
-    def history(self, case_id: str) -> list[AuditEvent]:
+    def history(self, case_ids: str | Sequence[str]) -> list[AuditEvent]:
+        ids = [case_ids] if isinstance(case_ids, str) else list(case_ids)
         return list(self.session.scalars(
-            select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)))
+            select(AuditEvent).where(AuditEvent.case_id.in_(ids)).order_by(AuditEvent.id)))
 
     # --- calendar ----------------------------------------------------------------------------------------
     def calendar_years(self) -> list[CalendarYear]:

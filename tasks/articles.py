@@ -70,6 +70,10 @@ ARTICLE_KEYS: Final = MappingProxyType(
         "sanctions": "约谈、警告、限期整改、暂停评价",
         "records": "评价资料保管期限",
         "after_termination": "终止备案后的责任",
+        "suspension": "调查期间暂停报名及评价、暂缓证书数据审核上网",
+        "branch_termination": "总部终止备案时分支机构一并终止",
+        "violations_archive": "违纪违规行为处理档案",
+        "red_black_list": "红黑榜评估与连续备案",
     }
 )
 
@@ -100,6 +104,10 @@ COMMON: Final = MappingProxyType(
         "sanctions": f"{JILIN} 第二十五条、第二十六条；{SHANGHAI} 三（四）2",
         "records": f"{XPCC} 第十八条；{JILIN} 第二十三条",
         "after_termination": f"{JILIN} 第三十八条、第三十九条；{XPCC} 第二十三条",
+        "suspension": f"{JILIN} 第三十三条（一）",
+        "branch_termination": f"{JILIN} 第三十四条",
+        "violations_archive": f"{JILIN} 第四十条",
+        "red_black_list": f"{XPCC} 第二十二条",
     }
 )
 

@@ -86,6 +86,10 @@ class RegionProfile:
     renewal_second_reminder_days_before_expiry: int
     min_assessors_per_occupation: int
     articles: Mapping[str, str]
+    # Working days an institution publishes its intention before it may apply to terminate (Jilin 第三十二条(一)).
+    voluntary_notice_days: int = 30
+    # Red-listed institutions continue after expiry through a simplified renewal (XPCC 第二十二条).
+    red_list_continuation: bool = False
     # The default region's own citations, used (marked 参照) where this region's text is silent. Empty
     # for the default region itself.
     fallback_articles: Mapping[str, str] = field(
@@ -161,6 +165,8 @@ class RegionProfile:
             "statement_days": self.statement_days,
             "renewal_second_reminder_days_before_expiry": self.renewal_second_reminder_days_before_expiry,
             "min_assessors_per_occupation": self.min_assessors_per_occupation,
+            "voluntary_notice_days": self.voluntary_notice_days,
+            "red_list_continuation": self.red_list_continuation,
             # Every citation key resolved (own, else the default region's or a national one), so a diagram can
             # cite any of them without knowing which region defines it.
             "articles": {key: cited for key in _articles.ARTICLE_KEYS if (cited := self._article_or_none(key))},
@@ -259,6 +265,8 @@ _FIELDS: Final[dict[str, tuple[str, bool]]] = {
     "statement_days": ("positive_int", True),
     "renewal_second_reminder_days_before_expiry": ("positive_int", True),
     "min_assessors_per_occupation": ("positive_int", True),
+    "voluntary_notice_days": ("positive_int", False),
+    "red_list_continuation": ("bool", False),
     "articles": ("articles", True),
 }
 
@@ -337,6 +345,8 @@ def parse_profiles(data: Mapping[str, Any]) -> dict[str, RegionProfile]:
             statement_days=values["statement_days"],
             renewal_second_reminder_days_before_expiry=values["renewal_second_reminder_days_before_expiry"],
             min_assessors_per_occupation=values["min_assessors_per_occupation"],
+            voluntary_notice_days=values.get("voluntary_notice_days", 30),
+            red_list_continuation=values.get("red_list_continuation", False),
             articles=MappingProxyType(dict(values["articles"])),
             fallback_articles=empty if key == default_key else fallback,
         )

@@ -48,6 +48,11 @@ class StepContext:
     _calendar: WorkingDayCalendar | None = None
     fired: list[str] = field(default_factory=list)
     ended_at: str | None = None  # the name of the end event the main process reached in this step
+    # The data of the task running a service operator (operators read the case's facts from it).
+    task_data: dict[str, Any] = field(default_factory=dict)
+    # Effects on *other* cases (start one, cancel one), run after this step is saved, in the same transaction:
+    # a case must never be changed while its own step is still running further up the stack.
+    followups: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def repo(self) -> Repository:
@@ -84,6 +89,22 @@ class Wake:
 
     def apply(self, workflow: BpmnWorkflow, ctx: StepContext) -> None:
         return None
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """End the case without finishing it (e.g. its filing was terminated by another case): open tasks and timers
+    go away, the history says why."""
+
+    reason: str
+    article: str = ""
+
+    def apply(self, workflow: BpmnWorkflow, ctx: StepContext) -> None:
+        workflow.cancel()
+        ctx.instance.status, ctx.instance.status_reason = "cancelled", self.reason
+        ctx.instance.status_article, ctx.instance.status_since = self.article, ctx.now
+        ctx.instance.completed_at = ctx.now
+        ctx.audit("process_cancelled", f"流程终止办理：{self.reason}", article=self.article)
 
 
 EnvironmentFactory = Callable[[StepContext], tuple[dict[str, Callable[..., Any]], Callable[..., Any]]]
@@ -148,6 +169,7 @@ def start_instance(uow: UnitOfWork, instance: Instance, data: dict[str, Any], ac
         task.data.update(data)
     _guarded(lambda: _run_engine(workflow, ctx), ctx)
     _save(workflow, ctx)
+    _run_followups(ctx)
     return ctx
 
 
@@ -168,7 +190,13 @@ def run_step(uow: UnitOfWork, case_id: str, event: Event, actor: str) -> StepCon
 
     _guarded(step, ctx)
     _save(workflow, ctx)
+    _run_followups(ctx)
     return ctx
+
+
+def _run_followups(ctx: StepContext) -> None:
+    while ctx.followups:
+        ctx.followups.pop(0)()
 
 
 def _guarded(action: Callable[[], None], ctx: StepContext) -> None:

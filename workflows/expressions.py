@@ -11,6 +11,7 @@ call are passed in explicitly by the engine for each step.
 from __future__ import annotations
 
 import ast
+import textwrap
 import builtins
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -53,6 +54,18 @@ class ExpressionNotAllowed(ValueError):
 
 
 @lru_cache(maxsize=4096)
+def normalise_script(script: str) -> str:
+    """A script as written in a diagram, without the indentation that only places it under its XML element.
+
+    Modellers write `<bpmn:script>a = 1` and then indent the following lines to the element's depth: that common
+    indent is not Python. It is removed from the following lines when the first line is a simple statement (a
+    first line ending in ':' opens a block whose indent must stay)."""
+    lines = textwrap.dedent(script).strip("\n").splitlines()
+    if len(lines) > 1 and not lines[0][:1].isspace() and not lines[0].rstrip().endswith(":"):
+        lines = [lines[0], *textwrap.dedent("\n".join(lines[1:])).splitlines()]
+    return "\n".join(lines).strip()
+
+
 def expression_problems(source: str, mode: str = "exec") -> tuple[str, ...]:
     """Every reason `source` may not run, in Chinese; empty when it is allowed. `mode` is 'eval' or 'exec'."""
     try:
@@ -107,6 +120,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         return super().evaluate(expression, context, external_context)
 
     def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
+        script = normalise_script(script)
         _require_allowed(script, "exec")
         return super().execute(script, context, external_context)
 

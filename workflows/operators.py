@@ -8,16 +8,30 @@ step. Each operator audits what it did with the article it rests on.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
-from adapters.db import Document, Filing, FilingOccupation
-from adapters.documents import render_document
+from adapters.db import Filing, FilingPeriod
 from tasks.calendar import SHANGHAI
 from tasks.filing import format_filing_number, validity_period
 from tasks.prechecks import run_prechecks
 from tasks.regions import profile_for_region
 from workflows.engine import StepContext, register_environment
+from workflows.filings import (
+    FILING_STATUSES,
+    add_occupations,
+    apply_change,
+    archive,
+    describe,
+    document_context,
+    lift,
+    record_refused_change,
+    renew,
+    set_base_status,
+    store_document,
+    suspend,
+    terminate,
+)
 
 # Statuses a diagram may set, with the Chinese label shown to people.
 STATUSES: dict[str, str] = {
@@ -26,6 +40,29 @@ STATUSES: dict[str, str] = {
     "publicity": "公示中",
     "filed": "已备案",
     "not_filed": "未予备案",
+    # Cases about a filed institution (the lifecycle procedures).
+    "opened": "已立案",
+    "monitoring": "有效期监控中",
+    "renewal_review": "续期评估中",
+    "renewed": "准予续期",
+    "renewal_refused": "续期评估不合格",
+    "change_review": "变更审核中",
+    "change_approved": "变更已通过",
+    "change_refused": "变更未通过",
+    "investigating": "调查核实中",
+    "rectifying": "限期整改中",
+    "awaiting_statement": "陈述申辩期",
+    "statement_review": "复核中",
+    "risk_assessment": "风险评估中",
+    "winding_up": "收尾中",
+    "terminated": "已终止备案",
+    "dismissed": "调查终结（未发现违规）",
+    "revoked": "复核撤销",
+    "lifted": "已解除暂停",
+    "sanctioned": "已处理",
+    "transferred": "已移交责令终止程序",
+    "closed": "已办结",
+    "cancelled": "已终止办理",
 }
 
 
@@ -53,8 +90,12 @@ def expression_functions(ctx: StepContext) -> dict[str, Callable[..., Any]]:
     def now() -> str:
         return ctx.now.astimezone(SHANGHAI).isoformat()
 
+    def start_of_day(day: str) -> str:
+        """The instant a calendar day begins in China (for timers on calendar days, e.g. the renewal window)."""
+        return datetime.combine(date.fromisoformat(day[:10]), time(0), tzinfo=SHANGHAI).isoformat()
+
     return {"within_working_days": within_working_days, "publicity_period": publicity_period,
-            "today": today, "now": now}
+            "today": today, "now": now, "start_of_day": start_of_day}
 
 
 class _ActiveFilings:
@@ -101,17 +142,6 @@ def _document_context(ctx: StepContext, **extra: Any) -> dict[str, Any]:
             "issued_on": ctx.now.astimezone(SHANGHAI).date(), "occupations": application["occupations"], **extra}
 
 
-def _store_document(ctx: StepContext, kind: str, context: dict[str, Any], article: str) -> int:
-    rendered = render_document(kind, context)
-    document = Document(case_id=ctx.case_id, kind=kind, title=rendered.title, number=rendered.number,
-                        html=rendered.html, issued_at=ctx.now)
-    ctx.repo.add(document)
-    ctx.uow.session.flush()
-    ctx.audit("document_issued", f"出具文书：{rendered.title}" + (f"（{rendered.number}）" if rendered.number else ""),
-              article=article, document_id=document.id, kind=kind)
-    return document.id
-
-
 def op_issue_notice(ctx: StepContext, kind: str, stage: str = "", reasons: Any = "",
                     article: str = "") -> dict[str, Any]:
     received_on = ctx.instance.received_at.astimezone(SHANGHAI).date()
@@ -124,7 +154,7 @@ def op_issue_notice(ctx: StepContext, kind: str, stage: str = "", reasons: Any =
         extra["reasons"] = reasons
     if kind == "not_filed_notice":
         extra["stage"] = stage or "acceptance"
-    document_id = _store_document(ctx, kind, _document_context(ctx, **extra), article)
+    document_id = store_document(ctx, kind, _document_context(ctx, **extra), article)
     return {"document_id": document_id}
 
 
@@ -140,7 +170,8 @@ def op_publish_publicity(ctx: StepContext, deadline: dict[str, Any], article: st
 
 
 def op_issue_filing(ctx: StepContext, article: str = "") -> dict[str, Any]:
-    """Assign the filing number and validity, record the filing with its occupations, issue the receipt.
+    """Assign the filing number and validity, record the filing with its occupations, issue the receipt, and open
+    the case that watches its validity (renewal reminders, automatic termination at expiry).
 
     The filing takes effect on the day the receipt is issued (DOMAIN.md "Time"): normally the day after the
     publicity's last day, when its timer fires; later if an objection review ended after the publicity."""
@@ -150,27 +181,181 @@ def op_issue_filing(ctx: StepContext, article: str = "") -> dict[str, Any]:
     valid_from, valid_until = validity_period(valid_from, profile.validity_years)
     seq = ctx.repo.next_value(f"filing:{profile.key}:{valid_from.year}")
     number = format_filing_number(profile, valid_from.year, seq, instance.authority_level, instance.region)
+    parent = (ctx.repo.filing_by_number(application["parent_filing_number"])
+              if application.get("parent_filing_number") else None)
     filing = Filing(filing_number=number, case_id=ctx.case_id, credit_code=instance.credit_code,
                     institution_name=instance.institution_name, institution_type=application["institution"]["type"],
-                    region=instance.region, authority_level=instance.authority_level, status="active",
-                    valid_from=valid_from, valid_until=valid_until, issued_at=ctx.now)
+                    region=instance.region, authority_level=instance.authority_level, status="filed",
+                    base_status="filed", status_reason=f"准予备案，有效期至 {valid_until:%Y年%m月%d日}",
+                    status_article=article, status_since=ctx.now, valid_from=valid_from, valid_until=valid_until,
+                    issued_at=ctx.now, record=application, suspended_by=[],
+                    parent_id=parent.id if parent else None)
     ctx.repo.add(filing)
     ctx.uow.session.flush()
-    for occupation in application["occupations"]:
-        ctx.repo.add(FilingOccupation(filing_id=filing.id, occupation_code=occupation["code"],
-                                      occupation_name=occupation["name"], levels=occupation["levels"],
-                                      basis=occupation["basis"]))
+    instance.filing_id = filing.id
+    add_occupations(ctx, filing, application["occupations"])
+    ctx.repo.add(FilingPeriod(filing_id=filing.id, period=1, valid_from=valid_from, valid_until=valid_until,
+                              case_id=ctx.case_id, granted_at=ctx.now))
     articles = [a for a in (article, profile.article("validity")) if a]
+    extra = {"parent_filing_number": parent.filing_number} if parent else {}
     receipt = _document_context(ctx, filing_number=number, valid_from=valid_from, valid_until=valid_until,
                                 region_name=profile.name, authority_level=instance.authority_level,
-                                articles=articles, document_number=number)
-    document_id = _store_document(ctx, "filing_receipt", receipt, article)
+                                articles=articles, document_number=number, **extra)
+    document_id = store_document(ctx, "filing_receipt", receipt, article)
     filing.receipt_document_id = document_id
-    ctx.audit("filing_issued", f"准予备案：备案编号 {number}，有效期 {valid_from:%Y-%m-%d} 至 {valid_until:%Y-%m-%d}",
+    ctx.audit("filing_issued", f"准予备案：备案编号 {number}，有效期 {valid_from:%Y-%m-%d} 至 {valid_until:%Y-%m-%d}"
+              + (f"（分支机构，上级机构备案编号 {parent.filing_number}）" if parent else ""),
               article=article, filing_number=number, valid_from=valid_from.isoformat(),
-              valid_until=valid_until.isoformat())
+              valid_until=valid_until.isoformat(), parent=parent.filing_number if parent else None)
+    ctx.audit("filing_status_changed", f"备案 {number} 状态：→ {FILING_STATUSES['filed']}", article=article,
+              filing_number=number, previous=None, status="filed", termination_kind=None)
+    _later_start(ctx, filing, "filing_validity", "renewal", "")
     return {"filing_number": number, "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat(),
             "document_id": document_id}
+
+
+# --- the lifecycle of a filing -----------------------------------------------------------------------------------
+
+
+def _filing(ctx: StepContext) -> Filing:
+    filing_id = ctx.instance.filing_id
+    filing = ctx.repo.filing(filing_id, for_update=True) if filing_id is not None else None
+    if filing is None:
+        raise ValueError(f"案件 {ctx.case_id} 没有关联的备案")
+    return filing
+
+
+def _later_start(ctx: StepContext, filing: Filing, process: str, ground_code: str, source_case: str | None,
+                 request: dict[str, Any] | None = None) -> None:
+    from workflows.lifecycle import procedure_ground, start_case  # the lifecycle module imports the operators' users
+
+    def start() -> None:
+        start_case(ctx.uow, filing, process, procedure_ground(ground_code, filing.region), request or {}, ctx.actor,
+                   source_case=source_case)
+
+    ctx.followups.append(start)
+
+
+def _later_cancel(ctx: StepContext) -> Callable[[str, str, str], None]:
+    from workflows.engine import Cancel, run_step
+
+    def schedule(case_id: str, reason: str, article: str) -> None:
+        ctx.followups.append(lambda: run_step(ctx.uow, case_id, Cancel(reason, article), ctx.actor))
+
+    return schedule
+
+
+def op_filing_status(ctx: StepContext, status: str, reason: str, article: str = "") -> dict[str, Any]:
+    set_base_status(ctx, _filing(ctx), status, reason, article)
+    return {}
+
+
+def op_suspend_filing(ctx: StepContext, reason: str, article: str = "") -> dict[str, Any]:
+    filing = _filing(ctx)
+    suspend(ctx, filing, reason, article)
+    document_id = store_document(ctx, "suspension_notice",
+                                 document_context(ctx, filing, reasons=reason, articles=[article]), article)
+    return {"document_id": document_id}
+
+
+def op_lift_suspension(ctx: StepContext, reason: str, article: str = "") -> dict[str, Any]:
+    filing = _filing(ctx)
+    suspended_on = next((e.at for e in ctx.repo.history(ctx.case_id) if e.action == "filing_status_changed"
+                         and (e.detail or {}).get("status") == "suspended"), None)
+    lift(ctx, filing, reason, article)
+    context = document_context(ctx, filing, reasons=reason, articles=[article],
+                               suspended_on=suspended_on.astimezone(SHANGHAI).date() if suspended_on else None)
+    return {"document_id": store_document(ctx, "suspension_lifted", context, article)}
+
+
+def _last_day(deadline: Any) -> Any:
+    return deadline.get("last_day") if isinstance(deadline, dict) else deadline
+
+
+def op_issue_document(ctx: StepContext, kind: str, article: str = "", **fields: Any) -> dict[str, Any]:
+    """A lifecycle notice; the diagram passes what it decided, the filing and the case's ground come from here."""
+    filing = _filing(ctx)
+    data = ctx.task_data
+    case_ground = data.get("ground") or {}
+    extra: dict[str, Any] = {"articles": [a for a in (article, case_ground.get("article")) if a]}
+    if kind == "renewal_reminder":
+        facts = data["filing"]
+        extra.update(window_opens=facts["window_opens"], valid_until=filing.valid_until)
+        if fields.get("reminder") == "second":
+            extra["days_left"] = (filing.valid_until - ctx.now.astimezone(SHANGHAI).date()).days + 1
+        ctx.audit("renewal_reminded", f"续期提醒（{'第二次' if fields.get('reminder') == 'second' else '第一次'}）："
+                  f"有效期至 {filing.valid_until:%Y-%m-%d}", article=article, reminder=fields.get("reminder"))
+    elif kind == "intended_decision":
+        extra.update(ground_label=case_ground.get("label", ""), statement_days=_region(ctx).statement_days,
+                     statement_deadline=_last_day(fields.pop("statement_deadline")))
+    elif kind == "warning_notice":
+        extra.update(ground_label=case_ground.get("label", ""),
+                     rectification_deadline=_last_day(fields.pop("rectification_deadline")))
+    elif kind == "interview_notice":
+        extra["ground_label"] = case_ground.get("label", "")
+    elif kind == "wrapup_notice":
+        extra["wrapup_deadline"] = _last_day(fields.pop("wrapup_deadline"))
+    elif kind == "verification_opinion":
+        extra["subject"] = case_ground.get("label", "")
+    elif kind == "review_decision":
+        statement = data.get("statement") or {}
+        if statement.get("submitted_on"):
+            extra["statement_received_on"] = statement["submitted_on"]
+    elif kind == "change_decision":
+        from workflows.filings import changed_record
+
+        changes = (data.get("request") or {}).get("changes", [])
+        _, applied = changed_record(filing.record, changes)
+        record_refused_change(ctx, filing, changes)
+        extra["changes"] = [{"label": c["label"], "after": describe(c["after"])} for c in applied]
+    document_id = store_document(ctx, kind, document_context(ctx, filing, **extra, **fields), article)
+    return {"document_id": document_id}
+
+
+def op_record_sanction(ctx: StepContext, measure: str, article: str = "", invalid_results: bool = False) -> dict:
+    if measure not in ("interview", "warning"):
+        raise ValueError(f"未知的处理措施“{measure}”（可选：interview、warning）")
+    filing = _filing(ctx)
+    case_ground = ctx.task_data.get("ground") or {}
+    label = {"interview": "约谈主要负责人", "warning": "警告并限期整改，整改期间暂停评价"}[measure]
+    if measure == "interview" and invalid_results:
+        label += "，相应评价成绩（结果）无效"
+    archive(ctx, filing, case_ground, measure, f"{label}（{case_ground.get('label', '')}）")
+    return {}
+
+
+def op_apply_change(ctx: StepContext, article: str = "", opinion: str = "") -> dict[str, Any]:
+    changes = (ctx.task_data.get("request") or {}).get("changes", [])
+    apply_change(ctx, _filing(ctx), changes, article, opinion)
+    return {}
+
+
+def op_renew_filing(ctx: StepContext, article: str = "", opinion: str = "", simplified: bool = False) -> dict:
+    filing = _filing(ctx)
+    valid_until = renew(ctx, filing, article, opinion, bool(simplified))
+    _later_start(ctx, filing, "filing_validity", "renewal", None)
+    return {"valid_until": valid_until.isoformat()}
+
+
+def op_terminate_filing(ctx: StepContext, kind: str, reason: str, article: str = "") -> dict[str, Any]:
+    filing = _filing(ctx)
+    data = ctx.task_data
+    refunds = [*((data.get("request") or {}).get("refunds") or []), *((data.get("wrapup_done") or {}).get("refunds")
+                                                                      or [])]
+    terminated = terminate(ctx, filing, kind, data.get("ground") or {}, reason, article, _later_cancel(ctx),
+                           refunds=refunds)
+    return {"terminated": [f.filing_number for f in terminated]}
+
+
+def op_start_process(ctx: StepContext, process: str, ground: str, reason: str = "", article: str = "") -> dict:
+    from workflows.lifecycle import CASE_PREFIXES
+
+    if process not in CASE_PREFIXES:
+        raise ValueError(f"流程要启动未知的流程“{process}”")
+    filing = _filing(ctx)
+    ctx.audit("procedure_started", f"启动{reason or process}", article=article, process=process, ground=ground)
+    _later_start(ctx, filing, process, ground, ctx.case_id, request=ctx.task_data.get("request"))
+    return {}
 
 
 OPERATORS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -180,14 +365,24 @@ OPERATORS: dict[str, Callable[..., dict[str, Any]]] = {
     "escalate": op_escalate,
     "publish_publicity": op_publish_publicity,
     "issue_filing": op_issue_filing,
+    "filing_status": op_filing_status,
+    "suspend_filing": op_suspend_filing,
+    "lift_suspension": op_lift_suspension,
+    "issue_document": op_issue_document,
+    "record_sanction": op_record_sanction,
+    "apply_change": op_apply_change,
+    "renew_filing": op_renew_filing,
+    "terminate_filing": op_terminate_filing,
+    "start_process": op_start_process,
 }
 
 
 def service_dispatcher(ctx: StepContext) -> Callable[[str, dict[str, Any], dict[str, Any]], Any]:
-    def call(operator: str, params: dict[str, Any], _data: dict[str, Any]) -> Any:
+    def call(operator: str, params: dict[str, Any], data: dict[str, Any]) -> Any:
         handler = OPERATORS.get(operator)
         if handler is None:
             raise ValueError(f"流程调用了未知的服务“{operator}”")
+        ctx.task_data = data
         return handler(ctx, **params)
 
     return call

@@ -19,6 +19,7 @@ import workflows.operators  # noqa: F401  (registers the expression functions an
 from adapters.db import (
     AuditEvent,
     CalendarYear,
+    Filing,
     HumanTask,
     Instance,
     ProcessDefinition,
@@ -36,6 +37,8 @@ from workflows import clock
 from workflows.definitions import DefinitionSource, bundled_sources
 from workflows.engine import StepContext, Wake, definition_of, load_calendar, run_step, start_instance
 from workflows.errors import IllegalEvent, InvalidInput, NotFound, StepFailed
+from workflows.filings import FILING_STATUSES, TERMINATION_KINDS, filing_facts
+from workflows.lifecycle import STARTERS, new_case_id, open_procedure
 from workflows.operators import STATUSES
 
 FILING_PROCESS = "filing_application"
@@ -44,6 +47,11 @@ FILING_PROCESS = "filing_application"
 MESSAGES: dict[str, str] = {
     "resubmission": "补正材料重新提交",
     "objection": "公示期异议",
+    "statement": "陈述申辩",
+    "wrapup_done": "收尾工作完成报告",
+    "rectification_done": "整改完成报告",
+    **STARTERS,
+    "rating": "红黑榜评定结果",
 }
 
 
@@ -130,6 +138,21 @@ class RecomputeDeadlines:
                       old_due=old_due, deadline=new)
 
 
+@dataclass(frozen=True)
+class RefreshFiling:
+    """Give the case's waiting tasks the filing's facts as they now stand (e.g. after a red-list rating)."""
+
+    def apply(self, workflow: BpmnWorkflow, ctx: StepContext) -> None:
+        filing = ctx.repo.filing(ctx.instance.filing_id) if ctx.instance.filing_id else None
+        if filing is None:
+            return
+        parent = ctx.repo.filing(filing.parent_id) if filing.parent_id else None
+        facts = filing_facts(filing, parent)
+        for task in workflow.get_tasks():
+            if isinstance(task.data.get("filing"), dict):
+                task.data["filing"] = facts
+
+
 def _is_deadline(value: Any) -> bool:
     return isinstance(value, dict) and "due" in value and "rule" in value and "days" in value
 
@@ -185,8 +208,8 @@ class Beian:
             definition = uow.repo.latest_definition(FILING_PROCESS)
             if definition is None:
                 raise NotFound("尚未部署备案申请流程，请先运行 beian init")
-            year = received.astimezone(SHANGHAI).year
-            case_id = f"BA{year}-{uow.repo.next_value(f'case:{year}'):05d}"
+            _check_branch(uow, normalised, profile.article("branch"))
+            case_id = new_case_id(uow, FILING_PROCESS, received)
             institution = normalised["institution"]
             instance = Instance(
                 case_id=case_id, process_id=FILING_PROCESS, definition_id=definition.id, state="",
@@ -229,16 +252,76 @@ class Beian:
             uow.commit()
             return {"case": case_id, "status": ctx.instance.status}
 
-    def send(self, message: str, case_id: str, data: object | None = None, actor: str = "external") -> dict[str, Any]:
-        payload: dict[str, Any] = dict(data) if isinstance(data, dict) else {}
+    def send(self, message: str, target: str, data: object | None = None, actor: str = "external") -> dict[str, Any]:
+        """Deliver an outside event. `target` is a case number or a filing number.
+
+        Events that open a procedure on a filing (STARTERS) are checked and open a new case; the others go to the
+        case that waits for them — the target case itself, or the open case of the target's filing that does."""
         if data is not None and not isinstance(data, dict):
             raise InvalidInput("消息内容必须是一个 JSON 对象")
+        payload: dict[str, Any] = dict(data) if isinstance(data, dict) else {}
+        if message not in MESSAGES:
+            known = "、".join(f"{k}（{v}）" for k, v in MESSAGES.items())
+            raise InvalidInput(f"未知的消息“{message}”；可用的消息：{known}")
         if message == "resubmission":
             payload.setdefault("received_at", clock.now().astimezone(SHANGHAI).isoformat())
+        if message == "statement":
+            payload.setdefault("submitted_on", clock.now().astimezone(SHANGHAI).date().isoformat())
         with self.uow() as uow:
+            if message in STARTERS or message == "rating":
+                filing = self._filing_of(uow, target, lock=True)
+                result = (self._rate(uow, filing, payload, actor) if message == "rating"
+                          else open_procedure(uow, filing, message, payload, actor))
+                uow.commit()
+                return result
+            case_id = self._waiting_case(uow, target, message)
             ctx = run_step(uow, case_id, SendMessage(message, payload), actor)
             uow.commit()
             return {"case": case_id, "status": ctx.instance.status}
+
+    def _filing_of(self, uow: UnitOfWork, target: str, lock: bool = False) -> Filing:
+        filing = uow.repo.filing_by_number(target) or uow.repo.filing_for_case(target)
+        if filing is None:
+            if uow.repo.instance(target) is not None:
+                raise IllegalEvent(f"案件 {target} 尚未取得备案，不能办理备案后的事项")
+            raise NotFound(f"备案或案件 {target} 不存在")
+        return uow.repo.filing(filing.id, for_update=True) if lock else filing
+
+    def _waiting_case(self, uow: UnitOfWork, target: str, message: str) -> str:
+        """The case a reply message is for: the target case if its process takes the message, else the one open case
+        of the target's filing whose process does."""
+        instance = uow.repo.instance(target)
+        if instance is not None and message in definition_of(uow, instance.definition_id).messages \
+                and instance.completed_at is None:
+            return instance.case_id
+        filing = uow.repo.filing_by_number(target) or uow.repo.filing_for_case(target)
+        if filing is None:
+            if instance is None:
+                raise NotFound(f"备案或案件 {target} 不存在")
+            return instance.case_id  # SendMessage says why the case does not take it
+        candidates = [c for c in uow.repo.open_cases_of_filing(filing.id)
+                      if message in definition_of(uow, c.definition_id).messages]
+        if not candidates:
+            ended = f"（备案已{TERMINATION_KINDS[filing.termination_kind]}）" if filing.termination_kind else ""
+            raise IllegalEvent(f"备案 {filing.filing_number} 当前没有等待“{MESSAGES[message]}”的案件{ended}，"
+                               "未作任何更改")
+        return candidates[0].case_id
+
+    def _rate(self, uow: UnitOfWork, filing: Filing, payload: dict[str, Any], actor: str) -> dict[str, Any]:
+        """Record the red/black list rating (XPCC 第二十二条) and let the filing's open cases see it."""
+        profile = profile_for_region(filing.region)
+        if not profile.red_list_continuation:
+            raise IllegalEvent(f"{profile.name}未实行红黑榜连续备案制度，未作任何更改")
+        rating = payload.get("rating")
+        if rating not in ("red", "black"):
+            raise InvalidInput("红黑榜评定结果 rating 应为 red（红色）或 black（黑色）")
+        filing.rating = rating
+        colour = "红色" if rating == "red" else "黑色"
+        _audit_system(uow, actor, "filing_rated", f"备案 {filing.filing_number} 评为“{colour}”",
+                      case_id=filing.case_id, rating=rating)
+        for case in uow.repo.open_cases_of_filing(filing.id):
+            run_step(uow, case.case_id, RefreshFiling(), actor)
+        return {"case": None, "filing": filing.filing_number, "status": filing.status, "rating": rating}
 
     def sweep(self, limit: int = 1000, actor: str = "timer") -> dict[str, Any]:
         """Fire every timer due at the clock's now, one instance per transaction."""
@@ -270,40 +353,60 @@ class Beian:
                 uow.commit()
 
     # --- looking -----------------------------------------------------------------------------------------
-    def show(self, case_id: str) -> dict[str, Any]:
+    def show(self, target: str) -> dict[str, Any]:
+        """A case, or a filing with all its cases: status, why, since when, what it waits for and by when."""
         now = clock.now()
         with self.uow() as uow:
-            instance = uow.repo.instance(case_id)
+            instance = uow.repo.instance(target)
+            filing = uow.repo.filing_for_case(target) if instance else uow.repo.filing_by_number(target)
+            if instance is None and filing is not None:
+                instance = uow.repo.instance(filing.case_id)
             if instance is None:
-                raise NotFound(f"案件 {case_id} 不存在")
-            filing = uow.repo.filing_for_case(case_id)
-            tasks = uow.repo.open_tasks(case_id)
-            timers = uow.repo.timers(instance.id)
-            deadlines = _pending_deadlines(tasks, timers, now)
-            return {
-                "case": case_id,
+                raise NotFound(f"案件或备案 {target} 不存在")
+            cases = uow.repo.cases_of_filing(filing) if filing else [instance]
+            case_ids = [c.case_id for c in cases]
+            tasks = [t for case in case_ids for t in uow.repo.open_tasks(case)]
+            timers = [t for case in cases for t in uow.repo.timers(case.id)]
+            subject = filing if filing else instance
+            view: dict[str, Any] = {
+                "case": instance.case_id,
                 "process": instance.process_id,
-                "status": instance.status,
-                "status_label": STATUSES.get(instance.status, instance.status),
-                "status_reason": instance.status_reason,
-                "status_article": instance.status_article,
-                "status_since": _local(instance.status_since),
-                "institution": instance.application["institution"],
+                "status": subject.status,
+                "status_label": (FILING_STATUSES if filing else STATUSES).get(subject.status, subject.status),
+                "status_reason": subject.status_reason,
+                "status_article": subject.status_article,
+                "status_since": _local(subject.status_since),
+                "termination_kind": filing.termination_kind if filing else None,
+                "case_status": instance.status,
+                "case_status_label": STATUSES.get(instance.status, instance.status),
+                "institution": (filing.record if filing else instance.application)["institution"],
                 "region": instance.region,
                 "authority_level": instance.authority_level,
                 "received_at": _local(instance.received_at),
                 "filing_number": filing.filing_number if filing else None,
                 "valid_from": filing.valid_from.isoformat() if filing else None,
                 "valid_until": filing.valid_until.isoformat() if filing else None,
-                "waiting_for": [{"task": t.name, "role": t.role, "due": _local(t.due_at)} for t in tasks]
-                + [{"timer": t.name, "due": _local(t.due_at)} for t in timers],
-                "deadlines": deadlines,
-                "documents": [{"id": d.id, "kind": d.kind, "title": d.title, "number": d.number,
-                               "issued_at": _local(d.issued_at)} for d in uow.repo.documents(case_id)],
-                "error": instance.error,
-                "history": [{"at": _local(e.at), "actor": e.actor, "action": e.action, "summary": e.summary,
-                             "article": e.article} for e in uow.repo.history(case_id)],
+                "filing": _filing_view(uow, filing) if filing else None,
+                "cases": [{"case": c.case_id, "process": c.process_id, "status": c.status,
+                           "status_label": STATUSES.get(c.status, c.status), "open": c.completed_at is None,
+                           "started_at": _local(c.started_at)} for c in cases],
+                "waiting_for": [{"case": t.case_id, "task": t.name, "role": t.role, "due": _local(t.due_at)}
+                                for t in tasks]
+                + [{"case": t.case_id, "timer": t.name, "due": _local(t.due_at)} for t in timers],
+                "deadlines": _pending_deadlines(tasks, timers, now),
+                "documents": [{"id": d.id, "case": d.case_id, "kind": d.kind, "title": d.title, "number": d.number,
+                               "issued_at": _local(d.issued_at)} for d in uow.repo.documents(case_ids)],
+                "error": next((c.error for c in cases if c.error), None),
+                "history": [{"at": _local(e.at), "case": e.case_id, "actor": e.actor, "action": e.action,
+                             "summary": e.summary, "article": e.article} for e in uow.repo.history(case_ids)],
             }
+            return view
+
+    def filings(self, status: str | None = None, region: str | None = None) -> list[dict[str, Any]]:
+        if status is not None and status not in FILING_STATUSES:
+            raise InvalidInput(f"未知的备案状态“{status}”；可选：{'、'.join(FILING_STATUSES)}")
+        with self.uow() as uow:
+            return [_filing_view(uow, f, brief=True) for f in uow.repo.filings(status, region)]
 
     def document(self, document_id: int) -> dict[str, Any]:
         with self.uow() as uow:
@@ -354,6 +457,67 @@ class Beian:
         with self.uow() as uow:
             return [{"year": r.year, "source": r.source, "loaded_at": _local(r.loaded_at), "loaded_by": r.loaded_by}
                     for r in uow.repo.calendar_years()]
+
+
+def _check_branch(uow: UnitOfWork, application: dict[str, Any], article: str) -> None:
+    """A branch files with its municipal authority, presenting its head office's provincial receipt."""
+    number = application.get("parent_filing_number")
+    if not number:
+        return
+    parent = uow.repo.filing_by_number(number)
+    problems = []
+    if parent is None:
+        problems.append(f"上级机构备案编号“{number}”不存在，请核对省级备案回执")
+    else:
+        if application["authority_level"] != "municipal":
+            problems.append("分支机构应向所在市（州）人社部门申请备案，备案层级应为 municipal")
+        if parent.authority_level != "provincial":
+            problems.append(f"备案 {number} 不是省级备案，分支机构须持省级备案回执申请")
+        if parent.region[:2] != application["region"][:2]:
+            problems.append(f"备案 {number} 不属于本省，分支机构应在总部备案的省内申请")
+        if parent.termination_kind:
+            problems.append(f"上级机构备案 {number} 已终止，分支机构不能据此申请备案")
+    if problems:
+        raise InvalidInput(f"分支机构申请不符合要求（{article}）：" + "；".join(problems), problems=problems)
+
+
+def _filing_view(uow: UnitOfWork, filing: Filing, brief: bool = False) -> dict[str, Any]:
+    parent = uow.repo.filing(filing.parent_id) if filing.parent_id else None
+    view: dict[str, Any] = {
+        "filing_number": filing.filing_number,
+        "case": filing.case_id,
+        "institution": filing.institution_name,
+        "credit_code": filing.credit_code,
+        "region": filing.region,
+        "authority_level": filing.authority_level,
+        "status": filing.status,
+        "status_label": FILING_STATUSES.get(filing.status, filing.status),
+        "status_reason": filing.status_reason,
+        "status_article": filing.status_article,
+        "status_since": _local(filing.status_since),
+        "termination_kind": filing.termination_kind,
+        "terminated_on": filing.terminated_on.isoformat() if filing.terminated_on else None,
+        "valid_from": filing.valid_from.isoformat(),
+        "valid_until": filing.valid_until.isoformat(),
+        "occupations": [o["code"] for o in filing.record["occupations"]],
+        "parent": parent.filing_number if parent else None,
+        "rating": filing.rating,
+        "suspended_by": list(filing.suspended_by),
+    }
+    if brief:
+        return view
+    view["periods"] = [{"period": p.period, "valid_from": p.valid_from.isoformat(),
+                        "valid_until": p.valid_until.isoformat(), "case": p.case_id}
+                       for p in uow.repo.filing_periods(filing.id)]
+    view["branches"] = [{"filing_number": b.filing_number, "institution": b.institution_name, "status": b.status}
+                        for b in uow.repo.branches(filing.id)]
+    view["changes"] = [{"case": c.case_id, "approved": c.approved, "changes": c.changes,
+                        "decided_at": _local(c.decided_at)} for c in uow.repo.filing_changes(filing.id)]
+    view["violations"] = [{"case": v.case_id, "ground": v.ground, "ground_label": v.ground_label,
+                           "article": v.article, "measure": v.measure, "summary": v.summary,
+                           "decided_at": _local(v.decided_at)} for v in uow.repo.violations(filing.id)]
+    view["termination"] = filing.termination
+    return view
 
 
 def _audit_system(uow: UnitOfWork, actor: str, action: str, summary: str, case_id: str | None = None,

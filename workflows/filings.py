@@ -1,0 +1,333 @@
+"""The filing record's state, changed only here: status, suspension, renewal, change, termination.
+
+The lifecycle diagrams call these through the service operators (workflows/operators.py). Each change is made
+inside the calling case's step, audited once with the article it rests on, and written with the documents it
+produces, so the record, its history and its documents can never disagree.
+
+Visible status (what `beian show` reports): `terminated`, else `suspended` while any case suspends the filing
+(`suspended_by`), else the base status the procedures set: `filed`, `renewal_window`, `renewal_review`,
+`winding_up`. Keeping the base status apart means a suspension that ends during the renewal window returns the
+filing to `renewal_window`, not to `filed`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from adapters.db import AuditEvent, Document, Filing, FilingChange, FilingOccupation, FilingPeriod, Violation
+from adapters.documents import render_document
+from tasks.calendar import SHANGHAI
+from tasks.filing import renewal_second_reminder_on, renewal_window_opens, validity_period
+from tasks.regions import RegionProfile, profile_for_region
+from workflows.engine import StepContext
+
+FILING_STATUSES: dict[str, str] = {
+    "filed": "已备案（有效）",
+    "renewal_window": "续期申请期（有效期届满前三个月内）",
+    "renewal_review": "续期评估中",
+    "suspended": "暂停评价（调查或整改期间）",
+    "winding_up": "自愿终止收尾中（已停止报名）",
+    "terminated": "已终止备案",
+}
+BASE_STATUSES = ("filed", "renewal_window", "renewal_review", "winding_up")
+TERMINATION_KINDS: dict[str, str] = {"voluntary": "自愿终止", "automatic": "自动终止", "ordered": "责令终止"}
+
+# Particulars a change report may change (Jilin 第十四条), with where they live in the filed record.
+CHANGE_FIELDS: dict[str, tuple[str | None, str, str]] = {
+    "name": ("institution", "name", "机构名称"),
+    "address": ("institution", "address", "地址"),
+    "legal_representative": ("institution", "legal_representative", "法定代表人"),
+    "contact": ("institution", "contact", "联系人"),
+    "phone": ("institution", "phone", "联系电话"),
+    "email": ("institution", "email", "电子邮箱"),
+    "sites": (None, "sites", "考核场地及设施设备"),
+    "assessors": (None, "assessors", "考评人员"),
+    "quality_supervisors": (None, "quality_supervisors", "质量督导人员"),
+    "experts": (None, "experts", "专家"),
+    "occupations": (None, "occupations", "备案职业（工种）"),
+}
+
+
+def profile_of(filing: Filing) -> RegionProfile:
+    return profile_for_region(filing.region)
+
+
+def today(ctx: StepContext) -> date:
+    return ctx.now.astimezone(SHANGHAI).date()
+
+
+def audit_for(ctx: StepContext, case_id: str, action: str, summary: str, *, article: str = "", **detail: Any) -> None:
+    """An audit entry in another case's history (a branch terminated with its head office)."""
+    ctx.repo.add(AuditEvent(at=ctx.now, case_id=case_id, actor=ctx.actor, action=action, summary=summary,
+                            article=article or "", detail=detail))
+
+
+# --- status --------------------------------------------------------------------------------------------------
+
+
+def visible_status(filing: Filing) -> str:
+    if filing.termination_kind:
+        return "terminated"
+    if filing.suspended_by:
+        return "suspended"
+    return filing.base_status
+
+
+def _refresh(ctx: StepContext, filing: Filing, reason: str, article: str, case_id: str | None = None) -> None:
+    status = visible_status(filing)
+    if status == filing.status:
+        return
+    previous = filing.status
+    filing.status, filing.status_reason, filing.status_article, filing.status_since = status, reason, article, ctx.now
+    kind = f"（{TERMINATION_KINDS[filing.termination_kind]}）" if filing.termination_kind else ""
+    summary = (f"备案 {filing.filing_number} 状态：{FILING_STATUSES.get(previous, previous)} → "
+               f"{FILING_STATUSES[status]}{kind}（{reason}）")
+    audit_for(ctx, case_id or ctx.case_id, "filing_status_changed", summary, article=article,
+              filing_number=filing.filing_number, previous=previous, status=status,
+              termination_kind=filing.termination_kind)
+
+
+def set_base_status(ctx: StepContext, filing: Filing, status: str, reason: str, article: str) -> None:
+    if status not in BASE_STATUSES:
+        raise ValueError(f"流程设置了未知的备案状态“{status}”（可选：{'、'.join(BASE_STATUSES)}）")
+    if filing.termination_kind:
+        return  # a terminated filing keeps its final status; the case that tried is cancelled right after
+    filing.base_status = status
+    _refresh(ctx, filing, reason, article)
+
+
+def suspend(ctx: StepContext, filing: Filing, reason: str, article: str) -> None:
+    if ctx.case_id not in filing.suspended_by:
+        filing.suspended_by = [*filing.suspended_by, ctx.case_id]
+    _refresh(ctx, filing, reason, article)
+
+
+def lift(ctx: StepContext, filing: Filing, reason: str, article: str) -> None:
+    filing.suspended_by = [case for case in filing.suspended_by if case != ctx.case_id]
+    _refresh(ctx, filing, reason, article)
+
+
+def hand_over_suspension(filing: Filing, from_case: str, to_case: str) -> None:
+    """The case a procedure escalates to carries on the suspension its predecessor imposed."""
+    if from_case in filing.suspended_by:
+        filing.suspended_by = [to_case if case == from_case else case for case in filing.suspended_by]
+
+
+# --- documents -----------------------------------------------------------------------------------------------
+
+
+def document_context(ctx: StepContext, filing: Filing, case_id: str | None = None, **extra: Any) -> dict[str, Any]:
+    record = filing.record
+    return {"case": case_id or ctx.case_id, "institution": record["institution"],
+            "authority_name": profile_of(filing).authority_name, "issued_on": today(ctx),
+            "occupations": record["occupations"], "filing_number": filing.filing_number,
+            "valid_from": filing.valid_from, "valid_until": filing.valid_until, **extra}
+
+
+def store_document(ctx: StepContext, kind: str, context: dict[str, Any], article: str,
+                   case_id: str | None = None) -> int:
+    rendered = render_document(kind, context)
+    case = case_id or ctx.case_id
+    document = Document(case_id=case, kind=kind, title=rendered.title, number=rendered.number,
+                        html=rendered.html, issued_at=ctx.now)
+    ctx.repo.add(document)
+    ctx.uow.session.flush()
+    audit_for(ctx, case, "document_issued",
+              f"出具文书：{rendered.title}" + (f"（{rendered.number}）" if rendered.number else ""),
+              article=article, document_id=document.id, kind=kind)
+    return document.id
+
+
+# --- the filing's data as a lifecycle case sees it -------------------------------------------------------------
+
+
+def filing_facts(filing: Filing, parent: Filing | None = None) -> dict[str, Any]:
+    """The `filing` variable of a lifecycle case: what its diagram may decide on (JSON-safe)."""
+    profile = profile_of(filing)
+    return {
+        "number": filing.filing_number,
+        "valid_from": filing.valid_from.isoformat(),
+        "valid_until": filing.valid_until.isoformat(),
+        "window_opens": renewal_window_opens(filing.valid_until).isoformat(),
+        "second_reminder_on": renewal_second_reminder_on(
+            filing.valid_until, profile.renewal_second_reminder_days_before_expiry).isoformat(),
+        "expires_on": (filing.valid_until + timedelta(days=1)).isoformat(),
+        "region": filing.region,
+        "authority_level": filing.authority_level,
+        "institution": filing.record["institution"],
+        "rating": filing.rating,
+        "simplified_continuation": bool(profile.red_list_continuation and filing.rating == "red"),
+        "parent_number": parent.filing_number if parent else None,
+        "status": filing.status,
+    }
+
+
+# --- renewal ---------------------------------------------------------------------------------------------------
+
+
+def renew(ctx: StepContext, filing: Filing, article: str, opinion: str = "", simplified: bool = False) -> date:
+    """A new period continuing the old one: it starts the day after the last valid day, whatever the date of
+    the decision, so there is neither a gap nor an overlap."""
+    previous_until = filing.valid_until
+    valid_from, valid_until = validity_period(previous_until + timedelta(days=1), profile_of(filing).validity_years)
+    period = len(ctx.repo.filing_periods(filing.id)) + 1
+    ctx.repo.add(FilingPeriod(filing_id=filing.id, period=period, valid_from=valid_from, valid_until=valid_until,
+                              case_id=ctx.case_id, granted_at=ctx.now))
+    filing.valid_from, filing.valid_until = valid_from, valid_until
+    context = document_context(ctx, filing, previous_valid_until=previous_until, articles=[article],
+                               simplified=simplified, opinion=opinion)
+    store_document(ctx, "renewal_notice", context, article)
+    ctx.audit("filing_renewed", f"准予续期：备案 {filing.filing_number} 第 {period} 个有效期 "
+              f"{valid_from:%Y-%m-%d} 至 {valid_until:%Y-%m-%d}", article=article, period=period,
+              valid_from=valid_from.isoformat(), valid_until=valid_until.isoformat())
+    set_base_status(ctx, filing, "filed", f"准予续期，有效期至 {valid_until:%Y年%m月%d日}", article)
+    return valid_until
+
+
+# --- changes ---------------------------------------------------------------------------------------------------
+
+
+def changed_record(record: dict[str, Any], changes: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict]]:
+    """The record with `changes` applied, and the changes with their before/after for the history."""
+    updated = copy.deepcopy(record)
+    applied: list[dict[str, Any]] = []
+    for change in changes:
+        section, key, label = CHANGE_FIELDS[change["field"]]
+        target = updated[section] if section else updated
+        applied.append({"field": change["field"], "label": label, "before": target.get(key),
+                        "after": change["after"]})
+        target[key] = copy.deepcopy(change["after"])
+    return updated, applied
+
+
+def apply_change(ctx: StepContext, filing: Filing, changes: list[dict[str, Any]], article: str,
+                 opinion: str = "") -> None:
+    updated, applied = changed_record(filing.record, changes)
+    filing.record = updated
+    filing.institution_name = updated["institution"]["name"]
+    if any(change["field"] == "occupations" for change in changes):
+        for row in ctx.repo.filing_occupations(filing.id):
+            ctx.uow.session.delete(row)
+        _add_occupations(ctx, filing, updated["occupations"])
+    ctx.repo.add(FilingChange(filing_id=filing.id, case_id=ctx.case_id, changes=applied, approved=True,
+                              decided_at=ctx.now))
+    context = document_context(ctx, filing, approved=True, articles=[article], reasons=opinion or "",
+                               changes=[{"label": c["label"], "after": describe(c["after"])} for c in applied])
+    store_document(ctx, "change_decision", context, article)
+    ctx.audit("filing_changed", "备案事项变更：" + "、".join(c["label"] for c in applied), article=article,
+              changes=applied)
+
+
+def record_refused_change(ctx: StepContext, filing: Filing, changes: list[dict[str, Any]]) -> None:
+    _, applied = changed_record(filing.record, changes)
+    ctx.repo.add(FilingChange(filing_id=filing.id, case_id=ctx.case_id, changes=applied, approved=False,
+                              decided_at=ctx.now))
+
+
+def describe(value: Any) -> str:
+    """A changed particular as one line of a notice."""
+    if isinstance(value, list):
+        names = [item.get("name") or item.get("address") or item.get("code") if isinstance(item, dict) else str(item)
+                 for item in value]
+        return f"共 {len(value)} 项：" + "、".join(str(name) for name in names if name)
+    if isinstance(value, dict):
+        return "；".join(f"{k}：{v}" for k, v in value.items())
+    return str(value)
+
+
+def _add_occupations(ctx: StepContext, filing: Filing, occupations: list[dict[str, Any]]) -> None:
+    for occupation in occupations:
+        ctx.repo.add(FilingOccupation(filing_id=filing.id, occupation_code=occupation["code"],
+                                      occupation_name=occupation["name"], levels=occupation["levels"],
+                                      basis=occupation["basis"]))
+
+
+add_occupations = _add_occupations
+
+
+# --- sanctions and the violations archive --------------------------------------------------------------------------
+
+
+def archive(ctx: StepContext, filing: Filing, ground: dict[str, Any], measure: str, summary: str,
+            case_id: str | None = None) -> None:
+    ctx.repo.add(Violation(filing_id=filing.id, case_id=case_id or ctx.case_id, ground=ground["code"],
+                           ground_label=ground["label"], article=ground["article"], measure=measure,
+                           summary=summary, decided_at=ctx.now))
+    audit_for(ctx, case_id or ctx.case_id, "violation_archived", f"记入违纪违规行为处理档案：{summary}",
+              article=profile_of(filing).article("violations_archive"), ground=ground["code"], measure=measure)
+
+
+# --- termination -----------------------------------------------------------------------------------------------
+
+
+def obligations(filing: Filing, terminated_on: date, refunds: list[dict[str, Any]] | None = None) -> list[str]:
+    """What the institution remains responsible for after termination (Jilin 第三十八、三十九条; records kept
+    ≥3 years on paper and ≥5 years electronically: XPCC 第十八条, Jilin 第二十三条)."""
+    paper = terminated_on.replace(year=terminated_on.year + 3) if not (
+        terminated_on.month == 2 and terminated_on.day == 29) else date(terminated_on.year + 3, 3, 1)
+    electronic = terminated_on.replace(year=terminated_on.year + 5) if not (
+        terminated_on.month == 2 and terminated_on.day == 29) else date(terminated_on.year + 5, 3, 1)
+    items = [
+        "对终止备案前已实施的评价行为负责；所颁发的合规职业技能等级证书继续有效",
+        "继续承担已发证书数据的复核、更正、撤销工作",
+        f"妥善保管评价资料：纸质材料至少保存至 {paper:%Y年%m月%d日}，电子材料至少保存至 {electronic:%Y年%m月%d日}",
+        "对已收取、未能提供评价服务的费用应退尽退，并做好考生解释工作",
+    ]
+    for refund in refunds or []:
+        candidates, amount = refund.get("candidates"), refund.get("amount")
+        note = refund.get("note") or ""
+        items.append(f"退费：{candidates} 名考生，金额 {amount} 元" + (f"（{note}）" if note else ""))
+    return items
+
+
+def terminate(ctx: StepContext, filing: Filing, kind: str, ground: dict[str, Any], reason: str, article: str,
+              cancel_case: Callable[[str, str, str], None], case_id: str | None = None,
+              refunds: list[dict[str, Any]] | None = None, parent: Filing | None = None) -> list[Filing]:
+    """Terminate the filing; its branches with it (Jilin 第三十四条). Returns every filing terminated.
+
+    `cancel_case(case_id, reason, article)` schedules the cancellation of another open case of the filing (run
+    after this step: the case doing the termination is still running)."""
+    if kind not in TERMINATION_KINDS:
+        raise ValueError(f"未知的终止类型“{kind}”（可选：{'、'.join(TERMINATION_KINDS)}）")
+    if filing.termination_kind:
+        return []
+    case = case_id or ctx.case_id
+    terminated_on = today(ctx)
+    duties = obligations(filing, terminated_on, refunds)
+    profile = profile_of(filing)
+    filing.termination_kind, filing.terminated_on, filing.suspended_by = kind, terminated_on, []
+    label = TERMINATION_KINDS[kind]
+    _refresh(ctx, filing, f"{label}：{reason}", article, case)
+    articles = [a for a in (article, profile.article("after_termination")) if a]
+    extra: dict[str, Any] = {}
+    if parent is not None:
+        extra["parent_filing_number"] = parent.filing_number
+    notice = store_document(ctx, "termination_notice", document_context(
+        ctx, filing, case, termination_kind=kind, reasons=reason, terminated_on=terminated_on, articles=articles,
+        obligations=duties, ground_label=ground.get("label", ""), **extra), article, case)
+    if kind == "ordered" or parent is not None:
+        archive(ctx, filing, ground, "ordered_termination" if kind == "ordered" else f"{kind}_termination",
+                f"{label}备案（{ground.get('label', reason)}）", case)
+    branches = [b for b in ctx.repo.branches(filing.id) if not b.termination_kind]
+    terminated = [filing]
+    branch_article = profile.article("branch_termination")
+    for branch in branches:
+        why = f"总部（备案编号 {filing.filing_number}）终止备案，分支机构一并终止"
+        terminated += terminate(ctx, branch, kind, ground, why, branch_article, cancel_case, case_id=branch.case_id,
+                                parent=filing)
+    announcement = store_document(ctx, "termination_announcement", document_context(
+        ctx, filing, case, termination_kind=kind, terminated_on=terminated_on, reasons=reason, articles=articles,
+        branches=[{"name": b.institution_name, "filing_number": b.filing_number} for b in branches]), article, case)
+    filing.termination = {"kind": kind, "ground": ground, "reason": reason, "case": case,
+                          "terminated_on": terminated_on.isoformat(), "notice_document_id": notice,
+                          "announcement_document_id": announcement, "obligations": duties,
+                          "parent": parent.filing_number if parent else None}
+    audit_for(ctx, case, "obligations_recorded", "终止备案后仍须履行的责任：" + "；".join(duties),
+              article=profile.article("after_termination"), obligations=duties)
+    for other in ctx.repo.open_cases_of_filing(filing.id):
+        if other.case_id != ctx.case_id:
+            cancel_case(other.case_id, f"备案 {filing.filing_number} 已终止（{label}）", article)
+    return terminated
