@@ -433,3 +433,44 @@ def test_filings_lists_status_and_validity(beian: Beian, write_json: Any, applic
     _, number = file_institution(beian, write_json, application)
     listed = beian.json("filings", *(["--status", status] if status else []))
     assert [(f["filing_number"], f["status"], f["valid_until"]) for f in listed] == [(number, "filed", "2029-10-16")]
+
+
+# --- XPCC red and black lists (兵团 第二十二条) ---------------------------------------------------------------------
+
+
+def _xpcc(application: dict[str, Any]) -> dict[str, Any]:
+    data = _provincial(application, "91660000MA6CB1239", "兵团示例职业技能评价中心")
+    data["region"] = "660000"
+    return data
+
+
+def test_xpcc_red_list_continues_after_expiry_through_a_simplified_renewal(
+        beian: Beian, write_json: Any, application: dict[str, Any]) -> None:
+    _, number = file_institution(beian, write_json, _xpcc(application))
+    send(beian, "rating", number, {"rating": "red"}, "2029-01-10T10:00:00+08:00")
+    # No renewal application: at expiry a red-listed filing continues instead of being terminated.
+    beian.json("sweep", now=EXPIRED)
+    shown = beian.json("show", number)
+    assert [c["process"] for c in shown["cases"] if c["open"]] == ["renewal"]
+    assert shown["status"] == "renewal_review"
+    do(beian, number, "continuation_review", {"result": "pass", "opinion": "红榜机构，连续备案"},
+       "2029-10-18T10:00:00+08:00")
+    shown = beian.json("show", number)
+    assert (shown["status"], shown["valid_from"], shown["valid_until"]) == ("filed", "2029-10-17", "2032-10-16")
+
+
+def test_xpcc_black_list_cannot_renew_and_leaves_at_expiry(beian: Beian, write_json: Any,
+                                                           application: dict[str, Any]) -> None:
+    _, number = file_institution(beian, write_json, _xpcc(application))
+    send(beian, "rating", number, {"rating": "black"}, "2029-01-10T10:00:00+08:00")
+    err = send(beian, "renewal_application", number, {"summary": "续期"}, "2029-08-01T10:00:00+08:00",
+               expect=ILLEGAL)
+    assert "黑色" in err
+    beian.json("sweep", now=EXPIRED)
+    assert [c["process"] for c in beian.json("show", number)["cases"] if c["open"]] == ["automatic_termination"]
+
+
+def test_rating_outside_xpcc_is_refused(beian: Beian, write_json: Any, application: dict[str, Any]) -> None:
+    _, number = file_institution(beian, write_json, application)
+    err = send(beian, "rating", number, {"rating": "red"}, "2027-01-10T10:00:00+08:00", expect=ILLEGAL)
+    assert "红黑榜" in err
