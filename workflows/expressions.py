@@ -11,8 +11,8 @@ call are passed in explicitly by the engine for each step.
 from __future__ import annotations
 
 import ast
-import textwrap
 import builtins
+import textwrap
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any

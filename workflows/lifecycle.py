@@ -34,6 +34,17 @@ CASE_PREFIXES: dict[str, str] = {
     "voluntary_termination": "ZY",
 }
 
+PROCESS_LABELS: dict[str, str] = {
+    "filing_application": "备案申请",
+    "filing_validity": "备案有效期监控",
+    "renewal": "续期备案",
+    "change_report": "备案事项变更",
+    "sanction": "违规查处",
+    "ordered_termination": "责令终止备案程序",
+    "automatic_termination": "自动终止备案程序",
+    "voluntary_termination": "自愿终止备案程序",
+}
+
 # Events that open a procedure on a filing, with the Chinese name people see.
 STARTERS: dict[str, str] = {
     "renewal_application": "续期备案申请",

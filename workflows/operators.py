@@ -348,12 +348,13 @@ def op_terminate_filing(ctx: StepContext, kind: str, reason: str, article: str =
 
 
 def op_start_process(ctx: StepContext, process: str, ground: str, reason: str = "", article: str = "") -> dict:
-    from workflows.lifecycle import CASE_PREFIXES
+    from workflows.lifecycle import PROCESS_LABELS
 
-    if process not in CASE_PREFIXES:
+    if process not in PROCESS_LABELS:
         raise ValueError(f"流程要启动未知的流程“{process}”")
     filing = _filing(ctx)
-    ctx.audit("procedure_started", f"启动{reason or process}", article=article, process=process, ground=ground)
+    ctx.audit("procedure_started", f"启动{PROCESS_LABELS[process]}" + (f"：{reason}" if reason else ""),
+              article=article, process=process, ground=ground)
     _later_start(ctx, filing, process, ground, ctx.case_id, request=ctx.task_data.get("request"))
     return {}
 

@@ -38,7 +38,7 @@ from workflows.definitions import DefinitionSource, bundled_sources
 from workflows.engine import StepContext, Wake, definition_of, load_calendar, run_step, start_instance
 from workflows.errors import IllegalEvent, InvalidInput, NotFound, StepFailed
 from workflows.filings import FILING_STATUSES, TERMINATION_KINDS, filing_facts
-from workflows.lifecycle import STARTERS, new_case_id, open_procedure
+from workflows.lifecycle import STARTERS, new_case_id, open_procedure, procedure_ground, start_case
 from workflows.operators import STATUSES
 
 FILING_PROCESS = "filing_application"
@@ -174,7 +174,22 @@ class Beian:
     def init(self, actor: str = "system") -> list[dict[str, Any]]:
         """Create or upgrade the schema and deploy every bundled BPMN file whose content changed."""
         upgrade(self.engine)
-        return [self.deploy(source, actor) for source in bundled_sources()]
+        deployed = [self.deploy(source, actor) for source in bundled_sources()]
+        self._watch_unwatched_filings(actor)
+        return deployed
+
+    def _watch_unwatched_filings(self, actor: str) -> None:
+        """Open the validity watch of every live filing that has none (filings made before the lifecycle existed)."""
+        today = clock.now().astimezone(SHANGHAI).date()
+        with self.uow() as uow:
+            for filing in uow.repo.filings():
+                if filing.termination_kind or filing.valid_until < today:
+                    continue
+                watched = {c.process_id for c in uow.repo.open_cases_of_filing(filing.id)}
+                if not watched & {"filing_validity", "renewal", "automatic_termination", "ordered_termination",
+                                  "voluntary_termination"}:
+                    start_case(uow, filing, "filing_validity", procedure_ground("renewal", filing.region), {}, actor)
+            uow.commit()
 
     def deploy(self, source: DefinitionSource, actor: str) -> dict[str, Any]:
         with self.uow() as uow:

@@ -1,0 +1,1149 @@
+"""Issue 3, diagrams 4–6: bpmn/sanction.bpmn, bpmn/ordered_termination.bpmn, bpmn/automatic_termination.bpmn.
+
+Each file validates, is read and parsed by `workflows.definitions`, is completely and tidily drawn, and every path
+runs in memory on the project's engine pieces (restricted expressions, the virtual clock, the settle loop and the
+state round trip of `workflows.state`). Only the domain side is replaced: expression functions that count calendar
+days instead of working days, and operators that check their parameters against the design, record the call and
+answer with a canned result.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import re
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from lxml import etree
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from tasks.articles import ARTICLE_KEYS, COMMON, JILIN
+from tasks.forms import schema_problems
+from tasks.regions import load_profiles, profile_by_key
+from tasks.roles import role_for_lane
+from workflows import clock
+from workflows.definitions import ParsedDefinition, parse_definition, read_source
+from workflows.engine import run_to_wait
+from workflows.expressions import SAFE_BUILTIN_NAMES, RestrictedEnvironment, expression_problems, script_engine
+from workflows.operators import OPERATORS
+from workflows.state import dump_state, load_state
+
+clock.install_into_spiff()  # idempotent; the timers below read the virtual clock through it
+
+BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
+FORMS_DIR = BPMN_DIR / "forms"
+PROCESSES = ("sanction", "ordered_termination", "automatic_termination")
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
+START = datetime(2026, 10, 12, 9, 0, tzinfo=clock.SHANGHAI)  # a Monday
+PROCESS_NAMES = {
+    "sanction": "违规查处（约谈、警告、限期整改）",
+    "ordered_termination": "责令终止备案",
+    "automatic_termination": "自动终止备案",
+}
+
+# ---------------------------------------------------------------------------------------- the design (issue 3)
+
+# The ids other code and the paths below rely on, with their BPMN element types.
+REQUIRED_IDS: dict[str, dict[str, str]] = {
+    "sanction": {
+        "start": "startEvent",
+        "status_investigating": "serviceTask",
+        "sanction_investigation": "userTask",
+        "sanction_decision": "exclusiveGateway",
+        "document_verification_opinion": "serviceTask",
+        "dismissed": "endEvent",
+        "record_interview": "serviceTask",
+        "notice_interview": "serviceTask",
+        "sanctioned": "endEvent",
+        "set_rectification_deadline": "scriptTask",
+        "record_warning": "serviceTask",
+        "suspend_for_rectification": "serviceTask",
+        "notice_warning": "serviceTask",
+        "rectification_wait": "eventBasedGateway",
+        "rectification_reported": "intermediateCatchEvent",
+        "rectification_overdue": "intermediateCatchEvent",
+        "rectification_check": "userTask",
+        "rectification_result": "exclusiveGateway",
+        "lift_after_rectification": "serviceTask",
+        "closed": "endEvent",
+        "transfer_rectification_failed": "serviceTask",
+        "transfer_rectification_overdue": "serviceTask",
+        "transferred": "endEvent",
+    },
+    "ordered_termination": {
+        "start": "startEvent",
+        "status_investigating": "serviceTask",
+        "suspend_during_investigation": "serviceTask",
+        "termination_investigation": "userTask",
+        "document_verification_opinion": "serviceTask",
+        "termination_decision": "exclusiveGateway",
+        "lift_after_dismissal": "serviceTask",
+        "dismissed": "endEvent",
+        "set_statement_deadline": "scriptTask",
+        "notice_intended_decision": "serviceTask",
+        "statement_wait": "eventBasedGateway",
+        "statement_received": "intermediateCatchEvent",
+        "statement_period_ends": "intermediateCatchEvent",
+        "statement_review": "userTask",
+        "document_review_decision": "serviceTask",
+        "review_outcome": "exclusiveGateway",
+        "lift_after_revocation": "serviceTask",
+        "revoked": "endEvent",
+        "terminate_ordered": "serviceTask",
+        "terminated": "endEvent",
+    },
+    "automatic_termination": {
+        "start": "startEvent",
+        "status_investigating": "serviceTask",
+        "suspend_during_investigation": "serviceTask",
+        "automatic_verification": "userTask",
+        "document_verification_opinion": "serviceTask",
+        "automatic_decision": "exclusiveGateway",
+        "terminate_automatic": "serviceTask",
+        "terminated": "endEvent",
+        "lift_after_verification": "serviceTask",
+        "lifted": "endEvent",
+    },
+}
+END_EVENTS = {process: {i for i, kind in ids.items() if kind == "endEvent"} for process, ids in REQUIRED_IDS.items()}
+
+# user task -> (lane, article key, the task-data variables shown with it)
+USER_TASKS: dict[str, dict[str, tuple[str, str, tuple[str, ...]]]] = {
+    "sanction": {
+        "sanction_investigation": ("监管人员", "sanctions", ("request", "ground", "prior_sanctions")),
+        "rectification_check": ("监管人员", "sanctions",
+                                ("rectification_done", "sanction_investigation", "rectification_deadline")),
+    },
+    "ordered_termination": {
+        "termination_investigation": ("监管人员", "ordered_termination", ("request", "ground")),
+        "statement_review": ("复核人员", "statement", ("statement", "termination_investigation", "statement_deadline")),
+    },
+    "automatic_termination": {
+        "automatic_verification": ("监管人员", "automatic_termination", ("ground", "request")),
+    },
+}
+MESSAGES = {
+    "sanction": {"rectification_reported": "rectification_done"},
+    "ordered_termination": {"statement_received": "statement"},
+    "automatic_termination": {},
+}
+LANES = {
+    "sanction": ["监管人员", "系统"],
+    "ordered_termination": ["监管人员", "复核人员", "系统"],
+    "automatic_termination": ["监管人员", "系统"],
+}
+
+# The operators of the design: (required parameters, optional parameters). Every one takes `article`.
+DESIGN_OPERATORS: dict[str, tuple[set[str], set[str]]] = {
+    "set_status": ({"status", "article"}, {"reason"}),
+    "filing_status": ({"status", "reason", "article"}, set()),
+    "suspend_filing": ({"reason", "article"}, set()),
+    "lift_suspension": ({"reason", "article"}, set()),
+    "issue_document": ({"kind", "article"}, set()),  # plus the fields of its kind, below
+    "record_sanction": ({"measure", "article"}, {"invalid_results"}),
+    "apply_change": ({"article"}, {"opinion"}),
+    "renew_filing": ({"article"}, {"opinion", "simplified"}),
+    "terminate_filing": ({"kind", "reason", "article"}, set()),
+    "start_process": ({"process", "ground", "reason", "article"}, set()),
+    "escalate": ({"reason", "article"}, set()),
+}
+DOCUMENT_FIELDS: dict[str, set[str]] = {
+    "renewal_reminder": {"reminder"},
+    "renewal_refusal": {"reasons"},
+    "verification_opinion": {"opinion", "conclusion"},
+    "intended_decision": {"facts", "reasons", "statement_deadline"},
+    "review_decision": {"decision", "opinion"},
+    "interview_notice": {"facts", "invalid_results"},
+    "warning_notice": {"facts", "rectification_deadline"},
+    "wrapup_notice": {"wrapup_deadline", "opinion"},
+    "change_decision": {"approved", "reasons"},
+}
+CASE_STATUSES = {
+    "monitoring", "renewal_review", "renewed", "renewal_refused", "change_review", "change_approved",
+    "change_refused", "investigating", "rectifying", "awaiting_statement", "statement_review", "risk_assessment",
+    "winding_up", "terminated", "dismissed", "revoked", "lifted", "sanctioned", "transferred", "closed",
+}
+PROCESS_IDS = {"filing_validity", "renewal", "change_report", "sanction", "ordered_termination",
+               "automatic_termination", "voluntary_termination"}
+# Variables of the case's start data, forms and messages: a service result must never overwrite one of them.
+START_VARIABLES = {"case", "filing", "region", "ground", "request", "source_case", "prior_sanctions"}
+
+# ---------------------------------------------------------------------------------------- environment
+
+
+def _day_of(start: str) -> date:
+    return date.fromisoformat(start[:10])
+
+
+def _within_working_days(start: str, days: int) -> dict[str, Any]:
+    """n calendar days after the start: the tests read the due instant, the calendar is tested elsewhere."""
+    last_day = _day_of(start) + timedelta(days=int(days))
+    return {"rule": "within_working_days", "start": start, "days": int(days),
+            "first_day": (_day_of(start) + timedelta(days=1)).isoformat(), "last_day": last_day.isoformat(),
+            "due": f"{last_day.isoformat()}T23:59:59+08:00", "provisional": False}
+
+
+def _publicity_period(start: str, days: int) -> dict[str, Any]:
+    last_day = _day_of(start) + timedelta(days=int(days) - 1)
+    return {"rule": "publicity_period", "start": start, "days": int(days), "first_day": start[:10],
+            "last_day": last_day.isoformat(), "due": f"{last_day.isoformat()}T23:59:59+08:00", "provisional": False}
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "within_working_days": _within_working_days,
+    "publicity_period": _publicity_period,
+    "today": lambda: clock.today_in_shanghai().isoformat(),
+    "now": lambda: clock.now().astimezone(clock.SHANGHAI).isoformat(),
+    "start_of_day": lambda day: f"{day}T00:00:00+08:00",
+}
+
+
+def design_problem(operator: str, params: dict[str, Any]) -> str | None:
+    """Why a call does not fit the design's operator table, or None."""
+    if operator not in DESIGN_OPERATORS:
+        return f"{operator} is not an operator of the design"
+    required, optional = DESIGN_OPERATORS[operator]
+    if operator == "issue_document":
+        kind = params.get("kind")
+        if kind not in DOCUMENT_FIELDS:
+            return f"issue_document of unknown kind {kind!r}"
+        required = required | DOCUMENT_FIELDS[kind]
+    if not required <= set(params) <= required | optional:
+        return f"{operator}: parameters {sorted(params)}, design {sorted(required)} + optional {sorted(optional)}"
+    return None
+
+
+class Services:
+    """The service-call hook: checks each call against the design, records it, answers like the operator."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, operator: str, params: dict[str, Any], _data: dict[str, Any]) -> dict[str, Any]:
+        problem = design_problem(operator, params)
+        assert problem is None, problem
+        for name in ("article", "reason"):
+            if name in params:
+                assert isinstance(params[name], str) and params[name].strip(), (operator, name, params)
+        if operator == "set_status":
+            assert params["status"] in CASE_STATUSES, params
+        self.calls.append((operator, params))
+        n = len(self.calls)
+        if operator in ("issue_document", "suspend_filing", "lift_suspension"):
+            return {"document_id": n}
+        if operator == "terminate_filing":
+            return {"terminated": [FILING["number"]]}
+        return {}
+
+    def operators(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    def params_of(self, operator: str) -> list[dict[str, Any]]:
+        return [params for name, params in self.calls if name == operator]
+
+    def documents(self) -> list[str]:
+        return [params["kind"] for params in self.params_of("issue_document")]
+
+    def statuses(self) -> list[str]:
+        return [params["status"] for params in self.params_of("set_status")]
+
+
+FILING: dict[str, Any] = {
+    "number": "吉技评备〔2025〕0007号", "valid_from": "2025-03-01", "valid_until": "2028-02-29",
+    "window_opens": "2027-11-29", "second_reminder_on": "2028-01-30", "expires_on": "2028-03-01",
+    "region": "220100", "authority_level": "provincial",
+    "institution": {"name": "长春示例职业技能评价有限公司", "credit_code": "91220100MA0000001X", "type": "employer"},
+    "rating": None, "simplified_continuation": False, "parent_number": None, "status": "filed",
+}
+GROUNDS: dict[str, dict[str, str]] = {
+    "sanction": {"code": "false_advertising", "label": "“包过”“保过”等虚假宣传",
+                 "article": f"{JILIN}第二十六条（三）", "procedure": "sanction"},
+    "ordered_termination": {"code": "beyond_scope", "label": "超出备案范围开展评价工作",
+                            "article": f"{JILIN}第二十七条（二）", "procedure": "ordered_termination"},
+    "automatic_termination": {"code": "deregistered", "label": "出现破产、关闭、注销等主体灭失情形未主动提出终止备案",
+                              "article": f"{JILIN}第三十条（三）", "procedure": "automatic_termination"},
+}
+REGION = profile_by_key("jilin").to_dict()
+ARTICLES = REGION["articles"]
+
+
+class Case:
+    """One case, driven like `workflows.engine.run_step` drives it: each step runs at the case's virtual `now`,
+    wakes due timers, applies the event, runs to the next wait and goes through the stored state. A step that
+    fails leaves the case (and the recorded operator calls) as they were, as the rolled-back transaction does."""
+
+    def __init__(self, definition: ParsedDefinition, services: Services, **start: Any) -> None:
+        self.definition = definition
+        self.services = services
+        self.now = START
+        self.engine = script_engine(FUNCTIONS, services)
+        self.workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=self.engine)
+        data = {"case": "C-2026-0101", "filing": FILING, "region": REGION,
+                "ground": GROUNDS[definition.process_id], "request": {"reporter": "群众举报", "content": "举报内容"},
+                "source_case": None, "prior_sanctions": [], **start}
+        for task in self.workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        self.wake()
+
+    def at(self, iso: str) -> None:
+        self.now = datetime.fromisoformat(iso)
+
+    def _restore(self, state: str) -> BpmnWorkflow:
+        workflow = load_state(state, self.definition.spec, self.definition.subprocess_specs)
+        workflow.script_engine = self.engine
+        return workflow
+
+    def step(self, event: Callable[[], None] | None = None) -> None:
+        before, calls = dump_state(self.workflow), len(self.services.calls)
+        try:
+            with clock.using_clock(clock.VirtualClock(self.now)):
+                assert run_to_wait(self.workflow), "engine did not settle"
+                if event is not None:
+                    event()
+                    assert run_to_wait(self.workflow), "engine did not settle"
+        except Exception:
+            self.workflow = self._restore(before)
+            del self.services.calls[calls:]
+            raise
+        self.workflow = self._restore(dump_state(self.workflow))
+
+    def wake(self) -> None:
+        self.step()
+
+    def complete(self, bpmn_id: str, form: dict[str, Any]) -> None:
+        assert not schema_problems(self.definition.form_schema(bpmn_id), form), form
+
+        def fill() -> None:
+            task = self.task(bpmn_id)
+            task.data[bpmn_id] = form  # the engine's convention: form data under the task's id
+            task.run()
+
+        self.step(fill)
+
+    def send(self, message: str, payload: dict[str, Any]) -> None:
+        assert not schema_problems(self.definition.message_schema(message), payload), payload
+        self.step(lambda: self.workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload)))
+
+    def open_tasks(self) -> list[str]:
+        return sorted(t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.READY, manual=True))
+
+    def task(self, bpmn_id: str) -> Task:
+        tasks = [t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
+                 if t.task_spec.bpmn_id == bpmn_id]
+        assert len(tasks) == 1, f"expected one open {bpmn_id}, open: {self.open_tasks()}"
+        return tasks[0]
+
+    def waiting(self) -> dict[str, Task]:
+        return {t.task_spec.bpmn_id: t for t in self.workflow.get_tasks(state=TaskState.WAITING)
+                if t.task_spec.bpmn_id}
+
+    def ended_at(self) -> list[str]:
+        ends = END_EVENTS[self.definition.process_id]
+        return sorted(t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
+                      if t.task_spec.bpmn_id in ends)
+
+    def data(self) -> dict[str, Any]:
+        return self.workflow.last_task.data if self.workflow.last_task is not None else {}
+
+
+_definitions: dict[str, ParsedDefinition] = {}
+
+
+def parsed(process_id: str) -> ParsedDefinition:
+    if process_id not in _definitions:
+        source = read_source(BPMN_DIR / f"{process_id}.bpmn")
+        _definitions[process_id] = parse_definition(source.process_id, source.bpmn_xml, source.file_name,
+                                                    source.forms)
+    return _definitions[process_id]
+
+
+@pytest.fixture(params=PROCESSES)
+def process_id(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def doc(process_id: str) -> etree._ElementTree:
+    return etree.parse(str(BPMN_DIR / f"{process_id}.bpmn"))
+
+
+@pytest.fixture
+def definition(process_id: str) -> ParsedDefinition:
+    return parsed(process_id)
+
+
+@pytest.fixture
+def services() -> Services:
+    return Services()
+
+
+# ---------------------------------------------------------------------------------------- the files themselves
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname
+
+
+def _process(doc: etree._ElementTree) -> etree._Element:
+    return doc.find("bpmn:process", NS)
+
+
+def _flow_nodes(doc: etree._ElementTree) -> list[etree._Element]:
+    return [e for e in _process(doc) if isinstance(e.tag, str)
+            and _local(e) not in {"laneSet", "sequenceFlow", "documentation", "extensionElements"}]
+
+
+def _flows(doc: etree._ElementTree) -> list[etree._Element]:
+    return _process(doc).findall("bpmn:sequenceFlow", NS)
+
+
+def _chinese(text: str | None) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text or "")
+
+
+def _operators(doc: etree._ElementTree) -> Iterator[tuple[str, str, dict[str, str], str | None]]:
+    """(task id, operator, {parameter: expression}, resultVariable) for every service task."""
+    for task in _process(doc).findall("bpmn:serviceTask", NS):
+        operator = task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
+        assert operator is not None, task.get("id")
+        params = {p.get("id"): p.get("value")
+                  for p in operator.findall("spiffworkflow:parameters/spiffworkflow:parameter", NS)}
+        yield task.get("id"), operator.get("id"), params, operator.get("resultVariable")
+
+
+def test_each_file_validates_and_parses(process_id: str, doc: etree._ElementTree,
+                                        definition: ParsedDefinition) -> None:
+    source = read_source(BPMN_DIR / f"{process_id}.bpmn")
+    assert (source.process_id, source.name) == (process_id, PROCESS_NAMES[process_id])
+    assert (definition.process_id, definition.name) == (process_id, PROCESS_NAMES[process_id])
+    process = _process(doc)
+    assert len(doc.findall("bpmn:process", NS)) == 1
+    assert process.get("id") == process_id and process.get("isExecutable") == "true"
+    participant = doc.find("bpmn:collaboration/bpmn:participant", NS)
+    assert participant is not None and participant.get("processRef") == process_id
+    assert _chinese(participant.get("name"))
+    documentation = process.findtext("bpmn:documentation", namespaces=NS)
+    assert _chinese(documentation) and len(documentation) > 100
+
+
+def test_required_ids_have_their_types(process_id: str, doc: etree._ElementTree) -> None:
+    found = {e.get("id"): _local(e) for e in _flow_nodes(doc)}
+    assert {k: found.get(k) for k in REQUIRED_IDS[process_id]} == REQUIRED_IDS[process_id]
+
+
+def test_every_name_is_chinese(doc: etree._ElementTree) -> None:
+    flows = {f.get("id"): f for f in _flows(doc)}
+    for element in _flow_nodes(doc):
+        outgoing = element.findall("bpmn:outgoing", NS)
+        if not element.get("name"):
+            # Only converging gateways stay unlabelled, as modellers draw them.
+            assert _local(element) == "exclusiveGateway" and len(outgoing) == 1, element.get("id")
+            continue
+        assert _chinese(element.get("name")), element.get("id")
+        if _local(element) == "exclusiveGateway" and len(outgoing) > 1:
+            for flow_id in (o.text for o in outgoing):
+                assert _chinese(flows[flow_id].get("name")), flow_id
+
+
+def test_lanes_are_roles_and_partition_the_nodes(process_id: str, doc: etree._ElementTree,
+                                                 definition: ParsedDefinition) -> None:
+    lanes = _process(doc).findall("bpmn:laneSet/bpmn:lane", NS)
+    assert [lane.get("name") for lane in lanes] == LANES[process_id]
+    assert all(role_for_lane(lane.get("name")) for lane in lanes)
+    refs = [ref.text for lane in lanes for ref in lane.findall("bpmn:flowNodeRef", NS)]
+    assert sorted(refs) == sorted(e.get("id") for e in _flow_nodes(doc)), "every node in exactly one lane"
+    system = {ref.text for lane in lanes if lane.get("name") == "系统" for ref in lane.findall("bpmn:flowNodeRef", NS)}
+    for element in _flow_nodes(doc):
+        if _local(element) in {"serviceTask", "scriptTask", "startEvent", "endEvent", "intermediateCatchEvent",
+                               "eventBasedGateway"}:
+            assert element.get("id") in system, f"{element.get('id')} is the system's work"
+    assert {bpmn_id: info.lane for bpmn_id, info in definition.user_tasks.items()} == {
+        bpmn_id: lane for bpmn_id, (lane, _, _) in USER_TASKS[process_id].items()}
+
+
+def test_user_tasks_carry_form_article_context_and_instructions(process_id: str,
+                                                                definition: ParsedDefinition) -> None:
+    for bpmn_id, (_, article_key, context) in USER_TASKS[process_id].items():
+        info = definition.user_tasks[bpmn_id]
+        assert info.form == f"{bpmn_id}.schema.json" and (FORMS_DIR / info.form).exists()
+        assert definition.form_schema(bpmn_id) is not None
+        # `article` is stored as written (definitions.py does not evaluate it): the common citation of the key.
+        assert info.article == COMMON[article_key], (bpmn_id, info.article)
+        assert info.context == context
+        assert info.deadline_variable is None and info.jurisdiction == "case"
+        assert _chinese(definition.spec.task_specs[bpmn_id].extensions.get("instructionsForEndUser")), bpmn_id
+
+
+def test_messages_are_declared_and_stored_under_their_names(process_id: str, doc: etree._ElementTree,
+                                                            definition: ParsedDefinition) -> None:
+    expected = MESSAGES[process_id]
+    assert {m.get("name") for m in doc.findall("bpmn:message", NS)} == set(expected.values())
+    assert definition.messages == set(expected.values())
+    for bpmn_id, message in expected.items():
+        element = _process(doc).find(f"bpmn:intermediateCatchEvent[@id='{bpmn_id}']", NS)
+        event = element.find("bpmn:messageEventDefinition", NS)
+        assert doc.find(f"bpmn:message[@id='{event.get('messageRef')}']", NS).get("name") == message
+        variable = event.find("bpmn:extensionElements/spiffworkflow:messageVariable", NS)
+        assert variable is not None and variable.text == message
+        assert definition.message_schema(message) is not None, message
+        incoming = element.find("bpmn:incoming", NS).text
+        source = next(f for f in _flows(doc) if f.get("id") == incoming).get("sourceRef")
+        assert _local(_process(doc).find(f"*[@id='{source}']")) == "eventBasedGateway", "caught while waiting"
+
+
+FORM_FILES = [
+    "sanction_investigation.schema.json", "rectification_check.schema.json", "termination_investigation.schema.json",
+    "statement_review.schema.json", "automatic_verification.schema.json", "statement.message.schema.json",
+    "rectification_done.message.schema.json",
+]
+
+
+@pytest.mark.parametrize("name", FORM_FILES)
+def test_form_schemas_are_valid_draft_2020_12(name: str) -> None:
+    schema = json.loads((FORMS_DIR / name).read_text(encoding="utf-8"))
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"].endswith(f"/{name}")
+    Draft202012Validator.check_schema(schema)
+    assert _chinese(schema["title"]) and _chinese(schema["description"])
+    assert schema.get("additionalProperties") is False
+    for field, spec in schema["properties"].items():
+        assert _chinese(spec.get("title")), (name, field)
+
+
+SANCTION_WARNING = {"decision": "warning", "opinion": "经查，该机构在招生简章中宣称“包过”",
+                    "facts": "招生简章宣称“包过”", "rectification_days": 20}
+
+
+@pytest.mark.parametrize(("form", "instance", "valid"), [
+    ("sanction_investigation", {"decision": "no_violation", "opinion": "经核查，举报不属实"}, True),
+    ("sanction_investigation", {"decision": "no_violation"}, False),
+    ("sanction_investigation", {"decision": "no_violation", "opinion": "   "}, False),
+    ("sanction_investigation", {"decision": "interview", "opinion": "情节轻微", "facts": "考场秩序混乱"}, True),
+    ("sanction_investigation", {"decision": "interview", "opinion": "情节轻微", "facts": "考场秩序混乱",
+                                "invalid_results": True}, True),
+    ("sanction_investigation", {"decision": "interview", "opinion": "情节轻微"}, False),
+    ("sanction_investigation", {"decision": "interview", "opinion": "情节轻微", "facts": "x",
+                                "invalid_results": "yes"}, False),
+    ("sanction_investigation", SANCTION_WARNING, True),
+    ("sanction_investigation", {**SANCTION_WARNING, "rectification_days": None}, False),
+    ("sanction_investigation", {k: v for k, v in SANCTION_WARNING.items() if k != "rectification_days"}, False),
+    ("sanction_investigation", {**SANCTION_WARNING, "rectification_days": 0}, False),
+    ("sanction_investigation", {**SANCTION_WARNING, "rectification_days": 181}, False),
+    ("sanction_investigation", {**SANCTION_WARNING, "rectification_days": 7.5}, False),
+    ("sanction_investigation", {**SANCTION_WARNING, "facts": ""}, False),
+    ("sanction_investigation", {"decision": "terminate", "opinion": "x"}, False),
+    ("sanction_investigation", {"decision": "no_violation", "opinion": "x", "typename": "x"}, False),
+    ("rectification_check", {"result": "pass"}, True),
+    ("rectification_check", {"result": "fail", "opinion": "仍在宣传“包过”"}, True),
+    ("rectification_check", {"result": "fail"}, False),
+    ("rectification_check", {"result": "ok"}, False),
+    ("termination_investigation", {"decision": "dismiss", "opinion": "未发现超范围评价"}, True),
+    ("termination_investigation", {"decision": "propose", "opinion": "查实", "facts": "超出备案职业开展评价"}, True),
+    ("termination_investigation", {"decision": "propose", "opinion": "查实"}, False),
+    ("termination_investigation", {"decision": "dismiss"}, False),
+    ("statement_review", {"decision": "uphold", "opinion": "申辩理由不成立"}, True),
+    ("statement_review", {"decision": "revoke", "opinion": "申辩理由成立"}, True),
+    ("statement_review", {"decision": "revoke"}, False),
+    ("statement_review", {"decision": "dismiss", "opinion": "x"}, False),
+    ("automatic_verification", {"decision": "terminate", "opinion": "已注销"}, True),
+    ("automatic_verification", {"decision": "lift", "opinion": "仍在存续"}, True),
+    ("automatic_verification", {"decision": "lift"}, False),
+    ("automatic_verification", {"decision": "propose", "opinion": "x"}, False),
+    ("statement.message", {"text": "我方未超范围评价", "submitted_on": "2026-10-14"}, True),
+    ("statement.message", {"text": "我方未超范围评价"}, True),
+    ("statement.message", {"text": " "}, False),
+    ("statement.message", {"text": "x", "submitted_on": "14/10/2026"}, False),
+    ("statement.message", {"submitted_on": "2026-10-14"}, False),
+    ("rectification_done.message", {"summary": "已撤下全部宣传材料"}, True),
+    ("rectification_done.message", {}, False),
+    ("rectification_done.message", {"summary": "已整改", "note": "x"}, False),
+])
+def test_form_schemas_accept_and_refuse(form: str, instance: dict[str, Any], valid: bool) -> None:
+    schema = json.loads((FORMS_DIR / f"{form}.schema.json").read_text(encoding="utf-8"))
+    problems = schema_problems(schema, instance)
+    assert (problems == []) is valid, problems
+    assert all(_chinese(p) for p in problems)
+
+
+def test_service_tasks_call_the_designs_operators(doc: etree._ElementTree, definition: ParsedDefinition) -> None:
+    protected = START_VARIABLES | set(definition.user_tasks) | definition.messages
+    for process in doc.iter(f"{{{NS['bpmn']}}}script"):
+        protected |= {t.id for node in ast.walk(ast.parse(process.text)) if isinstance(node, ast.Assign)
+                      for t in node.targets if isinstance(t, ast.Name)}
+    for task_id, operator, params, result in _operators(doc):
+        environment = RestrictedEnvironment(FUNCTIONS)
+        literal = {k: environment.evaluate(v, {}) for k, v in params.items() if k in {"kind", "status", "process"}}
+        assert design_problem(operator, {**params, **literal}) is None, (task_id, design_problem(operator, params))
+        assert result, f"{task_id} needs an explicit resultVariable"
+        assert result not in protected, f"{task_id} would overwrite {result}"
+        if operator == "set_status":
+            assert literal["status"] in CASE_STATUSES, task_id
+        if operator == "start_process":
+            assert literal["process"] in PROCESS_IDS, task_id
+
+
+def test_operators_exist_in_the_engine_with_these_parameters(doc: etree._ElementTree) -> None:
+    """Against the engine's table as soon as it has the lifecycle operators; the design's table meanwhile."""
+    used = {operator for _, operator, _, _ in _operators(doc)}
+    assert used <= set(DESIGN_OPERATORS)
+    lifecycle = set(DESIGN_OPERATORS) - {"set_status", "escalate"}
+    if not lifecycle & set(OPERATORS):
+        pytest.skip("workflows.operators.OPERATORS has no lifecycle operators yet; checked against the design only")
+    for task_id, operator, params, _ in _operators(doc):
+        assert operator in OPERATORS, (task_id, operator)
+        signature = inspect.signature(OPERATORS[operator])
+        signature.bind(None, **params)  # raises TypeError if the handler does not take these parameters
+
+
+def test_articles_are_region_citations_known_to_every_region(doc: etree._ElementTree) -> None:
+    pattern = re.compile(r"region\['articles'\]\['(\w+)'\]")
+    keys: set[str] = set()
+    for task_id, _, params, _ in _operators(doc):
+        match = pattern.fullmatch(params["article"])
+        assert match and match.group(1) in ARTICLE_KEYS, (task_id, params["article"])
+        keys.add(match.group(1))
+    for key, profile in load_profiles().items():
+        articles = profile.to_dict()["articles"]
+        assert keys <= set(articles), (key, sorted(keys - set(articles)))
+
+
+def test_no_flow_node_shares_an_id_with_an_extension_element(doc: etree._ElementTree) -> None:
+    """SpiffWorkflow indexes every element with an `id` in the process, extension elements included: a task whose
+    id equals an operator's (or a parameter's) id is silently replaced by that element."""
+    extension_ids = {e.get("id") for e in _process(doc).iter(f"{{{NS['spiffworkflow']}}}*") if e.get("id")}
+    assert not extension_ids & {e.get("id") for e in _flow_nodes(doc)}
+
+
+def _expressions(doc: etree._ElementTree) -> Iterator[tuple[str, str, str]]:
+    process = _process(doc)
+    for flow in _flows(doc):
+        condition = flow.find("bpmn:conditionExpression", NS)
+        if condition is not None:
+            yield flow.get("id"), condition.text, "eval"
+    for timer in process.iter(f"{{{NS['bpmn']}}}timeDate"):
+        yield "timeDate", timer.text, "eval"
+    for script in process.iter(f"{{{NS['bpmn']}}}script"):
+        yield "script", script.text, "exec"
+    for param in process.iter(f"{{{NS['spiffworkflow']}}}parameter"):
+        yield f"parameter {param.get('id')}", param.get("value"), "eval"
+
+
+def test_expressions_stay_inside_the_restricted_environment(doc: etree._ElementTree) -> None:
+    allowed_calls = set(FUNCTIONS) | set(SAFE_BUILTIN_NAMES)
+    seen = 0
+    for where, source, mode in _expressions(doc):
+        seen += 1
+        assert expression_problems(source, mode) == (), (where, source)
+        for node in ast.walk(ast.parse(source, mode=mode)):  # no method calls, only the allowed functions
+            if isinstance(node, ast.Call):
+                assert isinstance(node.func, ast.Name) and node.func.id in allowed_calls, (where, source)
+    assert seen > 20
+
+
+def test_timers_wait_for_a_deadline_computed_in_the_process(process_id: str, doc: etree._ElementTree) -> None:
+    timers = {e.getparent().getparent().get("id"): e.text for e in _process(doc).iter(f"{{{NS['bpmn']}}}timeDate")}
+    expected = {"sanction": {"rectification_overdue": "rectification_deadline['due']"},
+                "ordered_termination": {"statement_period_ends": "statement_deadline['due']"},
+                "automatic_termination": {}}[process_id]
+    assert timers == expected
+
+
+def test_gateways_have_a_default_or_exhaustive_conditions(doc: etree._ElementTree) -> None:
+    flows = {f.get("id"): f for f in _flows(doc)}
+    for gateway in _process(doc).findall("bpmn:exclusiveGateway", NS):
+        outgoing = [flows[o.text] for o in gateway.findall("bpmn:outgoing", NS)]
+        if len(outgoing) < 2:
+            continue
+        default = gateway.get("default")
+        conditional = [f for f in outgoing if f.find("bpmn:conditionExpression", NS) is not None]
+        assert len(conditional) == len(outgoing) - (1 if default else 0), gateway.get("id")
+
+
+DECISIONS = {  # gateway -> (process, form, field its conditions read)
+    "sanction_decision": ("sanction", "sanction_investigation", "decision"),
+    "rectification_result": ("sanction", "rectification_check", "result"),
+    "termination_decision": ("ordered_termination", "termination_investigation", "decision"),
+    "review_outcome": ("ordered_termination", "statement_review", "decision"),
+    "automatic_decision": ("automatic_termination", "automatic_verification", "decision"),
+}
+
+
+@pytest.mark.parametrize("gateway", sorted(DECISIONS))
+def test_decision_conditions_cover_each_form_value_once(gateway: str) -> None:
+    """SpiffWorkflow takes the first true condition, so conditions must not overlap; without a default every value
+    the form allows needs its branch, and every branch must be reachable."""
+    process_id, form, field = DECISIONS[gateway]
+    definition = parsed(process_id)
+    doc = etree.parse(str(BPMN_DIR / f"{process_id}.bpmn"))
+    values = [option["const"] for option in definition.form_schema(form)["properties"][field]["oneOf"]]
+    element = _process(doc).find(f"bpmn:exclusiveGateway[@id='{gateway}']", NS)
+    flows = {f.get("id"): f for f in _flows(doc)}
+    conditions = {o.text: flows[o.text].findtext("bpmn:conditionExpression", namespaces=NS)
+                  for o in element.findall("bpmn:outgoing", NS)}
+    environment = RestrictedEnvironment(FUNCTIONS)
+    taken: set[str] = set()
+    for value in values:
+        data = {form: {field: value}}
+        matching = [fid for fid, cond in conditions.items() if cond and environment.evaluate(cond, data)]
+        assert len(matching) <= 1, (gateway, value, matching)
+        taken.update(matching or [element.get("default")])
+    assert taken == set(conditions), f"{gateway}: a branch no form value reaches"
+
+
+# ---------------------------------------------------------------------------------------- the drawing
+
+Box = tuple[float, float, float, float]
+
+
+def _bounds(element: etree._Element) -> Box:
+    b = element.find("dc:Bounds", NS)
+    return float(b.get("x")), float(b.get("y")), float(b.get("width")), float(b.get("height"))
+
+
+def _shapes(doc: etree._ElementTree) -> dict[str, Box]:
+    return {s.get("bpmnElement"): _bounds(s) for s in doc.iterfind(".//bpmndi:BPMNShape", NS)}
+
+
+def _inside(point: tuple[float, float], box: Box, slack: float = 1.0) -> bool:
+    x, y, w, h = box
+    return x - slack <= point[0] <= x + w + slack and y - slack <= point[1] <= y + h + slack
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    """The interiors meet (touching edges do not count)."""
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def _waypoints(edge: etree._Element) -> list[tuple[float, float]]:
+    return [(float(p.get("x")), float(p.get("y"))) for p in edge.iterfind("di:waypoint", NS)]
+
+
+def test_every_element_is_drawn_with_right_angled_flows(doc: etree._ElementTree) -> None:
+    shapes = _shapes(doc)
+    lanes = [lane.get("id") for lane in _process(doc).iterfind("bpmn:laneSet/bpmn:lane", NS)]
+    participant = doc.find("bpmn:collaboration/bpmn:participant", NS).get("id")
+    assert set(shapes) == {e.get("id") for e in _flow_nodes(doc)} | set(lanes) | {participant}
+    plane = doc.find(".//bpmndi:BPMNPlane", NS)
+    assert plane.get("bpmnElement") == doc.find("bpmn:collaboration", NS).get("id")
+    edges = {e.get("bpmnElement"): e for e in doc.iterfind(".//bpmndi:BPMNEdge", NS)}
+    assert set(edges) == {f.get("id") for f in _flows(doc)}
+    for flow in _flows(doc):
+        points = _waypoints(edges[flow.get("id")])
+        assert len(points) >= 2
+        assert _inside(points[0], shapes[flow.get("sourceRef")]), flow.get("id")
+        assert _inside(points[-1], shapes[flow.get("targetRef")]), flow.get("id")
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            assert x0 == x1 or y0 == y1, f"{flow.get('id')} is not drawn with straight, right-angled segments"
+        if flow.get("name"):
+            assert edges[flow.get("id")].find("bpmndi:BPMNLabel", NS) is not None, flow.get("id")
+
+
+def test_layout_is_tidy_and_fits_one_screen(doc: etree._ElementTree) -> None:
+    shapes = _shapes(doc)
+    nodes = [e.get("id") for e in _flow_nodes(doc)]
+    for i, a in enumerate(nodes):
+        for b in nodes[i + 1:]:
+            assert not _overlap(shapes[a], shapes[b]), f"{a} overlaps {b}"
+    pool = shapes[doc.find("bpmn:collaboration/bpmn:participant", NS).get("id")]
+    assert pool[2] <= 2400 and pool[3] <= 800, f"pool {pool[2]}×{pool[3]} does not fit one screen"
+    for lane in _process(doc).iterfind("bpmn:laneSet/bpmn:lane", NS):
+        box = shapes[lane.get("id")]
+        assert _inside((box[0], box[1]), pool) and _inside((box[0] + box[2], box[1] + box[3]), pool)
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            x, y, w, h = shapes[ref.text]
+            assert _inside((x, y), box, slack=0) and _inside((x + w, y + h), box, slack=0), ref.text
+    # No flow runs through a shape it does not connect.
+    for edge in doc.iterfind(".//bpmndi:BPMNEdge", NS):
+        flow = _process(doc).find(f"bpmn:sequenceFlow[@id='{edge.get('bpmnElement')}']", NS)
+        ends = {flow.get("sourceRef"), flow.get("targetRef")}
+        points = _waypoints(edge)
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            segment = (min(x0, x1), min(y0, y1), abs(x1 - x0) or 0.001, abs(y1 - y0) or 0.001)
+            for node in nodes:
+                if node not in ends:
+                    assert not _overlap(segment, shapes[node]), f"{flow.get('id')} runs through {node}"
+    # Labels cover no shape but their own and no other label.
+    labels: list[tuple[str, Box]] = []
+    for drawn in doc.iterfind(".//bpmndi:BPMNShape", NS):
+        label = drawn.find("bpmndi:BPMNLabel", NS)
+        if label is not None:
+            labels.append((drawn.get("bpmnElement"), _bounds(label)))
+    for drawn in doc.iterfind(".//bpmndi:BPMNEdge", NS):
+        label = drawn.find("bpmndi:BPMNLabel", NS)
+        if label is not None:
+            labels.append((drawn.get("bpmnElement"), _bounds(label)))
+    for owner, box in labels:
+        for node in nodes:
+            if node != owner:
+                assert not _overlap(box, shapes[node]), f"the label of {owner} covers {node}"
+    for i, (a, box_a) in enumerate(labels):
+        for b, box_b in labels[i + 1:]:
+            assert not _overlap(box_a, box_b), f"the labels of {a} and {b} overlap"
+
+
+# ---------------------------------------------------------------------------------------- sanction paths
+
+
+@pytest.fixture
+def sanction() -> ParsedDefinition:
+    return parsed("sanction")
+
+
+def _warned(definition: ParsedDefinition, services: Services, days: int = 20) -> Case:
+    case = Case(definition, services)
+    case.complete("sanction_investigation", {**SANCTION_WARNING, "rectification_days": days})
+    return case
+
+
+def test_sanction_opens_the_investigation_with_its_context(sanction: ParsedDefinition, services: Services) -> None:
+    prior = [{"measure": "interview", "ground": "考场秩序混乱", "decided_at": "2026-03-02", "case": "C-2026-0007"}]
+    case = Case(sanction, services, prior_sanctions=prior)
+    assert case.open_tasks() == ["sanction_investigation"]
+    assert services.calls == [("set_status", {"status": "investigating",
+                                              "reason": "对违规线索立案调查核实：“包过”“保过”等虚假宣传",
+                                              "article": ARTICLES["sanctions"]})]
+    data = case.task("sanction_investigation").data
+    assert data["prior_sanctions"] == prior and data["ground"]["code"] == "false_advertising"
+    assert "suspend_filing" not in services.operators(), "an investigation alone does not suspend here"
+
+
+def test_sanction_no_violation_is_dismissed_with_an_opinion(sanction: ParsedDefinition, services: Services) -> None:
+    case = Case(sanction, services)
+    case.complete("sanction_investigation", {"decision": "no_violation", "opinion": "经核查，举报不属实"})
+    assert case.ended_at() == ["dismissed"] and case.workflow.is_completed()
+    assert services.operators() == ["set_status", "issue_document", "set_status"]
+    assert services.params_of("issue_document") == [{"kind": "verification_opinion", "opinion": "经核查，举报不属实",
+                                                     "conclusion": "经调查核实，未发现违规行为，不予处理",
+                                                     "article": ARTICLES["sanctions"]}]
+    assert services.statuses() == ["investigating", "dismissed"]
+
+
+@pytest.mark.parametrize("invalid_results", [True, False, None])
+def test_sanction_interview_is_archived_and_notified(sanction: ParsedDefinition, services: Services,
+                                                     invalid_results: bool | None) -> None:
+    form: dict[str, Any] = {"decision": "interview", "opinion": "情节轻微", "facts": "考场秩序混乱"}
+    if invalid_results is not None:
+        form["invalid_results"] = invalid_results
+    case = Case(sanction, services)
+    case.complete("sanction_investigation", form)
+    assert case.ended_at() == ["sanctioned"] and case.workflow.is_completed()
+    invalid = bool(invalid_results)
+    assert services.operators() == ["set_status", "record_sanction", "issue_document", "set_status"]
+    assert services.params_of("record_sanction") == [{"measure": "interview", "invalid_results": invalid,
+                                                      "article": ARTICLES["violations_archive"]}]
+    assert services.params_of("issue_document") == [{"kind": "interview_notice", "facts": "考场秩序混乱",
+                                                     "invalid_results": invalid, "article": ARTICLES["sanctions"]}]
+    final = services.params_of("set_status")[-1]
+    assert final["status"] == "sanctioned"
+    assert ("评价结果无效" in final["reason"]) is invalid
+
+
+def test_sanction_warning_suspends_and_waits_for_the_rectification(sanction: ParsedDefinition,
+                                                                   services: Services) -> None:
+    case = _warned(sanction, services)
+    assert case.open_tasks() == []
+    assert services.operators() == ["set_status", "record_sanction", "suspend_filing", "issue_document",
+                                    "set_status"]
+    deadline = case.data()["rectification_deadline"]
+    assert (deadline["start"], deadline["days"], deadline["due"]) == ("2026-10-12", 20, "2026-11-01T23:59:59+08:00")
+    assert services.params_of("record_sanction") == [{"measure": "warning", "invalid_results": False,
+                                                      "article": ARTICLES["violations_archive"]}]
+    assert services.params_of("suspend_filing") == [{"reason": "予以警告、限期整改，整改期间暂停评价活动",
+                                                     "article": ARTICLES["sanctions"]}]
+    assert services.params_of("issue_document") == [{"kind": "warning_notice", "facts": "招生简章宣称“包过”",
+                                                     "rectification_deadline": deadline,
+                                                     "article": ARTICLES["sanctions"]}]
+    assert services.statuses() == ["investigating", "rectifying"]
+    assert case.waiting()["rectification_wait"].internal_data["event_value"] == "2026-11-01T23:59:59+08:00"
+
+
+def test_sanction_rectification_done_and_passed_lifts_the_suspension(sanction: ParsedDefinition,
+                                                                     services: Services) -> None:
+    case = _warned(sanction, services)
+    case.at("2026-10-28T10:00:00+08:00")
+    case.send("rectification_done", {"summary": "已撤下全部宣传材料并公开更正"})
+    assert case.open_tasks() == ["rectification_check"]
+    data = case.task("rectification_check").data
+    assert data["rectification_done"] == {"summary": "已撤下全部宣传材料并公开更正"}
+    assert "rectification_wait" not in case.waiting()
+
+    case.at("2026-11-05T10:00:00+08:00")  # the check may end after the deadline: the timer went with the report
+    case.wake()
+    assert case.open_tasks() == ["rectification_check"] and "start_process" not in services.operators()
+    case.complete("rectification_check", {"result": "pass"})
+    assert case.ended_at() == ["closed"] and case.workflow.is_completed()
+    assert services.params_of("lift_suspension") == [{"reason": "整改验收合格，解除暂停评价",
+                                                      "article": ARTICLES["sanctions"]}]
+    assert services.statuses() == ["investigating", "rectifying", "closed"]
+    assert "start_process" not in services.operators()
+
+
+def test_sanction_rectification_failed_goes_to_ordered_termination(sanction: ParsedDefinition,
+                                                                   services: Services) -> None:
+    case = _warned(sanction, services)
+    case.send("rectification_done", {"summary": "已整改"})
+    case.complete("rectification_check", {"result": "fail", "opinion": "仍在网站宣称“包过”"})
+    assert case.ended_at() == ["transferred"] and case.workflow.is_completed()
+    assert services.params_of("start_process") == [{"process": "ordered_termination",
+                                                    "ground": "rectification_failed",
+                                                    "reason": "限期整改验收不合格：仍在网站宣称“包过”",
+                                                    "article": ARTICLES["ordered_termination"]}]
+    assert services.statuses() == ["investigating", "rectifying", "transferred"]
+    assert "lift_suspension" not in services.operators(), "the suspension is handed over, not lifted"
+
+
+def test_sanction_rectification_overdue_goes_to_ordered_termination(sanction: ParsedDefinition,
+                                                                    services: Services) -> None:
+    case = _warned(sanction, services)
+    case.at("2026-11-01T23:59:00+08:00")
+    case.wake()
+    assert case.ended_at() == [] and "rectification_wait" in case.waiting()
+
+    case.at("2026-11-02T00:00:01+08:00")
+    case.wake()
+    assert case.ended_at() == ["transferred"] and case.workflow.is_completed()
+    assert services.params_of("start_process") == [{"process": "ordered_termination",
+                                                    "ground": "rectification_failed",
+                                                    "reason": "整改期限届满，未报告整改完成",
+                                                    "article": ARTICLES["ordered_termination"]}]
+    assert services.statuses() == ["investigating", "rectifying", "transferred"]
+
+    with pytest.raises(WorkflowException):  # a report after the deadline finds nothing waiting for it
+        case.send("rectification_done", {"summary": "迟交的整改报告"})
+    assert services.operators().count("start_process") == 1
+
+
+def test_sanction_late_report_is_refused_even_before_the_sweep(sanction: ParsedDefinition,
+                                                               services: Services) -> None:
+    """The report arrives after the deadline but before any wake-up: the step first fires the due timer, so the
+    report is refused and the whole step rolls back; the next wake-up transfers the case."""
+    case = _warned(sanction, services)
+    case.at("2026-11-03T09:00:00+08:00")
+    with pytest.raises(WorkflowException):
+        case.send("rectification_done", {"summary": "迟交的整改报告"})
+    assert "rectification_wait" in case.waiting() and "start_process" not in services.operators()
+    case.wake()
+    assert case.ended_at() == ["transferred"]
+
+
+# ---------------------------------------------------------------------------------------- ordered termination paths
+
+
+@pytest.fixture
+def ordered() -> ParsedDefinition:
+    return parsed("ordered_termination")
+
+
+PROPOSAL = {"decision": "propose", "opinion": "经查，该机构超出备案职业开展评价",
+            "facts": "2026年9月对未备案职业“电工”开展评价"}
+
+
+def _proposed(definition: ParsedDefinition, services: Services) -> Case:
+    case = Case(definition, services)
+    case.complete("termination_investigation", PROPOSAL)
+    return case
+
+
+STATEMENT_DUE = "2026-10-17T23:59:59+08:00"  # today + region['statement_days'] (5) in the stand-in calendar
+
+
+def test_ordered_termination_suspends_while_investigating(ordered: ParsedDefinition, services: Services) -> None:
+    case = Case(ordered, services)
+    assert case.open_tasks() == ["termination_investigation"]
+    assert services.calls == [
+        ("set_status", {"status": "investigating", "reason": "调查核实责令终止备案情形：超出备案范围开展评价工作",
+                        "article": ARTICLES["ordered_termination"]}),
+        ("suspend_filing", {"reason": "调查期间暂停报名及评价工作，暂缓证书数据审核上网",
+                            "article": ARTICLES["suspension"]}),
+    ]
+
+
+def test_ordered_termination_dismissed_lifts_the_suspension(ordered: ParsedDefinition, services: Services) -> None:
+    case = Case(ordered, services)
+    case.complete("termination_investigation", {"decision": "dismiss", "opinion": "未发现超范围评价"})
+    assert case.ended_at() == ["dismissed"] and case.workflow.is_completed()
+    assert services.operators() == ["set_status", "suspend_filing", "issue_document", "lift_suspension",
+                                    "set_status"]
+    assert services.params_of("issue_document") == [{
+        "kind": "verification_opinion", "opinion": "未发现超范围评价",
+        "conclusion": "经调查核实，不存在责令终止备案情形，解除暂停", "article": ARTICLES["ordered_termination"]}]
+    assert services.params_of("lift_suspension") == [{"reason": "经调查核实不存在责令终止备案情形，解除暂停",
+                                                      "article": ARTICLES["suspension"]}]
+    assert services.statuses() == ["investigating", "dismissed"]
+    assert "terminate_filing" not in services.operators()
+
+
+def test_ordered_termination_proposal_is_told_before_deciding(ordered: ParsedDefinition, services: Services) -> None:
+    case = _proposed(ordered, services)
+    assert case.open_tasks() == []
+    assert services.operators() == ["set_status", "suspend_filing", "issue_document", "issue_document",
+                                    "set_status"]
+    opinion, intended = services.params_of("issue_document")
+    assert opinion == {"kind": "verification_opinion", "opinion": PROPOSAL["opinion"],
+                       "conclusion": "经调查核实，存在责令终止备案情形，拟作出责令终止备案决定",
+                       "article": ARTICLES["ordered_termination"]}
+    deadline = case.data()["statement_deadline"]
+    assert (deadline["days"], deadline["due"]) == (REGION["statement_days"], STATEMENT_DUE)
+    assert intended == {"kind": "intended_decision", "facts": PROPOSAL["facts"], "reasons": PROPOSAL["opinion"],
+                        "statement_deadline": deadline, "article": ARTICLES["statement"]}
+    assert services.statuses() == ["investigating", "awaiting_statement"]
+    assert case.waiting()["statement_wait"].internal_data["event_value"] == STATEMENT_DUE
+
+
+@pytest.mark.parametrize("region_days", [5, 10])
+def test_the_statement_period_is_the_regions_setting(ordered: ParsedDefinition, services: Services,
+                                                     region_days: int) -> None:
+    case = Case(ordered, services, region={**REGION, "statement_days": region_days})
+    case.complete("termination_investigation", PROPOSAL)
+    assert case.data()["statement_deadline"]["days"] == region_days
+
+
+def test_statement_then_upheld_terminates(ordered: ParsedDefinition, services: Services) -> None:
+    case = _proposed(ordered, services)
+    case.at("2026-10-14T15:00:00+08:00")
+    statement = {"text": "我方对“电工”的评价系受委托的培训考核，不属于职业技能等级评价", "submitted_on": "2026-10-14"}
+    case.send("statement", statement)
+    assert case.open_tasks() == ["statement_review"]
+    assert case.task("statement_review").data["statement"] == statement
+    assert services.statuses()[-1] == "statement_review"
+    assert "statement_wait" not in case.waiting()
+
+    case.at("2026-10-20T10:00:00+08:00")  # the review may outlast the statement period
+    case.complete("statement_review", {"decision": "uphold", "opinion": "经复核，评价记录显示颁发了职业技能等级证书"})
+    assert case.ended_at() == ["terminated"] and case.workflow.is_completed()
+    assert services.params_of("issue_document")[-1] == {
+        "kind": "review_decision", "decision": "uphold", "opinion": "经复核，评价记录显示颁发了职业技能等级证书",
+        "article": ARTICLES["statement"]}
+    assert services.params_of("terminate_filing") == [{
+        "kind": "ordered", "reason": "经调查核实存在责令终止备案情形（超出备案范围开展评价工作），责令终止备案",
+        "article": ARTICLES["ordered_termination"]}]
+    assert services.statuses() == ["investigating", "awaiting_statement", "statement_review", "terminated"]
+    assert "lift_suspension" not in services.operators()
+
+
+def test_statement_then_revoked_lifts_the_suspension(ordered: ParsedDefinition, services: Services) -> None:
+    case = _proposed(ordered, services)
+    case.send("statement", {"text": "所涉评价为企业内部培训考核"})
+    case.complete("statement_review", {"decision": "revoke", "opinion": "申辩理由成立"})
+    assert case.ended_at() == ["revoked"] and case.workflow.is_completed()
+    assert services.documents() == ["verification_opinion", "intended_decision", "review_decision"]
+    assert services.params_of("issue_document")[-1]["decision"] == "revoke"
+    assert services.params_of("lift_suspension") == [{
+        "reason": "复核决定撤销拟作出的责令终止备案决定，解除暂停", "article": ARTICLES["statement"]}]
+    assert services.statuses() == ["investigating", "awaiting_statement", "statement_review", "revoked"]
+    assert "terminate_filing" not in services.operators()
+
+
+def test_no_statement_terminates_when_the_period_ends(ordered: ParsedDefinition, services: Services) -> None:
+    case = _proposed(ordered, services)
+    case.at("2026-10-17T23:59:00+08:00")
+    case.wake()
+    assert case.ended_at() == [] and "terminate_filing" not in services.operators()
+
+    case.at("2026-10-18T00:00:01+08:00")
+    case.wake()
+    assert case.ended_at() == ["terminated"] and case.workflow.is_completed()
+    assert services.params_of("terminate_filing")[0]["kind"] == "ordered"
+    assert services.statuses() == ["investigating", "awaiting_statement", "terminated"]
+    assert "review_decision" not in services.documents()
+
+
+def test_a_statement_after_the_period_is_not_accepted(ordered: ParsedDefinition, services: Services) -> None:
+    case = _proposed(ordered, services)
+    case.at("2026-10-19T09:00:00+08:00")
+    with pytest.raises(WorkflowException):  # the period ended first: nothing waits for a statement any more
+        case.send("statement", {"text": "迟交的陈述申辩"})
+    assert "statement_wait" in case.waiting(), "the refused step changed nothing"
+    assert "terminate_filing" not in services.operators()
+
+    case.wake()
+    assert case.ended_at() == ["terminated"]
+    assert services.statuses() == ["investigating", "awaiting_statement", "terminated"]
+    with pytest.raises(WorkflowException):
+        case.send("statement", {"text": "再次提交"})
+    assert services.operators().count("terminate_filing") == 1
+
+
+# ---------------------------------------------------------------------------------------- automatic termination paths
+
+
+@pytest.fixture
+def automatic() -> ParsedDefinition:
+    return parsed("automatic_termination")
+
+
+def test_automatic_termination_terminates_once_confirmed(automatic: ParsedDefinition, services: Services) -> None:
+    case = Case(automatic, services)
+    assert case.open_tasks() == ["automatic_verification"]
+    assert services.params_of("suspend_filing") == [{"reason": "调查期间暂停报名及评价工作，暂缓证书数据审核上网",
+                                                     "article": ARTICLES["suspension"]}]
+    case.complete("automatic_verification", {"decision": "terminate", "opinion": "经查询，该公司已于2026年9月注销"})
+    assert case.ended_at() == ["terminated"] and case.workflow.is_completed()
+    assert services.operators() == ["set_status", "suspend_filing", "issue_document", "terminate_filing",
+                                    "set_status"]
+    assert services.params_of("issue_document") == [{
+        "kind": "verification_opinion", "opinion": "经查询，该公司已于2026年9月注销",
+        "conclusion": "经调查核实，符合自动终止备案情形，予以终止备案", "article": ARTICLES["automatic_termination"]}]
+    assert services.params_of("terminate_filing") == [{
+        "kind": "automatic",
+        "reason": f"经调查核实符合自动终止备案情形（{GROUNDS['automatic_termination']['label']}），自动终止备案",
+        "article": ARTICLES["automatic_termination"]}]
+    assert services.statuses() == ["investigating", "terminated"]
+
+
+def test_automatic_termination_not_confirmed_lifts_the_suspension(automatic: ParsedDefinition,
+                                                                  services: Services) -> None:
+    case = Case(automatic, services)
+    case.complete("automatic_verification", {"decision": "lift", "opinion": "经核实，该公司仍正常存续"})
+    assert case.ended_at() == ["lifted"] and case.workflow.is_completed()
+    assert services.params_of("lift_suspension") == [{"reason": "经调查核实不符合自动终止备案情形，解除暂停",
+                                                      "article": ARTICLES["suspension"]}]
+    assert services.statuses() == ["investigating", "lifted"]
+    assert "terminate_filing" not in services.operators()
+
+
+def test_automatic_termination_receives_no_messages(automatic: ParsedDefinition, services: Services) -> None:
+    case = Case(automatic, services)
+    with pytest.raises(WorkflowException):
+        case.step(lambda: case.workflow.send_event(BpmnEvent(MessageEventDefinition("statement"), {"text": "x"})))
+    assert case.open_tasks() == ["automatic_verification"]
+
+
+@pytest.mark.parametrize(("process", "form", "values"), [
+    ("sanction", "sanction_investigation", {"decision": "maybe", "opinion": "x"}),
+    ("ordered_termination", "termination_investigation", {"decision": "maybe", "opinion": "x"}),
+    ("automatic_termination", "automatic_verification", {"decision": "maybe", "opinion": "x"}),
+])
+def test_an_unknown_decision_fails_loudly(services: Services, process: str, form: str,
+                                          values: dict[str, Any]) -> None:
+    """The conditions are exhaustive over the form's values and there is no default: a value the form would refuse
+    stops the engine instead of picking a branch, and the step changes nothing."""
+    case = Case(parsed(process), services)
+    calls = list(services.calls)
+
+    def fill() -> None:
+        task = case.task(form)
+        task.data[form] = values
+        task.run()
+
+    with pytest.raises(WorkflowException):
+        case.step(fill)
+    assert case.open_tasks() == [form] and services.calls == calls
