@@ -23,12 +23,15 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
+from tasks.regions import profile_for_region
 from tasks.roles import role_for_lane
 from workflows.errors import DefinitionError
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 DEADLINE_PROPERTY = "deadline"
 ARTICLE_PROPERTY = "article"
+# A citation key (tasks/articles.py ARTICLE_KEYS) resolved in the case's region, instead of a literal `article`.
+ARTICLE_KEY_PROPERTY = "articleKey"
 JURISDICTION_PROPERTY = "jurisdiction"  # 'province': the task belongs to the provincial authority of the case's region
 CONTEXT_PROPERTY = "context"  # comma-separated task-data variables the caseworker sees with the task
 
@@ -59,6 +62,13 @@ class UserTaskInfo:
     article: str
     jurisdiction: str
     context: tuple[str, ...] = ()
+    article_key: str | None = None
+
+    def article_in(self, region_code: str) -> str:
+        """The citation shown with the task: its `articleKey` resolved for the case's region, else `article`."""
+        if self.article_key:
+            return profile_for_region(region_code).article(self.article_key)
+        return self.article
 
 
 @dataclass
@@ -135,6 +145,7 @@ def parse_definition(process_id: str, xml: str, file_name: str, forms: dict[str,
                 form=props.get(FORM_PROPERTY),
                 deadline_variable=props.get(DEADLINE_PROPERTY),
                 article=props.get(ARTICLE_PROPERTY, ""),
+                article_key=props.get(ARTICLE_KEY_PROPERTY),
                 jurisdiction=props.get(JURISDICTION_PROPERTY, "case"),
                 context=tuple(v.strip() for v in props.get(CONTEXT_PROPERTY, "").split(",") if v.strip()),
             )

@@ -257,11 +257,12 @@ def _sync_human_tasks(workflow: BpmnWorkflow, ctx: StepContext) -> None:
         ctx.repo.add(HumanTask(
             id=task_id, instance_id=ctx.instance.id, case_id=ctx.case_id, process_id=ctx.instance.process_id,
             bpmn_id=info.bpmn_id, name=info.name, role=info.role or "", region=_task_region(ctx, info.jurisdiction),
-            form=info.form, article=info.article, due_at=due_at,
+            form=info.form, article=info.article_in(ctx.instance.region), due_at=due_at,
             provisional=bool(deadline and deadline.get("provisional")), deadline=deadline, created_at=ctx.now,
             context={name: task.data.get(name) for name in info.context} or None))
         due_text = f"，法定期限至 {due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}" if due_at else ""
-        ctx.audit("task_opened", f"待办：{info.name}{due_text}", article=info.article, task_id=task_id,
+        ctx.audit("task_opened", f"待办：{info.name}{due_text}", article=info.article_in(ctx.instance.region),
+                  task_id=task_id,
                   bpmn_id=info.bpmn_id, role=info.role, deadline=deadline)
 
 

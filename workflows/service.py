@@ -72,7 +72,8 @@ class CompleteTask:
                 raise InvalidInput(f"{info.name}表单填写有误：" + "；".join(problems), problems=problems)
         task.data[info.bpmn_id] = self.data
         task.run()
-        ctx.audit("task_completed", f"办结：{info.name}" + _summary(self.data), article=info.article,
+        ctx.audit("task_completed", f"办结：{info.name}" + _summary(self.data),
+                  article=info.article_in(ctx.instance.region),
                   task_id=self.task_id, bpmn_id=info.bpmn_id, data=self.data)
 
 

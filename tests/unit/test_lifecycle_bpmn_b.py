@@ -28,9 +28,9 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from tasks.articles import ARTICLE_KEYS, COMMON, JILIN
+from tasks.articles import ARTICLE_KEYS, JILIN
 from tasks.forms import schema_problems
-from tasks.regions import load_profiles, profile_by_key
+from tasks.regions import load_profiles, profile_by_key, profile_for_region
 from tasks.roles import role_for_lane
 from workflows import clock
 from workflows.definitions import ParsedDefinition, parse_definition, read_source
@@ -485,8 +485,11 @@ def test_user_tasks_carry_form_article_context_and_instructions(process_id: str,
         info = definition.user_tasks[bpmn_id]
         assert info.form == f"{bpmn_id}.schema.json" and (FORMS_DIR / info.form).exists()
         assert definition.form_schema(bpmn_id) is not None
-        # `article` is stored as written (definitions.py does not evaluate it): the common citation of the key.
-        assert info.article == COMMON[article_key], (bpmn_id, info.article)
+        # The task names a citation key, resolved in the case's region (own article, else marked 参照).
+        assert info.article_key == article_key and info.article == "", (bpmn_id, info.article)
+        assert info.article_in("220104").startswith("《吉林省"), info.article_in("220104")
+        for region in ("510104", "110105", "310104", "660000"):
+            assert info.article_in(region) == profile_for_region(region).article(article_key)
         assert info.context == context
         assert info.deadline_variable is None and info.jurisdiction == "case"
         assert _chinese(definition.spec.task_specs[bpmn_id].extensions.get("instructionsForEndUser")), bpmn_id
