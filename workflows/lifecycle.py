@@ -302,6 +302,11 @@ def _voluntary(uow: UnitOfWork, filing: Filing, payload: dict[str, Any], actor: 
             f"至 {notice.last_day:%Y年%m月%d日} 期满{provisional}，最早可于 {earliest:%Y年%m月%d日} 提出申请；"
             "本次申请未予接收，未作任何更改")
     _already_open(uow, filing, "voluntary_termination", "自愿终止")
+    # An institution under investigation cannot leave by its own choice before the investigation ends.
+    for process in ("ordered_termination", "automatic_termination"):
+        for case in open_cases(uow, filing, process):
+            raise IllegalEvent(f"备案 {filing.filing_number} 正在{PROCESS_LABELS[process]}中（案件 {case.case_id}），"
+                               "调查结束前不能申请自愿终止，未作任何更改")
     request = {**payload, "notice_started": started.isoformat(), "notice": notice.to_dict()}
     ctx = start_case(uow, filing, "voluntary_termination", procedure_ground("voluntary", filing.region), request, actor)
     return _opened(ctx, filing)

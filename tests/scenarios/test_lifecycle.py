@@ -474,3 +474,13 @@ def test_rating_outside_xpcc_is_refused(beian: Beian, write_json: Any, applicati
     _, number = file_institution(beian, write_json, application)
     err = send(beian, "rating", number, {"rating": "red"}, "2027-01-10T10:00:00+08:00", expect=ILLEGAL)
     assert "红黑榜" in err
+
+
+def test_no_voluntary_exit_during_an_investigation(beian: Beian, write_json: Any,
+                                                  application: dict[str, Any]) -> None:
+    _, number = file_institution(beian, write_json, application)
+    send(beian, "violation_report", number, {"ground": "subsidy_fraud", "facts": "虚报补贴"},
+         "2027-03-01T10:00:00+08:00")
+    err = send(beian, "termination_request", number, {"notice_started": "2027-01-04", "wrapup_plan": "收尾"},
+               "2027-03-02T10:00:00+08:00", expect=ILLEGAL)
+    assert "责令终止备案程序" in err and "调查结束前" in err
