@@ -1,4 +1,5 @@
-"""`beian demo`: one complete filing, from application to receipt, on the virtual clock.
+"""`beian demo`: one complete filing on the virtual clock, from application to receipt, then three years of its
+life: a change report, the renewal reminder, the renewal and the new period.
 
 It drives the same service layer as every other command, so what it prints is what a caseworker would see step by
 step. The data is the published example application, clearly marked as demo data in the institution's name.
@@ -34,12 +35,13 @@ def run_demo(app: Beian, say: Callable[[str], None] = print, out_dir: Path | Non
 
     def complete(when: str, bpmn_id: str, data: dict[str, Any]) -> None:
         with clock.using_clock(_at(when)):
-            open_task = next(t for t in app.tasks(case) if t["bpmn_id"] == bpmn_id)
+            open_task = next(t for t in app.tasks() if t["bpmn_id"] == bpmn_id and t["case"] in cases)
         step(when, f"办结“{open_task['name']}”：{json.dumps(data, ensure_ascii=False)}",
              lambda: app.complete(open_task["id"], data, actor="演示-办事员"))
 
     case = step("2026-09-24T10:00:00+08:00", "提交备案申请（示例材料）",
                 lambda: app.apply(application, actor="演示-申请机构"))["case"]
+    cases = {case}
     with clock.using_clock(_at("2026-09-24T10:00:00+08:00")):
         first = app.tasks(case)[0]
     say(f"    案件 {case}：待办“{first['name']}”，法定期限 {first['due']}")
@@ -53,10 +55,33 @@ def run_demo(app: Beian, say: Callable[[str], None] = print, out_dir: Path | Non
         shown = app.show(case)
     say(f"    状态：{shown['status_label']}；备案编号：{shown['filing_number']}；"
         f"有效期 {shown['valid_from']} 至 {shown['valid_until']}")
+    number = shown["filing_number"]
+
+    def show(when: str) -> dict[str, Any]:
+        with clock.using_clock(_at(when)):
+            current = app.show(number)
+        cases.update(c["case"] for c in current["cases"])
+        say(f"    备案状态：{current['status_label']}（{current['status_reason']}）")
+        return current
+
+    moved = {"changes": [{"field": "address", "after": "【演示】成都市新址路 8 号"}]}
+    step("2027-03-01T10:00:00+08:00", "机构报告地址变更",
+         lambda: app.send("change_report", number, moved, actor="演示-申请机构"))
+    show("2027-03-01T10:00:00+08:00")
+    complete("2027-03-02T10:00:00+08:00", "change_review", {"result": "pass", "opinion": "同意变更"})
+    step(f"{shown['valid_until'][:4]}-07-16T00:00:01+08:00", "续期申请期开始，运行定时扫描（发出续期提醒）", app.sweep)
+    show(f"{shown['valid_until'][:4]}-07-16T08:00:00+08:00")
+    step(f"{shown['valid_until'][:4]}-08-03T10:00:00+08:00", "机构提出续期申请",
+         lambda: app.send("renewal_application", number, {"summary": "申请续期"}, actor="演示-申请机构"))
+    show(f"{shown['valid_until'][:4]}-08-03T10:00:00+08:00")
+    complete(f"{shown['valid_until'][:4]}-08-20T10:00:00+08:00", "renewal_assessment",
+             {"result": "pass", "opinion": "有效期内评价工作规范"})
+    shown = show(f"{shown['valid_until'][:4]}-08-20T10:00:00+08:00")
+    say(f"    新的有效期：{shown['valid_from']} 至 {shown['valid_until']}（与上一期连续，无间断、无重叠）")
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for document in shown["documents"]:
-            path = out_dir / f"{case}-{document['kind']}.html"
+            path = out_dir / f"{document['case']}-{document['kind']}.html"
             path.write_text(app.document(document["id"])["html"], encoding="utf-8")
             say(f"    文书：{document['title']} → {path}")
     return shown

@@ -75,7 +75,8 @@ def test_demo_walks_a_filing_to_its_receipt(tmp_path: Path) -> None:
     out = tmp_path / "docs"
     cli = Beian(tmp_path / "demo.sqlite3")
     result = cli("demo", "--out", str(out), as_json=False)
-    assert "备案编号" in result.out and "已备案" in result.out
+    assert "备案编号" in result.out and "已备案" in result.out and "续期评估中" in result.out
+    assert "2029-10-17 至 2032-10-16" in result.out
     receipts = list(out.glob("*-filing_receipt.html"))
     assert len(receipts) == 1 and "【演示数据】" in receipts[0].read_text(encoding="utf-8")
     assert os.path.exists(cli.db)
