@@ -26,7 +26,7 @@ def validity_period(valid_from: date, years: int = 3) -> tuple[date, date]:
     """(valid_from, valid_until), both inclusive, of a filing valid for ``years`` years."""
     if years < 1:
         raise ValueError(f"有效期年数应为正整数，实为 {years}")
-    return valid_from, _anniversary(valid_from, years) - timedelta(days=1)
+    return valid_from, anniversary(valid_from, years) - timedelta(days=1)
 
 
 def renewal_window_opens(valid_until: date) -> date:
@@ -72,7 +72,8 @@ def format_filing_number(
     )
 
 
-def _anniversary(day: date, years: int) -> date:
+def anniversary(day: date, years: int) -> date:
+    """The same calendar day `years` later (earlier when negative); 29 February falls on 1 March in a common year."""
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February in a common year

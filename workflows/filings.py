@@ -20,7 +20,7 @@ from typing import Any
 from adapters.db import AuditEvent, Document, Filing, FilingChange, FilingOccupation, FilingPeriod, Violation
 from adapters.documents import render_document
 from tasks.calendar import SHANGHAI
-from tasks.filing import renewal_second_reminder_on, renewal_window_opens, validity_period
+from tasks.filing import anniversary, renewal_second_reminder_on, renewal_window_opens, validity_period
 from tasks.regions import RegionProfile, profile_for_region
 from workflows.engine import StepContext
 
@@ -211,7 +211,7 @@ def apply_change(ctx: StepContext, filing: Filing, changes: list[dict[str, Any]]
     if any(change["field"] == "occupations" for change in changes):
         for row in ctx.repo.filing_occupations(filing.id):
             ctx.uow.session.delete(row)
-        _add_occupations(ctx, filing, updated["occupations"])
+        add_occupations(ctx, filing, updated["occupations"])
     ctx.repo.add(FilingChange(filing_id=filing.id, case_id=ctx.case_id, changes=applied, approved=True,
                               decided_at=ctx.now))
     context = document_context(ctx, filing, approved=True, articles=[article], reasons=opinion or "",
@@ -238,14 +238,13 @@ def describe(value: Any) -> str:
     return str(value)
 
 
-def _add_occupations(ctx: StepContext, filing: Filing, occupations: list[dict[str, Any]]) -> None:
+def add_occupations(ctx: StepContext, filing: Filing, occupations: list[dict[str, Any]]) -> None:
     for occupation in occupations:
         ctx.repo.add(FilingOccupation(filing_id=filing.id, occupation_code=occupation["code"],
                                       occupation_name=occupation["name"], levels=occupation["levels"],
                                       basis=occupation["basis"]))
 
 
-add_occupations = _add_occupations
 
 
 # --- sanctions and the violations archive --------------------------------------------------------------------------
@@ -266,10 +265,7 @@ def archive(ctx: StepContext, filing: Filing, ground: dict[str, Any], measure: s
 def obligations(filing: Filing, terminated_on: date, refunds: list[dict[str, Any]] | None = None) -> list[str]:
     """What the institution remains responsible for after termination (Jilin 第三十八、三十九条; records kept
     ≥3 years on paper and ≥5 years electronically: XPCC 第十八条, Jilin 第二十三条)."""
-    paper = terminated_on.replace(year=terminated_on.year + 3) if not (
-        terminated_on.month == 2 and terminated_on.day == 29) else date(terminated_on.year + 3, 3, 1)
-    electronic = terminated_on.replace(year=terminated_on.year + 5) if not (
-        terminated_on.month == 2 and terminated_on.day == 29) else date(terminated_on.year + 5, 3, 1)
+    paper, electronic = anniversary(terminated_on, 3), anniversary(terminated_on, 5)
     items = [
         "对终止备案前已实施的评价行为负责；所颁发的合规职业技能等级证书继续有效",
         "继续承担已发证书数据的复核、更正、撤销工作",

@@ -8,13 +8,14 @@ of public notice) it is refused with the reason and nothing at all is written.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from adapters.db import AuditEvent, Filing, Instance
 from adapters.repository import UnitOfWork
 from tasks.application import ApplicationError, validate_application
 from tasks.calendar import SHANGHAI
+from tasks.filing import anniversary
 from tasks.grounds import PROCEDURE_GROUNDS, UnknownGround, ground, reportable_codes_text
 from tasks.regions import profile_for_region
 from workflows import clock
@@ -98,8 +99,9 @@ def start_case(uow: UnitOfWork, filing: Filing, process_id: str, case_ground: di
     if source_case and source_case in filing.suspended_by:
         filing.suspended_by = [case_id if c == source_case else c for c in filing.suspended_by]
     parent = uow.repo.filing(filing.parent_id) if filing.parent_id else None
-    year_ago = now.replace(year=now.year - 1) if not (now.month == 2 and now.day == 29) else now.replace(
-        year=now.year - 1, day=28)
+    # "Repeated within a year" (Jilin 第二十六条(一)) is for the investigator to judge: show what the year holds.
+    today = now.astimezone(SHANGHAI).date()
+    year_ago = datetime.combine(anniversary(today, -1), time(0), tzinfo=SHANGHAI)
     prior = [{"measure": v.measure, "ground": v.ground_label, "decided_at": v.decided_at.astimezone(SHANGHAI)
               .date().isoformat(), "case": v.case_id} for v in uow.repo.violations(filing.id, since=year_ago)]
     return start_instance(uow, instance, {

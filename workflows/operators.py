@@ -22,6 +22,7 @@ from workflows.filings import (
     add_occupations,
     apply_change,
     archive,
+    changed_record,
     describe,
     document_context,
     lift,
@@ -302,8 +303,6 @@ def op_issue_document(ctx: StepContext, kind: str, article: str = "", **fields: 
         if statement.get("submitted_on"):
             extra["statement_received_on"] = statement["submitted_on"]
     elif kind == "change_decision":
-        from workflows.filings import changed_record
-
         changes = (data.get("request") or {}).get("changes", [])
         _, applied = changed_record(filing.record, changes)
         record_refused_change(ctx, filing, changes)
