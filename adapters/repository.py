@@ -131,7 +131,9 @@ class Repository:
         return self.session.scalars(select(Filing).where(Filing.case_id == case_id)).first()
 
     def filing(self, filing_id: int, *, for_update: bool = False) -> Filing | None:
-        return self.session.get(Filing, filing_id, with_for_update=for_update)
+        # populate_existing: a filing read earlier in this session (before the lock) must be refreshed from the locked
+        # row, or a concurrent step's change (e.g. another case's suspension) would be overwritten.
+        return self.session.get(Filing, filing_id, with_for_update=for_update, populate_existing=for_update)
 
     def filing_by_number(self, number: str) -> Filing | None:
         return self.session.scalars(select(Filing).where(Filing.filing_number == number)).first()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -18,8 +21,31 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+@contextmanager
+def migrating(connection: Connection) -> Iterator[None]:
+    """One transaction for migrations on `connection` (not yet in a transaction).
+
+    Alembic rebuilds a SQLite table (copy, drop, rename) to alter it; with foreign keys enforced, dropping a table
+    that other rows point to fails. SQLite ignores the pragma inside a transaction, so it is set on the raw
+    connection before the migration's transaction begins, and every key is checked before commit."""
+    sqlite = connection.dialect.name == "sqlite"
+    raw: Any = connection.connection.dbapi_connection
+    if sqlite:
+        raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        with connection.begin():
+            yield
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left rows whose foreign keys point nowhere: {broken[:5]}")
+    finally:
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=ON")
+
+
 def upgrade(engine: Engine) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
+    with engine.connect() as connection, migrating(connection):
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

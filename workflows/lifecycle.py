@@ -192,10 +192,12 @@ def _renewal(uow: UnitOfWork, filing: Filing, payload: dict[str, Any], actor: st
     if today > filing.valid_until:
         raise IllegalEvent(f"备案 {filing.filing_number} 的有效期已于 {filing.valid_until:%Y年%m月%d日} 届满，"
                            f"届满前未书面提出续期申请，按自动终止备案处理（{profile.article('renewal')}），未作任何更改")
-    ctx = start_case(uow, filing, "renewal", procedure_ground("renewal", filing.region), payload, actor)
+    # The watch goes first: cancelling it wakes its due timers (e.g. the window opened before any sweep ran), which
+    # must not come after the renewal has set the filing under review.
     for watch in open_cases(uow, filing, "filing_validity"):
-        cancel_case(uow, watch.case_id, f"已于 {today:%Y年%m月%d日} 提出续期申请（案件 {ctx.case_id}），"
-                    "不再因未申请续期而自动终止", profile.article("renewal"), actor)
+        cancel_case(uow, watch.case_id, f"已于 {today:%Y年%m月%d日} 提出续期申请，不再因未申请续期而自动终止",
+                    profile.article("renewal"), actor)
+    ctx = start_case(uow, filing, "renewal", procedure_ground("renewal", filing.region), payload, actor)
     return _opened(ctx, filing)
 
 

@@ -3,6 +3,7 @@
 from alembic import context
 
 from adapters.db import Base, make_engine
+from adapters.schema import migrating
 
 config = context.config
 target_metadata = Base.metadata
@@ -21,13 +22,16 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.connect() as connection:
-        _run(connection)
+    with engine.connect() as connection, migrating(connection):
+        _run(connection, own_transaction=False)
     engine.dispose()
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection, own_transaction: bool = True) -> None:  # type: ignore[no-untyped-def]
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    if not own_transaction:  # the caller's transaction (adapters.schema.migrating) holds it
+        context.run_migrations()
+        return
     with context.begin_transaction():
         context.run_migrations()
 
