@@ -13,14 +13,12 @@ commit.) The last test, an event arriving while a timer has fallen due but not b
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from adapters.db import make_engine
 from tests.conftest import Beian
 from tests.integration.test_postgresql import _sessions_waiting_for_a_lock, _wait_until
 from tests.scenarios.test_lifecycle import WINDOW_OPENS, do, file_institution, history, status_changes
@@ -35,21 +33,6 @@ INVESTIGATION_DAY = "2027-04-01T10:00:00+08:00"
 TERMINATION_DAY = "2026-12-14T10:00:00+08:00"
 VOLUNTARY_REQUEST = {"notice_started": "2026-11-02", "wrapup_plan": "上传证书数据，退还未评价考生费用"}
 VIOLATION = {"ground": "beyond_scope", "facts": "超出备案职业开展评价"}
-
-
-@pytest.fixture
-def pg(postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(postgres_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def cli(postgres_url: str) -> Beian:
-    cli = Beian(postgres_url)
-    assert cli.backend == "postgresql"
-    cli("init")
-    return cli
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,7 +22,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError
 
-from adapters.db import Base, make_engine
+from adapters.db import Base
 from adapters.schema import alembic_config
 from tests.conftest import Beian
 from tests.scenarios.test_new_filing import RECEIVED, apply, task, to_publicity
@@ -31,21 +31,6 @@ from workflows.errors import BeianError, IllegalEvent, NotFound
 from workflows.service import Beian as App
 
 APPEND_ONLY_TRIGGERS = {"audit_log_no_change", "audit_log_no_truncate"}
-
-
-@pytest.fixture
-def pg(postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(postgres_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def cli(postgres_url: str) -> Beian:
-    cli = Beian(postgres_url)
-    assert cli.backend == "postgresql"
-    cli("init")
-    return cli
 
 
 def _triggers(engine: Engine) -> set[str]:
