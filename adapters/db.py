@@ -103,6 +103,9 @@ class Instance(Base):
     completed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     error_at: Mapped[datetime | None]
+    # Consecutive failed attempts to step the case (reset by a successful step); the sweep stops retrying at the
+    # configured maximum and leaves the case to `beian retry`.
+    error_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
     # The filing a lifecycle case concerns (renewal, change, sanction, termination); for a new-filing case, the
     # filing it produced. Every case of one filing shares its history.
@@ -153,6 +156,61 @@ class Timer(Base):
     provisional: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     deadline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     armed_at: Mapped[datetime]
+
+
+class MessageWait(Base):
+    """A case waiting for an outside message (a reply, a report): the stuck watch reads only this table."""
+
+    __tablename__ = "message_waits"
+
+    id: Mapped[str] = mapped_column(String(140), primary_key=True)  # "<SpiffWorkflow task id>:<message>"
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    case_id: Mapped[str] = mapped_column(String(40), index=True)
+    message: Mapped[str] = mapped_column(String(100))
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    since: Mapped[datetime] = mapped_column(index=True)
+
+
+class OutboxMessage(Base):
+    """A side effect on an outside system, recorded in the step that caused it and delivered after commit.
+
+    `key` is sent as the Idempotency-Key, so a resend after a timeout or a crash is recognised by the receiver.
+    `pending` rows are retried with backoff until `delivered`, or `failed` once the attempts are used up (then ops
+    see it in the stuck list and re-queue it with `beian retry`)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    case_id: Mapped[str] = mapped_column(String(40), index=True)
+    filing_id: Mapped[int | None] = mapped_column(ForeignKey("filings.id"))
+    system: Mapped[str] = mapped_column(String(40))
+    path: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    # While one deliverer is sending, others skip the row until the lease ends (a crashed deliverer's lease runs out).
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class StuckCase(Base):
+    """A case the stuck watch currently reports, one row per reason; a row that appears is 'newly stuck'
+    (an event is emitted), a row whose reason went away is deleted."""
+
+    __tablename__ = "stuck_cases"
+
+    case_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    reason_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    since: Mapped[datetime]
+    first_seen: Mapped[datetime]
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class Filing(Base):

@@ -7,8 +7,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.db import (
@@ -21,6 +22,8 @@ from adapters.db import (
     FilingPeriod,
     HumanTask,
     Instance,
+    MessageWait,
+    OutboxMessage,
     ProcessDefinition,
     Timer,
     Violation,
@@ -97,6 +100,9 @@ class Repository:
         return list(self.session.scalars(query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
                                                         HumanTask.created_at)))
 
+    def message_waits(self, instance_id: int) -> list[MessageWait]:
+        return list(self.session.scalars(select(MessageWait).where(MessageWait.instance_id == instance_id)))
+
     def timers(self, instance_id: int) -> list[Timer]:
         return list(self.session.scalars(select(Timer).where(Timer.instance_id == instance_id)))
 
@@ -104,11 +110,57 @@ class Repository:
         for row in rows:
             self.session.delete(row)
 
-    def due_instances(self, now: datetime, limit: int) -> list[int]:
-        """Instances with a timer due at `now`, earliest first. Reads the indexed timers table only."""
-        query = (select(Timer.instance_id, func.min(Timer.due_at).label("first_due"))
-                 .where(Timer.due_at <= now).group_by(Timer.instance_id).order_by("first_due").limit(limit))
-        return [row.instance_id for row in self.session.execute(query)]
+    def due_cases(self, now: datetime, limit: int, max_attempts: int | None = None) -> list[tuple[int, str]]:
+        """(instance id, case) with a timer due before `now`, earliest first; reads the indexed timers table only.
+
+        Due means strictly before `now`, as SpiffWorkflow decides when it refreshes a timer. Cases whose steps
+        failed `max_attempts` times in a row are left to `beian retry`."""
+        query = (select(Timer.instance_id, Timer.case_id, func.min(Timer.due_at).label("first_due"))
+                 .where(Timer.due_at < now).group_by(Timer.instance_id, Timer.case_id)
+                 .order_by("first_due").limit(limit))
+        if max_attempts is not None:
+            query = query.join(Instance, Instance.id == Timer.instance_id).where(Instance.error_count < max_attempts)
+        return [(row.instance_id, row.case_id) for row in self.session.execute(query)]
+
+    def claim_due_instance(self, instance_id: int, now: datetime) -> Instance | None:
+        """The instance, locked for this transaction, if it still has a timer due before `now`.
+
+        On PostgreSQL a row another sweep holds is skipped (FOR UPDATE SKIP LOCKED) instead of waited for; SQLite
+        serialises writers (BEGIN IMMEDIATE). Either way the due timer is re-checked under the lock, so a timer
+        fired by a concurrent sweep that committed first is not fired again."""
+        due = select(Timer.id).where(Timer.instance_id == instance_id, Timer.due_at < now).exists()
+        query = select(Instance).where(Instance.id == instance_id, due)
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return self.session.scalars(query).first()
+
+    # --- outbox ------------------------------------------------------------------------------------------
+    def due_deliveries(self, now: datetime, limit: int) -> list[tuple[int, str]]:
+        """(outbox id, case) of pending deliveries whose next attempt is due and that nobody is sending."""
+        query = (select(OutboxMessage.id, OutboxMessage.case_id)
+                 .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
+                        or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
+                 .order_by(OutboxMessage.id).limit(limit))
+        return [(row.id, row.case_id) for row in self.session.execute(query)]
+
+    def claim_deliveries(self, ids: Sequence[int], now: datetime) -> list[OutboxMessage]:
+        """Those of `ids` still pending, due and not leased, locked for this transaction (skipping rows another
+        deliverer holds on PostgreSQL), in the order they were recorded."""
+        query = (select(OutboxMessage)
+                 .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending",
+                        OutboxMessage.next_attempt_at <= now,
+                        or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
+                 .order_by(OutboxMessage.id))
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(self.session.scalars(query))
+
+    def outbox_message(self, outbox_id: int) -> OutboxMessage | None:
+        return self.session.get(OutboxMessage, outbox_id)
+
+    def outbox_of_case(self, case_id: str) -> list[OutboxMessage]:
+        return list(self.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.case_id == case_id).order_by(OutboxMessage.id)))
 
     def instances_with_provisional_deadlines(self) -> list[int]:
         timers = select(Timer.instance_id).where(Timer.provisional.is_(True))
@@ -224,3 +276,19 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+# SQLSTATEs after which the whole transaction may simply be run again: PostgreSQL aborted it to break a deadlock
+# or a serialisation conflict; nothing of it was kept.
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database error that rolled the transaction back and goes away if it is retried."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate in _TRANSIENT_SQLSTATES:
+        return True
+    return "database is locked" in str(orig)

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+from uuid import uuid4
 
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
@@ -22,7 +24,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm.exc import StaleDataError
 
-from adapters.db import AuditEvent, HumanTask, Instance, Timer
+from adapters.db import AuditEvent, HumanTask, Instance, MessageWait, OutboxMessage, Timer
 from adapters.repository import Repository, UnitOfWork
 from tasks.calendar import SHANGHAI, WorkingDayCalendar, parse_arrangement
 from workflows import clock
@@ -71,6 +73,16 @@ class StepContext:
     def audit(self, action: str, summary: str, *, article: str = "", **detail: Any) -> None:
         self.uow.repo.add(AuditEvent(at=self.now, case_id=self.case_id, actor=self.actor, action=action,
                                      summary=summary, article=article or "", detail=detail))
+
+    def enqueue(self, system: str, path: str, summary: str, payload: dict[str, Any], *,
+                case_id: str | None = None, filing_id: int | None = None) -> None:
+        """Record a side effect on an outside system in this step's transaction (the outbox); it is delivered
+        after commit, so a step that rolls back never reaches the outside world."""
+        case = case_id or self.case_id
+        self.uow.repo.add(OutboxMessage(
+            key=f"{case}/{system}/{uuid4().hex}", case_id=case, filing_id=filing_id, system=system, path=path,
+            summary=summary, payload={**payload, "case": case, "occurred_at": self.now.isoformat()},
+            status="pending", attempts=0, next_attempt_at=self.now, created_at=self.now))
 
 
 def load_calendar(uow: UnitOfWork) -> WorkingDayCalendar:
@@ -219,9 +231,11 @@ def _save(workflow: BpmnWorkflow, ctx: StepContext) -> None:
             ctx.audit("process_completed", f"流程结束：{ctx.ended_at or ctx.definition.name}")
         instance.error = None
         instance.error_at = None
+        instance.error_count = 0
         ctx.uow.session.flush()
         _sync_human_tasks(workflow, ctx)
         _sync_timers(workflow, ctx)
+        sync_message_waits(workflow, ctx)
         ctx.uow.session.flush()
     except StaleDataError as exc:
         raise ConcurrentChange(f"案件 {ctx.case_id} 已被他人同时修改，本次操作未保存，请刷新后重试") from exc
@@ -285,6 +299,28 @@ def fired_by_timer(task: Task) -> bool:
         seen = task.internal_data.get("seen_events", [])
         return any(isinstance(getattr(e, "event_definition", None), TimerEventDefinition) for e in seen)
     return False
+
+
+def awaited_messages(spec: Any) -> list[str]:
+    """The names of the outside messages a catching event waits for (also behind an event-based gateway)."""
+    definition = getattr(spec, "event_definition", None) if isinstance(spec, CatchingEvent) else None
+    definitions = (definition.event_definitions if isinstance(definition, MultipleEventDefinition)
+                   else [definition])
+    return [d.name for d in definitions if isinstance(d, MessageEventDefinition)]
+
+
+def sync_message_waits(workflow: BpmnWorkflow, ctx: StepContext) -> None:
+    """Project the case's waits for outside messages; a wait keeps the instant it began."""
+    existing = {row.id: row for row in ctx.repo.message_waits(ctx.instance.id)}
+    waiting: dict[str, tuple[Task, str]] = {}
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        for name in awaited_messages(task.task_spec):
+            waiting[f"{task.id}:{name}"] = (task, name)
+    ctx.repo.remove(row for wait_id, row in existing.items() if wait_id not in waiting)
+    for wait_id, (task, name) in waiting.items():
+        if wait_id not in existing:
+            ctx.repo.add(MessageWait(id=wait_id, instance_id=ctx.instance.id, case_id=ctx.case_id, message=name,
+                                     bpmn_id=task.task_spec.bpmn_id, since=ctx.now))
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[Task]:

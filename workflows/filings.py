@@ -88,6 +88,54 @@ def _refresh(ctx: StepContext, filing: Filing, reason: str, article: str, case_i
     audit_for(ctx, case_id or ctx.case_id, "filing_status_changed", summary, article=article,
               filing_number=filing.filing_number, previous=previous, status=status,
               termination_kind=filing.termination_kind)
+    report_to_national_registry(ctx, filing, "status_changed", case_id, reason=reason)
+
+
+# --- outside systems (delivered through the outbox after the step commits) ------------------------------------
+
+# The public announcement is published on the notice website; every other document is addressed to the
+# institution, which is told by SMS and e-mail that it was issued.
+PUBLIC_DOCUMENTS = frozenset({"termination_announcement"})
+
+
+def report_to_national_registry(ctx: StepContext, filing: Filing, event: str, case_id: str | None = None,
+                                **extra: Any) -> None:
+    """Keep the national evaluation-institution registry in step with the filing record."""
+    labels = {"filed": "备案", "status_changed": "状态变更", "renewed": "续期", "changed": "事项变更"}
+    payload: dict[str, Any] = {
+        "event": event, "filing_number": filing.filing_number, "credit_code": filing.credit_code,
+        "institution_name": filing.institution_name, "region": filing.region,
+        "authority_level": filing.authority_level, "status": filing.status,
+        "valid_from": filing.valid_from.isoformat(), "valid_until": filing.valid_until.isoformat(),
+        "termination_kind": filing.termination_kind,
+        "terminated_on": filing.terminated_on.isoformat() if filing.terminated_on else None,
+        "occupations": [{"code": o["code"], "name": o["name"], "levels": o["levels"]}
+                        for o in filing.record.get("occupations", [])],
+        **extra,
+    }
+    ctx.enqueue("national_registry", "filing-events",
+                f"报送全国备案信息库：备案 {filing.filing_number} {labels.get(event, event)}", payload,
+                case_id=case_id, filing_id=filing.id)
+
+
+def publish_notice(ctx: StepContext, kind: str, title: str, payload: dict[str, Any], case_id: str | None = None,
+                   filing_id: int | None = None) -> None:
+    """Publish a publicity or an announcement on the public notice website."""
+    ctx.enqueue("notice_website", "notices", f"网站发布：{title}", {"kind": kind, "title": title, **payload},
+                case_id=case_id, filing_id=filing_id)
+
+
+def notify_institution(ctx: StepContext, institution: dict[str, Any], subject: str, text: str,
+                       case_id: str | None = None, **extra: Any) -> None:
+    """Tell the institution by SMS and e-mail (whichever contacts it gave)."""
+    recipients = {"sms": institution.get("phone"), "email": institution.get("email")}
+    channels = [channel for channel, address in recipients.items() if address]
+    if not channels:
+        return
+    ctx.enqueue("notifications", "messages", f"通知机构：{subject}",
+                {"channels": channels, "to": {"name": institution.get("contact") or institution.get("name"),
+                                              "organisation": institution.get("name"), **recipients},
+                 "subject": subject, "text": text, **extra}, case_id=case_id)
 
 
 def set_base_status(ctx: StepContext, filing: Filing, status: str, reason: str, article: str) -> None:
@@ -138,6 +186,16 @@ def store_document(ctx: StepContext, kind: str, context: dict[str, Any], article
     audit_for(ctx, case, "document_issued",
               f"出具文书：{rendered.title}" + (f"（{rendered.number}）" if rendered.number else ""),
               article=article, document_id=document.id, kind=kind)
+    numbered = f"（{rendered.number}）" if rendered.number else ""
+    if kind in PUBLIC_DOCUMENTS:
+        publish_notice(ctx, "announcement", rendered.title, {"number": rendered.number, "html": rendered.html,
+                                                             "document_id": document.id}, case_id=case)
+    else:
+        institution = context.get("institution") or ctx.instance.application.get("institution") or {}
+        authority = context.get("authority_name", "")
+        notify_institution(ctx, institution, rendered.title,
+                           f"【{authority}】{institution.get('name', '')}：本机关已出具《{rendered.title}》{numbered}，"
+                           "请登录备案系统查看。", case_id=case, document_id=document.id)
     return document.id
 
 
@@ -184,6 +242,7 @@ def renew(ctx: StepContext, filing: Filing, article: str, opinion: str = "", sim
               f"{valid_from:%Y-%m-%d} 至 {valid_until:%Y-%m-%d}", article=article, period=period,
               valid_from=valid_from.isoformat(), valid_until=valid_until.isoformat())
     set_base_status(ctx, filing, "filed", f"准予续期，有效期至 {valid_until:%Y年%m月%d日}", article)
+    report_to_national_registry(ctx, filing, "renewed", period=period)
     return valid_until
 
 
@@ -219,6 +278,7 @@ def apply_change(ctx: StepContext, filing: Filing, changes: list[dict[str, Any]]
     store_document(ctx, "change_decision", context, article)
     ctx.audit("filing_changed", "备案事项变更：" + "、".join(c["label"] for c in applied), article=article,
               changes=applied)
+    report_to_national_registry(ctx, filing, "changed", changes=[c["field"] for c in applied])
 
 
 def record_refused_change(ctx: StepContext, filing: Filing, changes: list[dict[str, Any]]) -> None:

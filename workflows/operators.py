@@ -26,8 +26,10 @@ from workflows.filings import (
     describe,
     document_context,
     lift,
+    publish_notice,
     record_refused_change,
     renew,
+    report_to_national_registry,
     set_base_status,
     store_document,
     suspend,
@@ -167,6 +169,15 @@ def op_escalate(ctx: StepContext, reason: str, article: str = "") -> dict[str, A
 def op_publish_publicity(ctx: StepContext, deadline: dict[str, Any], article: str = "") -> dict[str, Any]:
     ctx.audit("publicity_published", f"发布公示：{deadline.get('explanation', '')}", article=article,
               first_day=deadline.get("first_day"), last_day=deadline.get("last_day"), due=deadline.get("due"))
+    application = ctx.instance.application
+    institution = application["institution"]
+    publish_notice(ctx, "publicity", f"{institution['name']}职业技能等级评价机构备案公示", {
+        "institution": {"name": institution["name"], "credit_code": institution["credit_code"],
+                        "address": institution.get("address")},
+        "occupations": [{"code": o["code"], "name": o["name"], "levels": o["levels"]}
+                        for o in application["occupations"]],
+        "authority": _region(ctx).authority_name, "first_day": deadline.get("first_day"),
+        "last_day": deadline.get("last_day"), "article": article})
     return {}
 
 
@@ -210,6 +221,7 @@ def op_issue_filing(ctx: StepContext, article: str = "") -> dict[str, Any]:
               valid_until=valid_until.isoformat(), parent=parent.filing_number if parent else None)
     ctx.audit("filing_status_changed", f"备案 {number} 状态：→ {FILING_STATUSES['filed']}", article=article,
               filing_number=number, previous=None, status="filed", termination_kind=None)
+    report_to_national_registry(ctx, filing, "filed")
     _later_start(ctx, filing, "filing_validity", "renewal", "")
     return {"filing_number": number, "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat(),
             "document_id": document_id}

@@ -35,8 +35,8 @@ from tasks.forms import schema_problems
 from tasks.regions import profile_for_region
 from workflows import clock
 from workflows.definitions import DefinitionSource, bundled_sources
-from workflows.engine import StepContext, Wake, definition_of, load_calendar, run_step, start_instance
-from workflows.errors import IllegalEvent, InvalidInput, NotFound, StepFailed
+from workflows.engine import StepContext, definition_of, load_calendar, run_step, start_instance
+from workflows.errors import IllegalEvent, InvalidInput, NotFound
 from workflows.filings import FILING_STATUSES, TERMINATION_KINDS, filing_facts
 from workflows.lifecycle import STARTERS, new_case_id, open_procedure, procedure_ground, start_case
 from workflows.operators import STATUSES
@@ -339,34 +339,11 @@ class Beian:
             run_step(uow, case.case_id, RefreshFiling(), actor)
         return {"case": None, "filing": filing.filing_number, "status": filing.status, "rating": rating}
 
-    def sweep(self, limit: int = 1000, actor: str = "timer") -> dict[str, Any]:
-        """Fire every timer due at the clock's now, one instance per transaction."""
-        now = clock.now()
-        with self.uow() as uow:
-            due = uow.repo.due_instances(now, limit)
-        fired: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = []
-        for instance_id in due:
-            try:
-                with self.uow() as uow:
-                    instance = uow.repo.instance_by_id(instance_id)
-                    if instance is None:
-                        continue
-                    ctx = run_step(uow, instance.case_id, Wake(), actor)
-                    uow.commit()
-                    fired.append({"case": instance.case_id, "timers": ctx.fired, "status": ctx.instance.status})
-            except StepFailed as exc:
-                self._record_error(instance_id, exc.message)
-                failed.append({"instance": instance_id, "error": exc.message})
-        return {"now": now.isoformat(), "fired": fired, "failed": failed}
+    def sweep(self, limit: int = 1000, actor: str = "timer", max_attempts: int | None = None) -> dict[str, Any]:
+        """Fire every timer due at the clock's now, one case per transaction (see workflows.sweep)."""
+        from workflows.sweep import sweep
 
-    def _record_error(self, instance_id: int, message: str) -> None:
-        with self.uow() as uow:
-            instance = uow.repo.instance_by_id(instance_id)
-            if instance is not None:
-                instance.error, instance.error_at = message, clock.now()
-                _audit_system(uow, "timer", "step_failed", message, case_id=instance.case_id)
-                uow.commit()
+        return sweep(self, limit=limit, max_attempts=max_attempts, actor=actor)
 
     # --- looking -----------------------------------------------------------------------------------------
     def show(self, target: str) -> dict[str, Any]:

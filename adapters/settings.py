@@ -1,0 +1,147 @@
+"""Operational settings, read from the environment (12-factor: one process, one set of variables).
+
+Everything has an embedded default that works on one machine with `beian up`: the outside systems all point at the
+sandbox server on loopback. In production each outside system gets its own base URL and credentials:
+
+    BEIAN_<SYSTEM>_URL      base URL of the outside system (empty = not configured)
+    BEIAN_<SYSTEM>_TOKEN    bearer credential sent as `Authorization: Bearer …`
+
+for SYSTEM in CREDIT_REGISTRY, ENTERPRISE_REGISTRY, NOTICE_WEBSITE, NATIONAL_REGISTRY, NOTIFICATIONS.
+`docs/operations.md` lists every variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+SANDBOX_PORT = 4210
+PREFECT_PORT = 4220
+WEB_PORT = 8000
+
+# The outside systems, each with what it is for (people read these names in logs and the stuck list).
+OUTSIDE_SYSTEMS: dict[str, str] = {
+    "credit_registry": "信用信息平台（失信记录核查）",
+    "enterprise_registry": "市场主体登记系统（注销核查）",
+    "notice_website": "公示公告网站",
+    "national_registry": "全国评价机构备案信息库",
+    "notifications": "短信/电子邮件通知网关",
+}
+
+# How long the authority expects to wait for each outside reply before a case counts as stuck, in working days
+# from the day the wait began. Waits that a BPMN timer already bounds (objection during publicity, statement
+# period) are not listed: their timer ends the wait.
+DEFAULT_EXPECTED_REPLY_DAYS: dict[str, int] = {
+    "resubmission": 30,
+    "wrapup_done": 30,
+    "rectification_done": 30,
+}
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class OutsideSystem:
+    key: str
+    base_url: str
+    token: str
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url)
+
+    @property
+    def label(self) -> str:
+        return OUTSIDE_SYSTEMS[self.key]
+
+
+@dataclass(frozen=True)
+class Settings:
+    sweep_interval_seconds: int = 60
+    # Consecutive failed steps of one instance before the sweep stops retrying it (then `beian retry CASE`).
+    sweep_max_attempts: int = 3
+    delivery_max_attempts: int = 8
+    delivery_backoff_seconds: float = 30.0  # first retry delay; doubles per attempt up to the maximum
+    delivery_backoff_max_seconds: float = 3600.0
+    http_timeout_seconds: float = 10.0
+    # A sweep flow running longer than this is flagged in the Prefect UI.
+    sweep_too_long_seconds: int = 300
+    sandbox_url: str = f"http://127.0.0.1:{SANDBOX_PORT}"
+    web_url: str = f"http://127.0.0.1:{WEB_PORT}"
+    expected_reply_days: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_EXPECTED_REPLY_DAYS))
+    systems: Mapping[str, OutsideSystem] = field(default_factory=dict)
+
+    def system(self, key: str) -> OutsideSystem:
+        if key in self.systems:
+            return self.systems[key]
+        if key not in OUTSIDE_SYSTEMS:
+            raise KeyError(key)
+        return OutsideSystem(key, f"{self.sandbox_url.rstrip('/')}/{key}", "sandbox")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    defaults = Settings()
+    sandbox_url = env.get("BEIAN_SANDBOX_URL", defaults.sandbox_url).rstrip("/")
+    systems: dict[str, OutsideSystem] = {}
+    for key in OUTSIDE_SYSTEMS:
+        prefix = f"BEIAN_{key.upper()}"
+        url = env.get(f"{prefix}_URL")
+        base_url = (url if url is not None else f"{sandbox_url}/{key}" if sandbox_url else "").rstrip("/")
+        token = env.get(f"{prefix}_TOKEN", "sandbox" if url is None else "")
+        systems[key] = OutsideSystem(key, base_url, token)
+    return Settings(
+        sweep_interval_seconds=_int(env, "BEIAN_SWEEP_INTERVAL", defaults.sweep_interval_seconds, minimum=1),
+        sweep_max_attempts=_int(env, "BEIAN_SWEEP_MAX_ATTEMPTS", defaults.sweep_max_attempts, minimum=1),
+        delivery_max_attempts=_int(env, "BEIAN_DELIVERY_MAX_ATTEMPTS", defaults.delivery_max_attempts, minimum=1),
+        delivery_backoff_seconds=_float(env, "BEIAN_DELIVERY_BACKOFF", defaults.delivery_backoff_seconds),
+        delivery_backoff_max_seconds=_float(env, "BEIAN_DELIVERY_BACKOFF_MAX", defaults.delivery_backoff_max_seconds),
+        http_timeout_seconds=_float(env, "BEIAN_HTTP_TIMEOUT", defaults.http_timeout_seconds),
+        sweep_too_long_seconds=_int(env, "BEIAN_SWEEP_TOO_LONG", defaults.sweep_too_long_seconds, minimum=1),
+        sandbox_url=sandbox_url,
+        web_url=env.get("BEIAN_WEB_URL", defaults.web_url).rstrip("/"),
+        expected_reply_days=_reply_days(env.get("BEIAN_EXPECTED_REPLY_DAYS")),
+        systems=systems,
+    )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if value < 0:
+        raise SettingsError(f"{name}={value} must not be negative")
+    return value
+
+
+def _reply_days(raw: str | None) -> dict[str, int]:
+    """`message=days,message=days`, merged over the defaults."""
+    days = dict(DEFAULT_EXPECTED_REPLY_DAYS)
+    if not raw:
+        return days
+    for part in raw.split(","):
+        name, sep, value = part.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise SettingsError(f"BEIAN_EXPECTED_REPLY_DAYS: {part!r} is not message=working_days")
+        days[name.strip()] = int(value)
+    return days
