@@ -102,7 +102,7 @@ class Instance(Base):
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
-    error_at: Mapped[datetime | None]
+    error_at: Mapped[datetime | None] = mapped_column(index=True)  # the stuck watch finds failed cases by it
     # Consecutive failed attempts to step the case (reset by a successful step); the sweep stops retrying at the
     # configured maximum and leaves the case to `beian retry`.
     error_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -10,8 +10,10 @@ checked the credit code):
 * ``active_filing`` — the institution has no active filing for any of the occupations applied for;
 * ``assessors``     — each occupation has at least the region's minimum of assessors (Sichuan 二（五）: 3).
 
-Checks that need an outside registry (dishonesty records, the occupation catalogue) belong to adapters
-and are not here.
+* ``credit``        — the credit registry has no dishonesty record (失信) for the institution or its legal
+  representative (Jilin 第六条; XPCC 第十二条（一）). The lookup itself is done by the step through
+  ``adapters.outside``; this module only judges its outcome, including a registry that could not be reached
+  (the clerk must then check by hand: an unanswered lookup is not a pass).
 
 What "in the batch window" means
 --------------------------------
@@ -45,7 +47,7 @@ from tasks.regions import RegionProfile, month_day_in_year
 
 @dataclass(frozen=True)
 class CheckFailure:
-    code: str      # "batch_window", "active_filing" or "assessors"
+    code: str      # "batch_window", "active_filing", "assessors" or "credit"
     message: str   # Chinese, concrete: which occupations, which filing numbers, which dates
     article: str   # the article the check rests on
 
@@ -57,6 +59,27 @@ class ActiveFilings(Protocol):
     def active_filing_numbers(self, credit_code: str, occupation_codes: Sequence[str]) -> dict[str, str]:
         """Occupation code -> filing number, for those of ``occupation_codes`` with an ACTIVE filing."""
         ...
+
+
+@dataclass(frozen=True)
+class CreditLookup:
+    """What the credit registry said about the institution: its dishonesty records, or why it could not say."""
+
+    records: tuple[dict[str, str], ...] = ()
+    error: str | None = None
+
+
+def credit_failures(lookup: CreditLookup, profile: RegionProfile) -> list[CheckFailure]:
+    if lookup.error is not None:
+        return [CheckFailure("credit", f"未能完成失信记录核查（{lookup.error}），请人工核查后再作受理决定",
+                             profile.article("credit"))]
+    if not lookup.records:
+        return []
+    listed = "；".join(
+        "、".join(part for part in (r.get("authority"), r.get("reason"),
+                                    f"自 {r['since']} 起" if r.get("since") else None) if part)
+        for r in lookup.records)
+    return [CheckFailure("credit", f"信用信息平台有失信记录：{listed}", profile.article("credit"))]
 
 
 @dataclass(frozen=True)

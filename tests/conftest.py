@@ -29,6 +29,11 @@ EXAMPLE_APPLICATION = ROOT / "examples" / "application.json"
 POSTGRES_ENV = "BEIAN_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", "postgresql")
 
+# No outside system unless a test starts the sandbox and points a setting at it: the embedded default (the sandbox on
+# its fixed port) would make every application's credit pre-check depend on whether something listens there.
+for _system in ("CREDIT_REGISTRY", "ENTERPRISE_REGISTRY", "NOTICE_WEBSITE", "NATIONAL_REGISTRY", "NOTIFICATIONS"):
+    os.environ[f"BEIAN_{_system}_URL"] = ""
+
 
 @dataclass
 class Result:

@@ -12,9 +12,11 @@ from datetime import date, datetime, time
 from typing import Any
 
 from adapters.db import Filing, FilingPeriod
+from adapters.outside import OutsideError, check_dishonesty
+from adapters.settings import load_settings
 from tasks.calendar import SHANGHAI
 from tasks.filing import format_filing_number, validity_period
-from tasks.prechecks import run_prechecks
+from tasks.prechecks import CreditLookup, credit_failures, run_prechecks
 from tasks.regions import profile_for_region
 from workflows.engine import StepContext, register_environment
 from workflows.filings import (
@@ -116,13 +118,31 @@ def _region(ctx: StepContext) -> Any:
 def op_run_prechecks(ctx: StepContext) -> dict[str, Any]:
     application = ctx.instance.application
     received_on = ctx.instance.received_at.astimezone(SHANGHAI).date()
-    failures = run_prechecks(application, _region(ctx), received_on, _ActiveFilings(ctx))
+    profile = _region(ctx)
+    failures = run_prechecks(application, profile, received_on, _ActiveFilings(ctx))
+    lookup = _credit_lookup(application["institution"]["credit_code"])
+    if lookup is not None:
+        failures.extend(credit_failures(lookup, profile))
     if failures:
         for failure in failures:
             ctx.audit("precheck_failed", f"预审未通过：{failure.message}", article=failure.article, code=failure.code)
     else:
-        ctx.audit("prechecks_passed", "自动预审通过（考评人员数量、重复备案、申报批次）")
+        checked = "考评人员数量、重复备案、申报批次" + ("、失信记录" if lookup is not None else "")
+        ctx.audit("prechecks_passed", f"自动预审通过（{checked}）")
     return {"passed": not failures, "failures": [f.to_dict() for f in failures]}
+
+
+def _credit_lookup(credit_code: str) -> CreditLookup | None:
+    """Ask the credit registry (a short lookup with quick retries: a step must not hang). None: not configured."""
+    settings = load_settings()
+    system = settings.system("credit_registry")
+    if not system.configured:
+        return None
+    try:
+        result = check_dishonesty(system, credit_code, timeout=min(settings.http_timeout_seconds, 5.0))
+    except OutsideError as exc:
+        return CreditLookup(error=exc.message)
+    return CreditLookup(records=tuple(result.records) if result.listed else ())
 
 
 def op_set_status(ctx: StepContext, status: str, reason: str = "", article: str = "") -> dict[str, Any]:

@@ -29,14 +29,15 @@ from adapters.db import (
 )
 from adapters.repository import UnitOfWork
 from adapters.schema import upgrade
+from adapters.settings import Settings, load_settings
 from tasks.application import ApplicationError, validate_application
 from tasks.calendar import SHANGHAI, ArrangementError, Deadline, arrangement_to_dict, parse_arrangement
 from tasks.forms import schema_problems
 from tasks.regions import profile_for_region
 from workflows import clock
 from workflows.definitions import DefinitionSource, bundled_sources
-from workflows.engine import StepContext, definition_of, load_calendar, run_step, start_instance
-from workflows.errors import IllegalEvent, InvalidInput, NotFound
+from workflows.engine import StepContext, Wake, definition_of, load_calendar, run_step, start_instance
+from workflows.errors import BeianError, IllegalEvent, InvalidInput, NotFound
 from workflows.filings import FILING_STATUSES, TERMINATION_KINDS, filing_facts
 from workflows.lifecycle import STARTERS, new_case_id, open_procedure, procedure_ground, start_case
 from workflows.operators import STATUSES
@@ -344,6 +345,44 @@ class Beian:
         from workflows.sweep import sweep
 
         return sweep(self, limit=limit, max_attempts=max_attempts, actor=actor)
+
+    def retry(self, case_id: str, actor: str = "ops", settings: Settings | None = None) -> dict[str, Any]:
+        """Run a stuck case again now (`beian retry CASE`, the Prefect "beian-retry" deployment): clear its failure
+        count and fire what is due, queue its failed deliveries again, and deliver everything it has pending."""
+        from workflows.delivery import deliver_case, requeue_failed
+        from workflows.sweep import advance_case
+
+        settings = settings or load_settings()
+        with self.uow() as uow:
+            instance = uow.repo.instance(case_id, for_update=True)
+            if instance is None:
+                raise NotFound(f"案件 {case_id} 不存在")
+            instance_id, previous_error = instance.id, instance.error
+            instance.error_count = 0
+            _audit_system(uow, actor, "retry_requested",
+                          "要求重新处理" + (f"（上次出错：{previous_error}）" if previous_error else ""),
+                          case_id=case_id)
+            uow.commit()
+        step = advance_case(self, instance_id, case_id, clock.now(), actor)
+        if step.skipped and previous_error:  # nothing due any more, but the last attempt failed: step it anyway
+            step = self._wake(instance_id, case_id, actor)
+        requeued = requeue_failed(self, case_id, actor)
+        with self.uow() as uow:
+            pending = [row.id for row in uow.repo.outbox_of_case(case_id) if row.status == "pending"]
+        delivery = deliver_case(self, settings, case_id, pending)
+        return {"case": case_id, "step": step.to_dict(), "requeued": requeued, "delivery": delivery.to_dict(),
+                "ok": step.error is None and delivery.ok}
+
+    def _wake(self, instance_id: int, case_id: str, actor: str) -> Any:
+        from workflows.sweep import CaseAdvance, record_failure
+
+        try:
+            with self.uow() as uow:
+                ctx = run_step(uow, case_id, Wake(), actor)
+                uow.commit()
+                return CaseAdvance(case_id, fired=list(ctx.fired), status=ctx.instance.status)
+        except BeianError as exc:
+            return record_failure(self, instance_id, case_id, exc.message, actor)
 
     # --- looking -----------------------------------------------------------------------------------------
     def show(self, target: str) -> dict[str, Any]:

@@ -69,11 +69,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table('instances', schema=None) as batch_op:
         batch_op.add_column(sa.Column('error_count', sa.Integer(), server_default='0', nullable=False))
+        batch_op.create_index(batch_op.f('ix_instances_error_at'), ['error_at'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('instances', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_instances_error_at'))
         batch_op.drop_column('error_count')
 
     with op.batch_alter_table('message_waits', schema=None) as batch_op:

@@ -1,0 +1,361 @@
+"""The stuck watch: which cases are stuck, why, since when, and where to open them.
+
+A case is stuck when something it waits for is late or broken:
+
+* ``task_overdue``    an open human task is past its statutory due time;
+* ``timer_late``      a timer is due for more than two sweep intervals and has not fired (is the sweep running?);
+* ``instance_error``  stepping the case failed (the sweep retries it up to `sweep_max_attempts`, then gives up);
+* ``delivery_failed`` a delivery to an outside system used up its retries;
+* ``reply_overdue``   an outside message (a resubmission, a report) is later than the setting expects.
+
+Every cause is read from an indexed projection (human_tasks.due_at, timers.due_at, outbox status, message_waits.since)
+joined to a few columns of its instance: the watch never deserialises a workflow, so its cost follows the number of
+stuck things, not the number of cases alive. `record_stuck` keeps the watch's memory (`stuck_cases`) so that a case
+that *newly* becomes stuck can be announced once (the Prefect flow emits an event for it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+from sqlalchemy import select
+
+from adapters.db import HumanTask, Instance, MessageWait, OutboxMessage, StuckCase, Timer
+from adapters.repository import UnitOfWork
+from adapters.settings import OUTSIDE_SYSTEMS, Settings, load_settings
+from tasks.calendar import SHANGHAI, Deadline, WorkingDayCalendar
+from tasks.roles import role_by_key
+from workflows import clock
+from workflows.engine import load_calendar
+from workflows.lifecycle import PROCESS_LABELS
+from workflows.service import MESSAGES
+
+if TYPE_CHECKING:
+    from workflows.service import Beian
+
+ReasonCode = Literal["task_overdue", "timer_late", "instance_error", "delivery_failed", "reply_overdue"]
+
+# What ops read in the summary line and the table, one label per cause, in the order they are summarised.
+REASON_LABELS: dict[str, str] = {
+    "task_overdue": "法定期限超期",
+    "timer_late": "定时事件延误",
+    "instance_error": "流程出错",
+    "delivery_failed": "外部投递失败",
+    "reply_overdue": "外部回复超期",
+}
+
+# The verb for a delivery to each outside system ("向…报送失败").
+_DELIVERY_VERBS: dict[str, str] = {
+    "credit_registry": "查询",
+    "enterprise_registry": "查询",
+    "notice_website": "发布",
+    "national_registry": "报送",
+    "notifications": "发送",
+}
+
+# Instance columns the watch shows; selecting them (not the entity) keeps the workflow state out of the query.
+_CASE_COLUMNS = (Instance.case_id, Instance.institution_name, Instance.process_id, Instance.region)
+
+_ONE_DAY = timedelta(days=1)
+
+
+class _Case(NamedTuple):
+    case_id: str
+    institution_name: str
+    process_id: str
+    region: str
+
+
+@dataclass(frozen=True)
+class StuckItem:
+    """One reason one case is stuck, as ops see it in the Prefect UI."""
+
+    case_id: str
+    institution: str
+    process: str  # the process's Chinese label
+    region: str
+    reason_code: ReasonCode
+    reason_key: str  # stable per cause, e.g. "task_overdue:<task id>": the key of the watch's memory
+    waiting_on: str  # the task, timer, outside system or message the case waits for (Chinese)
+    since: datetime  # aware: when the cause began
+    overdue_working_days: int  # whole working days past the due/expected instant (Asia/Shanghai, official calendar)
+    reason: str  # a Chinese sentence saying what is wrong and what to do
+    link: str  # the case in the web app
+    provisional: bool = False  # the deadline lies in a year whose official holiday arrangement is not loaded
+    due_at: datetime | None = None  # the instant it was due or expected (None for errors and failed deliveries)
+
+    @property
+    def reason_label(self) -> str:
+        return REASON_LABELS[self.reason_code]
+
+    def to_row(self) -> dict[str, Any]:
+        """One row of the table artifact."""
+        return {
+            "案件": self.case_id,
+            "机构": self.institution,
+            "流程": self.process,
+            "等待": self.waiting_on,
+            "自何时": f"{self.since.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
+            "超期(工作日)": self.overdue_working_days,
+            "原因": self.reason,
+            "链接": self.link,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["since"] = self.since.astimezone(SHANGHAI).isoformat()
+        data["due_at"] = self.due_at.astimezone(SHANGHAI).isoformat() if self.due_at else None
+        data["reason_label"] = self.reason_label
+        return data
+
+
+def find_stuck(uow: UnitOfWork, settings: Settings, now: datetime) -> list[StuckItem]:
+    """Every current reason a case is stuck at `now`, the most overdue first."""
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    calendar = load_calendar(uow)
+    finder = _Finder(uow, settings, now, calendar)
+    items = [*finder.overdue_tasks(), *finder.late_timers(), *finder.errors(), *finder.failed_deliveries(),
+             *finder.overdue_replies()]
+    return sorted(items, key=lambda item: (-item.overdue_working_days, item.due_at or item.since, item.case_id,
+                                           item.reason_key))
+
+
+def record_stuck(uow: UnitOfWork, items: list[StuckItem], now: datetime) -> tuple[list[StuckItem], list[str]]:
+    """Bring `stuck_cases` in line with `items`; the caller commits.
+
+    Returns the items that were not stuck at the last run ("newly stuck") and, as "case/reason_key", the reasons
+    that went away (their rows are deleted). A reason still present keeps its first_seen; its since and detail are
+    refreshed (a recomputed deadline moves its since)."""
+    known = {(row.case_id, row.reason_key): row for row in uow.session.scalars(select(StuckCase))}
+    newly: list[StuckItem] = []
+    current: set[tuple[str, str]] = set()
+    for item in items:
+        key = (item.case_id, item.reason_key)
+        if key in current:  # one row per reason, even if a caller passes an item twice
+            continue
+        current.add(key)
+        row = known.get(key)
+        if row is None:
+            uow.session.add(StuckCase(case_id=item.case_id, reason_key=item.reason_key, since=item.since,
+                                      first_seen=now, detail=item.to_dict()))
+            newly.append(item)
+        else:
+            row.since, row.detail = item.since, item.to_dict()
+    cleared: list[str] = []
+    for key, row in sorted(known.items()):
+        if key not in current:
+            uow.session.delete(row)
+            cleared.append(f"{row.case_id}/{row.reason_key}")
+    uow.session.flush()
+    return newly, cleared
+
+
+def stuck_report(app: Beian, settings: Settings | None = None) -> dict[str, Any]:
+    """Find the stuck cases at the clock's now, remember them, and say what changed — in one unit of work."""
+    settings = settings or load_settings()
+    now = clock.now()
+    with app.uow() as uow:
+        items = find_stuck(uow, settings, now)
+        newly, cleared = record_stuck(uow, items, now)
+        uow.commit()
+    return {
+        "now": now.astimezone(SHANGHAI).isoformat(),
+        "stuck": [item.to_dict() for item in items],
+        "newly_stuck": [item.to_dict() for item in newly],
+        "cleared": cleared,
+        "markdown_summary": summary_line(items, newly, cleared),
+    }
+
+
+def summary_line(items: list[StuckItem], newly: list[StuckItem] | None = None,
+                 cleared: list[str] | None = None) -> str:
+    """A short Chinese line for the artifact's description, e.g. “共 5 个案件卡住：法定期限超期 2，流程出错 1”."""
+    if not items:
+        text = "没有卡住的案件"
+    else:
+        cases = len({item.case_id for item in items})
+        counts = Counter(item.reason_code for item in items)
+        parts = "，".join(f"{label} {counts[code]}" for code, label in REASON_LABELS.items() if counts[code])
+        text = f"共 {cases} 个案件卡住：{parts}"
+    changes = []
+    if newly:
+        changes.append(f"新增 {len(newly)} 项")
+    if cleared:
+        changes.append(f"解除 {len(cleared)} 项")
+    return text + (f"（本次{'，'.join(changes)}）" if changes else "")
+
+
+def working_days_overdue(calendar: WorkingDayCalendar, due: datetime, now: datetime) -> int:
+    """Whole working days between `due` and `now` (Asia/Shanghai): the days wholly inside that span that are
+    working days. A deadline due at the end of Thursday is 1 working day overdue from the end of Friday."""
+    if now <= due:
+        return 0
+    due_local = due.astimezone(SHANGHAI)
+    first = due_local.date() if due_local.time() == time(0) else due_local.date() + _ONE_DAY
+    last = now.astimezone(SHANGHAI).date() - _ONE_DAY
+    count = 0
+    day = first
+    while day <= last:
+        if calendar.is_working_day(day):
+            count += 1
+        day += _ONE_DAY
+    return count
+
+
+class _Finder:
+    """The queries of one run, sharing its settings, instant and calendar.
+
+    They read the session directly rather than through Repository: they are the watch's own read model (columns
+    picked to leave the workflow state unread), used nowhere else."""
+
+    def __init__(self, uow: UnitOfWork, settings: Settings, now: datetime, calendar: WorkingDayCalendar) -> None:
+        self.session = uow.session
+        self.settings = settings
+        self.now = now
+        self.calendar = calendar
+
+    def _item(self, case: Any, code: ReasonCode, key: str, waiting_on: str, since: datetime, overdue: int,
+              reason: str, *, provisional: bool = False, due_at: datetime | None = None) -> StuckItem:
+        return StuckItem(
+            case_id=case.case_id, institution=case.institution_name,
+            process=PROCESS_LABELS.get(case.process_id, case.process_id), region=case.region, reason_code=code,
+            reason_key=key, waiting_on=waiting_on, since=since, overdue_working_days=overdue, reason=reason,
+            link=f"{self.settings.web_url.rstrip('/')}/cases/{case.case_id}", provisional=provisional, due_at=due_at)
+
+    def _overdue(self, due: datetime) -> int:
+        return working_days_overdue(self.calendar, due, self.now)
+
+    def overdue_tasks(self) -> Iterable[StuckItem]:
+        query = (select(HumanTask, *_CASE_COLUMNS).join(Instance, Instance.id == HumanTask.instance_id)
+                 .where(HumanTask.due_at < self.now, Instance.completed_at.is_(None)))
+        for row in self.session.execute(query):
+            task: HumanTask = row[0]
+            assert task.due_at is not None
+            overdue = self._overdue(task.due_at)
+            deadline = task.deadline or {}
+            due_text = _due_day_text(task.due_at, deadline.get("last_day"))
+            basis = f"，依据{task.article}" if task.article else ""
+            reason = f"“{task.name}”已超过法定期限（{due_text}到期{basis}），{_overdue_text(overdue)}"
+            if task.provisional:
+                reason += "；该期限为暂定（所涉年份的节假日安排尚未载入）"
+            yield self._item(row, "task_overdue", f"task_overdue:{task.id}", _task_waiting_on(task), task.due_at,
+                             overdue, reason, provisional=task.provisional, due_at=task.due_at)
+
+    def late_timers(self) -> Iterable[StuckItem]:
+        # A case whose step failed keeps its due timer: the error is the cause and is reported as such.
+        grace = timedelta(seconds=2 * self.settings.sweep_interval_seconds)
+        query = (select(Timer, *_CASE_COLUMNS).join(Instance, Instance.id == Timer.instance_id)
+                 .where(Timer.due_at < self.now - grace, Instance.completed_at.is_(None), Instance.error.is_(None)))
+        for row in self.session.execute(query):
+            timer: Timer = row[0]
+            reason = (f"定时事件“{timer.name}”应于{_instant_text(timer.due_at)}触发，"
+                      f"已延误 {_duration_text(self.now - timer.due_at)}，请检查计时扫描是否在运行")
+            yield self._item(row, "timer_late", f"timer_late:{timer.id}", f"定时事件“{timer.name}”", timer.due_at,
+                             self._overdue(timer.due_at), reason, provisional=timer.provisional, due_at=timer.due_at)
+
+    def errors(self) -> Iterable[StuckItem]:
+        query = select(Instance.error, Instance.error_at, Instance.error_count, Instance.updated_at,
+                       *_CASE_COLUMNS).where(Instance.error_at.is_not(None), Instance.error.is_not(None))
+        limit = self.settings.sweep_max_attempts
+        for row in self.session.execute(query):
+            since = row.error_at or row.updated_at
+            attempts = row.error_count or 0
+            if attempts >= limit:
+                waiting_on = "人工处理"
+                what = f"已连续失败 {attempts} 次，计时扫描不再重试，需人工处理：beian retry {row.case_id}"
+            elif attempts:
+                waiting_on = "计时扫描重试"
+                what = f"已失败 {attempts} 次，计时扫描将自动重试，最多 {limit} 次；也可执行 beian retry {row.case_id}"
+            else:
+                waiting_on = "人工处理"
+                what = f"排除原因后执行 beian retry {row.case_id}"
+            # The engine's messages already say which case failed and where ("案件 … 的流程执行出错（环节 …）：…").
+            error = row.error if row.error.startswith(f"案件 {row.case_id} ") else f"流程执行出错：{row.error}"
+            yield self._item(row, "instance_error", "instance_error", waiting_on, since, self._overdue(since),
+                             f"{error}（{what}）")
+
+    def failed_deliveries(self) -> Iterable[StuckItem]:
+        # Also for finished cases: a registry that was never told is wrong whatever the case's state.
+        # An outer join: a delivery must show even if its case row were missing.
+        query = (select(OutboxMessage, Instance.institution_name, Instance.process_id, Instance.region)
+                 .outerjoin(Instance, Instance.case_id == OutboxMessage.case_id)
+                 .where(OutboxMessage.status == "failed"))
+        for message, institution, process_id, region in self.session.execute(query):
+            row = _Case(message.case_id, institution or "", process_id or "", region or "")
+            system = OUTSIDE_SYSTEMS.get(message.system, message.system)
+            verb = _DELIVERY_VERBS.get(message.system, "投递")
+            # The outbox keeps no first-failure time; the first attempt is made as soon as the step commits.
+            since = message.created_at
+            reason = (f"向{system}{verb}“{message.summary}”失败 {message.attempts} 次，已停止重试："
+                      f"{message.last_error or '（无错误信息）'}（排除原因后执行 beian retry {row.case_id}）")
+            yield self._item(row, "delivery_failed", f"delivery_failed:{message.id}", system, since,
+                             self._overdue(since), reason)
+
+    def overdue_replies(self) -> Iterable[StuckItem]:
+        expected: dict[tuple[date, int], Deadline] = {}  # many waits begin on the same day
+        for message_name, days in sorted(self.settings.expected_reply_days.items()):
+            if days < 1:
+                continue
+            # N working days span at least N calendar days: a wait that began later cannot be overdue yet, so the
+            # indexed `since` bounds the rows read; the exact count follows per row.
+            query = (select(MessageWait, *_CASE_COLUMNS).join(Instance, Instance.id == MessageWait.instance_id)
+                     .where(MessageWait.message == message_name, MessageWait.since < self.now - timedelta(days=days),
+                            Instance.completed_at.is_(None)))
+            label = MESSAGES.get(message_name, message_name)
+            for row in self.session.execute(query):
+                wait: MessageWait = row[0]
+                start = wait.since.astimezone(SHANGHAI).date()
+                deadline = expected.get((start, days))
+                if deadline is None:
+                    deadline = expected[(start, days)] = self.calendar.within_working_days(start, days)
+                if deadline.due_at >= self.now:
+                    continue
+                overdue = self._overdue(deadline.due_at)
+                reason = (f"自{_day_text(start)}起等待“{label}”，按设置应在 {days} 个工作日内"
+                          f"（至{_day_text(deadline.last_day)}）收到，{_overdue_text(overdue)}")
+                if deadline.provisional:
+                    reason += "；预期时间为暂定（所涉年份的节假日安排尚未载入）"
+                yield self._item(row, "reply_overdue", f"reply_overdue:{wait.id}", label, wait.since, overdue, reason,
+                                 provisional=deadline.provisional, due_at=deadline.due_at)
+
+
+def _task_waiting_on(task: HumanTask) -> str:
+    try:
+        return f"{task.name}（{role_by_key(task.role).label}）"
+    except ValueError:
+        return task.name
+
+
+def _day_text(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _instant_text(instant: datetime) -> str:
+    local = instant.astimezone(SHANGHAI)
+    return f"{_day_text(local.date())} {local:%H:%M}"
+
+
+def _due_day_text(due_at: datetime, last_day: str | None) -> str:
+    """The deadline's last day ("2026年10月15日") when the deadline says so, else the due instant."""
+    if last_day:
+        return _day_text(date.fromisoformat(last_day))
+    return _instant_text(due_at)
+
+
+def _overdue_text(days: int) -> str:
+    return f"已超期 {days} 个工作日" if days else "已超期（不足 1 个工作日）"
+
+
+def _duration_text(delay: timedelta) -> str:
+    minutes = int(delay.total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(minutes, 1)} 分钟"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} 小时" + (f" {minutes} 分钟" if minutes else "")
+    return f"{hours // 24} 天" + (f" {hours % 24} 小时" if hours % 24 else "")
