@@ -126,13 +126,19 @@ class Repository:
         """The instance, locked for this transaction, if it still has a timer due before `now`.
 
         On PostgreSQL a row another sweep holds is skipped (FOR UPDATE SKIP LOCKED) instead of waited for; SQLite
-        serialises writers (BEGIN IMMEDIATE). Either way the due timer is re-checked under the lock, so a timer
-        fired by a concurrent sweep that committed first is not fired again."""
-        due = select(Timer.id).where(Timer.instance_id == instance_id, Timer.due_at < now).exists()
-        query = select(Instance).where(Instance.id == instance_id, due)
+        serialises writers (BEGIN IMMEDIATE). The due timer is re-checked in a statement of its own *after* the
+        lock is held: under READ COMMITTED that statement sees what a concurrent sweep committed before releasing
+        the row, so a timer it already fired is not fired again (a subquery in the locking statement would still
+        see the old snapshot)."""
+        query = select(Instance).where(Instance.id == instance_id)
         if self.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        return self.session.scalars(query).first()
+        instance = self.session.scalars(query).first()
+        if instance is None:
+            return None
+        due = self.session.scalar(select(Timer.id).where(Timer.instance_id == instance_id, Timer.due_at < now)
+                                  .limit(1))
+        return instance if due is not None else None
 
     # --- outbox ------------------------------------------------------------------------------------------
     def due_deliveries(self, now: datetime, limit: int) -> list[tuple[int, str]]:
