@@ -67,6 +67,10 @@ class Repository:
             query = query.with_for_update()
         return self.session.scalars(query).first()
 
+    def open_instances(self) -> list[Instance]:
+        return list(self.session.scalars(select(Instance).where(Instance.completed_at.is_(None))
+                                         .order_by(Instance.id)))
+
     def next_value(self, name: str) -> int:
         """Increment a named counter inside the current transaction (rolled back with it)."""
         if self.dialect == "postgresql":

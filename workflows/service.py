@@ -36,11 +36,20 @@ from tasks.forms import schema_problems
 from tasks.regions import profile_for_region
 from workflows import clock
 from workflows.definitions import DefinitionSource, bundled_sources
-from workflows.engine import StepContext, Wake, definition_of, load_calendar, run_step, start_instance
+from workflows.engine import (
+    StepContext,
+    Wake,
+    definition_of,
+    load_calendar,
+    run_step,
+    start_instance,
+    sync_message_waits,
+)
 from workflows.errors import BeianError, IllegalEvent, InvalidInput, NotFound
 from workflows.filings import FILING_STATUSES, TERMINATION_KINDS, filing_facts
 from workflows.lifecycle import STARTERS, new_case_id, open_procedure, procedure_ground, start_case
 from workflows.operators import STATUSES
+from workflows.state import load_state
 
 FILING_PROCESS = "filing_application"
 
@@ -178,7 +187,20 @@ class Beian:
         upgrade(self.engine)
         deployed = [self.deploy(source, actor) for source in bundled_sources()]
         self._watch_unwatched_filings(actor)
+        self._project_message_waits(actor)
         return deployed
+
+    def _project_message_waits(self, actor: str) -> None:
+        """Once per database: cases that were running before the message-wait projection existed (migration 0003)
+        get their rows. A wait's start is not in the state, so it is taken as the case's last step (no earlier
+        than the truth: the stuck watch may report such a wait late, never early)."""
+        with self.uow() as uow:
+            if uow.repo.next_value("projection:message_waits") == 1:
+                for instance in uow.repo.open_instances():
+                    definition = definition_of(uow, instance.definition_id)
+                    workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
+                    sync_message_waits(workflow, StepContext(uow, instance, definition, actor, instance.updated_at))
+            uow.commit()
 
     def _watch_unwatched_filings(self, actor: str) -> None:
         """Open the validity watch of every live filing that has none (filings made before the lifecycle existed)."""
