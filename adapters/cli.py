@@ -341,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=SANDBOX_PORT)
     p.set_defaults(func=cmd_sandbox)
+    sub.add_parser("bench", help="性能基准，输出 JSON（选项见 beian bench --help）", add_help=False)
     p = sub.add_parser("show", help="查看案件或备案（状态、原因、等待事项、期限、文书、历史）")
     p.add_argument("case", help="案件编号或备案编号")
     p.set_defaults(func=cmd_show)
@@ -372,6 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:  # its own options (its --db is a folder), parsed by adapters.bench
+        from adapters.bench import main as bench_main
+
+        return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.user is None:
         args.user = getattr(args, "default_user", "cli")

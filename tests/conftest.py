@@ -124,9 +124,14 @@ def fresh_postgres_database(admin_url: str) -> Iterator[str]:
     try:
         yield _libpq_url(admin_url, name)
     finally:
-        # FORCE: a test that opened the application itself (not through the CLI) may still hold pooled connections.
+        # A plain DROP first: FORCE needs the right to signal other backends (pg_signal_backend) when autovacuum is
+        # at work on the database, which a non-superuser role lacks. FORCE is the fallback for a test that opened
+        # the application itself (not through the CLI) and may still hold pooled connections.
         with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            try:
+                connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            except psycopg.errors.ObjectInUse:
+                connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture
