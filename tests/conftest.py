@@ -13,6 +13,7 @@ import io
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -127,11 +128,22 @@ def fresh_postgres_database(admin_url: str) -> Iterator[str]:
         # A plain DROP first: FORCE needs the right to signal other backends (pg_signal_backend) when autovacuum is
         # at work on the database, which a non-superuser role lacks. FORCE is the fallback for a test that opened
         # the application itself (not through the CLI) and may still hold pooled connections.
+        # Autovacuum goes away by itself within moments, so both are tried a few times.
+        drop, force = (sql.SQL(f"DROP DATABASE IF EXISTS {{}}{suffix}").format(sql.Identifier(name))
+                       for suffix in ("", " WITH (FORCE)"))
         with psycopg.connect(admin, autocommit=True) as connection:
-            try:
-                connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-            except psycopg.errors.ObjectInUse:
-                connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            for attempt in range(40):
+                try:
+                    connection.execute(drop)
+                    break
+                except psycopg.errors.ObjectInUse:
+                    try:
+                        connection.execute(force)
+                        break
+                    except psycopg.errors.InsufficientPrivilege:
+                        if attempt == 39:
+                            raise
+                        time.sleep(0.25)
 
 
 @pytest.fixture

@@ -78,6 +78,11 @@ def advance_case(app: Beian, instance_id: int, case_id: str, now: datetime, acto
             return record_failure(app, instance_id, case_id, f"数据库错误：{exc.orig}", actor)
         except BeianError as exc:
             return record_failure(app, instance_id, case_id, exc.message, actor)
+        except Exception as exc:  # noqa: BLE001 — e.g. a state that no longer restores: one case must not stop
+            # the sweep of all the others; it is recorded, retried, then left to ops like any failed step.
+            return record_failure(app, instance_id, case_id,
+                                  f"案件 {case_id} 处理时发生内部错误（{type(exc).__name__}：{exc}）；案件保持原状态",
+                                  actor)
     raise AssertionError("unreachable")
 
 

@@ -1,0 +1,253 @@
+"""One real Prefect server per test session, started by the tests: `beian up` itself, on free ports, in a temporary
+home. The tests in this folder talk to it: test_flows.py runs the flows in this process against it (each test with its
+own SQLite application database), test_up.py checks what `beian up` serves and stops it with Ctrl-C, last.
+
+Prefect reads its settings when it is first imported, so the environment of this process is pointed at the session's
+server here, at import time, before any test module imports Prefect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from adapters.up import prefect_environment
+
+ROOT = Path(__file__).resolve().parents[2]
+RECEIVED = "2026-09-24T10:00:00+08:00"  # a Thursday: every deadline of the example application is long past
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+HOME = Path(tempfile.mkdtemp(prefix="beian-prefect-tests-"))
+PREFECT_PORT = free_port()
+SANDBOX_PORT = free_port()
+WEB_PORT = free_port()
+PREFECT_ENV = prefect_environment(HOME / "up", PREFECT_PORT)
+Path(PREFECT_ENV["PREFECT_HOME"]).mkdir(parents=True)
+os.environ.update(PREFECT_ENV)
+UP_DATABASE = HOME / "up.sqlite3"
+
+# A sweep that runs longer than this is flagged; 10 s is the shortest window Prefect accepts for a proactive trigger.
+TOO_LONG_SECONDS = 10
+
+
+def eventually(check: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.5, what: str = "") -> T:
+    """Poll until `check` returns something truthy (logs and events reach the server asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or check}")
+        time.sleep(interval)
+
+
+def at(instant: str) -> Any:
+    from workflows import clock
+
+    return clock.using_clock(clock.VirtualClock(datetime.fromisoformat(instant)))
+
+
+def example_application() -> dict[str, Any]:
+    return json.loads((ROOT / "examples" / "application.json").read_text(encoding="utf-8"))
+
+
+@dataclass
+class UpProcess:
+    """`beian up` running as a child of the tests, with everything it printed so far."""
+
+    process: subprocess.Popen[str]
+    home: Path
+    lines: list[str] = field(default_factory=list)
+    _queue: queue.Queue[str | None] = field(default_factory=queue.Queue)
+
+    @property
+    def ui(self) -> str:
+        return f"http://127.0.0.1:{PREFECT_PORT}"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{UP_DATABASE}"
+
+    def read_until(self, marker: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"beian up did not print {marker!r} within {timeout} s:\n"
+                                     + "".join(self.lines)) from None
+            if line is None:
+                raise AssertionError(f"beian up exited ({self.process.wait()}) before printing {marker!r}:\n"
+                                     + "".join(self.lines))
+            self.lines.append(line)
+            if marker in line:
+                return "".join(self.lines)
+
+    def read_rest(self, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.lines.append(line)
+        return "".join(self.lines)
+
+    def stopped(self) -> bool:
+        return self.process.poll() is not None
+
+
+def processes_of(home: Path) -> list[tuple[int, str]]:
+    """Every live process whose environment carries this PREFECT_HOME: whatever `beian up` started, at any depth,
+    even if it was re-parented or put in a session of its own."""
+    marker = f"PREFECT_HOME={(home / 'prefect').resolve()}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            status = (entry / "status").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "State:\tZ" in status:
+            continue
+        if marker in environ.split(b"\0"):
+            found.append((int(entry.name), cmdline))
+    return found
+
+
+@pytest.fixture(scope="session")
+def up() -> Iterator[UpProcess]:
+    """`beian up` on free ports: the session's Prefect server, sandbox and served deployments."""
+    # The embedded defaults, as on a fresh machine: tests/conftest.py switches the outside systems off for the rest of
+    # the suite, here they are the sandbox `beian up` starts.
+    env = {key: value for key, value in os.environ.items()
+           if not (key.startswith("BEIAN_") and key.endswith("_URL"))}
+    env |= {"BEIAN_DATABASE_URL": f"sqlite:///{UP_DATABASE}",
+           # No scheduled sweep during the tests: they start the runs they check.
+           "BEIAN_SWEEP_INTERVAL": "3600", "BEIAN_SWEEP_TOO_LONG": str(TOO_LONG_SECONDS),
+           # Served deployments and workers look for work every second instead of every ten.
+           "PREFECT_RUNNER_POLL_FREQUENCY": "1", "PREFECT_WORKER_QUERY_SECONDS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "adapters.up", "up", "--db", str(UP_DATABASE), "--home", str(HOME / "up"),
+         "--prefect-port", str(PREFECT_PORT), "--sandbox-port", str(SANDBOX_PORT), "--web-port", str(WEB_PORT)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=HOME,
+        start_new_session=True)
+    handle = UpProcess(process, HOME / "up")
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            handle._queue.put(line)
+        handle._queue.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        handle.read_until("Ctrl-C", timeout=180)
+        yield handle
+    finally:
+        _drain_prefect_clients()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        for pid, _ in processes_of(HOME / "up"):
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(HOME, ignore_errors=True)
+
+
+def _drain_prefect_clients() -> None:
+    """Send this process's pending logs and events while the server is still there: afterwards Prefect's
+    background workers would retry against a closed port for a minute at interpreter exit."""
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)
+    EventsWorker.drain_all(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def prefect_client(up: UpProcess) -> Iterator[Any]:
+    from prefect import get_client
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED, temporary_settings
+
+    # Also right if something imported Prefect before this conftest set the environment.
+    with temporary_settings(updates={PREFECT_API_URL: PREFECT_ENV["PREFECT_API_URL"],
+                                     PREFECT_SERVER_EPHEMERAL_ENABLED: False}), \
+            get_client(sync_client=True) as client:
+        yield client
+
+
+# The zombie window the automation test runs with: long enough for any real run of the session to send its next
+# event (each ends within seconds), short enough to watch.
+PROBE_ZOMBIE_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class AutomationProbes:
+    long_sweep: Any  # a sweep-timers run left Running
+    silent: Any  # a beian run that sent one heartbeat, then nothing
+
+
+@pytest.fixture(scope="session")
+def automation_probes(up: UpProcess, prefect_client: Any) -> AutomationProbes:
+    """Runs the automations should act on, created once and early (test_flows.py asks for them) so that the
+    automations' windows elapse while other tests run; test_up.py checks the outcome and restores the automations."""
+    from prefect.events import emit_event
+    from prefect.states import Running
+
+    from adapters.settings import load_settings
+    from workflows import flows
+
+    flows.ensure_automations(load_settings({"BEIAN_SWEEP_TOO_LONG": str(TOO_LONG_SECONDS)}),
+                             zombie_after_seconds=PROBE_ZOMBIE_SECONDS)
+    long_sweep = prefect_client.create_flow_run(flows.sweep_timers, name="probe-long-sweep", state=Running())
+    silent = prefect_client.create_flow_run(flows.watch_stuck, name="probe-silent", tags=["beian"], state=Running())
+    emit_event(event="prefect.flow-run.heartbeat", resource={"prefect.resource.id": f"prefect.flow-run.{silent.id}"},
+               related=[{"prefect.resource.id": "prefect.tag.beian", "prefect.resource.role": "tag"}])
+    return AutomationProbes(long_sweep, silent)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The test that stops `beian up` with Ctrl-C runs last, whatever else was selected."""
+    last = [item for item in items if item.get_closest_marker("stops_up")]
+    for item in last:
+        items.remove(item)
+    items.extend(last)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "stops_up: stops the session's `beian up`; runs after every other test")

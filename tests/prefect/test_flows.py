@@ -1,0 +1,260 @@
+"""The Prefect flows, run in this process against the session's real Prefect server, each test on its own SQLite
+application database: what ops see in the UI — task runs named after cases, their logs, the flow run's final state,
+the stuck table and its events — and what the database says happened.
+
+The flows run on the real clock; the applications are made on the virtual clock in September 2026, so every
+deadline of theirs is long past ("due")."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterId,
+    LogFilter,
+    LogFilterTaskRunId,
+)
+from prefect.client.schemas.objects import TaskRun
+from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
+from prefect.types._datetime import now as prefect_now
+from sqlalchemy import text
+
+from adapters.settings import OUTSIDE_SYSTEMS
+from tests.prefect.conftest import RECEIVED, SANDBOX_PORT, at, eventually, example_application
+from workflows.flows import (
+    STUCK_ARTIFACT_KEY,
+    STUCK_EVENT,
+    UNSTUCK_EVENT,
+    CasesFailed,
+    deliver_outbox,
+    retry_case,
+    sweep_timers,
+    watch_stuck,
+)
+from workflows.service import Beian
+
+SANDBOX = f"http://127.0.0.1:{SANDBOX_PORT}"
+
+
+@pytest.fixture
+def app(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, up: Any, automation_probes: Any) -> Iterator[Beian]:
+    """A fresh application database of this test's own; the flows open it through BEIAN_DATABASE_URL.
+
+    (It also starts the automation probes of test_up.py early, so that their waiting overlaps these tests.)"""
+    url = f"sqlite:///{tmp_path / 'beian.sqlite3'}"
+    monkeypatch.setenv("BEIAN_DATABASE_URL", url)
+    monkeypatch.setenv("BEIAN_SANDBOX_URL", SANDBOX)
+    for system in OUTSIDE_SYSTEMS:  # tests/conftest.py switches them off; here they are the session's sandbox
+        monkeypatch.delenv(f"BEIAN_{system.upper()}_URL", raising=False)
+    service = Beian(url)
+    with at(RECEIVED):
+        service.init()
+    yield service
+    service.close()
+
+
+def apply(app: Beian) -> str:
+    with at(RECEIVED):
+        return str(app.apply(example_application())["case"])
+
+
+def complete(app: Beian, case: str, bpmn_id: str, data: dict[str, Any], instant: str) -> None:
+    with at(instant):
+        [task] = [t for t in app.tasks(case) if t["bpmn_id"] == bpmn_id]
+        app.complete(task["id"], data)
+
+
+def to_publicity(app: Beian, case: str) -> None:
+    """Through acceptance and reviews into publicity (published 12 October 2026, over at the end of 16 October)."""
+    complete(app, case, "acceptance", {"decision": "accept"}, "2026-09-28T10:00:00+08:00")
+    complete(app, case, "expert_review", {"result": "pass", "opinion": "材料齐全"}, "2026-10-09T10:00:00+08:00")
+    complete(app, case, "site_inspection", {"result": "pass", "opinion": "符合要求"}, "2026-10-10T10:00:00+08:00")
+    complete(app, case, "higher_review", {"result": "pass"}, "2026-10-12T09:00:00+08:00")
+
+
+def corrupt(app: Beian, case: str) -> str:
+    """Break the saved workflow state of a case so that stepping it raises; returns the state it had."""
+    with app.engine.begin() as connection:
+        state = connection.execute(text("SELECT state FROM instances WHERE case_id = :c"), {"c": case}).scalar_one()
+        connection.execute(text("UPDATE instances SET state = '{' WHERE case_id = :c"), {"c": case})
+    return str(state)
+
+
+def restore(app: Beian, case: str, state: str) -> None:
+    with app.engine.begin() as connection:
+        connection.execute(text("UPDATE instances SET state = :s WHERE case_id = :c"), {"s": state, "c": case})
+
+
+def actions(app: Beian, case: str) -> Counter[str]:
+    return Counter(entry["action"] for entry in app.show(case)["history"])
+
+
+def task_runs(client: Any, flow_run_id: UUID) -> dict[str, TaskRun]:
+    runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return {run.name: run for run in runs}
+
+
+def log_text(client: Any, task_run_id: UUID) -> str:
+    logs = client.read_logs(log_filter=LogFilter(task_run_id=LogFilterTaskRunId(any_=[task_run_id])))
+    return "\n".join(log.message for log in logs)
+
+
+def events(client: Any, name: str, resource_id: str, since: Any) -> list[Any]:
+    page = client.read_events(filter=EventFilter(occurred=EventOccurredFilter(since=since),
+                                                 event=EventNameFilter(name=[name]),
+                                                 resource=EventResourceFilter(id=[resource_id])), limit=50)
+    return list(page.events)
+
+
+def stuck_table(client: Any, flow_run_id: UUID) -> Any:
+    [artifact] = client.read_artifacts(artifact_filter=ArtifactFilter(
+        key=ArtifactFilterKey(any_=[STUCK_ARTIFACT_KEY]), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    return artifact
+
+
+def table_rows(artifact: Any) -> list[dict[str, Any]]:
+    """A table artifact's rows (the API keeps the table as JSON text)."""
+    data = artifact.data
+    return list(json.loads(data) if isinstance(data, str) else data)
+
+
+# --- the timer sweep ---------------------------------------------------------------------------------------------
+
+def test_sweep_fires_due_timers_and_a_broken_case_fails_its_own_task_run(app: Beian, prefect_client: Any) -> None:
+    good, broken = apply(app), apply(app)
+    corrupt(app, broken)
+
+    state = sweep_timers(return_state=True)
+
+    # The flow run is Failed and says which case; the healthy case went through all the same.
+    assert state.is_failed()
+    assert broken in state.message and good not in state.message
+    failure = state.result(raise_on_failure=False)
+    assert isinstance(failure, CasesFailed)
+    assert [item["case"] for item in failure.summary["fired"]] == [good]
+    assert [item["case"] for item in failure.summary["failed"]] == [broken]
+
+    runs = task_runs(prefect_client, state.state_details.flow_run_id)
+    assert set(runs) == {f"定时 {good}", f"定时 {broken}"}
+    assert runs[f"定时 {good}"].state.is_completed()
+    failed = runs[f"定时 {broken}"]
+    assert failed.state.is_failed()
+    log = eventually(lambda: (lambda t: t if "定时处理失败" in t else None)(log_text(prefect_client, failed.id)),
+                     what="the failed task run's log")
+    assert f"案件 {broken} 定时处理失败" in log and "JSONDecodeError" in log and f"beian retry {broken}" in log
+
+    # The database agrees: the timer fired once, the failure is on the broken case.
+    assert actions(app, good)["timer_fired"] == 1
+    with app.uow() as uow:
+        instance = uow.repo.instance(broken)
+        assert instance is not None and instance.error_count == 1 and "JSONDecodeError" in (instance.error or "")
+
+    # Sweeping again fires nothing twice; the broken case fails again, one attempt more.
+    again = sweep_timers(return_state=True)
+    assert again.is_failed() and broken in again.message
+    assert actions(app, good)["timer_fired"] == 1
+    with app.uow() as uow:
+        instance = uow.repo.instance(broken)
+        assert instance is not None and instance.error_count == 2
+
+
+def test_a_clean_sweep_completes_with_its_summary(app: Beian, prefect_client: Any) -> None:
+    case = apply(app)
+    state = sweep_timers(return_state=True)
+    assert state.is_completed()
+    summary = state.result()
+    assert [item["case"] for item in summary["fired"]] == [case] and summary["failed"] == []
+    assert sweep_timers()["fired"] == []  # nothing left due
+
+
+def test_retry_case_runs_a_repaired_case_again(app: Beian, prefect_client: Any) -> None:
+    case = apply(app)
+    saved = corrupt(app, case)
+    assert sweep_timers(return_state=True).is_failed()
+    restore(app, case, saved)  # ops repaired what was wrong
+
+    state = retry_case(case, return_state=True)
+    assert state.is_completed(), state.message
+    assert state.result()["ok"] is True
+    assert actions(app, case)["timer_fired"] == 1
+    with app.uow() as uow:
+        instance = uow.repo.instance(case)
+        assert instance is not None and instance.error is None and instance.error_count == 0
+
+    unknown = retry_case("BA2026-99999", return_state=True)
+    assert unknown.is_failed() and "不存在" in unknown.message
+
+
+# --- delivering the outbox -----------------------------------------------------------------------------------------
+
+def test_delivery_fails_the_case_while_the_website_is_down_then_sends_it_once(
+        app: Beian, prefect_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BEIAN_DELIVERY_BACKOFF", "0")  # a failed row is due again at once
+    httpx.post(f"{SANDBOX}/_sandbox/reset").raise_for_status()
+    httpx.post(f"{SANDBOX}/_sandbox/mode", json={"system": "notice_website", "mode": "fail", "status": 503}
+               ).raise_for_status()
+    case = apply(app)
+    to_publicity(app, case)  # queues the publicity notice for the notice website
+
+    down = deliver_outbox(return_state=True)
+    assert down.is_failed() and case in down.message
+    [run] = task_runs(prefect_client, down.state_details.flow_run_id).values()
+    assert run.name == f"投递 {case}" and run.state.is_failed()
+    log = eventually(lambda: (lambda t: t if "外部投递未成功" in t else None)(log_text(prefect_client, run.id)),
+                     what="the failed delivery's log")
+    assert "网站发布" in log and "503" in log and "自动重发" in log
+
+    httpx.post(f"{SANDBOX}/_sandbox/mode", json={"system": "notice_website", "mode": "ok"}).raise_for_status()
+    back = deliver_outbox(return_state=True)
+    assert back.is_completed(), back.message
+    assert back.result()["delivered"] == 1
+    records = httpx.get(f"{SANDBOX}/_sandbox/received", params={"system": "notice_website"}).json()
+    assert len(records) == 1 and records[0]["attempts"] == 2  # refused once, recorded once
+    assert deliver_outbox()["delivered"] == 0  # nothing is sent twice
+
+
+# --- the stuck watch -----------------------------------------------------------------------------------------------
+
+def test_stuck_watch_publishes_the_table_and_announces_each_case_once(app: Beian, prefect_client: Any) -> None:
+    started = prefect_now("UTC")
+    waiting = apply(app)  # its acceptance is overdue and its escalation timer late
+    published = apply(app)
+    to_publicity(app, published)  # only its end-of-publicity timer is late
+
+    first = watch_stuck(return_state=True)
+    assert first.is_completed()
+    report = first.result()
+    assert {item["case_id"] for item in report["stuck"]} == {waiting, published}
+    table = stuck_table(prefect_client, first.state_details.flow_run_id)
+    assert table.type == "table" and "共 2 个案件卡住" in (table.description or "")
+    rows = table_rows(table)
+    assert {row["案件"] for row in rows} == {waiting, published}
+    late = [row for row in rows if row["案件"] == published]
+    assert len(late) == 1 and "定时事件" in late[0]["等待"] and late[0]["链接"].endswith(f"/cases/{published}")
+
+    def stuck_events(case: str) -> list[Any]:
+        return events(prefect_client, STUCK_EVENT, f"beian.case.{case}", started)
+
+    eventually(lambda: len(stuck_events(waiting)) == 1 and len(stuck_events(published)) == 1,
+               what="one stuck event per case")
+    [announced] = stuck_events(waiting)
+    assert {r["reason_code"] for r in announced.payload["reasons"]} == {"task_overdue", "timer_late"}
+
+    # The sweep ends the publicity (the case is filed) and handles the other case's timer.
+    assert sweep_timers(return_state=True).is_completed()
+    second = watch_stuck(return_state=True)
+    rows = table_rows(stuck_table(prefect_client, second.state_details.flow_run_id))
+    assert published not in {row["案件"] for row in rows}
+    eventually(lambda: len(events(prefect_client, UNSTUCK_EVENT, f"beian.case.{published}", started)) == 1,
+               what="the unstuck event")
+    assert len(stuck_events(published)) == 1  # announced once, not again

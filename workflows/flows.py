@@ -1,0 +1,550 @@
+"""The Prefect flows that run the background in production: timers, deliveries, the stuck watch, retries.
+
+Each flow is a plain function in Prefect's own style that opens the application on `database_url()`, calls the same
+functions the command line calls (`workflows.sweep`, `workflows.delivery`, `workflows.stuck`) and closes it again. What
+Prefect adds is what operations staff see in its UI:
+
+* every case is its own **task run named after the case** ("定时 BA2026-00012", "投递 BA2026-00012"), so one
+  broken case is one red task run, with the reason in its log, and never stops the others;
+* a flow run in which some cases failed ends **Failed**, its state message naming the cases. The sweep is idempotent
+  (a timer fires in the transaction that removes it), so the UI's "Retry" on that flow run simply sweeps again;
+  `beian retry CASE` or the `beian-retry` deployment re-steps one case and re-queues its failed deliveries;
+* the stuck watch publishes one table artifact under a fixed key (a new version per run), emits `beian.case.stuck`
+  when a case is stuck for a reason it was not stuck for at the last run and `beian.case.unstuck` when its reasons
+  are all gone — events that automations can turn into notifications;
+* `ensure_automations` configures what a self-hosted Prefect server lacks out of the box: runs that stop sending
+  heartbeats become Crashed, and a sweep that runs too long is flagged.
+
+Deployments are registered by module path (`workflows.flows.sweep_timers`): the code comes from the installed `beian`
+package wherever a flow runs, which is what lets a process work pool run them on other machines without an image or
+a shared folder.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import httpx
+from prefect import flow, get_client, get_run_logger, serve, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.actions import LogCreate, WorkPoolCreate
+from prefect.client.schemas.objects import StateType
+from prefect.deployments.runner import RunnerDeployment, deploy
+from prefect.events import emit_event
+from prefect.events.actions import ChangeFlowRunState, RunDeployment
+from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+from prefect.events.schemas.events import ResourceSpecification
+from prefect.exceptions import ObjectNotFound
+from prefect.futures import wait
+from prefect.schedules import Cron
+from prefect.states import Completed, Failed, State
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.types.entrypoint import EntrypointType
+from prefect.workers.process import ProcessWorker
+
+from adapters.db import database_url
+from adapters.settings import Settings, load_settings
+from adapters.up import HEARTBEAT_SECONDS
+from tasks.calendar import SHANGHAI
+from workflows import clock
+from workflows.delivery import CaseDelivery, deliver_case, due_deliveries
+from workflows.errors import BeianError
+from workflows.service import Beian
+from workflows.stuck import StuckItem, find_stuck, record_stuck, summary_line
+from workflows.sweep import CaseAdvance, advance_case, due_cases, record_failure, summarise
+
+# --- names ops see and automations match on; keep them stable ------------------------------------------------------
+SWEEP_FLOW = "sweep-timers"
+DELIVER_FLOW = "deliver-outbox"
+STUCK_FLOW = "watch-stuck"
+RETRY_FLOW = "retry-case"
+REGISTRY_FLOW = "check-registrations"
+FLAG_FLOW = "flag-long-sweep"
+
+SWEEP_DEPLOYMENT = "beian-sweep"
+DELIVER_DEPLOYMENT = "beian-deliver"
+STUCK_DEPLOYMENT = "beian-stuck-watch"
+REGISTRY_DEPLOYMENT = "beian-registry-check"
+RETRY_DEPLOYMENT = "beian-retry"
+FLAG_DEPLOYMENT = "beian-sweep-too-long"
+
+TAG = "beian"
+TAGS = [TAG]
+STUCK_ARTIFACT_KEY = "beian-stuck-cases"
+STUCK_EVENT = "beian.case.stuck"
+UNSTUCK_EVENT = "beian.case.unstuck"
+TOO_LONG_EVENT = "beian.sweep.too-long"
+TOO_LONG_TAG = "运行过久"
+
+DELIVER_INTERVAL_SECONDS = 60
+STUCK_INTERVAL_SECONDS = 300
+REGISTRY_CHECK_CRON = "0 6 * * *"  # daily at 06:00 Beijing time, before the working day
+
+# A run is declared a zombie after ZOMBIE_AFTER_SECONDS without any event: four missed heartbeats at the
+# HEARTBEAT_SECONDS that `adapters.up.prefect_environment` gives every process it starts (server, served runs,
+# workers), and still more than one interval of Prefect's own default (180 s) for a worker started without it.
+ZOMBIE_AFTER_SECONDS = 300
+
+ZOMBIE_AUTOMATION = "beian：失联的运行标记为 Crashed"
+TOO_LONG_AUTOMATION = "beian：计时扫描运行过久"
+
+# Threads per flow run. Each case is its own transaction; on SQLite they serialise on the write lock anyway, on
+# PostgreSQL they run side by side (row locks, SKIP LOCKED).
+CASE_WORKERS = 4
+
+# Flow-run state names that end a sweep's "running" period (event names follow state names, not types).
+_END_STATES = ("Completed", "Failed", "Crashed", "Cancelled", "Cancelling", "TimedOut", "Paused", "Suspended",
+               "AwaitingRetry", "Retrying", "Scheduled", "Late")
+
+
+class CaseFailed(Exception):
+    """One case did not get through a task run; carries what happened to it (a CaseAdvance or a CaseDelivery)."""
+
+    def __init__(self, message: str, outcome: CaseAdvance | CaseDelivery) -> None:
+        super().__init__(message)
+        self.message = message
+        self.outcome = outcome
+
+
+class CasesFailed(Exception):
+    """The data of a flow run that ended Failed because some of its cases failed; carries the flow's summary."""
+
+    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.summary = summary
+
+
+class _Run:
+    """What every task run of one flow run shares. A plain class on purpose: Prefect walks dataclasses and
+    collections passed to tasks looking for futures, and has no business inside the application or the HTTP client."""
+
+    def __init__(self, app: Beian, settings: Settings, now: datetime, client: httpx.Client | None = None) -> None:
+        self.app = app
+        self.settings = settings
+        self.now = now
+        self.client = client
+
+
+def _named(label: str) -> Callable[[], str]:
+    """A flow-run name ops can read in the run list ("计时扫描 11-22 09:30", Beijing time) instead of a random one."""
+    def name() -> str:
+        return f"{label} {clock.now().astimezone(SHANGHAI):%m-%d %H:%M}"
+
+    return name
+
+
+@contextmanager
+def _application() -> Iterator[Beian]:
+    app = Beian(database_url())
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def _case_list(cases: list[str], shown: int = 20) -> str:
+    listed = "、".join(cases[:shown])
+    return listed + (f" 等 {len(cases)} 个" if len(cases) > shown else "")
+
+
+def _finish(summary: dict[str, Any], failed: list[str], what: str) -> dict[str, Any] | State[Any]:
+    """The flow's final state: its summary when every case went through, else Failed naming the cases.
+
+    Failed carries a `CasesFailed` as its data, so a Python caller of the flow gets that exception (with the summary)
+    and the UI shows the message on the run; "Retry" there runs the whole flow again."""
+    if not failed:
+        return summary
+    message = f"{len(failed)} 个案件{what}：{_case_list(failed)}（详见以案件编号命名的失败任务）"
+    return Failed(message=message, data=CasesFailed(message, summary))
+
+
+# --- the timer sweep -------------------------------------------------------------------------------------------------
+
+@task(task_run_name="定时 {case_id}", cache_policy=NO_CACHE)
+def advance_one(run: _Run, instance_id: int, case_id: str) -> CaseAdvance:
+    """Fire the case's due timers; a failure is recorded on the case and fails this task run."""
+    logger = get_run_logger()
+    try:
+        result = advance_case(run.app, instance_id, case_id, run.now)
+    except Exception as exc:  # anything else the step raised is still this case's failure, not the sweep's
+        logger.exception("案件 %s 处理时发生意外错误", case_id)
+        result = record_failure(run.app, instance_id, case_id,
+                                f"处理时发生意外错误（{type(exc).__name__}: {exc}），案件保持原状态", "timer")
+    if result.error is not None:
+        limit = run.settings.sweep_max_attempts
+        then = (f"计时扫描将自动重试（最多 {limit} 次）" if result.attempts < limit
+                else f"已达 {limit} 次，计时扫描不再重试")
+        logger.error("案件 %s 定时处理失败（连续第 %s 次）：%s。%s；排除原因后可在 Prefect 运行部署 %s（填写案件编号）"
+                     "或执行 beian retry %s", case_id, result.attempts, result.error, then, RETRY_DEPLOYMENT, case_id)
+        raise CaseFailed(f"案件 {case_id} 定时处理失败：{result.error}", result)
+    if result.skipped:
+        logger.info("案件 %s 已无到期的定时事件（可能已由另一次扫描处理），未作更改", case_id)
+    else:
+        logger.info("案件 %s 已触发定时事件 %s，当前状态：%s", case_id, "、".join(result.fired) or "（无）",
+                    result.status)
+    return result
+
+
+@flow(name=SWEEP_FLOW, flow_run_name=_named("计时扫描"), task_runner=ThreadPoolTaskRunner(max_workers=CASE_WORKERS),
+      description="计时扫描：触发所有已到期的定时事件，每个案件一个以案件编号命名的任务。")
+def sweep_timers(limit: int = 1000) -> dict[str, Any] | State[Any]:
+    """Fire every due timer, one task run per case; Failed (naming the cases) when any case failed.
+
+    Args:
+        limit: 本次最多处理的案件数（其余留给下一次扫描）
+    """
+    logger = get_run_logger()
+    settings = load_settings()
+    with _application() as app:
+        now = clock.now()
+        run = _Run(app, settings, now)
+        due = due_cases(app, now, limit, settings.sweep_max_attempts)
+        futures = [advance_one.submit(run, instance_id, case_id) for instance_id, case_id in due]
+        wait(futures)
+        results: list[CaseAdvance] = []
+        for (_, case_id), future in zip(due, futures, strict=True):
+            value = future.result(raise_on_failure=False)
+            if isinstance(value, CaseAdvance):
+                results.append(value)
+            elif isinstance(value, CaseFailed) and isinstance(value.outcome, CaseAdvance):
+                results.append(value.outcome)
+            else:  # the failure could not even be recorded (e.g. the database went away): report it all the same
+                results.append(CaseAdvance(case_id, error=str(value)))
+    summary = summarise(now, results)
+    logger.info("计时扫描完成：到期 %d 个案件，已触发 %d 个，失败 %d 个，跳过 %d 个", len(due), len(summary["fired"]),
+                len(summary["failed"]), len(summary["skipped"]))
+    return _finish(summary, [item["case"] for item in summary["failed"]], "定时处理失败")
+
+
+# --- delivering the outbox -------------------------------------------------------------------------------------------
+
+@task(task_run_name="投递 {case_id}", cache_policy=NO_CACHE)
+def deliver_one(run: _Run, case_id: str, outbox_ids: list[int]) -> CaseDelivery:
+    """Send the case's due outbox rows; fails the task run when any did not go out."""
+    logger = get_run_logger()
+    result = deliver_case(run.app, run.settings, case_id, outbox_ids, run.client)
+    for item in result.delivered:
+        logger.info("案件 %s：%s（回执 %s）", case_id, item["summary"], item["reference"])
+    if not result.ok:
+        waiting = (f"{len(result.retrying)} 项将按退避时间自动重发" if result.retrying else "")
+        gave_up = (f"{len(result.failed)} 项已停止重试，排除原因后可在 Prefect 运行部署 {RETRY_DEPLOYMENT}"
+                   f"（填写案件编号）或执行 beian retry {case_id}" if result.failed else "")
+        logger.error("案件 %s 的外部投递未成功：%s。%s", case_id, result.problems(),
+                     "；".join(part for part in (waiting, gave_up) if part))
+        raise CaseFailed(f"案件 {case_id} 的外部投递未成功：{result.problems()}", result)
+    return result
+
+
+@flow(name=DELIVER_FLOW, flow_run_name=_named("外部投递"),
+      task_runner=ThreadPoolTaskRunner(max_workers=CASE_WORKERS),
+      description="外部投递：把已记录的公示、报送和通知发送给外部系统，每个案件一个以案件编号命名的任务。")
+def deliver_outbox(limit: int = 1000) -> dict[str, Any] | State[Any]:
+    """Deliver every due outbox row, one task run per case; Failed (naming the cases) when any did not go out.
+
+    Args:
+        limit: 本次最多发送的投递条数（其余留给下一次）
+    """
+    logger = get_run_logger()
+    settings = load_settings()
+    with _application() as app, httpx.Client() as client:
+        now = clock.now()
+        run = _Run(app, settings, now, client)
+        due = due_deliveries(app, now, limit)
+        futures = {case_id: deliver_one.submit(run, case_id, ids) for case_id, ids in due.items()}
+        wait(list(futures.values()))
+        results: list[CaseDelivery] = []
+        for case_id, future in futures.items():
+            value = future.result(raise_on_failure=False)
+            if isinstance(value, CaseDelivery):
+                results.append(value)
+            elif isinstance(value, CaseFailed) and isinstance(value.outcome, CaseDelivery):
+                results.append(value.outcome)
+            else:  # deliver_case itself broke (e.g. the database went away): nothing was recorded as sent
+                logger.error("案件 %s 的投递意外中断：%s", case_id, value)
+                results.append(CaseDelivery(case_id, retrying=[{"id": None, "summary": "投递", "error": str(value)}]))
+    summary = {"now": now.isoformat(), "cases": [r.to_dict() for r in results],
+               "delivered": sum(len(r.delivered) for r in results),
+               "retrying": sum(len(r.retrying) for r in results), "failed": sum(len(r.failed) for r in results)}
+    logger.info("外部投递完成：%d 个案件，送达 %d 项，待重发 %d 项，已停止重试 %d 项", len(results),
+                summary["delivered"], summary["retrying"], summary["failed"])
+    return _finish(summary, [r.case for r in results if not r.ok], "的外部投递未成功")
+
+
+# --- the stuck watch -------------------------------------------------------------------------------------------------
+
+@flow(name=STUCK_FLOW, flow_run_name=_named("卡住案件检查"),
+      description=(f"卡住案件检查：列出超期、出错、投递失败和外部回复超期的案件（表格产物 {STUCK_ARTIFACT_KEY}），"
+                   f"新卡住的案件发出 {STUCK_EVENT} 事件。"))
+def watch_stuck() -> dict[str, Any]:
+    """Publish the stuck cases as a table artifact (fixed key) and announce the newly stuck ones as events."""
+    logger = get_run_logger()
+    settings = load_settings()
+    with _application() as app:
+        # stuck_report's steps, keeping the StuckItem objects: the table wants their `to_row()`.
+        now = clock.now()
+        with app.uow() as uow:
+            items = find_stuck(uow, settings, now)
+            newly, cleared = record_stuck(uow, items, now)
+            uow.commit()
+    summary = summary_line(items, newly, cleared)
+    checked = now.astimezone(SHANGHAI)
+    create_table_artifact(
+        key=STUCK_ARTIFACT_KEY, table=[item.to_row() for item in items],
+        description=(f"### {summary}\n\n检查时间：{checked:%Y-%m-%d %H:%M}（北京时间），"
+                     f"每 {STUCK_INTERVAL_SECONDS // 60} 分钟更新一次。“链接”列打开案件；"
+                     "原因排除后，下次检查自动移出本表。"))
+    _announce(items, newly, cleared)
+    logger.info("%s", summary)
+    for item in newly:
+        logger.warning("新卡住：%s（%s）%s", item.case_id, item.reason_label, item.reason)
+    return {"now": checked.isoformat(), "stuck": [item.to_dict() for item in items],
+            "newly_stuck": [item.to_dict() for item in newly], "cleared": cleared, "markdown_summary": summary}
+
+
+def _announce(items: list[StuckItem], newly: list[StuckItem], cleared: list[str]) -> None:
+    """One `beian.case.stuck` event per case with a reason not seen at the last run (its payload lists the new
+    reasons), and one `beian.case.unstuck` per case whose reasons all went away."""
+    new_by_case: dict[str, list[StuckItem]] = defaultdict(list)
+    for item in newly:
+        new_by_case[item.case_id].append(item)
+    for case_id, reasons in new_by_case.items():
+        first = reasons[0]
+        emit_event(event=STUCK_EVENT,
+                   resource=_case_resource(case_id, reasons=",".join(sorted({r.reason_code for r in reasons}))),
+                   payload={"case": case_id, "institution": first.institution, "process": first.process,
+                            "region": first.region, "link": first.link, "reasons": [r.to_dict() for r in reasons]})
+    still_stuck = {item.case_id for item in items}
+    cleared_by_case: dict[str, list[str]] = defaultdict(list)
+    for key in cleared:
+        case_id, _, reason_key = key.partition("/")
+        cleared_by_case[case_id].append(reason_key)
+    for case_id, reason_keys in cleared_by_case.items():
+        if case_id not in still_stuck:
+            emit_event(event=UNSTUCK_EVENT, resource=_case_resource(case_id),
+                       payload={"case": case_id, "cleared": reason_keys})
+
+
+def _case_resource(case_id: str, **labels: str) -> dict[str, str]:
+    resource = {"prefect.resource.id": f"beian.case.{case_id}", "prefect.resource.name": case_id}
+    resource.update({f"beian.{key}": value for key, value in labels.items()})
+    return resource
+
+
+# --- what ops start by hand ------------------------------------------------------------------------------------------
+
+@flow(name=RETRY_FLOW, flow_run_name="重试 {case}",
+      description=("重试案件：重新处理该案件（清除出错记录后再走一步），并重新发送其失败的外部投递。"
+                   "在“运行 → 自定义运行”中填写案件编号。"))
+def retry_case(case: str) -> dict[str, Any] | State[Any]:
+    """`beian retry CASE` from the UI; Failed with the reason when the case still does not get through.
+
+    Args:
+        case: 案件编号，例如 BA2026-00012
+    """
+    logger = get_run_logger()
+    case = case.strip()
+    with _application() as app:
+        try:
+            result = app.retry(case, actor="ops")
+        except BeianError as exc:
+            logger.error("案件 %s 重试未成功：%s", case, exc.message)
+            return Failed(message=exc.message)
+    step, delivery = result["step"], result["delivery"]
+    logger.info("案件 %s 已重试：处理 %s；重新排队的投递 %s 项；送达 %s 项", case,
+                step.get("error") or ("无到期事项" if step.get("skipped") else f"已触发 {step.get('timers') or '无'}"),
+                result["requeued"], len(delivery["delivered"]))
+    if result["ok"]:
+        return result
+    problems = [step["error"]] if step.get("error") else []
+    problems += [f"{item['summary']}：{item['error']}" for item in delivery["retrying"] + delivery["failed"]]
+    logger.error("案件 %s 重试后仍未成功：%s", case, "；".join(problems))
+    return _finish(result, [case], "重试后仍未成功")
+
+
+def registry_watch_available() -> bool:
+    return importlib.util.find_spec("workflows.registry_watch") is not None
+
+
+@flow(name=REGISTRY_FLOW, flow_run_name=_named("注销核查"),
+      description="注销核查：向市场主体登记系统核查所有有效备案的机构，已注销的自动启动注销备案程序。")
+def check_registrations() -> dict[str, Any]:
+    from workflows.registry_watch import check_deregistrations  # lazily: the module arrives with its own issue
+
+    with _application() as app:
+        result: dict[str, Any] = check_deregistrations(app, load_settings())
+    get_run_logger().info("注销核查完成：%s", result)
+    return result
+
+
+@flow(name=FLAG_FLOW, flow_run_name=_named("计时扫描运行过久"),
+      description="由自动化“计时扫描运行过久”启动：给运行过久的计时扫描加上“运行过久”标签并在其日志中留言。")
+def flag_long_sweep(flow_run: str, threshold_seconds: int) -> State[Any]:
+    """Flag a sweep run that has been Running longer than the threshold, without touching its state.
+
+    `flow_run` is the Prefect resource id the automation passes ("prefect.flow-run.<uuid>"). The run gets a tag and a
+    warning in its own log; this flag run ends Failed so that it stands out on the dashboard."""
+    logger = get_run_logger()
+    run_id = UUID(flow_run.removeprefix("prefect.flow-run."))
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run_id)
+        if run.state is None or not run.state.is_running():
+            logger.info("计时扫描 %s 已结束（%s），无需标记", run.name, run.state.name if run.state else "无状态")
+            return Completed(message=f"计时扫描 {run.name} 已结束，无需标记")
+        started = run.start_time.astimezone(SHANGHAI) if run.start_time else None
+        since = f"自 {started:%Y-%m-%d %H:%M:%S}（北京时间）起" if started else ""
+        message = (f"计时扫描 {run.name} {since}已运行超过 {threshold_seconds} 秒仍未结束："
+                   "请检查数据库锁、外部系统是否无响应，以及本次扫描的案件任务")
+        client.update_flow_run(run_id, tags=sorted({*run.tags, TOO_LONG_TAG}))
+        client.create_logs([LogCreate(name="beian.watchdog", level=logging.WARNING, message=message,
+                                      timestamp=datetime.now(UTC), flow_run_id=run_id)])
+    emit_event(event=TOO_LONG_EVENT, resource={"prefect.resource.id": f"prefect.flow-run.{run_id}",
+                                               "prefect.resource.name": run.name},
+               payload={"threshold_seconds": threshold_seconds, "message": message})
+    logger.warning("%s", message)
+    return Failed(message=message)
+
+
+# --- deployments -----------------------------------------------------------------------------------------------------
+
+def deployments(settings: Settings | None = None) -> list[RunnerDeployment]:
+    """The deployments, by stable name, for `serve_all` (embedded) and `deploy_to_pool` (scale-out)."""
+    settings = settings or load_settings()
+    module = EntrypointType.MODULE_PATH
+    result = [
+        sweep_timers.to_deployment(
+            SWEEP_DEPLOYMENT, interval=settings.sweep_interval_seconds, tags=TAGS, entrypoint_type=module,
+            description=(f"每 {settings.sweep_interval_seconds} 秒触发一次所有已到期的定时事件"
+                         "（受理、公示、有效期等期限）。"
+                         "失败的案件显示为以案件编号命名的失败任务，原因见任务日志；计时扫描会自动重试，"
+                         f"也可运行 {RETRY_DEPLOYMENT}。")),
+        deliver_outbox.to_deployment(
+            DELIVER_DEPLOYMENT, interval=DELIVER_INTERVAL_SECONDS, tags=TAGS, entrypoint_type=module,
+            description=(f"每 {DELIVER_INTERVAL_SECONDS} 秒把待发送的公示公告、向全国备案信息库的报送"
+                         "和给机构的通知发往外部系统。"
+                         "暂时失败的按退避时间自动重发；已停止重试的显示在卡住案件表中。")),
+        watch_stuck.to_deployment(
+            STUCK_DEPLOYMENT, interval=STUCK_INTERVAL_SECONDS, tags=TAGS, entrypoint_type=module,
+            description=(f"每 {STUCK_INTERVAL_SECONDS // 60} 分钟检查卡住的案件，"
+                         f"结果见“产物”中的 {STUCK_ARTIFACT_KEY} 表格"
+                         f"（案件、机构、流程、等待、自何时、超期工作日、原因、链接）。")),
+        retry_case.to_deployment(
+            RETRY_DEPLOYMENT, tags=TAGS, entrypoint_type=module,
+            description="排除原因后重试一个案件：在“运行 → 自定义运行”中填写案件编号（如 BA2026-00012）。"),
+        flag_long_sweep.to_deployment(
+            FLAG_DEPLOYMENT, tags=TAGS, entrypoint_type=module,
+            description="由自动化启动，无需手工运行：标记运行过久的计时扫描。"),
+    ]
+    if registry_watch_available():
+        result.append(check_registrations.to_deployment(
+            REGISTRY_DEPLOYMENT, schedule=Cron(REGISTRY_CHECK_CRON, timezone="Asia/Shanghai"), tags=TAGS,
+            entrypoint_type=module,
+            description="每天 6:00（北京时间）向市场主体登记系统核查有效备案的机构，已注销的自动启动注销备案程序。"))
+    return result
+
+
+def serve_all(settings: Settings | None = None) -> None:
+    """Serve every deployment from this process until it is interrupted (the embedded default, `beian up`)."""
+    serve(*deployments(settings), print_starting_message=False)
+
+
+def ensure_process_pool(pool: str) -> None:
+    """Create the process work pool if it does not exist (with the process worker's own default job template)."""
+    with get_client(sync_client=True) as client:
+        try:
+            existing = client.read_work_pool(pool)
+        except ObjectNotFound:
+            client.create_work_pool(WorkPoolCreate(
+                name=pool, type="process", base_job_template=ProcessWorker.get_default_base_job_template(),
+                description="beian 的后台任务（计时扫描、外部投递、卡住案件检查）；用 prefect worker start --pool "
+                            f"{pool} --type process 在每台机器上启动执行者。"))
+            return
+        if existing.type != "process":
+            raise ValueError(f"工作池 {pool} 已存在，但类型是 {existing.type}，不是 process")
+
+
+def deploy_to_pool(pool: str, settings: Settings | None = None) -> list[UUID]:
+    """Register the deployments on a process work pool (created if missing): workers on any machine with `beian`
+    installed run them (scale-out). Returns the deployment ids."""
+    ensure_process_pool(pool)
+    return deploy(*deployments(settings), work_pool_name=pool, print_next_steps_message=False, ignore_warnings=True)
+
+
+# --- automations ------------------------------------------------------------------------------------------------------
+
+def automations(settings: Settings, flag_deployment_id: UUID,
+                zombie_after_seconds: int = ZOMBIE_AFTER_SECONDS) -> list[AutomationCore]:
+    """The automations ops need, as objects (see `ensure_automations`)."""
+    ours = ResourceSpecification({"prefect.resource.role": "tag", "prefect.resource.id": f"prefect.tag.{TAG}"})
+    zombie = AutomationCore(
+        name=ZOMBIE_AUTOMATION,
+        description=(f"beian 的流程运行超过 {zombie_after_seconds} 秒没有心跳（进程被杀、机器宕机）时，"
+                     "把它标记为 Crashed，"
+                     "不再显示为运行中。需要运行流程的进程设置 PREFECT_FLOWS_HEARTBEAT_FREQUENCY"
+                     f"={HEARTBEAT_SECONDS}（beian up 已设置）。"),
+        # Prefect's documented zombie recipe: after each heartbeat of a run, expect another event of that run.
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"}, expect={"prefect.flow-run.*"},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}), match_related=ours,
+            for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1,
+            within=timedelta(seconds=zombie_after_seconds)),
+        actions=[ChangeFlowRunState(state=StateType.CRASHED,
+                                    message=f"超过 {zombie_after_seconds} 秒没有心跳，判定运行进程已不存在")],
+    )
+    # A sweep run Running longer than the threshold starts the flag flow, which tags the run and writes a warning into
+    # its log. Deliberately not a state change: a Running-type state written by an automation that fires just as the
+    # run finishes would reopen the finished run (Prefect allows COMPLETED/FAILED → RUNNING), and the sweep's own
+    # state must stay the engine's. A tag and a log line cannot change what the run does.
+    too_long = AutomationCore(
+        name=TOO_LONG_AUTOMATION,
+        description=(f"计时扫描运行超过 {settings.sweep_too_long_seconds} 秒仍未结束时，"
+                     f"给该运行加上“{TOO_LONG_TAG}”标签、"
+                     f"在其日志中写入警告，并出现一个失败的 {FLAG_FLOW} 运行。不改变计时扫描本身。"),
+        trigger=EventTrigger(
+            after={"prefect.flow-run.Running"}, expect={f"prefect.flow-run.{name}" for name in _END_STATES},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            match_related=ResourceSpecification({"prefect.resource.role": "flow", "prefect.resource.name": SWEEP_FLOW}),
+            for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1,
+            within=timedelta(seconds=settings.sweep_too_long_seconds)),
+        actions=[RunDeployment(source="selected", deployment_id=flag_deployment_id,
+                               # The explicit jinja kind renders to the label's text; a bare "{{ … }}" string would
+                               # be JSON-encoded (`| tojson`), which the label object is not.
+                               parameters={"flow_run": {"__prefect_kind": "jinja",
+                                                        "template": "{{ labels.prefect.resource.id }}"},
+                                           "threshold_seconds": settings.sweep_too_long_seconds})],
+    )
+    return [zombie, too_long]
+
+
+def ensure_automations(settings: Settings | None = None,
+                       zombie_after_seconds: int = ZOMBIE_AFTER_SECONDS) -> dict[str, str]:
+    """Create or update (by name) the automations; returns {name: "created" | "updated"}.
+
+    Needs the flag deployment registered first (`serve_all` or `deploy_to_pool`), since the automation runs it."""
+    settings = settings or load_settings()
+    done: dict[str, str] = {}
+    with get_client(sync_client=True) as client:
+        try:
+            flag = client.read_deployment_by_name(f"{FLAG_FLOW}/{FLAG_DEPLOYMENT}")
+        except ObjectNotFound:
+            raise RuntimeError(f"部署 {FLAG_FLOW}/{FLAG_DEPLOYMENT} 尚未注册："
+                               "先启动 beian up 或执行 beian deploy，再创建自动化") from None
+        for automation in automations(settings, flag.id, zombie_after_seconds):
+            existing = client.read_automations_by_name(automation.name)
+            if existing:
+                client.update_automation(existing[0].id, automation)
+                for duplicate in existing[1:]:  # two starts raced: keep one
+                    client.delete_automation(duplicate.id)
+                done[automation.name] = "updated"
+            else:
+                client.create_automation(automation)
+                done[automation.name] = "created"
+    return done
