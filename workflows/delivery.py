@@ -107,6 +107,10 @@ def deliver_due(app: Beian, settings: Settings, limit: int = 1000) -> dict[str, 
     with httpx.Client() as client:
         results = [deliver_case(app, settings, case_id, ids, client)
                    for case_id, ids in due_deliveries(app, now, limit).items()]
+    return delivery_summary(now, results)
+
+
+def delivery_summary(now: datetime, results: list[CaseDelivery]) -> dict[str, Any]:
     return {"now": now.isoformat(), "cases": [r.to_dict() for r in results],
             "delivered": sum(len(r.delivered) for r in results),
             "retrying": sum(len(r.retrying) for r in results), "failed": sum(len(r.failed) for r in results)}

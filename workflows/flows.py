@@ -55,10 +55,10 @@ from adapters.settings import Settings, load_settings
 from adapters.up import HEARTBEAT_SECONDS
 from tasks.calendar import SHANGHAI
 from workflows import clock
-from workflows.delivery import CaseDelivery, deliver_case, due_deliveries
+from workflows.delivery import CaseDelivery, deliver_case, delivery_summary, due_deliveries
 from workflows.errors import BeianError
 from workflows.service import Beian
-from workflows.stuck import StuckItem, find_stuck, record_stuck, summary_line
+from workflows.stuck import StuckItem, check_stuck
 from workflows.sweep import CaseAdvance, advance_case, due_cases, record_failure, summarise
 
 # --- names ops see and automations match on; keep them stable ------------------------------------------------------
@@ -271,9 +271,7 @@ def deliver_outbox(limit: int = 1000) -> dict[str, Any] | State[Any]:
             else:  # deliver_case itself broke (e.g. the database went away): nothing was recorded as sent
                 logger.error("案件 %s 的投递意外中断：%s", case_id, value)
                 results.append(CaseDelivery(case_id, retrying=[{"id": None, "summary": "投递", "error": str(value)}]))
-    summary = {"now": now.isoformat(), "cases": [r.to_dict() for r in results],
-               "delivered": sum(len(r.delivered) for r in results),
-               "retrying": sum(len(r.retrying) for r in results), "failed": sum(len(r.failed) for r in results)}
+    summary = delivery_summary(now, results)
     logger.info("外部投递完成：%d 个案件，送达 %d 项，待重发 %d 项，已停止重试 %d 项", len(results),
                 summary["delivered"], summary["retrying"], summary["failed"])
     return _finish(summary, [r.case for r in results if not r.ok], "的外部投递未成功")
@@ -289,14 +287,9 @@ def watch_stuck() -> dict[str, Any]:
     logger = get_run_logger()
     settings = load_settings()
     with _application() as app:
-        # stuck_report's steps, keeping the StuckItem objects: the table wants their `to_row()`.
-        now = clock.now()
-        with app.uow() as uow:
-            items = find_stuck(uow, settings, now)
-            newly, cleared = record_stuck(uow, items, now)
-            uow.commit()
-    summary = summary_line(items, newly, cleared)
-    checked = now.astimezone(SHANGHAI)
+        check = check_stuck(app, settings)
+    items, newly, cleared, summary = check.items, check.newly, check.cleared, check.summary
+    checked = check.now.astimezone(SHANGHAI)
     create_table_artifact(
         key=STUCK_ARTIFACT_KEY, table=[item.to_row() for item in items],
         description=(f"### {summary}\n\n检查时间：{checked:%Y-%m-%d %H:%M}（北京时间），"
@@ -306,8 +299,7 @@ def watch_stuck() -> dict[str, Any]:
     logger.info("%s", summary)
     for item in newly:
         logger.warning("新卡住：%s（%s）%s", item.case_id, item.reason_label, item.reason)
-    return {"now": checked.isoformat(), "stuck": [item.to_dict() for item in items],
-            "newly_stuck": [item.to_dict() for item in newly], "cleared": cleared, "markdown_summary": summary}
+    return check.to_report()
 
 
 def _announce(items: list[StuckItem], newly: list[StuckItem], cleared: list[str]) -> None:

@@ -155,21 +155,43 @@ def record_stuck(uow: UnitOfWork, items: list[StuckItem], now: datetime) -> tupl
     return newly, cleared
 
 
-def stuck_report(app: Beian, settings: Settings | None = None) -> dict[str, Any]:
-    """Find the stuck cases at the clock's now, remember them, and say what changed — in one unit of work."""
+@dataclass(frozen=True)
+class StuckCheck:
+    """One run of the watch: what is stuck now, what became stuck since the last run, what cleared."""
+
+    now: datetime
+    items: list[StuckItem]
+    newly: list[StuckItem]
+    cleared: list[str]
+
+    @property
+    def summary(self) -> str:
+        return summary_line(self.items, self.newly, self.cleared)
+
+    def to_report(self) -> dict[str, Any]:
+        return {
+            "now": self.now.astimezone(SHANGHAI).isoformat(),
+            "stuck": [item.to_dict() for item in self.items],
+            "newly_stuck": [item.to_dict() for item in self.newly],
+            "cleared": self.cleared,
+            "markdown_summary": self.summary,
+        }
+
+
+def check_stuck(app: Beian, settings: Settings | None = None) -> StuckCheck:
+    """Find the stuck cases at the clock's now and remember them, in one unit of work."""
     settings = settings or load_settings()
     now = clock.now()
     with app.uow() as uow:
         items = find_stuck(uow, settings, now)
         newly, cleared = record_stuck(uow, items, now)
         uow.commit()
-    return {
-        "now": now.astimezone(SHANGHAI).isoformat(),
-        "stuck": [item.to_dict() for item in items],
-        "newly_stuck": [item.to_dict() for item in newly],
-        "cleared": cleared,
-        "markdown_summary": summary_line(items, newly, cleared),
-    }
+    return StuckCheck(now, items, newly, cleared)
+
+
+def stuck_report(app: Beian, settings: Settings | None = None) -> dict[str, Any]:
+    """`beian stuck`: the check as JSON-safe data."""
+    return check_stuck(app, settings).to_report()
 
 
 def summary_line(items: list[StuckItem], newly: list[StuckItem] | None = None,
