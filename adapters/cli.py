@@ -262,6 +262,14 @@ def cmd_filings(args: argparse.Namespace) -> None:
 
 
 def cmd_document(args: argparse.Namespace) -> None:
+    if args.pdf:
+        from adapters.pdf import document_pdf
+
+        name, pdf = document_pdf(_app(args), args.document_id)
+        Path(args.pdf).write_bytes(pdf)
+        _print(args, {"id": args.document_id, "file": args.pdf, "name": name, "bytes": len(pdf)},
+               lambda v: f"已写入 {v['file']}（PDF，{v['bytes']} 字节）")
+        return
     document = _app(args).document(args.document_id)
     if args.out:
         Path(args.out).write_text(document["html"], encoding="utf-8")
@@ -319,6 +327,67 @@ def cmd_demo(args: argparse.Namespace) -> None:
     shown = run_demo(app, say=(lambda _line: None) if args.json else print, out_dir=Path(args.out))
     if args.json:
         print(json.dumps(shown, ensure_ascii=False, indent=2))
+
+
+def _user_view(user: Any) -> dict[str, Any]:
+    return {"username": user.username, "display_name": user.display_name, "roles": list(user.roles),
+            "role_labels": list(user.role_labels), "region": user.region, "region_name": user.region_name,
+            "is_admin": user.is_admin, "active": user.active}
+
+
+def _user_line(v: dict[str, Any]) -> str:
+    region = v["region_name"] if v["region"] in v["region_name"] else f"{v['region_name']}（{v['region']}）"
+    return (f"{v['username']}  {v['display_name']}  {'、'.join(v['role_labels'])}  辖区 {region}"
+            + ("  管理员" if v["is_admin"] else "") + ("" if v["active"] else "  已停用"))
+
+
+def _new_password(args: argparse.Namespace) -> str:
+    """The new password: one line of standard input with --password-stdin, else typed twice without echo."""
+    if args.password_stdin:
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    import getpass
+
+    first = getpass.getpass("新密码：")
+    if getpass.getpass("再次输入新密码：") != first:
+        from workflows.errors import InvalidInput
+
+        raise InvalidInput("两次输入的密码不一致，未作任何更改")
+    return first
+
+
+def cmd_users_add(args: argparse.Namespace) -> None:
+    from workflows.users import add_user
+
+    app = _app(args)  # opened first: a wrong --db fails before the password is asked for
+    user = add_user(app, args.username, args.name, _new_password(args), args.role, args.region,
+                    is_admin=args.admin, actor=args.user)
+    _print(args, _user_view(user), lambda v: "已新增用户：" + _user_line(v))
+
+
+def cmd_users_list(args: argparse.Namespace) -> None:
+    from workflows.users import list_users
+
+    users = [_user_view(u) for u in list_users(_app(args))]
+    _print(args, users, lambda v: "\n".join(_user_line(u) for u in v) or "尚无用户（用 beian users add 新增）")
+
+
+def cmd_users_passwd(args: argparse.Namespace) -> None:
+    from workflows.errors import NotFound
+    from workflows.users import get_user, set_password
+
+    app = _app(args)
+    if get_user(app, args.username) is None:  # before asking for a password nobody can use
+        raise NotFound(f"用户“{args.username}”不存在")
+    set_password(app, args.username, _new_password(args), actor=args.user)
+    _print(args, {"username": args.username, "password_changed": True},
+           lambda v: f"已更改用户 {v['username']} 的密码")
+
+
+def cmd_users_active(args: argparse.Namespace) -> None:
+    from workflows.users import set_active
+
+    user = set_active(_app(args), args.username, args.active, actor=args.user)
+    _print(args, _user_view(user), lambda v: ("已启用用户：" if v["active"] else "已停用用户：") + _user_line(v))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -394,9 +463,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="按状态筛选：filed、renewal_window、renewal_review、suspended、winding_up、terminated")
     p.add_argument("--region", help="按地区代码筛选（如 510000 为全省，510100 为成都市）")
     p.set_defaults(func=cmd_filings)
-    p = sub.add_parser("document", help="输出文书 HTML")
+    p = sub.add_parser("document", help="输出文书 HTML（或用 --pdf 输出 PDF）")
     p.add_argument("document_id", type=int)
     p.add_argument("--out", help="写入文件")
+    p.add_argument("--pdf", help="输出为 PDF 文件（中文字体：Noto CJK）")
     p.set_defaults(func=cmd_document)
 
     p = sub.add_parser("demo", help="演示：在虚拟时钟上走完一件备案（示例数据）")
@@ -413,6 +483,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.set_defaults(func=cmd_calendar_load, default_user="admin")
     cal.add_parser("years", help="已载入的年度安排").set_defaults(func=cmd_calendar_years)
+
+    users = sub.add_parser("users", help="用户管理（管理员）").add_subparsers(dest="users_command", required=True,
+                                                                        parser_class=_Parser)
+    p = users.add_parser("add", help="新增用户（密码两次输入，或用 --password-stdin 从标准输入读一行）")
+    p.add_argument("username", help="用户名：3–40 个字符，小写字母、数字和 _ . -")
+    p.add_argument("--name", required=True, help="显示名，如 张三")
+    p.add_argument("--role", action="append", required=True,
+                   help="角色（可重复）：intake、expert、inspection、reviewer、publicity、supervision、approver")
+    p.add_argument("--region", required=True, help="辖区代码：省级如 510000，市级如 510100（直辖市为区代码）")
+    p.add_argument("--admin", action="store_true", help="管理员")
+    p.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行）")
+    p.set_defaults(func=cmd_users_add, default_user="admin")
+    users.add_parser("list", help="列出用户").set_defaults(func=cmd_users_list)
+    p = users.add_parser("passwd", help="更改用户密码")
+    p.add_argument("username")
+    p.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行）")
+    p.set_defaults(func=cmd_users_passwd, default_user="admin")
+    p = users.add_parser("disable", help="停用用户")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_users_active, active=False, default_user="admin")
+    p = users.add_parser("enable", help="重新启用用户")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_users_active, active=True, default_user="admin")
     return parser
 
 

@@ -121,7 +121,11 @@ class HumanTask(Base):
     """An open (READY) user task: the worklist reads only this table."""
 
     __tablename__ = "human_tasks"
-    __table_args__ = (Index("ix_human_tasks_role_region_due", "role", "region", "due_at"),)
+    __table_args__ = (
+        Index("ix_human_tasks_role_region_due", "role", "region", "due_at"),
+        # The worklist: one authority's tasks of the caller's roles, most urgent first.
+        Index("ix_human_tasks_authority_role_due", "authority", "role", "due_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
@@ -131,6 +135,8 @@ class HumanTask(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(40))
     region: Mapped[str] = mapped_column(String(6))
+    # The authority that handles the task (tasks/access.py authority_of): who may work on it.
+    authority: Mapped[str] = mapped_column(String(6))
     form: Mapped[str | None] = mapped_column(String(200))
     article: Mapped[str] = mapped_column(Text, default="")
     due_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -332,6 +338,25 @@ class AuditEvent(Base):
     summary: Mapped[str] = mapped_column(Text)
     article: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class User(Base):
+    """A caseworker or administrator account. `region` is the user's authority code (tasks/access.py); the password
+    is kept only as an argon2id hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    roles: Mapped[list[Any]] = mapped_column(JSON)
+    region: Mapped[str] = mapped_column(String(6), index=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    password_changed_at: Mapped[datetime]
 
 
 class CalendarYear(Base):

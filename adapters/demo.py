@@ -85,3 +85,41 @@ def run_demo(app: Beian, say: Callable[[str], None] = print, out_dir: Path | Non
             path.write_text(app.document(document["id"])["html"], encoding="utf-8")
             say(f"    文书：{document['title']} → {path}")
     return shown
+
+
+# --- a fresh database for `beian up`: a first administrator, demo caseworkers, demo applications ------------------
+
+DEMO_PASSWORD = "demo-password-1"
+# username → (display name, roles, authority): one caseworker per lane of Chengdu (510100) and the provincial reviewer.
+DEMO_PEOPLE: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "demo-intake": ("【演示】受理人员", ("intake",), "510100"),
+    "demo-expert": ("【演示】专家评估协调员", ("expert",), "510100"),
+    "demo-inspection": ("【演示】现场考察组", ("inspection",), "510100"),
+    "demo-publicity": ("【演示】公示人员", ("publicity",), "510100"),
+    "demo-supervision": ("【演示】监管人员", ("supervision",), "510100"),
+    "demo-reviewer": ("【演示】省级复核人员", ("reviewer",), "510000"),
+}
+
+
+def seed_empty_database(app: Beian) -> dict[str, Any] | None:
+    """On a database without any account: the first administrator (a random password, shown once), the demo
+    caseworkers (password `DEMO_PASSWORD`, names marked 【演示】) and two demo applications received now, so a
+    newcomer can click through a whole filing. None when the database already has accounts."""
+    import secrets
+
+    from workflows.users import add_user, list_users
+
+    if list_users(app):
+        return None
+    password = secrets.token_urlsafe(12)
+    add_user(app, "admin", "系统管理员", password, ["supervision"], "510000", is_admin=True, actor="beian up")
+    for username, (name, roles, region) in DEMO_PEOPLE.items():
+        add_user(app, username, name, DEMO_PASSWORD, roles, region, actor="beian up")
+    application = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    cases = []
+    for suffix in ("", "（第二家）"):
+        demo = json.loads(json.dumps(application))
+        demo["institution"]["name"] = "【演示数据】" + application["institution"]["name"] + suffix
+        cases.append(app.apply(demo, actor="演示-申请人")["case"])
+    return {"admin_password": password, "demo_users": list(DEMO_PEOPLE), "demo_password": DEMO_PASSWORD,
+            "cases": cases}

@@ -26,6 +26,7 @@ from adapters.db import (
     OutboxMessage,
     ProcessDefinition,
     Timer,
+    User,
     Violation,
 )
 from adapters.db import (
@@ -94,7 +95,9 @@ class Repository:
     def human_tasks(self, instance_id: int) -> list[HumanTask]:
         return list(self.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)))
 
-    def human_task(self, task_id: str) -> HumanTask | None:
+    def human_task(self, task_id: str, *, for_update: bool = False) -> HumanTask | None:
+        if for_update:
+            return self.session.get(HumanTask, task_id, with_for_update=self.dialect == "postgresql")
         return self.session.get(HumanTask, task_id)
 
     def open_tasks(self, case_id: str | None = None) -> list[HumanTask]:
@@ -264,6 +267,39 @@ class Repository:
 
     def delete_calendar_year(self, year: int) -> None:
         self.session.execute(delete(CalendarYear).where(CalendarYear.year == year))
+
+    # --- users and the worklist --------------------------------------------------------------------------
+    def user(self, username: str) -> User | None:
+        return self.session.scalars(select(User).where(User.username == username)).first()
+
+    def users(self) -> list[User]:
+        return list(self.session.scalars(select(User).order_by(User.username)))
+
+    def worklist(self, *, roles: Sequence[str], authority: str, claimed_by: str | None = None,
+                 unclaimed_only: bool = False, overdue_at: datetime | None = None, process: str | None = None,
+                 limit: int, offset: int) -> tuple[list[HumanTask], int]:
+        """One page of the open tasks of `roles` handled by `authority`, most urgent first, and how many there are.
+
+        Filters: `claimed_by` (claimed by that user), `unclaimed_only`, `overdue_at` (due at or before that
+        instant), `process`. Urgency: tasks with a due time first, earliest due first (tasks without one last),
+        then oldest first; the task id breaks ties so that pages never overlap. The index on (authority, role,
+        due_at) serves both the filter and the order."""
+        if not roles:
+            return [], 0
+        conditions: list[Any] = [HumanTask.authority == authority, HumanTask.role.in_(list(roles))]
+        if claimed_by is not None:
+            conditions.append(HumanTask.claimed_by == claimed_by)
+        if unclaimed_only:
+            conditions.append(HumanTask.claimed_by.is_(None))
+        if overdue_at is not None:
+            conditions.append(HumanTask.due_at <= overdue_at)
+        if process is not None:
+            conditions.append(HumanTask.process_id == process)
+        total = self.session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
+        page = (select(HumanTask).where(*conditions)
+                .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+                .limit(limit).offset(offset))
+        return list(self.session.scalars(page)), total
 
 
 class UnitOfWork:

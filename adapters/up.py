@@ -326,6 +326,7 @@ def run_up(db_url: str | None = None, home: Path = DEFAULT_HOME, prefect_port: i
 
 
 def _init_database(url: str, up: _Up) -> None:
+    from adapters.demo import seed_empty_database
     from workflows.service import Beian
 
     app = Beian(url)
@@ -339,6 +340,16 @@ def _init_database(url: str, up: _Up) -> None:
     changed = [d["process"] for d in deployed if d.get("deployed")]
     up.say(f"  业务数据库已就绪 / database ready: {_shown_url(url)}"
            + (f"（新部署 / deployed: {', '.join(changed)}）" if changed else ""))
+    app = Beian(url)
+    try:
+        seeded = seed_empty_database(app)
+    finally:
+        app.close()
+    if seeded:
+        up.say(f"  首位管理员 / first administrator: admin，初始密码 / password: {seeded['admin_password']}"
+               "（仅显示这一次，请登录后用 beian users passwd admin 修改 / shown once）")
+        up.say(f"  演示账号 / demo accounts: {', '.join(seeded['demo_users'])}，密码 / password: "
+               f"{seeded['demo_password']}；演示申请 / demo applications: {', '.join(seeded['cases'])}")
 
 
 def _serve(up: _Up, settings: Settings) -> None:
@@ -373,7 +384,8 @@ def _start_web(up: _Up, web: bool, exists: bool, port: int) -> str:
     if not exists:
         up.say("  网页应用尚未实现（adapters/web.py 不存在），跳过 / web app not built yet, skipped")
         return "未启动：尚未实现 / not started: not built yet"
-    up.start("web", "网页应用 / web app", [sys.executable, "-m", "adapters.web", "--host", HOST, "--port", str(port)])
+    up.start("web", "网页应用 / web app", [sys.executable, "-m", "adapters.web", "--host", HOST, "--port", str(port),
+                                          "--secret-file", str(up.home / "web-secret")])
     address = f"http://{HOST}:{port}"
     up.wait_until("网页应用 / web app", lambda: _answers(address), CHILD_READY_SECONDS)
     return address

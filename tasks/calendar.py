@@ -442,6 +442,20 @@ class WorkingDayCalendar:
 
     # -- deadlines ---------------------------------------------------------------------------------------
 
+    def working_days_in(self, first: date, last: date) -> int:
+        """How many working days from `first` to `last`, both included (0 if `last` is before `first`)."""
+        count, day = 0, first
+        while day <= last:
+            count += self.is_working_day(day)
+            day += timedelta(days=1)
+        return count
+
+    def working_days_left(self, due: datetime, now: datetime) -> int:
+        """Working days from today to the last day before `due` (a deadline due at 00:00 ends the day before),
+        today included: what a caseworker has left."""
+        last = (due - timedelta(microseconds=1)).astimezone(SHANGHAI).date()
+        return self.working_days_in(now.astimezone(SHANGHAI).date(), last)
+
     def within_working_days(self, event: date | datetime, n: int) -> Deadline:
         """'Within N working days of an event': counting starts the day after the event (Shanghai date)."""
         _check_days(n)

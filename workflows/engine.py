@@ -26,6 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from adapters.db import AuditEvent, HumanTask, Instance, MessageWait, OutboxMessage, Timer
 from adapters.repository import Repository, UnitOfWork
+from tasks.access import authority_of
 from tasks.calendar import SHANGHAI, WorkingDayCalendar, parse_arrangement
 from workflows import clock
 from workflows.definitions import ParsedDefinition, cached_definition
@@ -268,16 +269,18 @@ def _sync_human_tasks(workflow: BpmnWorkflow, ctx: StepContext) -> None:
             row.due_at, row.deadline = due_at, deadline
             row.provisional = bool(deadline and deadline.get("provisional"))
             continue
+        authority = authority_of(ctx.instance.region, ctx.instance.authority_level, info.jurisdiction)
         ctx.repo.add(HumanTask(
             id=task_id, instance_id=ctx.instance.id, case_id=ctx.case_id, process_id=ctx.instance.process_id,
             bpmn_id=info.bpmn_id, name=info.name, role=info.role or "", region=_task_region(ctx, info.jurisdiction),
-            form=info.form, article=info.article_in(ctx.instance.region), due_at=due_at,
+            authority=authority, form=info.form, article=info.article_in(ctx.instance.region), due_at=due_at,
             provisional=bool(deadline and deadline.get("provisional")), deadline=deadline, created_at=ctx.now,
             context={name: task.data.get(name) for name in info.context} or None))
         due_text = f"，法定期限至 {due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}" if due_at else ""
         ctx.audit("task_opened", f"待办：{info.name}{due_text}", article=info.article_in(ctx.instance.region),
                   task_id=task_id,
-                  bpmn_id=info.bpmn_id, role=info.role, deadline=deadline)
+                  # The authority stays in the history after the task is done: who saw the case (tasks/access.py).
+                  bpmn_id=info.bpmn_id, role=info.role, authority=authority, deadline=deadline)
 
 
 def timer_definition(spec: Any) -> TimerEventDefinition | None:

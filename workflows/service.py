@@ -30,6 +30,7 @@ from adapters.db import (
 from adapters.repository import UnitOfWork
 from adapters.schema import upgrade
 from adapters.settings import Settings, load_settings
+from tasks.access import authority_of
 from tasks.application import ApplicationError, validate_application
 from tasks.calendar import SHANGHAI, ArrangementError, Deadline, arrangement_to_dict, parse_arrangement
 from tasks.forms import schema_problems
@@ -281,6 +282,67 @@ class Beian:
                 "provisional": t.provisional, "overdue": bool(t.due_at and t.due_at <= now),
                 "article": t.article, "form": t.form, "context": t.context or {},
             } for t in uow.repo.open_tasks(case_id)]
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        """One open task with what its form needs: the schema, the deadline and how it was computed, the context."""
+        now = clock.now()
+        with self.uow() as uow:
+            row = uow.repo.human_task(task_id)
+            if row is None:
+                raise NotFound("该待办已不存在（可能已办结，或因期限届满被取消）")
+            instance = uow.repo.instance(row.case_id)
+            definition = definition_of(uow, instance.definition_id) if instance else None
+            return {
+                "id": row.id, "case": row.case_id, "process": row.process_id, "bpmn_id": row.bpmn_id, "name": row.name,
+                "role": row.role, "region": row.region, "authority": getattr(row, "authority", None),
+                "due": _local(row.due_at), "provisional": row.provisional,
+                "overdue": bool(row.due_at and row.due_at <= now), "deadline": row.deadline, "article": row.article,
+                "context": row.context or {}, "claimed_by": row.claimed_by, "created_at": _local(row.created_at),
+                "schema": definition.form_schema(row.bpmn_id) if definition else None,
+                "institution": instance.institution_name if instance else "",
+            }
+
+    def task_authorities(self, case_id: str) -> list[str]:
+        """The authorities the process has given a task on this case, open or done (from its history): a provincial
+        caseworker may open a municipal case only where the province had a task on it (e.g. higher-level review).
+        Derived from the diagram's tasks the history says were opened, so tasks done before the authority column
+        existed count too."""
+        with self.uow() as uow:
+            instance = uow.repo.instance(case_id)
+            if instance is None:
+                raise NotFound(f"案件 {case_id} 不存在")
+            definition = definition_of(uow, instance.definition_id)
+            opened = {e.detail.get("bpmn_id") for e in uow.repo.history(case_id) if e.action == "task_opened"}
+            return sorted({authority_of(instance.region, instance.authority_level, info.jurisdiction)
+                           for bpmn_id, info in definition.user_tasks.items() if bpmn_id in opened})
+
+    def claim(self, task_id: str, username: str) -> dict[str, Any]:
+        """Take a task: others of the role see it as someone's until it is released or completed."""
+        with self.uow() as uow:
+            row = uow.repo.human_task(task_id, for_update=True)
+            if row is None:
+                raise NotFound("该待办已不存在（可能已办结，或因期限届满被取消）")
+            if row.claimed_by not in (None, username):
+                raise IllegalEvent(f"该待办已由 {row.claimed_by} 认领，未作任何更改")
+            if row.claimed_by is None:
+                row.claimed_by = username
+                _audit_system(uow, username, "task_claimed", f"认领待办：{row.name}", case_id=row.case_id,
+                              task_id=task_id)
+            uow.commit()
+            return {"task": task_id, "claimed_by": username}
+
+    def release(self, task_id: str, username: str) -> dict[str, Any]:
+        with self.uow() as uow:
+            row = uow.repo.human_task(task_id, for_update=True)
+            if row is None:
+                raise NotFound("该待办已不存在（可能已办结，或因期限届满被取消）")
+            if row.claimed_by != username:
+                raise IllegalEvent("只能退回自己认领的待办，未作任何更改")
+            row.claimed_by = None
+            _audit_system(uow, username, "task_released", f"退回待办：{row.name}", case_id=row.case_id,
+                          task_id=task_id)
+            uow.commit()
+            return {"task": task_id, "claimed_by": None}
 
     def complete(self, task_id: str, data: object, actor: str = "caseworker") -> dict[str, Any]:
         if not isinstance(data, dict):

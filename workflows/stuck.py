@@ -219,14 +219,7 @@ def working_days_overdue(calendar: WorkingDayCalendar, due: datetime, now: datet
         return 0
     due_local = due.astimezone(SHANGHAI)
     first = due_local.date() if due_local.time() == time(0) else due_local.date() + _ONE_DAY
-    last = now.astimezone(SHANGHAI).date() - _ONE_DAY
-    count = 0
-    day = first
-    while day <= last:
-        if calendar.is_working_day(day):
-            count += 1
-        day += _ONE_DAY
-    return count
+    return calendar.working_days_in(first, now.astimezone(SHANGHAI).date() - _ONE_DAY)
 
 
 class _Finder:

@@ -1,0 +1,326 @@
+"""The caseworkers' web app: FastAPI serving Jinja2 pages, plain HTML forms that work without JavaScript.
+
+Every page is in Simplified Chinese. Access is decided on the server, for every route, by `tasks.access`: a
+caseworker sees and does only what their role and jurisdiction allow (a refused request changes nothing and says
+why). Sessions are signed cookies; every form carries the session's CSRF token, checked before anything happens.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from adapters.webforms import check_submission, form_fields
+from tasks.access import Caseworker, authority_of, may_see_case, may_work_on, refusal
+from tasks.calendar import SHANGHAI
+from tasks.roles import ROLES
+from workflows import clock
+from workflows.errors import BeianError, ConcurrentChange, IllegalEvent, InvalidInput, NotFound
+from workflows.lifecycle import PROCESS_LABELS
+from workflows.service import Beian
+from workflows.stuck import working_days_overdue
+from workflows.users import authenticate, get_user
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
+STATIC = Path(__file__).resolve().parent / "static"
+PAGE_SIZE = 25
+SESSION_HOURS = 8
+ROLE_LABELS = {role.key: role.label for role in ROLES}
+VIEWS = {"mine": "我的待办", "unclaimed": "本角色未认领", "overdue": "已超期", "all": "全部"}
+
+
+class AccessDenied(Exception):
+    """The signed-in caseworker may not do or see this (403, with the reason in Chinese)."""
+
+
+class SignInRequired(Exception):
+    pass
+
+
+def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = False) -> FastAPI:
+    app = FastAPI(title="职业技能等级评价机构备案系统", docs_url=None, redoc_url=None, openapi_url=None)
+    service = Beian(database_url)
+    app.state.service = service
+    app.add_middleware(SessionMiddleware, secret_key=secret_key, session_cookie="beian_session",
+                       max_age=SESSION_HOURS * 3600, same_site="lax", https_only=secure_cookies)
+    templates = Jinja2Templates(directory=str(TEMPLATES))
+    templates.env.filters.update(cn_date=cn_date, cn_datetime=cn_datetime, cn_due=cn_due, role_label=role_label)
+    templates.env.globals.update(process_labels=PROCESS_LABELS, role_labels=ROLE_LABELS)
+    if STATIC.is_dir():
+        app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        context.update(request=request, user=_user_or_none(request), csrf_token=_csrf_token(request),
+                       now=clock.now())
+        return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+    def user_of(request: Request) -> Caseworker:
+        user = _user_or_none(request)
+        if user is None:
+            raise SignInRequired
+        return user
+
+    def _user_or_none(request: Request) -> Caseworker | None:
+        username = request.session.get("username")
+        if not username:
+            return None
+        user = get_user(service, username)
+        if user is None or not user.active:
+            request.session.clear()
+            return None
+        return user
+
+    async def form_of(request: Request) -> list[tuple[str, str]]:
+        """The posted fields, after the CSRF check (a form from another site, or a stale page, changes nothing)."""
+        form = await request.form()
+        items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+        token = dict(items).get("csrf_token", "")
+        expected = request.session.get("csrf_token", "")
+        if not expected or not secrets.compare_digest(token, expected):
+            raise AccessDenied("页面已过期或来源不明（安全校验未通过），请刷新页面后重试；未作任何更改")
+        return items
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, _exc: SignInRequired) -> Response:
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+    @app.exception_handler(AccessDenied)
+    async def _denied(request: Request, exc: AccessDenied) -> Response:
+        return page(request, "error.html", status_code=403, title="无权操作", message=str(exc))
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        return page(request, "error.html", status_code=404, title="未找到", message=exc.message)
+
+    # --- signing in ------------------------------------------------------------------------------------------
+    @app.get("/", include_in_schema=False)
+    async def home() -> Response:
+        return RedirectResponse("/tasks", status_code=303)
+
+    @app.get("/login", response_class=HTMLResponse)
+    async def login_form(request: Request, next: str = "/tasks") -> Response:  # noqa: A002 — the usual name
+        return page(request, "login.html", next=_safe_next(next), error=None)
+
+    @app.post("/login", response_class=HTMLResponse)
+    async def login(request: Request) -> Response:
+        items = dict(await form_of(request))
+        user = authenticate(service, items.get("username", "").strip(), items.get("password", ""))
+        if user is None:
+            return page(request, "login.html", status_code=401, next=_safe_next(items.get("next", "/tasks")),
+                        error="用户名或密码不正确，或账号已停用")
+        request.session.clear()  # a new session (and CSRF token) on every sign-in: no session fixation
+        request.session.update(username=user.username, csrf_token=secrets.token_urlsafe(32))
+        return RedirectResponse(_safe_next(items.get("next", "/tasks")), status_code=303)
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        await form_of(request)
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    # --- the worklist ----------------------------------------------------------------------------------------
+    @app.get("/tasks", response_class=HTMLResponse)
+    async def worklist(request: Request, view: str = "mine", process: str = "", page_number: int = 1) -> Response:
+        user = user_of(request)
+        view = view if view in VIEWS else "mine"
+        page_number = max(page_number, 1)
+        now = clock.now()
+        with service.uow() as uow:
+            rows, total = uow.repo.worklist(
+                roles=list(user.roles), authority=user.region,
+                claimed_by=user.username if view == "mine" else None, unclaimed_only=view == "unclaimed",
+                overdue_at=now if view == "overdue" else None, process=process or None,
+                limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
+            calendar = _calendar(uow)
+            tasks = [_task_line(row, now, calendar) for row in rows]
+        pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        return page(request, "worklist.html", tasks=tasks, total=total, view=view, views=VIEWS, process=process,
+                    page_number=page_number, pages=pages,
+                    query=lambda **changes: "?" + urlencode({"view": view, "process": process,
+                                                             "page_number": page_number} | changes))
+
+    # --- one task --------------------------------------------------------------------------------------------
+    def task_for(user: Caseworker, task_id: str) -> dict[str, Any]:
+        task = service.task(task_id)
+        if not may_work_on(user, task["role"], _task_authority(task)):
+            raise AccessDenied(refusal(user, task["role"], _task_authority(task)))
+        return task
+
+    @app.get("/tasks/{task_id}", response_class=HTMLResponse)
+    async def task_page(request: Request, task_id: str) -> Response:
+        user = user_of(request)
+        task = task_for(user, task_id)
+        return _task_form(request, task, values=None, field_errors={}, form_errors=[])
+
+    def _task_form(request: Request, task: dict[str, Any], values: Mapping[str, Any] | None,
+                   field_errors: dict[str, str], form_errors: list[str], status_code: int = 200) -> Response:
+        schema = task["schema"] or {"type": "object", "properties": {}}
+        fields = form_fields(schema, values, field_errors)
+        return page(request, "task.html", status_code=status_code, task=task, fields=fields, schema=schema,
+                    form_errors=form_errors)
+
+    @app.post("/tasks/{task_id}", response_class=HTMLResponse)
+    async def complete_task(request: Request, task_id: str) -> Response:
+        user = user_of(request)
+        items = await form_of(request)
+        try:
+            task = task_for(user, task_id)
+        except NotFound:
+            return page(request, "error.html", status_code=409, title="待办已失效",
+                        message="该待办已不再有效（可能已被他人办理，或因期限届满被取消），本次提交未作任何更改。")
+        if task["claimed_by"] not in (None, user.username):
+            raise AccessDenied(f"该待办已由 {task['claimed_by']} 认领，您不能办理；未作任何更改")
+        schema = task["schema"] or {"type": "object", "properties": {}}
+        submission = check_submission(schema, items)  # server-side: conversion, then the schema (Chinese messages)
+        if not submission.ok:
+            return _task_form(request, task, submission.values, submission.field_errors, submission.form_errors,
+                              status_code=422)
+        try:
+            result = service.complete(task_id, submission.data, actor=user.username)
+        except InvalidInput as exc:  # what only the process knows (the schema passed above)
+            return _task_form(request, task, submission.values, {}, exc.problems or [exc.message], status_code=422)
+        except (IllegalEvent, ConcurrentChange) as exc:
+            return page(request, "error.html", status_code=409, title="待办已失效", message=exc.message)
+        return RedirectResponse(f"/cases/{quote(result['case'])}?done={quote(task['name'])}", status_code=303)
+
+    @app.post("/tasks/{task_id}/claim")
+    async def claim(request: Request, task_id: str) -> Response:
+        user = user_of(request)
+        await form_of(request)
+        task_for(user, task_id)
+        return _acted(request, lambda: service.claim(task_id, user.username), f"/tasks/{quote(task_id)}")
+
+    @app.post("/tasks/{task_id}/release")
+    async def release(request: Request, task_id: str) -> Response:
+        user = user_of(request)
+        await form_of(request)
+        task_for(user, task_id)
+        return _acted(request, lambda: service.release(task_id, user.username), "/tasks?view=unclaimed")
+
+    def _acted(request: Request, action: Callable[[], Any], then: str) -> Response:
+        try:
+            action()
+        except BeianError as exc:
+            return page(request, "error.html", status_code=409, title="未能完成", message=exc.message)
+        return RedirectResponse(then, status_code=303)
+
+    # --- cases and documents ---------------------------------------------------------------------------------
+    def case_for(user: Caseworker, case_id: str) -> dict[str, Any]:
+        view = service.show(case_id)
+        authorities = _case_task_authorities(case_id)
+        case_authority = authority_of(view["region"], view["authority_level"])
+        if not may_see_case(user, case_authority, authorities):
+            raise AccessDenied(f"案件 {case_id} 不属于您的辖区，无权查看")
+        return view
+
+    def _case_task_authorities(case_id: str) -> list[str]:
+        return service.task_authorities(case_id)
+
+    @app.get("/cases/{case_id}", response_class=HTMLResponse)
+    async def case_page(request: Request, case_id: str, done: str = "") -> Response:
+        user = user_of(request)
+        view = case_for(user, case_id)
+        return page(request, "case.html", case=view, done=done)
+
+    @app.get("/documents/{document_id:int}", response_class=HTMLResponse)
+    async def document_page(request: Request, document_id: int) -> Response:
+        user = user_of(request)
+        document = service.document(document_id)
+        case_for(user, document["case"])
+        return HTMLResponse(document["html"])
+
+    @app.get("/documents/{document_id}.pdf")
+    async def document_pdf_page(request: Request, document_id: int) -> Response:
+        from adapters.pdf import document_pdf
+
+        user = user_of(request)
+        case_for(user, service.document(document_id)["case"])
+        name, pdf = document_pdf(service, document_id)
+        disposition = f"inline; filename=document-{document_id}.pdf; filename*=UTF-8''{quote(name)}"
+        return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
+
+    return app
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------
+
+def _safe_next(target: str) -> str:
+    """Only a path of this site (no open redirect to another host)."""
+    return target if target.startswith("/") and not target.startswith("//") else "/tasks"
+
+
+def _csrf_token(request: Request) -> str:
+    token = request.session.get("csrf_token")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf_token"] = token
+    return token
+
+
+def _task_authority(task: dict[str, Any]) -> str:
+    return task["authority"] or task["region"]
+
+
+def _calendar(uow: Any) -> Any:
+    from workflows.engine import load_calendar
+
+    return load_calendar(uow)
+
+
+def _task_line(row: Any, now: datetime, calendar: Any) -> dict[str, Any]:
+    """A worklist row: overdue (by how many working days) or working days left, provisional deadlines marked."""
+    due = row.due_at
+    overdue = bool(due and due <= now)
+    days = None
+    if due is not None:
+        days = working_days_overdue(calendar, due, now) if overdue else calendar.working_days_left(due, now)
+    return {"id": row.id, "case": row.case_id, "name": row.name, "process": row.process_id, "role": row.role,
+            "due": due, "overdue": overdue, "days": days, "provisional": row.provisional,
+            "claimed_by": row.claimed_by, "article": row.article}
+
+
+def cn_date(value: date | datetime | str | None) -> str:
+    """2026年10月15日, in Asia/Shanghai."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = value.astimezone(SHANGHAI).date()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def cn_datetime(value: datetime | str | None) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    local = value.astimezone(SHANGHAI)
+    return f"{cn_date(local)} {local:%H:%M}"
+
+
+def cn_due(value: datetime | str | None) -> str:
+    """A deadline as people say it: one due at 00:00 ends the day before, at 24:00 (2026年12月4日 24:00)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    local = value.astimezone(SHANGHAI)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return f"{cn_date(local - timedelta(days=1))} 24:00"
+    return cn_datetime(local)
+
+
+def role_label(key: str | None) -> str:
+    return ROLE_LABELS.get(key or "", key or "")
+

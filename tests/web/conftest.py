@@ -1,0 +1,70 @@
+"""A web app on a fresh, initialised database (SQLite and PostgreSQL), with caseworkers of several roles and regions
+and a fresh application of the example institution (成都市锦江区 510104 → the Chengdu authority 510100)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from adapters.web.app import create_app
+from tests.conftest import EXAMPLE_APPLICATION
+from workflows.service import Beian
+from workflows.users import add_user
+
+PASSWORD = "correct-horse-1"
+# username → (display name, roles, region)
+PEOPLE: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "li.na": ("李受理", ("intake",), "510100"),          # Chengdu intake: the acceptance task is hers
+    "li.wei": ("黎受理", ("intake",), "510100"),         # a colleague in the same role and city
+    "wang.fang": ("王受理", ("intake",), "510700"),        # intake in another city (Mianyang)
+    "zhao.lei": ("赵专家", ("expert",), "510100"),        # Chengdu, another role
+    "sun.qiang": ("孙复核", ("reviewer",), "510000"),       # the province's higher-level review
+    "admin": ("管理员", ("supervision",), "510000"),  # administrator of the province
+}
+
+
+@dataclass
+class Site:
+    service: Beian
+    app: Any
+    case: str
+
+    def client(self, username: str | None = None) -> TestClient:
+        client = TestClient(self.app, follow_redirects=False)
+        if username is not None:
+            token = csrf(client.get("/login").text)
+            response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token,
+                                                   "next": "/tasks"})
+            assert response.status_code == 303, response.text
+        return client
+
+    def open_task(self, bpmn_id: str) -> dict[str, Any]:
+        (task,) = [t for t in self.service.tasks(self.case) if t["bpmn_id"] == bpmn_id]
+        return self.service.task(task["id"])
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def site(backend_url: str) -> Iterator[Site]:
+    service = Beian(backend_url)
+    service.init()
+    for username, (name, roles, region) in PEOPLE.items():
+        add_user(service, username, name, PASSWORD, roles, region, is_admin=username == "admin", actor="test")
+    case = service.apply(json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8")))["case"]
+    app = create_app(backend_url, secret_key="test-secret")
+    try:
+        yield Site(service, app, case)
+    finally:
+        app.state.service.close()
+        service.close()

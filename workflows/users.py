@@ -1,0 +1,206 @@
+"""Caseworker accounts: create, sign in, list, change password, disable — each in one unit of work, each change
+audited (the audit event never carries the password or its hash).
+
+Passwords are hashed with argon2id (argon2-cffi's PasswordHasher and its RFC 9106 defaults). A stored hash made with
+other parameters is replaced by a fresh one at the next successful sign-in, so raising the parameters later upgrades
+every account that is still in use.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Final
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
+
+from adapters.db import AuditEvent, User
+from adapters.repository import UnitOfWork
+from tasks.access import ASSIGNABLE_ROLES, Caseworker, authority_name, user_region_problem
+from tasks.roles import role_by_key
+from workflows import clock
+from workflows.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from workflows.service import Beian
+
+HASHER: Final = PasswordHasher()  # argon2id
+
+USERNAME_PATTERN: Final = re.compile(r"[a-z0-9_.-]{3,40}")
+MIN_PASSWORD_LENGTH: Final = 10
+# An upper bound keeps a sign-in form from being used to make the server hash megabytes.
+MAX_PASSWORD_LENGTH: Final = 256
+MAX_DISPLAY_NAME_LENGTH: Final = 100
+
+
+def caseworker(row: User) -> Caseworker:
+    return Caseworker(username=row.username, display_name=row.display_name, roles=tuple(row.roles),
+                      region=row.region, is_admin=row.is_admin, active=row.active)
+
+
+# --- checks ---------------------------------------------------------------------------------------------
+
+def _check_username(username: object) -> str:
+    if not isinstance(username, str) or not USERNAME_PATTERN.fullmatch(username):
+        raise InvalidInput(f"用户名“{username}”不符合要求：应为 3–40 个字符，只含小写字母、数字和 _ . -")
+    return username
+
+
+def _check_password(password: object, username: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"密码太短：至少 {MIN_PASSWORD_LENGTH} 个字符")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"密码太长：最多 {MAX_PASSWORD_LENGTH} 个字符")
+    if password.isdigit():
+        raise InvalidInput("密码不能全是数字，请混用字母、数字或符号")
+    if password.strip().lower() == username.lower():
+        raise InvalidInput("密码不能与用户名相同")
+    return password
+
+
+def _check_display_name(display_name: object) -> str:
+    if not isinstance(display_name, str) or not display_name.strip():
+        raise InvalidInput("显示名不能为空")
+    name = display_name.strip()
+    if len(name) > MAX_DISPLAY_NAME_LENGTH:
+        raise InvalidInput(f"显示名太长：最多 {MAX_DISPLAY_NAME_LENGTH} 个字符")
+    return name
+
+
+def _check_roles(roles: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(roles, str) or not roles:
+        raise InvalidInput("请至少指定一个角色，可选：" + _role_choices())
+    unknown = [r for r in roles if r not in ASSIGNABLE_ROLES]
+    if unknown:
+        raise InvalidInput(f"未知的角色：{'、'.join(map(str, unknown))}；可选：" + _role_choices())
+    return tuple(dict.fromkeys(roles))  # in the given order, each once
+
+
+def _role_choices() -> str:
+    return "、".join(f"{key}（{role_by_key(key).label}）" for key in ASSIGNABLE_ROLES)
+
+
+def _check_region(region: object) -> str:
+    problem = user_region_problem(region)
+    if problem:
+        raise InvalidInput(problem)
+    assert isinstance(region, str)
+    return region
+
+
+# --- operations -----------------------------------------------------------------------------------------
+
+def add_user(app: Beian, username: str, display_name: str, password: str, roles: Sequence[str], region: str, *,
+             is_admin: bool = False, actor: str) -> Caseworker:
+    """Create an account. Every input is checked (InvalidInput, in Chinese); a taken username is refused."""
+    username = _check_username(username)
+    name = _check_display_name(display_name)
+    password = _check_password(password, username)
+    role_keys = _check_roles(roles)
+    region = _check_region(region)
+    password_hash = HASHER.hash(password)
+    now = clock.now()
+    with app.uow() as uow:
+        if uow.repo.user(username) is not None:
+            raise InvalidInput(f"用户名“{username}”已被使用")
+        row = User(username=username, display_name=name, password_hash=password_hash, roles=list(role_keys),
+                   region=region, is_admin=is_admin, active=True, created_at=now, created_by=actor,
+                   password_changed_at=now)
+        uow.repo.add(row)
+        _audit(uow, actor, "user_added",
+               f"新增用户 {username}（{name}）：{'、'.join(role_by_key(k).label for k in role_keys)}，"
+               f"辖区 {authority_name(region)}" + ("，管理员" if is_admin else ""),
+               username=username, display_name=name, roles=list(role_keys), region=region, is_admin=is_admin)
+        try:
+            uow.commit()
+        except IntegrityError:  # created at the same moment by someone else
+            raise InvalidInput(f"用户名“{username}”已被使用") from None
+        return caseworker(row)
+
+
+def authenticate(app: Beian, username: str, password: str) -> Caseworker | None:
+    """The caseworker if `username` and `password` match an active account, else None.
+
+    An unknown user costs the same as a wrong password (a hash is verified either way), so response times do not
+    tell which accounts exist. A hash made with outdated parameters is replaced after a successful check."""
+    name = username.strip().lower() if isinstance(username, str) else ""
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+        password = ""
+    with app.uow() as uow:
+        row = uow.repo.user(name) if name else None
+        if row is None:
+            _verify(_dummy_hash(), password)
+            return None
+        if not _verify(row.password_hash, password) or not row.active:
+            return None
+        if HASHER.check_needs_rehash(row.password_hash):
+            row.password_hash = HASHER.hash(password)
+            _audit(uow, "system", "password_rehashed", f"用户 {row.username} 的密码哈希已按当前参数更新",
+                   username=row.username)
+            uow.commit()
+        return caseworker(row)
+
+
+def get_user(app: Beian, username: str) -> Caseworker | None:
+    with app.uow() as uow:
+        row = uow.repo.user(username.strip().lower())
+        return caseworker(row) if row else None
+
+
+def list_users(app: Beian) -> list[Caseworker]:
+    with app.uow() as uow:
+        return [caseworker(row) for row in uow.repo.users()]
+
+
+def set_password(app: Beian, username: str, password: str, actor: str) -> None:
+    with app.uow() as uow:
+        row = _existing(uow, username)
+        password = _check_password(password, row.username)
+        row.password_hash = HASHER.hash(password)
+        row.password_changed_at = clock.now()
+        _audit(uow, actor, "password_changed", f"用户 {row.username} 的密码已更改", username=row.username)
+        uow.commit()
+
+
+def set_active(app: Beian, username: str, active: bool, actor: str) -> Caseworker:
+    """Disable or re-enable an account (accounts are never deleted: the history names them). Setting the state it
+    already has changes nothing and records nothing."""
+    with app.uow() as uow:
+        row = _existing(uow, username)
+        if row.active != active:
+            row.active = active
+            if active:
+                _audit(uow, actor, "user_reactivated", f"用户 {row.username} 已重新启用", username=row.username)
+            else:
+                _audit(uow, actor, "user_deactivated", f"用户 {row.username} 已停用", username=row.username)
+            uow.commit()
+        return caseworker(row)
+
+
+def _existing(uow: UnitOfWork, username: str) -> User:
+    row = uow.repo.user(username.strip().lower())
+    if row is None:
+        raise NotFound(f"用户“{username}”不存在")
+    return row
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash of a random password, made with the current parameters: verified against for unknown users."""
+    return HASHER.hash(secrets.token_urlsafe(32))
+
+
+def _audit(uow: UnitOfWork, actor: str, action: str, summary: str, **detail: object) -> None:
+    uow.repo.add(AuditEvent(at=clock.now(), case_id=None, actor=actor, action=action, summary=summary, article="",
+                            detail=detail))
