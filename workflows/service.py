@@ -316,6 +316,22 @@ class Beian:
             return sorted({authority_of(instance.region, instance.authority_level, info.jurisdiction)
                            for bpmn_id, info in definition.user_tasks.items() if bpmn_id in opened})
 
+    def progress(self, case_id: str) -> dict[str, Any]:
+        """Where the case stands in its diagram: the BPMN of its own version, the current and completed elements and
+        the flows taken (for the case page's drawing)."""
+        from adapters.diagram import progress_of
+
+        with self.uow() as uow:
+            instance = uow.repo.instance(case_id)
+            if instance is None:
+                raise NotFound(f"案件 {case_id} 不存在")
+            definition = definition_of(uow, instance.definition_id)
+            row = uow.repo.definition(instance.definition_id)
+            workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
+            current, done, flows = progress_of(workflow, row.bpmn_xml)
+            return {"case": case_id, "process": instance.process_id, "version": row.version, "name": row.name,
+                    "bpmn_xml": row.bpmn_xml, "current": current, "done": done, "done_flows": flows}
+
     def claim(self, task_id: str, username: str) -> dict[str, Any]:
         """Take a task: others of the role see it as someone's until it is released or completed."""
         with self.uow() as uow:

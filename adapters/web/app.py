@@ -18,11 +18,22 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.middleware.sessions import SessionMiddleware
 
+from adapters.application_form import (
+    RECEIVED_AT_FIELD,
+    adding_row,
+    application_fields,
+    posted_values,
+    read_application,
+    read_received_at,
+)
+from adapters.diagram import diagram_svg
 from adapters.webforms import check_submission, form_fields
-from tasks.access import Caseworker, authority_of, may_see_case, may_work_on, refusal
+from tasks.access import Caseworker, authority_name, authority_of, may_see_case, may_work_on, refusal
 from tasks.calendar import SHANGHAI
+from tasks.grounds import GROUNDS
 from tasks.roles import ROLES
 from workflows import clock
 from workflows.errors import BeianError, ConcurrentChange, IllegalEvent, InvalidInput, NotFound
@@ -55,7 +66,8 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
                        max_age=SESSION_HOURS * 3600, same_site="lax", https_only=secure_cookies)
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.filters.update(cn_date=cn_date, cn_datetime=cn_datetime, cn_due=cn_due, role_label=role_label)
-    templates.env.globals.update(process_labels=PROCESS_LABELS, role_labels=ROLE_LABELS)
+    templates.env.globals.update(process_labels=PROCESS_LABELS, role_labels=ROLE_LABELS,
+                                 violation_grounds=[g for g in GROUNDS if g.reportable])
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
@@ -230,7 +242,65 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
     async def case_page(request: Request, case_id: str, done: str = "") -> Response:
         user = user_of(request)
         view = case_for(user, case_id)
-        return page(request, "case.html", case=view, done=done)
+        progress = service.progress(case_id)
+        diagram = Markup(diagram_svg(progress["bpmn_xml"], current=progress["current"], done=progress["done"],
+                                     done_flows=progress["done_flows"], title=f"{case_id} {progress['name']}"))
+        return page(request, "case.html", case=view, done=done, diagram=diagram, progress=progress,
+                    can_report=_may_report_violation(user, view))
+
+    @app.post("/cases/{case_id}/violations")
+    async def report_violation(request: Request, case_id: str) -> Response:
+        """A supervision officer opens an investigation (sanction or ordered termination, by the ground) on the
+        filing of this case."""
+        user = user_of(request)
+        items = dict(await form_of(request))
+        view = case_for(user, case_id)
+        if not _may_report_violation(user, view):
+            raise AccessDenied("只有本辖区的监管人员可以对已备案机构立案调查")
+        payload = {"ground": items.get("ground", ""), "facts": items.get("facts", "").strip()}
+        try:
+            result = service.send("violation_report", view["filing_number"], payload, actor=user.username)
+        except BeianError as exc:
+            return page(request, "error.html", status_code=422, title="未能立案", message=exc.message)
+        return RedirectResponse(f"/cases/{quote(result['case'])}", status_code=303)
+
+    # --- a paper application, registered by the intake clerk ------------------------------------------------
+    def intake_clerk(request: Request) -> Caseworker:
+        user = user_of(request)
+        if "intake" not in user.roles or not user.active:
+            raise AccessDenied("只有受理人员可以登记纸质申请")
+        return user
+
+    @app.get("/applications/new", response_class=HTMLResponse)
+    async def application_form(request: Request) -> Response:
+        intake_clerk(request)
+        return page(request, "application_form.html", sections=application_fields(), form_errors=[])
+
+    @app.post("/applications/new", response_class=HTMLResponse)
+    async def register_application(request: Request) -> Response:
+        user = intake_clerk(request)
+        items = await form_of(request)
+        if (row := adding_row(items)) is not None:
+            return page(request, "application_form.html",
+                        sections=application_fields(posted_values(items), add_row=row), form_errors=[])
+        application, errors, form_errors = read_application(items)
+        received_at, problem = read_received_at(items, clock.now())
+        if problem:
+            errors[RECEIVED_AT_FIELD] = problem
+        if not errors and not form_errors:
+            authority = authority_of(application["region"], application["authority_level"])
+            if authority != user.region:
+                form_errors = [f"该申请由 {authority_name(authority)} 受理，"
+                               f"不在您的辖区（{authority_name(user.region)}），未登记"]
+        if errors or form_errors:
+            return page(request, "application_form.html", status_code=422,
+                        sections=application_fields(posted_values(items), errors), form_errors=form_errors)
+        try:
+            result = service.apply(application, received_at=received_at, actor=user.username)
+        except InvalidInput as exc:
+            return page(request, "application_form.html", status_code=422,
+                        sections=application_fields(posted_values(items)), form_errors=exc.problems or [exc.message])
+        return RedirectResponse(f"/cases/{quote(result['case'])}?done=登记申请", status_code=303)
 
     @app.get("/documents/{document_id:int}", response_class=HTMLResponse)
     async def document_page(request: Request, document_id: int) -> Response:
@@ -253,6 +323,12 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
+
+def _may_report_violation(user: Caseworker, view: dict[str, Any]) -> bool:
+    return ("supervision" in user.roles and user.active and bool(view["filing_number"])
+            and view["termination_kind"] is None
+            and authority_of(view["region"], view["authority_level"]) == user.region)
+
 
 def _safe_next(target: str) -> str:
     """Only a path of this site (no open redirect to another host)."""

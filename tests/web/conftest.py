@@ -26,6 +26,7 @@ PEOPLE: dict[str, tuple[str, tuple[str, ...], str]] = {
     "zhao.lei": ("赵专家", ("expert",), "510100"),        # Chengdu, another role
     "sun.qiang": ("孙复核", ("reviewer",), "510000"),       # the province's higher-level review
     "admin": ("管理员", ("supervision",), "510000"),  # administrator of the province
+    "qian.jian": ("钱监管", ("supervision",), "510100"),  # Chengdu supervision
 }
 
 
