@@ -427,6 +427,7 @@ def bench_sweep(url: str, sizes: Sequence[int], due: int, say: Say, *, analyze: 
                     uow.repo.due_cases(SWEEP_AT, SWEEP_LIMIT, max_attempts)
                     timings.append(time.perf_counter() - started)
 
+            worklist = _worklist_timing(app)  # every copy has its open acceptance task: N open tasks
             with clock.using_clock(clock.VirtualClock(SWEEP_AT)):
                 started = time.perf_counter()
                 result = sweep(app, limit=SWEEP_LIMIT, max_attempts=max_attempts, actor="bench")
@@ -449,19 +450,45 @@ def bench_sweep(url: str, sizes: Sequence[int], due: int, say: Say, *, analyze: 
                 "sweep_ms": round(sweep_seconds * 1000, 3),
                 "sweep_ms_per_case": round(sweep_seconds * 1000 / max(1, len(result["fired"])), 3),
                 "insert_seconds": round(insert_seconds, 2),
+                "worklist": worklist,
             }
             if backend == "sqlite":
                 level["database_mb"] = round(_sqlite_bytes(url) / 1e6, 1)
             levels.append(level)
             say(f"  {backend} N={size:>7}：查找 {level['find_ms']['median']:.3f} ms（找到 {len(found)}/{due}），"
                 f"推进 {level['sweep_ms_per_case']:.1f} ms/件（{len(fired)} 件），"
-                f"使用索引 {DUE_INDEX}：{'是' if level['uses_due_index'] else '否'}")
+                f"使用索引 {DUE_INDEX}：{'是' if level['uses_due_index'] else '否'}；"
+                f"待办列表首页 {worklist['first_page_ms']['median']:.2f} ms（共 {worklist['open_tasks']} 件），"
+                f"第 {WORKLIST_DEEP_PAGE} 页 {worklist['deep_page_ms']['median']:.2f} ms")
     finally:
         app.close()
     return {"backend": backend, "due": due, "limit": SWEEP_LIMIT, "max_attempts": max_attempts,
             "find_repetitions": FIND_REPETITIONS, "index": DUE_INDEX, "analyzed": analyze,
             "query_plan": levels[-1]["plan"] if levels else [],
             "uses_due_index": bool(levels) and levels[-1]["uses_due_index"], "sizes": levels}
+
+
+WORKLIST_PAGE = 25
+WORKLIST_DEEP_PAGE = 40
+
+
+def _worklist_timing(app: Any) -> dict[str, Any]:
+    """The intake clerk's worklist of the template's authority over every open task: the first page with its total
+    (what the web app shows on opening), and a page deep into the list."""
+    kwargs: dict[str, Any] = {"roles": ["intake"], "authority": "510100", "limit": WORKLIST_PAGE}
+    first: list[float] = []
+    deep: list[float] = []
+    with app.uow() as uow:
+        rows, total = uow.repo.worklist(offset=0, **kwargs)
+        for _ in range(FIND_REPETITIONS):
+            started = time.perf_counter()
+            uow.repo.worklist(offset=0, **kwargs)
+            first.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            uow.repo.worklist(offset=(WORKLIST_DEEP_PAGE - 1) * WORKLIST_PAGE, **kwargs)
+            deep.append(time.perf_counter() - started)
+    return {"open_tasks": total, "page_size": WORKLIST_PAGE, "first_page_rows": len(rows),
+            "first_page_ms": _ms(first), "deep_page": WORKLIST_DEEP_PAGE, "deep_page_ms": _ms(deep)}
 
 
 def _sqlite_bytes(url: str) -> int:

@@ -277,13 +277,15 @@ class Repository:
 
     def worklist(self, *, roles: Sequence[str], authority: str, claimed_by: str | None = None,
                  unclaimed_only: bool = False, overdue_at: datetime | None = None, process: str | None = None,
+                 case_status: str | None = None, region: str | None = None,
                  limit: int, offset: int) -> tuple[list[HumanTask], int]:
         """One page of the open tasks of `roles` handled by `authority`, most urgent first, and how many there are.
 
         Filters: `claimed_by` (claimed by that user), `unclaimed_only`, `overdue_at` (due at or before that
-        instant), `process`. Urgency: tasks with a due time first, earliest due first (tasks without one last),
-        then oldest first; the task id breaks ties so that pages never overlap. The index on (authority, role,
-        due_at) serves both the filter and the order."""
+        instant), `process`, `case_status` (the case's status), `region` (a division code: the cases located in
+        it — a city's code covers its districts). Urgency: tasks with a due time first, earliest due first (tasks
+        without one last), then oldest first; the task id breaks ties so that pages never overlap. The index on
+        (authority, role, due_at) serves both the filter and the order."""
         if not roles:
             return [], 0
         conditions: list[Any] = [HumanTask.authority == authority, HumanTask.role.in_(list(roles))]
@@ -295,6 +297,12 @@ class Repository:
             conditions.append(HumanTask.due_at <= overdue_at)
         if process is not None:
             conditions.append(HumanTask.process_id == process)
+        if case_status is not None:
+            conditions.append(HumanTask.instance_id.in_(select(Instance.id).where(Instance.status == case_status)))
+        if region is not None:
+            prefix = region[:2] if region.endswith("0000") else region[:4] if region.endswith("00") else region
+            located = select(Instance.id).where(Instance.region.startswith(prefix))
+            conditions.append(HumanTask.instance_id.in_(located))
         total = self.session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
         page = (select(HumanTask).where(*conditions)
                 .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)

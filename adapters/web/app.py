@@ -38,6 +38,7 @@ from tasks.roles import ROLES
 from workflows import clock
 from workflows.errors import BeianError, ConcurrentChange, IllegalEvent, InvalidInput, NotFound
 from workflows.lifecycle import PROCESS_LABELS
+from workflows.operators import STATUSES
 from workflows.service import Beian
 from workflows.stuck import working_days_overdue
 from workflows.users import authenticate, get_user
@@ -142,7 +143,8 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
 
     # --- the worklist ----------------------------------------------------------------------------------------
     @app.get("/tasks", response_class=HTMLResponse)
-    async def worklist(request: Request, view: str = "mine", process: str = "", page_number: int = 1) -> Response:
+    async def worklist(request: Request, view: str = "mine", process: str = "", status: str = "", region: str = "",
+                       page_number: int = 1) -> Response:
         user = user_of(request)
         view = view if view in VIEWS else "mine"
         page_number = max(page_number, 1)
@@ -152,14 +154,15 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
                 roles=list(user.roles), authority=user.region,
                 claimed_by=user.username if view == "mine" else None, unclaimed_only=view == "unclaimed",
                 overdue_at=now if view == "overdue" else None, process=process or None,
+                case_status=status or None, region=region if _is_region(region) else None,
                 limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
             calendar = _calendar(uow)
             tasks = [_task_line(row, now, calendar) for row in rows]
         pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
         return page(request, "worklist.html", tasks=tasks, total=total, view=view, views=VIEWS, process=process,
-                    page_number=page_number, pages=pages,
-                    query=lambda **changes: "?" + urlencode({"view": view, "process": process,
-                                                             "page_number": page_number} | changes))
+                    status=status, region=region, statuses=STATUSES, page_number=page_number, pages=pages,
+                    query=lambda **changes: "?" + urlencode({"view": view, "process": process, "status": status,
+                                                             "region": region, "page_number": page_number} | changes))
 
     # --- one task --------------------------------------------------------------------------------------------
     def task_for(user: Caseworker, task_id: str) -> dict[str, Any]:
@@ -328,6 +331,10 @@ def _may_report_violation(user: Caseworker, view: dict[str, Any]) -> bool:
     return ("supervision" in user.roles and user.active and bool(view["filing_number"])
             and view["termination_kind"] is None
             and authority_of(view["region"], view["authority_level"]) == user.region)
+
+
+def _is_region(code: str) -> bool:
+    return len(code) == 6 and code.isascii() and code.isdigit()
 
 
 def _safe_next(target: str) -> str:

@@ -172,3 +172,18 @@ def test_documents_as_html_and_pdf_for_those_who_may_see_the_case(site: Site, us
         assert "不予受理通知书" in html.text
         assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     assert client.get("/documents/999999").status_code == 404
+
+
+def test_the_worklist_filters_by_process_case_status_and_region(site: Site) -> None:
+    client = site.client("li.na")
+
+    def shows(**query: str) -> bool:
+        page = client.get("/tasks", params={"view": "all", **query})
+        assert page.status_code == 200
+        return site.case in page.text
+
+    assert shows() and shows(process="filing_application") and not shows(process="renewal")
+    assert shows(status="applied") and not shows(status="filed")
+    assert shows(region="510104") and shows(region="510100") and shows(region="510000")
+    assert not shows(region="510700") and not shows(region="110000")
+    assert shows(region="not-a-code")  # ignored, not an error
