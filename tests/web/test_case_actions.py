@@ -91,6 +91,7 @@ def test_a_supervision_officer_opens_an_investigation_from_the_case_page(site: S
     officer = site.client("qian.jian")
     page = officer.get(f"/cases/{site.case}")
     assert "立案调查" in page.text
+    assert "备案记录" in page.text and number in page.text and "第 1 期" in page.text
     token = csrf(page.text)
     bad = officer.post(f"/cases/{site.case}/violations", data={"ground": "nonsense", "facts": "x", "csrf_token": token})
     assert bad.status_code == 422 and "未知的违规情形" in bad.text
