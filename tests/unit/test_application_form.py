@@ -32,6 +32,7 @@ from adapters.web.app import cn_date, cn_datetime, cn_due, role_label
 from adapters.webforms import Field
 from tasks.application import validate_application
 from tasks.calendar import SHANGHAI
+from tests.unit.test_webforms import browser_post as webforms_browser_post
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "adapters" / "templates" / "web"
@@ -108,26 +109,7 @@ def render_page(sections: list[Section], form_errors: Sequence[str] = ()) -> str
 
 
 def browser_post(page: str) -> list[tuple[str, str]]:
-    """The pairs a browser submits for the form in ``page``: successful controls, in document order."""
-    pairs: list[tuple[str, str]] = []
-    form = lxml_html.fromstring(page).xpath("//form[@action='/applications/new']")[0]
-    for element in form.iter("input", "select", "textarea"):
-        name = element.get("name")
-        if not name or element.get("disabled") is not None:
-            continue
-        if element.tag == "textarea":
-            pairs.append((name, element.text or ""))
-        elif element.tag == "select":
-            options = element.findall("option")
-            chosen = next((o for o in options if o.get("selected") is not None), options[0] if options else None)
-            if chosen is not None:
-                pairs.append((name, chosen.get("value", chosen.text or "")))
-        elif element.get("type") in ("checkbox", "radio"):
-            if element.get("checked") is not None:
-                pairs.append((name, element.get("value", "on")))
-        elif element.get("type") not in ("submit", "button", "reset", "file"):
-            pairs.append((name, element.get("value", "")))
-    return pairs
+    return webforms_browser_post(page, "//form[@action='/applications/new']")
 
 
 def all_fields(sections: list[Section]) -> dict[str, Field]:

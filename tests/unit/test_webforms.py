@@ -112,10 +112,13 @@ def render(fields: list[Field], *, autoescape: bool = True, add_row_button: bool
     return template.render(fields=fields, add_row_button=add_row_button)
 
 
-def browser_post(page: str) -> list[tuple[str, str]]:
-    """The pairs a browser submits for the form in ``page``: successful controls, in document order."""
+def browser_post(page: str, form_xpath: str | None = None) -> list[tuple[str, str]]:
+    """The pairs a browser submits for the form in ``page`` (the first form matching ``form_xpath``, else the whole
+    page): successful controls, in document order."""
     pairs: list[tuple[str, str]] = []
-    for element in lxml_html.fromstring(page).iter("input", "select", "textarea"):
+    root = lxml_html.fromstring(page)
+    scope = root.xpath(form_xpath)[0] if form_xpath else root
+    for element in scope.iter("input", "select", "textarea"):
         name = element.get("name")
         if not name or element.get("disabled") is not None:
             continue
