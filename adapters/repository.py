@@ -49,6 +49,17 @@ class Repository:
             .order_by(ProcessDefinition.version.desc()).limit(1)
         ).first()
 
+    def definitions(self, process_id: str) -> list[ProcessDefinition]:
+        return list(self.session.scalars(select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
+                                         .order_by(ProcessDefinition.version)))
+
+    def instance_counts(self, process_id: str) -> dict[int, tuple[int, int]]:
+        """Definition id → (running, all) instances of the process."""
+        running = func.count().filter(Instance.completed_at.is_(None))
+        query = (select(Instance.definition_id, running, func.count()).where(Instance.process_id == process_id)
+                 .group_by(Instance.definition_id))
+        return {row[0]: (row[1], row[2]) for row in self.session.execute(query)}
+
     def definition(self, definition_id: int) -> ProcessDefinition:
         return self.session.get_one(ProcessDefinition, definition_id)
 

@@ -237,6 +237,19 @@ class Beian:
             uow.commit()
             return {"process": source.process_id, "version": version, "deployed": True}
 
+    def versions(self, process_id: str) -> list[dict[str, Any]]:
+        """Every deployed version of a process, oldest first, with its running and total instances."""
+        with self.uow() as uow:
+            rows = uow.repo.definitions(process_id)
+            if not rows:
+                raise NotFound(f"流程 {process_id} 尚未部署")
+            counts = uow.repo.instance_counts(process_id)
+            latest = rows[-1].version
+            return [{"process": row.process_id, "version": row.version, "name": row.name, "file": row.file_name,
+                     "sha256": row.sha256, "deployed_at": _local(row.deployed_at), "deployed_by": row.deployed_by,
+                     "running": counts.get(row.id, (0, 0))[0], "instances": counts.get(row.id, (0, 0))[1],
+                     "latest": row.version == latest} for row in rows]
+
     # --- intake ------------------------------------------------------------------------------------------
     def apply(self, application: object, received_at: datetime | None = None,
               actor: str = "applicant") -> dict[str, Any]:

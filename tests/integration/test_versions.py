@@ -1,0 +1,55 @@
+"""A new version of a process: new cases start on it, cases under way finish on the version they started with, and
+`versions` counts the running cases of each (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from adapters.db import AuditEvent
+from tests.conftest import EXAMPLE_APPLICATION, ROOT
+from workflows.definitions import read_source
+from workflows.errors import NotFound
+from workflows.service import Beian
+
+
+def test_new_cases_take_the_new_version_and_running_ones_keep_theirs(backend_url: str, tmp_path: Path) -> None:
+    app = Beian(backend_url)
+    try:
+        app.init()
+        application = json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8"))
+        old_case = app.apply(application)["case"]
+
+        shutil.copytree(ROOT / "bpmn", tmp_path / "bpmn")
+        changed = tmp_path / "bpmn" / "filing_application.bpmn"
+        changed.write_text(changed.read_text(encoding="utf-8").replace(
+            'name="受理审查"', 'name="受理审查（新版）"', 1), encoding="utf-8")
+        deployed = app.deploy(read_source(changed), actor="process-owner")
+        assert deployed == {"process": "filing_application", "version": 2, "deployed": True}
+        assert app.deploy(read_source(changed), actor="process-owner")["deployed"] is False  # same content: no v3
+
+        new_case = app.apply(application)["case"]
+        names = {t["case"]: t["name"] for t in app.tasks()}
+        assert names == {old_case: "受理审查", new_case: "受理审查（新版）"}
+        versions = app.versions("filing_application")
+        assert [(v["version"], v["running"], v["instances"], v["latest"]) for v in versions] == [
+            (1, 1, 1, False), (2, 1, 1, True)]
+        assert versions[1]["deployed_by"] == "process-owner" and len(versions[1]["sha256"]) == 64
+
+        # The old case goes on on version 1.
+        (task,) = [t for t in app.tasks(old_case)]
+        app.complete(task["id"], {"decision": "reject", "reasons": "不属于技能类职业"})
+        assert app.show(old_case)["case_status"] == "not_filed"
+        assert [(v["version"], v["running"]) for v in app.versions("filing_application")] == [(1, 0), (2, 1)]
+        with app.uow() as uow:  # deploying is audited: who, when, which file content
+            audited = [e for e in uow.session.scalars(select(AuditEvent).where(
+                AuditEvent.action == "definition_deployed")) if e.detail.get("version") == 2]
+        assert [(e.actor, e.detail["sha256"]) for e in audited] == [("process-owner", versions[1]["sha256"])]
+        with pytest.raises(NotFound):
+            app.versions("no_such_process")
+    finally:
+        app.close()
