@@ -390,6 +390,50 @@ def cmd_users_active(args: argparse.Namespace) -> None:
     _print(args, _user_view(user), lambda v: ("已启用用户：" if v["active"] else "已停用用户：") + _user_line(v))
 
 
+def cmd_bpmn_check(args: argparse.Namespace) -> None:
+    from workflows.bpmn_check import check_files, has_errors
+    from workflows.errors import DefinitionError
+
+    findings = check_files(args.files)
+    errors = sum(f.severity == "error" for f in findings)
+    result = {"files": list(args.files), "errors": errors, "warnings": len(findings) - errors,
+              "findings": [f.to_dict() for f in findings]}
+
+    def human(v: dict[str, Any]) -> str:
+        lines = [f"{f['file']}：{'错误' if f['severity'] == 'error' else '提醒'} [{f['code']}] {f['message']}"
+                 for f in v["findings"]]
+        return "\n".join(lines + [f"检查了 {len(v['files'])} 个文件：{v['errors']} 处错误，{v['warnings']} 处提醒"])
+
+    _print(args, result, human)
+    if has_errors(findings):
+        raise DefinitionError(f"发现 {errors} 处错误，这些流程文件不能部署")
+
+
+def cmd_bpmn_deploy(args: argparse.Namespace) -> None:
+    """Check, then deploy each file as a new version (refused, with the findings, when a file has errors)."""
+    from workflows.bpmn_check import check_files, has_errors
+    from workflows.definitions import read_source
+    from workflows.errors import DefinitionError
+
+    findings = check_files(args.files)
+    if has_errors(findings):
+        for f in findings:
+            print(f"{f.file}：{'错误' if f.severity == 'error' else '提醒'} [{f.code}] {f.message}", file=sys.stderr)
+        raise DefinitionError(f"发现 {sum(f.severity == 'error' for f in findings)} 处错误，未部署任何文件")
+    app = _app(args)
+    deployed = [app.deploy(read_source(Path(path)), actor=args.user) for path in args.files]
+    _print(args, {"deployed": deployed}, lambda v: "\n".join(
+        f"{d['process']} 第 {d['version']} 版" + ("（新部署）" if d["deployed"] else "（内容未变，未部署）")
+        for d in v["deployed"]))
+
+
+def cmd_bpmn_versions(args: argparse.Namespace) -> None:
+    versions = _app(args).versions(args.process)
+    _print(args, versions, lambda v: "\n".join(
+        f"第 {x['version']} 版{'（最新）' if x['latest'] else ''}  {x['deployed_at'][:16].replace('T', ' ')}  "
+        f"{x['deployed_by']}  运行中 {x['running']} 件 / 共 {x['instances']} 件  {x['sha256'][:12]}" for x in v))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="beian", description="职业技能等级评价机构备案系统")
     parser.add_argument("--db", help="数据库 URL 或 SQLite 文件路径（默认 BEIAN_DATABASE_URL 或 ./beian.sqlite3）")
@@ -483,6 +527,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.set_defaults(func=cmd_calendar_load, default_user="admin")
     cal.add_parser("years", help="已载入的年度安排").set_defaults(func=cmd_calendar_years)
+
+    bpmn = sub.add_parser("bpmn", help="流程定义（BPMN）").add_subparsers(dest="bpmn_command", required=True,
+                                                                    parser_class=_Parser)
+    p = bpmn.add_parser("check", help="部署前检查 BPMN 文件：XML 与规范、能否解析、泳道角色、表单、服务、表达式、"
+                                      "定时器、网关条件、消息（有错误时退出码为 7）")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="输出 JSON")
+    p.set_defaults(func=cmd_bpmn_check)
+    p = bpmn.add_parser("deploy", help="检查并部署为新版本（有错误时拒绝部署；运行中的案件留在原版本）")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_bpmn_deploy, default_user="process-owner")
+    p = bpmn.add_parser("versions", help="流程的各个版本及其运行中的案件数")
+    p.add_argument("process", help="流程编号，如 filing_application")
+    p.set_defaults(func=cmd_bpmn_versions)
 
     users = sub.add_parser("users", help="用户管理（管理员）").add_subparsers(dest="users_command", required=True,
                                                                         parser_class=_Parser)

@@ -46,7 +46,7 @@ from workflows.engine import (
     start_instance,
     sync_message_waits,
 )
-from workflows.errors import BeianError, IllegalEvent, InvalidInput, NotFound
+from workflows.errors import BeianError, DefinitionError, IllegalEvent, InvalidInput, NotFound
 from workflows.filings import FILING_STATUSES, TERMINATION_KINDS, filing_facts
 from workflows.lifecycle import STARTERS, new_case_id, open_procedure, procedure_ground, start_case
 from workflows.operators import STATUSES
@@ -220,10 +220,19 @@ class Beian:
             uow.commit()
 
     def deploy(self, source: DefinitionSource, actor: str) -> dict[str, Any]:
+        """Deploy a new version, after the same checks as `beian bpmn check`: a file with errors is refused."""
+        from workflows.bpmn_check import check_source, has_errors
+
+        findings = check_source(source.bpmn_xml, source.file_name, source.forms)
+        if has_errors(findings):
+            errors = [f.message for f in findings if f.severity == "error"]
+            raise DefinitionError(f"{source.file_name} 有 {len(errors)} 处错误，未部署：" + "；".join(errors),
+                                  problems=errors)
         with self.uow() as uow:
             latest = uow.repo.latest_definition(source.process_id)
             if latest is not None and latest.sha256 == source.sha256:
-                return {"process": source.process_id, "version": latest.version, "deployed": False}
+                return {"process": source.process_id, "version": latest.version, "deployed": False,
+                        "warnings": [f.message for f in findings]}
             version = (latest.version + 1) if latest else 1
             row = ProcessDefinition(process_id=source.process_id, version=version, name=source.name,
                                     file_name=source.file_name, bpmn_xml=source.bpmn_xml, forms=source.forms,
@@ -235,7 +244,8 @@ class Beian:
                           f"部署流程 {source.process_id} 第 {version} 版（{source.file_name}）",
                           process=source.process_id, version=version, sha256=source.sha256)
             uow.commit()
-            return {"process": source.process_id, "version": version, "deployed": True}
+            return {"process": source.process_id, "version": version, "deployed": True,
+                    "warnings": [f.message for f in findings]}
 
     def versions(self, process_id: str) -> list[dict[str, Any]]:
         """Every deployed version of a process, oldest first, with its running and total instances."""
