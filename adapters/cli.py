@@ -416,9 +416,9 @@ def cmd_bpmn_deploy(args: argparse.Namespace) -> None:
     from workflows.errors import DefinitionError
 
     findings = check_files(args.files)
+    for f in findings:  # warnings do not stop a deployment, but the process owner reads them
+        print(f"{f.file}：{'错误' if f.severity == 'error' else '提醒'} [{f.code}] {f.message}", file=sys.stderr)
     if has_errors(findings):
-        for f in findings:
-            print(f"{f.file}：{'错误' if f.severity == 'error' else '提醒'} [{f.code}] {f.message}", file=sys.stderr)
         raise DefinitionError(f"发现 {sum(f.severity == 'error' for f in findings)} 处错误，未部署任何文件")
     app = _app(args)
     deployed = [app.deploy(read_source(Path(path)), actor=args.user) for path in args.files]

@@ -231,8 +231,7 @@ class Beian:
         with self.uow() as uow:
             latest = uow.repo.latest_definition(source.process_id)
             if latest is not None and latest.sha256 == source.sha256:
-                return {"process": source.process_id, "version": latest.version, "deployed": False,
-                        "warnings": [f.message for f in findings]}
+                return {"process": source.process_id, "version": latest.version, "deployed": False}
             version = (latest.version + 1) if latest else 1
             row = ProcessDefinition(process_id=source.process_id, version=version, name=source.name,
                                     file_name=source.file_name, bpmn_xml=source.bpmn_xml, forms=source.forms,
@@ -244,8 +243,7 @@ class Beian:
                           f"部署流程 {source.process_id} 第 {version} 版（{source.file_name}）",
                           process=source.process_id, version=version, sha256=source.sha256)
             uow.commit()
-            return {"process": source.process_id, "version": version, "deployed": True,
-                    "warnings": [f.message for f in findings]}
+            return {"process": source.process_id, "version": version, "deployed": True}
 
     def versions(self, process_id: str) -> list[dict[str, Any]]:
         """Every deployed version of a process, oldest first, with its running and total instances."""

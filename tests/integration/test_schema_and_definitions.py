@@ -56,8 +56,8 @@ def test_broken_bpmn_is_refused_with_its_file_and_line(tmp_path: Path, bpmn_copy
     assert len(result.err.strip().splitlines()) == 1
 
 
-def test_bpmn_with_a_forbidden_expression_does_not_run(tmp_path: Path, bpmn_copy: Path, write_json: Any,
-                                                       application: dict[str, Any], monkeypatch: Any) -> None:
+def test_bpmn_with_a_forbidden_expression_is_not_deployed(tmp_path: Path, bpmn_copy: Path, write_json: Any,
+                                                           application: dict[str, Any], monkeypatch: Any) -> None:
     monkeypatch.setenv("BEIAN_BPMN_DIR", str(bpmn_copy))
     path = bpmn_copy / "filing_application.bpmn"
     xml = path.read_text(encoding="utf-8")
@@ -65,9 +65,9 @@ def test_bpmn_with_a_forbidden_expression_does_not_run(tmp_path: Path, bpmn_copy
     forbidden = "__import__('os').getcwd() or within_working_days(received_at"
     path.write_text(xml.replace("within_working_days(received_at", forbidden), encoding="utf-8")
     cli = Beian(tmp_path / "forbidden.sqlite3")
-    cli("init")
-    result = cli("apply", write_json(application), expect=8)
-    assert "不允许" in result.err
+    refused = cli("init", expect=7)  # the deployment check refuses it (the engine would refuse it at run time too)
+    assert "set_acceptance_deadline" in refused.err and "不允许" in refused.err and "未部署" in refused.err
+    assert "尚未部署备案申请流程" in cli("apply", write_json(application), expect=3).err
     assert cli.json("tasks") == []
 
 
