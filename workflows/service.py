@@ -223,15 +223,15 @@ class Beian:
         """Deploy a new version, after the same checks as `beian bpmn check`: a file with errors is refused."""
         from workflows.bpmn_check import check_source, has_errors
 
-        findings = check_source(source.bpmn_xml, source.file_name, source.forms)
-        if has_errors(findings):
-            errors = [f.message for f in findings if f.severity == "error"]
-            raise DefinitionError(f"{source.file_name} 有 {len(errors)} 处错误，未部署：" + "；".join(errors),
-                                  problems=errors)
         with self.uow() as uow:
             latest = uow.repo.latest_definition(source.process_id)
-            if latest is not None and latest.sha256 == source.sha256:
+            if latest is not None and latest.sha256 == source.sha256:  # deployed already: checked then
                 return {"process": source.process_id, "version": latest.version, "deployed": False}
+            findings = check_source(source.bpmn_xml, source.file_name, source.forms)
+            if has_errors(findings):
+                errors = [f.message for f in findings if f.severity == "error"]
+                raise DefinitionError(f"{source.file_name} 有 {len(errors)} 处错误，未部署：" + "；".join(errors),
+                                      problems=errors)
             version = (latest.version + 1) if latest else 1
             row = ProcessDefinition(process_id=source.process_id, version=version, name=source.name,
                                     file_name=source.file_name, bpmn_xml=source.bpmn_xml, forms=source.forms,
