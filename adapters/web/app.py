@@ -383,12 +383,14 @@ def cn_date(value: date | datetime | str | None) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
+def _shanghai(value: datetime | str) -> datetime:
+    return (datetime.fromisoformat(value) if isinstance(value, str) else value).astimezone(SHANGHAI)
+
+
 def cn_datetime(value: datetime | str | None) -> str:
     if value is None or value == "":
         return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    local = value.astimezone(SHANGHAI)
+    local = _shanghai(value)
     return f"{cn_date(local)} {local:%H:%M}"
 
 
@@ -396,9 +398,7 @@ def cn_due(value: datetime | str | None) -> str:
     """A deadline as people say it: one due at 00:00 ends the day before, at 24:00 (2026年12月4日 24:00)."""
     if value is None or value == "":
         return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    local = value.astimezone(SHANGHAI)
+    local = _shanghai(value)
     if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
         return f"{cn_date(local - timedelta(days=1))} 24:00"
     return cn_datetime(local)
