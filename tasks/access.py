@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from tasks.regions import AUTHORITY_LEVELS, PROVINCES, province_of
-from tasks.roles import ROLES, role_by_key
+from tasks.roles import PROCESS_OWNER, ROLES, role_by_key
 
 JURISDICTIONS: Final = ("case", "province")
 
@@ -29,8 +29,8 @@ JURISDICTIONS: Final = ("case", "province")
 # 110100 "市辖区" and 500200 "县" as groupings, not as authorities).
 DISTRICT_LEVEL_PROVINCES: Final = frozenset({"11", "12", "31", "50"})
 
-# Roles a person may hold (the "system" lane is the engine's own).
-ASSIGNABLE_ROLES: Final = tuple(role.key for role in ROLES if role.key != "system")
+# Roles a person may hold: the lanes (the "system" lane is the engine's own) and the process owner.
+ASSIGNABLE_ROLES: Final = (*(role.key for role in ROLES if role.key != "system"), PROCESS_OWNER.key)
 
 
 def province_authority(region: str) -> str:
@@ -121,6 +121,12 @@ def may_work_on(user: Caseworker, role: str, authority: str) -> bool:
 
     Being an administrator gives no right to do casework: an administrator needs the role like anyone else."""
     return user.active and role in user.roles and authority == user.region
+
+
+def may_own_processes(user: Caseworker) -> bool:
+    """Whether ``user`` may check, deploy and migrate process versions and run simulations. The diagrams are the
+    same for every region the system serves, so the right comes from the role alone; administrators need it too."""
+    return user.active and PROCESS_OWNER.key in user.roles
 
 
 def may_see_case(user: Caseworker, case_authority: str, task_authorities: Iterable[str]) -> bool:

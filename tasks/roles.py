@@ -24,8 +24,11 @@ ROLES: tuple[Role, ...] = (
     Role("system", "系统", "系统自动执行的步骤"),
 )
 
+# Not a lane: the people who change the diagrams, deploy versions and migrate running cases.
+PROCESS_OWNER = Role("process_owner", "流程管理员", "维护流程图（BPMN）：检查、部署新版本、迁移运行中的案件、模拟比较")
+
 _BY_LABEL = {role.label: role for role in ROLES}
-_BY_KEY = {role.key: role for role in ROLES}
+_BY_KEY = {role.key: role for role in (*ROLES, PROCESS_OWNER)}
 
 
 def role_for_lane(lane: str | None) -> Role | None:

@@ -12,6 +12,7 @@ from tasks.access import (
     Caseworker,
     authority_name,
     authority_of,
+    may_own_processes,
     may_see_case,
     may_work_on,
     refusal,
@@ -105,8 +106,15 @@ def test_caseworker_properties() -> None:
     assert provincial.is_provincial and provincial.role_labels == ("复核人员",) and provincial.region_name == "四川省"
 
 
-def test_every_lane_but_the_system_is_assignable() -> None:
-    assert set(ASSIGNABLE_ROLES) == {r.key for r in ROLES} - {"system"}
+def test_every_lane_but_the_system_is_assignable_and_so_is_the_process_owner() -> None:
+    assert set(ASSIGNABLE_ROLES) == {r.key for r in ROLES} - {"system"} | {"process_owner"}
+
+
+def test_only_an_active_process_owner_owns_the_processes() -> None:
+    owner = Caseworker("chen.jing", "陈静", ("process_owner",), "510000")
+    assert may_own_processes(owner)
+    assert not may_own_processes(Caseworker("x.y", "X", ("process_owner",), "510000", active=False))
+    assert not may_own_processes(Caseworker("a.b", "管理员", ("intake",), "510000", is_admin=True))
 
 
 # --- working on tasks -------------------------------------------------------------------------------------------
