@@ -60,6 +60,24 @@ class Repository:
                  .group_by(Instance.definition_id))
         return {row[0]: (row[1], row[2]) for row in self.session.execute(query)}
 
+    def running_positions(self, process_id: str, definition_id: int | None = None) -> dict[str, int]:
+        """BPMN element id → how many running cases of the process (of one version, if given) stand on it: an open
+        task, an armed timer or a wait for a message, read from the projections, not from the states."""
+        counts: dict[str, set[int]] = {}
+        for table in (HumanTask, Timer, MessageWait):
+            query = (select(table.bpmn_id, table.instance_id).join(Instance, Instance.id == table.instance_id)
+                     .where(Instance.process_id == process_id, Instance.completed_at.is_(None)).distinct())
+            if definition_id is not None:
+                query = query.where(Instance.definition_id == definition_id)
+            for bpmn_id, instance_id in self.session.execute(query):
+                counts.setdefault(bpmn_id, set()).add(instance_id)
+        return {bpmn_id: len(ids) for bpmn_id, ids in counts.items()}
+
+    def running_instances(self, definition_id: int) -> list[Instance]:
+        return list(self.session.scalars(select(Instance).where(Instance.definition_id == definition_id,
+                                                                Instance.completed_at.is_(None))
+                                         .order_by(Instance.id)))
+
     def definition(self, definition_id: int) -> ProcessDefinition:
         return self.session.get_one(ProcessDefinition, definition_id)
 

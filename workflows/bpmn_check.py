@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import inspect
 import json
 import re
@@ -88,9 +89,11 @@ def has_errors(findings: Iterable[Finding]) -> bool:
 # --- entry points ------------------------------------------------------------------------------------------------
 
 
-def check_files(paths: Iterable[Path | str], running_ids: set[str] | None = None) -> list[Finding]:
+def check_files(paths: Iterable[Path | str],
+                running_ids: Callable[[str], set[str]] | None = None) -> list[Finding]:
     """Check BPMN files as they would be deployed. Form schemas are looked up in the bundled `bpmn/forms`, then in
-    `forms/` beside the file, then beside the file itself (a later place wins, so a file brings its own forms)."""
+    `forms/` beside the file, then beside the file itself (a later place wins, so a file brings its own forms).
+    `running_ids(process_id)`: the element ids the running cases of that process stand on (from a database)."""
     findings: list[Finding] = []
     for raw in paths:
         path = Path(raw)
@@ -101,7 +104,11 @@ def check_files(paths: Iterable[Path | str], running_ids: set[str] | None = None
             findings.append(Finding(path.name, None, "error", "xml-syntax", f"无法读取 BPMN 文件 {path}：{reason}"))
             continue
         forms, broken = _load_forms([bpmn_dir() / "forms", path.parent / "forms", path.parent])
-        findings.extend(_check(xml, path.name, forms, broken, running_ids))
+        running = None
+        # A file that does not parse has nothing to compare with: _check says why it does not parse.
+        with contextlib.suppress(DefinitionError):
+            running = running_ids(main_process_id(xml, path.name)) if running_ids is not None else None
+        findings.extend(_check(xml, path.name, forms, broken, running))
     return findings
 
 

@@ -264,12 +264,13 @@ def _sync_human_tasks(workflow: BpmnWorkflow, ctx: StepContext) -> None:
             continue
         deadline = deadline_of(task, info.deadline_variable)
         due_at = datetime.fromisoformat(deadline["due"]) if deadline else None
+        authority = authority_of(ctx.instance.region, ctx.instance.authority_level, info.jurisdiction)
         row = existing.get(task_id)
-        if row is not None:  # still open; its deadline may have been recomputed
+        if row is not None:  # still open; its deadline may have been recomputed, its version migrated
             row.due_at, row.deadline = due_at, deadline
             row.provisional = bool(deadline and deadline.get("provisional"))
+            _refresh_from_definition(row, info, authority, ctx)
             continue
-        authority = authority_of(ctx.instance.region, ctx.instance.authority_level, info.jurisdiction)
         ctx.repo.add(HumanTask(
             id=task_id, instance_id=ctx.instance.id, case_id=ctx.case_id, process_id=ctx.instance.process_id,
             bpmn_id=info.bpmn_id, name=info.name, role=info.role or "", region=_task_region(ctx, info.jurisdiction),
@@ -281,6 +282,19 @@ def _sync_human_tasks(workflow: BpmnWorkflow, ctx: StepContext) -> None:
                   task_id=task_id,
                   # The authority stays in the history after the task is done: who saw the case (tasks/access.py).
                   bpmn_id=info.bpmn_id, role=info.role, authority=authority, deadline=deadline)
+
+
+def _refresh_from_definition(row: HumanTask, info: Any, authority: str, ctx: StepContext) -> None:
+    """An open task whose diagram changed under it (a migrated version) shows the new name, form and citation.
+    A claim stays unless the task moved to another role or authority: then its holder may no longer do it."""
+    if (row.role, row.authority) != (info.role or "", authority):
+        if row.claimed_by:
+            ctx.audit("task_released", f"待办“{info.name}”的办理角色或机关已变更，"
+                      f"原认领人 {row.claimed_by} 的认领已解除", task_id=row.id, released=row.claimed_by)
+        row.claimed_by = None
+    row.bpmn_id, row.name, row.role, row.form = info.bpmn_id, info.name, info.role or "", info.form
+    row.authority, row.region = authority, _task_region(ctx, info.jurisdiction)
+    row.article = info.article_in(ctx.instance.region)
 
 
 def timer_definition(spec: Any) -> TimerEventDefinition | None:
@@ -321,7 +335,9 @@ def sync_message_waits(workflow: BpmnWorkflow, ctx: StepContext) -> None:
             waiting[f"{task.id}:{name}"] = (task, name)
     ctx.repo.remove(row for wait_id, row in existing.items() if wait_id not in waiting)
     for wait_id, (task, name) in waiting.items():
-        if wait_id not in existing:
+        if wait_id in existing:
+            existing[wait_id].bpmn_id = task.task_spec.bpmn_id  # a migrated version may have renamed the element
+        else:
             ctx.repo.add(MessageWait(id=wait_id, instance_id=ctx.instance.id, case_id=ctx.case_id, message=name,
                                      bpmn_id=task.task_spec.bpmn_id, since=ctx.now))
 
@@ -365,5 +381,6 @@ def _sync_timers(workflow: BpmnWorkflow, ctx: StepContext) -> None:
             ctx.audit("timer_armed", f"定时事件：{row.name}，到期 {due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
                       bpmn_id=row.bpmn_id, due=due_at.isoformat(), deadline=deadline)
         row.due_at = due_at
+        row.bpmn_id, row.name = task.task_spec.bpmn_id, task.task_spec.bpmn_name or task.task_spec.bpmn_id
         row.provisional = bool(deadline and deadline.get("provisional"))
         row.deadline = deadline

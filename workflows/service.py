@@ -4,6 +4,7 @@ all call these and nothing below them."""
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -11,7 +12,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.exceptions import TaskNotFoundException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
@@ -36,7 +37,8 @@ from tasks.calendar import SHANGHAI, ArrangementError, Deadline, arrangement_to_
 from tasks.forms import schema_problems
 from tasks.regions import profile_for_region
 from workflows import clock
-from workflows.definitions import DefinitionSource, bundled_sources
+from workflows.bpmn_check import Finding, check_source, has_errors
+from workflows.definitions import DefinitionSource, bundled_sources, main_process_id
 from workflows.engine import (
     StepContext,
     Wake,
@@ -49,6 +51,7 @@ from workflows.engine import (
 from workflows.errors import BeianError, DefinitionError, IllegalEvent, InvalidInput, NotFound
 from workflows.filings import FILING_STATUSES, TERMINATION_KINDS, filing_facts
 from workflows.lifecycle import STARTERS, new_case_id, open_procedure, procedure_ground, start_case
+from workflows.migration import CasePlan, MigrateTo, plan_case, version_diff
 from workflows.operators import STATUSES
 from workflows.state import load_state
 
@@ -72,20 +75,49 @@ class CompleteTask:
     data: dict[str, Any]
 
     def apply(self, workflow: BpmnWorkflow, ctx: StepContext) -> None:
-        task = workflow.get_task_from_id(UUID(self.task_id))
-        if task is None or not task.has_state(TaskState.READY) or not task.task_spec.manual:
-            raise IllegalEvent("该待办已不再有效（可能已被他人办理，或因期限届满被取消），未作任何更改")
+        task = _open_task(workflow, self.task_id)
         info = ctx.definition.user_tasks[task.task_spec.bpmn_id]
         schema = ctx.definition.form_schema(info.bpmn_id)
         if schema is not None:
             problems = schema_problems(schema, self.data)
             if problems:
                 raise InvalidInput(f"{info.name}表单填写有误：" + "；".join(problems), problems=problems)
+        task.data.pop(DRAFT_KEY, None)  # the draft ends with the task; it must not flow on into the case's data
         task.data[info.bpmn_id] = self.data
         task.run()
         ctx.audit("task_completed", f"办结：{info.name}" + _summary(self.data),
                   article=info.article_in(ctx.instance.region),
                   task_id=self.task_id, bpmn_id=info.bpmn_id, data=self.data)
+
+
+# Where an open task keeps the values a caseworker saved without submitting (the form's inputs by name, unchecked):
+# in the task's own data, so it is part of the case's state and survives a restart or a version migration.
+DRAFT_KEY = "form_draft"
+MAX_DRAFT_BYTES = 256 * 1024
+
+
+def _open_task(workflow: BpmnWorkflow, task_id: str) -> Any:
+    try:
+        task = workflow.get_task_from_id(UUID(task_id))
+    except TaskNotFoundException:
+        task = None
+    if task is None or not task.has_state(TaskState.READY) or not task.task_spec.manual:
+        raise IllegalEvent("该待办已不再有效（可能已被他人办理，或因期限届满被取消），未作任何更改")
+    return task
+
+
+@dataclass(frozen=True)
+class SaveDraft:
+    """Keep what a caseworker has typed into an open task's form so far, without checking or submitting it."""
+
+    task_id: str
+    values: dict[str, str]
+
+    def apply(self, workflow: BpmnWorkflow, ctx: StepContext) -> None:
+        task = _open_task(workflow, self.task_id)
+        task.data[DRAFT_KEY] = dict(self.values)
+        info = ctx.definition.user_tasks[task.task_spec.bpmn_id]
+        ctx.audit("task_draft_saved", f"暂存：{info.name}", task_id=self.task_id, bpmn_id=info.bpmn_id)
 
 
 def _summary(data: dict[str, Any]) -> str:
@@ -221,13 +253,12 @@ class Beian:
 
     def deploy(self, source: DefinitionSource, actor: str) -> dict[str, Any]:
         """Deploy a new version, after the same checks as `beian bpmn check`: a file with errors is refused."""
-        from workflows.bpmn_check import check_source, has_errors
-
         with self.uow() as uow:
             latest = uow.repo.latest_definition(source.process_id)
             if latest is not None and latest.sha256 == source.sha256:  # deployed already: checked then
                 return {"process": source.process_id, "version": latest.version, "deployed": False}
-            findings = check_source(source.bpmn_xml, source.file_name, source.forms)
+            findings = check_source(source.bpmn_xml, source.file_name, source.forms,
+                                    set(uow.repo.running_positions(source.process_id)))
             if has_errors(findings):
                 errors = [f.message for f in findings if f.severity == "error"]
                 raise DefinitionError(f"{source.file_name} 有 {len(errors)} 处错误，未部署：" + "；".join(errors),
@@ -257,6 +288,80 @@ class Beian:
                      "sha256": row.sha256, "deployed_at": _local(row.deployed_at), "deployed_by": row.deployed_by,
                      "running": counts.get(row.id, (0, 0))[0], "instances": counts.get(row.id, (0, 0))[1],
                      "latest": row.version == latest} for row in rows]
+
+    def check_definition(self, xml: str, file_name: str, forms: dict[str, Any]) -> list[Finding]:
+        """`beian bpmn check` for one file, with the element ids the running cases of its process stand on."""
+        try:
+            process_id = main_process_id(xml, file_name)
+        except DefinitionError:
+            process_id = None  # the check itself reports why the file does not parse
+        return check_source(xml, file_name, forms, self.running_ids(process_id) if process_id else set())
+
+    def running_ids(self, process_id: str) -> set[str]:
+        """The element ids running cases of the process stand on (open tasks, armed timers, awaited messages)."""
+        with self.uow() as uow:
+            return set(uow.repo.running_positions(process_id))
+
+    def _version(self, uow: UnitOfWork, process_id: str, version: int) -> ProcessDefinition:
+        row = next((r for r in uow.repo.definitions(process_id) if r.version == version), None)
+        if row is None:
+            known = [r.version for r in uow.repo.definitions(process_id)]
+            if not known:
+                raise NotFound(f"流程 {process_id} 尚未部署")
+            raise NotFound(f"流程 {process_id} 没有第 {version} 版（已有：{'、'.join(map(str, known))}）")
+        return row
+
+    def diff(self, process_id: str, from_version: int, to_version: int) -> dict[str, Any]:
+        """What changed between two versions, element by element, with the running cases on each changed one."""
+        with self.uow() as uow:
+            old, new = self._version(uow, process_id, from_version), self._version(uow, process_id, to_version)
+            return version_diff(old, definition_of(uow, old.id), new, definition_of(uow, new.id),
+                                uow.repo.running_positions(process_id, old.id))
+
+    def migration_preview(self, process_id: str, from_version: int, to_version: int) -> dict[str, Any]:
+        return self.migrate(process_id, from_version, to_version, actor="preview", dry_run=True)
+
+    def migrate(self, process_id: str, from_version: int, to_version: int, actor: str,
+                dry_run: bool = False) -> dict[str, Any]:
+        """Move every running case of one version to another (each case in its own step, so one case that cannot
+        move leaves the others moved), or with `dry_run` say what that would do to each case and position."""
+        if from_version == to_version:
+            raise InvalidInput(f"迁移的源版本与目标版本相同（第 {from_version} 版）")
+        with self.uow() as uow:
+            source, target = self._version(uow, process_id, from_version), self._version(uow, process_id, to_version)
+            old_definition, new_definition = definition_of(uow, source.id), definition_of(uow, target.id)
+            event = MigrateTo(source.id, from_version, target.id, to_version, new_definition)
+            plans: list[CasePlan] = []
+            for instance in uow.repo.running_instances(source.id):
+                try:
+                    workflow = load_state(instance.state, old_definition.spec, old_definition.subprocess_specs)
+                except Exception as exc:  # noqa: BLE001 — reported as this case's problem; the others still move
+                    plans.append(CasePlan(instance.case_id, instance.status, problems=[f"案件状态无法恢复：{exc}"]))
+                    continue
+                plans.append(plan_case(instance.case_id, instance.status, workflow, new_definition))
+        migrated: list[str] = []
+        if not dry_run:
+            for plan in plans:
+                if not plan.migratable:
+                    continue
+                try:
+                    with self.uow() as uow:
+                        run_step(uow, plan.case_id, event, actor)
+                        uow.commit()
+                    migrated.append(plan.case_id)
+                except BeianError as exc:
+                    plan.problems.append(str(exc))
+            with self.uow() as uow:
+                _audit_system(uow, actor, "process_migration",
+                              f"迁移流程 {process_id}：第 {from_version} 版 → 第 {to_version} 版，"
+                              f"迁移 {len(migrated)} 件，未迁移 {len(plans) - len(migrated)} 件",
+                              process=process_id, from_version=from_version, to_version=to_version,
+                              migrated=migrated)
+                uow.commit()
+        return {"process": process_id, "from_version": from_version, "to_version": to_version, "dry_run": dry_run,
+                "cases": [plan.to_dict() for plan in plans], "migrated": migrated,
+                "migratable": sum(1 for plan in plans if plan.migratable),
+                "blocked": sum(1 for plan in plans if not plan.migratable)}
 
     # --- intake ------------------------------------------------------------------------------------------
     def apply(self, application: object, received_at: datetime | None = None,
@@ -321,6 +426,7 @@ class Beian:
                 "context": row.context or {}, "claimed_by": row.claimed_by, "created_at": _local(row.created_at),
                 "schema": definition.form_schema(row.bpmn_id) if definition else None,
                 "institution": instance.institution_name if instance else "",
+                "draft": _draft(instance, definition, row.id) if instance and definition else None,
             }
 
     def task_authorities(self, case_id: str) -> list[str]:
@@ -392,6 +498,22 @@ class Beian:
             ctx = run_step(uow, case_id, CompleteTask(task_id, data), actor)
             uow.commit()
             return {"case": case_id, "status": ctx.instance.status}
+
+    def save_draft(self, task_id: str, values: object, actor: str = "caseworker") -> dict[str, Any]:
+        """Save an open task's form as typed so far (input name → text); `task()` returns it as `draft`."""
+        if not isinstance(values, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                   for k, v in values.items()):
+            raise InvalidInput("暂存的表单内容必须是“栏目名 → 文字”的对应关系")
+        if len(json.dumps(values, ensure_ascii=False).encode("utf-8")) > MAX_DRAFT_BYTES:
+            raise InvalidInput(f"暂存的表单内容太长（超过 {MAX_DRAFT_BYTES // 1024} KB），未暂存")
+        with self.uow() as uow:
+            row = uow.repo.human_task(task_id)
+            if row is None:
+                raise NotFound(f"待办 {task_id} 不存在或已办结")
+            case_id = row.case_id
+            run_step(uow, case_id, SaveDraft(task_id, values), actor)
+            uow.commit()
+            return {"case": case_id, "task": task_id, "saved": len(values)}
 
     def send(self, message: str, target: str, data: object | None = None, actor: str = "external") -> dict[str, Any]:
         """Deliver an outside event. `target` is a case number or a filing number.
@@ -613,6 +735,16 @@ class Beian:
         with self.uow() as uow:
             return [{"year": r.year, "source": r.source, "loaded_at": _local(r.loaded_at), "loaded_by": r.loaded_by}
                     for r in uow.repo.calendar_years()]
+
+
+def _draft(instance: Instance, definition: Any, task_id: str) -> dict[str, str] | None:
+    """The values saved with 暂存 on this open task, if any (read from the case's state)."""
+    workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
+    try:
+        draft = workflow.get_task_from_id(UUID(task_id)).data.get(DRAFT_KEY)
+    except TaskNotFoundException:  # the projection is a step behind the state: no draft to show
+        return None
+    return draft if isinstance(draft, dict) else None
 
 
 def _check_branch(uow: UnitOfWork, application: dict[str, Any], article: str) -> None:

@@ -37,6 +37,8 @@ class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
 
 
 _registry = BpmnWorkflowSerializer.configure(dict(SPIFF_CONFIG))
+# Converts specs to dicts: what `SpecDiff` compares when it diffs two versions (workflows/migration.py).
+SPEC_REGISTRY = _registry
 _converter = _StateOnlyWorkflowConverter(BpmnWorkflow, _registry)
 _serializer = BpmnWorkflowSerializer(_registry)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from tasks.calendar import SHANGHAI
 from tests.conftest import ROOT, Beian
+from workflows.service import Beian as Service
 
 FIXTURES = ROOT / "tests" / "fixtures" / "bpmn"
 DEFINITION_ERROR = 7
@@ -33,3 +35,45 @@ def test_a_changed_file_is_deployed_as_a_new_version_beside_the_old(beian: Beian
     versions = beian.json("bpmn", "versions", "filing_application")
     assert [(v["version"], v["latest"], v["deployed_by"]) for v in versions] == [
         (1, False, "admin"), (2, True, "process-owner")]
+
+
+def test_check_warns_diff_shows_and_migrate_previews_then_moves_a_running_case(beian: Beian, tmp_path: Path) -> None:
+    case = beian.json("apply", str(ROOT / "examples" / "application.json"), now="2026-09-24T10:00+08:00")["case"]
+    shutil.copytree(ROOT / "bpmn", tmp_path / "bpmn")
+    changed = tmp_path / "bpmn" / "filing_application.bpmn"
+    # The process owner renames the acceptance deadline's timer: the running case stands on it.
+    changed.write_text(changed.read_text(encoding="utf-8").replace('"acceptance_overdue"', '"acceptance_late"'),
+                       encoding="utf-8")
+    checked = beian.json("bpmn", "check", str(changed))
+    assert [(f["element_id"], f["code"]) for f in checked["findings"]] == [("acceptance_overdue", "running-id-removed")]
+    assert beian.json("bpmn", "deploy", str(changed))["deployed"][0]["version"] == 2
+
+    diff = beian.json("bpmn", "diff", "filing_application", "1", "2")
+    assert [(c["bpmn_id"], c["changes"][0], c["running"]) for c in diff["changed"]] == [
+        ("acceptance_overdue", "id 改为 acceptance_late", 1)]
+    assert "修改 边界事件“受理期限届满”（acceptance_overdue）（1 件运行中的案件停在此处）：id 改为 acceptance_late" in \
+        beian("bpmn", "diff", "filing_application", "1", "2", as_json=False).out
+
+    preview = beian("bpmn", "migrate", "filing_application", "--from", "1", "--to", "2", "--dry-run",
+                    now="2026-09-25T10:00+08:00", as_json=False)
+    assert f"{case}（可迁移）" in preview.out and "（预览，未作任何更改）" in preview.out
+    assert "定时 受理期限届满（acceptance_overdue）" in preview.out
+    assert [v["running"] for v in beian.json("bpmn", "versions", "filing_application")] == [1, 0]
+
+    moved = beian.json("bpmn", "migrate", "filing_application", "--from", "1", "--to", "2",
+                       now="2026-09-25T10:00+08:00")
+    assert moved["migrated"] == [case]
+    assert [v["running"] for v in beian.json("bpmn", "versions", "filing_application")] == [0, 1]
+    shown = beian.json("show", case, now="2026-09-25T10:00+08:00")
+    assert [d["due"] for d in shown["deadlines"]] == ["2026-10-16T00:00:00+08:00"]
+    service = Service(beian.url)
+    try:
+        with service.uow() as uow:
+            timers = uow.repo.timers(uow.repo.instance(case).id)
+            assert [(t.bpmn_id, t.due_at.astimezone(SHANGHAI).isoformat()) for t in timers] == [
+                ("acceptance_late", "2026-10-16T00:00:00+08:00")]  # renamed, due as computed on application
+    finally:
+        service.close()
+    assert shown["history"][-1]["actor"] == "process-owner" and "第 1 版 → 第 2 版" in shown["history"][-1]["summary"]
+    # Nothing to move back from an empty version; an unknown version is named.
+    assert "没有第 9 版" in beian("bpmn", "migrate", "filing_application", "--from", "9", "--to", "2", expect=3).err
