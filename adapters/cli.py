@@ -495,8 +495,9 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     """What-if simulation of process versions on scratch databases (docs/simulation.md); --db is only read."""
     from adapters.db import database_url
     from workflows.errors import InvalidInput
-    from workflows.simulation import DEFAULT_SEED, render, simulate
+    from workflows.simulation import DEFAULT_SEED, simulate
     from workflows.simulation_profile import load_profile
+    from workflows.simulation_report import render
 
     dates = {}
     for option, text in (("--from", args.start), ("--until", args.until)):

@@ -1,0 +1,191 @@
+"""`beian simulate`: synthetic cases through versions of the filing process on scratch SQLite databases, with the
+change between versions showing in the figures (real engine, real databases, no mocks)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, Beian
+from workflows.errors import InvalidInput
+from workflows.simulation import read_deployed, resolve_variants, simulate
+from workflows.simulation_profile import ProfileError, load_profile, merge, profile_from_data
+
+FIRST, LAST = date(2026, 9, 1), date(2026, 9, 30)
+PUBLICITY = "publicity_deadline = publicity_period(today(), region['publicity_days'])"
+# A new step between the site inspection and the higher-level review, in the reviewers' lane, that the profile does
+# not name: it takes the reviewer role's default duration and the default weights of its `result` field.
+EXTRA_TASK = ('<bpmn:userTask id="extra_review" name="处室会审"><bpmn:extensionElements><spiffworkflow:properties>'
+              '<spiffworkflow:property name="formJsonSchemaFilename" value="higher_review.schema.json" />'
+              '</spiffworkflow:properties></bpmn:extensionElements>'
+              '<bpmn:incoming>flow_inspection_passed</bpmn:incoming>'
+              '<bpmn:outgoing>flow_extra_review_done</bpmn:outgoing></bpmn:userTask>'
+              '<bpmn:sequenceFlow id="flow_extra_review_done" sourceRef="extra_review" '
+              'targetRef="needs_higher_review" />'
+              '\n    <bpmn:exclusiveGateway id="needs_higher_review"')
+# No objection and every supplement answered: each case takes the same path in every version.
+QUIET = {"messages": {"objection": {"probability": 0, "delay": {"distribution": "fixed", "value": 1}},
+                      "resubmission": {"probability": 1, "delay": {"distribution": "fixed", "value": 5}}},
+         "roles": {"reviewer": {"duration": {"distribution": "fixed", "value": 3}}}}
+
+
+def _replace(text: str, old: str, new: str) -> str:
+    assert text.count(old) == 1, old
+    return text.replace(old, new)
+
+
+@pytest.fixture
+def versions(bpmn_copy: Path) -> dict[str, Path]:
+    """The bundled diagram, a copy with a 7-working-day publicity and a copy with an extra review step (forms in
+    the copied `forms/` beside them)."""
+    bundled = (ROOT / "bpmn" / "filing_application.bpmn").read_text(encoding="utf-8")
+    publicity = bpmn_copy / "publicity7.bpmn"
+    publicity.write_text(_replace(bundled, PUBLICITY, "publicity_deadline = publicity_period(today(), 7)"),
+                         encoding="utf-8")
+    extra = bundled
+    for old, new in (
+            ('sourceRef="inspection_result" targetRef="needs_higher_review"',
+             'sourceRef="inspection_result" targetRef="extra_review"'),
+            ("<bpmn:incoming>flow_inspection_passed</bpmn:incoming>",
+             "<bpmn:incoming>flow_extra_review_done</bpmn:incoming>"),
+            ("<bpmn:flowNodeRef>higher_review</bpmn:flowNodeRef>",
+             "<bpmn:flowNodeRef>higher_review</bpmn:flowNodeRef><bpmn:flowNodeRef>extra_review</bpmn:flowNodeRef>"),
+            ('<bpmn:exclusiveGateway id="needs_higher_review"', EXTRA_TASK)):
+        extra = _replace(extra, old, new)
+    (bpmn_copy / "extra_review.bpmn").write_text(extra, encoding="utf-8")
+    return {"bundled": bpmn_copy / "filing_application.bpmn", "publicity7": publicity,
+            "extra": bpmn_copy / "extra_review.bpmn"}
+
+
+def _quiet_profile(**more: Any) -> Any:
+    default = json.loads((ROOT / "bpmn" / "simulation" / "profile.json").read_text(encoding="utf-8"))
+    return profile_from_data(merge(merge(default, QUIET), more), "测试配置")
+
+
+def _working_days(result: dict[str, Any]) -> dict[str, float]:
+    return {r["case"]: r["working_days"] for r in result["cases"] if r["outcome"] == "filed"}
+
+
+def test_a_longer_publicity_and_an_extra_step_show_in_the_figures(versions: dict[str, Path]) -> None:
+    report = simulate("filing_application", cases=12, first=FIRST, last=LAST, profile=_quiet_profile(),
+                      requested=[("file", str(versions[k])) for k in ("bundled", "publicity7", "extra")], seed=11)
+    base, publicity, extra = report["versions"]
+    assert [v["variant"]["label"] for v in report["versions"]] == [
+        "文件 filing_application.bpmn", "文件 publicity7.bpmn", "文件 extra_review.bpmn"]
+    for result in (base, publicity, extra):
+        assert result["started"] == 12 and result["stuck"] == 0 and result["in_progress"] == 0
+    assert base["filed"] >= 6  # the default weights file most applications
+    assert publicity["filed"] == extra["filed"] == base["filed"]
+    # The same case took the same durations and decisions in every version: the publicity adds exactly its two
+    # working days to each case, the extra step its fixed three (office time, in working days).
+    base_days = _working_days(base)
+    assert {case: round(days - base_days[case], 2) for case, days in _working_days(publicity).items()} == {
+        case: 2.0 for case in base_days}
+    assert {case: round(days - base_days[case], 2) for case, days in _working_days(extra).items()} == {
+        case: 3.0 for case in base_days}
+    longer, with_step = (d["figures"] for d in report["differences"])
+    assert longer["time_to_receipt.working_days.median"] == 2.0
+    assert with_step["time_to_receipt.working_days.median"] == 3.0
+    # Two working days are at least two calendar days, and no more than two weeks with the National Day holidays.
+    assert 2.0 <= longer["time_to_receipt.calendar_days.median"] <= 14.0
+    assert longer["throughput_per_30_days"] < 0 and with_step["throughput_per_30_days"] < 0
+    # The new step is not in the profile: it ran on its role's default, and the report says so.
+    assert base["defaults_used"] == [] and publicity["defaults_used"] == []
+    assert extra["defaults_used"] == [
+        {"task": "extra_review", "name": "处室会审", "setting": "duration", "from": "roles.reviewer.duration"},
+        {"task": "extra_review", "name": "处室会审", "setting": "outcomes.result", "from": "outcomes.result"}]
+
+
+def test_the_same_seed_gives_the_same_figures(versions: dict[str, Path]) -> None:
+    profile = load_profile()
+    runs = [simulate("filing_application", cases=6, first=FIRST, last=LAST, profile=profile, seed=seed)
+            for seed in (5, 5, 6)]
+    for run in runs:
+        for result in run["versions"]:
+            result.pop("seconds")
+    assert runs[0] == runs[1]
+    assert runs[0]["versions"][0]["cases"] != runs[2]["versions"][0]["cases"]
+
+
+def test_a_supplement_nobody_answers_leaves_the_case_stuck() -> None:
+    profile = _quiet_profile(
+        tasks={"acceptance": {"outcomes": {"decision": {"supplement": 1}}}},
+        messages={"resubmission": {"probability": 0, "delay": {"distribution": "fixed", "value": 1}}},
+        horizon={"days_after_until": 30})
+    (result,) = simulate("filing_application", cases=3, first=FIRST, last=FIRST, profile=profile)["versions"]
+    assert (result["started"], result["filed"], result["stuck"]) == (3, 0, 3)
+    assert result["stuck_reasons"] == {"等待外部消息（补正材料重新提交），按模拟配置不会到达": 3}
+
+
+@pytest.mark.parametrize(("override", "named"), [
+    ({"tasks": {"acceptance": {"duraton": {"distribution": "fixed", "value": 1}}}}, "duraton"),
+    ({"arrivals": {"patern": "even"}}, "patern"),
+    ({"roles": {"intake": {"duration": {"distribution": "lognormal", "median": 3}}}}, "p90"),
+    ({"roles": {"clerk": {"duration": {"distribution": "fixed", "value": 1}}}}, "clerk"),
+    ({"messages": {"objection": {"probability": 2, "delay": {"distribution": "fixed", "value": 1}}}},
+     "messages.objection.probability"),
+    ({"tasks": {"acceptance": {"outcomes": {"decision": {"acept": 1}}}}}, "acept"),
+])
+def test_a_malformed_profile_is_refused_naming_the_key(tmp_path: Path, override: dict[str, Any], named: str) -> None:
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps(override), encoding="utf-8")
+    result = Beian(tmp_path / "user.sqlite3")("simulate", "filing_application", "--cases", "2", "--from", "2026-09-01",
+                                              "--until", "2026-09-30", "--profile", str(profile), expect=4)
+    assert named in result.err and "模拟配置" in result.err
+    assert not (tmp_path / "user.sqlite3").exists()  # the user's database is never created or written
+
+
+def test_bad_input_is_refused_in_chinese(tmp_path: Path, bpmn_copy: Path) -> None:
+    cli = Beian(tmp_path / "user.sqlite3")
+    window = ("--from", "2026-09-01", "--until", "2026-09-30")
+    assert "早于 --from" in cli("simulate", "filing_application", "--cases", "2", "--from", "2026-09-30",
+                                "--until", "2026-09-01", expect=4).err
+    assert "--cases" in cli("simulate", "filing_application", "--cases", "0", *window, expect=4).err
+    assert "未知的流程" in cli("simulate", "no_such_process", "--cases", "2", *window, expect=3).err
+    refused = cli("simulate", "renewal", "--cases", "2", *window, expect=4).err
+    assert "不能单独模拟" in refused and "filing_application" in refused
+    assert "第 9 版" in cli("simulate", "filing_application", "--version", "9", "--cases", "2", *window,
+                            expect=3).err
+    broken = bpmn_copy / "broken.bpmn"
+    broken.write_text(_replace((bpmn_copy / "filing_application.bpmn").read_text(encoding="utf-8"), PUBLICITY,
+                               "publicity_deadline = __import__('os').getcwd()"), encoding="utf-8")
+    assert "不能模拟" in cli("simulate", "filing_application", "--file", str(broken), "--cases", "2", *window,
+                             expect=7).err
+    with pytest.raises(ProfileError, match="arrivals.applicants\\[0\\]"):
+        simulate("filing_application", cases=1, first=FIRST, last=LAST, profile=_quiet_profile(arrivals={
+            "pattern": "even", "applicants": [{"region": "510000", "authority_level": "municipal",
+                                               "institution_type": "employer", "weight": 1}]}))
+    with pytest.raises(InvalidInput, match="没有工作日"):
+        simulate("filing_application", cases=1, first=date(2026, 10, 1), last=date(2026, 10, 4),
+                 profile=load_profile())
+
+
+def test_cli_compares_deployed_versions_and_only_reads_the_database(tmp_path: Path,
+                                                                    versions: dict[str, Path]) -> None:
+    user_db = tmp_path / "user.sqlite3"
+    cli = Beian(user_db)
+    cli("init")
+    cli("bpmn", "deploy", str(versions["publicity7"]))
+    before = hashlib.sha256(user_db.read_bytes()).hexdigest()
+    deployed = read_deployed(cli.url, "filing_application")
+    assert [v.label for v in resolve_variants("filing_application", [], deployed)] == ["第 2 版"]  # the latest
+
+    report = cli.json("simulate", "filing_application", "--version", "1", "--version", "2", "--cases", "6",
+                      "--from", "2026-09-01", "--until", "2026-09-30", "--seed", "3")
+    assert [(v["variant"]["label"], v["started"]) for v in report["versions"]] == [("第 1 版", 6), ("第 2 版", 6)]
+    (difference,) = report["differences"]
+    assert difference["base"] == "第 1 版" and difference["version"] == "第 2 版"
+    assert report["versions"][0]["filed"] == report["versions"][1]["filed"] > 0
+    assert difference["figures"]["time_to_receipt.working_days.median"] == 2.0
+    assert report["seed"] == 3 and report["cases"] == 6
+    assert hashlib.sha256(user_db.read_bytes()).hexdigest() == before
+    assert cli.json("bpmn", "versions", "filing_application")[0]["instances"] == 0
+
+    table = cli("simulate", "filing_application", "--cases", "1", "--from", "2026-09-01", "--until", "2026-09-01",
+                as_json=False).out
+    assert "申请至回执：中位数（工作日）" in table and "第 2 版" in table
