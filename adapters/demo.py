@@ -90,7 +90,8 @@ def run_demo(app: Beian, say: Callable[[str], None] = print, out_dir: Path | Non
 # --- a fresh database for `beian up`: a first administrator, demo caseworkers, demo applications ------------------
 
 DEMO_PASSWORD = "demo-password-1"
-# username → (display name, roles, authority): one caseworker per lane of Chengdu (510100) and the provincial reviewer.
+# username → (display name, roles, authority): one caseworker per lane of Chengdu (510100), the provincial reviewer,
+# and a provincial process owner who maintains the diagrams (the web app's 流程管理 pages).
 DEMO_PEOPLE: dict[str, tuple[str, tuple[str, ...], str]] = {
     "demo-intake": ("【演示】受理人员", ("intake",), "510100"),
     "demo-expert": ("【演示】专家评估协调员", ("expert",), "510100"),
@@ -98,6 +99,7 @@ DEMO_PEOPLE: dict[str, tuple[str, tuple[str, ...], str]] = {
     "demo-publicity": ("【演示】公示人员", ("publicity",), "510100"),
     "demo-supervision": ("【演示】监管人员", ("supervision",), "510100"),
     "demo-reviewer": ("【演示】省级复核人员", ("reviewer",), "510000"),
+    "demo-process-owner": ("【演示】流程管理员", ("process_owner",), "510000"),
 }
 
 

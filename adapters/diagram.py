@@ -17,7 +17,7 @@ import functools
 import math
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -75,6 +75,11 @@ DONE_STROKE = "#56705a"
 DONE_FILL = "#d9e4d6"
 FLOW_STROKE = "#6b6b6b"
 DONE_FLOW_STROKE = "#2e5e3a"
+# Marks: a check's findings (red for what refuses a deployment, amber for what only warns), and what a new version
+# adds (green) or changes (blue) against an older one.
+MARK_STROKES = {"error": "#cf222e", "warning": "#bf8700", "added": "#1a7f37", "changed": "#0969da"}
+MARK_LABELS = {"error": "有错误", "warning": "有警告", "added": "新增", "changed": "有改动"}
+MARK_BADGES = {"error": "!", "warning": "!", "added": "+", "changed": "~"}
 
 TASK_FONT = 12.0
 LABEL_FONT = 11.0
@@ -846,11 +851,15 @@ def _ordered_shapes(model: Model) -> Iterator[tuple[int, Shape, Element]]:
 
 
 def diagram_svg(bpmn_xml: str, *, current: Collection[str] = (), done: Collection[str] = (),
-                done_flows: Collection[str] = (), title: str = "") -> str:
+                done_flows: Collection[str] = (), title: str = "", marks: Mapping[str, str] | None = None,
+                mark_notes: Mapping[str, str] | None = None) -> str:
     """The BPMN file's first diagram as a self-contained `<svg>` element (a string to embed in a page).
 
     `current`: ids of the elements the case is at now (highlighted, hover text “当前环节”); `done`: ids of elements
     completed (shaded); `done_flows`: ids of sequence flows the case has passed (drawn darker and thicker).
+    `marks`: element id → "error" or "warning" (a check's findings) or "added" or "changed" (against an older
+    version), outlined in red, amber, green or blue with a badge, on top of everything else; `mark_notes`: element id
+    → the hover text of its mark (the findings' messages, what changed).
     Raises DiagramError if the text is not (safe) XML."""
     model = read_model(bpmn_xml)
     current, done, done_flows = set(current), set(done), set(done_flows)
@@ -890,7 +899,57 @@ def diagram_svg(bpmn_xml: str, *, current: Collection[str] = (), done: Collectio
             _draw_gateway(nodes, element, shape, state)
         elif element.kind in DATA_KINDS or element.kind == "textAnnotation":
             _draw_artifact(nodes, element, shape)
+    if marks:
+        _draw_marks(svg, model, marks, mark_notes or {})
     return etree.tostring(svg, encoding="unicode")
+
+
+def marked_ids(bpmn_xml: str, ids: Collection[str]) -> set[str]:
+    """Those of `ids` that the diagram draws (a shape or an edge), i.e. that `marks` can show."""
+    model = read_model(bpmn_xml)
+    drawn = {shape.element for shape in model.shapes} | {edge.element for edge in model.edges}
+    return drawn & set(ids)
+
+
+def _draw_marks(svg: etree._Element, model: Model, marks: Mapping[str, str], notes: Mapping[str, str]) -> None:
+    """Marks on the picture: an outline around each marked shape (along each marked edge) and a badge, in a layer of
+    their own above the diagram so a mark on a lane is not hidden by the tasks inside it."""
+    layer = _node(svg, "g", class_="bpmn-marks")
+    for shape in model.shapes:
+        if shape.element not in marks:
+            continue
+        kind = _mark_kind(marks[shape.element])
+        group = _mark_group(layer, model.elements[shape.element], kind, notes)
+        box = shape.bounds
+        _node(group, "rect", x=box.x - 4, y=box.y - 4, width=box.width + 8, height=box.height + 8, rx=6.0, ry=6.0,
+              fill="none", stroke=MARK_STROKES[kind], stroke_width="3", stroke_dasharray="7 3")
+        _mark_badge(group, box.right, box.y, kind)
+    for edge in model.edges:
+        if edge.element not in marks:
+            continue
+        kind = _mark_kind(marks[edge.element])
+        group = _mark_group(layer, model.elements[edge.element], kind, notes)
+        _node(group, "polyline", points=_points(edge.points), fill="none", stroke=MARK_STROKES[kind],
+              stroke_width="5", stroke_opacity="0.45", stroke_linejoin="round")
+        _mark_badge(group, *_midpoint(edge.points), kind)
+
+
+def _mark_kind(value: str) -> str:
+    return value if value in MARK_STROKES else "error"  # an unknown kind is shown, not dropped
+
+
+def _mark_group(parent: etree._Element, element: Element, kind: str, notes: Mapping[str, str]) -> etree._Element:
+    group = _node(parent, "g", class_=f"bpmn-mark bpmn-mark-{kind}", data_bpmn_id=element.id, data_mark=kind)
+    name = element.name or KIND_LABELS.get(element.kind, element.kind)
+    _title(group, f"{name}（{element.id}）：{notes.get(element.id) or MARK_LABELS[kind]}")
+    return group
+
+
+def _mark_badge(parent: etree._Element, cx: float, cy: float, kind: str) -> None:
+    _node(parent, "circle", cx=cx, cy=cy, r=8.0, fill=MARK_STROKES[kind], stroke=PAPER, stroke_width="1.5")
+    badge = _node(parent, "text", x=cx, y=cy + 4.5, font_size="13", font_weight="bold", text_anchor="middle",
+                  fill=PAPER)
+    badge.text = MARK_BADGES[kind]
 
 
 # --- where a case stands --------------------------------------------------------------------------------------------

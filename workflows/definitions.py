@@ -187,8 +187,12 @@ def read_source(path: Path) -> DefinitionSource:
             forms[name] = json.loads(form_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise DefinitionError(f"表单 {name} 不是有效的 JSON：第 {exc.lineno} 行 {exc.msg}") from exc
-    digest = hashlib.sha256(xml.encode("utf-8") + json.dumps(forms, sort_keys=True).encode("utf-8")).hexdigest()
-    return DefinitionSource(process_id, parsed.name, path.name, xml, forms, digest)
+    return DefinitionSource(process_id, parsed.name, path.name, xml, forms, source_digest(xml, forms))
+
+
+def source_digest(xml: str, forms: dict[str, Any]) -> str:
+    """A version's identity: the XML and the forms it carries (deploying the same content again is a no-op)."""
+    return hashlib.sha256(xml.encode("utf-8") + json.dumps(forms, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def bundled_sources() -> list[DefinitionSource]:

@@ -30,11 +30,11 @@ from adapters.application_form import (
     read_received_at,
 )
 from adapters.diagram import diagram_svg
-from adapters.webforms import check_submission, form_fields
+from adapters.webforms import check_submission, form_fields, submitted_values
 from tasks.access import Caseworker, authority_name, authority_of, may_see_case, may_work_on, refusal
 from tasks.calendar import SHANGHAI
 from tasks.grounds import GROUNDS
-from tasks.roles import ROLES
+from tasks.roles import PROCESS_OWNER, ROLES
 from workflows import clock
 from workflows.errors import BeianError, ConcurrentChange, IllegalEvent, InvalidInput, NotFound
 from workflows.lifecycle import PROCESS_LABELS
@@ -47,7 +47,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_SIZE = 25
 SESSION_HOURS = 8
-ROLE_LABELS = {role.key: role.label for role in ROLES}
+ROLE_LABELS = {role.key: role.label for role in (*ROLES, PROCESS_OWNER)}
 VIEWS = {"mine": "我的待办", "unclaimed": "本角色未认领", "overdue": "已超期", "all": "全部"}
 
 
@@ -175,14 +175,36 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
     async def task_page(request: Request, task_id: str) -> Response:
         user = user_of(request)
         task = task_for(user, task_id)
-        return _task_form(request, task, values=None, field_errors={}, form_errors=[])
+        # A saved draft fills the form as it was left; otherwise the schema's defaults (a fresh form).
+        return _task_form(request, task, values=task.get("draft"), field_errors={}, form_errors=[],
+                          saved=request.query_params.get("saved") == "1")
 
     def _task_form(request: Request, task: dict[str, Any], values: Mapping[str, Any] | None,
-                   field_errors: dict[str, str], form_errors: list[str], status_code: int = 200) -> Response:
+                   field_errors: dict[str, str], form_errors: list[str], status_code: int = 200,
+                   saved: bool = False) -> Response:
         schema = task["schema"] or {"type": "object", "properties": {}}
         fields = form_fields(schema, values, field_errors)
         return page(request, "task.html", status_code=status_code, task=task, fields=fields, schema=schema,
-                    form_errors=form_errors)
+                    form_errors=form_errors, saved=saved)
+
+    @app.post("/tasks/{task_id}/draft")
+    async def save_draft(request: Request, task_id: str) -> Response:
+        """暂存: keep the form as typed, unchecked, in the case's state; nothing is submitted."""
+        user = user_of(request)
+        items = await form_of(request)
+        try:
+            task = task_for(user, task_id)
+        except NotFound:
+            return page(request, "error.html", status_code=409, title="待办已失效",
+                        message="该待办已不再有效（可能已被他人办理，或因期限届满被取消），未暂存。")
+        if task["claimed_by"] not in (None, user.username):
+            raise AccessDenied(f"该待办已由 {task['claimed_by']} 认领，您不能暂存；未作任何更改")
+        schema = task["schema"] or {"type": "object", "properties": {}}
+        try:
+            service.save_draft(task_id, submitted_values(schema, items), actor=user.username)
+        except (IllegalEvent, ConcurrentChange, InvalidInput) as exc:
+            return page(request, "error.html", status_code=409, title="未能暂存", message=exc.message)
+        return RedirectResponse(f"/tasks/{quote(task_id)}?saved=1", status_code=303)
 
     @app.post("/tasks/{task_id}", response_class=HTMLResponse)
     async def complete_task(request: Request, task_id: str) -> Response:
@@ -322,6 +344,9 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         disposition = f"inline; filename=document-{document_id}.pdf; filename*=UTF-8''{quote(name)}"
         return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
 
+    from adapters.web.processes import register_process_pages  # imports this module: not at the top
+
+    register_process_pages(app, service=service, page=page, user_of=user_of, form_of=form_of)
     return app
 
 

@@ -88,7 +88,8 @@ def test_running_cases_move_with_open_tasks_armed_timers_and_drafts(backend_url:
         assert waits["publicity_wait"]["outcome"] == "unchanged"
         assert waits["publicity_wait"]["detail"] == f"到期时间不变：{publicity_end[:10]} {publicity_end[11:16]}"
         assert plans[at_expert]["migratable"] is False
-        assert "专家评估" in plans[at_expert]["problems"][0] and "用户任务 → 脚本任务" in plans[at_expert]["problems"][0]
+        (problem,) = plans[at_expert]["problems"]
+        assert "专家评估" in problem and "用户任务 → 脚本任务" in problem
         assert result["migrated"] == [at_acceptance, at_publicity] and result["dry_run"] is False
 
         with clock.using_clock(at("2026-10-12T11:00:00+08:00")):

@@ -113,3 +113,29 @@ def test_others_cannot_open_an_investigation(site: Site) -> None:
                                data={"ground": "beyond_scope", "facts": "x", "csrf_token": token})
         assert response.status_code == 403
     assert len(site.service.show(site.case)["cases"]) == 2  # the filing case and its validity watch only
+
+
+def test_a_draft_is_kept_in_the_case_shown_again_and_dropped_when_the_task_is_done(site: Site) -> None:
+    task = site.open_task("acceptance")
+    client = site.client("li.na")
+    token = csrf(client.get(f"/tasks/{task['id']}").text)
+    saved = client.post(f"/tasks/{task['id']}/draft",
+                        data={"csrf_token": token, "decision": "supplement", "reasons": "缺少场地证明（草稿）"})
+    assert saved.status_code == 303 and saved.headers["location"].endswith("?saved=1")
+    again = client.get(saved.headers["location"])
+    assert "已暂存" in again.text and "缺少场地证明（草稿）" in again.text
+    assert site.service.task(task["id"])["draft"] == {"decision": "supplement", "reasons": "缺少场地证明（草稿）"}
+
+    # Another city's clerk may not save over it; without the token nothing is saved either.
+    other = site.client("wang.fang")
+    other_token = csrf(other.get("/tasks").text)
+    refused = other.post(f"/tasks/{task['id']}/draft", data={"csrf_token": other_token, "reasons": "x"})
+    assert refused.status_code == 403
+    assert client.post(f"/tasks/{task['id']}/draft", data={"reasons": "y"}).status_code == 403
+    assert site.service.task(task["id"])["draft"]["reasons"] == "缺少场地证明（草稿）"
+
+    done = client.post(f"/tasks/{task['id']}", data={"csrf_token": token, "decision": "accept"})
+    assert done.status_code == 303
+    with site.service.uow() as uow:
+        state = uow.repo.instance(site.case).state
+    assert "form_draft" not in state and "缺少场地证明（草稿）" not in state

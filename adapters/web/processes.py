@@ -1,0 +1,343 @@
+"""The process owners' pages: deployed processes and their versions, the diagram of a version, uploading a new version
+(checked first, the findings drawn on the diagram), the difference between two versions, the migration of running
+cases (a preview, then applying it), and the bpmn.io modeller embedded in the browser.
+
+Only a process owner (`tasks.access.may_own_processes`) opens any of them; everyone else gets the 403 page with the
+reason. Every POST carries the session's CSRF token: the HTML forms as the field `csrf_token`, the modeller's fetch
+calls as the header `X-CSRF-Token`. Deploying always goes through `Beian.deploy`, which checks again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from markupsafe import Markup
+from starlette.datastructures import UploadFile
+
+from adapters.diagram import DiagramError, diagram_svg, marked_ids, read_model
+from adapters.web.app import STATIC, AccessDenied, SignInRequired
+from adapters.web.process_sources import (
+    MAX_FILE_BYTES,
+    Candidate,
+    assemble,
+    candidate_from_payload,
+    decode_upload,
+    process_label,
+    process_summaries,
+    read_form_uploads,
+    stored_version,
+)
+from tasks.access import Caseworker, may_own_processes
+from workflows.bpmn_check import Finding
+from workflows.errors import DefinitionError, InvalidInput, NotFound
+from workflows.operators import STATUSES
+from workflows.service import Beian
+
+PageFn = Callable[..., HTMLResponse]
+BUNDLE = STATIC / "vendor" / "bpmn-js" / "bpmn-modeler.production.min.js"
+NOT_AN_OWNER = "只有流程管理员可以查看和修改流程图、部署新版本和迁移案件；如需此权限请联系系统管理员"
+SEVERITY_LABELS = {"error": "错误", "warning": "警告"}
+OUTCOME_LABELS = {"unchanged": "不变", "changed": "有变化", "removed": "已删除"}
+FORM_CHANGE_LABELS = {"added": "新增", "removed": "删除", "changed": "修改"}
+MAX_JSON_BYTES = MAX_FILE_BYTES * 2
+
+
+def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_of: Callable[[Request], Caseworker],
+                           form_of: Callable[[Request], Awaitable[list[tuple[str, str]]]]) -> None:
+    """Add the process owners' routes to the web app (`create_app` passes its page renderer, sign-in and CSRF
+    helpers so these pages look and check like every other)."""
+
+    def owner(request: Request) -> Caseworker:
+        user = user_of(request)
+        if not may_own_processes(user):
+            raise AccessDenied(NOT_AN_OWNER)
+        return user
+
+    # --- processes and versions ----------------------------------------------------------------------------
+    @app.get("/processes", response_class=HTMLResponse)
+    async def process_list(request: Request) -> Response:
+        owner(request)
+        return page(request, "process_list.html", processes=process_summaries(service))
+
+    @app.get("/processes/{process_id}", response_class=HTMLResponse)
+    async def process_page(request: Request, process_id: str, version: int | None = None,
+                           deployed: int | None = None, unchanged: int | None = None) -> Response:
+        owner(request)
+        versions = service.versions(process_id)
+        shown = stored_version(service, process_id, version)
+        diagram, problem = _diagram(shown.bpmn_xml, f"{process_label(process_id, shown.name)} 第 {shown.version} 版")
+        latest = versions[-1]["version"]
+        return page(request, "process.html", process=process_id, label=process_label(process_id, shown.name),
+                    versions=versions, shown=shown, latest=latest, diagram=diagram, diagram_problem=problem,
+                    deployed=deployed, unchanged=unchanged, forms=sorted(shown.forms),
+                    migratable_from=[v["version"] for v in versions if v["running"] and v["version"] != latest])
+
+    @app.get("/processes/{process_id}/versions/{version}.bpmn")
+    async def download(request: Request, process_id: str, version: int) -> Response:
+        owner(request)
+        shown = stored_version(service, process_id, version)
+        stem = Path(shown.file_name).stem
+        name = f"{stem}.v{shown.version}.bpmn"
+        return Response(shown.bpmn_xml, media_type="application/xml; charset=utf-8",
+                        headers={"Content-Disposition": f"attachment; filename={quote(name)}; "
+                                                        f"filename*=UTF-8''{quote(name)}",
+                                 "X-Content-Type-Options": "nosniff"})
+
+    # --- uploading a new version ----------------------------------------------------------------------------
+    @app.get("/processes/{process_id}/upload", response_class=HTMLResponse)
+    async def upload_form(request: Request, process_id: str) -> Response:
+        owner(request)
+        latest = stored_version(service, process_id)
+        return _check_page(request, process_id, latest.name, None)
+
+    @app.post("/processes/{process_id}/upload", response_class=HTMLResponse)
+    async def upload(request: Request, process_id: str) -> Response:
+        owner(request)
+        await form_of(request)  # the CSRF check; the parsed form (with the files) is cached on the request
+        form = await request.form()
+        latest = stored_version(service, process_id)
+        bpmn = form.get("bpmn")
+        if not isinstance(bpmn, UploadFile) or not bpmn.filename:
+            return _check_page(request, process_id, latest.name, None, status_code=422,
+                               message="请选择要上传的 BPMN 文件（.bpmn）")
+        xml, problem = decode_upload(await bpmn.read(MAX_FILE_BYTES + 1), bpmn.filename, "BPMN 文件")
+        form_files = [(f.filename or "", await f.read(MAX_FILE_BYTES + 1)) for f in form.getlist("forms")
+                      if isinstance(f, UploadFile) and f.filename]
+        uploaded, problems = read_form_uploads(form_files)
+        if xml is None:
+            return _check_page(request, process_id, latest.name, None, status_code=422,
+                               findings=[problem] if problem else [], sent_name=bpmn.filename)
+        candidate = assemble(service, process_id, xml, bpmn.filename, uploaded, problems)
+        return _check_page(request, process_id, latest.name, candidate,
+                           status_code=200 if candidate.source is not None else 422)
+
+    @app.post("/processes/{process_id}/deploy", response_class=HTMLResponse)
+    async def deploy(request: Request, process_id: str) -> Response:
+        user = owner(request)
+        items = dict(await form_of(request))
+        latest = stored_version(service, process_id)
+        try:
+            payload = base64.b64decode(items.get("candidate", ""), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            payload = ""
+        try:
+            candidate = candidate_from_payload(service, process_id, payload)
+        except InvalidInput as exc:
+            return _check_page(request, process_id, latest.name, None, status_code=422, message=exc.message)
+        if candidate.source is None:
+            return _check_page(request, process_id, latest.name, candidate, status_code=422,
+                               message="检查发现错误，未部署")
+        try:
+            result = service.deploy(candidate.source, actor=user.username)
+        except DefinitionError as exc:
+            return _check_page(request, process_id, latest.name, candidate, status_code=422,
+                               message=exc.message, refused=exc.problems or [exc.message])
+        flag = "deployed" if result["deployed"] else "unchanged"
+        return RedirectResponse(f"/processes/{quote(process_id)}?version={result['version']}&{flag}="
+                                f"{result['version']}", status_code=303)
+
+    def _check_page(request: Request, process_id: str, name: str, candidate: Candidate | None,
+                    status_code: int = 200, message: str = "", findings: list[Finding] | None = None,
+                    sent_name: str = "", refused: list[str] | None = None) -> HTMLResponse:
+        context: dict[str, Any] = {"process": process_id, "label": process_label(process_id, name),
+                                   "message": message, "refused": refused or [], "candidate": candidate,
+                                   "diagram": None, "diagram_problem": "", "payload": "",
+                                   "sent_name": candidate.sent_name if candidate else sent_name}
+        all_findings = candidate.findings if candidate else (findings or [])
+        drawn: set[str] = set()
+        if candidate is not None:
+            marks, notes = _marks(all_findings)
+            context["diagram"], context["diagram_problem"] = _diagram(
+                candidate.xml, f"上传的 {candidate.sent_name}", marks=marks, notes=notes)
+            if context["diagram"] is not None:
+                drawn = marked_ids(candidate.xml, marks)
+            if candidate.source is not None:
+                context["payload"] = base64.b64encode(
+                    json.dumps(candidate.payload(), ensure_ascii=False).encode("utf-8")).decode("ascii")
+        context["general"] = [f for f in all_findings if not f.element_id]
+        context["located"] = [f for f in all_findings if f.element_id]
+        context["drawn"] = drawn
+        context["errors"] = sum(f.severity == "error" for f in all_findings)
+        context["warnings"] = sum(f.severity == "warning" for f in all_findings)
+        context["checked"] = candidate is not None or bool(all_findings)
+        return page(request, "process_upload.html", status_code=status_code, severity_labels=SEVERITY_LABELS,
+                    **context)
+
+    # --- differences and migration --------------------------------------------------------------------------
+    def _pair(process_id: str, from_version: int | None, to_version: int | None) -> tuple[list[dict[str, Any]], int,
+                                                                                           int]:
+        versions = service.versions(process_id)
+        latest = versions[-1]["version"]
+        to = to_version if to_version is not None else latest
+        return versions, (from_version if from_version is not None else max(to - 1, 1)), to
+
+    @app.get("/processes/{process_id}/diff", response_class=HTMLResponse)
+    async def diff_page(request: Request, process_id: str, from_version: int | None = None,
+                        to_version: int | None = None) -> Response:
+        owner(request)
+        versions, a, b = _pair(process_id, from_version, to_version)
+        label = process_label(process_id, versions[-1]["name"])
+        try:
+            diff = service.diff(process_id, a, b)
+        except InvalidInput as exc:
+            return page(request, "process_diff.html", status_code=422, process=process_id, label=label,
+                        versions=versions, a=a, b=b, diff=None, message=exc.message, diagram=None,
+                        diagram_problem="")
+        target = stored_version(service, process_id, b)
+        marks = {e["bpmn_id"]: "added" for e in diff["added"]} | {e["bpmn_id"]: "changed" for e in diff["changed"]}
+        notes = {e["bpmn_id"]: "新增" for e in diff["added"]} | {
+            e["bpmn_id"]: "改动：" + "；".join(e["changes"]) for e in diff["changed"]}
+        diagram, problem = _diagram(target.bpmn_xml, f"第 {b} 版（标出相对第 {a} 版的新增和改动）", marks=marks,
+                                    notes=notes)
+        return page(request, "process_diff.html", process=process_id, label=label, versions=versions, a=a, b=b,
+                    diff=diff, message="", diagram=diagram, diagram_problem=problem,
+                    form_change_labels=FORM_CHANGE_LABELS)
+
+    @app.get("/processes/{process_id}/migration", response_class=HTMLResponse)
+    async def migration_preview(request: Request, process_id: str, from_version: int | None = None,
+                                to_version: int | None = None) -> Response:
+        owner(request)
+        versions, a, b = _pair(process_id, from_version, to_version)
+        try:
+            plan = service.migration_preview(process_id, a, b)
+        except InvalidInput as exc:
+            return _migration_page(request, process_id, versions, a, b, None, status_code=422, message=exc.message)
+        return _migration_page(request, process_id, versions, a, b, plan)
+
+    @app.post("/processes/{process_id}/migration", response_class=HTMLResponse)
+    async def migrate(request: Request, process_id: str) -> Response:
+        user = owner(request)
+        items = dict(await form_of(request))
+        versions = service.versions(process_id)
+        try:
+            a, b = int(items.get("from_version", "")), int(items.get("to_version", ""))
+        except ValueError:
+            return page(request, "error.html", status_code=422, title="请求有误", message="请选择要迁移的版本")
+        try:
+            result = service.migrate(process_id, a, b, actor=user.username)
+        except InvalidInput as exc:
+            return _migration_page(request, process_id, versions, a, b, None, status_code=422, message=exc.message)
+        return _migration_page(request, process_id, versions, a, b, result, applied=True)
+
+    def _migration_page(request: Request, process_id: str, versions: list[dict[str, Any]], a: int, b: int,
+                        plan: dict[str, Any] | None, status_code: int = 200, message: str = "",
+                        applied: bool = False) -> HTMLResponse:
+        return page(request, "process_migration.html", status_code=status_code, process=process_id,
+                    label=process_label(process_id, versions[-1]["name"]), versions=versions, a=a, b=b, plan=plan,
+                    message=message, applied=applied, outcome_labels=OUTCOME_LABELS, statuses=STATUSES)
+
+    # --- the modeller ------------------------------------------------------------------------------------------
+    @app.get("/processes/{process_id}/modeller", response_class=HTMLResponse)
+    async def modeller(request: Request, process_id: str, version: int | None = None) -> Response:
+        owner(request)
+        shown = stored_version(service, process_id, version)
+        latest = stored_version(service, process_id)
+        return page(request, "modeller.html", process=process_id, label=process_label(process_id, shown.name),
+                    shown=shown, latest=latest.version, installed=BUNDLE.is_file())
+
+    async def json_request(request: Request) -> tuple[Caseworker, dict[str, Any]] | JSONResponse:
+        """The signed-in owner and the JSON body, after the CSRF header check; or the JSON error to answer."""
+        try:
+            user = owner(request)
+        except SignInRequired:
+            return JSONResponse({"error": "登录已过期，请重新登录后再试"}, status_code=401)
+        except AccessDenied as exc:
+            return JSONResponse({"error": str(exc)}, status_code=403)
+        token = request.headers.get("x-csrf-token", "")
+        expected = request.session.get("csrf_token", "")
+        if not expected or not secrets.compare_digest(token, expected):
+            return JSONResponse({"error": "页面已过期或来源不明（安全校验未通过），请刷新页面后重试；未作任何更改"},
+                                status_code=403)
+        body = await request.body()
+        if len(body) > MAX_JSON_BYTES:
+            return JSONResponse({"error": "提交的流程图过大"}, status_code=413)
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("xml"), str):
+            return JSONResponse({"error": "请求格式不正确：应提交 {\"xml\": \"…\"}"}, status_code=400)
+        return user, data
+
+    def _findings_json(candidate: Candidate) -> dict[str, Any]:
+        drawn = marked_ids(candidate.xml, {f.element_id for f in candidate.findings if f.element_id}) \
+            if _drawable(candidate.xml) else set()
+        return {"findings": [{**f.to_dict(), "severity_label": SEVERITY_LABELS.get(f.severity, f.severity),
+                              "on_diagram": f.element_id in drawn} for f in candidate.findings],
+                "errors": len(candidate.errors), "warnings": len(candidate.warnings),
+                "deployable": candidate.source is not None}
+
+    @app.post("/processes/{process_id}/modeller/check")
+    async def modeller_check(request: Request, process_id: str) -> Response:
+        got = await json_request(request)
+        if isinstance(got, JSONResponse):
+            return got
+        try:
+            candidate = assemble(service, process_id, got[1]["xml"], "网页建模器", {})
+        except NotFound as exc:
+            return JSONResponse({"error": exc.message}, status_code=404)
+        return JSONResponse(_findings_json(candidate))
+
+    @app.post("/processes/{process_id}/modeller/deploy")
+    async def modeller_deploy(request: Request, process_id: str) -> Response:
+        got = await json_request(request)
+        if isinstance(got, JSONResponse):
+            return got
+        user, data = got
+        try:
+            candidate = assemble(service, process_id, data["xml"], "网页建模器", {})
+        except NotFound as exc:
+            return JSONResponse({"error": exc.message}, status_code=404)
+        answer = _findings_json(candidate)
+        if candidate.source is None:
+            return JSONResponse({**answer, "error": f"检查发现 {answer['errors']} 处错误，未部署"}, status_code=422)
+        try:
+            result = service.deploy(candidate.source, actor=user.username)
+        except DefinitionError as exc:
+            return JSONResponse({**answer, "error": exc.message, "problems": exc.problems}, status_code=422)
+        return JSONResponse({**answer, **result, "url": f"/processes/{quote(process_id)}?version={result['version']}"
+                             f"&{'deployed' if result['deployed'] else 'unchanged'}={result['version']}"})
+
+
+def _diagram(xml: str, title: str, marks: dict[str, str] | None = None,
+             notes: dict[str, str] | None = None) -> tuple[Markup | None, str]:
+    """The SVG, or None and why it cannot be drawn."""
+    try:
+        if not read_model(xml).shapes:
+            return None, "文件中没有图形信息（BPMN DI），无法绘制流程图；问题见下表"
+        return Markup(diagram_svg(xml, title=title, marks=marks, mark_notes=notes)), ""
+    except DiagramError as exc:
+        return None, str(exc)
+    except ValueError:
+        return None, "流程图信息（BPMN DI）不完整，无法绘制"
+
+
+def _drawable(xml: str) -> bool:
+    try:
+        marked_ids(xml, ())
+    except ValueError:  # DiagramError is a ValueError
+        return False
+    return True
+
+
+def _marks(findings: list[Finding]) -> tuple[dict[str, str], dict[str, str]]:
+    """Element id → the worst severity of its findings, and → their messages (the hover text of the mark)."""
+    marks: dict[str, str] = {}
+    notes: dict[str, list[str]] = {}
+    for finding in findings:
+        if not finding.element_id:
+            continue
+        if marks.get(finding.element_id) != "error":
+            marks[finding.element_id] = finding.severity
+        notes.setdefault(finding.element_id, []).append(
+            f"{SEVERITY_LABELS.get(finding.severity, finding.severity)}：{finding.message}")
+    return marks, {key: "\n".join(value) for key, value in notes.items()}

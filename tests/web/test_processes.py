@@ -1,0 +1,375 @@
+"""The process owners' pages: who may open them, the processes and versions, uploading a new version (checked, the
+findings drawn on the diagram, deployed only when clean, audited), the difference between two versions and the
+migration of a running case, and the modeller's JSON endpoints. Against the real service on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from lxml import etree
+from sqlalchemy import select
+
+import adapters.web.processes as processes
+from adapters.db import AuditEvent
+from tests.conftest import ROOT
+from tests.web.conftest import PASSWORD, Site, csrf
+from workflows.definitions import read_source
+from workflows.users import add_user
+
+OWNER = "zhou.liu"
+FIXTURES = ROOT / "tests" / "fixtures" / "bpmn"
+FILING = ROOT / "bpmn" / "filing_application.bpmn"
+SVG_NS = {"svg": "http://www.w3.org/2000/svg"}
+
+
+@pytest.fixture
+def owner_site(site: Site) -> Site:
+    add_user(site.service, OWNER, "周流程", PASSWORD, ["process_owner"], "510000", actor="test")
+    return site
+
+
+def _owner(site: Site) -> TestClient:
+    return site.client(OWNER)
+
+
+def _token(client: TestClient, path: str = "/processes") -> str:
+    return csrf(client.get(path).text)
+
+
+def _text(page: str) -> str:
+    """The visible text of a page, whitespace collapsed (for assertions on what a person reads)."""
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
+
+
+def _upload(client: TestClient, process: str, name: str, xml: str, forms: dict[str, str] | None = None,
+            token: str | None = None) -> Any:
+    files: list[tuple[str, tuple[str, bytes, str]]] = [("bpmn", (name, xml.encode("utf-8"), "application/xml"))]
+    for form_name, text in (forms or {}).items():
+        files.append(("forms", (form_name, text.encode("utf-8"), "application/json")))
+    return client.post(f"/processes/{process}/upload", files=files,
+                       data={"csrf_token": token if token is not None else _token(client)})
+
+
+def _svg_marks(page: str) -> dict[str, str]:
+    """Element id → mark kind, read from the diagram's marks layer."""
+    svg = re.search(r"<svg.*?</svg>", page, re.S)
+    assert svg, "no diagram on the page"
+    root = etree.fromstring(svg.group(0).encode("utf-8"))
+    return {g.get("data-bpmn-id"): g.get("data-mark")
+            for g in root.iterfind(".//svg:g[@class='bpmn-marks']/svg:g", SVG_NS)}
+
+
+def _deploy_payload(page: str) -> str:
+    match = re.search(r'name="candidate" value="([^"]+)"', page)
+    assert match, "no deploy form on the page"
+    return html.unescape(match.group(1))
+
+
+def _renamed_acceptance() -> str:
+    xml = FILING.read_text(encoding="utf-8")
+    changed = xml.replace('<bpmn:userTask id="acceptance" name="受理审查">', '<bpmn:userTask id="acceptance" '
+                          'name="受理审查（新）">', 1)
+    assert changed != xml
+    return changed
+
+
+# --- access ------------------------------------------------------------------------------------------------------
+
+PAGES = ["/processes", "/processes/filing_application", "/processes/filing_application/versions/1.bpmn",
+         "/processes/filing_application/upload", "/processes/filing_application/modeller",
+         "/processes/filing_application/migration?from_version=1&to_version=1"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_anonymous_is_sent_to_sign_in(owner_site: Site, path: str) -> None:
+    response = owner_site.client().get(path)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login?next=/processes")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_caseworker_is_refused_with_the_reason(owner_site: Site, path: str) -> None:
+    response = owner_site.client("li.na").get(path)
+    assert response.status_code == 403
+    assert "只有流程管理员可以" in _text(response.text)
+
+
+def test_the_menu_link_is_for_process_owners_only(owner_site: Site) -> None:
+    assert 'href="/processes"' not in owner_site.client("admin").get("/tasks").text
+    assert 'href="/processes"' in _owner(owner_site).get("/tasks").text
+
+
+def test_posts_without_the_csrf_token_change_nothing(owner_site: Site) -> None:
+    client = _owner(owner_site)
+    response = _upload(client, "filing_application", "filing_application.bpmn", _renamed_acceptance(), token="forged")
+    assert response.status_code == 403 and "安全校验未通过" in _text(response.text)
+
+    # A deploy form replayed from another site (valid payload, no token) is refused as well.
+    checked = _upload(client, "filing_application", "filing_application.bpmn", _renamed_acceptance())
+    payload = _deploy_payload(checked.text)
+    response = client.post("/processes/filing_application/deploy", data={"candidate": payload})
+    assert response.status_code == 403
+    response = client.post("/processes/filing_application/migration", data={"from_version": "1", "to_version": "2"})
+    assert response.status_code == 403
+
+    # The modeller's JSON calls need the token in their header.
+    for url in ("/processes/filing_application/modeller/check", "/processes/filing_application/modeller/deploy"):
+        response = client.post(url, json={"xml": _renamed_acceptance()})
+        assert response.status_code == 403 and "安全校验未通过" in response.json()["error"]
+        response = client.post(url, json={"xml": _renamed_acceptance()}, headers={"X-CSRF-Token": "forged"})
+        assert response.status_code == 403
+    assert [v["version"] for v in owner_site.service.versions("filing_application")] == [1]
+
+
+def test_the_modeller_endpoints_refuse_a_caseworker_in_json(owner_site: Site) -> None:
+    client = owner_site.client("li.na")
+    token = _token(client, "/tasks")
+    response = client.post("/processes/filing_application/modeller/deploy", json={"xml": _renamed_acceptance()},
+                           headers={"X-CSRF-Token": token})
+    assert response.status_code == 403 and "只有流程管理员可以" in response.json()["error"]
+    anonymous = owner_site.client().post("/processes/filing_application/modeller/check", json={"xml": "<x/>"})
+    assert anonymous.status_code == 401
+    assert [v["version"] for v in owner_site.service.versions("filing_application")] == [1]
+
+
+# --- processes and versions ------------------------------------------------------------------------------------
+
+def test_the_process_list_names_every_deployed_process(owner_site: Site) -> None:
+    page = _owner(owner_site).get("/processes")
+    assert page.status_code == 200
+    row = re.search(r"<tr>\s*<td><a href=\"/processes/filing_application\">.*?</tr>", page.text, re.S)
+    assert row, "filing_application is not listed"
+    cells = [_text(c).strip() for c in re.findall(r"<td>(.*?)</td>", row.group(0), re.S)]
+    assert cells[0] == "备案申请" and cells[1] == "filing_application" and cells[2].startswith("第 1 版")
+    assert cells[4] == "1"  # the case of the fixture is running
+    for process in ("renewal", "sanction", "voluntary_termination"):
+        assert f'href="/processes/{process}"' in page.text
+
+
+def test_the_version_page_shows_versions_diagram_and_download(owner_site: Site) -> None:
+    client = _owner(owner_site)
+    (version,) = owner_site.service.versions("filing_application")
+    page = client.get("/processes/filing_application")
+    text = _text(page.text)
+    assert page.status_code == 200
+    assert "第 1 版" in text and "最新" in text and version["sha256"][:12] in text and "1 / 1" in text
+    assert 'class="bpmn-diagram"' in page.text and 'data-bpmn-id="acceptance"' in page.text
+    assert "acceptance.schema.json" in text
+
+    download = client.get("/processes/filing_application/versions/1.bpmn")
+    assert download.status_code == 200
+    assert "attachment" in download.headers["content-disposition"]
+    assert download.text == FILING.read_text(encoding="utf-8")
+
+    assert client.get("/processes/filing_application?version=9").status_code == 404
+    assert client.get("/processes/no_such_process").status_code == 404
+
+
+# --- uploading -------------------------------------------------------------------------------------------------
+
+def test_a_broken_fixture_is_refused_with_its_element_ids(owner_site: Site) -> None:
+    owner_site.service.deploy(read_source(FIXTURES / "clean.bpmn"), actor="test")
+    client = _owner(owner_site)
+    expectations = {  # fixture → (element id, code) the page must show
+        "gateway_condition": ("flow_supplement", "gateway-condition"),
+        "lane_unknown": ("review", "lane-role"),
+        "operator_unknown": ("escalate_review", "operator-unknown"),
+    }
+    for fixture, (element_id, code) in expectations.items():
+        xml = (FIXTURES / f"{fixture}.bpmn").read_text(encoding="utf-8").replace(f'id="{fixture}"', 'id="clean"', 1)
+        response = _upload(client, "clean", f"{fixture}.bpmn", xml)
+        assert response.status_code == 422, fixture
+        row = re.search(rf'<tr class="finding-error" data-element-id="{element_id}">(.*?)</tr>', response.text, re.S)
+        assert row, f"{fixture}: {element_id} not listed"
+        assert code in row.group(1)
+        assert 'name="candidate"' not in response.text  # no deploy button
+        assert "没有图形信息" in _text(response.text)  # the fixtures carry no BPMN DI
+
+    # Not XML at all: the finding is listed at the top, and there is no diagram.
+    response = _upload(client, "clean", "xml_syntax.bpmn", (FIXTURES / "xml_syntax.bpmn").read_text(encoding="utf-8"))
+    assert response.status_code == 422
+    general = re.search(r'<ul class="findings general">(.*?)</ul>', response.text, re.S)
+    assert general and "xml-syntax" in general.group(1)
+    assert "<svg" not in response.text
+    assert [v["version"] for v in owner_site.service.versions("clean")] == [1]
+
+
+def test_findings_are_drawn_on_the_diagram(owner_site: Site) -> None:
+    """A bundled file broken in two places: the user task's form is missing (error) and a timer counts calendar
+    days (warning); both elements are outlined on the diagram, and the deploy form is withheld."""
+    xml = FILING.read_text(encoding="utf-8").replace('value="acceptance.schema.json"', 'value="nowhere.schema.json"',
+                                                     1)
+    response = _upload(_owner(owner_site), "filing_application", "filing_application (1).bpmn", xml)
+    assert response.status_code == 422
+    marks = _svg_marks(response.text)
+    assert marks.get("acceptance") == "error"
+    assert "nowhere.schema.json" in _text(response.text)
+    assert 'name="candidate"' not in response.text
+
+
+def test_an_upload_of_another_process_is_refused(owner_site: Site) -> None:
+    xml = (ROOT / "bpmn" / "renewal.bpmn").read_text(encoding="utf-8")
+    response = _upload(_owner(owner_site), "filing_application", "renewal.bpmn", xml)
+    assert response.status_code == 422
+    assert "process-mismatch" in response.text and "“renewal”" in _text(response.text)
+
+
+def test_a_changed_bundled_file_deploys_a_new_version_audited(owner_site: Site) -> None:
+    client = _owner(owner_site)
+    form = json.loads((ROOT / "bpmn" / "forms" / "acceptance.schema.json").read_text(encoding="utf-8"))
+    form["title"] = "受理审查（新表单）"
+    checked = _upload(client, "filing_application", "filing_application (1).bpmn", _renamed_acceptance(),
+                      forms={"acceptance.schema.json": json.dumps(form, ensure_ascii=False),
+                             "unused.schema.json": "{}"})
+    assert checked.status_code == 200, _text(checked.text)
+    text = _text(checked.text)
+    assert "没有错误" in text or "检查通过" in text
+    assert "unused.schema.json" in text  # reported as ignored
+    payload = _deploy_payload(checked.text)
+    assert json.loads(base64.b64decode(payload))["forms"]["acceptance.schema.json"]["title"] == "受理审查（新表单）"
+
+    deployed = client.post("/processes/filing_application/deploy", data={"candidate": payload,
+                                                                         "csrf_token": _token(client)})
+    assert deployed.status_code == 303
+    assert deployed.headers["location"] == "/processes/filing_application?version=2&deployed=2"
+    versions = owner_site.service.versions("filing_application")
+    assert [(v["version"], v["deployed_by"], v["file"]) for v in versions] == [
+        (1, "system", "filing_application.bpmn"), (2, OWNER, "filing_application.bpmn")]
+    page = client.get(deployed.headers["location"])
+    assert "已部署为第 2 版" in _text(page.text)
+    with owner_site.service.uow() as uow:
+        events = list(uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "definition_deployed",
+                                                                   AuditEvent.actor == OWNER)))
+        (event,) = events
+        assert event.detail["version"] == 2 and event.detail["sha256"] == versions[1]["sha256"]
+        stored = uow.repo.latest_definition("filing_application")
+        assert stored.forms["acceptance.schema.json"]["title"] == "受理审查（新表单）"
+        assert "受理审查（新）" in stored.bpmn_xml
+        # The forms that were not uploaded came from version 1.
+        assert stored.forms["expert_review.schema.json"] == uow.repo.definitions("filing_application")[0].forms[
+            "expert_review.schema.json"]
+
+    # The same file again: nothing new is deployed.
+    again = client.post("/processes/filing_application/deploy", data={"candidate": payload,
+                                                                       "csrf_token": _token(client)})
+    assert again.headers["location"] == "/processes/filing_application?version=2&unchanged=2"
+    assert len(owner_site.service.versions("filing_application")) == 2
+
+
+def test_a_tampered_deploy_payload_is_checked_again(owner_site: Site) -> None:
+    client = _owner(owner_site)
+    broken = FILING.read_text(encoding="utf-8").replace('value="acceptance.schema.json"',
+                                                        'value="nowhere.schema.json"', 1)
+    payload = base64.b64encode(json.dumps({"xml": broken, "forms": {}, "sent_name": "x.bpmn"}).encode()).decode()
+    response = client.post("/processes/filing_application/deploy", data={"candidate": payload,
+                                                                         "csrf_token": _token(client)})
+    assert response.status_code == 422 and "未部署" in _text(response.text)
+    garbage = client.post("/processes/filing_application/deploy",
+                          data={"candidate": "!!", "csrf_token": _token(client)})
+    assert garbage.status_code == 422
+    assert len(owner_site.service.versions("filing_application")) == 1
+
+
+# --- diff and migration ----------------------------------------------------------------------------------------
+
+def _deploy_renamed(site: Site) -> None:
+    client = _owner(site)
+    checked = _upload(client, "filing_application", "filing_application.bpmn", _renamed_acceptance())
+    response = client.post("/processes/filing_application/deploy",
+                           data={"candidate": _deploy_payload(checked.text), "csrf_token": _token(client)})
+    assert response.status_code == 303
+
+
+def test_diff_between_two_versions(owner_site: Site) -> None:
+    _deploy_renamed(owner_site)
+    page = _owner(owner_site).get("/processes/filing_application/diff?from_version=1&to_version=2")
+    assert page.status_code == 200
+    changed = re.search(r'<table class="diff changed">(.*?)</table>', page.text, re.S)
+    assert changed, _text(page.text)
+    row = re.search(r'<tr data-bpmn-id="acceptance">(.*?)</tr>', changed.group(1), re.S)
+    assert row, _text(changed.group(1))
+    cells = [_text(c).strip() for c in re.findall(r"<td>(.*?)</td>", row.group(1), re.S)]
+    assert cells[1:] == ["acceptance", "用户任务", "名称", "1"]  # the name changed; the fixture's case stands on it
+    assert _svg_marks(page.text).get("acceptance") == "changed"
+    # The case of the fixture stands on the changed task: the page offers its migration.
+    assert "/processes/filing_application/migration?from_version=1&amp;to_version=2" in page.text
+
+
+def test_migration_preview_then_apply(owner_site: Site) -> None:
+    _deploy_renamed(owner_site)
+    client = _owner(owner_site)
+    preview = client.get("/processes/filing_application/migration?from_version=1&to_version=2")
+    assert preview.status_code == 200
+    section = re.search(rf'<section class="migration-case migratable" data-case="{owner_site.case}">(.*?)</section>',
+                        preview.text, re.S)
+    assert section, _text(preview.text)
+    assert "可迁移" in _text(section.group(1)) and "acceptance" in section.group(1)
+    assert "已申请（受理审查中）" in _text(section.group(1))  # the case status, in Chinese
+    assert "待办" in _text(section.group(1))
+    assert owner_site.service.progress(owner_site.case)["version"] == 1  # a preview changes nothing
+
+    applied = client.post("/processes/filing_application/migration",
+                          data={"from_version": "1", "to_version": "2", "csrf_token": csrf(preview.text)})
+    assert applied.status_code == 200
+    assert f"已迁移 1 件案件：{owner_site.case}" in _text(applied.text)
+    assert owner_site.service.progress(owner_site.case)["version"] == 2
+    (task,) = owner_site.service.tasks(owner_site.case)
+    assert task["bpmn_id"] == "acceptance"
+    versions = {v["version"]: v["running"] for v in owner_site.service.versions("filing_application")}
+    assert versions == {1: 0, 2: 1}
+
+
+def test_migration_to_the_same_version_is_explained(owner_site: Site) -> None:
+    page = _owner(owner_site).get("/processes/filing_application/migration?from_version=1&to_version=1")
+    assert page.status_code == 422 and "相同" in _text(page.text)
+
+
+# --- the modeller ----------------------------------------------------------------------------------------------
+
+def test_the_modeller_page_loads_the_bundle_or_says_how_to_install_it(owner_site: Site,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    client = _owner(owner_site)
+    monkeypatch.setattr(processes, "BUNDLE", tmp_path / "missing.js")
+    page = client.get("/processes/filing_application/modeller")
+    assert page.status_code == 200
+    assert "npm ci --prefix tools/bpmnio" in _text(page.text) and "bpmn-modeler" not in page.text
+    monkeypatch.setattr(processes, "BUNDLE", Path(__file__))  # any existing file stands for the installed bundle
+    page = client.get("/processes/filing_application/modeller")
+    assert "/static/vendor/bpmn-js/bpmn-modeler.production.min.js" in page.text
+    assert 'data-xml-url="/processes/filing_application/versions/1.bpmn"' in page.text
+    assert f'data-csrf-token="{csrf(page.text)}"' in page.text
+
+
+def test_the_modeller_check_and_deploy_endpoints(owner_site: Site) -> None:
+    client = _owner(owner_site)
+    headers = {"X-CSRF-Token": _token(client)}
+    broken = FILING.read_text(encoding="utf-8").replace('value="acceptance.schema.json"',
+                                                        'value="nowhere.schema.json"', 1)
+    answer = client.post("/processes/filing_application/modeller/check", json={"xml": broken}, headers=headers)
+    assert answer.status_code == 200
+    found = answer.json()
+    assert found["errors"] >= 1 and not found["deployable"]
+    (missing,) = [f for f in found["findings"] if f["element_id"] == "acceptance"]
+    assert missing["severity"] == "error" and missing["on_diagram"] and "nowhere.schema.json" in missing["message"]
+
+    refused = client.post("/processes/filing_application/modeller/deploy", json={"xml": broken}, headers=headers)
+    assert refused.status_code == 422 and "未部署" in refused.json()["error"]
+    assert len(owner_site.service.versions("filing_application")) == 1
+
+    done = client.post("/processes/filing_application/modeller/deploy", json={"xml": _renamed_acceptance()},
+                       headers=headers)
+    assert done.status_code == 200, done.json()
+    assert done.json()["version"] == 2 and done.json()["deployed"] is True
+    assert done.json()["url"] == "/processes/filing_application?version=2&deployed=2"
+    assert owner_site.service.versions("filing_application")[1]["deployed_by"] == OWNER
+
+    bad = client.post("/processes/filing_application/modeller/check", content=b"not json", headers=headers)
+    assert bad.status_code == 400
