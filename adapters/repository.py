@@ -49,6 +49,10 @@ class Repository:
             .order_by(ProcessDefinition.version.desc()).limit(1)
         ).first()
 
+    def process_ids(self) -> list[str]:
+        return list(self.session.scalars(select(ProcessDefinition.process_id).distinct()
+                                         .order_by(ProcessDefinition.process_id)))
+
     def definitions(self, process_id: str) -> list[ProcessDefinition]:
         return list(self.session.scalars(select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
                                          .order_by(ProcessDefinition.version)))

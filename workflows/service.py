@@ -302,13 +302,25 @@ class Beian:
         with self.uow() as uow:
             return set(uow.repo.running_positions(process_id))
 
-    def _version(self, uow: UnitOfWork, process_id: str, version: int) -> ProcessDefinition:
-        row = next((r for r in uow.repo.definitions(process_id) if r.version == version), None)
+    def process_ids(self) -> list[str]:
+        """Every process with at least one deployed version."""
+        with self.uow() as uow:
+            return uow.repo.process_ids()
+
+    def definition_version(self, process_id: str, version: int | None = None) -> dict[str, Any]:
+        """One deployed version (the latest when `version` is None) with its BPMN and forms."""
+        with self.uow() as uow:
+            row = self._version(uow, process_id, version)
+            return {"process": row.process_id, "version": row.version, "name": row.name, "file": row.file_name,
+                    "bpmn_xml": row.bpmn_xml, "forms": dict(row.forms), "sha256": row.sha256}
+
+    def _version(self, uow: UnitOfWork, process_id: str, version: int | None) -> ProcessDefinition:
+        rows = uow.repo.definitions(process_id)
+        if not rows:
+            raise NotFound(f"流程 {process_id} 尚未部署")
+        row = rows[-1] if version is None else next((r for r in rows if r.version == version), None)
         if row is None:
-            known = [r.version for r in uow.repo.definitions(process_id)]
-            if not known:
-                raise NotFound(f"流程 {process_id} 尚未部署")
-            raise NotFound(f"流程 {process_id} 没有第 {version} 版（已有：{'、'.join(map(str, known))}）")
+            raise NotFound(f"流程 {process_id} 没有第 {version} 版（已有：{'、'.join(str(r.version) for r in rows)}）")
         return row
 
     def diff(self, process_id: str, from_version: int, to_version: int) -> dict[str, Any]:

@@ -15,12 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import select
-
-from adapters.db import ProcessDefinition
 from workflows.bpmn_check import Finding, has_errors
 from workflows.definitions import DefinitionSource, bpmn_dir, main_process_id, parse_definition, source_digest
-from workflows.errors import DefinitionError, InvalidInput, NotFound
+from workflows.errors import DefinitionError, InvalidInput
 from workflows.lifecycle import PROCESS_LABELS
 from workflows.service import Beian
 
@@ -73,10 +70,8 @@ class Candidate:
 
 def process_summaries(service: Beian) -> list[dict[str, Any]]:
     """Every deployed process: id, name, latest version and its file, versions, running and total cases."""
-    with service.uow() as uow:
-        ids = list(uow.session.scalars(select(ProcessDefinition.process_id).distinct()))
     summaries = []
-    for process_id in sorted(ids, key=_process_order):
+    for process_id in sorted(service.process_ids(), key=_process_order):
         versions = service.versions(process_id)
         latest = versions[-1]
         summaries.append({"process": process_id, "name": process_label(process_id, latest["name"]),
@@ -97,19 +92,9 @@ def process_label(process_id: str, name: str = "") -> str:
 
 def stored_version(service: Beian, process_id: str, version: int | None = None) -> StoredVersion:
     """A deployed version (the latest when `version` is None); NotFound in Chinese otherwise."""
-    with service.uow() as uow:
-        rows = uow.repo.definitions(process_id)
-        if not rows:
-            raise NotFound(f"流程 {process_id} 尚未部署")
-        if version is None:
-            row = rows[-1]
-        else:
-            matching = [r for r in rows if r.version == version]
-            if not matching:
-                raise NotFound(f"流程 {process_id} 没有第 {version} 版（已部署第 1–{rows[-1].version} 版）")
-            row = matching[0]
-        return StoredVersion(row.process_id, row.version, row.name, row.file_name, row.bpmn_xml, dict(row.forms),
-                             row.sha256)
+    row = service.definition_version(process_id, version)
+    return StoredVersion(row["process"], row["version"], row["name"], row["file"], row["bpmn_xml"], row["forms"],
+                         row["sha256"])
 
 
 # --- a document sent from the browser --------------------------------------------------------------------------------
