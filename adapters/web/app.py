@@ -187,18 +187,28 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         return page(request, "task.html", status_code=status_code, task=task, fields=fields, schema=schema,
                     form_errors=form_errors, saved=saved)
 
-    @app.post("/tasks/{task_id}/draft")
-    async def save_draft(request: Request, task_id: str) -> Response:
-        """暂存: keep the form as typed, unchecked, in the case's state; nothing is submitted."""
+    async def posted_to_task(request: Request, task_id: str, verb: str,
+                             nothing_done: str) -> tuple[Caseworker, list[tuple[str, str]], dict[str, Any]] | Response:
+        """The user, the posted form and the task for a POST on an open task they may work on (CSRF checked); or
+        the page saying the task is gone (done by someone else, or cancelled by a timer)."""
         user = user_of(request)
         items = await form_of(request)
         try:
             task = task_for(user, task_id)
         except NotFound:
             return page(request, "error.html", status_code=409, title="待办已失效",
-                        message="该待办已不再有效（可能已被他人办理，或因期限届满被取消），未暂存。")
+                        message=f"该待办已不再有效（可能已被他人办理，或因期限届满被取消），{nothing_done}。")
         if task["claimed_by"] not in (None, user.username):
-            raise AccessDenied(f"该待办已由 {task['claimed_by']} 认领，您不能暂存；未作任何更改")
+            raise AccessDenied(f"该待办已由 {task['claimed_by']} 认领，您不能{verb}；未作任何更改")
+        return user, items, task
+
+    @app.post("/tasks/{task_id}/draft")
+    async def save_draft(request: Request, task_id: str) -> Response:
+        """暂存: keep the form as typed, unchecked, in the case's state; nothing is submitted."""
+        posted = await posted_to_task(request, task_id, "暂存", "未暂存")
+        if isinstance(posted, Response):
+            return posted
+        user, items, task = posted
         schema = task["schema"] or {"type": "object", "properties": {}}
         try:
             service.save_draft(task_id, submitted_values(schema, items), actor=user.username)
@@ -208,15 +218,10 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
 
     @app.post("/tasks/{task_id}", response_class=HTMLResponse)
     async def complete_task(request: Request, task_id: str) -> Response:
-        user = user_of(request)
-        items = await form_of(request)
-        try:
-            task = task_for(user, task_id)
-        except NotFound:
-            return page(request, "error.html", status_code=409, title="待办已失效",
-                        message="该待办已不再有效（可能已被他人办理，或因期限届满被取消），本次提交未作任何更改。")
-        if task["claimed_by"] not in (None, user.username):
-            raise AccessDenied(f"该待办已由 {task['claimed_by']} 认领，您不能办理；未作任何更改")
+        posted = await posted_to_task(request, task_id, "办理", "本次提交未作任何更改")
+        if isinstance(posted, Response):
+            return posted
+        user, items, task = posted
         schema = task["schema"] or {"type": "object", "properties": {}}
         submission = check_submission(schema, items)  # server-side: conversion, then the schema (Chinese messages)
         if not submission.ok:
