@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
-from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -196,8 +196,22 @@ class CasePlan:
                 "problems": list(self.problems), "positions": [asdict(p) for p in self.positions]}
 
 
-def _diffs_of(workflow: BpmnWorkflow, new: ParsedDefinition) -> tuple[WorkflowDiff, dict[Any, WorkflowDiff | None]]:
-    return diff_workflow(SPEC_REGISTRY, workflow, new.spec, new.subprocess_specs)
+class _WorkflowDiff(WorkflowDiff):
+    """SpiffWorkflow's workflow diff, keeping the spec diff it was made from (for the attributes that changed)."""
+
+    def __init__(self, workflow: Any, spec_diff: SpecDiff) -> None:
+        super().__init__(workflow, spec_diff)
+        self.spec_diff = spec_diff
+
+
+def _diffs_of(workflow: BpmnWorkflow, new: ParsedDefinition) -> tuple[_WorkflowDiff, dict[Any, _WorkflowDiff | None]]:
+    """`diff_workflow`, with each part's spec diff kept: the main process and each subprocess (None: gone)."""
+    top = _WorkflowDiff(workflow, SpecDiff(SPEC_REGISTRY, workflow.spec, new.spec))
+    subs: dict[Any, _WorkflowDiff | None] = {}
+    for sub_id, sub in workflow.subprocesses.items():
+        spec = new.subprocess_specs.get(sub.spec.name)
+        subs[sub_id] = _WorkflowDiff(sub, SpecDiff(SPEC_REGISTRY, sub.spec, spec)) if spec is not None else None
+    return top, subs
 
 
 def _kind(task: Task) -> str:
@@ -225,7 +239,6 @@ def plan_case(case_id: str, status: str, workflow: BpmnWorkflow, new: ParsedDefi
             plan.problems.append(f"案件所在的子流程“{name}”在新版本中已不存在")
     for diff in [top, *(d for d in subs.values() if d is not None)]:
         plan.problems.extend(_history_problems(diff))
-        changed = set(diff.changed)
         removed = set(diff.removed)
         for task in diff.alignment.keys() | removed:
             if not task.has_state(LIVE) or not _visible(task.task_spec):
@@ -233,7 +246,8 @@ def plan_case(case_id: str, status: str, workflow: BpmnWorkflow, new: ParsedDefi
             if task.task_spec.manual is False and _kind(task) == "等待":
                 continue  # a join waiting for its other branches: not a place a person sees
             target = diff.alignment.get(task)
-            plan.positions.append(_position(task, target, task in removed, task in changed))
+            changes = _task_changes(task, target, diff)
+            plan.positions.append(_position(task, target, task in removed, changes))
             where = f"案件所在的环节“{_label(task.task_spec)}”（{task.task_spec.bpmn_id}）"
             if task in removed:
                 plan.problems.append(f"{where}在新版本中已删除")
@@ -244,6 +258,12 @@ def plan_case(case_id: str, status: str, workflow: BpmnWorkflow, new: ParsedDefi
                                      f"{type_label(target)}）")
     plan.positions.sort(key=lambda p: p.bpmn_id)
     return plan
+
+
+def _task_changes(task: Task, target: Any, diff: _WorkflowDiff) -> list[str]:
+    """What the new version changed on the step a task stands on, as the version diff words it."""
+    keys = diff.spec_diff.comparisons.get(task.task_spec, [])
+    return change_labels(_real_changes(task.task_spec, target, keys, _renames(diff.spec_diff)))
 
 
 def _history_problems(diff: WorkflowDiff) -> list[str]:
@@ -258,42 +278,33 @@ def _history_problems(diff: WorkflowDiff) -> list[str]:
     return [f"已办理的环节“{name}”在新版本中已删除，案件的历史无法对应到新版本" for name in names]
 
 
-def _position(task: Task, target: Any, removed: bool, changed: bool) -> Position:
+def _position(task: Task, target: Any, removed: bool, changes: list[str]) -> Position:
     spec = task.task_spec
     kind = _kind(task)
     if removed:
         return Position(spec.bpmn_id, _label(spec), kind, "removed", "新版本中已删除：案件无法迁移")
     moved = f"，id 改为 {target.bpmn_id}" if target is not None and target.bpmn_id != spec.bpmn_id else ""
     if kind == "定时":
-        if changed and _timer_changed(spec, target):
+        if _timer_changed(spec, target):
             detail = f"定时定义已修改：到期时间将按新版本重新计算（原到期 {_due_text(task)}）"
         else:
             detail = f"到期时间不变：{_due_text(task)}"
     elif kind == "待办":
         kept = "认领人、已有数据与法定期限不变"
-        detail = f"待办保留（{kept}）"
-        if changed:
-            detail = f"待办保留，新版本修改了：{'、'.join(_changes(spec, target))}（{kept}）"
+        detail = f"待办保留，新版本修改了：{'、'.join(changes)}（{kept}）" if changes else f"待办保留（{kept}）"
     else:
-        detail = "继续等待" + ("；新版本修改了：" + "、".join(_changes(spec, target)) if changed else "")
-    return Position(spec.bpmn_id, _label(spec), kind, "changed" if changed or moved else "unchanged",
+        detail = "继续等待" + ("；新版本修改了：" + "、".join(changes) if changes else "")
+    return Position(spec.bpmn_id, _label(spec), kind, "changed" if changes or moved else "unchanged",
                     detail + moved)
 
 
-def _changes(spec: Any, target: Any) -> list[str]:
-    if target is None:
-        return []
-    first, second = SPEC_REGISTRY.convert(spec), SPEC_REGISTRY.convert(target)
-    if first.get("typename") != second.get("typename"):
-        return ["元素类型"]
-    return change_labels([key for key, value in first.items() if second.get(key) != value]) or ["连线"]
-
-
 def _timer_changed(spec: Any, target: Any) -> bool:
-    if target is None:
-        return True
-    first, second = SPEC_REGISTRY.convert(spec), SPEC_REGISTRY.convert(target)
-    return first.get("event_definition") != second.get("event_definition")
+    """Whether the due time would be computed differently: the kind of timer or its expression (not its label)."""
+    def terms(task_spec: Any) -> tuple[str, str] | None:
+        timer = timer_definition(task_spec) if task_spec is not None else None
+        return (type(timer).__name__, timer.expression) if timer is not None else None
+
+    return terms(target) is None or terms(spec) != terms(target)
 
 
 # --- applying it ------------------------------------------------------------------------------------------------

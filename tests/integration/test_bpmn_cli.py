@@ -57,7 +57,8 @@ def test_check_warns_diff_shows_and_migrate_previews_then_moves_a_running_case(b
     preview = beian("bpmn", "migrate", "filing_application", "--from", "1", "--to", "2", "--dry-run",
                     now="2026-09-25T10:00+08:00", as_json=False)
     assert f"{case}（可迁移）" in preview.out and "（预览，未作任何更改）" in preview.out
-    assert "定时 受理期限届满（acceptance_overdue）" in preview.out
+    timer = "定时 受理期限届满（acceptance_overdue）：到期时间不变：2026-10-16 00:00，id 改为 acceptance_late"
+    assert timer in preview.out
     assert [v["running"] for v in beian.json("bpmn", "versions", "filing_application")] == [1, 0]
 
     moved = beian.json("bpmn", "migrate", "filing_application", "--from", "1", "--to", "2",
