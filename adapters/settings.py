@@ -63,6 +63,8 @@ class Settings:
     sweep_interval_seconds: int = 60
     # Consecutive failed steps of one instance before the sweep stops retrying it (then `beian retry CASE`).
     sweep_max_attempts: int = 3
+    # Seconds between runs of the delivery deployment (also the unit of "delivery late" in the stuck watch).
+    delivery_interval_seconds: int = 60
     delivery_max_attempts: int = 8
     delivery_backoff_seconds: float = 30.0  # first retry delay; doubles per attempt up to the maximum
     delivery_backoff_max_seconds: float = 3600.0
@@ -96,6 +98,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         sweep_interval_seconds=_int(env, "BEIAN_SWEEP_INTERVAL", defaults.sweep_interval_seconds, minimum=1),
         sweep_max_attempts=_int(env, "BEIAN_SWEEP_MAX_ATTEMPTS", defaults.sweep_max_attempts, minimum=1),
+        delivery_interval_seconds=_int(env, "BEIAN_DELIVERY_INTERVAL", defaults.delivery_interval_seconds, minimum=1),
         delivery_max_attempts=_int(env, "BEIAN_DELIVERY_MAX_ATTEMPTS", defaults.delivery_max_attempts, minimum=1),
         delivery_backoff_seconds=_float(env, "BEIAN_DELIVERY_BACKOFF", defaults.delivery_backoff_seconds),
         delivery_backoff_max_seconds=_float(env, "BEIAN_DELIVERY_BACKOFF_MAX", defaults.delivery_backoff_max_seconds),

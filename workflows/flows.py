@@ -84,7 +84,6 @@ UNSTUCK_EVENT = "beian.case.unstuck"
 TOO_LONG_EVENT = "beian.sweep.too-long"
 TOO_LONG_TAG = "运行过久"
 
-DELIVER_INTERVAL_SECONDS = 60
 STUCK_INTERVAL_SECONDS = 300
 REGISTRY_CHECK_CRON = "0 6 * * *"  # daily at 06:00 Beijing time, before the working day
 
@@ -419,8 +418,8 @@ def deployments(settings: Settings | None = None) -> list[RunnerDeployment]:
                          "失败的案件显示为以案件编号命名的失败任务，原因见任务日志；计时扫描会自动重试，"
                          f"也可运行 {RETRY_DEPLOYMENT}。")),
         deliver_outbox.to_deployment(
-            DELIVER_DEPLOYMENT, interval=DELIVER_INTERVAL_SECONDS, tags=TAGS, entrypoint_type=module,
-            description=(f"每 {DELIVER_INTERVAL_SECONDS} 秒把待发送的公示公告、向全国备案信息库的报送"
+            DELIVER_DEPLOYMENT, interval=settings.delivery_interval_seconds, tags=TAGS, entrypoint_type=module,
+            description=(f"每 {settings.delivery_interval_seconds} 秒把待发送的公示公告、向全国备案信息库的报送"
                          "和给机构的通知发往外部系统。"
                          "暂时失败的按退避时间自动重发；已停止重试的显示在卡住案件表中。")),
         watch_stuck.to_deployment(

@@ -5,6 +5,8 @@ A case is stuck when something it waits for is late or broken:
 * ``task_overdue``    an open human task is past its statutory due time;
 * ``timer_late``      a timer is due for more than two sweep intervals and has not fired (is the sweep running?);
 * ``instance_error``  stepping the case failed (the sweep retries it up to `sweep_max_attempts`, then gives up);
+* ``delivery_late``   a delivery is due for more than two delivery intervals and nobody attempted it (is the
+                      delivery deployment running?);
 * ``delivery_failed`` a delivery to an outside system used up its retries;
 * ``reply_overdue``   an outside message (a resubmission, a report) is later than the setting expects.
 
@@ -22,7 +24,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from adapters.db import HumanTask, Instance, MessageWait, OutboxMessage, StuckCase, Timer
 from adapters.repository import UnitOfWork
@@ -37,13 +39,15 @@ from workflows.service import MESSAGES
 if TYPE_CHECKING:
     from workflows.service import Beian
 
-ReasonCode = Literal["task_overdue", "timer_late", "instance_error", "delivery_failed", "reply_overdue"]
+ReasonCode = Literal["task_overdue", "timer_late", "instance_error", "delivery_late", "delivery_failed",
+                     "reply_overdue"]
 
 # What ops read in the summary line and the table, one label per cause, in the order they are summarised.
 REASON_LABELS: dict[str, str] = {
     "task_overdue": "法定期限超期",
     "timer_late": "定时事件延误",
     "instance_error": "流程出错",
+    "delivery_late": "外部投递延误",
     "delivery_failed": "外部投递失败",
     "reply_overdue": "外部回复超期",
 }
@@ -119,8 +123,8 @@ def find_stuck(uow: UnitOfWork, settings: Settings, now: datetime) -> list[Stuck
         raise ValueError("now must be an aware datetime")
     calendar = load_calendar(uow)
     finder = _Finder(uow, settings, now, calendar)
-    items = [*finder.overdue_tasks(), *finder.late_timers(), *finder.errors(), *finder.failed_deliveries(),
-             *finder.overdue_replies()]
+    items = [*finder.overdue_tasks(), *finder.late_timers(), *finder.errors(), *finder.late_deliveries(),
+             *finder.failed_deliveries(), *finder.overdue_replies()]
     return sorted(items, key=lambda item: (-item.overdue_working_days, item.due_at or item.since, item.case_id,
                                            item.reason_key))
 
@@ -293,6 +297,25 @@ class _Finder:
             error = row.error if row.error.startswith(f"案件 {row.case_id} ") else f"流程执行出错：{row.error}"
             yield self._item(row, "instance_error", "instance_error", waiting_on, since, self._overdue(since),
                              f"{error}（{what}）")
+
+    def late_deliveries(self) -> Iterable[StuckItem]:
+        """Pending deliveries nobody attempted in time: not a failing outside system (that is retried with backoff,
+        and `next_attempt_at` moves), but a delivery deployment that is not running."""
+        grace = timedelta(seconds=2 * self.settings.delivery_interval_seconds)
+        query = (select(OutboxMessage, Instance.institution_name, Instance.process_id, Instance.region)
+                 .outerjoin(Instance, Instance.case_id == OutboxMessage.case_id)
+                 .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at < self.now - grace,
+                        or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < self.now)))
+        for message, institution, process_id, region in self.session.execute(query):
+            row = _Case(message.case_id, institution or "", process_id or "", region or "")
+            system = OUTSIDE_SYSTEMS.get(message.system, message.system)
+            verb = _DELIVERY_VERBS.get(message.system, "投递")
+            due = message.next_attempt_at
+            attempt = f"第 {message.attempts + 1} 次" if message.attempts else "首次"
+            reason = (f"向{system}{verb}“{message.summary}”应于{_instant_text(due)}{attempt}发出，"
+                      f"已延误 {_duration_text(self.now - due)}，请检查投递部署是否在运行")
+            yield self._item(row, "delivery_late", f"delivery_late:{message.id}", system, due, self._overdue(due),
+                             reason, due_at=due)
 
     def failed_deliveries(self) -> Iterable[StuckItem]:
         # Also for finished cases: a registry that was never told is wrong whatever the case's state.

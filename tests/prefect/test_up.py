@@ -86,7 +86,7 @@ def test_up_prints_where_everything_is_and_the_prefect_ui_answers(up: UpProcess)
 def test_the_deployments_are_served_with_their_schedules(up: UpProcess, prefect_client: Any) -> None:
     expected = {
         f"{flows.SWEEP_FLOW}/{flows.SWEEP_DEPLOYMENT}": 3600.0,  # BEIAN_SWEEP_INTERVAL of the session's `beian up`
-        f"{flows.DELIVER_FLOW}/{flows.DELIVER_DEPLOYMENT}": float(flows.DELIVER_INTERVAL_SECONDS),
+        f"{flows.DELIVER_FLOW}/{flows.DELIVER_DEPLOYMENT}": float(Settings().delivery_interval_seconds),
         f"{flows.STUCK_FLOW}/{flows.STUCK_DEPLOYMENT}": float(flows.STUCK_INTERVAL_SECONDS),
         f"{flows.RETRY_FLOW}/{flows.RETRY_DEPLOYMENT}": None,
         f"{flows.FLAG_FLOW}/{flows.FLAG_DEPLOYMENT}": None,

@@ -54,6 +54,14 @@ def open_task(app: Beian, case: str, bpmn_id: str = "acceptance") -> dict[str, A
     return tasks[0]
 
 
+def delivered(app: Beian, case: str) -> None:
+    """What the delivery deployment would have done by now: every outbox row of the case sent."""
+    with app.uow() as uow:
+        for row in uow.session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case)):
+            row.status, row.attempts = "delivered", 1
+        uow.commit()
+
+
 def stuck(app: Beian, instant: str, settings: Settings = SETTINGS) -> list[StuckItem]:
     with app.uow() as uow:
         return find_stuck(uow, settings, datetime.fromisoformat(instant))
@@ -131,6 +139,7 @@ def test_a_case_waiting_for_a_reply_longer_than_expected(app: Beian) -> None:
     case = apply(app)
     with at("2026-09-28T10:00:00+08:00"):
         app.complete(open_task(app, case)["id"], {"decision": "supplement", "reasons": "缺少场地产权证明"})
+    delivered(app, case)
     with app.uow() as uow:
         wait_id = uow.session.scalars(select(MessageWait.id).where(MessageWait.case_id == case)).one()
 
@@ -193,11 +202,23 @@ def test_a_delivery_that_used_up_its_retries(app: Beian) -> None:
     case = apply(app)
     with at("2026-09-28T10:00:00+08:00"):
         app.complete(open_task(app, case)["id"], {"decision": "supplement", "reasons": "缺少场地产权证明"})
-    assert stuck(app, "2026-10-15T10:00:00+08:00") == []  # the notice is pending, still being retried: not stuck
     with app.uow() as uow:
         delivery = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case)).first()
         assert delivery is not None, "the supplement notice is sent to the institution through the outbox"
         delivery_id = delivery.id
+        # Being retried with backoff: the third attempt failed, the fourth is due at 10:00.
+        delivery.attempts, delivery.next_attempt_at = 3, datetime.fromisoformat("2026-10-15T10:00:00+08:00")
+        uow.commit()
+    assert stuck(app, "2026-10-15T10:01:59+08:00") == []  # within two delivery intervals: not stuck
+    (late,) = stuck(app, "2026-10-15T10:30:00+08:00")
+    assert (late.reason_code, late.reason_key) == ("delivery_late", f"delivery_late:{delivery_id}")
+    assert late.since == late.due_at == datetime.fromisoformat("2026-10-15T10:00:00+08:00")
+    assert late.reason == ("向短信/电子邮件通知网关发送“通知机构：补正材料通知书”应于2026年10月15日 10:00第 4 次发出，"
+                           "已延误 30 分钟，请检查投递部署是否在运行")
+    assert stuck(app, "2026-10-15T10:30:00+08:00", Settings(delivery_interval_seconds=1800)) == []
+
+    with app.uow() as uow:
+        delivery = uow.session.get_one(OutboxMessage, delivery_id)
         delivery.status, delivery.attempts, delivery.last_error = "failed", 8, "HTTP 503 服务暂不可用"
         delivery.system = "national_registry"
         uow.commit()
