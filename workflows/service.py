@@ -54,6 +54,7 @@ from workflows.lifecycle import STARTERS, new_case_id, open_procedure, procedure
 from workflows.migration import CasePlan, MigrateTo, plan_case, version_diff
 from workflows.operators import STATUSES
 from workflows.state import load_state
+from workflows.transient import rerun_if_transient
 
 FILING_PROCESS = "filing_application"
 
@@ -357,9 +358,7 @@ class Beian:
                 if not plan.migratable:
                     continue
                 try:
-                    with self.uow() as uow:
-                        run_step(uow, plan.case_id, event, actor)
-                        uow.commit()
+                    self._step(plan.case_id, event, actor)
                     migrated.append(plan.case_id)
                 except BeianError as exc:
                     plan.problems.append(str(exc))
@@ -375,7 +374,14 @@ class Beian:
                 "migratable": sum(1 for plan in plans if plan.migratable),
                 "blocked": sum(1 for plan in plans if not plan.migratable)}
 
+    @rerun_if_transient
+    def _step(self, case_id: str, event: Any, actor: str) -> None:
+        with self.uow() as uow:
+            run_step(uow, case_id, event, actor)
+            uow.commit()
+
     # --- intake ------------------------------------------------------------------------------------------
+    @rerun_if_transient
     def apply(self, application: object, received_at: datetime | None = None,
               actor: str = "applicant") -> dict[str, Any]:
         try:
@@ -471,6 +477,7 @@ class Beian:
             return {"case": case_id, "process": instance.process_id, "version": row.version, "name": row.name,
                     "bpmn_xml": row.bpmn_xml, "current": current, "done": done, "done_flows": flows}
 
+    @rerun_if_transient
     def claim(self, task_id: str, username: str) -> dict[str, Any]:
         """Take a task: others of the role see it as someone's until it is released or completed."""
         with self.uow() as uow:
@@ -486,6 +493,7 @@ class Beian:
             uow.commit()
             return {"task": task_id, "claimed_by": username}
 
+    @rerun_if_transient
     def release(self, task_id: str, username: str) -> dict[str, Any]:
         with self.uow() as uow:
             row = uow.repo.human_task(task_id, for_update=True)
@@ -499,6 +507,7 @@ class Beian:
             uow.commit()
             return {"task": task_id, "claimed_by": None}
 
+    @rerun_if_transient
     def complete(self, task_id: str, data: object, actor: str = "caseworker") -> dict[str, Any]:
         if not isinstance(data, dict):
             raise InvalidInput("表单数据必须是一个 JSON 对象，例如 {\"decision\": \"accept\"}")
@@ -511,6 +520,7 @@ class Beian:
             uow.commit()
             return {"case": case_id, "status": ctx.instance.status}
 
+    @rerun_if_transient
     def save_draft(self, task_id: str, values: object, actor: str = "caseworker") -> dict[str, Any]:
         """Save an open task's form as typed so far (input name → text); `task()` returns it as `draft`."""
         if not isinstance(values, dict) or not all(isinstance(k, str) and isinstance(v, str)
@@ -527,6 +537,7 @@ class Beian:
             uow.commit()
             return {"case": case_id, "task": task_id, "saved": len(values)}
 
+    @rerun_if_transient
     def send(self, message: str, target: str, data: object | None = None, actor: str = "external") -> dict[str, Any]:
         """Deliver an outside event. `target` is a case number or a filing number.
 

@@ -13,7 +13,6 @@ case a task run named after it. Exactly-once firing rests on the database, not o
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -21,16 +20,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import DBAPIError
 
 from adapters.db import AuditEvent
-from adapters.repository import is_transient
 from workflows import clock
 from workflows.engine import Wake, run_step
 from workflows.errors import BeianError
+from workflows.transient import rerun_if_transient
 
 if TYPE_CHECKING:
     from workflows.service import Beian
-
-# How often a step aborted by the database to break a deadlock (PostgreSQL) or a busy lock (SQLite) is re-run.
-TRANSIENT_RETRIES = 3
 
 
 @dataclass
@@ -62,28 +58,28 @@ def due_cases(app: Beian, now: datetime, limit: int, max_attempts: int | None) -
 
 def advance_case(app: Beian, instance_id: int, case_id: str, now: datetime, actor: str = "timer") -> CaseAdvance:
     """Fire the case's due timers (those due before `now`) in one transaction; record a failure on the case."""
-    for attempt in range(1, TRANSIENT_RETRIES + 1):
-        try:
-            with app.uow() as uow:
-                instance = uow.repo.claim_due_instance(instance_id, now)
-                if instance is None:
-                    return CaseAdvance(case_id, skipped=True)
-                ctx = run_step(uow, case_id, Wake(), actor)
-                uow.commit()
-                return CaseAdvance(case_id, fired=list(ctx.fired), status=ctx.instance.status)
-        except DBAPIError as exc:
-            if is_transient(exc) and attempt < TRANSIENT_RETRIES:
-                time.sleep(0.05 * attempt)
-                continue
-            return record_failure(app, instance_id, case_id, f"数据库错误：{exc.orig}", actor)
-        except BeianError as exc:
-            return record_failure(app, instance_id, case_id, exc.message, actor)
-        except Exception as exc:  # noqa: BLE001 — e.g. a state that no longer restores: one case must not stop
-            # the sweep of all the others; it is recorded, retried, then left to ops like any failed step.
-            return record_failure(app, instance_id, case_id,
-                                  f"案件 {case_id} 处理时发生内部错误（{type(exc).__name__}：{exc}）；案件保持原状态",
-                                  actor)
-    raise AssertionError("unreachable")
+
+    @rerun_if_transient
+    def step() -> CaseAdvance:
+        with app.uow() as uow:
+            instance = uow.repo.claim_due_instance(instance_id, now)
+            if instance is None:
+                return CaseAdvance(case_id, skipped=True)
+            ctx = run_step(uow, case_id, Wake(), actor)
+            uow.commit()
+            return CaseAdvance(case_id, fired=list(ctx.fired), status=ctx.instance.status)
+
+    try:
+        return step()
+    except DBAPIError as exc:
+        return record_failure(app, instance_id, case_id, f"数据库错误：{exc.orig}", actor)
+    except BeianError as exc:
+        return record_failure(app, instance_id, case_id, exc.message, actor)
+    except Exception as exc:  # noqa: BLE001 — e.g. a state that no longer restores: one case must not stop
+        # the sweep of all the others; it is recorded, retried, then left to ops like any failed step.
+        return record_failure(app, instance_id, case_id,
+                              f"案件 {case_id} 处理时发生内部错误（{type(exc).__name__}：{exc}）；案件保持原状态",
+                              actor)
 
 
 def record_failure(app: Beian, instance_id: int, case_id: str, message: str, actor: str) -> CaseAdvance:
