@@ -390,6 +390,13 @@ def cmd_users_active(args: argparse.Namespace) -> None:
     _print(args, _user_view(user), lambda v: ("已启用用户：" if v["active"] else "已停用用户：") + _user_line(v))
 
 
+def cmd_users_unlock(args: argparse.Namespace) -> None:
+    from workflows.users import unlock
+
+    unlock(_app(args), args.username, actor=args.user)
+    _print(args, {"unlocked": args.username}, lambda v: f"已解除登录锁定：{v['unlocked']}")
+
+
 def _running_ids(args: argparse.Namespace) -> Callable[[str], set[str]] | None:
     """What the running cases stand on, when there is a database to ask (a check needs none: a SQLite file that
     does not exist yet is not created for it)."""
@@ -670,6 +677,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = users.add_parser("enable", help="重新启用用户")
     p.add_argument("username")
     p.set_defaults(func=cmd_users_active, active=True, default_user="admin")
+    p = users.add_parser("unlock", help="解除用户因连续登录失败而暂停的登录")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_users_unlock, default_user="admin")
     return parser
 
 

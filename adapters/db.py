@@ -359,6 +359,23 @@ class User(Base):
     password_changed_at: Mapped[datetime]
 
 
+class SignInAttempt(Base):
+    """Every sign-in to the web app, successful or not, and each administrator's unlock: the sign-in audit, and what
+    the lockout after repeated failures counts (workflows/users.py)."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (
+        Index("ix_sign_in_attempts_username_at", "username", "at"),
+        Index("ix_sign_in_attempts_client_at", "client", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    username: Mapped[str] = mapped_column(String(40))  # as typed (normalised), also for names that do not exist
+    client: Mapped[str] = mapped_column(String(64))  # the client's address, or who unlocked
+    outcome: Mapped[str] = mapped_column(String(20))  # success | failure | refused (locked) | unlock
+
+
 class CalendarYear(Base):
     """An official holiday arrangement for one year, loaded by an administrator."""
 

@@ -25,6 +25,7 @@ from adapters.db import (
     MessageWait,
     OutboxMessage,
     ProcessDefinition,
+    SignInAttempt,
     Timer,
     User,
     Violation,
@@ -304,6 +305,21 @@ class Repository:
     # --- users and the worklist --------------------------------------------------------------------------
     def user(self, username: str) -> User | None:
         return self.session.scalars(select(User).where(User.username == username)).first()
+
+    def sign_in_failures(self, *, since: datetime, username: str | None = None,
+                         client: str | None = None) -> list[datetime]:
+        """When the failed sign-ins after `since` happened, oldest first: of one name (only those after its last
+        success or unlock) or from one client address."""
+        query = select(SignInAttempt.at).where(SignInAttempt.outcome == "failure", SignInAttempt.at > since)
+        if username is not None:
+            cleared = (select(func.max(SignInAttempt.at))
+                       .where(SignInAttempt.username == username, SignInAttempt.outcome.in_(("success", "unlock")))
+                       .scalar_subquery())
+            query = query.where(SignInAttempt.username == username,
+                                or_(cleared.is_(None), SignInAttempt.at > cleared))
+        if client is not None:
+            query = query.where(SignInAttempt.client == client)
+        return list(self.session.scalars(query.order_by(SignInAttempt.at)))
 
     def users(self) -> list[User]:
         return list(self.session.scalars(select(User).order_by(User.username)))

@@ -8,9 +8,11 @@ every account that is still in use.
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Final
 
@@ -18,12 +20,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
-from adapters.db import AuditEvent, User
+from adapters.db import AuditEvent, SignInAttempt, User
 from adapters.repository import UnitOfWork
 from tasks.access import ASSIGNABLE_ROLES, Caseworker, authority_name, user_region_problem
 from tasks.roles import role_by_key
 from workflows import clock
-from workflows.errors import InvalidInput, NotFound
+from workflows.errors import BeianError, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from workflows.service import Beian
@@ -35,6 +37,11 @@ MIN_PASSWORD_LENGTH: Final = 10
 # An upper bound keeps a sign-in form from being used to make the server hash megabytes.
 MAX_PASSWORD_LENGTH: Final = 256
 MAX_DISPLAY_NAME_LENGTH: Final = 100
+# Failed sign-ins before a pause: per account (since its last success or unlock), and per client address (any names,
+# against guessing across accounts); both within, and paused for, LOCK_WINDOW.
+MAX_FAILURES: Final = 5
+MAX_CLIENT_FAILURES: Final = 20
+LOCK_WINDOW: Final = timedelta(minutes=15)
 
 
 def caseworker(row: User) -> Caseworker:
@@ -122,27 +129,83 @@ def add_user(app: Beian, username: str, display_name: str, password: str, roles:
         return caseworker(row)
 
 
-def authenticate(app: Beian, username: str, password: str) -> Caseworker | None:
-    """The caseworker if `username` and `password` match an active account, else None.
+class SignInLocked(BeianError):
+    """Too many failed sign-ins: for this account, or from this address, until `until`."""
+
+    exit_code = 4
+
+    def __init__(self, until: datetime, *, by_client: bool) -> None:
+        self.until = until
+        minutes = max(1, math.ceil((until - clock.now()).total_seconds() / 60))
+        whom = "来自您所在网络地址的" if by_client else "该账号的"
+        super().__init__(f"{whom}登录失败次数过多，已暂停登录，请 {minutes} 分钟后再试"
+                         + ("" if by_client else "，或请管理员解除锁定（beian users unlock）"))
+
+
+def authenticate(app: Beian, username: str, password: str, client: str = "") -> Caseworker | None:
+    """The caseworker if `username` and `password` match an active account, else None; SignInLocked while the
+    account (or the client address) is locked after repeated failures. Every attempt is recorded.
 
     An unknown user costs the same as a wrong password (a hash is verified either way), so response times do not
-    tell which accounts exist. A hash made with outdated parameters is replaced after a successful check."""
-    name = username.strip().lower() if isinstance(username, str) else ""
+    tell which accounts exist; unknown names are locked like real ones, for the same reason. A hash made with
+    outdated parameters is replaced after a successful check."""
+    name = (username.strip().lower() if isinstance(username, str) else "")[:40]
+    client = client[:64]
     if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
         password = ""
+    now = clock.now()
     with app.uow() as uow:
+        locked = _lock(uow, name, client, now)
+        if locked is not None:
+            uow.repo.add(SignInAttempt(at=now, username=name, client=client, outcome="refused"))
+            uow.commit()
+            raise locked
         row = uow.repo.user(name) if name else None
         if row is None:
             _verify(_dummy_hash(), password)
+            ok = False
+        else:
+            ok = _verify(row.password_hash, password) and row.active
+        uow.repo.add(SignInAttempt(at=now, username=name, client=client, outcome="success" if ok else "failure"))
+        if not ok:
+            uow.session.flush()
+            if _lock(uow, name, client, now) is not None:
+                _audit(uow, "system", "sign_in_locked",
+                       f"用户名“{name}”连续登录失败 {MAX_FAILURES} 次（或同一地址失败过多），暂停登录 "
+                       f"{LOCK_WINDOW.seconds // 60} 分钟", username=name, client=client)
+            uow.commit()
             return None
-        if not _verify(row.password_hash, password) or not row.active:
-            return None
+        assert row is not None
         if HASHER.check_needs_rehash(row.password_hash):
             row.password_hash = HASHER.hash(password)
             _audit(uow, "system", "password_rehashed", f"用户 {row.username} 的密码哈希已按当前参数更新",
                    username=row.username)
-            uow.commit()
+        uow.commit()
         return caseworker(row)
+
+
+def _lock(uow: UnitOfWork, name: str, client: str, now: datetime) -> SignInLocked | None:
+    """The lock in force at `now`: MAX_FAILURES failures of one name since its last success or unlock, or
+    MAX_CLIENT_FAILURES failures from one address, within LOCK_WINDOW; the lock lasts LOCK_WINDOW from the latest."""
+    since = now - LOCK_WINDOW
+    failures = uow.repo.sign_in_failures(username=name, since=since)
+    if len(failures) >= MAX_FAILURES:
+        return SignInLocked(failures[-1] + LOCK_WINDOW, by_client=False)
+    if client:
+        failures = uow.repo.sign_in_failures(client=client, since=since)
+        if len(failures) >= MAX_CLIENT_FAILURES:
+            return SignInLocked(failures[-1] + LOCK_WINDOW, by_client=True)
+    return None
+
+
+def unlock(app: Beian, username: str, actor: str) -> None:
+    """Lift the lock of an account after failed sign-ins (its failures before now no longer count)."""
+    with app.uow() as uow:
+        row = _existing(uow, username)
+        uow.repo.add(SignInAttempt(at=clock.now(), username=row.username, client=f"admin:{actor}"[:64],
+                                   outcome="unlock"))
+        _audit(uow, actor, "user_unlocked", f"用户 {row.username} 的登录锁定已解除", username=row.username)
+        uow.commit()
 
 
 def get_user(app: Beian, username: str) -> Caseworker | None:

@@ -41,7 +41,7 @@ from workflows.lifecycle import PROCESS_LABELS
 from workflows.operators import STATUSES
 from workflows.service import Beian
 from workflows.stuck import working_days_overdue
-from workflows.users import authenticate, get_user
+from workflows.users import SignInLocked, authenticate, get_user
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -127,7 +127,12 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
     @app.post("/login", response_class=HTMLResponse)
     async def login(request: Request) -> Response:
         items = dict(await form_of(request))
-        user = authenticate(service, items.get("username", "").strip(), items.get("password", ""))
+        try:
+            user = authenticate(service, items.get("username", "").strip(), items.get("password", ""),
+                                client=request.client.host if request.client else "")
+        except SignInLocked as exc:
+            return page(request, "login.html", status_code=429, next=_safe_next(items.get("next", "/tasks")),
+                        error=exc.message)
         if user is None:
             return page(request, "login.html", status_code=401, next=_safe_next(items.get("next", "/tasks")),
                         error="用户名或密码不正确，或账号已停用")

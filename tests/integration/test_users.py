@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,12 +16,12 @@ from argon2 import PasswordHasher
 from argon2.profiles import RFC_9106_LOW_MEMORY
 from sqlalchemy import event, inspect, select, text, update
 
-from adapters.db import AuditEvent, HumanTask, User
+from adapters.db import AuditEvent, HumanTask, SignInAttempt, User
 from adapters.schema import alembic_config, migrating
 from tasks.access import authority_of
 from tests.conftest import Beian
 from tests.scenarios.test_new_filing import apply, complete
-from workflows import users
+from workflows import clock, users
 from workflows.errors import NotFound
 from workflows.service import Beian as ServiceApp
 
@@ -316,3 +317,46 @@ def test_a_district_caseworker_in_a_municipality(beian: Beian, monkeypatch: pyte
     add(beian, monkeypatch, "zhang", "--name", "张三", "--role", "supervision", "--region", "110108")
     listed = json.loads(beian("users", "list").out)
     assert [(u["username"], u["region"], u["region_name"]) for u in listed] == [("zhang", "110108", "北京市 110108")]
+
+
+def test_repeated_failures_pause_sign_in_then_it_resumes_or_an_admin_unlocks_it(
+        beian: Beian, app: ServiceApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    add(beian, monkeypatch, "li.si", "--name", "李四", "--role", "intake", "--region", "510100")
+    start = datetime.fromisoformat("2026-11-23T09:00:00+08:00")
+
+    def sign_in(password: str, minutes: float = 0, client: str = "10.0.0.7") -> Any:
+        with clock.using_clock(clock.VirtualClock(start + timedelta(minutes=minutes))):
+            return users.authenticate(app, "li.si", password, client=client)
+
+    assert sign_in(PASSWORD) is not None
+    for minute in range(1, users.MAX_FAILURES + 1):
+        assert sign_in("wrong password", minute) is None
+    # Locked: even the right password is refused, with how long to wait, without checking it.
+    with pytest.raises(users.SignInLocked, match="该账号的登录失败次数过多，已暂停登录，请 12 分钟后再试"):
+        sign_in(PASSWORD, 8)
+    # Fifteen minutes after the last failure the account signs in again.
+    assert sign_in(PASSWORD, 5 + 15.1) is not None
+
+    for minute in range(users.MAX_FAILURES):
+        assert sign_in("wrong password", 30 + minute) is None
+    with pytest.raises(users.SignInLocked):
+        sign_in(PASSWORD, 35)
+    assert beian.json("users", "unlock", "li.si", now="2026-11-23T09:36:00+08:00") == {"unlocked": "li.si"}
+    assert sign_in(PASSWORD, 37) is not None
+    assert "不存在" in beian("users", "unlock", "nobody", expect=3).err
+
+    # One address guessing across many names is paused too (unknown names count like real ones).
+    for n in range(users.MAX_CLIENT_FAILURES):
+        with clock.using_clock(clock.VirtualClock(start + timedelta(minutes=60, seconds=n))):
+            assert users.authenticate(app, f"guess{n}", "x" * 10, client="203.0.113.9") is None
+    with pytest.raises(users.SignInLocked, match="来自您所在网络地址的登录失败次数过多"):
+        sign_in(PASSWORD, 61, client="203.0.113.9")
+    assert sign_in(PASSWORD, 61, client="10.0.0.7") is not None  # the account itself is not locked
+
+    with app.uow() as uow:
+        outcomes = [row.outcome for row in uow.session.scalars(
+            select(SignInAttempt).where(SignInAttempt.username == "li.si").order_by(SignInAttempt.id))]
+        audited = [e.action for e in uow.session.scalars(select(AuditEvent)) if e.detail.get("username") == "li.si"]
+    assert outcomes == ["success", *["failure"] * 5, "refused", "success", *["failure"] * 5, "refused", "unlock",
+                        "success", "refused", "success"]
+    assert audited.count("sign_in_locked") == 2 and audited.count("user_unlocked") == 1

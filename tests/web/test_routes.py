@@ -37,6 +37,21 @@ def test_sign_in_refuses_a_wrong_password_and_a_disabled_account(site: Site) -> 
     assert disabled.status_code == 401
 
 
+def test_repeated_wrong_passwords_pause_the_sign_in_with_a_chinese_reason(site: Site) -> None:
+    from workflows.users import MAX_FAILURES
+
+    client = site.client()
+    token = csrf(client.get("/login").text)
+    for _ in range(MAX_FAILURES):
+        wrong = client.post("/login", data={"username": "li.na", "password": "wrong-password", "csrf_token": token})
+        assert wrong.status_code == 401
+    paused = client.post("/login", data={"username": "li.na", "password": PASSWORD, "csrf_token": token})
+    assert paused.status_code == 429 and "登录失败次数过多，已暂停登录，请 15 分钟后再试" in paused.text
+    assert client.get("/tasks").status_code == 303  # not signed in
+    other = site.client("li.wei")  # another account from the same address still signs in
+    assert other.get("/tasks").status_code == 200
+
+
 def test_a_form_without_the_session_csrf_token_is_refused_and_changes_nothing(site: Site) -> None:
     task = site.open_task("acceptance")
     client = site.client("li.na")
