@@ -3,7 +3,9 @@
 
 The session key signs the cookies: BEIAN_WEB_SECRET, else a key kept in `--secret-file` (created with mode 0600 on
 first start, default `./.beian/web-secret`), so that sign-ins survive a restart. BEIAN_WEB_SECURE_COOKIES=1 marks the
-cookie Secure (behind HTTPS)."""
+cookie Secure (behind HTTPS). Behind a reverse proxy, BEIAN_WEB_TRUSTED_PROXIES (the proxy's addresses, comma
+separated) makes the client address the one the proxy forwards (X-Forwarded-For): the sign-in lockout counts
+failures per client address, and without it every user would share the proxy's."""
 
 from __future__ import annotations
 
@@ -43,7 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     app = create_app(database_url(args.db), secret_key=secret_key(Path(args.secret_file)),
                      secure_cookies=os.environ.get("BEIAN_WEB_SECURE_COOKIES") == "1")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
+    proxies = os.environ.get("BEIAN_WEB_TRUSTED_PROXIES", "").strip()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=bool(proxies),
+                forwarded_allow_ips=proxies or None)
     return 0
 
 
