@@ -475,9 +475,9 @@ def cmd_bpmn_migrate(args: argparse.Namespace) -> None:
     """Preview (--dry-run) or move the running cases of one version to another."""
     app = _app(args)
     if args.dry_run:
-        result = app.migration_preview(args.process, args.from_version, args.to_version)
+        result = app.migration_preview(args.process, args.from_version, args.to_version, case_ids=args.cases)
     else:
-        result = app.migrate(args.process, args.from_version, args.to_version, actor=args.user)
+        result = app.migrate(args.process, args.from_version, args.to_version, actor=args.user, case_ids=args.cases)
 
     def human(v: dict[str, Any]) -> str:
         lines = []
@@ -637,6 +637,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_version", type=int, required=True, metavar="A", help="源版本号")
     p.add_argument("--to", dest="to_version", type=int, required=True, metavar="B", help="目标版本号")
     p.add_argument("--dry-run", action="store_true", help="只预览每个案件与其所在环节的迁移结果，不作更改")
+    p.add_argument("--case", dest="cases", action="append", metavar="CASE",
+                   help="只迁移这些案件（可重复；默认该版本上所有运行中的案件）")
     p.set_defaults(func=cmd_bpmn_migrate, default_user="process-owner")
 
     p = sub.add_parser("simulate", help="模拟比较：合成案件在虚拟时钟上走完流程的各版本，比较回执数、办理时长、"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -331,13 +332,15 @@ class Beian:
             return version_diff(old, definition_of(uow, old.id), new, definition_of(uow, new.id),
                                 uow.repo.running_positions(process_id, old.id))
 
-    def migration_preview(self, process_id: str, from_version: int, to_version: int) -> dict[str, Any]:
-        return self.migrate(process_id, from_version, to_version, actor="preview", dry_run=True)
+    def migration_preview(self, process_id: str, from_version: int, to_version: int,
+                          case_ids: Sequence[str] | None = None) -> dict[str, Any]:
+        return self.migrate(process_id, from_version, to_version, actor="preview", dry_run=True, case_ids=case_ids)
 
     def migrate(self, process_id: str, from_version: int, to_version: int, actor: str,
-                dry_run: bool = False) -> dict[str, Any]:
-        """Move every running case of one version to another (each case in its own step, so one case that cannot
-        move leaves the others moved), or with `dry_run` say what that would do to each case and position."""
+                dry_run: bool = False, case_ids: Sequence[str] | None = None) -> dict[str, Any]:
+        """Move the running cases of one version to another (each case in its own step, so one case that cannot
+        move leaves the others moved), or with `dry_run` say what that would do to each case and position.
+        `case_ids` limits it to those cases (each must be running on the source version)."""
         if from_version == to_version:
             raise InvalidInput(f"迁移的源版本与目标版本相同（第 {from_version} 版）")
         with self.uow() as uow:
@@ -345,7 +348,14 @@ class Beian:
             old_definition, new_definition = definition_of(uow, source.id), definition_of(uow, target.id)
             event = MigrateTo(source.id, from_version, target.id, to_version, new_definition)
             plans: list[CasePlan] = []
-            for instance in uow.repo.running_instances(source.id):
+            running = uow.repo.running_instances(source.id)
+            if case_ids is not None:
+                wanted = set(case_ids)
+                missing = sorted(wanted - {instance.case_id for instance in running})
+                if missing:
+                    raise InvalidInput(f"以下案件不是第 {from_version} 版上运行中的案件：{'、'.join(missing)}")
+                running = [instance for instance in running if instance.case_id in wanted]
+            for instance in running:
                 try:
                     workflow = load_state(instance.state, old_definition.spec, old_definition.subprocess_specs)
                 except Exception as exc:  # noqa: BLE001 — reported as this case's problem; the others still move

@@ -39,6 +39,7 @@ def test_a_changed_file_is_deployed_as_a_new_version_beside_the_old(beian: Beian
 
 def test_check_warns_diff_shows_and_migrate_previews_then_moves_a_running_case(beian: Beian, tmp_path: Path) -> None:
     case = beian.json("apply", str(ROOT / "examples" / "application.json"), now="2026-09-24T10:00+08:00")["case"]
+    other = beian.json("apply", str(ROOT / "examples" / "application.json"), now="2026-09-24T11:00+08:00")["case"]
     shutil.copytree(ROOT / "bpmn", tmp_path / "bpmn")
     changed = tmp_path / "bpmn" / "filing_application.bpmn"
     # The process owner renames the acceptance deadline's timer: the running case stands on it.
@@ -50,8 +51,8 @@ def test_check_warns_diff_shows_and_migrate_previews_then_moves_a_running_case(b
 
     diff = beian.json("bpmn", "diff", "filing_application", "1", "2")
     assert [(c["bpmn_id"], c["changes"][0], c["running"]) for c in diff["changed"]] == [
-        ("acceptance_overdue", "id 改为 acceptance_late", 1)]
-    assert "修改 边界事件“受理期限届满”（acceptance_overdue）（1 件运行中的案件停在此处）：id 改为 acceptance_late" in \
+        ("acceptance_overdue", "id 改为 acceptance_late", 2)]
+    assert "修改 边界事件“受理期限届满”（acceptance_overdue）（2 件运行中的案件停在此处）：id 改为 acceptance_late" in \
         beian("bpmn", "diff", "filing_application", "1", "2", as_json=False).out
 
     preview = beian("bpmn", "migrate", "filing_application", "--from", "1", "--to", "2", "--dry-run",
@@ -59,12 +60,17 @@ def test_check_warns_diff_shows_and_migrate_previews_then_moves_a_running_case(b
     assert f"{case}（可迁移）" in preview.out and "（预览，未作任何更改）" in preview.out
     timer = "定时 受理期限届满（acceptance_overdue）：到期时间不变：2026-10-16 00:00，id 改为 acceptance_late"
     assert timer in preview.out
-    assert [v["running"] for v in beian.json("bpmn", "versions", "filing_application")] == [1, 0]
+    assert [v["running"] for v in beian.json("bpmn", "versions", "filing_application")] == [2, 0]
 
-    moved = beian.json("bpmn", "migrate", "filing_application", "--from", "1", "--to", "2",
+    assert "不是第 1 版上运行中的案件：BA2026-99999" in beian(
+        "bpmn", "migrate", "filing_application", "--from", "1", "--to", "2", "--case", "BA2026-99999", expect=4).err
+    moved = beian.json("bpmn", "migrate", "filing_application", "--from", "1", "--to", "2", "--case", case,
                        now="2026-09-25T10:00+08:00")
-    assert moved["migrated"] == [case]
-    assert [v["running"] for v in beian.json("bpmn", "versions", "filing_application")] == [0, 1]
+    assert moved["migrated"] == [case] and [c["case_id"] for c in moved["cases"]] == [case]
+    assert [v["running"] for v in beian.json("bpmn", "versions", "filing_application")] == [1, 1]
+    assert beian.json("bpmn", "migrate", "filing_application", "--from", "1", "--to", "2",
+                      now="2026-09-25T10:00+08:00")["migrated"] == [other]
+    assert [v["running"] for v in beian.json("bpmn", "versions", "filing_application")] == [0, 2]
     shown = beian.json("show", case, now="2026-09-25T10:00+08:00")
     assert [d["due"] for d in shown["deadlines"]] == ["2026-10-16T00:00:00+08:00"]
     service = Service(beian.url)
