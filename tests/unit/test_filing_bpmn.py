@@ -1,54 +1,50 @@
 """Process 1 (备案申请): bpmn/filing_application.bpmn validates, is completely drawn, and every path runs.
 
-The paths run in memory (no database) on the project's own engine pieces: the definition is read and parsed by
-`workflows.definitions`, expressions run in `workflows.expressions`' restricted environment, SpiffWorkflow's timers
-read `workflows.clock`, and each step ends with the `workflows.state` round trip the engine stores. Only the
-domain side is replaced: expression functions that count calendar days (the working-day calendar is tested
-elsewhere) and service operators that return canned results and record their calls.
+The paths run in memory (no database) on the project's own engine pieces, driven by tests/unit/bpmn_harness.py: only
+the domain side is replaced, by expression functions that count calendar days (the working-day calendar is tested
+elsewhere) and by service operators that return canned results and record their calls.
 """
 
 from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 from lxml import etree
-from SpiffWorkflow.bpmn import BpmnEvent
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
-from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from tasks.forms import schema_problems
 from tasks.roles import role_for_lane
+from tests.unit.bpmn_harness import (
+    FORMS_DIR,
+    FUNCTIONS,
+    NS,
+    BpmnCase,
+    Services,
+    bpmn_doc,
+    expressions,
+    flow_nodes,
+    inside,
+    local,
+    parsed,
+    process_of,
+    sequence_flows,
+    shape_boxes,
+    text_problems,
+)
 from workflows import clock
-from workflows.definitions import ParsedDefinition, parse_definition, read_source
-from workflows.engine import run_to_wait
-from workflows.expressions import SAFE_BUILTIN_NAMES, RestrictedEnvironment, expression_problems, script_engine
+from workflows.definitions import ParsedDefinition
+from workflows.expressions import SAFE_BUILTIN_NAMES, RestrictedEnvironment, expression_problems
 from workflows.operators import OPERATORS
-from workflows.state import dump_state, load_state
 
-clock.install_into_spiff()  # idempotent; done by workflows.engine too, but say it where the timers depend on it
-
-BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
-BPMN_FILE = BPMN_DIR / "filing_application.bpmn"
-FORMS_DIR = BPMN_DIR / "forms"
 PROCESS_ID = "filing_application"
 
-NS = {
-    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
-    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
-    "dc": "http://www.omg.org/spec/DD/20100524/DC",
-    "di": "http://www.omg.org/spec/DD/20100524/DI",
-    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
-}
 SICHUAN = "川人社办发〔2019〕94号"
 START = datetime(2026, 9, 1, 9, 0, tzinfo=clock.SHANGHAI)
 
@@ -125,65 +121,11 @@ REGION_ARTICLES = {
 # ---------------------------------------------------------------------------------------- environment
 
 
-def _deadline(rule: str, start: str, days: int, due_day: str) -> dict[str, Any]:
-    return {"due": f"{due_day}T23:59:59+08:00", "provisional": False, "start": start, "days": days, "rule": rule}
-
-
-def _within_working_days(start: str, days: int) -> dict[str, Any]:
-    """n calendar days: the deadline ends with the nth day after the start, so a restarted clock shows."""
-    instant = datetime.fromisoformat(start)
-    assert instant.tzinfo is not None, f"start without offset: {start}"
-    due_day = (instant.astimezone(clock.SHANGHAI) + timedelta(days=days)).date().isoformat()
-    return _deadline("within_working_days", start, days, due_day)
-
-
-def _publicity_period(start: str, days: int) -> dict[str, Any]:
-    due_day = (datetime.fromisoformat(start) + timedelta(days=days - 1)).date().isoformat()
-    return _deadline("publicity_period", start, days, due_day)
-
-
-# The expression functions the engine provides, with the same names, answering from the project's clock.
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "within_working_days": _within_working_days,
-    "publicity_period": _publicity_period,
-    "today": lambda: clock.today_in_shanghai().isoformat(),
-    "now": lambda: clock.now().astimezone(clock.SHANGHAI).isoformat(),
-}
-
-
-class Services:
-    """The service-call hook of the restricted environment: checks each call's parameters, records it and
-    answers with a canned result of the shape the real operator returns."""
-
-    def __init__(self, precheck: dict[str, Any] | None = None) -> None:
-        self.precheck = precheck or {"passed": True, "failures": []}
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def __call__(self, operator: str, params: dict[str, Any], _data: dict[str, Any]) -> dict[str, Any]:
-        assert set(params) == OPERATOR_PARAMS[operator], (operator, sorted(params))
-        for name in ("article", "reason", "reasons"):
-            if name in params:
-                assert isinstance(params[name], str) and params[name].strip(), (operator, name, params)
-        self.calls.append((operator, params))
-        n = len(self.calls)
-        return {
-            "run_prechecks": self.precheck,
-            "set_status": {"status": params.get("status")},
-            "issue_notice": {"document_id": f"notice-{n}"},
-            "escalate": {"escalation_id": f"escalation-{n}"},
-            "publish_publicity": {"publication_id": f"publicity-{n}"},
-            "issue_filing": {"filing_number": "川技评备〔2026〕0001号", "valid_from": "2026-09-30",
-                             "valid_until": "2029-09-29", "document_id": f"receipt-{n}"},
-        }[operator]
-
-    def operators(self) -> list[str]:
-        return [name for name, _ in self.calls]
-
-    def params_of(self, operator: str) -> list[dict[str, Any]]:
-        return [params for name, params in self.calls if name == operator]
-
-    def statuses(self) -> list[str]:
-        return [params["status"] for params in self.params_of("set_status")]
+def _call_problems(operator: str, params: dict[str, Any]) -> list[str]:
+    """Process 1's operators take exactly their parameters (OPERATOR_PARAMS)."""
+    expected = OPERATOR_PARAMS.get(operator)
+    problems = [] if expected == set(params) else [f"{operator}: parameters {sorted(params)}, expected {expected}"]
+    return problems + text_problems(params)
 
 
 def _region(**overrides: Any) -> dict[str, Any]:
@@ -203,79 +145,14 @@ def _application(authority_level: str) -> dict[str, Any]:
     }
 
 
-class Case:
-    """One instance, driven like `workflows.engine.run_step` drives it: each step runs at the case's virtual
-    `now`, wakes due timers, applies the event, runs to the next wait, and is saved and restored."""
+class Case(BpmnCase):
+    """An application received on 1 September 2026 by Sichuan (the region profile can be changed)."""
 
     def __init__(self, definition: ParsedDefinition, services: Services, *, authority_level: str = "municipal",
                  region: dict[str, Any] | None = None, received_at: str = "2026-09-01T09:00:00+08:00") -> None:
-        self.definition = definition
-        self.services = services
-        self.now = START
-        self.engine = script_engine(FUNCTIONS, services)
-        self.workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=self.engine)
         start_data = {"case": "C-2026-0001", "application": _application(authority_level),
                       "received_at": received_at, "region": region or _region()}
-        for task in self.workflow.get_tasks(state=TaskState.READY):
-            task.data.update(start_data)
-        self.wake()
-
-    def at(self, iso: str) -> None:
-        self.now = datetime.fromisoformat(iso)
-
-    def later(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-    def _run(self) -> None:
-        assert run_to_wait(self.workflow), "engine did not settle"
-
-    def step(self, event: Callable[[], None] | None = None) -> None:
-        with clock.using_clock(clock.VirtualClock(self.now)):
-            self._run()
-            if event is not None:
-                event()
-                self._run()
-        # The engine stores the state between steps; the round trip must not lose anything.
-        self.workflow = load_state(dump_state(self.workflow), self.definition.spec,
-                                   self.definition.subprocess_specs)
-        self.workflow.script_engine = self.engine
-
-    def wake(self) -> None:
-        self.step()
-
-    def fill(self, bpmn_id: str, form: dict[str, Any]) -> None:
-        """What the engine's CompleteTask does once the form has passed its schema."""
-        task = self.task(bpmn_id)
-        task.data[bpmn_id] = form  # the engine's convention: form data under the task's id
-        task.run()
-
-    def complete(self, bpmn_id: str, form: dict[str, Any]) -> None:
-        assert not schema_problems(self.definition.form_schema(bpmn_id), form), form
-        self.step(lambda: self.fill(bpmn_id, form))
-
-    def send(self, message: str, payload: dict[str, Any]) -> None:
-        assert not schema_problems(self.definition.message_schema(message), payload), payload
-        self.step(lambda: self.workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload)))
-
-    def open_tasks(self) -> list[str]:
-        return sorted(t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.READY, manual=True))
-
-    def task(self, bpmn_id: str) -> Task:
-        tasks = [t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
-                 if t.task_spec.bpmn_id == bpmn_id]
-        assert len(tasks) == 1, f"expected one open {bpmn_id}, open: {self.open_tasks()}"
-        return tasks[0]
-
-    def waiting(self) -> dict[str, Task]:
-        return {t.task_spec.bpmn_id: t for t in self.workflow.get_tasks(state=TaskState.WAITING)
-                if t.task_spec.bpmn_id}
-
-    def ended_at(self) -> list[str]:
-        return sorted(t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
-                      if t.task_spec.bpmn_id in {"filed", "not_filed"})
-
-    def data(self) -> dict[str, Any]:
-        return self.workflow.last_task.data if self.workflow.last_task is not None else {}
+        super().__init__(definition, services, start_data, start=START, ends={"filed", "not_filed"})
 
     def pass_reviews(self, *, higher: bool = True) -> None:
         self.complete("acceptance", {"decision": "accept"})
@@ -287,42 +164,23 @@ class Case:
 
 @pytest.fixture(scope="module")
 def doc() -> etree._ElementTree:
-    return etree.parse(str(BPMN_FILE))
+    return bpmn_doc(PROCESS_ID)
 
 
 @pytest.fixture(scope="module")
 def definition() -> ParsedDefinition:
-    source = read_source(BPMN_FILE)
-    return parse_definition(source.process_id, source.bpmn_xml, source.file_name, source.forms)
+    return parsed(PROCESS_ID)
 
 
 @pytest.fixture
 def services() -> Services:
-    return Services()
+    return Services(_call_problems)
 
 
 # ---------------------------------------------------------------------------------------- the file itself
 
-
-def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname
-
-
-def _process(doc: etree._ElementTree) -> etree._Element:
-    return doc.find(f"bpmn:process[@id='{PROCESS_ID}']", NS)
-
-
-def _flow_nodes(doc: etree._ElementTree) -> list[etree._Element]:
-    return [e for e in _process(doc) if isinstance(e.tag, str)
-            and _local(e) not in {"laneSet", "sequenceFlow", "documentation", "extensionElements"}]
-
-
-def _flows(doc: etree._ElementTree) -> list[etree._Element]:
-    return _process(doc).findall("bpmn:sequenceFlow", NS)
-
-
 def test_process_header(doc: etree._ElementTree, definition: ParsedDefinition) -> None:
-    process = _process(doc)
+    process = process_of(doc)
     assert process.get("name") == "职业技能等级评价机构备案申请"
     assert process.get("isExecutable") == "true"
     assert (definition.process_id, definition.name) == (PROCESS_ID, "职业技能等级评价机构备案申请")
@@ -331,31 +189,31 @@ def test_process_header(doc: etree._ElementTree, definition: ParsedDefinition) -
 
 
 def test_required_ids_have_their_types(doc: etree._ElementTree) -> None:
-    found = {e.get("id"): _local(e) for e in _flow_nodes(doc)}
+    found = {e.get("id"): local(e) for e in flow_nodes(doc)}
     assert {k: found.get(k) for k in REQUIRED_IDS} == REQUIRED_IDS
 
 
 def test_every_name_is_chinese(doc: etree._ElementTree) -> None:
     unnamed_ok = {"exclusiveGateway"}  # converging gateways stay unlabelled, as modellers draw them
-    for element in _flow_nodes(doc):
+    for element in flow_nodes(doc):
         name = element.get("name") or ""
         if not name:
             converging = len(element.findall("bpmn:outgoing", NS)) == 1
-            assert _local(element) in unnamed_ok and converging, element.get("id")
+            assert local(element) in unnamed_ok and converging, element.get("id")
             continue
         assert any("\u4e00" <= ch <= "\u9fff" for ch in name), (element.get("id"), name)
-    for flow in _flows(doc):
+    for flow in sequence_flows(doc):
         if flow.find("bpmn:conditionExpression", NS) is not None:
             assert any("\u4e00" <= ch <= "\u9fff" for ch in flow.get("name") or ""), flow.get("id")
 
 
 def test_lanes_are_roles_and_partition_the_nodes(doc: etree._ElementTree, definition: ParsedDefinition) -> None:
-    lane_set = _process(doc).find("bpmn:laneSet", NS)
+    lane_set = process_of(doc).find("bpmn:laneSet", NS)
     assert lane_set is not None
     lanes = lane_set.findall("bpmn:lane", NS)
     assert all(role_for_lane(lane.get("name")) for lane in lanes), [lane.get("name") for lane in lanes]
     refs = [ref.text for lane in lanes for ref in lane.findall("bpmn:flowNodeRef", NS)]
-    assert sorted(refs) == sorted(e.get("id") for e in _flow_nodes(doc)), "every node in exactly one lane"
+    assert sorted(refs) == sorted(e.get("id") for e in flow_nodes(doc)), "every node in exactly one lane"
     assert {bpmn_id: info.lane for bpmn_id, info in definition.user_tasks.items()} == USER_TASK_LANES
 
 
@@ -406,7 +264,7 @@ def test_messages_carry_their_variables(doc: etree._ElementTree, definition: Par
     names = {m.get("name") for m in doc.findall("bpmn:message", NS)}
     assert names == definition.messages == {"resubmission", "objection"}
     for bpmn_id, message in (("await_resubmission", "resubmission"), ("objection_received", "objection")):
-        element = _process(doc).find(f"bpmn:intermediateCatchEvent[@id='{bpmn_id}']", NS)
+        element = process_of(doc).find(f"bpmn:intermediateCatchEvent[@id='{bpmn_id}']", NS)
         event = element.find("bpmn:messageEventDefinition", NS)
         ref = doc.find(f"bpmn:message[@id='{event.get('messageRef')}']", NS)
         assert ref.get("name") == message
@@ -416,7 +274,7 @@ def test_messages_carry_their_variables(doc: etree._ElementTree, definition: Par
 
 
 def test_service_tasks_use_known_operators(doc: etree._ElementTree) -> None:
-    for task in _process(doc).findall("bpmn:serviceTask", NS):
+    for task in process_of(doc).findall("bpmn:serviceTask", NS):
         operator = task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
         assert operator is not None, task.get("id")
         parameters = operator.findall("spiffworkflow:parameters/spiffworkflow:parameter", NS)
@@ -424,7 +282,7 @@ def test_service_tasks_use_known_operators(doc: etree._ElementTree) -> None:
         assert params == OPERATOR_PARAMS[operator.get("id")], task.get("id")
         assert operator.get("resultVariable"), f"{task.get('id')} needs an explicit resultVariable"
     results = {t.get("id"): t.find(".//spiffworkflow:serviceTaskOperator", NS).get("resultVariable")
-               for t in _process(doc).findall("bpmn:serviceTask", NS)}
+               for t in process_of(doc).findall("bpmn:serviceTask", NS)}
     assert results["prechecks"] == "precheck"
     assert results["issue_receipt"] == "filing"
 
@@ -432,29 +290,14 @@ def test_service_tasks_use_known_operators(doc: etree._ElementTree) -> None:
 def test_no_flow_node_shares_an_id_with_an_extension_element(doc: etree._ElementTree) -> None:
     """SpiffWorkflow indexes every element with an `id` attribute in the process, extension elements included:
     a task whose id equals an operator's (or a parameter's) id is silently replaced by that element."""
-    extension_ids = {e.get("id") for e in _process(doc).iter(f"{{{NS['spiffworkflow']}}}*") if e.get("id")}
-    assert not extension_ids & {e.get("id") for e in _flow_nodes(doc)}
-
-
-def _expressions(doc: etree._ElementTree) -> Iterator[tuple[str, str, str]]:
-    """(where, source, mode) for every piece of Python in the process."""
-    process = _process(doc)
-    for flow in _flows(doc):
-        condition = flow.find("bpmn:conditionExpression", NS)
-        if condition is not None:
-            yield flow.get("id"), condition.text, "eval"
-    for timer in process.iter(f"{{{NS['bpmn']}}}timeDate"):
-        yield "timeDate", timer.text, "eval"
-    for script in process.iter(f"{{{NS['bpmn']}}}script"):
-        yield "script", script.text, "exec"
-    for param in process.iter(f"{{{NS['spiffworkflow']}}}parameter"):
-        yield f"parameter {param.get('id')}", param.get("value"), "eval"
+    extension_ids = {e.get("id") for e in process_of(doc).iter(f"{{{NS['spiffworkflow']}}}*") if e.get("id")}
+    assert not extension_ids & {e.get("id") for e in flow_nodes(doc)}
 
 
 def test_expressions_stay_inside_the_restricted_environment(doc: etree._ElementTree) -> None:
     allowed_calls = set(FUNCTIONS) | set(SAFE_BUILTIN_NAMES)
     seen = 0
-    for where, source, mode in _expressions(doc):
+    for where, source, mode in expressions(doc):
         seen += 1
         assert expression_problems(source, mode) == (), (where, source)
         for node in ast.walk(ast.parse(source, mode=mode)):  # and no method calls, only the allowed functions
@@ -464,8 +307,8 @@ def test_expressions_stay_inside_the_restricted_environment(doc: etree._ElementT
 
 
 def test_gateways_have_a_default_or_exhaustive_conditions(doc: etree._ElementTree) -> None:
-    flows = {f.get("id"): f for f in _flows(doc)}
-    for gateway in _process(doc).findall("bpmn:exclusiveGateway", NS):
+    flows = {f.get("id"): f for f in sequence_flows(doc)}
+    for gateway in process_of(doc).findall("bpmn:exclusiveGateway", NS):
         outgoing = [flows[o.text] for o in gateway.findall("bpmn:outgoing", NS)]
         if len(outgoing) < 2:
             continue
@@ -481,44 +324,30 @@ def test_gateways_have_a_default_or_exhaustive_conditions(doc: etree._ElementTre
 # ---------------------------------------------------------------------------------------- the diagram
 
 
-def _bounds(shape: etree._Element) -> tuple[float, float, float, float]:
-    b = shape.find("dc:Bounds", NS)
-    return float(b.get("x")), float(b.get("y")), float(b.get("width")), float(b.get("height"))
-
-
-def _shapes(doc: etree._ElementTree) -> dict[str, tuple[float, float, float, float]]:
-    return {s.get("bpmnElement"): _bounds(s) for s in doc.iterfind(".//bpmndi:BPMNShape", NS)}
-
-
-def _inside(point: tuple[float, float], box: tuple[float, float, float, float], slack: float = 1.0) -> bool:
-    x, y, w, h = box
-    return x - slack <= point[0] <= x + w + slack and y - slack <= point[1] <= y + h + slack
-
-
 def test_every_element_is_drawn(doc: etree._ElementTree) -> None:
-    shapes = _shapes(doc)
-    lanes = [lane.get("id") for lane in _process(doc).iterfind("bpmn:laneSet/bpmn:lane", NS)]
+    shapes = shape_boxes(doc)
+    lanes = [lane.get("id") for lane in process_of(doc).iterfind("bpmn:laneSet/bpmn:lane", NS)]
     participant = doc.find("bpmn:collaboration/bpmn:participant", NS).get("id")
-    expected = {e.get("id") for e in _flow_nodes(doc)} | set(lanes) | {participant}
+    expected = {e.get("id") for e in flow_nodes(doc)} | set(lanes) | {participant}
     assert set(shapes) == expected
     plane = doc.find(".//bpmndi:BPMNPlane", NS)
     assert plane.get("bpmnElement") == doc.find("bpmn:collaboration", NS).get("id")
     edges = {e.get("bpmnElement"): e for e in doc.iterfind(".//bpmndi:BPMNEdge", NS)}
-    assert set(edges) == {f.get("id") for f in _flows(doc)}
-    for flow in _flows(doc):
+    assert set(edges) == {f.get("id") for f in sequence_flows(doc)}
+    for flow in sequence_flows(doc):
         waypoints = edges[flow.get("id")].iterfind("di:waypoint", NS)
         points = [(float(p.get("x")), float(p.get("y"))) for p in waypoints]
         assert len(points) >= 2
-        assert _inside(points[0], shapes[flow.get("sourceRef")]), flow.get("id")
-        assert _inside(points[-1], shapes[flow.get("targetRef")]), flow.get("id")
+        assert inside(points[0], shapes[flow.get("sourceRef")]), flow.get("id")
+        assert inside(points[-1], shapes[flow.get("targetRef")]), flow.get("id")
         for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
             assert x0 == x1 or y0 == y1, f"{flow.get('id')} is not drawn with straight, right-angled segments"
 
 
 def test_layout_has_no_overlaps_and_nodes_sit_in_their_lanes(doc: etree._ElementTree) -> None:
-    shapes = _shapes(doc)
-    nodes = {e.get("id"): e for e in _flow_nodes(doc)}
-    attached = {e.get("id"): e.get("attachedToRef") for e in nodes.values() if _local(e) == "boundaryEvent"}
+    shapes = shape_boxes(doc)
+    nodes = {e.get("id"): e for e in flow_nodes(doc)}
+    attached = {e.get("id"): e.get("attachedToRef") for e in nodes.values() if local(e) == "boundaryEvent"}
     ids = sorted(nodes)
     for i, a in enumerate(ids):
         for b in ids[i + 1:]:
@@ -528,16 +357,16 @@ def test_layout_has_no_overlaps_and_nodes_sit_in_their_lanes(doc: etree._Element
             bx, by, bw, bh = shapes[b]
             assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, f"{a} overlaps {b}"
     pool = shapes[doc.find("bpmn:collaboration/bpmn:participant", NS).get("id")]
-    for lane in _process(doc).iterfind("bpmn:laneSet/bpmn:lane", NS):
+    for lane in process_of(doc).iterfind("bpmn:laneSet/bpmn:lane", NS):
         box = shapes[lane.get("id")]
-        assert _inside((box[0], box[1]), pool) and _inside((box[0] + box[2], box[1] + box[3]), pool)
+        assert inside((box[0], box[1]), pool) and inside((box[0] + box[2], box[1] + box[3]), pool)
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
             x, y, w, h = shapes[ref.text]
             centre = (x + w / 2, y + h / 2)
-            assert _inside(centre, box, slack=0), f"{ref.text} is drawn outside {lane.get('name')}"
+            assert inside(centre, box, slack=0), f"{ref.text} is drawn outside {lane.get('name')}"
     host = shapes["acceptance"]
     x, y, w, h = shapes["acceptance_overdue"]
-    assert _inside((x + w / 2, y + h / 2), host), "the boundary timer sits on the acceptance task's border"
+    assert inside((x + w / 2, y + h / 2), host), "the boundary timer sits on the acceptance task's border"
 
 
 DECISIONS = {  # gateway -> the form field its conditions read
@@ -556,8 +385,8 @@ def test_decision_conditions_cover_each_form_value_once(doc: etree._ElementTree,
     overlap; and without a default every value the form allows must have its branch."""
     form, field = DECISIONS[gateway]
     values = [option["const"] for option in definition.form_schema(form)["properties"][field]["oneOf"]]
-    element = _process(doc).find(f"bpmn:exclusiveGateway[@id='{gateway}']", NS)
-    flows = {f.get("id"): f for f in _flows(doc)}
+    element = process_of(doc).find(f"bpmn:exclusiveGateway[@id='{gateway}']", NS)
+    flows = {f.get("id"): f for f in sequence_flows(doc)}
     conditions = {o.text: flows[o.text].findtext("bpmn:conditionExpression", namespaces=NS)
                   for o in element.findall("bpmn:outgoing", NS)}
     environment = RestrictedEnvironment(FUNCTIONS)
@@ -641,7 +470,7 @@ def test_no_higher_review_unless_municipal_and_required(definition: ParsedDefini
 def test_precheck_failures_reach_the_clerk(definition: ParsedDefinition) -> None:
     failure = {"code": "assessors", "message": "职业 6-18-01-01 的考评人员不足3人",
                "article": f"{SICHUAN} 二（五）"}
-    services = Services(precheck={"passed": False, "failures": [failure]})
+    services = Services(_call_problems, precheck={"passed": False, "failures": [failure]})
     case = Case(definition, services)
     assert case.open_tasks() == ["acceptance"], "a failed pre-check never rejects by itself"
     assert case.task("acceptance").data["precheck"] == {"passed": False, "failures": [failure]}

@@ -1,12 +1,11 @@
 """Issue 3, part A: the diagrams of a filing's validity, renewal, changes and voluntary termination.
 
 bpmn/filing_validity.bpmn, renewal.bpmn, change_report.bpmn and voluntary_termination.bpmn validate, are completely
-drawn, use only the operators and expression functions of the issue 3 design (its operator table is copied
-below) and every path runs. As in test_filing_bpmn.py the paths run in memory on the project's own engine pieces
-(definitions, restricted expressions, the clock patched into SpiffWorkflow's timers, the state round trip of every
-step); only the domain side is replaced by expression functions that count calendar days and by service operators
-that check their parameters against the design, record each call with the virtual time it ran at, and answer with
-canned results.
+drawn, use only the operators and expression functions of the issue 3 design (its operator table is in
+tests/unit/bpmn_harness.py) and every path runs. As in test_filing_bpmn.py the paths run in memory on the project's own
+engine pieces, driven by the harness; only the domain side is replaced by expression functions that count calendar
+days and by service operators that check their parameters against the design, record each call with the virtual time
+it ran at, and answer with canned results.
 """
 
 from __future__ import annotations
@@ -15,46 +14,47 @@ import ast
 import inspect
 import json
 import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
 from jsonschema import Draft202012Validator
-from lxml import etree
-from SpiffWorkflow.bpmn import BpmnEvent
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
-from SpiffWorkflow.task import Task
-from SpiffWorkflow.util.task import TaskState
 
 from tasks.articles import ARTICLE_KEYS, COMMON
 from tasks.forms import schema_problems
 from tasks.regions import profile_by_key, profile_for_region
 from tasks.roles import role_for_lane
-from workflows import clock
-from workflows.definitions import ParsedDefinition, parse_definition, read_source
-from workflows.engine import run_to_wait
-from workflows.expressions import SAFE_BUILTIN_NAMES, RestrictedEnvironment, expression_problems, script_engine
+from tests.unit.bpmn_harness import (
+    BPMN_DIR,
+    CASE_STATUSES,
+    DESIGN_OPERATORS,
+    FORMS_DIR,
+    FUNCTIONS,
+    NS,
+    BpmnCase,
+    Services,
+    apart,
+    bounds,
+    bpmn_doc,
+    chinese,
+    design_problems,
+    expressions,
+    flow_nodes,
+    inside,
+    local,
+    parsed,
+    process_of,
+    read_form,
+    sequence_flows,
+    service_operators,
+    shape_boxes,
+    within_working_days,
+)
+from workflows.definitions import read_source
+from workflows.expressions import SAFE_BUILTIN_NAMES, RestrictedEnvironment, expression_problems
 from workflows.operators import OPERATORS, STATUSES, expression_functions
-from workflows.state import dump_state, load_state
-
-clock.install_into_spiff()  # idempotent; done by workflows.engine too, but say it where the timers depend on it
-
-BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
-FORMS_DIR = BPMN_DIR / "forms"
-SHANGHAI = clock.SHANGHAI
-
-NS = {
-    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
-    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
-    "dc": "http://www.omg.org/spec/DD/20100524/DC",
-    "di": "http://www.omg.org/spec/DD/20100524/DI",
-    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
-}
 
 
 @dataclass(frozen=True)
@@ -96,37 +96,6 @@ PROCESSES: dict[str, Process] = {
 }
 PROCESS_IDS = sorted(PROCESSES)
 
-# The design's operators: name -> (parameters a diagram must pass, parameters it may pass). Every call must cite.
-DESIGN_OPERATORS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "set_status": (frozenset({"status", "reason", "article"}), frozenset()),
-    "filing_status": (frozenset({"status", "reason", "article"}), frozenset()),
-    "suspend_filing": (frozenset({"reason", "article"}), frozenset()),
-    "lift_suspension": (frozenset({"reason", "article"}), frozenset()),
-    "issue_document": (frozenset({"kind", "article"}), frozenset()),  # + the fields of its kind, below
-    "record_sanction": (frozenset({"measure", "article"}), frozenset({"invalid_results"})),
-    "apply_change": (frozenset({"article"}), frozenset({"opinion"})),
-    "renew_filing": (frozenset({"article"}), frozenset({"opinion", "simplified"})),
-    "terminate_filing": (frozenset({"kind", "reason", "article"}), frozenset()),
-    "start_process": (frozenset({"process", "ground", "reason", "article"}), frozenset()),
-    "escalate": (frozenset({"reason", "article"}), frozenset()),
-}
-DOCUMENT_FIELDS: dict[str, frozenset[str]] = {
-    "renewal_reminder": frozenset({"reminder"}),
-    "renewal_refusal": frozenset({"reasons"}),
-    "verification_opinion": frozenset({"opinion", "conclusion"}),
-    "intended_decision": frozenset({"facts", "reasons", "statement_deadline"}),
-    "review_decision": frozenset({"decision", "opinion"}),
-    "interview_notice": frozenset({"facts", "invalid_results"}),
-    "warning_notice": frozenset({"facts", "rectification_deadline"}),
-    "wrapup_notice": frozenset({"wrapup_deadline", "opinion"}),
-    "change_decision": frozenset({"approved", "reasons"}),
-}
-CASE_STATUSES = {"monitoring", "renewal_review", "renewed", "renewal_refused", "change_review", "change_approved",
-                 "change_refused", "investigating", "rectifying", "awaiting_statement", "statement_review",
-                 "risk_assessment", "winding_up", "terminated", "dismissed", "revoked", "lifted", "sanctioned",
-                 "transferred", "closed"}
-FILING_STATUSES = {"filed", "renewal_window", "renewal_review", "winding_up"}
-PROCESSES_STARTED = {"renewal", "automatic_termination", "ordered_termination"}
 START_KEYS = {"case", "filing", "region", "ground", "request", "source_case"}
 ARTICLE_PATTERN = re.compile(r"region\['articles'\]\['(\w+)'\]")
 
@@ -135,97 +104,6 @@ XPCC = profile_by_key("xpcc").to_dict()
 
 
 # ---------------------------------------------------------------------------------------- environment
-
-
-def _within_working_days(start: str, days: int) -> dict[str, Any]:
-    """n calendar days after the start, ending at the end of the last day: a stand-in the tests can count."""
-    day = date.fromisoformat(start[:10]) + timedelta(days=int(days))
-    return {"due": f"{day.isoformat()}T23:59:59+08:00", "last_day": day.isoformat(), "provisional": False,
-            "start": start, "days": int(days), "rule": "within_working_days"}
-
-
-def _publicity_period(start: str, days: int) -> dict[str, Any]:
-    day = date.fromisoformat(start[:10]) + timedelta(days=int(days) - 1)
-    return {"due": f"{day.isoformat()}T23:59:59+08:00", "last_day": day.isoformat(), "provisional": False,
-            "start": start, "days": int(days), "rule": "publicity_period"}
-
-
-def _start_of_day(iso_date: str) -> str:
-    return datetime.combine(date.fromisoformat(iso_date), time(0), SHANGHAI).isoformat()
-
-
-# The expression functions of the design, with the engine's names, answering from the project's clock.
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "within_working_days": _within_working_days,
-    "publicity_period": _publicity_period,
-    "today": lambda: clock.today_in_shanghai().isoformat(),
-    "now": lambda: clock.now().astimezone(SHANGHAI).isoformat(),
-    "start_of_day": _start_of_day,
-}
-
-
-@dataclass(frozen=True)
-class Call:
-    operator: str
-    params: dict[str, Any]
-    at: datetime
-
-
-class Services:
-    """The service-call hook: checks each call against the design, records it with the virtual time it ran at and
-    answers with a canned result."""
-
-    def __init__(self) -> None:
-        self.calls: list[Call] = []
-
-    def __call__(self, operator: str, params: dict[str, Any], _data: dict[str, Any]) -> dict[str, Any]:
-        problems = _call_problems(operator, params)
-        assert not problems, (operator, params, problems)
-        self.calls.append(Call(operator, params, clock.now()))
-        n = len(self.calls)
-        return {
-            "set_status": {},
-            "filing_status": {},
-            "issue_document": {"document_id": n},
-            "start_process": {"case": f"BA2029-{n:05d}"},
-            "renew_filing": {"filing_number": "川技评备〔2026〕0001号", "valid_from": "2029-10-01",
-                             "valid_until": "2032-09-30", "document_id": n},
-            "apply_change": {"document_id": n},
-            "terminate_filing": {"document_ids": [n]},
-            "escalate": {},
-        }[operator]
-
-    def operators(self) -> list[str]:
-        return [c.operator for c in self.calls]
-
-    def params_of(self, operator: str) -> list[dict[str, Any]]:
-        return [c.params for c in self.calls if c.operator == operator]
-
-    def statuses(self) -> list[str]:
-        return [p["status"] for p in self.params_of("set_status")]
-
-
-def _call_problems(operator: str, params: dict[str, Any]) -> list[str]:
-    if operator not in DESIGN_OPERATORS:
-        return [f"{operator} is not an operator of the design"]
-    required, optional = DESIGN_OPERATORS[operator]
-    if operator == "issue_document":
-        required = required | DOCUMENT_FIELDS.get(params.get("kind"), frozenset({"<unknown kind>"}))
-    problems = [f"missing {name}" for name in sorted(required - set(params))]
-    problems += [f"unexpected {name}" for name in sorted(set(params) - required - optional)]
-    for name in ("article", "reason", "reasons", "opinion"):
-        if name in params and not (isinstance(params[name], str) and (params[name].strip() or name == "opinion")):
-            problems.append(f"{name} must be text: {params[name]!r}")
-    if not str(params.get("article", "")).strip():
-        problems.append("no article cited")
-    status = params.get("status")
-    if operator == "set_status" and status not in CASE_STATUSES:
-        problems.append(f"unknown case status {status!r}")
-    if operator == "filing_status" and status not in FILING_STATUSES:
-        problems.append(f"unknown filing status {status!r}")
-    if operator == "start_process" and params.get("process") not in PROCESSES_STARTED:
-        problems.append(f"unknown process {params.get('process')!r}")
-    return problems
 
 
 def _filing(**overrides: Any) -> dict[str, Any]:
@@ -246,84 +124,12 @@ def _start_data(*, filing: dict[str, Any] | None = None, region: dict[str, Any] 
             "request": request or {}, "source_case": None}
 
 
-class Case:
-    """One instance, driven like `workflows.engine.run_step` drives it: each step runs at the case's virtual `now`,
-    wakes due timers, applies the event, runs to the next wait, and is saved and restored."""
+class Case(BpmnCase):
+    """An instance of `process_id` with its start data, started at the instant `start`."""
 
     def __init__(self, process_id: str, services: Services, data: dict[str, Any], start: str) -> None:
-        self.definition = _definition(process_id)
-        self.services = services
-        self.now = datetime.fromisoformat(start)
-        self.engine = script_engine(FUNCTIONS, services)
-        self.workflow = BpmnWorkflow(self.definition.spec, self.definition.subprocess_specs,
-                                     script_engine=self.engine)
-        for task in self.workflow.get_tasks(state=TaskState.READY):
-            task.data.update(data)
-        self.wake()
-
-    def at(self, iso: str) -> None:
-        self.now = datetime.fromisoformat(iso)
-
-    def step(self, event: Callable[[], None] | None = None) -> None:
-        with clock.using_clock(clock.VirtualClock(self.now)):
-            assert run_to_wait(self.workflow), "engine did not settle"
-            if event is not None:
-                event()
-                assert run_to_wait(self.workflow), "engine did not settle"
-        self.workflow = load_state(dump_state(self.workflow), self.definition.spec,
-                                   self.definition.subprocess_specs)
-        self.workflow.script_engine = self.engine
-
-    def wake(self) -> None:
-        self.step()
-
-    def fill(self, bpmn_id: str, form: dict[str, Any]) -> None:
-        task = self.task(bpmn_id)
-        task.data[bpmn_id] = form  # the engine's convention: form data under the task's id
-        task.run()
-
-    def complete(self, bpmn_id: str, form: dict[str, Any]) -> None:
-        assert not schema_problems(self.definition.form_schema(bpmn_id), form), form
-        self.step(lambda: self.fill(bpmn_id, form))
-
-    def send(self, message: str, payload: dict[str, Any]) -> None:
-        assert not schema_problems(self.definition.message_schema(message), payload), payload
-        self.step(lambda: self.workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload)))
-
-    def open_tasks(self) -> list[str]:
-        return sorted(t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.READY, manual=True))
-
-    def task(self, bpmn_id: str) -> Task:
-        tasks = [t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
-                 if t.task_spec.bpmn_id == bpmn_id]
-        assert len(tasks) == 1, f"expected one open {bpmn_id}, open: {self.open_tasks()}"
-        return tasks[0]
-
-    def waiting(self) -> dict[str, Task]:
-        return {t.task_spec.bpmn_id: t for t in self.workflow.get_tasks(state=TaskState.WAITING)
-                if t.task_spec.bpmn_id}
-
-    def due(self, bpmn_id: str) -> str:
-        return self.waiting()[bpmn_id].internal_data["event_value"]
-
-    def ended_at(self) -> list[str]:
-        ends = PROCESSES[self.definition.process_id].ends
-        return sorted(t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
-                      if t.task_spec.bpmn_id in ends)
-
-    def data(self) -> dict[str, Any]:
-        return self.workflow.last_task.data if self.workflow.last_task is not None else {}
-
-
-_definitions: dict[str, ParsedDefinition] = {}
-
-
-def _definition(process_id: str) -> ParsedDefinition:
-    if process_id not in _definitions:
-        source = read_source(BPMN_DIR / f"{process_id}.bpmn")
-        _definitions[process_id] = parse_definition(source.process_id, source.bpmn_xml, source.file_name,
-                                                    source.forms)
-    return _definitions[process_id]
+        super().__init__(parsed(process_id), services, data, start=datetime.fromisoformat(start),
+                         ends=PROCESSES[process_id].ends)
 
 
 @pytest.fixture
@@ -334,50 +140,25 @@ def services() -> Services:
 # ---------------------------------------------------------------------------------------- the files
 
 
-def _doc(process_id: str) -> etree._ElementTree:
-    return etree.parse(str(BPMN_DIR / f"{process_id}.bpmn"))
-
-
-def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname
-
-
-def _process(doc: etree._ElementTree) -> etree._Element:
-    return doc.find("bpmn:process", NS)
-
-
-def _flow_nodes(doc: etree._ElementTree) -> list[etree._Element]:
-    return [e for e in _process(doc) if isinstance(e.tag, str)
-            and _local(e) not in {"laneSet", "sequenceFlow", "documentation", "extensionElements"}]
-
-
-def _flows(doc: etree._ElementTree) -> list[etree._Element]:
-    return _process(doc).findall("bpmn:sequenceFlow", NS)
-
-
-def _chinese(text: str | None) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text or "")
-
-
 @pytest.mark.parametrize("process_id", PROCESS_IDS)
 def test_file_reads_parses_and_names_its_process(process_id: str) -> None:
     source = read_source(BPMN_DIR / f"{process_id}.bpmn")
     assert source.process_id == process_id
-    definition = _definition(process_id)
+    definition = parsed(process_id)
     assert definition.name == PROCESSES[process_id].name
-    doc = _doc(process_id)
+    doc = bpmn_doc(process_id)
     assert len(doc.findall("bpmn:process", NS)) == 1
-    process = _process(doc)
+    process = process_of(doc)
     assert process.get("isExecutable") == "true"
-    assert _chinese(process.findtext("bpmn:documentation", namespaces=NS))
+    assert chinese(process.findtext("bpmn:documentation", namespaces=NS))
     participant = doc.find("bpmn:collaboration/bpmn:participant", NS)
     assert participant is not None and participant.get("processRef") == process_id
-    assert _chinese(participant.get("name"))
+    assert chinese(participant.get("name"))
 
 
 @pytest.mark.parametrize("process_id", PROCESS_IDS)
 def test_required_ids_have_their_types(process_id: str) -> None:
-    found = {e.get("id"): _local(e) for e in _flow_nodes(_doc(process_id))}
+    found = {e.get("id"): local(e) for e in flow_nodes(bpmn_doc(process_id))}
     required = PROCESSES[process_id].required_ids | {end: "endEvent" for end in PROCESSES[process_id].ends}
     assert {k: found.get(k) for k in required} == required
     assert [k for k, kind in found.items() if kind == "endEvent"] != [], "a process ends somewhere"
@@ -386,31 +167,31 @@ def test_required_ids_have_their_types(process_id: str) -> None:
 
 @pytest.mark.parametrize("process_id", PROCESS_IDS)
 def test_every_node_and_every_branch_is_named_in_chinese(process_id: str) -> None:
-    doc = _doc(process_id)
-    for element in _flow_nodes(doc):
+    doc = bpmn_doc(process_id)
+    for element in flow_nodes(doc):
         name = element.get("name")
         if not name:  # converging gateways stay unlabelled, as modellers draw them
             converging = len(element.findall("bpmn:outgoing", NS)) == 1
-            assert _local(element) == "exclusiveGateway" and converging, element.get("id")
+            assert local(element) == "exclusiveGateway" and converging, element.get("id")
             continue
-        assert _chinese(name), (element.get("id"), name)
-    flows = {f.get("id"): f for f in _flows(doc)}
-    for gateway in _process(doc).findall("bpmn:exclusiveGateway", NS):
+        assert chinese(name), (element.get("id"), name)
+    flows = {f.get("id"): f for f in sequence_flows(doc)}
+    for gateway in process_of(doc).findall("bpmn:exclusiveGateway", NS):
         outgoing = gateway.findall("bpmn:outgoing", NS)
         if len(outgoing) > 1:
             for ref in outgoing:
-                assert _chinese(flows[ref.text].get("name")), ref.text
+                assert chinese(flows[ref.text].get("name")), ref.text
 
 
 @pytest.mark.parametrize("process_id", PROCESS_IDS)
 def test_lanes_are_roles_and_partition_the_nodes(process_id: str) -> None:
-    doc = _doc(process_id)
-    lanes = _process(doc).findall("bpmn:laneSet/bpmn:lane", NS)
+    doc = bpmn_doc(process_id)
+    lanes = process_of(doc).findall("bpmn:laneSet/bpmn:lane", NS)
     assert {lane.get("name") for lane in lanes} == PROCESSES[process_id].lanes
     assert all(role_for_lane(lane.get("name")) for lane in lanes)
     refs = [ref.text for lane in lanes for ref in lane.findall("bpmn:flowNodeRef", NS)]
-    assert sorted(refs) == sorted(e.get("id") for e in _flow_nodes(doc)), "every node in exactly one lane"
-    definition = _definition(process_id)
+    assert sorted(refs) == sorted(e.get("id") for e in flow_nodes(doc)), "every node in exactly one lane"
+    definition = parsed(process_id)
     expected = {bpmn_id: lane for bpmn_id, (lane, _, _) in PROCESSES[process_id].user_tasks.items()}
     assert {bpmn_id: info.lane for bpmn_id, info in definition.user_tasks.items()} == expected
     assert all(info.role for info in definition.user_tasks.values())
@@ -418,7 +199,7 @@ def test_lanes_are_roles_and_partition_the_nodes(process_id: str) -> None:
 
 @pytest.mark.parametrize("process_id", PROCESS_IDS)
 def test_user_tasks_carry_form_article_and_context(process_id: str) -> None:
-    definition = _definition(process_id)
+    definition = parsed(process_id)
     for bpmn_id, (_, article_key, context) in PROCESSES[process_id].user_tasks.items():
         info = definition.user_tasks[bpmn_id]
         assert info.form == f"{bpmn_id}.schema.json" and (FORMS_DIR / info.form).exists(), info.form
@@ -432,7 +213,7 @@ def test_user_tasks_carry_form_article_and_context(process_id: str) -> None:
             assert info.article_in(region) == profile_for_region(region).article(article_key)
         assert info.context == context
         assert info.jurisdiction == "case"
-        assert _chinese(definition.spec.task_specs[bpmn_id].extensions.get("instructionsForEndUser")), bpmn_id
+        assert chinese(definition.spec.task_specs[bpmn_id].extensions.get("instructionsForEndUser")), bpmn_id
 
 
 FORM_FILES = ["renewal_assessment", "continuation_review", "change_review", "risk_assessment",
@@ -445,14 +226,11 @@ def test_form_schemas_are_valid_draft_2020_12(name: str) -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["$id"].endswith(f"/{name}.schema.json")
     Draft202012Validator.check_schema(schema)
-    assert _chinese(schema["title"]) and _chinese(schema["description"])
+    assert chinese(schema["title"]) and chinese(schema["description"])
     assert schema.get("additionalProperties") is False
     for prop in schema["properties"].values():
-        assert _chinese(prop["title"]), prop
+        assert chinese(prop["title"]), prop
 
-
-def _form(name: str) -> dict[str, Any]:
-    return json.loads((FORMS_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize(("form", "instance", "valid"), [
@@ -488,31 +266,22 @@ def _form(name: str) -> dict[str, Any]:
     ("wrapup_done.message", {"summary": ""}, False),
 ])
 def test_form_schemas_accept_and_refuse(form: str, instance: dict[str, Any], valid: bool) -> None:
-    assert (schema_problems(_form(form), instance) == []) is valid
+    assert (schema_problems(read_form(form), instance) == []) is valid
 
 
 @pytest.mark.parametrize("process_id", PROCESS_IDS)
 def test_messages_carry_their_variables(process_id: str) -> None:
-    doc = _doc(process_id)
-    definition = _definition(process_id)
+    doc = bpmn_doc(process_id)
+    definition = parsed(process_id)
     names = {m.get("name") for m in doc.findall("bpmn:message", NS)}
     assert names == definition.messages == PROCESSES[process_id].messages
-    for event in _process(doc).iter(f"{{{NS['bpmn']}}}messageEventDefinition"):
+    for event in process_of(doc).iter(f"{{{NS['bpmn']}}}messageEventDefinition"):
         message = doc.find(f"bpmn:message[@id='{event.get('messageRef')}']", NS).get("name")
         variable = event.find("bpmn:extensionElements/spiffworkflow:messageVariable", NS)
         assert variable is not None and variable.text == message, "the payload is kept under the message's name"
     for message in names:
         assert definition.message_schema(message) is not None, message
 
-
-def _operators(doc: etree._ElementTree) -> Iterator[tuple[str, str, dict[str, str], str | None]]:
-    """(task id, operator, parameter -> expression, result variable) for every service task."""
-    for task in _process(doc).findall("bpmn:serviceTask", NS):
-        operator = task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
-        assert operator is not None, task.get("id")
-        params = {p.get("id"): p.get("value")
-                  for p in operator.findall("spiffworkflow:parameters/spiffworkflow:parameter", NS)}
-        yield task.get("id"), operator.get("id"), params, operator.get("resultVariable")
 
 
 def _literal_or_text(source: str) -> Any:
@@ -525,12 +294,12 @@ def _literal_or_text(source: str) -> Any:
 
 @pytest.mark.parametrize("process_id", PROCESS_IDS)
 def test_service_tasks_use_the_designs_operators(process_id: str) -> None:
-    doc = _doc(process_id)
+    doc = bpmn_doc(process_id)
     kept = START_KEYS | set(PROCESSES[process_id].user_tasks) | PROCESSES[process_id].messages
-    for task_id, operator, params, result in _operators(doc):
+    for task_id, operator, params, result in service_operators(doc):
         assert operator in DESIGN_OPERATORS, (task_id, operator)
         values = {name: _literal_or_text(source) for name, source in params.items()}
-        assert not _call_problems(operator, values), (task_id, _call_problems(operator, values))
+        assert not design_problems(operator, values), (task_id, design_problems(operator, values))
         article = ARTICLE_PATTERN.fullmatch(params["article"])
         assert article is not None and article.group(1) in ARTICLE_KEYS, (task_id, params["article"])
         assert result, f"{task_id} needs an explicit resultVariable"
@@ -543,7 +312,7 @@ def test_the_engines_operators_take_what_the_diagrams_pass() -> None:
     the design's table alone, by test_service_tasks_use_the_designs_operators.)"""
     passed: dict[str, list[tuple[str, set[str]]]] = {}
     for process_id in PROCESS_IDS:
-        for task_id, operator, params, _ in _operators(_doc(process_id)):
+        for task_id, operator, params, _ in service_operators(bpmn_doc(process_id)):
             passed.setdefault(operator, []).append((f"{process_id}:{task_id}", set(params)))
     assert set(passed) <= set(DESIGN_OPERATORS)
     for operator in sorted(set(passed) & set(OPERATORS)):
@@ -560,7 +329,7 @@ def test_the_engines_operators_take_what_the_diagrams_pass() -> None:
 
 def test_the_case_statuses_the_diagrams_set_are_known_to_the_engine() -> None:
     statuses = {_literal_or_text(params["status"]) for process_id in PROCESS_IDS
-                for _, operator, params, _ in _operators(_doc(process_id)) if operator == "set_status"}
+                for _, operator, params, _ in service_operators(bpmn_doc(process_id)) if operator == "set_status"}
     assert statuses <= CASE_STATUSES
     assert statuses <= set(STATUSES), sorted(statuses - set(STATUSES))
 
@@ -576,30 +345,16 @@ def test_expression_functions_are_the_engines() -> None:
 def test_no_flow_node_shares_an_id_with_an_extension_element(process_id: str) -> None:
     """SpiffWorkflow indexes every element with an `id` attribute in the process, extension elements included:
     a task whose id equals an operator's (or a parameter's) id is silently replaced by that element."""
-    doc = _doc(process_id)
-    extension_ids = {e.get("id") for e in _process(doc).iter(f"{{{NS['spiffworkflow']}}}*") if e.get("id")}
-    assert not extension_ids & {e.get("id") for e in _flow_nodes(doc)}
+    doc = bpmn_doc(process_id)
+    extension_ids = {e.get("id") for e in process_of(doc).iter(f"{{{NS['spiffworkflow']}}}*") if e.get("id")}
+    assert not extension_ids & {e.get("id") for e in flow_nodes(doc)}
 
-
-def _expressions(doc: etree._ElementTree) -> Iterator[tuple[str, str, str]]:
-    """(where, source, mode) for every piece of Python in the process."""
-    process = _process(doc)
-    for flow in _flows(doc):
-        condition = flow.find("bpmn:conditionExpression", NS)
-        if condition is not None:
-            yield flow.get("id"), condition.text, "eval"
-    for timer in process.iter(f"{{{NS['bpmn']}}}timeDate"):
-        yield "timeDate", timer.text, "eval"
-    for script in process.iter(f"{{{NS['bpmn']}}}script"):
-        yield "script", script.text, "exec"
-    for param in process.iter(f"{{{NS['spiffworkflow']}}}parameter"):
-        yield f"parameter {param.get('id')}", param.get("value"), "eval"
 
 
 @pytest.mark.parametrize("process_id", PROCESS_IDS)
 def test_expressions_stay_inside_the_restricted_environment(process_id: str) -> None:
     allowed_calls = set(FUNCTIONS) | set(SAFE_BUILTIN_NAMES)
-    for where, source, mode in _expressions(_doc(process_id)):
+    for where, source, mode in expressions(bpmn_doc(process_id)):
         assert expression_problems(source, mode) == (), (where, source)
         for node in ast.walk(ast.parse(source, mode=mode)):  # and no method calls, only the allowed functions
             if isinstance(node, ast.Call):
@@ -608,9 +363,9 @@ def test_expressions_stay_inside_the_restricted_environment(process_id: str) -> 
 
 @pytest.mark.parametrize("process_id", PROCESS_IDS)
 def test_gateways_have_a_default_or_exhaustive_conditions(process_id: str) -> None:
-    doc = _doc(process_id)
-    flows = {f.get("id"): f for f in _flows(doc)}
-    for gateway in _process(doc).findall("bpmn:exclusiveGateway", NS):
+    doc = bpmn_doc(process_id)
+    flows = {f.get("id"): f for f in sequence_flows(doc)}
+    for gateway in process_of(doc).findall("bpmn:exclusiveGateway", NS):
         outgoing = [flows[o.text] for o in gateway.findall("bpmn:outgoing", NS)]
         if len(outgoing) < 2:
             continue
@@ -619,10 +374,10 @@ def test_gateways_have_a_default_or_exhaustive_conditions(process_id: str) -> No
         assert len(conditional) == len(outgoing) - (1 if default else 0), gateway.get("id")
         if default:
             assert flows[default].find("bpmn:conditionExpression", NS) is None
-    for gateway in _process(doc).findall("bpmn:eventBasedGateway", NS):
+    for gateway in process_of(doc).findall("bpmn:eventBasedGateway", NS):
         for ref in gateway.findall("bpmn:outgoing", NS):
-            target = _process(doc).find(f"*[@id='{flows[ref.text].get('targetRef')}']", NS)
-            assert _local(target) == "intermediateCatchEvent", ref.text
+            target = process_of(doc).find(f"*[@id='{flows[ref.text].get('targetRef')}']", NS)
+            assert local(target) == "intermediateCatchEvent", ref.text
 
 
 DECISIONS = {  # gateway -> the variable its conditions read, the field, and the forms whose values reach it
@@ -636,10 +391,10 @@ def test_decision_conditions_cover_each_form_value_once(process_id: str, gateway
     """SpiffWorkflow takes the first true condition, so conditions must not overlap; without a default every value
     the forms allow must have its branch."""
     variable, field, forms = DECISIONS[(process_id, gateway)]
-    values = {option["const"] for form in forms for option in _form(form)["properties"][field]["oneOf"]}
-    doc = _doc(process_id)
-    element = _process(doc).find(f"bpmn:exclusiveGateway[@id='{gateway}']", NS)
-    flows = {f.get("id"): f for f in _flows(doc)}
+    values = {option["const"] for form in forms for option in read_form(form)["properties"][field]["oneOf"]}
+    doc = bpmn_doc(process_id)
+    element = process_of(doc).find(f"bpmn:exclusiveGateway[@id='{gateway}']", NS)
+    flows = {f.get("id"): f for f in sequence_flows(doc)}
     conditions = {o.text: flows[o.text].findtext("bpmn:conditionExpression", namespaces=NS)
                   for o in element.findall("bpmn:outgoing", NS)}
     environment = RestrictedEnvironment(FUNCTIONS)
@@ -657,76 +412,56 @@ def test_decision_conditions_cover_each_form_value_once(process_id: str, gateway
 
 # ---------------------------------------------------------------------------------------- the diagrams
 
-Box = tuple[float, float, float, float]
-
-
-def _bounds(element: etree._Element) -> Box:
-    b = element.find("dc:Bounds", NS)
-    return float(b.get("x")), float(b.get("y")), float(b.get("width")), float(b.get("height"))
-
-
-def _shapes(doc: etree._ElementTree) -> dict[str, Box]:
-    return {s.get("bpmnElement"): _bounds(s) for s in doc.iterfind(".//bpmndi:BPMNShape", NS)}
-
-
-def _inside(point: tuple[float, float], box: Box, slack: float = 1.0) -> bool:
-    x, y, w, h = box
-    return x - slack <= point[0] <= x + w + slack and y - slack <= point[1] <= y + h + slack
-
-
-def _apart(a: Box, b: Box) -> bool:
-    return a[0] + a[2] <= b[0] or b[0] + b[2] <= a[0] or a[1] + a[3] <= b[1] or b[1] + b[3] <= a[1]
-
 
 @pytest.mark.parametrize("process_id", PROCESS_IDS)
 def test_every_element_is_drawn_with_right_angled_flows(process_id: str) -> None:
-    doc = _doc(process_id)
-    shapes = _shapes(doc)
-    lanes = [lane.get("id") for lane in _process(doc).iterfind("bpmn:laneSet/bpmn:lane", NS)]
+    doc = bpmn_doc(process_id)
+    shapes = shape_boxes(doc)
+    lanes = [lane.get("id") for lane in process_of(doc).iterfind("bpmn:laneSet/bpmn:lane", NS)]
     participant = doc.find("bpmn:collaboration/bpmn:participant", NS).get("id")
-    assert set(shapes) == {e.get("id") for e in _flow_nodes(doc)} | set(lanes) | {participant}
+    assert set(shapes) == {e.get("id") for e in flow_nodes(doc)} | set(lanes) | {participant}
     plane = doc.find(".//bpmndi:BPMNPlane", NS)
     assert plane.get("bpmnElement") == doc.find("bpmn:collaboration", NS).get("id")
     edges = {e.get("bpmnElement"): e for e in doc.iterfind(".//bpmndi:BPMNEdge", NS)}
-    assert set(edges) == {f.get("id") for f in _flows(doc)}
-    for flow in _flows(doc):
+    assert set(edges) == {f.get("id") for f in sequence_flows(doc)}
+    for flow in sequence_flows(doc):
         points = [(float(p.get("x")), float(p.get("y"))) for p in edges[flow.get("id")].iterfind("di:waypoint", NS)]
         assert len(points) >= 2
-        assert _inside(points[0], shapes[flow.get("sourceRef")]), flow.get("id")
-        assert _inside(points[-1], shapes[flow.get("targetRef")]), flow.get("id")
+        assert inside(points[0], shapes[flow.get("sourceRef")]), flow.get("id")
+        assert inside(points[-1], shapes[flow.get("targetRef")]), flow.get("id")
         for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
             assert x0 == x1 or y0 == y1, f"{flow.get('id')} is not drawn with straight, right-angled segments"
 
 
 @pytest.mark.parametrize("process_id", PROCESS_IDS)
 def test_layout_fits_one_screen_without_overlaps(process_id: str) -> None:
-    doc = _doc(process_id)
-    shapes = _shapes(doc)
-    nodes = sorted(e.get("id") for e in _flow_nodes(doc))
+    doc = bpmn_doc(process_id)
+    shapes = shape_boxes(doc)
+    nodes = sorted(e.get("id") for e in flow_nodes(doc))
     for i, a in enumerate(nodes):
         for b in nodes[i + 1:]:
-            assert _apart(shapes[a], shapes[b]), f"{a} overlaps {b}"
+            assert apart(shapes[a], shapes[b]), f"{a} overlaps {b}"
     pool = shapes[doc.find("bpmn:collaboration/bpmn:participant", NS).get("id")]
     assert pool[2] <= 2000 and pool[3] <= 600, f"{process_id} does not fit one screen: {pool}"
     lane_boxes = []
-    for lane in _process(doc).iterfind("bpmn:laneSet/bpmn:lane", NS):
+    for lane in process_of(doc).iterfind("bpmn:laneSet/bpmn:lane", NS):
         box = shapes[lane.get("id")]
         lane_boxes.append(box)
-        assert _inside((box[0], box[1]), pool) and _inside((box[0] + box[2], box[1] + box[3]), pool)
+        assert inside((box[0], box[1]), pool) and inside((box[0] + box[2], box[1] + box[3]), pool)
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
             x, y, w, h = shapes[ref.text]
-            assert _inside((x, y), box, slack=0) and _inside((x + w, y + h), box, slack=0), \
+            assert inside((x, y), box, slack=0) and inside((x + w, y + h), box, slack=0), \
                 f"{ref.text} is not drawn inside {lane.get('name')}"
     for i, a in enumerate(lane_boxes):
         for b in lane_boxes[i + 1:]:
-            assert _apart(a, b), "lanes overlap"
-    labels = [(e.getparent().get("bpmnElement"), _bounds(e)) for e in doc.iterfind(".//bpmndi:BPMNLabel", NS)]
+            assert apart(a, b), "lanes overlap"
+    labels = [(e.getparent().get("bpmnElement"), bounds(e)) for e in doc.iterfind(".//bpmndi:BPMNLabel", NS)]
     for i, (owner, box) in enumerate(labels):
-        assert _inside((box[0], box[1]), pool) and _inside((box[0] + box[2], box[1] + box[3]), pool), owner
+        assert inside((box[0], box[1]), pool) and inside((box[0] + box[2], box[1] + box[3]), pool), owner
         for node in nodes:
-            assert _apart(box, shapes[node]), f"the label of {owner} covers {node}"
+            assert apart(box, shapes[node]), f"the label of {owner} covers {node}"
         for other, other_box in labels[i + 1:]:
-            assert _apart(box, other_box), f"the labels of {owner} and {other} overlap"
+            assert apart(box, other_box), f"the labels of {owner} and {other} overlap"
 
 
 # ---------------------------------------------------------------------------------------- filing_validity
@@ -945,7 +680,7 @@ def _voluntary(services: Services) -> Case:
     assert case.task("risk_assessment").data["request"] == TERMINATION_REQUEST
     case.at("2027-03-02T15:00:00+08:00")
     case.complete("risk_assessment", RISK)
-    deadline = _within_working_days("2027-03-02", 20)
+    deadline = within_working_days("2027-03-02", 20)
     assert services.params_of("issue_document") == [{"kind": "wrapup_notice", "wrapup_deadline": deadline,
                                                      "opinion": RISK["opinion"], "article": VOLUNTARY}]
     assert services.statuses() == ["risk_assessment", "winding_up"]

@@ -2,9 +2,9 @@
 
 Each file validates, is read and parsed by `workflows.definitions`, is completely and tidily drawn, and every path
 runs in memory on the project's engine pieces (restricted expressions, the virtual clock, the settle loop and the
-state round trip of `workflows.state`). Only the domain side is replaced: expression functions that count calendar
-days instead of working days, and operators that check their parameters against the design, record the call and
-answer with a canned result.
+state round trip of `workflows.state`), driven by tests/unit/bpmn_harness.py. Only the domain side is replaced:
+expression functions that count calendar days instead of working days, and operators that check their parameters
+against the design (its operator table is in the harness), record the call and answer with a canned result.
 """
 
 from __future__ import annotations
@@ -13,45 +13,53 @@ import ast
 import inspect
 import json
 import re
-from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnEvent
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
-from SpiffWorkflow.task import Task
-from SpiffWorkflow.util.task import TaskState
 
 from tasks.articles import ARTICLE_KEYS, JILIN
 from tasks.forms import schema_problems
 from tasks.regions import load_profiles, profile_by_key, profile_for_region
 from tasks.roles import role_for_lane
+from tests.unit.bpmn_harness import (
+    BPMN_DIR,
+    CASE_STATUSES,
+    DESIGN_OPERATORS,
+    FORMS_DIR,
+    FUNCTIONS,
+    NS,
+    Box,
+    BpmnCase,
+    Services,
+    bounds,
+    bpmn_doc,
+    chinese,
+    design_problem,
+    expressions,
+    flow_nodes,
+    inside,
+    local,
+    overlap,
+    parsed,
+    process_of,
+    sequence_flows,
+    service_operators,
+    shape_boxes,
+    waypoints,
+)
 from workflows import clock
-from workflows.definitions import ParsedDefinition, parse_definition, read_source
-from workflows.engine import run_to_wait
-from workflows.expressions import SAFE_BUILTIN_NAMES, RestrictedEnvironment, expression_problems, script_engine
+from workflows.definitions import ParsedDefinition, read_source
+from workflows.expressions import SAFE_BUILTIN_NAMES, RestrictedEnvironment, expression_problems
 from workflows.operators import OPERATORS
-from workflows.state import dump_state, load_state
 
-clock.install_into_spiff()  # idempotent; the timers below read the virtual clock through it
-
-BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
-FORMS_DIR = BPMN_DIR / "forms"
 PROCESSES = ("sanction", "ordered_termination", "automatic_termination")
 
-NS = {
-    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
-    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
-    "dc": "http://www.omg.org/spec/DD/20100524/DC",
-    "di": "http://www.omg.org/spec/DD/20100524/DI",
-    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
-}
 START = datetime(2026, 10, 12, 9, 0, tzinfo=clock.SHANGHAI)  # a Monday
 PROCESS_NAMES = {
     "sanction": "违规查处（约谈、警告、限期整改）",
@@ -151,120 +159,10 @@ LANES = {
     "automatic_termination": ["监管人员", "系统"],
 }
 
-# The operators of the design: (required parameters, optional parameters). Every one takes `article`.
-DESIGN_OPERATORS: dict[str, tuple[set[str], set[str]]] = {
-    "set_status": ({"status", "article"}, {"reason"}),
-    "filing_status": ({"status", "reason", "article"}, set()),
-    "suspend_filing": ({"reason", "article"}, set()),
-    "lift_suspension": ({"reason", "article"}, set()),
-    "issue_document": ({"kind", "article"}, set()),  # plus the fields of its kind, below
-    "record_sanction": ({"measure", "article"}, {"invalid_results"}),
-    "apply_change": ({"article"}, {"opinion"}),
-    "renew_filing": ({"article"}, {"opinion", "simplified"}),
-    "terminate_filing": ({"kind", "reason", "article"}, set()),
-    "start_process": ({"process", "ground", "reason", "article"}, set()),
-    "escalate": ({"reason", "article"}, set()),
-}
-DOCUMENT_FIELDS: dict[str, set[str]] = {
-    "renewal_reminder": {"reminder"},
-    "renewal_refusal": {"reasons"},
-    "verification_opinion": {"opinion", "conclusion"},
-    "intended_decision": {"facts", "reasons", "statement_deadline"},
-    "review_decision": {"decision", "opinion"},
-    "interview_notice": {"facts", "invalid_results"},
-    "warning_notice": {"facts", "rectification_deadline"},
-    "wrapup_notice": {"wrapup_deadline", "opinion"},
-    "change_decision": {"approved", "reasons"},
-}
-CASE_STATUSES = {
-    "monitoring", "renewal_review", "renewed", "renewal_refused", "change_review", "change_approved",
-    "change_refused", "investigating", "rectifying", "awaiting_statement", "statement_review", "risk_assessment",
-    "winding_up", "terminated", "dismissed", "revoked", "lifted", "sanctioned", "transferred", "closed",
-}
 PROCESS_IDS = {"filing_validity", "renewal", "change_report", "sanction", "ordered_termination",
                "automatic_termination", "voluntary_termination"}
 # Variables of the case's start data, forms and messages: a service result must never overwrite one of them.
 START_VARIABLES = {"case", "filing", "region", "ground", "request", "source_case", "prior_sanctions"}
-
-# ---------------------------------------------------------------------------------------- environment
-
-
-def _day_of(start: str) -> date:
-    return date.fromisoformat(start[:10])
-
-
-def _within_working_days(start: str, days: int) -> dict[str, Any]:
-    """n calendar days after the start: the tests read the due instant, the calendar is tested elsewhere."""
-    last_day = _day_of(start) + timedelta(days=int(days))
-    return {"rule": "within_working_days", "start": start, "days": int(days),
-            "first_day": (_day_of(start) + timedelta(days=1)).isoformat(), "last_day": last_day.isoformat(),
-            "due": f"{last_day.isoformat()}T23:59:59+08:00", "provisional": False}
-
-
-def _publicity_period(start: str, days: int) -> dict[str, Any]:
-    last_day = _day_of(start) + timedelta(days=int(days) - 1)
-    return {"rule": "publicity_period", "start": start, "days": int(days), "first_day": start[:10],
-            "last_day": last_day.isoformat(), "due": f"{last_day.isoformat()}T23:59:59+08:00", "provisional": False}
-
-
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "within_working_days": _within_working_days,
-    "publicity_period": _publicity_period,
-    "today": lambda: clock.today_in_shanghai().isoformat(),
-    "now": lambda: clock.now().astimezone(clock.SHANGHAI).isoformat(),
-    "start_of_day": lambda day: f"{day}T00:00:00+08:00",
-}
-
-
-def design_problem(operator: str, params: dict[str, Any]) -> str | None:
-    """Why a call does not fit the design's operator table, or None."""
-    if operator not in DESIGN_OPERATORS:
-        return f"{operator} is not an operator of the design"
-    required, optional = DESIGN_OPERATORS[operator]
-    if operator == "issue_document":
-        kind = params.get("kind")
-        if kind not in DOCUMENT_FIELDS:
-            return f"issue_document of unknown kind {kind!r}"
-        required = required | DOCUMENT_FIELDS[kind]
-    if not required <= set(params) <= required | optional:
-        return f"{operator}: parameters {sorted(params)}, design {sorted(required)} + optional {sorted(optional)}"
-    return None
-
-
-class Services:
-    """The service-call hook: checks each call against the design, records it, answers like the operator."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def __call__(self, operator: str, params: dict[str, Any], _data: dict[str, Any]) -> dict[str, Any]:
-        problem = design_problem(operator, params)
-        assert problem is None, problem
-        for name in ("article", "reason"):
-            if name in params:
-                assert isinstance(params[name], str) and params[name].strip(), (operator, name, params)
-        if operator == "set_status":
-            assert params["status"] in CASE_STATUSES, params
-        self.calls.append((operator, params))
-        n = len(self.calls)
-        if operator in ("issue_document", "suspend_filing", "lift_suspension"):
-            return {"document_id": n}
-        if operator == "terminate_filing":
-            return {"terminated": [FILING["number"]]}
-        return {}
-
-    def operators(self) -> list[str]:
-        return [name for name, _ in self.calls]
-
-    def params_of(self, operator: str) -> list[dict[str, Any]]:
-        return [params for name, params in self.calls if name == operator]
-
-    def documents(self) -> list[str]:
-        return [params["kind"] for params in self.params_of("issue_document")]
-
-    def statuses(self) -> list[str]:
-        return [params["status"] for params in self.params_of("set_status")]
-
 
 FILING: dict[str, Any] = {
     "number": "吉技评备〔2025〕0007号", "valid_from": "2025-03-01", "valid_until": "2028-02-29",
@@ -285,94 +183,15 @@ REGION = profile_by_key("jilin").to_dict()
 ARTICLES = REGION["articles"]
 
 
-class Case:
-    """One case, driven like `workflows.engine.run_step` drives it: each step runs at the case's virtual `now`,
-    wakes due timers, applies the event, runs to the next wait and goes through the stored state. A step that
-    fails leaves the case (and the recorded operator calls) as they were, as the rolled-back transaction does."""
+class Case(BpmnCase):
+    """A case of the definition's process against FILING in Jilin, started on Monday 12 October 2026; keyword
+    arguments replace start data."""
 
     def __init__(self, definition: ParsedDefinition, services: Services, **start: Any) -> None:
-        self.definition = definition
-        self.services = services
-        self.now = START
-        self.engine = script_engine(FUNCTIONS, services)
-        self.workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=self.engine)
         data = {"case": "C-2026-0101", "filing": FILING, "region": REGION,
                 "ground": GROUNDS[definition.process_id], "request": {"reporter": "群众举报", "content": "举报内容"},
                 "source_case": None, "prior_sanctions": [], **start}
-        for task in self.workflow.get_tasks(state=TaskState.READY):
-            task.data.update(data)
-        self.wake()
-
-    def at(self, iso: str) -> None:
-        self.now = datetime.fromisoformat(iso)
-
-    def _restore(self, state: str) -> BpmnWorkflow:
-        workflow = load_state(state, self.definition.spec, self.definition.subprocess_specs)
-        workflow.script_engine = self.engine
-        return workflow
-
-    def step(self, event: Callable[[], None] | None = None) -> None:
-        before, calls = dump_state(self.workflow), len(self.services.calls)
-        try:
-            with clock.using_clock(clock.VirtualClock(self.now)):
-                assert run_to_wait(self.workflow), "engine did not settle"
-                if event is not None:
-                    event()
-                    assert run_to_wait(self.workflow), "engine did not settle"
-        except Exception:
-            self.workflow = self._restore(before)
-            del self.services.calls[calls:]
-            raise
-        self.workflow = self._restore(dump_state(self.workflow))
-
-    def wake(self) -> None:
-        self.step()
-
-    def complete(self, bpmn_id: str, form: dict[str, Any]) -> None:
-        assert not schema_problems(self.definition.form_schema(bpmn_id), form), form
-
-        def fill() -> None:
-            task = self.task(bpmn_id)
-            task.data[bpmn_id] = form  # the engine's convention: form data under the task's id
-            task.run()
-
-        self.step(fill)
-
-    def send(self, message: str, payload: dict[str, Any]) -> None:
-        assert not schema_problems(self.definition.message_schema(message), payload), payload
-        self.step(lambda: self.workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload)))
-
-    def open_tasks(self) -> list[str]:
-        return sorted(t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.READY, manual=True))
-
-    def task(self, bpmn_id: str) -> Task:
-        tasks = [t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
-                 if t.task_spec.bpmn_id == bpmn_id]
-        assert len(tasks) == 1, f"expected one open {bpmn_id}, open: {self.open_tasks()}"
-        return tasks[0]
-
-    def waiting(self) -> dict[str, Task]:
-        return {t.task_spec.bpmn_id: t for t in self.workflow.get_tasks(state=TaskState.WAITING)
-                if t.task_spec.bpmn_id}
-
-    def ended_at(self) -> list[str]:
-        ends = END_EVENTS[self.definition.process_id]
-        return sorted(t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
-                      if t.task_spec.bpmn_id in ends)
-
-    def data(self) -> dict[str, Any]:
-        return self.workflow.last_task.data if self.workflow.last_task is not None else {}
-
-
-_definitions: dict[str, ParsedDefinition] = {}
-
-
-def parsed(process_id: str) -> ParsedDefinition:
-    if process_id not in _definitions:
-        source = read_source(BPMN_DIR / f"{process_id}.bpmn")
-        _definitions[process_id] = parse_definition(source.process_id, source.bpmn_xml, source.file_name,
-                                                    source.forms)
-    return _definitions[process_id]
+        super().__init__(definition, services, data, start=START, ends=END_EVENTS[definition.process_id])
 
 
 @pytest.fixture(params=PROCESSES)
@@ -382,7 +201,7 @@ def process_id(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def doc(process_id: str) -> etree._ElementTree:
-    return etree.parse(str(BPMN_DIR / f"{process_id}.bpmn"))
+    return bpmn_doc(process_id)
 
 
 @pytest.fixture
@@ -398,81 +217,50 @@ def services() -> Services:
 # ---------------------------------------------------------------------------------------- the files themselves
 
 
-def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname
-
-
-def _process(doc: etree._ElementTree) -> etree._Element:
-    return doc.find("bpmn:process", NS)
-
-
-def _flow_nodes(doc: etree._ElementTree) -> list[etree._Element]:
-    return [e for e in _process(doc) if isinstance(e.tag, str)
-            and _local(e) not in {"laneSet", "sequenceFlow", "documentation", "extensionElements"}]
-
-
-def _flows(doc: etree._ElementTree) -> list[etree._Element]:
-    return _process(doc).findall("bpmn:sequenceFlow", NS)
-
-
-def _chinese(text: str | None) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text or "")
-
-
-def _operators(doc: etree._ElementTree) -> Iterator[tuple[str, str, dict[str, str], str | None]]:
-    """(task id, operator, {parameter: expression}, resultVariable) for every service task."""
-    for task in _process(doc).findall("bpmn:serviceTask", NS):
-        operator = task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
-        assert operator is not None, task.get("id")
-        params = {p.get("id"): p.get("value")
-                  for p in operator.findall("spiffworkflow:parameters/spiffworkflow:parameter", NS)}
-        yield task.get("id"), operator.get("id"), params, operator.get("resultVariable")
-
-
 def test_each_file_validates_and_parses(process_id: str, doc: etree._ElementTree,
                                         definition: ParsedDefinition) -> None:
     source = read_source(BPMN_DIR / f"{process_id}.bpmn")
     assert (source.process_id, source.name) == (process_id, PROCESS_NAMES[process_id])
     assert (definition.process_id, definition.name) == (process_id, PROCESS_NAMES[process_id])
-    process = _process(doc)
+    process = process_of(doc)
     assert len(doc.findall("bpmn:process", NS)) == 1
     assert process.get("id") == process_id and process.get("isExecutable") == "true"
     participant = doc.find("bpmn:collaboration/bpmn:participant", NS)
     assert participant is not None and participant.get("processRef") == process_id
-    assert _chinese(participant.get("name"))
+    assert chinese(participant.get("name"))
     documentation = process.findtext("bpmn:documentation", namespaces=NS)
-    assert _chinese(documentation) and len(documentation) > 100
+    assert chinese(documentation) and len(documentation) > 100
 
 
 def test_required_ids_have_their_types(process_id: str, doc: etree._ElementTree) -> None:
-    found = {e.get("id"): _local(e) for e in _flow_nodes(doc)}
+    found = {e.get("id"): local(e) for e in flow_nodes(doc)}
     assert {k: found.get(k) for k in REQUIRED_IDS[process_id]} == REQUIRED_IDS[process_id]
 
 
 def test_every_name_is_chinese(doc: etree._ElementTree) -> None:
-    flows = {f.get("id"): f for f in _flows(doc)}
-    for element in _flow_nodes(doc):
+    flows = {f.get("id"): f for f in sequence_flows(doc)}
+    for element in flow_nodes(doc):
         outgoing = element.findall("bpmn:outgoing", NS)
         if not element.get("name"):
             # Only converging gateways stay unlabelled, as modellers draw them.
-            assert _local(element) == "exclusiveGateway" and len(outgoing) == 1, element.get("id")
+            assert local(element) == "exclusiveGateway" and len(outgoing) == 1, element.get("id")
             continue
-        assert _chinese(element.get("name")), element.get("id")
-        if _local(element) == "exclusiveGateway" and len(outgoing) > 1:
+        assert chinese(element.get("name")), element.get("id")
+        if local(element) == "exclusiveGateway" and len(outgoing) > 1:
             for flow_id in (o.text for o in outgoing):
-                assert _chinese(flows[flow_id].get("name")), flow_id
+                assert chinese(flows[flow_id].get("name")), flow_id
 
 
 def test_lanes_are_roles_and_partition_the_nodes(process_id: str, doc: etree._ElementTree,
                                                  definition: ParsedDefinition) -> None:
-    lanes = _process(doc).findall("bpmn:laneSet/bpmn:lane", NS)
+    lanes = process_of(doc).findall("bpmn:laneSet/bpmn:lane", NS)
     assert [lane.get("name") for lane in lanes] == LANES[process_id]
     assert all(role_for_lane(lane.get("name")) for lane in lanes)
     refs = [ref.text for lane in lanes for ref in lane.findall("bpmn:flowNodeRef", NS)]
-    assert sorted(refs) == sorted(e.get("id") for e in _flow_nodes(doc)), "every node in exactly one lane"
+    assert sorted(refs) == sorted(e.get("id") for e in flow_nodes(doc)), "every node in exactly one lane"
     system = {ref.text for lane in lanes if lane.get("name") == "系统" for ref in lane.findall("bpmn:flowNodeRef", NS)}
-    for element in _flow_nodes(doc):
-        if _local(element) in {"serviceTask", "scriptTask", "startEvent", "endEvent", "intermediateCatchEvent",
+    for element in flow_nodes(doc):
+        if local(element) in {"serviceTask", "scriptTask", "startEvent", "endEvent", "intermediateCatchEvent",
                                "eventBasedGateway"}:
             assert element.get("id") in system, f"{element.get('id')} is the system's work"
     assert {bpmn_id: info.lane for bpmn_id, info in definition.user_tasks.items()} == {
@@ -492,7 +280,7 @@ def test_user_tasks_carry_form_article_context_and_instructions(process_id: str,
             assert info.article_in(region) == profile_for_region(region).article(article_key)
         assert info.context == context
         assert info.deadline_variable is None and info.jurisdiction == "case"
-        assert _chinese(definition.spec.task_specs[bpmn_id].extensions.get("instructionsForEndUser")), bpmn_id
+        assert chinese(definition.spec.task_specs[bpmn_id].extensions.get("instructionsForEndUser")), bpmn_id
 
 
 def test_messages_are_declared_and_stored_under_their_names(process_id: str, doc: etree._ElementTree,
@@ -501,15 +289,15 @@ def test_messages_are_declared_and_stored_under_their_names(process_id: str, doc
     assert {m.get("name") for m in doc.findall("bpmn:message", NS)} == set(expected.values())
     assert definition.messages == set(expected.values())
     for bpmn_id, message in expected.items():
-        element = _process(doc).find(f"bpmn:intermediateCatchEvent[@id='{bpmn_id}']", NS)
+        element = process_of(doc).find(f"bpmn:intermediateCatchEvent[@id='{bpmn_id}']", NS)
         event = element.find("bpmn:messageEventDefinition", NS)
         assert doc.find(f"bpmn:message[@id='{event.get('messageRef')}']", NS).get("name") == message
         variable = event.find("bpmn:extensionElements/spiffworkflow:messageVariable", NS)
         assert variable is not None and variable.text == message
         assert definition.message_schema(message) is not None, message
         incoming = element.find("bpmn:incoming", NS).text
-        source = next(f for f in _flows(doc) if f.get("id") == incoming).get("sourceRef")
-        assert _local(_process(doc).find(f"*[@id='{source}']")) == "eventBasedGateway", "caught while waiting"
+        source = next(f for f in sequence_flows(doc) if f.get("id") == incoming).get("sourceRef")
+        assert local(process_of(doc).find(f"*[@id='{source}']")) == "eventBasedGateway", "caught while waiting"
 
 
 FORM_FILES = [
@@ -525,10 +313,10 @@ def test_form_schemas_are_valid_draft_2020_12(name: str) -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["$id"].endswith(f"/{name}")
     Draft202012Validator.check_schema(schema)
-    assert _chinese(schema["title"]) and _chinese(schema["description"])
+    assert chinese(schema["title"]) and chinese(schema["description"])
     assert schema.get("additionalProperties") is False
     for field, spec in schema["properties"].items():
-        assert _chinese(spec.get("title")), (name, field)
+        assert chinese(spec.get("title")), (name, field)
 
 
 SANCTION_WARNING = {"decision": "warning", "opinion": "经查，该机构在招生简章中宣称“包过”",
@@ -583,7 +371,7 @@ def test_form_schemas_accept_and_refuse(form: str, instance: dict[str, Any], val
     schema = json.loads((FORMS_DIR / f"{form}.schema.json").read_text(encoding="utf-8"))
     problems = schema_problems(schema, instance)
     assert (problems == []) is valid, problems
-    assert all(_chinese(p) for p in problems)
+    assert all(chinese(p) for p in problems)
 
 
 def test_service_tasks_call_the_designs_operators(doc: etree._ElementTree, definition: ParsedDefinition) -> None:
@@ -591,7 +379,7 @@ def test_service_tasks_call_the_designs_operators(doc: etree._ElementTree, defin
     for process in doc.iter(f"{{{NS['bpmn']}}}script"):
         protected |= {t.id for node in ast.walk(ast.parse(process.text)) if isinstance(node, ast.Assign)
                       for t in node.targets if isinstance(t, ast.Name)}
-    for task_id, operator, params, result in _operators(doc):
+    for task_id, operator, params, result in service_operators(doc):
         environment = RestrictedEnvironment(FUNCTIONS)
         literal = {k: environment.evaluate(v, {}) for k, v in params.items() if k in {"kind", "status", "process"}}
         assert design_problem(operator, {**params, **literal}) is None, (task_id, design_problem(operator, params))
@@ -605,12 +393,12 @@ def test_service_tasks_call_the_designs_operators(doc: etree._ElementTree, defin
 
 def test_operators_exist_in_the_engine_with_these_parameters(doc: etree._ElementTree) -> None:
     """Against the engine's table as soon as it has the lifecycle operators; the design's table meanwhile."""
-    used = {operator for _, operator, _, _ in _operators(doc)}
+    used = {operator for _, operator, _, _ in service_operators(doc)}
     assert used <= set(DESIGN_OPERATORS)
     lifecycle = set(DESIGN_OPERATORS) - {"set_status", "escalate"}
     if not lifecycle & set(OPERATORS):
         pytest.skip("workflows.operators.OPERATORS has no lifecycle operators yet; checked against the design only")
-    for task_id, operator, params, _ in _operators(doc):
+    for task_id, operator, params, _ in service_operators(doc):
         assert operator in OPERATORS, (task_id, operator)
         signature = inspect.signature(OPERATORS[operator])
         signature.bind(None, **params)  # raises TypeError if the handler does not take these parameters
@@ -619,7 +407,7 @@ def test_operators_exist_in_the_engine_with_these_parameters(doc: etree._Element
 def test_articles_are_region_citations_known_to_every_region(doc: etree._ElementTree) -> None:
     pattern = re.compile(r"region\['articles'\]\['(\w+)'\]")
     keys: set[str] = set()
-    for task_id, _, params, _ in _operators(doc):
+    for task_id, _, params, _ in service_operators(doc):
         match = pattern.fullmatch(params["article"])
         assert match and match.group(1) in ARTICLE_KEYS, (task_id, params["article"])
         keys.add(match.group(1))
@@ -631,28 +419,14 @@ def test_articles_are_region_citations_known_to_every_region(doc: etree._Element
 def test_no_flow_node_shares_an_id_with_an_extension_element(doc: etree._ElementTree) -> None:
     """SpiffWorkflow indexes every element with an `id` in the process, extension elements included: a task whose
     id equals an operator's (or a parameter's) id is silently replaced by that element."""
-    extension_ids = {e.get("id") for e in _process(doc).iter(f"{{{NS['spiffworkflow']}}}*") if e.get("id")}
-    assert not extension_ids & {e.get("id") for e in _flow_nodes(doc)}
-
-
-def _expressions(doc: etree._ElementTree) -> Iterator[tuple[str, str, str]]:
-    process = _process(doc)
-    for flow in _flows(doc):
-        condition = flow.find("bpmn:conditionExpression", NS)
-        if condition is not None:
-            yield flow.get("id"), condition.text, "eval"
-    for timer in process.iter(f"{{{NS['bpmn']}}}timeDate"):
-        yield "timeDate", timer.text, "eval"
-    for script in process.iter(f"{{{NS['bpmn']}}}script"):
-        yield "script", script.text, "exec"
-    for param in process.iter(f"{{{NS['spiffworkflow']}}}parameter"):
-        yield f"parameter {param.get('id')}", param.get("value"), "eval"
+    extension_ids = {e.get("id") for e in process_of(doc).iter(f"{{{NS['spiffworkflow']}}}*") if e.get("id")}
+    assert not extension_ids & {e.get("id") for e in flow_nodes(doc)}
 
 
 def test_expressions_stay_inside_the_restricted_environment(doc: etree._ElementTree) -> None:
     allowed_calls = set(FUNCTIONS) | set(SAFE_BUILTIN_NAMES)
     seen = 0
-    for where, source, mode in _expressions(doc):
+    for where, source, mode in expressions(doc):
         seen += 1
         assert expression_problems(source, mode) == (), (where, source)
         for node in ast.walk(ast.parse(source, mode=mode)):  # no method calls, only the allowed functions
@@ -662,7 +436,7 @@ def test_expressions_stay_inside_the_restricted_environment(doc: etree._ElementT
 
 
 def test_timers_wait_for_a_deadline_computed_in_the_process(process_id: str, doc: etree._ElementTree) -> None:
-    timers = {e.getparent().getparent().get("id"): e.text for e in _process(doc).iter(f"{{{NS['bpmn']}}}timeDate")}
+    timers = {e.getparent().getparent().get("id"): e.text for e in process_of(doc).iter(f"{{{NS['bpmn']}}}timeDate")}
     expected = {"sanction": {"rectification_overdue": "rectification_deadline['due']"},
                 "ordered_termination": {"statement_period_ends": "statement_deadline['due']"},
                 "automatic_termination": {}}[process_id]
@@ -670,8 +444,8 @@ def test_timers_wait_for_a_deadline_computed_in_the_process(process_id: str, doc
 
 
 def test_gateways_have_a_default_or_exhaustive_conditions(doc: etree._ElementTree) -> None:
-    flows = {f.get("id"): f for f in _flows(doc)}
-    for gateway in _process(doc).findall("bpmn:exclusiveGateway", NS):
+    flows = {f.get("id"): f for f in sequence_flows(doc)}
+    for gateway in process_of(doc).findall("bpmn:exclusiveGateway", NS):
         outgoing = [flows[o.text] for o in gateway.findall("bpmn:outgoing", NS)]
         if len(outgoing) < 2:
             continue
@@ -697,8 +471,8 @@ def test_decision_conditions_cover_each_form_value_once(gateway: str) -> None:
     definition = parsed(process_id)
     doc = etree.parse(str(BPMN_DIR / f"{process_id}.bpmn"))
     values = [option["const"] for option in definition.form_schema(form)["properties"][field]["oneOf"]]
-    element = _process(doc).find(f"bpmn:exclusiveGateway[@id='{gateway}']", NS)
-    flows = {f.get("id"): f for f in _flows(doc)}
+    element = process_of(doc).find(f"bpmn:exclusiveGateway[@id='{gateway}']", NS)
+    flows = {f.get("id"): f for f in sequence_flows(doc)}
     conditions = {o.text: flows[o.text].findtext("bpmn:conditionExpression", namespaces=NS)
                   for o in element.findall("bpmn:outgoing", NS)}
     environment = RestrictedEnvironment(FUNCTIONS)
@@ -713,46 +487,21 @@ def test_decision_conditions_cover_each_form_value_once(gateway: str) -> None:
 
 # ---------------------------------------------------------------------------------------- the drawing
 
-Box = tuple[float, float, float, float]
-
-
-def _bounds(element: etree._Element) -> Box:
-    b = element.find("dc:Bounds", NS)
-    return float(b.get("x")), float(b.get("y")), float(b.get("width")), float(b.get("height"))
-
-
-def _shapes(doc: etree._ElementTree) -> dict[str, Box]:
-    return {s.get("bpmnElement"): _bounds(s) for s in doc.iterfind(".//bpmndi:BPMNShape", NS)}
-
-
-def _inside(point: tuple[float, float], box: Box, slack: float = 1.0) -> bool:
-    x, y, w, h = box
-    return x - slack <= point[0] <= x + w + slack and y - slack <= point[1] <= y + h + slack
-
-
-def _overlap(a: Box, b: Box) -> bool:
-    """The interiors meet (touching edges do not count)."""
-    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
-
-
-def _waypoints(edge: etree._Element) -> list[tuple[float, float]]:
-    return [(float(p.get("x")), float(p.get("y"))) for p in edge.iterfind("di:waypoint", NS)]
-
 
 def test_every_element_is_drawn_with_right_angled_flows(doc: etree._ElementTree) -> None:
-    shapes = _shapes(doc)
-    lanes = [lane.get("id") for lane in _process(doc).iterfind("bpmn:laneSet/bpmn:lane", NS)]
+    shapes = shape_boxes(doc)
+    lanes = [lane.get("id") for lane in process_of(doc).iterfind("bpmn:laneSet/bpmn:lane", NS)]
     participant = doc.find("bpmn:collaboration/bpmn:participant", NS).get("id")
-    assert set(shapes) == {e.get("id") for e in _flow_nodes(doc)} | set(lanes) | {participant}
+    assert set(shapes) == {e.get("id") for e in flow_nodes(doc)} | set(lanes) | {participant}
     plane = doc.find(".//bpmndi:BPMNPlane", NS)
     assert plane.get("bpmnElement") == doc.find("bpmn:collaboration", NS).get("id")
     edges = {e.get("bpmnElement"): e for e in doc.iterfind(".//bpmndi:BPMNEdge", NS)}
-    assert set(edges) == {f.get("id") for f in _flows(doc)}
-    for flow in _flows(doc):
-        points = _waypoints(edges[flow.get("id")])
+    assert set(edges) == {f.get("id") for f in sequence_flows(doc)}
+    for flow in sequence_flows(doc):
+        points = waypoints(edges[flow.get("id")])
         assert len(points) >= 2
-        assert _inside(points[0], shapes[flow.get("sourceRef")]), flow.get("id")
-        assert _inside(points[-1], shapes[flow.get("targetRef")]), flow.get("id")
+        assert inside(points[0], shapes[flow.get("sourceRef")]), flow.get("id")
+        assert inside(points[-1], shapes[flow.get("targetRef")]), flow.get("id")
         for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
             assert x0 == x1 or y0 == y1, f"{flow.get('id')} is not drawn with straight, right-angled segments"
         if flow.get("name"):
@@ -760,46 +509,46 @@ def test_every_element_is_drawn_with_right_angled_flows(doc: etree._ElementTree)
 
 
 def test_layout_is_tidy_and_fits_one_screen(doc: etree._ElementTree) -> None:
-    shapes = _shapes(doc)
-    nodes = [e.get("id") for e in _flow_nodes(doc)]
+    shapes = shape_boxes(doc)
+    nodes = [e.get("id") for e in flow_nodes(doc)]
     for i, a in enumerate(nodes):
         for b in nodes[i + 1:]:
-            assert not _overlap(shapes[a], shapes[b]), f"{a} overlaps {b}"
+            assert not overlap(shapes[a], shapes[b]), f"{a} overlaps {b}"
     pool = shapes[doc.find("bpmn:collaboration/bpmn:participant", NS).get("id")]
     assert pool[2] <= 2400 and pool[3] <= 800, f"pool {pool[2]}×{pool[3]} does not fit one screen"
-    for lane in _process(doc).iterfind("bpmn:laneSet/bpmn:lane", NS):
+    for lane in process_of(doc).iterfind("bpmn:laneSet/bpmn:lane", NS):
         box = shapes[lane.get("id")]
-        assert _inside((box[0], box[1]), pool) and _inside((box[0] + box[2], box[1] + box[3]), pool)
+        assert inside((box[0], box[1]), pool) and inside((box[0] + box[2], box[1] + box[3]), pool)
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
             x, y, w, h = shapes[ref.text]
-            assert _inside((x, y), box, slack=0) and _inside((x + w, y + h), box, slack=0), ref.text
+            assert inside((x, y), box, slack=0) and inside((x + w, y + h), box, slack=0), ref.text
     # No flow runs through a shape it does not connect.
     for edge in doc.iterfind(".//bpmndi:BPMNEdge", NS):
-        flow = _process(doc).find(f"bpmn:sequenceFlow[@id='{edge.get('bpmnElement')}']", NS)
+        flow = process_of(doc).find(f"bpmn:sequenceFlow[@id='{edge.get('bpmnElement')}']", NS)
         ends = {flow.get("sourceRef"), flow.get("targetRef")}
-        points = _waypoints(edge)
+        points = waypoints(edge)
         for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
             segment = (min(x0, x1), min(y0, y1), abs(x1 - x0) or 0.001, abs(y1 - y0) or 0.001)
             for node in nodes:
                 if node not in ends:
-                    assert not _overlap(segment, shapes[node]), f"{flow.get('id')} runs through {node}"
+                    assert not overlap(segment, shapes[node]), f"{flow.get('id')} runs through {node}"
     # Labels cover no shape but their own and no other label.
     labels: list[tuple[str, Box]] = []
     for drawn in doc.iterfind(".//bpmndi:BPMNShape", NS):
         label = drawn.find("bpmndi:BPMNLabel", NS)
         if label is not None:
-            labels.append((drawn.get("bpmnElement"), _bounds(label)))
+            labels.append((drawn.get("bpmnElement"), bounds(label)))
     for drawn in doc.iterfind(".//bpmndi:BPMNEdge", NS):
         label = drawn.find("bpmndi:BPMNLabel", NS)
         if label is not None:
-            labels.append((drawn.get("bpmnElement"), _bounds(label)))
+            labels.append((drawn.get("bpmnElement"), bounds(label)))
     for owner, box in labels:
         for node in nodes:
             if node != owner:
-                assert not _overlap(box, shapes[node]), f"the label of {owner} covers {node}"
+                assert not overlap(box, shapes[node]), f"the label of {owner} covers {node}"
     for i, (a, box_a) in enumerate(labels):
         for b, box_b in labels[i + 1:]:
-            assert not _overlap(box_a, box_b), f"the labels of {a} and {b} overlap"
+            assert not overlap(box_a, box_b), f"the labels of {a} and {b} overlap"
 
 
 # ---------------------------------------------------------------------------------------- sanction paths
