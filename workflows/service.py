@@ -218,12 +218,23 @@ class Beian:
 
     # --- set-up ------------------------------------------------------------------------------------------
     def init(self, actor: str = "system") -> list[dict[str, Any]]:
-        """Create or upgrade the schema and deploy every bundled BPMN file whose content changed."""
+        """Create or upgrade the schema and deploy every bundled BPMN file whose content was never deployed.
+
+        Never deployed, not merely different from the latest: a process owner's version deployed since (from the
+        web modeller, say) stays the latest across restarts; only a bundled file that changed, with an upgrade of
+        the software, becomes a new version."""
         upgrade(self.engine)
-        deployed = [self.deploy(source, actor) for source in bundled_sources()]
+        deployed = [self._deploy_bundled(source, actor) for source in bundled_sources()]
         self._watch_unwatched_filings(actor)
         self._project_message_waits(actor)
         return deployed
+
+    def _deploy_bundled(self, source: DefinitionSource, actor: str) -> dict[str, Any]:
+        with self.uow() as uow:
+            rows = uow.repo.definitions(source.process_id)
+            if any(row.sha256 == source.sha256 for row in rows):
+                return {"process": source.process_id, "version": rows[-1].version, "deployed": False}
+        return self.deploy(source, actor)
 
     def _project_message_waits(self, actor: str) -> None:
         """Once per database: cases that were running before the message-wait projection existed (migration 0003)

@@ -53,3 +53,31 @@ def test_new_cases_take_the_new_version_and_running_ones_keep_theirs(backend_url
             app.versions("no_such_process")
     finally:
         app.close()
+
+
+def test_a_restart_keeps_the_process_owners_version_and_an_upgraded_bundled_file_still_deploys(
+        backend_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = Beian(backend_url)
+    try:
+        app.init()
+        shutil.copytree(ROOT / "bpmn", tmp_path / "bpmn")
+        changed = tmp_path / "bpmn" / "filing_application.bpmn"
+        changed.write_text(changed.read_text(encoding="utf-8").replace(
+            'name="受理审查"', 'name="受理审查（流程管理员修改）"', 1), encoding="utf-8")
+        assert app.deploy(read_source(changed), actor="process-owner")["version"] == 2
+
+        # `beian up` again: the bundled file was deployed before (version 1), so the owner's version 2 stays latest.
+        again = {d["process"]: d for d in app.init()}
+        assert again["filing_application"] == {"process": "filing_application", "version": 2, "deployed": False}
+        assert app.versions("filing_application")[-1]["deployed_by"] == "process-owner"
+
+        # A software upgrade whose bundled file changed is deployed as a new version.
+        upgraded = tmp_path / "upgrade"
+        shutil.copytree(ROOT / "bpmn", upgraded)
+        bundled = upgraded / "filing_application.bpmn"
+        bundled.write_text(bundled.read_text(encoding="utf-8").replace(
+            'name="受理审查"', 'name="受理审查（升级）"', 1), encoding="utf-8")
+        monkeypatch.setenv("BEIAN_BPMN_DIR", str(upgraded))
+        assert {d["process"]: d for d in app.init()}["filing_application"]["version"] == 3
+    finally:
+        app.close()
