@@ -519,6 +519,20 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     _print(args, report, render)
 
 
+def cmd_simulate_profile(args: argparse.Namespace) -> None:
+    """A profile measured from the history (docs/simulation.md), printed as JSON for `simulate --profile`."""
+    from workflows.errors import InvalidInput
+    from workflows.simulation_calibration import calibrate
+    from workflows.simulation_profile import load_profile
+
+    try:
+        since = date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        raise InvalidInput(f"--since 应为日期（YYYY-MM-DD），实为“{args.since}”") from None
+    fragment = calibrate(_app(args), args.process, load_profile(), since=since, min_samples=args.min_samples)
+    print(json.dumps(fragment, ensure_ascii=False, indent=2))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="beian", description="职业技能等级评价机构备案系统")
     parser.add_argument("--db", help="数据库 URL 或 SQLite 文件路径（默认 BEIAN_DATABASE_URL 或 ./beian.sqlite3）")
@@ -641,6 +655,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="只迁移这些案件（可重复；默认该版本上所有运行中的案件）")
     p.set_defaults(func=cmd_bpmn_migrate, default_user="process-owner")
 
+    p = sub.add_parser("simulate-profile", help="按办理历史估算模拟配置（各环节用时与结论比例），输出 JSON，"
+                       "供 simulate --profile 使用")
+    p.add_argument("process", nargs="?", default="filing_application", help="流程编号（默认 filing_application）")
+    p.add_argument("--since", help="只用此日期以来的记录（YYYY-MM-DD）")
+    p.add_argument("--min-samples", type=int, default=5, help="环节至少办结几件才估算（默认 5）")
+    p.set_defaults(func=cmd_simulate_profile)
     p = sub.add_parser("simulate", help="模拟比较：合成案件在虚拟时钟上走完流程的各版本，比较回执数、办理时长、"
                                         "法定期限超期和卡住的案件（只读取 --db，不改动）")
     p.add_argument("process", help="流程编号（目前可模拟 filing_application）")

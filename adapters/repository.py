@@ -306,6 +306,15 @@ class Repository:
     def user(self, username: str) -> User | None:
         return self.session.scalars(select(User).where(User.username == username)).first()
 
+    def task_history(self, process_id: str, since: datetime | None = None) -> list[AuditEvent]:
+        """The opened and completed human tasks of a process's cases (from the history), oldest first."""
+        query = (select(AuditEvent).join(Instance, Instance.case_id == AuditEvent.case_id)
+                 .where(Instance.process_id == process_id,
+                        AuditEvent.action.in_(("task_opened", "task_completed"))))
+        if since is not None:
+            query = query.where(AuditEvent.at >= since)
+        return list(self.session.scalars(query.order_by(AuditEvent.at, AuditEvent.id)))
+
     def sign_in_failures(self, *, since: datetime, username: str | None = None,
                          client: str | None = None) -> list[datetime]:
         """When the failed sign-ins after `since` happened, oldest first: of one name (only those after its last

@@ -597,8 +597,8 @@ class VariantRun:
             "stuck_reasons": dict(Counter(r["stuck_reason"] for r in stuck).most_common()),
             "throughput_per_30_days": round(len(filed) / span_days * 30, 2) if span_days > 0 else 0.0,
             "throughput_span": {"from": _local(first), "until": _local(span_end), "days": round(span_days, 2)},
-            "time_to_receipt": {"calendar_days": _spread([r["calendar_days"] for r in filed]),
-                                "working_days": _spread([r["working_days"] for r in filed])},
+            "time_to_receipt": {"calendar_days": spread([r["calendar_days"] for r in filed]),
+                                "working_days": spread([r["working_days"] for r in filed])},
             "breaches": {"total": sum(b["completed_late"] + b["open_overdue"] for b in breaches.values()),
                          "by_task": breaches, "escalations": escalations},
             "defaults_used": self.plan.defaults,
@@ -626,7 +626,8 @@ def _stuck_reason(case: _Case, error: str | None, tasks: list[Any], timers: list
     return "没有待办、定时事件或等待中的消息，流程无法继续"
 
 
-def _spread(values: list[float]) -> dict[str, float | None]:
+def spread(values: list[float]) -> dict[str, float | None]:
+    """Median, 90th percentile (nearest rank) and mean, rounded to 2 places; None for no values."""
     if not values:
         return {"median": None, "p90": None, "mean": None}
     ordered = sorted(values)
