@@ -187,7 +187,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
     def _task_form(request: Request, task: dict[str, Any], values: Mapping[str, Any] | None,
                    field_errors: dict[str, str], form_errors: list[str], status_code: int = 200,
                    saved: bool = False) -> Response:
-        schema = task["schema"] or {"type": "object", "properties": {}}
+        schema = _form_schema(task)
         fields = form_fields(schema, values, field_errors)
         return page(request, "task.html", status_code=status_code, task=task, fields=fields, schema=schema,
                     form_errors=form_errors, saved=saved)
@@ -214,7 +214,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         if isinstance(posted, Response):
             return posted
         user, items, task = posted
-        schema = task["schema"] or {"type": "object", "properties": {}}
+        schema = _form_schema(task)
         try:
             service.save_draft(task_id, submitted_values(schema, items), actor=user.username)
         except (IllegalEvent, ConcurrentChange, InvalidInput) as exc:
@@ -227,7 +227,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         if isinstance(posted, Response):
             return posted
         user, items, task = posted
-        schema = task["schema"] or {"type": "object", "properties": {}}
+        schema = _form_schema(task)
         submission = check_submission(schema, items)  # server-side: conversion, then the schema (Chinese messages)
         if not submission.ok:
             return _task_form(request, task, submission.values, submission.field_errors, submission.form_errors,
@@ -361,6 +361,11 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
+
+def _form_schema(task: dict[str, Any]) -> dict[str, Any]:
+    """The task's form schema; a task without a form is an empty form (submitting it just completes the task)."""
+    return task["schema"] or {"type": "object", "properties": {}}
+
 
 def _may_report_violation(user: Caseworker, view: dict[str, Any]) -> bool:
     return ("supervision" in user.roles and user.active and bool(view["filing_number"])
