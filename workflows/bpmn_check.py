@@ -14,9 +14,13 @@ errors (a deployment must be refused)
   operator-unknown    a service task without an operator, or with one the engine does not have (OPERATORS)
   operator-parameters a service task passing parameters its operator does not take, or omitting required ones
   expression-syntax   an expression or script that is not valid Python
-  expression-forbidden an expression or script the restricted environment refuses (imports, `_` names, …)
-  expression-name     a call of a function the restricted environment does not provide, or a Python builtin
-                      outside the allow-list (`open`, `getattr`, …)
+  expression-forbidden an expression or script outside the expression language (docs/expressions.md): `while`,
+                      imports, `_` names, attribute reads, `str.format`, …
+  expression-name     a call of a function the expression language does not provide, or a Python builtin
+                      outside its library (`open`, `getattr`, …)
+  expression-limit    an expression or script that fails on every case: it reads no case data and runs out of its
+                      time or memory allowance or fails (`10 ** 10 ** 10`, `sum(range(10 ** 12))`), or loops
+                      over more turns than its step allowance
   gateway-condition   an exclusive/inclusive gateway with 2+ outgoing flows where a flow has no condition and is
                       not the default
 
@@ -54,7 +58,9 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from tasks.roles import ROLES
 from workflows.definitions import FORM_PROPERTY, ParsedDefinition, bpmn_dir, main_process_id, parse_definition
 from workflows.errors import DefinitionError
-from workflows.expressions import SAFE_BUILTIN_NAMES, expression_problems, names_used, normalise_script
+from workflows.expressions import BUILTIN_NAMES, names_used, normalise_script, problems, proven_failures
+from workflows.expressions.language import parse
+from workflows.expressions.limits import ExpressionNotAllowed
 
 Severity = Literal["error", "warning"]
 
@@ -136,7 +142,7 @@ def _known() -> _Known:
     from workflows.service import MESSAGES
 
     # expression_functions only defines closures over its context; the names are what a diagram may call.
-    functions = frozenset(expression_functions(cast(Any, None))) | frozenset(SAFE_BUILTIN_NAMES)
+    functions = frozenset(expression_functions(cast(Any, None))) | BUILTIN_NAMES
     return _Known(OPERATORS, functions, MESSAGES)
 
 
@@ -359,6 +365,12 @@ def _expressions(root: etree._Element) -> Iterator[tuple[str | None, str, str, s
         value = param.get("value")
         if value is not None and value.strip():
             yield _owner_id(param), f"服务参数 {param.get('id')}", value.strip(), "eval"
+    for payload in root.iter(f"{{{SPIFF_NS}}}messagePayload"):
+        if (payload.text or "").strip():
+            yield _owner_id(payload), "消息内容", payload.text.strip(), "eval"
+    for path in root.iter(f"{{{BPMN_NS}}}messagePath"):
+        if (path.text or "").strip():
+            yield _owner_id(path), "关联表达式", path.text.strip(), "eval"
 
 
 def _check_expressions(root: etree._Element, report: _Report) -> None:
@@ -369,15 +381,14 @@ def _check_expressions(root: etree._Element, report: _Report) -> None:
         flat = " ".join(source.split())  # one line: a script's line breaks would break the report's lines
         shown = flat if len(flat) <= 80 else flat[:77] + "…"
         try:
-            tree = ast.parse(source, mode=mode)
-        except SyntaxError as exc:
-            report.error(element_id, "expression-syntax", f"元素{label}的{what}“{shown}”不是有效的 Python："
-                                                          f"第 {exc.lineno} 行 {exc.msg}")
+            tree = parse(source, mode)
+        except ExpressionNotAllowed as exc:
+            report.error(element_id, "expression-syntax", f"元素{label}的{what}“{shown}”无法解析：{exc}")
             continue
-        problems = expression_problems(source, mode)
-        if problems:
+        found = problems(source, mode, reserved=known.functions)
+        if found:
             report.error(element_id, "expression-forbidden", f"元素{label}的{what}“{shown}”不被允许："
-                                                             + "；".join(problems))
+                                                             + "；".join(found))
             continue
         called = {node.func.id for node in ast.walk(tree)
                   if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
@@ -386,8 +397,12 @@ def _check_expressions(root: etree._Element, report: _Report) -> None:
                           if n in python_builtins and n not in known.functions)
         if unknown:
             report.error(element_id, "expression-name",
-                         f"元素{label}的{what}“{shown}”使用了受限环境中没有的函数或名称：{'、'.join(unknown)}；"
+                         f"元素{label}的{what}“{shown}”使用了表达式语言中没有的函数或名称：{'、'.join(unknown)}；"
                          f"可用的函数：{'、'.join(sorted(known.functions))}")
+            continue
+        failures = proven_failures(source, mode)
+        if failures:
+            report.error(element_id, "expression-limit", f"元素{label}的{what}“{shown}”：" + "；".join(failures))
 
 
 def _check_timers(root: etree._Element, report: _Report) -> None:

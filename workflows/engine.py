@@ -7,6 +7,7 @@ timers, status) and audit events are written in the same transaction as the stat
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,12 +32,16 @@ from tasks.calendar import SHANGHAI, WorkingDayCalendar, parse_arrangement
 from workflows import clock
 from workflows.definitions import ParsedDefinition, cached_definition
 from workflows.errors import ConcurrentChange, NotFound, StepFailed
-from workflows.expressions import script_engine
+from workflows.expressions import ExpressionError, script_engine
 from workflows.state import dump_state, load_state
 
 clock.install_into_spiff()
 
 _MAX_ENGINE_ROUNDS = 50
+# However a diagram is drawn, one step ends: each expression has its own limits (workflows/expressions/limits.py),
+# and a step may complete at most so many tasks (a loop drawn back on itself with no wait in it) in so much time.
+MAX_TASKS_PER_STEP = 5_000
+MAX_SECONDS_PER_STEP = 30.0
 
 
 @dataclass
@@ -143,8 +148,19 @@ def _attach_engine(workflow: BpmnWorkflow, ctx: StepContext) -> None:
     workflow.script_engine = script_engine(functions, services)
 
 
+class StepTooLong(Exception):
+    """The engine ran past a step's allowance (see MAX_TASKS_PER_STEP)."""
+
+
 def _run_engine(workflow: BpmnWorkflow, ctx: StepContext) -> None:
+    started, completed = time.monotonic(), [0]
+
     def did_complete(task: Task) -> None:
+        completed[0] += 1
+        if completed[0] > MAX_TASKS_PER_STEP:
+            raise StepTooLong(f"一次处理中执行的环节超过 {MAX_TASKS_PER_STEP:,} 个（流程图中可能有没有等待的循环）")
+        if time.monotonic() - started > MAX_SECONDS_PER_STEP:
+            raise StepTooLong(f"一次处理超过 {MAX_SECONDS_PER_STEP:g} 秒")
         spec = task.task_spec
         if timer_definition(spec) is not None and fired_by_timer(task):
             ctx.fired.append(spec.bpmn_id)
@@ -213,12 +229,25 @@ def _run_followups(ctx: StepContext) -> None:
 
 
 def _guarded(action: Callable[[], None], ctx: StepContext) -> None:
+    """Run the engine; a failure inside it (a diagram's expression, a service, a runaway loop) fails the step with
+    a reason in Chinese, and the case keeps the state it had."""
     try:
         action()
-    except SpiffWorkflowException as exc:
+    except (SpiffWorkflowException, ExpressionError, StepTooLong) as exc:
         task = getattr(exc, "task", None)
         where = f"（环节 {task.task_spec.bpmn_name or task.task_spec.bpmn_id}）" if task is not None else ""
-        raise StepFailed(f"案件 {ctx.case_id} 的流程执行出错{where}：{exc}；案件保持原状态") from exc
+        reason = _expression_error(exc) or exc
+        raise StepFailed(f"案件 {ctx.case_id} 的流程执行出错{where}：{reason}；案件保持原状态") from exc
+
+
+def _expression_error(exc: BaseException) -> ExpressionError | None:
+    """The expression error behind an engine error (SpiffWorkflow wraps it, in English, keeping it as the context)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None or isinstance(seen, ExpressionError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _save(workflow: BpmnWorkflow, ctx: StepContext) -> None:
