@@ -338,11 +338,17 @@ def _local_date(value: date | datetime, what: str = "日期") -> date:
     raise TypeError(f"{what}应为 date 或 datetime，实际为 {type(value).__name__}")
 
 
+# No statutory period comes near it (the longest are months); it keeps a mistyped period from counting for ever.
+MAX_WORKING_DAYS = 1000
+
+
 def _check_days(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, int):
         raise ValueError(f"工作日数应为整数，实际为 {n!r}")
     if n < 1:
         raise ValueError(f"工作日数至少为1，实际为 {n}")
+    if n > MAX_WORKING_DAYS:
+        raise ValueError(f"工作日数不能超过 {MAX_WORKING_DAYS}，实际为 {n}")
 
 
 @dataclass(frozen=True)

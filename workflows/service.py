@@ -3,9 +3,10 @@ all call these and nothing below them."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -49,7 +50,7 @@ from workflows.engine import (
     start_instance,
     sync_message_waits,
 )
-from workflows.errors import BeianError, DefinitionError, IllegalEvent, InvalidInput, NotFound
+from workflows.errors import BeianError, DefinitionError, IllegalEvent, InvalidInput, NotFound, StepFailed
 from workflows.filings import FILING_STATUSES, TERMINATION_KINDS, filing_facts
 from workflows.lifecycle import STARTERS, new_case_id, open_procedure, procedure_ground, start_case
 from workflows.migration import CasePlan, MigrateTo, plan_case, version_diff
@@ -197,6 +198,11 @@ class RefreshFiling:
         for task in workflow.get_tasks():
             if isinstance(task.data.get("filing"), dict):
                 task.data["filing"] = facts
+
+
+@dataclass
+class _Failing:
+    case_id: str | None = None
 
 
 def _is_deadline(value: Any) -> bool:
@@ -401,6 +407,26 @@ class Beian:
             run_step(uow, case_id, event, actor)
             uow.commit()
 
+    @contextlib.contextmanager
+    def _failures_shown(self, actor: str) -> Iterator[_Failing]:
+        """Around a user's step: when the engine fails on it (the diagram, not the user's input: an expression over
+        its limits, a broken service), the user is told why and nothing of the step is saved; the case also shows
+        the failure to ops (the stuck list: 流程出错) until a later step succeeds. Unlike the sweep's failures it
+        does not count towards the sweep's attempts, which must keep firing the case's statutory timers."""
+        failing = _Failing()
+        try:
+            yield failing
+        except StepFailed as exc:
+            if failing.case_id is not None:
+                with self.uow() as uow:
+                    instance = uow.repo.instance(failing.case_id, for_update=True)
+                    if instance is not None:
+                        instance.error, instance.error_at = exc.message, clock.now()
+                        _audit_system(uow, actor, "step_failed", f"办理失败：{exc.message}",
+                                      case_id=failing.case_id)
+                        uow.commit()
+            raise
+
     # --- intake ------------------------------------------------------------------------------------------
     @rerun_if_transient
     def apply(self, application: object, received_at: datetime | None = None,
@@ -532,11 +558,11 @@ class Beian:
     def complete(self, task_id: str, data: object, actor: str = "caseworker") -> dict[str, Any]:
         if not isinstance(data, dict):
             raise InvalidInput("表单数据必须是一个 JSON 对象，例如 {\"decision\": \"accept\"}")
-        with self.uow() as uow:
+        with self._failures_shown(actor) as failing, self.uow() as uow:
             row = uow.repo.human_task(task_id)
             if row is None:
                 raise NotFound(f"待办 {task_id} 不存在或已办结")
-            case_id = row.case_id
+            case_id = failing.case_id = row.case_id
             ctx = run_step(uow, case_id, CompleteTask(task_id, data), actor)
             uow.commit()
             return {"case": case_id, "status": ctx.instance.status}
@@ -549,11 +575,11 @@ class Beian:
             raise InvalidInput("暂存的表单内容必须是“栏目名 → 文字”的对应关系")
         if len(json.dumps(values, ensure_ascii=False).encode("utf-8")) > MAX_DRAFT_BYTES:
             raise InvalidInput(f"暂存的表单内容太长（超过 {MAX_DRAFT_BYTES // 1024} KB），未暂存")
-        with self.uow() as uow:
+        with self._failures_shown(actor) as failing, self.uow() as uow:
             row = uow.repo.human_task(task_id)
             if row is None:
                 raise NotFound(f"待办 {task_id} 不存在或已办结")
-            case_id = row.case_id
+            case_id = failing.case_id = row.case_id
             run_step(uow, case_id, SaveDraft(task_id, values), actor)
             uow.commit()
             return {"case": case_id, "task": task_id, "saved": len(values)}
@@ -574,14 +600,14 @@ class Beian:
             payload.setdefault("received_at", clock.now().astimezone(SHANGHAI).isoformat())
         if message == "statement":
             payload.setdefault("submitted_on", clock.now().astimezone(SHANGHAI).date().isoformat())
-        with self.uow() as uow:
+        with self._failures_shown(actor) as failing, self.uow() as uow:
             if message in STARTERS or message == "rating":
                 filing = self._filing_of(uow, target, lock=True)
                 result = (self._rate(uow, filing, payload, actor) if message == "rating"
                           else open_procedure(uow, filing, message, payload, actor))
                 uow.commit()
                 return result
-            case_id = self._waiting_case(uow, target, message)
+            case_id = failing.case_id = self._waiting_case(uow, target, message)
             ctx = run_step(uow, case_id, SendMessage(message, payload), actor)
             uow.commit()
             return {"case": case_id, "status": ctx.instance.status}

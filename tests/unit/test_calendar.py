@@ -160,7 +160,7 @@ def test_bad_inputs(cal: WorkingDayCalendar) -> None:
         cal.within_working_days(datetime(2026, 9, 30, 10, 0), 10)
     with pytest.raises(ValueError, match="时区"):
         cal.publicity_period(datetime(2026, 9, 30, 10, 0), 5)
-    for bad in (0, -3, True):
+    for bad in (0, -3, True, 1001, 10 ** 12):
         with pytest.raises(ValueError):
             cal.within_working_days(d("2026-09-30"), bad)
         with pytest.raises(ValueError):
