@@ -13,6 +13,10 @@
     due timers. Copies get their own case numbers and SpiffWorkflow task ids, so each is a case the engine can step.
 (c) **Delivery throughput.** K outbox rows for the national registry are delivered to the sandbox server over HTTP
     by `workflows.delivery.deliver_due`, and every one is checked as delivered (in the database and in the sandbox).
+(d) **What an expression costs.** The kinds of expression the bundled diagrams hold (a gateway condition, a service
+    parameter, a conditional value, a script), each evaluated many times over a real case's task data by the bounded
+    interpreter (workflows/expressions), and by CPython's own eval/exec of the same source, compiled once, for
+    comparison; both must give the same result.
 
 Every instant comes from the virtual clock, so the figures do not depend on the day the bench runs. The databases
 live in a temporary directory (deleted afterwards) unless `--db DIR` is given; `--postgres URL` also runs (b) on a
@@ -546,6 +550,68 @@ def bench_delivery(url: str, deliveries: int, sandbox: Any, say: Say) -> dict[st
 
 # --- running it -----------------------------------------------------------------------------------------------
 
+# (kind, mode, source): as the bundled diagrams write them.
+_EXPRESSIONS = (
+    ("condition", "eval", "acceptance['decision'] == 'accept'"),
+    ("parameter", "eval", "'调查核实自动终止备案情形：' + ground['label']"),
+    ("conditional", "eval", "change_review['opinion'] if 'opinion' in change_review else ''"),
+    ("script", "exec", "assessment = continuation_review if filing['simplified_continuation'] else renewal_assessment"),
+)
+
+
+def bench_expressions(repetitions: int, say: Say) -> dict[str, Any]:
+    """Microseconds per evaluation, bounded interpreter against CPython's eval/exec, over a case's task data."""
+    application = json.loads((Path(__file__).resolve().parent.parent / "examples" / "application.json")
+                             .read_text(encoding="utf-8"))
+    data: dict[str, Any] = {
+        "application": application, "acceptance": {"decision": "accept"}, "ground": {"label": "主体注销"},
+        "change_review": {"result": "pass", "opinion": "同意"}, "filing": {"simplified_continuation": False},
+        "continuation_review": {"result": "pass"}, "renewal_assessment": {"result": "pass"},
+    }
+    figures: dict[str, Any] = {}
+    same = True
+    for kind, mode, source in _EXPRESSIONS:
+        ours, python = _evaluators(mode, source, dict(data), dict(data))
+        same = same and ours() == python()
+        timings = {name: _median_us(action, repetitions) for name, action in (("bounded_us", ours),
+                                                                              ("python_us", python))}
+        timings["ratio"] = round(timings["bounded_us"] / max(timings["python_us"], 0.01), 1)
+        figures[kind] = timings
+        say(f"表达式（{kind}）：受限解释器 中位 {timings['bounded_us']} µs，"
+            f"CPython eval/exec {timings['python_us']} µs")
+    return {"repetitions": repetitions, "same_results": same, **figures}
+
+
+def _evaluators(mode: str, source: str, ours_data: dict[str, Any],
+                python_data: dict[str, Any]) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    """The same source run by the bounded interpreter and by CPython (compiled once, no builtins)."""
+    from workflows.expressions import evaluate, execute
+
+    code = compile(source, "<bench>", mode)
+    if mode == "eval":
+        return (lambda: evaluate(source, ours_data),
+                lambda: eval(code, {"__builtins__": {}}, python_data))  # noqa: S307 — our own constant source
+
+    def ours() -> Any:
+        execute(source, ours_data)
+        return ours_data.get("assessment")
+
+    def python() -> Any:
+        exec(code, {"__builtins__": {}}, python_data)  # noqa: S102 — our own constant source
+        return python_data.get("assessment")
+
+    return ours, python
+
+
+def _median_us(action: Callable[[], Any], repetitions: int) -> float:
+    runs = []
+    for _ in range(repetitions):
+        began = time.perf_counter()
+        action()
+        runs.append(time.perf_counter() - began)
+    return round(statistics.median(runs) * 1e6, 2)
+
+
 @contextlib.contextmanager
 def _sandbox_everywhere() -> Iterator[Any]:
     """The sandbox on a free loopback port, and every outside system of this process pointed at it (a step's
@@ -628,6 +694,7 @@ def run_bench(*, sizes: Sequence[int] = DEFAULT_SIZES, due: int = DEFAULT_DUE, s
                 # Analysed after each bulk insert, as autovacuum would have done in a database in steady use.
                 sweeps["postgresql"] = bench_sweep(url, ordered, due, say, analyze=True)
         delivery = bench_delivery(sqlite_url("delivery"), deliveries, sandbox, say)
+    expressions = bench_expressions(steps * 25, say)
 
     checks = {
         "step_same_outcome": step["same_outcome"],
@@ -636,6 +703,7 @@ def run_bench(*, sizes: Sequence[int] = DEFAULT_SIZES, due: int = DEFAULT_DUE, s
                              for s in sweeps.values() for level in s["sizes"]),
         "due_query_uses_index": all(s["uses_due_index"] for s in sweeps.values()),
         "all_delivered": delivery["all_delivered"],
+        "expressions_agree_with_python": expressions["same_results"],
     }
     return {
         "machine": facts,
@@ -645,6 +713,7 @@ def run_bench(*, sizes: Sequence[int] = DEFAULT_SIZES, due: int = DEFAULT_DUE, s
         "step": step,
         "sweep": sweeps,
         "delivery": delivery,
+        "expressions": expressions,
         "checks": checks,
         "ok": all(checks.values()),
         "elapsed_seconds": round(time.perf_counter() - began, 1),

@@ -373,3 +373,29 @@ def test_the_modeller_check_and_deploy_endpoints(owner_site: Site) -> None:
 
     bad = client.post("/processes/filing_application/modeller/check", content=b"not json", headers=headers)
     assert bad.status_code == 400
+
+
+def test_the_reported_expression_escape_is_refused_by_upload_and_modeller(owner_site: Site) -> None:
+    """The escape found by the security review (a match statement's class pattern reaching str.format) and an
+    endless loop, uploaded as a process owner would: both are marked on their element and nothing is deployed."""
+    script = "acceptance_deadline = within_working_days(received_at, region['acceptance_days'])"
+    escape = (script + "\nmatch within_working_days:\n    case str(format=f):\n"
+              "        leak = f('{0.__globals__[load_settings].__globals__[os].environ[BEIAN_WEB_SECRET]}', "
+              "within_working_days)")
+    endless = "10 ** 10 ** 10 &gt; 0"
+    client = _owner(owner_site)
+    for xml, element_id, code in (
+            (FILING.read_text(encoding="utf-8").replace(script, escape, 1), "set_acceptance_deadline",
+             "expression-forbidden"),
+            (FILING.read_text(encoding="utf-8").replace("acceptance['decision'] == 'accept'", endless, 1),
+             "flow_accepted", "expression-limit")):
+        response = _upload(client, "filing_application", "filing_application.bpmn", xml)
+        assert response.status_code == 422
+        row = re.search(rf'<tr class="finding-error" data-element-id="{element_id}">(.*?)</tr>', response.text, re.S)
+        assert row and code in row.group(1), element_id
+        assert _svg_marks(response.text).get(element_id) == "error"
+        assert 'name="candidate"' not in response.text
+        headers = {"X-CSRF-Token": _token(client)}
+        refused = client.post("/processes/filing_application/modeller/deploy", json={"xml": xml}, headers=headers)
+        assert refused.status_code == 422 and "未部署" in refused.json()["error"]
+    assert len(owner_site.service.versions("filing_application")) == 1
