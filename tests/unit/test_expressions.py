@@ -401,3 +401,20 @@ def test_limits_leave_ordinary_work_alone() -> None:
     values = run("rows = [{'i': i, 'name': f'第{i}项'} for i in range(2000)]\ntotal = sum(r['i'] for r in rows)",
                  "exec")
     assert values["total"] == sum(range(2000)) and len(values["rows"]) == 2000
+
+
+def test_the_documented_example_script_runs_on_the_example_application() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    script = re.search(r"```python\n(.*?)```", (root / "docs" / "expressions.md").read_text(encoding="utf-8"),
+                       re.S).group(1)
+    assert problems(script, "exec") == ()
+    values = {"application": json.loads((root / "examples" / "application.json").read_text(encoding="utf-8")),
+              "received_at": "2026-09-24T10:00:00+08:00", "region": {"acceptance_days": 10}}
+    functions = {"within_working_days": lambda start, days: {"due": "2026-10-16T00:00:00+08:00", "days": days}}
+    execute(script, values, functions=functions)
+    assert values["summary"] == "考评人员齐备" and values["missing"] == [] and "assessors" not in values
+    assert values["application"]["checked"] is True
