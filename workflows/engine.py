@@ -40,8 +40,12 @@ clock.install_into_spiff()
 _MAX_ENGINE_ROUNDS = 50
 # However a diagram is drawn, one step ends: each expression has its own limits (workflows/expressions/limits.py),
 # and a step may complete at most so many tasks (a loop drawn back on itself with no wait in it) in so much time.
-MAX_TASKS_PER_STEP = 5_000
+MAX_TASKS_PER_STEP = 500
 MAX_SECONDS_PER_STEP = 30.0
+# SpiffWorkflow walks the task tree only to depth 1000 (TaskIterator's max_depth): a task deeper than that is
+# invisible, and a case whose open tasks all are would silently count as completed. A loop taken again and again over
+# a case's life (resubmissions) deepens the tree, so a step stops well before that depth instead.
+MAX_TASK_DEPTH = 900
 
 
 @dataclass
@@ -161,6 +165,9 @@ def _run_engine(workflow: BpmnWorkflow, ctx: StepContext) -> None:
             raise StepTooLong(f"一次处理中执行的环节超过 {MAX_TASKS_PER_STEP:,} 个（流程图中可能有没有等待的循环）")
         if time.monotonic() - started > MAX_SECONDS_PER_STEP:
             raise StepTooLong(f"一次处理超过 {MAX_SECONDS_PER_STEP:g} 秒")
+        if task.depth > MAX_TASK_DEPTH:
+            raise StepTooLong(f"案件的流程已循环往复过多次（办理环节嵌套超过 {MAX_TASK_DEPTH} 层），"
+                              "为免流程被误判为已结束而停止；请联系运维人员")
         spec = task.task_spec
         if timer_definition(spec) is not None and fired_by_timer(task):
             ctx.fired.append(spec.bpmn_id)

@@ -180,3 +180,26 @@ def _write_unchecked(app: Service, source: DefinitionSource) -> None:
             bpmn_xml=source.bpmn_xml, forms=source.forms, sha256=source.sha256, deployed_at=clock.now(),
             deployed_by="restored-backup"))
         uow.commit()
+
+
+def test_a_loop_drawn_without_a_wait_ends_the_step(backend_url: str, tmp_path: Path) -> None:
+    """Each expression is bounded, and so is a step: a loop in the diagram itself, where every turn is cheap,
+    stops after the step's allowance of completed tasks."""
+    flow = ('<bpmn:sequenceFlow id="flow_set_acceptance_deadline_to_acceptance" sourceRef="set_acceptance_deadline" '
+            'targetRef="acceptance" />')
+    loop = ('<bpmn:sequenceFlow id="flow_set_acceptance_deadline_to_acceptance" sourceRef="set_acceptance_deadline" '
+            'targetRef="spin" />'
+            '<bpmn:scriptTask id="spin" name="空转"><bpmn:script>turned = True</bpmn:script></bpmn:scriptTask>'
+            '<bpmn:exclusiveGateway id="spin_again" default="flow_spin_back" />'
+            '<bpmn:sequenceFlow id="flow_spin_to_gateway" sourceRef="spin" targetRef="spin_again" />'
+            '<bpmn:sequenceFlow id="flow_spin_back" sourceRef="spin_again" targetRef="spin" />'
+            '<bpmn:sequenceFlow id="flow_spin_out" sourceRef="spin_again" targetRef="acceptance">'
+            '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">turned is False</bpmn:conditionExpression>'
+            '</bpmn:sequenceFlow>')
+    app = _service(backend_url)
+    try:
+        _deploy(app, _variant(tmp_path, flow, loop))
+        with pytest.raises(StepFailed, match="一次处理中执行的环节超过"):
+            app.apply(_application())
+    finally:
+        app.close()
