@@ -32,7 +32,7 @@ from tasks.calendar import SHANGHAI, WorkingDayCalendar, parse_arrangement
 from workflows import clock
 from workflows.definitions import ParsedDefinition, cached_definition
 from workflows.errors import ConcurrentChange, NotFound, StepFailed
-from workflows.expressions import ExpressionError, script_engine
+from workflows.expressions import DATA_ONLY_ENGINE, ExpressionError, script_engine
 from workflows.state import dump_state, load_state
 
 clock.install_into_spiff()
@@ -198,7 +198,7 @@ def run_to_wait(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | N
 def start_instance(uow: UnitOfWork, instance: Instance, data: dict[str, Any], actor: str) -> StepContext:
     """Create the workflow for a new instance row (already added to the session) and run it to its first wait."""
     definition = definition_of(uow, instance.definition_id)
-    workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs)
+    workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=DATA_ONLY_ENGINE)
     ctx = StepContext(uow, instance, definition, actor, clock.now())
     _attach_engine(workflow, ctx)
     for task in workflow.get_tasks(state=TaskState.READY):

@@ -17,6 +17,8 @@ from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from workflows.expressions import DATA_ONLY_ENGINE
+
 
 class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
@@ -27,7 +29,7 @@ class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
 
     def restore_with_spec(self, dct: dict[str, Any], spec: BpmnProcessSpec,
                           subprocess_specs: dict[str, BpmnProcessSpec]) -> BpmnWorkflow:
-        workflow = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=DATA_ONLY_ENGINE, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)

@@ -418,3 +418,22 @@ def test_the_documented_example_script_runs_on_the_example_application() -> None
     execute(script, values, functions=functions)
     assert values["summary"] == "考评人员齐备" and values["missing"] == [] and "assessors" not in values
     assert values["application"]["checked"] is True
+
+
+def test_no_workflow_object_ever_has_spiffworkflows_python_engine() -> None:
+    """SpiffWorkflow's default engine is eval/exec with full builtins: a restored or new workflow starts with ours."""
+    from pathlib import Path
+
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+
+    from workflows.definitions import parse_definition, read_source
+    from workflows.expressions import DATA_ONLY_ENGINE
+    from workflows.state import dump_state, load_state
+
+    source = read_source(Path(__file__).resolve().parents[2] / "bpmn" / "filing_application.bpmn")
+    definition = parse_definition(source.process_id, source.bpmn_xml, source.file_name, source.forms)
+    restored = load_state(dump_state(BpmnWorkflow(definition.spec, definition.subprocess_specs)), definition.spec,
+                          definition.subprocess_specs)
+    assert restored.script_engine is DATA_ONLY_ENGINE
+    with pytest.raises(ExpressionError):
+        restored.script_engine.environment.evaluate("__import__('os')", {})

@@ -7,7 +7,12 @@ functions and a short library, under a time and a memory limit. See `language` (
 deployment check proves before anything runs).
 """
 
-from workflows.expressions.environment import RestrictedEnvironment, RestrictedScriptEngine, script_engine
+from workflows.expressions.environment import (
+    DATA_ONLY_ENGINE,
+    RestrictedEnvironment,
+    RestrictedScriptEngine,
+    script_engine,
+)
 from workflows.expressions.interpreter import evaluate, execute
 from workflows.expressions.language import BUILTIN_NAMES, names_used, normalise_script, problems
 from workflows.expressions.limits import (
@@ -21,7 +26,7 @@ from workflows.expressions.limits import (
 from workflows.expressions.proofs import proven_failures
 
 __all__ = [
-    "BUILTIN_NAMES", "DEFAULT_LIMITS", "ExpressionError", "ExpressionFailed", "ExpressionLimitExceeded",
-    "ExpressionNotAllowed", "Limits", "RestrictedEnvironment", "RestrictedScriptEngine", "evaluate", "execute",
-    "names_used", "normalise_script", "problems", "proven_failures", "script_engine",
+    "BUILTIN_NAMES", "DATA_ONLY_ENGINE", "DEFAULT_LIMITS", "ExpressionError", "ExpressionFailed",
+    "ExpressionLimitExceeded", "ExpressionNotAllowed", "Limits", "RestrictedEnvironment", "RestrictedScriptEngine",
+    "evaluate", "execute", "names_used", "normalise_script", "problems", "proven_failures", "script_engine",
 ]

@@ -90,3 +90,9 @@ class RestrictedScriptEngine(PythonScriptEngine):
 def script_engine(functions: Mapping[str, Callable[..., Any]], services: ServiceCall | None = None,
                   limits: Limits = DEFAULT_LIMITS) -> PythonScriptEngine:
     return RestrictedScriptEngine(environment=RestrictedEnvironment(functions, services, limits))
+
+
+# What every workflow object gets when it is made (restored from the database, created for a new case) until the
+# engine attaches the step's own engine: SpiffWorkflow's default is Python's eval/exec with full builtins, which must
+# never be there even for a moment. It knows no domain function and runs no service.
+DATA_ONLY_ENGINE = script_engine({})
