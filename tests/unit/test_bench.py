@@ -57,7 +57,8 @@ def _positive(value: Any) -> bool:
 def test_every_check_passes_and_the_exit_code_says_so(run: tuple[int, dict[str, Any], str]) -> None:
     code, figures, err = run
     assert figures["checks"] == {"step_same_outcome": True, "due_found_equals_m": True, "all_due_fired": True,
-                                 "due_query_uses_index": True, "all_delivered": True}
+                                 "due_query_uses_index": True, "all_delivered": True,
+                                 "expressions_agree_with_python": True}
     assert figures["ok"] is True
     assert code == 0, err
     assert "全部检查通过" in err
@@ -125,3 +126,10 @@ def test_bad_options_are_refused_before_any_work(argv: list[str], message: str) 
     code, out, err = _run(argv)
     assert code == 2 and out == ""
     assert message in err
+
+
+def test_expression_figures_compare_the_same_sources(figures: dict[str, Any]) -> None:
+    expressions = figures["expressions"]
+    assert expressions["same_results"] is True and expressions["repetitions"] == STEPS * 25
+    for kind in ("condition", "parameter", "conditional", "script"):
+        assert _positive(expressions[kind]["bounded_us"]) and _positive(expressions[kind]["python_us"]), kind
