@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from workflows.service import Beian
 
 EXIT_USAGE = 2
-OVERRIDE_OPTION = "--allow-virtual-clock"
+OVERRIDE_OPTION = "--allow-virtual-clock"  # as in workflows.database_clock, not imported: parsing stays light
 
 # What a command does to the database, which decides the clock it may run on (workflows/database_clock.py):
 READS = "reads"    # only reads: any clock, any database
