@@ -226,11 +226,13 @@ def _new_application(app: Beian) -> str:
 
 def _initialised(url: str) -> Beian:
     from workflows import clock
+    from workflows.database_clock import mark_practice
     from workflows.service import Beian
 
     app = Beian(url)
     with clock.using_clock(clock.VirtualClock(RECEIVED)):
         app.init(actor="bench")
+        mark_practice(app, "bench")  # a scratch database of the virtual clock (workflows/database_clock.py)
     return app
 
 
@@ -682,6 +684,10 @@ def run_bench(*, sizes: Sequence[int] = DEFAULT_SIZES, due: int = DEFAULT_DUE, s
     say(f"机器：{facts['cpu_count']} 个 CPU（{facts['cpu_model'] or facts['machine']}），Python {facts['python']}，"
         f"SQLite {facts['sqlite']}，SpiffWorkflow {facts['spiffworkflow']}")
     with _directory(directory) as folder, _sandbox_everywhere() as sandbox:
+        say(f"基准数据库：{folder}" + ("（保留）" if directory else "（临时目录，结束后删除）")
+            + ("；PostgreSQL 上另建临时数据库，结束后删除" if postgres_url else "")
+            + "。不动 ./beian.sqlite3 或 BEIAN_DATABASE_URL 所指的数据库")
+
         def sqlite_url(name: str) -> str:
             return f"sqlite:///{(folder / f'bench-{name}.sqlite3').resolve()}"
 

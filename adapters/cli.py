@@ -1,13 +1,17 @@
 """The `beian` command line.
 
-Global options: `--db URL` (else BEIAN_DATABASE_URL, else ./beian.sqlite3), `--now ISO-8601` (the virtual clock;
-absent = real time), `--json` (machine-readable output). Errors: one clear line on stderr, a non-zero exit, and
-nothing half-written (every command is one transaction, or one per case for sweeps and recomputations).
+Global options, accepted before or after the command (`beian --json tasks` and `beian tasks --json` alike): `--db URL`
+(else BEIAN_DATABASE_URL, else ./beian.sqlite3), `--now ISO-8601` (the virtual clock; absent = real time), `--json`
+(machine-readable output), `--user NAME` (recorded in the history), `--allow-virtual-clock` (the audited override of
+workflows/database_clock.py). Errors: one clear line on stderr, a non-zero exit, and nothing half-written (every
+command is one transaction, or one per case for sweeps and recomputations); no traceback reaches the user unless
+BEIAN_DEBUG=1 asks for it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -24,6 +28,14 @@ if TYPE_CHECKING:
     from workflows.service import Beian
 
 EXIT_USAGE = 2
+OVERRIDE_OPTION = "--allow-virtual-clock"  # as in workflows.database_clock, not imported: parsing stays light
+
+# What a command does to the database, which decides the clock it may run on (workflows/database_clock.py):
+READS = "reads"    # only reads: any clock, any database
+SETUP = "setup"    # writes, but no case or timer (init, bpmn deploy, users): no virtual clock on a live database
+LIVE = "live"      # changes cases or the operational state: as SETUP, and in real time it marks the database live
+SERVER = "server"  # starts servers that run in real time (up, worker, deploy, sandbox): never a virtual clock
+DEMO = "demo"      # runs on a virtual clock of its own, on its own practice database unless --db names one
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,31 +46,27 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _read_json(text_or_path: str, what: str) -> Any:
-    """A JSON value given inline, as a file path, or as '-' for standard input."""
-    if text_or_path == "-":
-        source, where = sys.stdin.read(), "标准输入"
-    elif text_or_path.lstrip().startswith(("{", "[")):
-        source, where = text_or_path, "参数"
-    else:
-        path = Path(text_or_path)
-        try:
-            source, where = path.read_text(encoding="utf-8"), str(path)
-        except OSError as exc:
-            raise BeianError(f"无法读取{what}文件 {path}：{exc.strerror}") from None
-    try:
-        return json.loads(source)
-    except json.JSONDecodeError as exc:
-        raise BeianError(f"{what}（{where}）不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列，{exc.msg}") from None
+    """A JSON value given inline, as a file path, or as '-' for standard input: strict and bounded (json_input)."""
+    from adapters.json_input import read_json
+
+    return read_json(text_or_path, what)
 
 
 def _app(args: argparse.Namespace) -> Beian:
     """The application for this command, opened once (and closed by `main`)."""
-    from adapters.db import database_url
     from workflows.service import Beian
 
     if getattr(args, "app", None) is None:
-        args.app = Beian(database_url(args.db))
+        args.app = Beian(_database(args))
     return args.app
+
+
+def _database(args: argparse.Namespace) -> str:
+    """The database URL of `--db` / BEIAN_DATABASE_URL / ./beian.sqlite3, refused in Chinese when it cannot be one."""
+    from adapters.cli_failures import checked_database_url
+    from adapters.db import database_url
+
+    return checked_database_url(database_url(args.db))
 
 
 def _print(args: argparse.Namespace, value: Any, human: Callable[[Any], str]) -> None:
@@ -69,10 +77,30 @@ def _print(args: argparse.Namespace, value: Any, human: Callable[[Any], str]) ->
 
 
 def cmd_init(args: argparse.Namespace) -> None:
-    deployed = _app(args).init(actor=args.user)
-    _print(args, {"definitions": deployed}, lambda v: "\n".join(
-        f"{d['process']} 第 {d['version']} 版" + ("（新部署）" if d["deployed"] else "（已是最新）")
-        for d in v["definitions"]) or "没有可部署的流程")
+    from workflows.database_clock import mark_practice, read_marker, refuse_practice
+
+    app = _app(args)
+    if args.practice:
+        refuse_practice(read_marker(app))  # before the schema is touched
+    deployed = app.init(actor=args.user)
+    if args.practice:
+        mark_practice(app, args.user)
+    marker = read_marker(app)
+
+    def human(v: dict[str, Any]) -> str:
+        lines = [f"{d['process']} 第 {d['version']} 版" + ("（新部署）" if d["deployed"] else "（已是最新）")
+                 for d in v["definitions"]] or ["没有可部署的流程"]
+        return "\n".join(lines + [CLOCK_KINDS[v["clock"]]])
+
+    _print(args, {"definitions": deployed, "clock": marker.kind}, human)
+
+
+CLOCK_KINDS = {
+    "practice": "练习数据库：可用虚拟时钟（--now）办理",
+    "live": "正式数据库（已按真实时间运行）：虚拟时钟（--now）只能用于查看",
+    "new": "尚未按真实时间运行：可用虚拟时钟（--now）；一旦按真实时间办理（beian up、网页应用、不带 --now 的"
+           "办理命令），虚拟时钟就只能用于查看。练习请用 beian init --practice",
+}
 
 
 def cmd_apply(args: argparse.Namespace) -> None:
@@ -303,12 +331,15 @@ def _read_calendar_file(path: str) -> Any:
     if path.endswith((".yaml", ".yml")):
         import yaml
 
+        from adapters.json_input import read_text
+
+        text, _ = read_text(path, "节假日安排")  # the same size bound as JSON
         try:
-            return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise BeianError(f"无法读取节假日安排文件 {path}：{exc.strerror}") from None
+            return yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise BeianError(f"节假日安排文件 {path} 不是有效的 YAML：{exc}") from None
+        except RecursionError:
+            raise BeianError(f"节假日安排文件 {path} 嵌套过深，未读取") from None
     return _read_json(path, "节假日安排")
 
 
@@ -320,13 +351,37 @@ def cmd_calendar_years(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from adapters.demo import run_demo
+    """The demo on its own practice database (`DIR/demo.sqlite3`, made afresh each time), or on `--db` if given,
+    which the virtual clock must be allowed to write to (workflows/database_clock.py)."""
+    from adapters.demo import DEMO_STARTS, fresh_demo_database, run_demo
+    from workflows.database_clock import check_virtual_write, mark_practice
+    from workflows.service import Beian
 
-    app = _app(args)
-    app.init(actor="admin")
-    shown = run_demo(app, say=(lambda _line: None) if args.json else print, out_dir=Path(args.out))
+    out = Path(args.out)
+    if args.db is None:
+        path = out / "demo.sqlite3"
+        args.app = app = Beian(fresh_demo_database(path))
+        app.init(actor="演示")
+        mark_practice(app, "演示")
+        database = str(path.resolve())
+        note = "练习数据库，每次运行 beian demo 时重新创建；不动 ./beian.sqlite3 或 BEIAN_DATABASE_URL 所指的数据库"
+    else:
+        from adapters.cli_failures import shown_url
+
+        app = _app(args)
+        check_virtual_write(app, DEMO_STARTS, "beian demo", args.user, override=args.allow_virtual_clock)
+        app.init(actor="演示")
+        database, note = shown_url(_database(args)), "--db 指定"
+    say = (lambda _line: None) if args.json else print
+    say(f"演示数据库：{database}（{note}）")
+    shown = run_demo(app, say=say, out_dir=out)
     if args.json:
-        print(json.dumps(shown, ensure_ascii=False, indent=2))
+        print(json.dumps({"database": database, **shown}, ensure_ascii=False, indent=2))
+
+
+def cmd_bench_misplaced(args: argparse.Namespace) -> None:
+    raise BeianError("beian bench 的选项只能写在 bench 之后（它的 --db 是存放基准数据库的目录），"
+                     "例如：beian bench --sizes 1000 --steps 20")
 
 
 def _user_view(user: Any) -> dict[str, Any]:
@@ -533,26 +588,54 @@ def cmd_simulate_profile(args: argparse.Namespace) -> None:
     print(json.dumps(fragment, ensure_ascii=False, indent=2))
 
 
+def _global_options(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
+    """The options every command takes. On a command's parser they default to SUPPRESS, so that a value given after
+    the command is kept and one given before it is not overwritten by the command's default."""
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if on_command else value
+
+    parser.add_argument("--db", default=default(None),
+                        help="数据库 URL 或 SQLite 文件路径（默认 BEIAN_DATABASE_URL 或 ./beian.sqlite3）")
+    parser.add_argument("--now", default=default(None),
+                        help="虚拟时钟：以该时刻运行（ISO-8601，例如 2026-09-30T10:00+08:00）；"
+                             "已按真实时间运行的数据库只许读取（见 --allow-virtual-clock）")
+    parser.add_argument("--json", action="store_true", default=default(False), help="输出 JSON")
+    parser.add_argument("--user", default=default(None), help="操作人（记入审计历史）")
+    parser.add_argument(OVERRIDE_OPTION, dest="allow_virtual_clock", action="store_true", default=default(False),
+                        help="仍在已按真实时间运行的数据库上以虚拟时钟写入（定时事件会提前触发；记入审计日志）")
+
+
+def _on_every_command(parser: argparse.ArgumentParser) -> None:
+    """Give every command's parser, however deep (`users add`, `bpmn check`, `calendar add`), the global options."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                if name == "bench":  # its options are its own (main hands them to adapters.bench)
+                    continue
+                _global_options(command, on_command=True)
+                _on_every_command(command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="beian", description="职业技能等级评价机构备案系统")
-    parser.add_argument("--db", help="数据库 URL 或 SQLite 文件路径（默认 BEIAN_DATABASE_URL 或 ./beian.sqlite3）")
-    parser.add_argument("--now", help="虚拟时钟：以该时刻运行（ISO-8601，例如 2026-09-30T10:00+08:00）")
-    parser.add_argument("--json", action="store_true", help="输出 JSON")
-    parser.add_argument("--user", default=None, help="操作人（记入审计历史）")
+    _global_options(parser, on_command=False)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    sub.add_parser("init", help="创建或升级数据库并部署内置流程").set_defaults(func=cmd_init, default_user="admin")
+    p = sub.add_parser("init", help="创建或升级数据库并部署内置流程")
+    p.add_argument("--practice", action="store_true",
+                   help="设为练习数据库：可用虚拟时钟（--now）随意办理；已按真实时间运行的数据库不能设为练习数据库")
+    p.set_defaults(func=cmd_init, default_user="admin", effect=SETUP)
     p = sub.add_parser("apply", help="提交备案申请（JSON 文件）")
     p.add_argument("file")
     p.add_argument("--received-at", help="收到申请的时间（默认为当前时间）")
-    p.set_defaults(func=cmd_apply, default_user="applicant")
+    p.set_defaults(func=cmd_apply, default_user="applicant", effect=LIVE)
     p = sub.add_parser("tasks", help="列出待办")
     p.add_argument("--case")
-    p.set_defaults(func=cmd_tasks)
+    p.set_defaults(func=cmd_tasks, effect=READS)
     p = sub.add_parser("complete", help="办结待办")
     p.add_argument("task_id")
     p.add_argument("--data", required=True, help="表单数据：JSON 文本、文件路径或 -")
-    p.set_defaults(func=cmd_complete, default_user="caseworker")
+    p.set_defaults(func=cmd_complete, default_user="caseworker", effect=LIVE)
     p = sub.add_parser("send", help="送达外部事件：resubmission、objection、renewal_application、change_report、"
                        "violation_report、deregistered、catalogue_change、termination_request、statement、wrapup_done、"
                        "rectification_done、rating")
@@ -560,20 +643,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--case", help="案件编号或备案编号")
     p.add_argument("--filing", help="备案编号（与 --case 二选一）")
     p.add_argument("--data", help="消息内容：JSON 文本、文件路径或 -")
-    p.set_defaults(func=cmd_send, default_user="external")
+    p.set_defaults(func=cmd_send, default_user="external", effect=LIVE)
     p = sub.add_parser("sweep", help="触发所有已到期的定时事件")
     p.add_argument("--limit", type=int, default=1000)
-    p.set_defaults(func=cmd_sweep, default_user="timer")
+    p.set_defaults(func=cmd_sweep, default_user="timer", effect=LIVE)
     p = sub.add_parser("deliver", help="向外部系统送达待发事项（公示、上报、通知）")
     p.add_argument("--limit", type=int, default=1000)
-    p.set_defaults(func=cmd_deliver, default_user="outbox")
+    p.set_defaults(func=cmd_deliver, default_user="outbox", effect=LIVE)
     p = sub.add_parser("retry", help="重新处理卡住的案件：触发到期事件，并重新送达失败的事项")
     p.add_argument("case", help="案件编号")
-    p.set_defaults(func=cmd_retry, default_user="ops")
+    p.set_defaults(func=cmd_retry, default_user="ops", effect=LIVE)
     p = sub.add_parser("stuck", help="列出卡住的案件（超期待办、延误的定时事件、出错、送达失败、外部回复超期）")
-    p.set_defaults(func=cmd_stuck)
+    p.set_defaults(func=cmd_stuck, effect=LIVE)  # it records the stuck list
     sub.add_parser("registry-check", help="向市场主体登记系统核查有效备案机构是否已注销").set_defaults(
-        func=cmd_registry_check, default_user="registry")
+        func=cmd_registry_check, default_user="registry", effect=LIVE)
     p = sub.add_parser("up", help="一键启动：Prefect 服务器与界面、定时扫描/送达/卡件监控部署、外部系统沙箱"
                                   "（Ctrl-C 停止）")
     p.add_argument("--home", default=".beian", help="运行目录：Prefect 数据（PREFECT_HOME）与日志（默认 ./.beian）")
@@ -584,67 +667,67 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-web", action="store_true", help="不启动网页应用")
     p.add_argument("--no-serve", action="store_true", help="不在本机运行部署（交给工作池中的 worker）")
     p.add_argument("--open", action="store_true", help="启动后打开浏览器")
-    p.set_defaults(func=cmd_up)
+    p.set_defaults(func=cmd_up, effect=SERVER)
     p = sub.add_parser("deploy", help="把后台部署注册到 Prefect 进程工作池（多机扩展）")
     p.add_argument("--pool", required=True)
     p.add_argument("--prefect-api-url", help="Prefect 服务器 API，如 http://10.0.0.5:4220/api（默认 PREFECT_API_URL）")
-    p.set_defaults(func=cmd_deploy)
+    p.set_defaults(func=cmd_deploy, effect=SERVER)
     p = sub.add_parser("worker", help="在本机启动一个 Prefect 进程工作池 worker（可在多台机器上各启动几个）")
     p.add_argument("--pool", required=True)
     p.add_argument("--prefect-api-url", help="Prefect 服务器 API（默认 PREFECT_API_URL）")
-    p.set_defaults(func=cmd_worker)
+    p.set_defaults(func=cmd_worker, effect=SERVER)
     p = sub.add_parser("sandbox", help="启动外部系统模拟服务器（开发与测试用）")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=SANDBOX_PORT)
-    p.set_defaults(func=cmd_sandbox)
-    sub.add_parser("bench", help="性能基准，输出 JSON（选项见 beian bench --help）", add_help=False)
+    p.set_defaults(func=cmd_sandbox, effect=SERVER)
+    sub.add_parser("bench", help="性能基准，输出 JSON（选项见 beian bench --help）", add_help=False).set_defaults(
+        func=cmd_bench_misplaced, effect=READS)
     p = sub.add_parser("show", help="查看案件或备案（状态、原因、等待事项、期限、文书、历史）")
     p.add_argument("case", help="案件编号或备案编号")
-    p.set_defaults(func=cmd_show)
+    p.set_defaults(func=cmd_show, effect=READS)
     p = sub.add_parser("filings", help="列出备案（状态与有效期）")
     p.add_argument("--status",
                    help="按状态筛选：filed、renewal_window、renewal_review、suspended、winding_up、terminated")
     p.add_argument("--region", help="按地区代码筛选（如 510000 为全省，510100 为成都市）")
-    p.set_defaults(func=cmd_filings)
+    p.set_defaults(func=cmd_filings, effect=READS)
     p = sub.add_parser("document", help="输出文书 HTML（或用 --pdf 输出 PDF）")
     p.add_argument("document_id", type=int)
     p.add_argument("--out", help="写入文件")
     p.add_argument("--pdf", help="输出为 PDF 文件（中文字体：Noto CJK）")
-    p.set_defaults(func=cmd_document)
+    p.set_defaults(func=cmd_document, effect=READS)
 
     p = sub.add_parser("demo", help="演示：在虚拟时钟上走完一件备案（示例数据）")
     p.add_argument("--out", default="demo", help="文书输出目录（默认 ./demo）")
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=cmd_demo, effect=DEMO)
 
     cal = sub.add_parser("calendar", help="工作日日历").add_subparsers(dest="calendar_command", required=True,
                                                                     parser_class=_Parser)
     p = cal.add_parser("add", help="计算某日起 N 个工作日的期限")
     p.add_argument("date")
     p.add_argument("days", type=int)
-    p.set_defaults(func=cmd_calendar_add)
+    p.set_defaults(func=cmd_calendar_add, effect=READS)
     p = cal.add_parser("load", help="载入某年的国务院节假日安排（JSON/YAML）")
     p.add_argument("file")
-    p.set_defaults(func=cmd_calendar_load, default_user="admin")
-    cal.add_parser("years", help="已载入的年度安排").set_defaults(func=cmd_calendar_years)
+    p.set_defaults(func=cmd_calendar_load, default_user="admin", effect=LIVE)
+    cal.add_parser("years", help="已载入的年度安排").set_defaults(func=cmd_calendar_years, effect=READS)
 
     bpmn = sub.add_parser("bpmn", help="流程定义（BPMN）").add_subparsers(dest="bpmn_command", required=True,
                                                                     parser_class=_Parser)
     p = bpmn.add_parser("check", help="部署前检查 BPMN 文件：XML 与规范、能否解析、泳道角色、表单、服务、表达式、"
                                       "定时器、网关条件、消息（有错误时退出码为 7）")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="输出 JSON")
-    p.set_defaults(func=cmd_bpmn_check)
+    p.set_defaults(func=cmd_bpmn_check, effect=READS)
     p = bpmn.add_parser("deploy", help="检查并部署为新版本（有错误时拒绝部署；运行中的案件留在原版本）")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.set_defaults(func=cmd_bpmn_deploy, default_user="process-owner")
+    p.set_defaults(func=cmd_bpmn_deploy, default_user="process-owner", effect=SETUP)
     p = bpmn.add_parser("versions", help="流程的各个版本及其运行中的案件数")
     p.add_argument("process", help="流程编号，如 filing_application")
-    p.set_defaults(func=cmd_bpmn_versions)
+    p.set_defaults(func=cmd_bpmn_versions, effect=READS)
     p = bpmn.add_parser("diff", help="比较同一流程的两个版本：新增、删除、修改的元素与表单，及停在其上的运行中案件")
     p.add_argument("process", help="流程编号，如 filing_application")
     p.add_argument("a", type=int, metavar="A", help="原版本号")
     p.add_argument("b", type=int, metavar="B", help="新版本号")
-    p.set_defaults(func=cmd_bpmn_diff)
+    p.set_defaults(func=cmd_bpmn_diff, effect=READS)
     p = bpmn.add_parser("migrate", help="把某版本上运行中的案件迁移到另一版本（待办、认领、暂存内容与已计算的"
                                         "法定期限不变；先用 --dry-run 预览）")
     p.add_argument("process", help="流程编号，如 filing_application")
@@ -653,14 +736,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="只预览每个案件与其所在环节的迁移结果，不作更改")
     p.add_argument("--case", dest="cases", action="append", metavar="CASE",
                    help="只迁移这些案件（可重复；默认该版本上所有运行中的案件）")
-    p.set_defaults(func=cmd_bpmn_migrate, default_user="process-owner")
+    p.set_defaults(func=cmd_bpmn_migrate, default_user="process-owner",
+                   effect=lambda args: READS if args.dry_run else LIVE)
 
     p = sub.add_parser("simulate-profile", help="按办理历史估算模拟配置（各环节用时与结论比例），输出 JSON，"
                        "供 simulate --profile 使用")
     p.add_argument("process", nargs="?", default="filing_application", help="流程编号（默认 filing_application）")
     p.add_argument("--since", help="只用此日期以来的记录（YYYY-MM-DD）")
     p.add_argument("--min-samples", type=int, default=5, help="环节至少办结几件才估算（默认 5）")
-    p.set_defaults(func=cmd_simulate_profile)
+    p.set_defaults(func=cmd_simulate_profile, effect=READS)
     p = sub.add_parser("simulate", help="模拟比较：合成案件在虚拟时钟上走完流程的各版本，比较回执数、办理时长、"
                                         "法定期限超期和卡住的案件（只读取 --db，不改动）")
     p.add_argument("process", help="流程编号（目前可模拟 filing_application）")
@@ -674,8 +758,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="申请到达期的最后一天（含）；之后继续运行至案件全部办结，最多运行配置 horizon 规定的天数")
     p.add_argument("--profile", help="模拟配置 JSON 文件，合并于默认配置之上（见 docs/simulation.md）")
     p.add_argument("--seed", type=int, help="随机种子（默认 20260101；相同种子、相同输入，结果相同）")
-    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="输出 JSON")
-    p.set_defaults(func=cmd_simulate, default_user="simulation")
+    p.set_defaults(func=cmd_simulate, default_user="simulation", effect=READS)
 
     users = sub.add_parser("users", help="用户管理（管理员）").add_subparsers(dest="users_command", required=True,
                                                                         parser_class=_Parser)
@@ -687,21 +770,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region", required=True, help="辖区代码：省级如 510000，市级如 510100（直辖市为区代码）")
     p.add_argument("--admin", action="store_true", help="管理员")
     p.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行）")
-    p.set_defaults(func=cmd_users_add, default_user="admin")
-    users.add_parser("list", help="列出用户").set_defaults(func=cmd_users_list)
+    p.set_defaults(func=cmd_users_add, default_user="admin", effect=SETUP)
+    users.add_parser("list", help="列出用户").set_defaults(func=cmd_users_list, effect=READS)
     p = users.add_parser("passwd", help="更改用户密码")
     p.add_argument("username")
     p.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行）")
-    p.set_defaults(func=cmd_users_passwd, default_user="admin")
+    p.set_defaults(func=cmd_users_passwd, default_user="admin", effect=SETUP)
     p = users.add_parser("disable", help="停用用户")
     p.add_argument("username")
-    p.set_defaults(func=cmd_users_active, active=False, default_user="admin")
+    p.set_defaults(func=cmd_users_active, active=False, default_user="admin", effect=SETUP)
     p = users.add_parser("enable", help="重新启用用户")
     p.add_argument("username")
-    p.set_defaults(func=cmd_users_active, active=True, default_user="admin")
+    p.set_defaults(func=cmd_users_active, active=True, default_user="admin", effect=SETUP)
     p = users.add_parser("unlock", help="解除用户因连续登录失败而暂停的登录")
     p.add_argument("username")
-    p.set_defaults(func=cmd_users_unlock, default_user="admin")
+    p.set_defaults(func=cmd_users_unlock, default_user="admin", effect=SETUP)
+    _on_every_command(parser)
     return parser
 
 
@@ -721,19 +805,86 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"错误：操作人（--user）不能为空，且不超过 {longest} 个字符", file=sys.stderr)
         return EXIT_USAGE
     try:
-        chosen: clock.Clock = clock.VirtualClock(clock.parse_instant(args.now)) if args.now else clock.RealClock()
-        with clock.using_clock(chosen):
-            args.func(args)
+        _run(args)
     except BeianError as exc:
         print(f"错误：{exc.message}", file=sys.stderr)
         return exc.exit_code
     except ValueError as exc:  # domain validation (tasks/) speaks Chinese already
         print(f"错误：{exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("已中断；进行中的操作已回滚", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader went away (`beian tasks | head`): stop quietly, as a killed writer would
+        with contextlib.suppress(OSError, ValueError):  # nothing more to flush into the closed pipe
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13  # SIGPIPE
+    except Exception as exc:  # the last resort: a database it cannot reach, a file it cannot write, a bug
+        return _failed(args, exc)
     finally:
         if getattr(args, "app", None) is not None:
             args.app.close()
     return 0
+
+
+def _failed(args: argparse.Namespace, exc: Exception) -> int:
+    """One Chinese line for what no command caught; the traceback too when BEIAN_DEBUG=1."""
+    from adapters.cli_failures import debugging, describe
+
+    try:
+        from adapters.db import database_url
+
+        url: str | None = database_url(args.db)
+    except Exception:  # noqa: BLE001 — the URL is only there to name the database in the message
+        url = None
+    message, code = describe(exc, url)
+    print(f"错误：{message}", file=sys.stderr)
+    if debugging():
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    return code
+
+
+def _run(args: argparse.Namespace) -> None:
+    """The command on the clock it asked for, within the rules of workflows/database_clock.py: a virtual clock writes
+    only where the database allows it; a command that changes cases in real time marks the database as live."""
+    effect = _effect(args)
+    command = _command_name(args)
+    chosen: clock.Clock = clock.RealClock()
+    if args.now:
+        instant = clock.parse_instant(args.now)
+        chosen = clock.VirtualClock(instant)
+        if effect == SERVER:
+            raise BeianError(f"{command} 按真实时间运行，不能与 --now 同用")
+        if effect in (SETUP, LIVE):
+            from workflows.database_clock import check_virtual_write
+
+            check_virtual_write(_app(args), instant, command, args.user, override=args.allow_virtual_clock)
+    try:
+        with clock.using_clock(chosen):
+            args.func(args)
+    except SystemExit:  # a command that ran and reports failed cases through its exit code (sweep, deliver, …)
+        _mark_live(args, effect, command)
+        raise
+    _mark_live(args, effect, command)
+
+
+def _mark_live(args: argparse.Namespace, effect: str, command: str) -> None:
+    if effect == LIVE and not args.now and getattr(args, "app", None) is not None:
+        from workflows.database_clock import mark_real_time
+
+        mark_real_time(args.app, command)
+
+
+def _effect(args: argparse.Namespace) -> str:
+    effect = getattr(args, "effect", LIVE)  # a command that does not say is taken to change cases
+    return effect(args) if callable(effect) else effect
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    words = [args.command] + [getattr(args, f"{args.command}_command", None) or ""]
+    return "beian " + " ".join(word for word in words if word)
 
 
 if __name__ == "__main__":

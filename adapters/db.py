@@ -34,6 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 DEFAULT_DATABASE_FILE = "beian.sqlite3"
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -388,6 +389,22 @@ class CalendarYear(Base):
     loaded_by: Mapped[str] = mapped_column(String(100))
 
 
+class DatabaseClock(Base):
+    """Which clock may run on this database (one row, id 1; workflows/database_clock.py): a practice database takes
+    the virtual clock (`--now`) freely; once real time has run on a database that is not one, a virtual clock may
+    not write to it without an explicit, audited override. Both moments are wall-clock time."""
+
+    __tablename__ = "database_clock"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    practice: Mapped[bool] = mapped_column(Boolean, default=False)
+    practice_since: Mapped[datetime | None]
+    practice_by: Mapped[str | None] = mapped_column(String(100))
+    # The first real-time use and what it was ("beian up", "网页应用", "beian sweep", …).
+    real_time_since: Mapped[datetime | None]
+    real_time_by: Mapped[str | None] = mapped_column(String(200))
+
+
 class Sequence(Base):
     """Named counters (case numbers, filing numbers per region and year), incremented inside the step."""
 
@@ -408,7 +425,10 @@ def database_url(explicit: str | None = None) -> str:
 def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = create_engine(url, future=True)
+    connect_args: dict[str, Any] = {}
+    if url.startswith("postgresql") and "connect_timeout=" not in url:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS  # an unreachable host fails soon, not after minutes
+    engine = create_engine(url, future=True, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; we emit BEGIN IMMEDIATE ourselves so that a step

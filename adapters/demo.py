@@ -19,6 +19,33 @@ from workflows.service import Beian
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "application.json"
 
 
+# The demo's first moment: the application arrives (every later step is later).
+DEMO_STARTS = datetime.fromisoformat("2026-09-24T10:00:00+08:00")
+
+
+def fresh_demo_database(path: Path) -> str:
+    """The URL of a new, empty SQLite file at `path` for the demo. An earlier demo's database there is replaced; any
+    other file is left alone and refused: the demo never writes over a database it did not make."""
+    from workflows.database_clock import read_marker
+    from workflows.errors import BeianError
+
+    url = f"sqlite:///{path.resolve()}"
+    if path.exists():
+        app = Beian(url)
+        try:
+            practice = read_marker(app).practice
+        except Exception:  # noqa: BLE001 — not a database we can read: certainly not ours to replace
+            practice = False
+        finally:
+            app.close()
+        if not practice:
+            raise BeianError(f"{path} 已存在，且不是练习数据库，beian demo 不会覆盖它；请用 --out 换一个目录")
+        for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
 def _at(text: str) -> clock.VirtualClock:
     return clock.VirtualClock(datetime.fromisoformat(text))
 
@@ -39,7 +66,7 @@ def run_demo(app: Beian, say: Callable[[str], None] = print, out_dir: Path | Non
         step(when, f"办结“{open_task['name']}”：{json.dumps(data, ensure_ascii=False)}",
              lambda: app.complete(open_task["id"], data, actor="演示-办事员"))
 
-    case = step("2026-09-24T10:00:00+08:00", "提交备案申请（示例材料）",
+    case = step(DEMO_STARTS.isoformat(), "提交备案申请（示例材料）",
                 lambda: app.apply(application, actor="演示-申请机构"))["case"]
     cases = {case}
     with clock.using_clock(_at("2026-09-24T10:00:00+08:00")):

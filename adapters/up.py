@@ -327,11 +327,15 @@ def run_up(db_url: str | None = None, home: Path = DEFAULT_HOME, prefect_port: i
 
 def _init_database(url: str, up: _Up) -> None:
     from adapters.demo import seed_empty_database
+    from workflows.database_clock import mark_real_time, read_marker
     from workflows.service import Beian
 
     app = Beian(url)
     try:
         deployed = app.init()
+        # From here on real time runs on this database: a virtual clock may no longer write to it.
+        mark_real_time(app, "beian up")
+        practice = read_marker(app).practice
     except Exception as exc:  # unreachable server, wrong credentials, a migration that fails: say so, stop the rest
         raise UpFailed(f"业务数据库无法初始化 / database init failed: {_shown_url(url)}: {type(exc).__name__}: {exc}"
                        ) from exc
@@ -340,6 +344,9 @@ def _init_database(url: str, up: _Up) -> None:
     changed = [d["process"] for d in deployed if d.get("deployed")]
     up.say(f"  业务数据库已就绪 / database ready: {_shown_url(url)}"
            + (f"（新部署 / deployed: {', '.join(changed)}）" if changed else ""))
+    if practice:
+        up.say("  注意：这是练习数据库（beian init --practice），其中的案件可能按虚拟时钟办理，送达任务会把它们的通知"
+               "发给外部系统；正式运行请用另一个数据库 / note: this is a practice database")
     app = Beian(url)
     try:
         seeded = seed_empty_database(app)

@@ -59,6 +59,11 @@ def now() -> datetime:
     return _current.get().now()
 
 
+def is_real() -> bool:
+    """Whether the clock in force is the real one (no `--now`, no demo, simulation or test clock)."""
+    return isinstance(_current.get(), RealClock)
+
+
 def today_in_shanghai() -> date:
     return now().astimezone(SHANGHAI).date()
 

@@ -24,6 +24,10 @@ class InvalidInput(BeianError):
     exit_code = 4
 
 
+class ReceivedInFuture(InvalidInput):
+    """An application's time of receipt later than the clock's now: nobody receives a paper tomorrow."""
+
+
 class IllegalEvent(BeianError):
     """An event the case is not waiting for (a message nobody catches, a task that is no longer open)."""
 
@@ -46,3 +50,10 @@ class StepFailed(BeianError):
     """The engine failed while running a step; the previous state of the case is kept."""
 
     exit_code = 8
+
+
+class VirtualClockRefused(BeianError):
+    """A virtual clock (`--now`, the demo) asked to write to a database that real time has run on
+    (workflows/database_clock.py); nothing was changed."""
+
+    exit_code = 9

@@ -142,9 +142,13 @@ def _named(label: str) -> Callable[[], str]:
 
 
 @contextmanager
-def _application() -> Iterator[Beian]:
+def _application(label: str) -> Iterator[Beian]:
+    """The application for one flow run, which is real time running on its database (workflows/database_clock.py)."""
+    from workflows.database_clock import mark_real_time
+
     app = Beian(database_url())
     try:
+        mark_real_time(app, f"Prefect：{label}")
         yield app
     finally:
         app.close()
@@ -203,7 +207,7 @@ def sweep_timers(limit: int = 1000) -> dict[str, Any] | State[Any]:
     """
     logger = get_run_logger()
     settings = load_settings()
-    with _application() as app:
+    with _application("计时扫描") as app:
         now = clock.now()
         run = _Run(app, settings, now)
         due = due_cases(app, now, limit, settings.sweep_max_attempts)
@@ -254,7 +258,7 @@ def deliver_outbox(limit: int = 1000) -> dict[str, Any] | State[Any]:
     """
     logger = get_run_logger()
     settings = load_settings()
-    with _application() as app, httpx.Client() as client:
+    with _application("外部投递") as app, httpx.Client() as client:
         now = clock.now()
         run = _Run(app, settings, now, client)
         due = due_deliveries(app, now, limit)
@@ -285,7 +289,7 @@ def watch_stuck() -> dict[str, Any]:
     """Publish the stuck cases as a table artifact (fixed key) and announce the newly stuck ones as events."""
     logger = get_run_logger()
     settings = load_settings()
-    with _application() as app:
+    with _application("卡住案件检查") as app:
         check = check_stuck(app, settings)
     items, newly, cleared, summary = check.items, check.newly, check.cleared, check.summary
     checked = check.now.astimezone(SHANGHAI)
@@ -343,7 +347,7 @@ def retry_case(case: str) -> dict[str, Any] | State[Any]:
     """
     logger = get_run_logger()
     case = case.strip()
-    with _application() as app:
+    with _application("重试") as app:
         try:
             result = app.retry(case, actor="ops")
         except BeianError as exc:
@@ -370,7 +374,7 @@ def registry_watch_available() -> bool:
 def check_registrations() -> dict[str, Any]:
     from workflows.registry_watch import check_deregistrations  # lazily: the module arrives with its own issue
 
-    with _application() as app:
+    with _application("注销核查") as app:
         result: dict[str, Any] = check_deregistrations(app, load_settings())
     get_run_logger().info("注销核查完成：%s", result)
     return result

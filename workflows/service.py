@@ -50,7 +50,15 @@ from workflows.engine import (
     start_instance,
     sync_message_waits,
 )
-from workflows.errors import BeianError, DefinitionError, IllegalEvent, InvalidInput, NotFound, StepFailed
+from workflows.errors import (
+    BeianError,
+    DefinitionError,
+    IllegalEvent,
+    InvalidInput,
+    NotFound,
+    ReceivedInFuture,
+    StepFailed,
+)
 from workflows.filings import FILING_STATUSES, TERMINATION_KINDS, filing_facts
 from workflows.lifecycle import STARTERS, new_case_id, open_procedure, procedure_ground, start_case
 from workflows.migration import CasePlan, MigrateTo, plan_case, version_diff
@@ -437,6 +445,9 @@ class Beian:
             raise InvalidInput(f"申请材料不符合要求：{'；'.join(exc.problems)}", problems=exc.problems) from None
         now = clock.now()
         received = received_at or now
+        if received > now:
+            raise ReceivedInFuture(
+                f"收件时间 {_minute(received)} 晚于现在（{_minute(now)}），收件时间不能是将来的时间；未登记")
         profile = profile_for_region(normalised["region"])
         with self.uow() as uow:
             definition = uow.repo.latest_definition(FILING_PROCESS)
@@ -882,6 +893,11 @@ def _audit_system(uow: UnitOfWork, actor: str, action: str, summary: str, case_i
                   **detail: Any) -> None:
     uow.repo.add(AuditEvent(at=clock.now(), case_id=case_id, actor=actor, action=action, summary=summary,
                             article="", detail=detail))
+
+
+def _minute(value: datetime) -> str:
+    """A moment as people read it: Beijing time to the minute."""
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def _local(value: datetime | None) -> str | None:

@@ -62,6 +62,8 @@ SIMULATABLE = {"filing_application"}
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "application.json"
 _OUTSIDE_SYSTEMS = ("CREDIT_REGISTRY", "ENTERPRISE_REGISTRY", "NOTICE_WEBSITE", "NATIONAL_REGISTRY", "NOTIFICATIONS")
 _ACTOR = "模拟"
+# Where the simulation runs, as the report says it: never on the database it reads the versions from.
+SCRATCH_DATABASES = "每个版本一个临时练习数据库（SQLite，运行后删除）；--db 只读取已部署的版本与节假日安排"
 
 
 # --- which versions -----------------------------------------------------------------------------------------------
@@ -404,10 +406,13 @@ class VariantRun:
 
     def _prepare(self) -> None:
         """Schema, bundled definitions, the user's holiday arrangements, and this version as the latest."""
+        from workflows.database_clock import mark_practice
+
         source = self.variant.source
         before = self.arrivals[0].received_at - timedelta(days=1) if self.arrivals else self.horizon
         with clock.using_clock(clock.VirtualClock(before)):
             self.app.init(actor=_ACTOR)
+            mark_practice(self.app, _ACTOR)  # a scratch database of the virtual clock (workflows/database_clock.py)
             with self.app.uow() as uow:
                 for year in self.calendar_years:
                     uow.repo.add(CalendarYear(**year))
@@ -684,6 +689,7 @@ def simulate(process: str, *, cases: int, first: date, last: date, profile: Prof
         "profile": profile.source,
         "office_hours": f"{profile.office_start:%H:%M}-{profile.office_end:%H:%M}",
         "arrival_pattern": profile.arrival_pattern,
+        "databases": SCRATCH_DATABASES,
         "versions": results,
         "differences": [difference(results[0], other) for other in results[1:]],
     }

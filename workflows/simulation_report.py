@@ -69,7 +69,10 @@ def render(report: dict[str, Any]) -> str:
              f"的工作日办公时间（{report['office_hours']}）内到达（{pattern}），"
              f"随机种子 {report['seed']}，配置：{report['profile']}",
              f"运行至所有案件结束，最迟 {report['horizon'][:16].replace('T', ' ')}；"
-             + "；".join(f"{v['variant']['label']} 用时 {v['seconds']} 秒（{v['steps']} 步）" for v in versions), ""]
+             + "；".join(f"{v['variant']['label']} 用时 {v['seconds']} 秒（{v['steps']} 步）" for v in versions)]
+    if report.get("databases"):
+        lines.append(f"数据库：{report['databases']}")
+    lines.append("")
     numbered = len(versions) > 1
     header = ["指标"] + [f"[{i + 1}] {v['variant']['label']}" if numbered else v["variant"]["label"]
                          for i, v in enumerate(versions)]

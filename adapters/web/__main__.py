@@ -20,6 +20,7 @@ import uvicorn
 from adapters.db import database_url
 from adapters.settings import WEB_PORT
 from adapters.web.app import create_app
+from workflows.database_clock import mark_real_time
 
 
 def secret_key(path: Path) -> str:
@@ -45,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     app = create_app(database_url(args.db), secret_key=secret_key(Path(args.secret_file)),
                      secure_cookies=os.environ.get("BEIAN_WEB_SECURE_COOKIES") == "1")
+    # Caseworkers act in real time: from now on a virtual clock may no longer write to this database.
+    mark_real_time(app.state.service, "网页应用")
     proxies = os.environ.get("BEIAN_WEB_TRUSTED_PROXIES", "").strip()
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=bool(proxies),
                 forwarded_allow_ips=proxies or None)

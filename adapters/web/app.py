@@ -36,7 +36,7 @@ from tasks.calendar import SHANGHAI
 from tasks.grounds import GROUNDS
 from tasks.roles import PROCESS_OWNER, ROLES
 from workflows import clock
-from workflows.errors import BeianError, ConcurrentChange, IllegalEvent, InvalidInput, NotFound
+from workflows.errors import BeianError, ConcurrentChange, IllegalEvent, InvalidInput, NotFound, ReceivedInFuture
 from workflows.lifecycle import PROCESS_LABELS
 from workflows.operators import STATUSES
 from workflows.service import Beian
@@ -332,6 +332,9 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
                         sections=application_fields(posted_values(items), errors), form_errors=form_errors)
         try:
             result = service.apply(application, received_at=received_at, actor=user.username)
+        except ReceivedInFuture as exc:  # the service's own check of the date: shown next to the 收件日期 field
+            return page(request, "application_form.html", status_code=422, form_errors=[],
+                        sections=application_fields(posted_values(items), {RECEIVED_AT_FIELD: exc.message}))
         except InvalidInput as exc:
             return page(request, "application_form.html", status_code=422,
                         sections=application_fields(posted_values(items)), form_errors=exc.problems or [exc.message])

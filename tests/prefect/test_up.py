@@ -45,6 +45,7 @@ from tests.prefect.conftest import (
     processes_of,
 )
 from workflows import flows
+from workflows.database_clock import read_marker
 from workflows.service import Beian
 
 POOL = "beian-test-pool"
@@ -81,6 +82,11 @@ def test_up_prints_where_everything_is_and_the_prefect_ui_answers(up: UpProcess)
     assert page.status_code == 200 and "<html" in page.text.lower()
     assert httpx.get(f"{up.ui}/api/health", timeout=10).json() is True
     assert httpx.get(f"http://127.0.0.1:{SANDBOX_PORT}/_sandbox/", timeout=10).status_code == 200
+    app = Beian(up.database_url)  # `beian up` runs in real time: a virtual clock may no longer write to its database
+    try:
+        assert read_marker(app).live and read_marker(app).real_time_by == "beian up"
+    finally:
+        app.close()
 
 
 def test_the_deployments_are_served_with_their_schedules(up: UpProcess, prefect_client: Any) -> None:
