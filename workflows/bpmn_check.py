@@ -536,9 +536,9 @@ def _load_forms(directories: Iterable[Path]) -> tuple[dict[str, Any], dict[str, 
                     continue
                 forms[path.name] = json.loads(path.read_text(encoding="utf-8"))
                 broken.pop(path.name, None)
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
                 detail = (f"第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}" if isinstance(exc, json.JSONDecodeError)
-                          else str(exc))
+                          else "嵌套层数过多" if isinstance(exc, RecursionError) else str(exc))
                 broken[path.name] = f"不是有效的 JSON（{detail}）"
                 forms.pop(path.name, None)
     return forms, broken

@@ -193,6 +193,8 @@ def read_source(path: Path) -> DefinitionSource:
             forms[name] = json.loads(form_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise DefinitionError(f"表单 {name} 不是有效的 JSON：第 {exc.lineno} 行 {exc.msg}") from exc
+        except RecursionError:
+            raise DefinitionError(f"表单 {name} 嵌套层数过多，不是可用的 JSON Schema") from None
     return DefinitionSource(process_id, parsed.name, path.name, xml, forms, source_digest(xml, forms))
 
 

@@ -140,6 +140,10 @@ def read_form_uploads(files: list[tuple[str, bytes]]) -> tuple[dict[str, Any], l
             findings.append(Finding(name, None, "error", "form-invalid",
                                     f"上传的表单 {name} 不是有效的 JSON：第 {exc.lineno} 行 {exc.msg}"))
             forms.pop(name, None)
+        except RecursionError:
+            findings.append(Finding(name, None, "error", "form-invalid",
+                                    f"上传的表单 {name} 嵌套层数过多，不是可用的 JSON Schema"))
+            forms.pop(name, None)
     return forms, findings
 
 
@@ -191,7 +195,7 @@ def candidate_from_payload(service: Beian, process_id: str, payload: str) -> Can
         xml, forms, sent_name = data["xml"], data["forms"], data.get("sent_name", "")
         if not isinstance(xml, str) or not isinstance(forms, dict) or not isinstance(sent_name, str):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise InvalidInput("部署请求不完整或已损坏，请重新上传文件并检查") from None
     return assemble(service, process_id, xml, sent_name, forms)
 

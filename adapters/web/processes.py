@@ -10,7 +10,6 @@ calls as the header `X-CSRF-Token`. Deploying always goes through `Beian.deploy`
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import secrets
 from collections.abc import Awaitable, Callable
@@ -132,7 +131,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         latest = stored_version(service, process_id)
         try:
             payload = base64.b64decode(items.get("candidate", ""), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not ASCII to begin with, or not UTF-8 once decoded
             payload = ""
         try:
             candidate = candidate_from_payload(service, process_id, payload)
@@ -267,7 +266,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
                                 status_code=413)
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, not UTF-8, or nested beyond reason
             data = None
         if not isinstance(data, dict) or not isinstance(data.get("xml"), str):
             return JSONResponse({"error": "请求格式不正确：应提交 {\"xml\": \"…\"}"}, status_code=400)
