@@ -157,21 +157,26 @@ def _required_text(node: Any) -> bool:
 
 
 def _property_node(root: Mapping[str, Any], node: Any, key: str) -> Any:
-    """The schema of property ``key`` of an object described by ``node`` (also where declared only in a branch)."""
+    """The schema of property ``key`` of an object described by ``node``, with what conditional branches add to it
+    (``then: {properties: {reasons: {minLength: 1}}}`` makes a text one that must not be left blank)."""
     if not isinstance(node, dict):
         return None
+    found: dict[str, Any] | None = None
     properties = node.get("properties")
-    if isinstance(properties, dict) and key in properties:
-        return properties[key]
+    if isinstance(properties, dict) and isinstance(declared := _resolve(root, properties.get(key)), dict):
+        found = dict(declared)
     for branch_key in ("allOf", "anyOf", "oneOf", "then", "else"):
         branches = node.get(branch_key)
         for branch in branches if isinstance(branches, list) else [branches]:
             branch = _resolve(root, branch)
-            if isinstance(branch, dict) and isinstance(branch.get("properties"), dict) \
-                    and key in branch["properties"]:
-                return branch["properties"][key]
-    extra = node.get("additionalProperties")
-    return extra if isinstance(extra, dict) else None
+            branch_properties = branch.get("properties") if isinstance(branch, dict) else None
+            if isinstance(branch_properties, dict) and isinstance(more := _resolve(root, branch_properties.get(key)),
+                                                                  dict):
+                found = {**more, **(found or {})}  # what the property itself says wins
+    if found is None:
+        extra = node.get("additionalProperties")
+        return extra if isinstance(extra, dict) else None
+    return found
 
 
 def field_reference(schema: Mapping[str, Any], path: Iterable[str | int], *,

@@ -51,8 +51,10 @@ def json_size_problem(size: int, limit: int, what: str) -> str | None:
 def amount(size: int) -> str:
     """A size as people say it: 5 MB, 256 KB, 12 字节."""
     if size >= MIB:
-        return f"{size / MIB:.1f} MB".replace(".0 MB", " MB")
-    return f"{max(size // KIB, 1)} KB" if size >= KIB else f"{size} 字节"
+        return f"{size // MIB} MB" if size % MIB == 0 else f"{size / MIB:.1f} MB"
+    if size >= KIB:
+        return f"{size // KIB} KB" if size % KIB == 0 else f"{size / KIB:.1f} KB"
+    return f"{size} 字节"
 
 
 def json_size(data: object) -> int | None:
