@@ -35,19 +35,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final, Literal
 
-from jsonschema import Draft202012Validator
-
 from tasks.calendar import SHANGHAI
 
-# The translator's own pieces, so that every message here is word for word what ``schema_problems`` says,
-# with the path of the error kept (``schema_problems`` returns sentences only).
-from tasks.forms import DEFAULT_ROOT_LABEL, _messages, _sort_key, _worth_reporting, field_reference
+# The translator's placed sentences, so that every message here is word for word what ``schema_problems`` says.
+from tasks.forms import DEFAULT_ROOT_LABEL, field_reference, located_problems
+from tasks.text import MULTILINE_OVER
 
 Kind = Literal["text", "textarea", "radio", "select", "checkbox", "date", "datetime-local", "number",
                "integer", "group", "object"]
 
-TEXTAREA_OVER: Final = 200
-"""Strings whose ``maxLength`` is over this many characters get a ``textarea``."""
+TEXTAREA_OVER: Final = MULTILINE_OVER
+"""Strings whose ``maxLength`` is over this many characters get a ``textarea`` (and only they may hold line breaks:
+``tasks.text``)."""
 RADIO_AT_MOST: Final = 4
 """Choices shown as radio buttons up to this many; more become a ``select``."""
 ADD_ROW_FIELD: Final = "_add_row"
@@ -200,7 +199,7 @@ def problems_by_field(schema: dict[str, Any], data: Any) -> tuple[dict[str, str]
     specs = _object_specs(schema, schema, in_row=False)
     by_field: dict[str, list[str]] = {}
     general: list[str] = []
-    for path, message in _located_problems(schema, data):
+    for path, message in located_problems(schema, data):
         target = _field_path(specs, path)
         if target is None:
             if message not in general:
@@ -726,25 +725,6 @@ def _datetime(text: str) -> tuple[Any, str | None]:
 # ---------------------------------------------------------------------------------------------------------
 # Schema problems, placed
 # ---------------------------------------------------------------------------------------------------------
-
-
-def _located_problems(schema: dict[str, Any], data: Any) -> list[tuple[tuple[str | int, ...], str]]:
-    """``schema_problems`` with the path each message is about (the missing field's for ``required``)."""
-    errors = _worth_reporting(list(Draft202012Validator(schema).iter_errors(data)))
-    errors.sort(key=lambda e: (_sort_key(e.absolute_path), str(e.validator)))
-    located: list[tuple[tuple[str | int, ...], str]] = []
-    seen: set[str] = set()
-    for error in errors:
-        path: tuple[str | int, ...] = tuple(error.absolute_path)
-        if error.validator == "required":
-            missing = [p for p in error.validator_value if f"{p!r} is a required property" == error.message]
-            if missing:
-                path = (*path, missing[0])
-        for message in _messages(error, schema, DEFAULT_ROOT_LABEL):
-            if message not in seen:  # schema_problems says each sentence once
-                seen.add(message)
-                located.append((path, message))
-    return located
 
 
 def _field_path(specs: tuple[_Spec, ...], path: tuple[str | int, ...]) -> tuple[str | int, ...] | None:

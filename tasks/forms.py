@@ -8,6 +8,12 @@ says what was expected and what was found.
 
 ``format`` is an annotation here (no format checker is enabled): where a format matters the schemas
 state it as a ``pattern`` as well, with an ``x-pattern-hint`` saying the format in Chinese.
+
+Before the schema, every submission is held to what any submission must be (``located_problems``): no deeper than
+``tasks.limits.MAX_NESTING``, no list longer than its schema's ``maxItems`` (checked before the items are, so an
+oversized list is refused at once), every text clean (``tasks.text``: no control or bidirectional override
+characters, something visible where the schema requires a non-empty text), every number finite. This holds for data
+without a schema too (a message or a task without one).
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from typing import Any, Final
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
+
+from tasks.limits import MAX_NESTING
+from tasks.text import MULTILINE_OVER, number_problem, text_problem
 
 # Key names that must never reach a workflow's task data: SpiffWorkflow's serializer treats a dict
 # carrying ``typename`` as one of its own objects. Closed schemas refuse them; the message says why.
@@ -30,19 +39,144 @@ _TYPE_NAMES: Final = {
 }
 
 
-def schema_problems(schema: dict[str, Any], data: Any, *, root_label: str = DEFAULT_ROOT_LABEL) -> list[str]:
+Path = tuple[str | int, ...]
+
+
+def schema_problems(schema: dict[str, Any] | None, data: Any, *, root_label: str = DEFAULT_ROOT_LABEL) -> list[str]:
     """Every way ``data`` fails ``schema`` (draft 2020-12), as Chinese sentences; empty when it conforms.
 
-    ``root_label`` names the whole document in messages about it (``表单``, ``申请``).
+    ``root_label`` names the whole document in messages about it (``表单``, ``申请``). With ``schema=None`` only what
+    every submission must be is checked (bounds, clean texts, finite numbers).
     """
-    errors = _worth_reporting(list(Draft202012Validator(schema).iter_errors(data)))
-    errors.sort(key=lambda e: (_sort_key(e.absolute_path), str(e.validator)))
-    problems: list[str] = []
-    for error in errors:
-        for message in _messages(error, schema, root_label):
-            if message not in problems:
-                problems.append(message)
+    return [message for _path, message in located_problems(schema, data, root_label=root_label)]
+
+
+def located_problems(schema: Mapping[str, Any] | None, data: Any, *,
+                     root_label: str = DEFAULT_ROOT_LABEL) -> list[tuple[Path, str]]:
+    """``schema_problems`` with the path each sentence is about (the missing field's own path for a missing field).
+
+    Bounds come first and alone: when the data nests too deep or a list is longer than its ``maxItems``, only that
+    is said, without looking at the items. Then unclean texts and non-finite numbers; then the schema's problems,
+    except at a place that already has an unclean text (removing the character is what to do there).
+    """
+    bounds, dirty = _walk(schema, data, root_label)
+    if bounds:
+        return [(path, message) for _key, path, message in bounds]
+    located = list(dirty)
+    if schema is not None:
+        places = {path for _key, path, _message in dirty}
+        located += [entry for entry in _schema_located(schema, data, root_label) if entry[1] not in places]
+    located.sort(key=lambda entry: entry[0])  # stable: the schema's own order within one place
+    problems: list[tuple[Path, str]] = []
+    seen: set[str] = set()
+    for _key, path, message in located:
+        if message not in seen:  # each sentence once
+            seen.add(message)
+            problems.append((path, message))
     return problems
+
+
+def _schema_located(schema: Mapping[str, Any], data: Any, root_label: str) -> list[tuple[Any, Path, str]]:
+    errors = _worth_reporting(list(Draft202012Validator(schema).iter_errors(data)))
+    located: list[tuple[Any, Path, str]] = []
+    for error in errors:
+        path: Path = tuple(error.absolute_path)
+        sort_key = (_sort_key(path), 1, str(error.validator))
+        if error.validator == "required":
+            missing = [p for p in error.validator_value if f"{p!r} is a required property" == error.message]
+            if missing:
+                path = (*path, missing[0])
+        for message in _messages(error, schema, root_label):
+            located.append((sort_key, path, message))
+    return located
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What every submission must be: bounded, clean texts, finite numbers
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _walk(schema: Mapping[str, Any] | None, data: Any,
+          root_label: str) -> tuple[list[tuple[Any, Path, str]], list[tuple[Any, Path, str]]]:
+    """The bound problems and the unclean values of ``data``, each with its sort key and path.
+
+    Iterative (a hostile submission may nest as deep as its parser allowed), and a list over its ``maxItems`` is not
+    entered.
+    """
+    root: Mapping[str, Any] = schema or {}
+    bounds: list[tuple[Any, Path, str]] = []
+    dirty: list[tuple[Any, Path, str]] = []
+
+    def add(into: list[tuple[Any, Path, str]], path: Path, problem: str) -> None:
+        where = field_reference(root, path, root_label=root_label)
+        into.append(((_sort_key(path), 0, ""), path, f"{where}：{problem}"))
+
+    stack: list[tuple[Path, Any, Any]] = [((), data, schema)]
+    while stack:
+        path, value, node = stack.pop()
+        node = _resolve(root, node) if node is not None else None
+        if isinstance(value, str):
+            problem = text_problem(value, multiline=_multiline(node), required=_required_text(node))
+            if problem:
+                add(dirty, path, problem)
+        elif isinstance(value, float):
+            problem = number_problem(value)
+            if problem:
+                add(dirty, path, problem)
+        elif isinstance(value, (dict, list)):
+            if len(path) >= MAX_NESTING:
+                add(bounds, path, f"嵌套层数过多（超过 {MAX_NESTING} 层）")
+                return bounds, dirty  # said once: the rest is the same problem
+            if isinstance(value, list):
+                limit = node.get("maxItems") if isinstance(node, dict) else None
+                if isinstance(limit, int) and len(value) > limit:
+                    add(bounds, path, f"最多 {limit} 项，实有 {len(value)} 项")
+                    continue
+                items = node.get("items") if isinstance(node, dict) else None
+                stack.extend(((*path, index), item, items) for index, item in reversed(list(enumerate(value))))
+            else:
+                for key in reversed(list(value)):
+                    if isinstance(key, str) and (problem := text_problem(key)):
+                        add(dirty, path, f"字段名{problem}")
+                        continue
+                    stack.append(((*path, key), value[key], _property_node(root, node, key)))
+    return bounds, dirty
+
+
+def _multiline(node: Any) -> bool:
+    """A text without a schema may hold line breaks; one with a schema only if it is a long (prose) field."""
+    if not isinstance(node, dict):
+        return True
+    limit = node.get("maxLength")
+    return isinstance(limit, int) and limit > MULTILINE_OVER
+
+
+def _required_text(node: Any) -> bool:
+    limit = node.get("minLength") if isinstance(node, dict) else None
+    return isinstance(limit, int) and limit >= 1
+
+
+def _property_node(root: Mapping[str, Any], node: Any, key: str) -> Any:
+    """The schema of property ``key`` of an object described by ``node``, with what conditional branches add to it
+    (``then: {properties: {reasons: {minLength: 1}}}`` makes a text one that must not be left blank)."""
+    if not isinstance(node, dict):
+        return None
+    found: dict[str, Any] | None = None
+    properties = node.get("properties")
+    if isinstance(properties, dict) and isinstance(declared := _resolve(root, properties.get(key)), dict):
+        found = dict(declared)
+    for branch_key in ("allOf", "anyOf", "oneOf", "then", "else"):
+        branches = node.get(branch_key)
+        for branch in branches if isinstance(branches, list) else [branches]:
+            branch = _resolve(root, branch)
+            branch_properties = branch.get("properties") if isinstance(branch, dict) else None
+            if isinstance(branch_properties, dict) and isinstance(more := _resolve(root, branch_properties.get(key)),
+                                                                  dict):
+                found = {**more, **(found or {})}  # what the property itself says wins
+    if found is None:
+        extra = node.get("additionalProperties")
+        return extra if isinstance(extra, dict) else None
+    return found
 
 
 def field_reference(schema: Mapping[str, Any], path: Iterable[str | int], *,

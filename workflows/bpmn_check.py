@@ -4,6 +4,8 @@ A process owner edits a diagram in a modeller; this says, element by element and
 would refuse or do wrong. Each finding carries a stable `code` (for tests and for marking the element on a diagram):
 
 errors (a deployment must be refused)
+  too-large           the file is over tasks.limits.MAX_DIAGRAM_BYTES, or one of its form schemas over
+                      MAX_FORM_SCHEMA_BYTES (found before anything is parsed: every way a diagram enters comes here)
   xml-syntax          the file is not well-formed XML (line and column)
   xsd                 the file does not conform to the BPMN 2.0 schema (with SpiffWorkflow's extension schema)
   parse               SpiffWorkflow cannot build the process (no executable process, bad structure, …)
@@ -55,6 +57,7 @@ from jsonschema.exceptions import SchemaError
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from tasks.limits import MAX_DIAGRAM_BYTES, MAX_FORM_SCHEMA_BYTES, MAX_NESTING, amount, json_size, json_size_problem
 from tasks.roles import ROLES
 from workflows.definitions import FORM_PROPERTY, ParsedDefinition, bpmn_dir, main_process_id, parse_definition
 from workflows.errors import DefinitionError
@@ -104,6 +107,10 @@ def check_files(paths: Iterable[Path | str],
     for raw in paths:
         path = Path(raw)
         try:
+            if (size := path.stat().st_size) > MAX_DIAGRAM_BYTES:  # refused before it is read
+                findings.append(Finding(path.name, None, "error", "too-large", _too_large("BPMN 文件", path.name, size,
+                                                                                          MAX_DIAGRAM_BYTES)))
+                continue
             xml = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "不是 UTF-8 编码的文本"
@@ -123,6 +130,29 @@ def check_source(xml: str, file_name: str, forms: Mapping[str, Any],
     """Check one BPMN document; `forms` maps a schema file name (`acceptance.schema.json`) to its parsed JSON.
     `running_ids`: the element ids that running instances of the currently deployed version stand on."""
     return _check(xml, file_name, forms, {}, running_ids)
+
+
+def size_findings(xml: str, file_name: str, forms: Mapping[str, Any]) -> list[Finding]:
+    """The diagram or its form schemas over their size limits: errors found without parsing anything."""
+    findings = []
+    # A character is at least one byte: only a text near the limit needs encoding to be measured.
+    size = len(xml) if len(xml) > MAX_DIAGRAM_BYTES else len(xml.encode("utf-8", "surrogatepass"))
+    if size > MAX_DIAGRAM_BYTES:
+        findings.append(Finding(file_name, None, "error", "too-large",
+                                _too_large("BPMN 文件", file_name, size, MAX_DIAGRAM_BYTES)))
+    for name, schema in forms.items():
+        form_size = json_size(schema)
+        if form_size is None:
+            findings.append(Finding(str(name), None, "error", "too-large",
+                                    f"表单 {name} 嵌套层数过多（超过 {MAX_NESTING} 层），不是可用的表单"))
+        elif form_size > MAX_FORM_SCHEMA_BYTES:
+            findings.append(Finding(str(name), None, "error", "too-large",
+                                    _too_large("表单", str(name), form_size, MAX_FORM_SCHEMA_BYTES)))
+    return findings
+
+
+def _too_large(what: str, name: str, size: int, limit: int) -> str:
+    return f"{json_size_problem(size, limit, f'{what} {name} ')}，不能检查或部署"
 
 
 # --- the checks --------------------------------------------------------------------------------------------------
@@ -176,6 +206,9 @@ class _Report:
 
 def _check(xml: str, file_name: str, forms: Mapping[str, Any], broken: Mapping[str, str],
            running_ids: set[str] | None) -> list[Finding]:
+    too_large = size_findings(xml, file_name, forms)
+    if too_large:
+        return too_large
     try:
         root = etree.fromstring(xml.encode("utf-8"))
     except etree.XMLSyntaxError as exc:
@@ -512,11 +545,15 @@ def _load_forms(directories: Iterable[Path]) -> tuple[dict[str, Any], dict[str, 
             continue
         for path in sorted(directory.glob("*.schema.json")):
             try:
+                if (size := path.stat().st_size) > MAX_FORM_SCHEMA_BYTES:
+                    broken[path.name] = f"过大（{amount(size)}），上限为 {amount(MAX_FORM_SCHEMA_BYTES)}"
+                    forms.pop(path.name, None)
+                    continue
                 forms[path.name] = json.loads(path.read_text(encoding="utf-8"))
                 broken.pop(path.name, None)
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
                 detail = (f"第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}" if isinstance(exc, json.JSONDecodeError)
-                          else str(exc))
+                          else "嵌套层数过多" if isinstance(exc, RecursionError) else str(exc))
                 broken[path.name] = f"不是有效的 JSON（{detail}）"
                 forms.pop(path.name, None)
     return forms, broken

@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
+from tasks.limits import MAX_DIAGRAM_BYTES, MAX_FORM_SCHEMA_BYTES, amount
 from tasks.regions import profile_for_region
 from tasks.roles import role_for_lane
 from workflows.errors import DefinitionError
@@ -168,6 +169,9 @@ def _all_task_specs(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProce
 def read_source(path: Path) -> DefinitionSource:
     """A BPMN file with the form and message schemas from `forms/` beside it that it references."""
     try:
+        if (size := path.stat().st_size) > MAX_DIAGRAM_BYTES:  # refused before it is read
+            raise DefinitionError(f"BPMN 文件 {path.name} 过大（{amount(size)}），上限为 {amount(MAX_DIAGRAM_BYTES)}，"
+                                  "未部署")
         xml = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DefinitionError(f"无法读取 BPMN 文件 {path}：{exc.strerror}") from exc
@@ -183,10 +187,14 @@ def read_source(path: Path) -> DefinitionSource:
             if name.endswith(".message.schema.json"):
                 continue  # a message without a payload schema takes any JSON object
             raise DefinitionError(f"BPMN 文件 {path.name} 引用的表单 {name} 不存在（应位于 {forms_dir}）")
+        if (size := form_path.stat().st_size) > MAX_FORM_SCHEMA_BYTES:
+            raise DefinitionError(f"表单 {name} 过大（{amount(size)}），上限为 {amount(MAX_FORM_SCHEMA_BYTES)}，未部署")
         try:
             forms[name] = json.loads(form_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise DefinitionError(f"表单 {name} 不是有效的 JSON：第 {exc.lineno} 行 {exc.msg}") from exc
+        except RecursionError:
+            raise DefinitionError(f"表单 {name} 嵌套层数过多，不是可用的 JSON Schema") from None
     return DefinitionSource(process_id, parsed.name, path.name, xml, forms, source_digest(xml, forms))
 
 

@@ -18,6 +18,7 @@ from tasks.calendar import SHANGHAI
 from tasks.filing import anniversary
 from tasks.grounds import PROCEDURE_GROUNDS, UnknownGround, ground, reportable_codes_text
 from tasks.regions import profile_for_region
+from tasks.text import text_problem, visible_text
 from workflows import clock
 from workflows.engine import Cancel, StepContext, load_calendar, run_step, start_instance
 from workflows.errors import IllegalEvent, InvalidInput, NotFound
@@ -132,8 +133,10 @@ def _day(value: Any, what: str) -> date:
 
 def _text(payload: dict[str, Any], key: str, what: str) -> str:
     value = payload.get(key)
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not visible_text(value):
         raise InvalidInput(f"请填写{what}（{key}）")
+    if problem := text_problem(value, multiline=True):
+        raise InvalidInput(f"{what}（{key}）{problem}")
     if len(value) > 4000:
         raise InvalidInput(f"{what}（{key}）不能超过 4000 字")
     return value.strip()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -37,9 +36,11 @@ from tasks.access import authority_of
 from tasks.application import ApplicationError, validate_application
 from tasks.calendar import SHANGHAI, ArrangementError, Deadline, arrangement_to_dict, parse_arrangement
 from tasks.forms import schema_problems
+from tasks.limits import MAX_FORM_BYTES, MAX_MESSAGE_BYTES, submission_size_problem
 from tasks.regions import profile_for_region
+from tasks.text import text_problem
 from workflows import clock
-from workflows.bpmn_check import Finding, check_source, has_errors
+from workflows.bpmn_check import Finding, check_source, has_errors, size_findings
 from workflows.definitions import DefinitionSource, bundled_sources, main_process_id
 from workflows.engine import (
     StepContext,
@@ -88,11 +89,10 @@ class CompleteTask:
     def apply(self, workflow: BpmnWorkflow, ctx: StepContext) -> None:
         task = _open_task(workflow, self.task_id)
         info = ctx.definition.user_tasks[task.task_spec.bpmn_id]
-        schema = ctx.definition.form_schema(info.bpmn_id)
-        if schema is not None:
-            problems = schema_problems(schema, self.data)
-            if problems:
-                raise InvalidInput(f"{info.name}表单填写有误：" + "；".join(problems), problems=problems)
+        # A task without a form still takes only clean texts and finite numbers (schema None).
+        problems = schema_problems(ctx.definition.form_schema(info.bpmn_id), self.data)
+        if problems:
+            raise InvalidInput(f"{info.name}表单填写有误：" + "；".join(problems), problems=problems)
         task.data.pop(DRAFT_KEY, None)  # the draft ends with the task; it must not flow on into the case's data
         task.data[info.bpmn_id] = self.data
         task.run()
@@ -104,7 +104,6 @@ class CompleteTask:
 # Where an open task keeps the values a caseworker saved without submitting (the form's inputs by name, unchecked):
 # in the task's own data, so it is part of the case's state and survives a restart or a version migration.
 DRAFT_KEY = "form_draft"
-MAX_DRAFT_BYTES = 256 * 1024
 
 
 def _open_task(workflow: BpmnWorkflow, task_id: str) -> Any:
@@ -150,11 +149,9 @@ class SendMessage:
         label = MESSAGES.get(self.name, self.name)
         if self.name not in ctx.definition.messages:
             raise IllegalEvent(f"案件 {ctx.case_id} 的流程不接收“{label}”消息")
-        schema = ctx.definition.message_schema(self.name)
-        if schema is not None:
-            problems = schema_problems(schema, self.payload)
-            if problems:
-                raise InvalidInput(f"“{label}”消息内容有误：" + "；".join(problems), problems=problems)
+        problems = schema_problems(ctx.definition.message_schema(self.name), self.payload, root_label="消息内容")
+        if problems:
+            raise InvalidInput(f"“{label}”消息内容有误：" + "；".join(problems), problems=problems)
         try:
             workflow.send_event(BpmnEvent(MessageEventDefinition(self.name), self.payload))
         except WorkflowException:
@@ -318,6 +315,9 @@ class Beian:
 
     def check_definition(self, xml: str, file_name: str, forms: dict[str, Any]) -> list[Finding]:
         """`beian bpmn check` for one file, with the element ids the running cases of its process stand on."""
+        too_large = size_findings(xml, file_name, forms)
+        if too_large:  # before anything parses it
+            return too_large
         try:
             process_id = main_process_id(xml, file_name)
         except DefinitionError:
@@ -569,6 +569,9 @@ class Beian:
     def complete(self, task_id: str, data: object, actor: str = "caseworker") -> dict[str, Any]:
         if not isinstance(data, dict):
             raise InvalidInput("表单数据必须是一个 JSON 对象，例如 {\"decision\": \"accept\"}")
+        too_large = submission_size_problem(data, MAX_FORM_BYTES, "表单数据")
+        if too_large:
+            raise InvalidInput(f"{too_large}，未作任何更改")
         with self._failures_shown(actor) as failing, self.uow() as uow:
             row = uow.repo.human_task(task_id)
             if row is None:
@@ -584,8 +587,13 @@ class Beian:
         if not isinstance(values, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                    for k, v in values.items()):
             raise InvalidInput("暂存的表单内容必须是“栏目名 → 文字”的对应关系")
-        if len(json.dumps(values, ensure_ascii=False).encode("utf-8")) > MAX_DRAFT_BYTES:
-            raise InvalidInput(f"暂存的表单内容太长（超过 {MAX_DRAFT_BYTES // 1024} KB），未暂存")
+        too_large = submission_size_problem(values, MAX_FORM_BYTES, "暂存的表单内容")
+        if too_large:
+            raise InvalidInput(f"{too_large}，未暂存")
+        problems = [f"栏目 {name}：{problem}" for name, value in values.items()
+                    if (problem := text_problem(name) or text_problem(value, multiline=True))]
+        if problems:
+            raise InvalidInput("暂存的表单内容有误，未暂存：" + "；".join(problems), problems=problems)
         with self._failures_shown(actor) as failing, self.uow() as uow:
             row = uow.repo.human_task(task_id)
             if row is None:
@@ -607,6 +615,13 @@ class Beian:
         if message not in MESSAGES:
             known = "、".join(f"{k}（{v}）" for k, v in MESSAGES.items())
             raise InvalidInput(f"未知的消息“{message}”；可用的消息：{known}")
+        # Every message, whatever opens or receives it: bounded, clean texts, finite numbers (its schema, if it has
+        # one, is checked where it arrives).
+        problems = [problem] if (problem := submission_size_problem(payload, MAX_MESSAGE_BYTES, "消息内容")) \
+            else schema_problems(None, payload, root_label="消息内容")
+        if problems:
+            raise InvalidInput(f"“{MESSAGES[message]}”消息内容有误，未作任何更改：" + "；".join(problems),
+                               problems=problems)
         if message == "resubmission":
             payload.setdefault("received_at", clock.now().astimezone(SHANGHAI).isoformat())
         if message == "statement":

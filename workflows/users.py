@@ -24,6 +24,7 @@ from adapters.db import AuditEvent, SignInAttempt, User
 from adapters.repository import UnitOfWork
 from tasks.access import ASSIGNABLE_ROLES, Caseworker, authority_name, user_region_problem
 from tasks.roles import role_by_key
+from tasks.text import printable, text_problem
 from workflows import clock
 from workflows.errors import BeianError, InvalidInput, NotFound
 
@@ -70,9 +71,12 @@ def _check_password(password: object, username: str) -> str:
 
 
 def _check_display_name(display_name: object) -> str:
-    if not isinstance(display_name, str) or not display_name.strip():
+    if not isinstance(display_name, str):
         raise InvalidInput("显示名不能为空")
     name = display_name.strip()
+    problem = text_problem(name, required=True)
+    if problem:
+        raise InvalidInput(f"显示名{problem}")
     if len(name) > MAX_DISPLAY_NAME_LENGTH:
         raise InvalidInput(f"显示名太长：最多 {MAX_DISPLAY_NAME_LENGTH} 个字符")
     return name
@@ -149,8 +153,9 @@ def authenticate(app: Beian, username: str, password: str, client: str = "") -> 
     An unknown user costs the same as a wrong password (a hash is verified either way), so response times do not
     tell which accounts exist; unknown names are locked like real ones, for the same reason. A hash made with
     outdated parameters is replaced after a successful check."""
-    name = (username.strip().lower() if isinstance(username, str) else "")[:40]
-    client = client[:64]
+    # What no username holds (a control character, a lone surrogate) cannot be looked up or recorded as it is.
+    name = printable((username.strip().lower() if isinstance(username, str) else "")[:40])
+    client = printable(client[:64])
     if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
         password = ""
     now = clock.now()

@@ -7,18 +7,23 @@ why). Sessions are signed cookies; every form carries the session's CSRF token, 
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
+from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
+from fastapi import Path as PathParameter
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
+from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from adapters.application_form import (
@@ -30,13 +35,23 @@ from adapters.application_form import (
     read_received_at,
 )
 from adapters.diagram import diagram_svg
+from adapters.pdf import PdfError
+from adapters.web.guards import RequestGuard
 from adapters.webforms import check_submission, form_fields, submitted_values
 from tasks.access import Caseworker, authority_name, authority_of, may_see_case, may_work_on, refusal
 from tasks.calendar import SHANGHAI
 from tasks.grounds import GROUNDS
 from tasks.roles import PROCESS_OWNER, ROLES
 from workflows import clock
-from workflows.errors import BeianError, ConcurrentChange, IllegalEvent, InvalidInput, NotFound, ReceivedInFuture
+from workflows.errors import (
+    BeianError,
+    ConcurrentChange,
+    DefinitionError,
+    IllegalEvent,
+    InvalidInput,
+    NotFound,
+    ReceivedInFuture,
+)
 from workflows.lifecycle import PROCESS_LABELS
 from workflows.operators import STATUSES
 from workflows.service import Beian
@@ -49,6 +64,15 @@ PAGE_SIZE = 25
 SESSION_HOURS = 8
 ROLE_LABELS = {role.key: role.label for role in (*ROLES, PROCESS_OWNER)}
 VIEWS = {"mine": "我的待办", "unclaimed": "本角色未认领", "overdue": "已超期", "all": "全部"}
+MAX_ID = 2**31 - 1  # the largest id (and version number) a database integer column holds
+MAX_PAGE_NUMBER = 1_000_000
+# What a person calls each number a link carries (for the page that says one is wrong).
+PARAMETER_LABELS = {"page_number": "页码", "document_id": "文书编号", "version": "版本号", "from_version": "源版本号",
+                    "to_version": "目标版本号", "deployed": "已部署的版本号", "unchanged": "未变化的版本号"}
+HTTP_ERRORS = {404: ("未找到", "没有这个网页，请检查网址，或从待办列表重新进入"),
+               405: ("请求有误", "该网页不接受这种请求方式（例如直接打开了只能提交表单的地址），未作任何更改"),
+               400: ("请求有误", "提交的内容格式不正确（例如栏目过多或文件不完整），未作任何更改")}
+logger = logging.getLogger("beian.web")
 
 
 class AccessDenied(Exception):
@@ -71,6 +95,19 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
                                  violation_grounds=[g for g in GROUNDS if g.reportable])
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    def plain_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:
+        """The error page without looking anything up (no user, no database): for what fails before or beyond the
+        routes, where the lookup itself may be what fails."""
+        try:
+            return templates.TemplateResponse(request, "error.html", {
+                "request": request, "user": None, "csrf_token": "", "now": None, "title": title, "message": message,
+            }, status_code=status_code)
+        except Exception:  # noqa: BLE001 — the last resort must answer in Chinese whatever broke
+            return HTMLResponse(f"<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>{escape(title)}"
+                                f"</title><h1>{escape(title)}</h1><p>{escape(message)}</p>", status_code=status_code)
+
+    app.add_middleware(RequestGuard, render=lambda scope, *args: plain_page(Request(scope), *args))
 
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         context.update(request=request, user=_user_or_none(request), csrf_token=_csrf_token(request),
@@ -115,6 +152,43 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
     async def _not_found(request: Request, exc: NotFound) -> Response:
         return page(request, "error.html", status_code=404, title="未找到", message=exc.message)
 
+    @app.exception_handler(RequestValidationError)
+    async def _bad_parameter(request: Request, exc: RequestValidationError) -> Response:
+        """A number in the address that is not one, or out of range: a path's is a page that does not exist."""
+        problems = _parameter_problems(exc.errors())
+        if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
+            return page(request, "error.html", status_code=404, title="未找到", message=problems)
+        return page(request, "error.html", status_code=400, title="请求有误", message=f"{problems}；未作任何更改")
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        title, message = HTTP_ERRORS.get(exc.status_code, ("请求有误", "请求无法处理，未作任何更改"))
+        response = plain_page(request, exc.status_code, title, message)
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(PdfError)
+    async def _no_pdf(request: Request, exc: PdfError) -> Response:
+        html_link = request.url.path.removesuffix(".pdf")
+        return page(request, "error.html", status_code=503, title="暂时无法生成 PDF",
+                    message=f"{exc.message}。这需要系统管理员在服务器上安装（见 README 的 PDF 一节）；在此之前可打开"
+                            f"网页版文书（{html_link}）用浏览器打印。")
+
+    @app.exception_handler(BeianError)
+    async def _refused(request: Request, exc: BeianError) -> Response:
+        invalid = isinstance(exc, (InvalidInput, DefinitionError))
+        return page(request, "error.html", status_code=422 if invalid else 409,
+                    title="请求有误" if invalid else "未能完成", message=exc.message)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        """Whatever no other handler expected: a Chinese page with a reference, the traceback in the server's log."""
+        reference = secrets.token_hex(4)
+        logger.error("未预料的错误（编号 %s）：%s %s", reference, request.method, request.url.path, exc_info=exc)
+        return plain_page(request, 500, "系统出错",
+                          f"系统内部出错，本次操作可能没有完成（错误编号 {reference}）。请稍后重试；"
+                          "如果一再出现，请把错误编号告诉系统管理员。")
+
     # --- signing in ------------------------------------------------------------------------------------------
     @app.get("/", include_in_schema=False)
     async def home() -> Response:
@@ -149,7 +223,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
     # --- the worklist ----------------------------------------------------------------------------------------
     @app.get("/tasks", response_class=HTMLResponse)
     async def worklist(request: Request, view: str = "mine", process: str = "", status: str = "", region: str = "",
-                       page_number: int = 1) -> Response:
+                       page_number: Annotated[int, Query(le=MAX_PAGE_NUMBER)] = 1) -> Response:
         user = user_of(request)
         view = view if view in VIEWS else "mine"
         page_number = max(page_number, 1)
@@ -341,14 +415,15 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         return RedirectResponse(f"/cases/{quote(result['case'])}?done=登记申请", status_code=303)
 
     @app.get("/documents/{document_id:int}", response_class=HTMLResponse)
-    async def document_page(request: Request, document_id: int) -> Response:
+    async def document_page(request: Request, document_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)]) -> Response:
         user = user_of(request)
         document = service.document(document_id)
         case_for(user, document["case"])
         return HTMLResponse(document["html"])
 
     @app.get("/documents/{document_id}.pdf")
-    async def document_pdf_page(request: Request, document_id: int) -> Response:
+    async def document_pdf_page(request: Request,
+                                document_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)]) -> Response:
         from adapters.pdf import document_pdf
 
         user = user_of(request)
@@ -368,6 +443,22 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
 def _form_schema(task: dict[str, Any]) -> dict[str, Any]:
     """The task's form schema; a task without a form is an empty form (submitting it just completes the task)."""
     return task["schema"] or {"type": "object", "properties": {}}
+
+
+def _parameter_problems(errors: Any) -> str:
+    """What is wrong with the numbers of a link, in Chinese, without repeating what was sent."""
+    problems = []
+    for error in errors:
+        name = str(error.get("loc", ("", ""))[-1])
+        label = PARAMETER_LABELS.get(name, name)
+        context = error.get("ctx") or {}
+        if "le" in context:
+            problems.append(f"{label}（{name}）应不大于 {context['le']}")
+        elif "ge" in context:
+            problems.append(f"{label}（{name}）应不小于 {context['ge']}")
+        else:
+            problems.append(f"{label}（{name}）应为整数")
+    return "网址中的" + "；".join(dict.fromkeys(problems))
 
 
 def _may_report_violation(user: Caseworker, view: dict[str, Any]) -> bool:

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
-from workflows.bpmn_check import Finding, has_errors
+from tasks.limits import MAX_DIAGRAM_BYTES, MAX_FORM_SCHEMA_BYTES, amount
+from workflows.bpmn_check import Finding, has_errors, size_findings
 from workflows.definitions import DefinitionSource, bpmn_dir, main_process_id, parse_definition, source_digest
 from workflows.errors import DefinitionError, InvalidInput
 from workflows.lifecycle import PROCESS_LABELS
 from workflows.service import Beian
 
-MAX_FILE_BYTES = 5 * 1024 * 1024  # the largest bundled diagram is under 60 KB; this is only a guard
 FORM_SUFFIX = ".schema.json"
 MESSAGE_SUFFIX = ".message.schema.json"
 
@@ -99,12 +99,17 @@ def stored_version(service: Beian, process_id: str, version: int | None = None) 
 
 # --- a document sent from the browser --------------------------------------------------------------------------------
 
+def upload_limit(what: str) -> int:
+    """The largest file of this kind: a BPMN file, or a form schema."""
+    return MAX_DIAGRAM_BYTES if what == "BPMN 文件" else MAX_FORM_SCHEMA_BYTES
+
+
 def decode_upload(data: bytes, name: str, what: str) -> tuple[str | None, Finding | None]:
-    """The text of an uploaded file, or a finding saying why it cannot be read."""
-    if len(data) > MAX_FILE_BYTES:
-        limit = MAX_FILE_BYTES // 1024 // 1024
-        return None, Finding(name, None, "error", "upload",
-                             f"{what} {name} 过大（{len(data) // 1024} KB），上限为 {limit} MB")
+    """The text of an uploaded file (read with at most `upload_limit(what) + 1` bytes), or a finding saying why it
+    cannot be read."""
+    if len(data) > upload_limit(what):
+        return None, Finding(name, None, "error", "too-large",
+                             f"{what} {name} 过大，超过上限 {amount(upload_limit(what))}，不能检查或部署")
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError:
@@ -135,6 +140,10 @@ def read_form_uploads(files: list[tuple[str, bytes]]) -> tuple[dict[str, Any], l
             findings.append(Finding(name, None, "error", "form-invalid",
                                     f"上传的表单 {name} 不是有效的 JSON：第 {exc.lineno} 行 {exc.msg}"))
             forms.pop(name, None)
+        except RecursionError:
+            findings.append(Finding(name, None, "error", "form-invalid",
+                                    f"上传的表单 {name} 嵌套层数过多，不是可用的 JSON Schema"))
+            forms.pop(name, None)
     return forms, findings
 
 
@@ -143,6 +152,10 @@ def assemble(service: Beian, process_id: str, xml: str, sent_name: str, uploaded
     """The document as the next version of `process_id`, with its forms, checked (`Beian.check_definition`: the same
     checks as deploying, plus the elements running cases stand on). `problems`: findings about the upload itself."""
     latest = stored_version(service, process_id)
+    too_large = size_findings(xml, latest.file_name, uploaded_forms)
+    if too_large:  # nothing of it is parsed
+        return Candidate(process_id, xml, latest.file_name, sent_name, dict(uploaded_forms),
+                         _ordered([*(problems or []), *too_large]))
     # The version keeps the process's file name: a browser renames a downloaded copy ("filing_application (1).bpmn"),
     # and a file's main process is found by its name (workflows.definitions.main_process_id).
     file_name = latest.file_name
@@ -182,7 +195,7 @@ def candidate_from_payload(service: Beian, process_id: str, payload: str) -> Can
         xml, forms, sent_name = data["xml"], data["forms"], data.get("sent_name", "")
         if not isinstance(xml, str) or not isinstance(forms, dict) or not isinstance(sent_name, str):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise InvalidInput("部署请求不完整或已损坏，请重新上传文件并检查") from None
     return assemble(service, process_id, xml, sent_name, forms)
 

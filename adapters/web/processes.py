@@ -10,23 +10,22 @@ calls as the header `X-CSRF-Token`. Deploying always goes through `Beian.deploy`
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
+from fastapi import Path as PathParameter
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.datastructures import UploadFile
 
 from adapters.diagram import DiagramError, diagram_svg, marked_ids, read_model
-from adapters.web.app import STATIC, AccessDenied, SignInRequired
+from adapters.web.app import MAX_ID, STATIC, AccessDenied, SignInRequired
 from adapters.web.process_sources import (
-    MAX_FILE_BYTES,
     Candidate,
     assemble,
     candidate_from_payload,
@@ -35,8 +34,10 @@ from adapters.web.process_sources import (
     process_summaries,
     read_form_uploads,
     stored_version,
+    upload_limit,
 )
 from tasks.access import Caseworker, may_own_processes
+from tasks.limits import MAX_DIAGRAM_BYTES, amount
 from workflows.bpmn_check import Finding
 from workflows.errors import DefinitionError, InvalidInput, NotFound
 from workflows.operators import STATUSES
@@ -48,7 +49,9 @@ NOT_AN_OWNER = "只有流程管理员可以查看和修改流程图、部署新�
 SEVERITY_LABELS = {"error": "错误", "warning": "警告"}
 OUTCOME_LABELS = {"unchanged": "不变", "changed": "有变化", "removed": "已删除"}
 FORM_CHANGE_LABELS = {"added": "新增", "removed": "删除", "changed": "修改"}
-MAX_JSON_BYTES = MAX_FILE_BYTES * 2
+# A version number in a link: a positive number a database integer holds (anything else is a 400/404 page).
+VersionQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+MAX_JSON_BYTES = MAX_DIAGRAM_BYTES * 2  # the modeller's {"xml": …}: escaping can double a diagram's size
 
 
 def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_of: Callable[[Request], Caseworker],
@@ -69,8 +72,8 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         return page(request, "process_list.html", processes=process_summaries(service))
 
     @app.get("/processes/{process_id}", response_class=HTMLResponse)
-    async def process_page(request: Request, process_id: str, version: int | None = None,
-                           deployed: int | None = None, unchanged: int | None = None) -> Response:
+    async def process_page(request: Request, process_id: str, version: VersionQuery = None,
+                           deployed: VersionQuery = None, unchanged: VersionQuery = None) -> Response:
         owner(request)
         versions = service.versions(process_id)
         shown = stored_version(service, process_id, version)
@@ -82,7 +85,8 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
                     migratable_from=[v["version"] for v in versions if v["running"] and v["version"] != latest])
 
     @app.get("/processes/{process_id}/versions/{version}.bpmn")
-    async def download(request: Request, process_id: str, version: int) -> Response:
+    async def download(request: Request, process_id: str,
+                       version: Annotated[int, PathParameter(ge=1, le=MAX_ID)]) -> Response:
         owner(request)
         shown = stored_version(service, process_id, version)
         stem = Path(shown.file_name).stem
@@ -109,8 +113,8 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         if not isinstance(bpmn, UploadFile) or not bpmn.filename:
             return _check_page(request, process_id, latest.name, None, status_code=422,
                                message="请选择要上传的 BPMN 文件（.bpmn）")
-        xml, problem = decode_upload(await bpmn.read(MAX_FILE_BYTES + 1), bpmn.filename, "BPMN 文件")
-        form_files = [(f.filename or "", await f.read(MAX_FILE_BYTES + 1)) for f in form.getlist("forms")
+        xml, problem = decode_upload(await bpmn.read(upload_limit("BPMN 文件") + 1), bpmn.filename, "BPMN 文件")
+        form_files = [(f.filename or "", await f.read(upload_limit("表单文件") + 1)) for f in form.getlist("forms")
                       if isinstance(f, UploadFile) and f.filename]
         uploaded, problems = read_form_uploads(form_files)
         if xml is None:
@@ -127,7 +131,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         latest = stored_version(service, process_id)
         try:
             payload = base64.b64decode(items.get("candidate", ""), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not ASCII to begin with, or not UTF-8 once decoded
             payload = ""
         try:
             candidate = candidate_from_payload(service, process_id, payload)
@@ -154,7 +158,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
                                    "sent_name": candidate.sent_name if candidate else sent_name}
         all_findings = candidate.findings if candidate else (findings or [])
         drawn: set[str] = set()
-        if candidate is not None:
+        if candidate is not None and not _too_large(all_findings):
             marks, notes = _marks(all_findings)
             context["diagram"], context["diagram_problem"] = _diagram(
                 candidate.xml, f"上传的 {candidate.sent_name}", marks=marks, notes=notes)
@@ -181,8 +185,8 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         return versions, (from_version if from_version is not None else max(to - 1, 1)), to
 
     @app.get("/processes/{process_id}/diff", response_class=HTMLResponse)
-    async def diff_page(request: Request, process_id: str, from_version: int | None = None,
-                        to_version: int | None = None) -> Response:
+    async def diff_page(request: Request, process_id: str, from_version: VersionQuery = None,
+                        to_version: VersionQuery = None) -> Response:
         owner(request)
         versions, a, b = _pair(process_id, from_version, to_version)
         label = process_label(process_id, versions[-1]["name"])
@@ -203,8 +207,8 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
                     form_change_labels=FORM_CHANGE_LABELS)
 
     @app.get("/processes/{process_id}/migration", response_class=HTMLResponse)
-    async def migration_preview(request: Request, process_id: str, from_version: int | None = None,
-                                to_version: int | None = None) -> Response:
+    async def migration_preview(request: Request, process_id: str, from_version: VersionQuery = None,
+                                to_version: VersionQuery = None) -> Response:
         owner(request)
         versions, a, b = _pair(process_id, from_version, to_version)
         try:
@@ -218,9 +222,8 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         user = owner(request)
         items = dict(await form_of(request))
         versions = service.versions(process_id)
-        try:
-            a, b = int(items.get("from_version", "")), int(items.get("to_version", ""))
-        except ValueError:
+        a, b = _version_number(items.get("from_version", "")), _version_number(items.get("to_version", ""))
+        if a is None or b is None:
             return page(request, "error.html", status_code=422, title="请求有误", message="请选择要迁移的版本")
         try:
             result = service.migrate(process_id, a, b, actor=user.username)
@@ -237,7 +240,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
 
     # --- the modeller ------------------------------------------------------------------------------------------
     @app.get("/processes/{process_id}/modeller", response_class=HTMLResponse)
-    async def modeller(request: Request, process_id: str, version: int | None = None) -> Response:
+    async def modeller(request: Request, process_id: str, version: VersionQuery = None) -> Response:
         owner(request)
         shown = stored_version(service, process_id, version)
         latest = stored_version(service, process_id)
@@ -259,10 +262,11 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
                                 status_code=403)
         body = await request.body()
         if len(body) > MAX_JSON_BYTES:
-            return JSONResponse({"error": "提交的流程图过大"}, status_code=413)
+            return JSONResponse({"error": f"提交的流程图过大，上限为 {amount(MAX_DIAGRAM_BYTES)}，未作任何更改"},
+                                status_code=413)
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, not UTF-8, or nested beyond reason
             data = None
         if not isinstance(data, dict) or not isinstance(data.get("xml"), str):
             return JSONResponse({"error": "请求格式不正确：应提交 {\"xml\": \"…\"}"}, status_code=400)
@@ -270,7 +274,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
 
     def _findings_json(candidate: Candidate) -> dict[str, Any]:
         drawn = marked_ids(candidate.xml, {f.element_id for f in candidate.findings if f.element_id}) \
-            if _drawable(candidate.xml) else set()
+            if not _too_large(candidate.findings) and _drawable(candidate.xml) else set()
         return {"findings": [{**f.to_dict(), "severity_label": SEVERITY_LABELS.get(f.severity, f.severity),
                               "on_diagram": f.element_id in drawn} for f in candidate.findings],
                 "errors": len(candidate.errors), "warnings": len(candidate.warnings),
@@ -306,6 +310,19 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
             return JSONResponse({**answer, "error": exc.message, "problems": exc.problems}, status_code=422)
         return JSONResponse({**answer, **result, "url": f"/processes/{quote(process_id)}?version={result['version']}"
                              f"&{'deployed' if result['deployed'] else 'unchanged'}={result['version']}"})
+
+
+def _version_number(text: str) -> int | None:
+    """A version number posted in a form, or None when it is not one (not digits, or beyond any version)."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)) or not 1 <= int(text) <= MAX_ID:
+        return None
+    return int(text)
+
+
+def _too_large(findings: list[Finding]) -> bool:
+    """A diagram over the size limit is not drawn either (drawing would parse it)."""
+    return any(f.code == "too-large" for f in findings)
 
 
 def _diagram(xml: str, title: str, marks: dict[str, str] | None = None,

@@ -535,7 +535,7 @@ def test_messages_about_no_field_are_form_level_and_nothing_is_lost() -> None:
 ])
 def test_placed_messages_are_exactly_those_of_schema_problems(name: str, data: dict[str, Any]) -> None:
     # problems_by_field reuses tasks.forms' private pieces to keep each error's path: this guards against drift.
-    from adapters.webforms import _located_problems
+    from tasks.forms import located_problems as _located_problems
 
     schema = load(name)
     assert [message for _, message in _located_problems(schema, data)] == schema_problems(schema, data)
