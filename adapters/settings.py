@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 SANDBOX_PORT = 4210
 PREFECT_PORT = 4220
 WEB_PORT = 8000
+# Seconds between flow-run heartbeats, for every process `beian up` and `run_worker` start; the zombie automation
+# (workflows.flows) waits a few of them before it declares a run Crashed. Here, in a module that does not import
+# Prefect, so that the environment can be built before Prefect reads it.
+HEARTBEAT_SECONDS = 60
 
 # The outside systems, each with what it is for (people read these names in logs and the stuck list).
 OUTSIDE_SYSTEMS: dict[str, str] = {

@@ -41,13 +41,9 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from adapters.db import database_url
-from adapters.settings import PREFECT_PORT, SANDBOX_PORT, WEB_PORT, Settings, load_settings
+from adapters.settings import HEARTBEAT_SECONDS, PREFECT_PORT, SANDBOX_PORT, WEB_PORT, Settings, load_settings
 
 DEFAULT_HOME = Path(".beian")
-# Seconds between flow-run heartbeats, for every process started here and by `run_worker`; the zombie automation
-# (workflows.flows) waits a few of them before it declares a run Crashed. Kept here, in a module that does not import
-# Prefect, so that tests can build the environment before Prefect reads it.
-HEARTBEAT_SECONDS = 60
 HOST = "127.0.0.1"
 
 SERVER_READY_SECONDS = 180.0  # a fresh SQLite database takes about 10 s to migrate; slow disks take longer

@@ -32,7 +32,7 @@ warnings (deployable, but probably wrong)
                       days. Silence it where calendar days are meant by giving the timer event the extension
                       property `calendarDays` = `true`
                       (`<spiffworkflow:properties><spiffworkflow:property name="calendarDays" value="true"/>`).
-  message-unknown     a catch event or receive task waiting for a message the system never sends (service MESSAGES)
+  message-unknown     a catch event or receive task waiting for a message the system never sends (workflows.messages)
   running-id-removed  an element that running instances of the deployed version stand on is gone in this file:
                       they cannot be migrated onto it as they are
 """
@@ -64,6 +64,7 @@ from workflows.errors import DefinitionError
 from workflows.expressions import BUILTIN_NAMES, names_used, normalise_script, problems, proven_failures
 from workflows.expressions.language import parse
 from workflows.expressions.limits import ExpressionNotAllowed
+from workflows.messages import MESSAGES
 
 Severity = Literal["error", "warning"]
 
@@ -167,9 +168,8 @@ class _Known:
 
 @lru_cache(maxsize=1)
 def _known() -> _Known:
-    # Imported here: the service layer may call this module while deploying, and it imports the operators.
+    # Imported here: the operators module registers the expression functions, which import this module's users.
     from workflows.operators import OPERATORS, expression_functions
-    from workflows.service import MESSAGES
 
     # expression_functions only defines closures over its context; the names are what a diagram may call.
     functions = frozenset(expression_functions(cast(Any, None))) | BUILTIN_NAMES

@@ -51,8 +51,7 @@ from prefect.types.entrypoint import EntrypointType
 from prefect.workers.process import ProcessWorker
 
 from adapters.db import database_url
-from adapters.settings import Settings, load_settings
-from adapters.up import HEARTBEAT_SECONDS
+from adapters.settings import HEARTBEAT_SECONDS, Settings, load_settings
 from tasks.calendar import SHANGHAI
 from workflows import clock
 from workflows.delivery import CaseDelivery, deliver_case, delivery_summary, due_deliveries
@@ -88,8 +87,9 @@ STUCK_INTERVAL_SECONDS = 300
 REGISTRY_CHECK_CRON = "0 6 * * *"  # daily at 06:00 Beijing time, before the working day
 
 # A run is declared a zombie after ZOMBIE_AFTER_SECONDS without any event: four missed heartbeats at the
-# HEARTBEAT_SECONDS that `adapters.up.prefect_environment` gives every process it starts (server, served runs,
-# workers), and still more than one interval of Prefect's own default (180 s) for a worker started without it.
+# HEARTBEAT_SECONDS (adapters.settings) that `adapters.up.prefect_environment` gives every process it starts (server,
+# served runs, workers), and still more than one interval of Prefect's own default (180 s) for a worker started
+# without it.
 ZOMBIE_AFTER_SECONDS = 300
 
 ZOMBIE_AUTOMATION = "beian：失联的运行标记为 Crashed"

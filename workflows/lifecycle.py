@@ -23,6 +23,7 @@ from workflows import clock
 from workflows.engine import Cancel, StepContext, load_calendar, run_step, start_instance
 from workflows.errors import IllegalEvent, InvalidInput, NotFound
 from workflows.filings import CHANGE_FIELDS, FILING_STATUSES, TERMINATION_KINDS, changed_record, filing_facts
+from workflows.messages import STARTERS
 
 # Case numbers: a prefix per process, then the year and a counter (BA2026-00001 is a new filing).
 CASE_PREFIXES: dict[str, str] = {
@@ -47,15 +48,6 @@ PROCESS_LABELS: dict[str, str] = {
     "voluntary_termination": "自愿终止备案程序",
 }
 
-# Events that open a procedure on a filing, with the Chinese name people see.
-STARTERS: dict[str, str] = {
-    "renewal_application": "续期备案申请",
-    "change_report": "备案事项变更报告",
-    "violation_report": "违规线索（投诉举报或监督检查发现）",
-    "deregistered": "主体注销、破产或关闭",
-    "catalogue_change": "国家职业分类调整",
-    "termination_request": "自愿终止备案申请",
-}
 ENTITY_CLOSED_REASONS = {"deregistered": "注销", "bankrupt": "破产", "closed": "关闭"}
 
 

@@ -61,7 +61,8 @@ from workflows.errors import (
     StepFailed,
 )
 from workflows.filings import FILING_STATUSES, TERMINATION_KINDS, filing_facts
-from workflows.lifecycle import STARTERS, new_case_id, open_procedure, procedure_ground, start_case
+from workflows.lifecycle import new_case_id, open_procedure, procedure_ground, start_case
+from workflows.messages import MESSAGES, STARTERS
 from workflows.migration import CasePlan, MigrateTo, plan_case, version_diff
 from workflows.operators import STATUSES
 from workflows.state import load_state
@@ -69,16 +70,6 @@ from workflows.transient import rerun_if_transient
 
 FILING_PROCESS = "filing_application"
 
-# External messages a case can receive, with the Chinese name people see.
-MESSAGES: dict[str, str] = {
-    "resubmission": "补正材料重新提交",
-    "objection": "公示期异议",
-    "statement": "陈述申辩",
-    "wrapup_done": "收尾工作完成报告",
-    "rectification_done": "整改完成报告",
-    **STARTERS,
-    "rating": "红黑榜评定结果",
-}
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from tasks.credit_code import check_character, organization_code_check_character
 from workflows import clock
 from workflows.definitions import DefinitionSource, ParsedDefinition, bpmn_dir, parse_definition, read_source
 from workflows.errors import BeianError, DefinitionError, InvalidInput, NotFound
+from workflows.messages import MESSAGES
 from workflows.simulation_profile import (
     Applicant,
     Distribution,
@@ -619,7 +620,6 @@ def _stuck_reason(case: _Case, error: str | None, tasks: list[Any], timers: list
                   pending_sends: set[str], withheld: dict[str, str]) -> str | None:
     """Why an open case will not move any more, or None when something will still move it (a caseworker's task,
     a timer, a message on its way)."""
-    from workflows.service import MESSAGES
 
     if case.error or error:
         return f"流程出错：{case.error or error}"

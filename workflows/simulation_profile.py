@@ -25,6 +25,7 @@ from tasks.calendar import SHANGHAI, WorkingDayCalendar
 from tasks.forms import schema_problems
 from tasks.roles import ROLES
 from workflows.errors import InvalidInput
+from workflows.messages import MESSAGES
 
 DEFAULT_PROFILE_PATH = Path(__file__).resolve().parent.parent / "bpmn" / "simulation" / "profile.json"
 
@@ -219,8 +220,6 @@ def profile_from_data(data: Any, source: str) -> Profile:
              for key, value in _object(top["tasks"], "tasks", None, set()).items()}
     outcomes = {key: _weights(value, f"outcomes.{key}")
                 for key, value in _object(top.get("outcomes", {}), "outcomes", None, set()).items()}
-    from workflows.service import MESSAGES  # the messages the system knows (imported late: service is heavy)
-
     messages = {key: _message(value, f"messages.{key}")
                 for key, value in _object(top["messages"], "messages", set(MESSAGES), set()).items()}
     horizon = _object(top["horizon"], "horizon", {"days_after_until"}, {"days_after_until"})

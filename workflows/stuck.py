@@ -34,7 +34,7 @@ from tasks.roles import role_by_key
 from workflows import clock
 from workflows.engine import load_calendar
 from workflows.lifecycle import PROCESS_LABELS
-from workflows.service import MESSAGES
+from workflows.messages import MESSAGES
 
 if TYPE_CHECKING:
     from workflows.service import Beian

@@ -27,8 +27,8 @@ from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
 from prefect.states import Completed
 
-from adapters.settings import Settings, load_settings
-from adapters.up import HEARTBEAT_SECONDS, _port_free, prefect_environment, run_up, run_worker
+from adapters.settings import HEARTBEAT_SECONDS, Settings, load_settings
+from adapters.up import _port_free, prefect_environment, run_up, run_worker
 from tests.prefect.conftest import (
     PREFECT_PORT,
     RECEIVED,
