@@ -221,7 +221,7 @@ def _new_application(app: Beian) -> str:
     example = Path(__file__).resolve().parent.parent / "examples" / "application.json"
     application = json.loads(example.read_text(encoding="utf-8"))
     with clock.using_clock(clock.VirtualClock(RECEIVED)):
-        return str(app.apply(application, actor="bench")["case"])
+        return str(app.cases.apply(application, actor="bench")["case"])
 
 
 def _initialised(url: str) -> Beian:
@@ -271,7 +271,7 @@ def bench_step(url: str, steps: int, say: Say) -> dict[str, Any]:
             for index in range(total):
                 task_id = template.copy_id(acceptance, index)
                 started = time.perf_counter()
-                result = app.complete(task_id, dict(ACCEPT), actor="bench")
+                result = app.cases.complete(task_id, dict(ACCEPT), actor="bench")
                 persisted.append(time.perf_counter() - started)
                 statuses.add(result["status"])
         with app.uow() as uow:

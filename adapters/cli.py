@@ -106,7 +106,7 @@ CLOCK_KINDS = {
 def cmd_apply(args: argparse.Namespace) -> None:
     application = _read_json(args.file, "申请材料")
     received = clock.parse_instant(args.received_at) if args.received_at else None
-    result = _app(args).apply(application, received_at=received, actor=args.user)
+    result = _app(args).cases.apply(application, received_at=received, actor=args.user)
     _print(args, result, lambda v: f"已受理登记：案件 {v['case']}（流程实例 {v['instance']}），状态 {v['status']}")
 
 
@@ -119,13 +119,13 @@ def _task_line(t: dict[str, Any]) -> str:
 
 
 def cmd_tasks(args: argparse.Namespace) -> None:
-    tasks = _app(args).tasks(args.case)
+    tasks = _app(args).cases.tasks(args.case)
     _print(args, tasks, lambda v: "\n".join(_task_line(t) for t in v) or "没有待办")
 
 
 def cmd_complete(args: argparse.Namespace) -> None:
     data = _read_json(args.data, "表单数据")
-    result = _app(args).complete(args.task_id, data, actor=args.user)
+    result = _app(args).cases.complete(args.task_id, data, actor=args.user)
     _print(args, result, lambda v: f"已办结。案件 {v['case']} 当前状态：{v['status']}")
 
 
@@ -134,7 +134,7 @@ def cmd_send(args: argparse.Namespace) -> None:
     target = args.case or args.filing
     if not target:
         raise BeianError("请用 --case 指定案件编号或备案编号（或用 --filing 指定备案编号）")
-    result = _app(args).send(args.message, target, data, actor=args.user)
+    result = _app(args).cases.send(args.message, target, data, actor=args.user)
 
     def human(v: dict[str, Any]) -> str:
         if v.get("case") is None:
@@ -149,7 +149,7 @@ def cmd_send(args: argparse.Namespace) -> None:
 def cmd_sweep(args: argparse.Namespace) -> None:
     from adapters.settings import load_settings
 
-    result = _app(args).sweep(limit=args.limit, max_attempts=load_settings().sweep_max_attempts)
+    result = _app(args).operations.sweep(limit=args.limit, max_attempts=load_settings().sweep_max_attempts)
 
     def human(v: dict[str, Any]) -> str:
         lines = [f"{f['case']}：{'、'.join(f['timers']) or '（无到期事件）'} → {f['status']}" for f in v["fired"]]
@@ -180,7 +180,7 @@ def cmd_deliver(args: argparse.Namespace) -> None:
 
 
 def cmd_retry(args: argparse.Namespace) -> None:
-    result = _app(args).retry(args.case, actor=args.user)
+    result = _app(args).operations.retry(args.case, actor=args.user)
 
     def human(v: dict[str, Any]) -> str:
         step = v["step"]
@@ -277,11 +277,11 @@ def _show_text(v: dict[str, Any]) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> None:
-    _print(args, _app(args).show(args.case), _show_text)
+    _print(args, _app(args).records.show(args.case), _show_text)
 
 
 def cmd_filings(args: argparse.Namespace) -> None:
-    filings = _app(args).filings(status=args.status, region=args.region)
+    filings = _app(args).records.filings(status=args.status, region=args.region)
     _print(args, filings, lambda v: "\n".join(
         f"{f['filing_number']}  {f['institution']}  {f['status_label']}"
         + (f"（{f['termination_kind']}，{f['terminated_on']}）" if f["termination_kind"] else "")
@@ -298,7 +298,7 @@ def cmd_document(args: argparse.Namespace) -> None:
         _print(args, {"id": args.document_id, "file": args.pdf, "name": name, "bytes": len(pdf)},
                lambda v: f"已写入 {v['file']}（PDF，{v['bytes']} 字节）")
         return
-    document = _app(args).document(args.document_id)
+    document = _app(args).records.document(args.document_id)
     if args.out:
         Path(args.out).write_text(document["html"], encoding="utf-8")
         _print(args, {k: v for k, v in document.items() if k != "html"} | {"file": args.out},
@@ -312,13 +312,13 @@ def cmd_calendar_add(args: argparse.Namespace) -> None:
         start = date.fromisoformat(args.date) if len(args.date) == 10 else clock.parse_instant(args.date)
     except ValueError:
         raise BeianError(f"无法识别的日期“{args.date}”，请使用 YYYY-MM-DD") from None
-    result = _app(args).calendar_add(start, args.days)
+    result = _app(args).calendar.add(start, args.days)
     _print(args, result, lambda v: v["explanation"])
 
 
 def cmd_calendar_load(args: argparse.Namespace) -> None:
     data = _read_calendar_file(args.file)
-    result = _app(args).calendar_load(data, actor=args.user)
+    result = _app(args).calendar.load(data, actor=args.user)
     def human(v: dict[str, Any]) -> str:
         cases = v["recomputed_cases"]
         return (f"已载入 {v['year']} 年节假日安排；重新计算了 {len(cases)} 个案件的暂定期限"
@@ -344,7 +344,7 @@ def _read_calendar_file(path: str) -> Any:
 
 
 def cmd_calendar_years(args: argparse.Namespace) -> None:
-    years = _app(args).calendar_years()
+    years = _app(args).calendar.years()
     _print(args, years, lambda v: "\n".join(
         f"{y['year']}：{y['source']}（{y['loaded_by']} 于 {y['loaded_at'][:10]} 载入）" for y in v)
         or "尚未载入任何年度安排（2004–2026 年使用内置官方数据）")
@@ -460,7 +460,7 @@ def _running_ids(args: argparse.Namespace) -> Callable[[str], set[str]] | None:
     url = database_url(args.db)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return None
-    return _app(args).running_ids
+    return _app(args).processes.running_ids
 
 
 def cmd_bpmn_check(args: argparse.Namespace) -> None:
@@ -489,26 +489,26 @@ def cmd_bpmn_deploy(args: argparse.Namespace) -> None:
     from workflows.errors import DefinitionError
 
     app = _app(args)
-    findings = check_files(args.files, app.running_ids)
+    findings = check_files(args.files, app.processes.running_ids)
     for f in findings:  # warnings do not stop a deployment, but the process owner reads them
         print(f"{f.file}：{'错误' if f.severity == 'error' else '提醒'} [{f.code}] {f.message}", file=sys.stderr)
     if has_errors(findings):
         raise DefinitionError(f"发现 {sum(f.severity == 'error' for f in findings)} 处错误，未部署任何文件")
-    deployed = [app.deploy(read_source(Path(path)), actor=args.user) for path in args.files]
+    deployed = [app.processes.deploy(read_source(Path(path)), actor=args.user) for path in args.files]
     _print(args, {"deployed": deployed}, lambda v: "\n".join(
         f"{d['process']} 第 {d['version']} 版" + ("（新部署）" if d["deployed"] else "（内容未变，未部署）")
         for d in v["deployed"]))
 
 
 def cmd_bpmn_versions(args: argparse.Namespace) -> None:
-    versions = _app(args).versions(args.process)
+    versions = _app(args).processes.versions(args.process)
     _print(args, versions, lambda v: "\n".join(
         f"第 {x['version']} 版{'（最新）' if x['latest'] else ''}  {x['deployed_at'][:16].replace('T', ' ')}  "
         f"{x['deployed_by']}  运行中 {x['running']} 件 / 共 {x['instances']} 件  {x['sha256'][:12]}" for x in v))
 
 
 def cmd_bpmn_diff(args: argparse.Namespace) -> None:
-    diff = _app(args).diff(args.process, args.a, args.b)
+    diff = _app(args).processes.diff(args.process, args.a, args.b)
 
     def human(v: dict[str, Any]) -> str:
         def where(e: dict[str, Any]) -> str:
@@ -530,9 +530,10 @@ def cmd_bpmn_migrate(args: argparse.Namespace) -> None:
     """Preview (--dry-run) or move the running cases of one version to another."""
     app = _app(args)
     if args.dry_run:
-        result = app.migration_preview(args.process, args.from_version, args.to_version, case_ids=args.cases)
+        result = app.processes.migration_preview(args.process, args.from_version, args.to_version, case_ids=args.cases)
     else:
-        result = app.migrate(args.process, args.from_version, args.to_version, actor=args.user, case_ids=args.cases)
+        result = app.processes.migrate(args.process, args.from_version, args.to_version, actor=args.user,
+                                       case_ids=args.cases)
 
     def human(v: dict[str, Any]) -> str:
         lines = []

@@ -62,44 +62,45 @@ def run_demo(app: Beian, say: Callable[[str], None] = print, out_dir: Path | Non
 
     def complete(when: str, bpmn_id: str, data: dict[str, Any]) -> None:
         with clock.using_clock(_at(when)):
-            open_task = next(t for t in app.tasks() if t["bpmn_id"] == bpmn_id and t["case"] in cases)
+            open_task = next(t for t in app.cases.tasks() if t["bpmn_id"] == bpmn_id and t["case"] in cases)
         step(when, f"办结“{open_task['name']}”：{json.dumps(data, ensure_ascii=False)}",
-             lambda: app.complete(open_task["id"], data, actor="演示-办事员"))
+             lambda: app.cases.complete(open_task["id"], data, actor="演示-办事员"))
 
     case = step(DEMO_STARTS.isoformat(), "提交备案申请（示例材料）",
-                lambda: app.apply(application, actor="演示-申请机构"))["case"]
+                lambda: app.cases.apply(application, actor="演示-申请机构"))["case"]
     cases = {case}
     with clock.using_clock(_at("2026-09-24T10:00:00+08:00")):
-        first = app.tasks(case)[0]
+        first = app.cases.tasks(case)[0]
     say(f"    案件 {case}：待办“{first['name']}”，法定期限 {first['due']}")
     complete("2026-09-28T10:00:00+08:00", "acceptance", {"decision": "accept"})
     complete("2026-10-09T10:00:00+08:00", "expert_review", {"result": "pass", "opinion": "评价能力符合要求"})
     complete("2026-10-10T10:00:00+08:00", "site_inspection", {"result": "pass", "opinion": "场地设备符合要求"})
-    if any(t["bpmn_id"] == "higher_review" for t in app.tasks(case)):
+    if any(t["bpmn_id"] == "higher_review" for t in app.cases.tasks(case)):
         complete("2026-10-12T09:00:00+08:00", "higher_review", {"result": "pass", "opinion": "同意"})
-    step("2026-10-17T00:00:01+08:00", "公示期届满，运行定时扫描", app.sweep)
+    step("2026-10-17T00:00:01+08:00", "公示期届满，运行定时扫描", app.operations.sweep)
     with clock.using_clock(_at("2026-10-17T08:00:00+08:00")):
-        shown = app.show(case)
+        shown = app.records.show(case)
     say(f"    状态：{shown['status_label']}；备案编号：{shown['filing_number']}；"
         f"有效期 {shown['valid_from']} 至 {shown['valid_until']}")
     number = shown["filing_number"]
 
     def show(when: str) -> dict[str, Any]:
         with clock.using_clock(_at(when)):
-            current = app.show(number)
+            current = app.records.show(number)
         cases.update(c["case"] for c in current["cases"])
         say(f"    备案状态：{current['status_label']}（{current['status_reason']}）")
         return current
 
     moved = {"changes": [{"field": "address", "after": "【演示】成都市新址路 8 号"}]}
     step("2027-03-01T10:00:00+08:00", "机构报告地址变更",
-         lambda: app.send("change_report", number, moved, actor="演示-申请机构"))
+         lambda: app.cases.send("change_report", number, moved, actor="演示-申请机构"))
     show("2027-03-01T10:00:00+08:00")
     complete("2027-03-02T10:00:00+08:00", "change_review", {"result": "pass", "opinion": "同意变更"})
-    step(f"{shown['valid_until'][:4]}-07-16T00:00:01+08:00", "续期申请期开始，运行定时扫描（发出续期提醒）", app.sweep)
+    step(f"{shown['valid_until'][:4]}-07-16T00:00:01+08:00", "续期申请期开始，运行定时扫描（发出续期提醒）",
+         app.operations.sweep)
     show(f"{shown['valid_until'][:4]}-07-16T08:00:00+08:00")
     step(f"{shown['valid_until'][:4]}-08-03T10:00:00+08:00", "机构提出续期申请",
-         lambda: app.send("renewal_application", number, {"summary": "申请续期"}, actor="演示-申请机构"))
+         lambda: app.cases.send("renewal_application", number, {"summary": "申请续期"}, actor="演示-申请机构"))
     show(f"{shown['valid_until'][:4]}-08-03T10:00:00+08:00")
     complete(f"{shown['valid_until'][:4]}-08-20T10:00:00+08:00", "renewal_assessment",
              {"result": "pass", "opinion": "有效期内评价工作规范"})
@@ -109,7 +110,7 @@ def run_demo(app: Beian, say: Callable[[str], None] = print, out_dir: Path | Non
         out_dir.mkdir(parents=True, exist_ok=True)
         for document in shown["documents"]:
             path = out_dir / f"{document['case']}-{document['kind']}.html"
-            path.write_text(app.document(document["id"])["html"], encoding="utf-8")
+            path.write_text(app.records.document(document["id"])["html"], encoding="utf-8")
             say(f"    文书：{document['title']} → {path}")
     return shown
 
@@ -149,6 +150,6 @@ def seed_empty_database(app: Beian) -> dict[str, Any] | None:
     for suffix in ("", "（第二家）"):
         demo = json.loads(json.dumps(application))
         demo["institution"]["name"] = "【演示数据】" + application["institution"]["name"] + suffix
-        cases.append(app.apply(demo, actor="演示-申请人")["case"])
+        cases.append(app.cases.apply(demo, actor="演示-申请人")["case"])
     return {"admin_password": password, "demo_users": list(DEMO_PEOPLE), "demo_password": DEMO_PASSWORD,
             "cases": cases}

@@ -267,5 +267,5 @@ def pdf_file_name(document: Mapping[str, Any]) -> str:
 
 def document_pdf(app: Beian, document_id: int) -> tuple[str, bytes]:
     """The file name and the PDF of an issued document; NotFound (from the service) if there is none."""
-    document = app.document(document_id)
+    document = app.records.document(document_id)
     return pdf_file_name(document), html_to_pdf(document["html"], base_url=TEMPLATE_DIR.resolve().as_uri() + "/")

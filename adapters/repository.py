@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -366,6 +366,13 @@ class Repository:
                 .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
                 .limit(limit).offset(offset))
         return list(self.session.scalars(page)), total
+
+
+class UnitsOfWork(Protocol):
+    """What opens units of work on one database: the application (workflows.service.Beian) and each of its
+    capabilities. The sweep and the deliveries take this rather than the application, which is built on them."""
+
+    def uow(self) -> UnitOfWork: ...
 
 
 class UnitOfWork:

@@ -16,17 +16,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from adapters.db import AuditEvent, OutboxMessage
 from adapters.outside import OutsideError, backoff_delay, deliver
+from adapters.repository import UnitsOfWork
 from adapters.settings import OUTSIDE_SYSTEMS, Settings
 from workflows import clock
-
-if TYPE_CHECKING:
-    from workflows.service import Beian
 
 # Added to the HTTP timeout for the lease, so a slow but living deliverer keeps its rows.
 LEASE_MARGIN = timedelta(seconds=30)
@@ -63,7 +61,7 @@ class CaseDelivery:
         return {"case": self.case, "delivered": self.delivered, "retrying": self.retrying, "failed": self.failed}
 
 
-def due_deliveries(app: Beian, now: datetime, limit: int = 1000) -> dict[str, list[int]]:
+def due_deliveries(app: UnitsOfWork, now: datetime, limit: int = 1000) -> dict[str, list[int]]:
     """Pending deliveries due at `now`, grouped by case (each case's in recorded order)."""
     by_case: dict[str, list[int]] = defaultdict(list)
     with app.uow() as uow:
@@ -72,7 +70,7 @@ def due_deliveries(app: Beian, now: datetime, limit: int = 1000) -> dict[str, li
     return dict(by_case)
 
 
-def deliver_case(app: Beian, settings: Settings, case_id: str, ids: list[int],
+def deliver_case(app: UnitsOfWork, settings: Settings, case_id: str, ids: list[int],
                  client: httpx.Client | None = None) -> CaseDelivery:
     result = CaseDelivery(case_id)
     now = clock.now()
@@ -101,7 +99,7 @@ def deliver_case(app: Beian, settings: Settings, case_id: str, ids: list[int],
     return result
 
 
-def deliver_due(app: Beian, settings: Settings, limit: int = 1000) -> dict[str, Any]:
+def deliver_due(app: UnitsOfWork, settings: Settings, limit: int = 1000) -> dict[str, Any]:
     """Deliver every due row, case by case (`beian deliver`)."""
     now = clock.now()
     with httpx.Client() as client:
@@ -116,7 +114,7 @@ def delivery_summary(now: datetime, results: list[CaseDelivery]) -> dict[str, An
             "retrying": sum(len(r.retrying) for r in results), "failed": sum(len(r.failed) for r in results)}
 
 
-def requeue_failed(app: Beian, case_id: str, actor: str) -> int:
+def requeue_failed(app: UnitsOfWork, case_id: str, actor: str) -> int:
     """Queue a case's failed deliveries again with fresh attempts (`beian retry`); returns how many."""
     with app.uow() as uow:
         now = clock.now()
@@ -129,7 +127,7 @@ def requeue_failed(app: Beian, case_id: str, actor: str) -> int:
         return len(rows)
 
 
-def _claim(app: Beian, case_id: str, ids: list[int], now: datetime, lease_until: datetime) -> list[_Claimed]:
+def _claim(app: UnitsOfWork, case_id: str, ids: list[int], now: datetime, lease_until: datetime) -> list[_Claimed]:
     """Lease the rows that may go now: due, not held by another deliverer, and with no earlier undelivered row
     of the same system waiting (a failed one, or one not yet due again)."""
     with app.uow() as uow:
@@ -147,7 +145,7 @@ def _claim(app: Beian, case_id: str, ids: list[int], now: datetime, lease_until:
     return claimed
 
 
-def _release(app: Beian, outbox_id: int, retry_at: datetime) -> None:
+def _release(app: UnitsOfWork, outbox_id: int, retry_at: datetime) -> None:
     with app.uow() as uow:
         row = uow.repo.outbox_message(outbox_id)
         if row is not None:
@@ -155,7 +153,7 @@ def _release(app: Beian, outbox_id: int, retry_at: datetime) -> None:
         uow.commit()
 
 
-def _record_delivered(app: Beian, claimed: _Claimed, reference: str) -> None:
+def _record_delivered(app: UnitsOfWork, claimed: _Claimed, reference: str) -> None:
     with app.uow() as uow:
         row = _row(uow.repo.outbox_message(claimed.id))
         now = clock.now()
@@ -168,7 +166,7 @@ def _record_delivered(app: Beian, claimed: _Claimed, reference: str) -> None:
         uow.commit()
 
 
-def _record_failure(app: Beian, settings: Settings, claimed: _Claimed, error: OutsideError) -> datetime | None:
+def _record_failure(app: UnitsOfWork, settings: Settings, claimed: _Claimed, error: OutsideError) -> datetime | None:
     """Keep the error; schedule the next attempt, or give up. Returns when it comes back (None: gave up)."""
     with app.uow() as uow:
         row = _row(uow.repo.outbox_message(claimed.id))

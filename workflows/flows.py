@@ -349,7 +349,7 @@ def retry_case(case: str) -> dict[str, Any] | State[Any]:
     case = case.strip()
     with _application("重试") as app:
         try:
-            result = app.retry(case, actor="ops")
+            result = app.operations.retry(case, actor="ops")
         except BeianError as exc:
             logger.error("案件 %s 重试未成功：%s", case, exc.message)
             return Failed(message=exc.message)

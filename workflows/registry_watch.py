@@ -42,7 +42,7 @@ def check_deregistrations(app: Beian, settings: Settings, actor: str = "registry
             if status.since is not None:
                 payload["date"] = status.since.isoformat()
             try:
-                result = app.send("deregistered", number, payload, actor=actor)
+                result = app.cases.send("deregistered", number, payload, actor=actor)
             except IllegalEvent:  # an automatic termination is already under way, or the filing just ended
                 already.append(number)
                 continue

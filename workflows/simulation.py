@@ -428,7 +428,7 @@ class VariantRun:
     # -- events --
 
     def _on_arrive(self, when: datetime, arrival: Arrival) -> None:
-        result = self.app.apply(arrival.application, received_at=when, actor=f"{_ACTOR}-申请机构")
+        result = self.app.cases.apply(arrival.application, received_at=when, actor=f"{_ACTOR}-申请机构")
         self.steps += 1
         case = _Case(arrival.index, result["case"], result["instance"], when, arrival.applicant.label)
         self.cases[case.case_id] = case
@@ -450,7 +450,7 @@ class VariantRun:
         data = checked(plan.schema, generate(plan.schema or {}, chosen, when, plan.name),
                        f"任务“{plan.name}”（{bpmn_id}）")
         try:
-            self.app.complete(task_id, data, actor=f"{_ACTOR}-{plan.role or '办事员'}")
+            self.app.cases.complete(task_id, data, actor=f"{_ACTOR}-{plan.role or '办事员'}")
         except BeianError as exc:
             case.error = exc.message
             return
@@ -475,7 +475,7 @@ class VariantRun:
         schema = self.plan.definition.message_schema(message)
         payload = checked(schema, generate(schema or {}, chosen, when, message), f"消息“{message}”")
         try:
-            self.app.send(message, case_id, payload, actor=f"{_ACTOR}-外部")
+            self.app.cases.send(message, case_id, payload, actor=f"{_ACTOR}-外部")
         except BeianError as exc:
             case.error = exc.message
             return
@@ -485,7 +485,7 @@ class VariantRun:
         self._refresh(case)
 
     def _on_sweep(self, when: datetime, _: None) -> None:
-        result = self.app.sweep(max_attempts=3, actor=f"{_ACTOR}-定时")
+        result = self.app.operations.sweep(max_attempts=3, actor=f"{_ACTOR}-定时")
         for item in result["fired"] + result["failed"]:
             self.steps += 1
             case = self.cases.get(item["case"])

@@ -15,18 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
 from adapters.db import AuditEvent
+from adapters.repository import UnitsOfWork
 from workflows import clock
 from workflows.engine import Wake, run_step
 from workflows.errors import BeianError
 from workflows.transient import rerun_if_transient
-
-if TYPE_CHECKING:
-    from workflows.service import Beian
 
 
 @dataclass
@@ -51,12 +49,12 @@ class CaseAdvance:
         return data
 
 
-def due_cases(app: Beian, now: datetime, limit: int, max_attempts: int | None) -> list[tuple[int, str]]:
+def due_cases(app: UnitsOfWork, now: datetime, limit: int, max_attempts: int | None) -> list[tuple[int, str]]:
     with app.uow() as uow:
         return uow.repo.due_cases(now, limit, max_attempts)
 
 
-def advance_case(app: Beian, instance_id: int, case_id: str, now: datetime, actor: str = "timer") -> CaseAdvance:
+def advance_case(app: UnitsOfWork, instance_id: int, case_id: str, now: datetime, actor: str = "timer") -> CaseAdvance:
     """Fire the case's due timers (those due before `now`) in one transaction; record a failure on the case."""
 
     @rerun_if_transient
@@ -82,7 +80,7 @@ def advance_case(app: Beian, instance_id: int, case_id: str, now: datetime, acto
                               actor)
 
 
-def record_failure(app: Beian, instance_id: int, case_id: str, message: str, actor: str) -> CaseAdvance:
+def record_failure(app: UnitsOfWork, instance_id: int, case_id: str, message: str, actor: str) -> CaseAdvance:
     """Keep the failure on the case (its state is unchanged: the step rolled back) for ops and the next sweep."""
     with app.uow() as uow:
         instance = uow.repo.instance_by_id(instance_id, for_update=True)
@@ -99,7 +97,8 @@ def record_failure(app: Beian, instance_id: int, case_id: str, message: str, act
     return CaseAdvance(case_id, error=message, attempts=attempts)
 
 
-def sweep(app: Beian, *, limit: int = 1000, max_attempts: int | None = None, actor: str = "timer") -> dict[str, Any]:
+def sweep(app: UnitsOfWork, *, limit: int = 1000, max_attempts: int | None = None,
+          actor: str = "timer") -> dict[str, Any]:
     """Fire every timer due at the clock's now, one case per transaction (`beian sweep`)."""
     now = clock.now()
     results = [advance_case(app, instance_id, case_id, now, actor)

@@ -245,7 +245,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
 
     # --- one task --------------------------------------------------------------------------------------------
     def task_for(user: Caseworker, task_id: str) -> dict[str, Any]:
-        task = service.task(task_id)
+        task = service.cases.task(task_id)
         if not may_work_on(user, task["role"], _task_authority(task)):
             raise AccessDenied(refusal(user, task["role"], _task_authority(task)))
         return task
@@ -290,7 +290,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         user, items, task = posted
         schema = _form_schema(task)
         try:
-            service.save_draft(task_id, submitted_values(schema, items), actor=user.username)
+            service.cases.save_draft(task_id, submitted_values(schema, items), actor=user.username)
         except (IllegalEvent, ConcurrentChange, InvalidInput) as exc:
             return page(request, "error.html", status_code=409, title="未能暂存", message=exc.message)
         return RedirectResponse(f"/tasks/{quote(task_id)}?saved=1", status_code=303)
@@ -307,7 +307,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
             return _task_form(request, task, submission.values, submission.field_errors, submission.form_errors,
                               status_code=422)
         try:
-            result = service.complete(task_id, submission.data, actor=user.username)
+            result = service.cases.complete(task_id, submission.data, actor=user.username)
         except InvalidInput as exc:  # what only the process knows (the schema passed above)
             return _task_form(request, task, submission.values, {}, exc.problems or [exc.message], status_code=422)
         except (IllegalEvent, ConcurrentChange) as exc:
@@ -319,14 +319,14 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         user = user_of(request)
         await form_of(request)
         task_for(user, task_id)
-        return _acted(request, lambda: service.claim(task_id, user.username), f"/tasks/{quote(task_id)}")
+        return _acted(request, lambda: service.cases.claim(task_id, user.username), f"/tasks/{quote(task_id)}")
 
     @app.post("/tasks/{task_id}/release")
     async def release(request: Request, task_id: str) -> Response:
         user = user_of(request)
         await form_of(request)
         task_for(user, task_id)
-        return _acted(request, lambda: service.release(task_id, user.username), "/tasks?view=unclaimed")
+        return _acted(request, lambda: service.cases.release(task_id, user.username), "/tasks?view=unclaimed")
 
     def _acted(request: Request, action: Callable[[], Any], then: str) -> Response:
         try:
@@ -337,7 +337,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
 
     # --- cases and documents ---------------------------------------------------------------------------------
     def case_for(user: Caseworker, case_id: str) -> dict[str, Any]:
-        view = service.show(case_id)
+        view = service.records.show(case_id)
         authorities = _case_task_authorities(case_id)
         case_authority = authority_of(view["region"], view["authority_level"])
         if not may_see_case(user, case_authority, authorities):
@@ -345,13 +345,13 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         return view
 
     def _case_task_authorities(case_id: str) -> list[str]:
-        return service.task_authorities(case_id)
+        return service.cases.task_authorities(case_id)
 
     @app.get("/cases/{case_id}", response_class=HTMLResponse)
     async def case_page(request: Request, case_id: str, done: str = "") -> Response:
         user = user_of(request)
         view = case_for(user, case_id)
-        progress = service.progress(case_id)
+        progress = service.cases.progress(case_id)
         diagram = Markup(diagram_svg(progress["bpmn_xml"], current=progress["current"], done=progress["done"],
                                      done_flows=progress["done_flows"], title=f"{case_id} {progress['name']}"))
         return page(request, "case.html", case=view, done=done, diagram=diagram, progress=progress,
@@ -368,7 +368,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
             raise AccessDenied("只有本辖区的监管人员可以对已备案机构立案调查")
         payload = {"ground": items.get("ground", ""), "facts": items.get("facts", "").strip()}
         try:
-            result = service.send("violation_report", view["filing_number"], payload, actor=user.username)
+            result = service.cases.send("violation_report", view["filing_number"], payload, actor=user.username)
         except BeianError as exc:
             return page(request, "error.html", status_code=422, title="未能立案", message=exc.message)
         return RedirectResponse(f"/cases/{quote(result['case'])}", status_code=303)
@@ -405,7 +405,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
             return page(request, "application_form.html", status_code=422,
                         sections=application_fields(posted_values(items), errors), form_errors=form_errors)
         try:
-            result = service.apply(application, received_at=received_at, actor=user.username)
+            result = service.cases.apply(application, received_at=received_at, actor=user.username)
         except ReceivedInFuture as exc:  # the service's own check of the date: shown next to the 收件日期 field
             return page(request, "application_form.html", status_code=422, form_errors=[],
                         sections=application_fields(posted_values(items), {RECEIVED_AT_FIELD: exc.message}))
@@ -417,7 +417,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
     @app.get("/documents/{document_id:int}", response_class=HTMLResponse)
     async def document_page(request: Request, document_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)]) -> Response:
         user = user_of(request)
-        document = service.document(document_id)
+        document = service.records.document(document_id)
         case_for(user, document["case"])
         return HTMLResponse(document["html"])
 
@@ -427,7 +427,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         from adapters.pdf import document_pdf
 
         user = user_of(request)
-        case_for(user, service.document(document_id)["case"])
+        case_for(user, service.records.document(document_id)["case"])
         name, pdf = document_pdf(service, document_id)
         disposition = f"inline; filename=document-{document_id}.pdf; filename*=UTF-8''{quote(name)}"
         return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})

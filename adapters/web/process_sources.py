@@ -71,8 +71,8 @@ class Candidate:
 def process_summaries(service: Beian) -> list[dict[str, Any]]:
     """Every deployed process: id, name, latest version and its file, versions, running and total cases."""
     summaries = []
-    for process_id in sorted(service.process_ids(), key=_process_order):
-        versions = service.versions(process_id)
+    for process_id in sorted(service.processes.ids(), key=_process_order):
+        versions = service.processes.versions(process_id)
         latest = versions[-1]
         summaries.append({"process": process_id, "name": process_label(process_id, latest["name"]),
                           "latest": latest["version"], "file": latest["file"], "deployed_at": latest["deployed_at"],
@@ -92,7 +92,7 @@ def process_label(process_id: str, name: str = "") -> str:
 
 def stored_version(service: Beian, process_id: str, version: int | None = None) -> StoredVersion:
     """A deployed version (the latest when `version` is None); NotFound in Chinese otherwise."""
-    row = service.definition_version(process_id, version)
+    row = service.processes.version(process_id, version)
     return StoredVersion(row["process"], row["version"], row["name"], row["file"], row["bpmn_xml"], row["forms"],
                          row["sha256"])
 
@@ -180,7 +180,7 @@ def assemble(service: Beian, process_id: str, xml: str, sent_name: str, uploaded
             elif (bundled := _bundled_form(name)) is not None:
                 forms[name] = bundled
     unused = sorted(set(uploaded_forms) - set(forms))
-    findings.extend(service.check_definition(xml, file_name, forms))
+    findings.extend(service.processes.check(xml, file_name, forms))
     candidate = Candidate(process_id, xml, file_name, sent_name, forms, _ordered(findings), unused_forms=unused)
     if not has_errors(candidate.findings):
         parsed = parse_definition(process_id, xml, file_name, forms)

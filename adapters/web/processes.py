@@ -75,7 +75,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
     async def process_page(request: Request, process_id: str, version: VersionQuery = None,
                            deployed: VersionQuery = None, unchanged: VersionQuery = None) -> Response:
         owner(request)
-        versions = service.versions(process_id)
+        versions = service.processes.versions(process_id)
         shown = stored_version(service, process_id, version)
         diagram, problem = _diagram(shown.bpmn_xml, f"{process_label(process_id, shown.name)} 第 {shown.version} 版")
         latest = versions[-1]["version"]
@@ -141,7 +141,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
             return _check_page(request, process_id, latest.name, candidate, status_code=422,
                                message="检查发现错误，未部署")
         try:
-            result = service.deploy(candidate.source, actor=user.username)
+            result = service.processes.deploy(candidate.source, actor=user.username)
         except DefinitionError as exc:
             return _check_page(request, process_id, latest.name, candidate, status_code=422,
                                message=exc.message, refused=exc.problems or [exc.message])
@@ -179,7 +179,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
     # --- differences and migration --------------------------------------------------------------------------
     def _pair(process_id: str, from_version: int | None, to_version: int | None) -> tuple[list[dict[str, Any]], int,
                                                                                            int]:
-        versions = service.versions(process_id)
+        versions = service.processes.versions(process_id)
         latest = versions[-1]["version"]
         to = to_version if to_version is not None else latest
         return versions, (from_version if from_version is not None else max(to - 1, 1)), to
@@ -191,7 +191,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         versions, a, b = _pair(process_id, from_version, to_version)
         label = process_label(process_id, versions[-1]["name"])
         try:
-            diff = service.diff(process_id, a, b)
+            diff = service.processes.diff(process_id, a, b)
         except InvalidInput as exc:
             return page(request, "process_diff.html", status_code=422, process=process_id, label=label,
                         versions=versions, a=a, b=b, diff=None, message=exc.message, diagram=None,
@@ -212,7 +212,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         owner(request)
         versions, a, b = _pair(process_id, from_version, to_version)
         try:
-            plan = service.migration_preview(process_id, a, b)
+            plan = service.processes.migration_preview(process_id, a, b)
         except InvalidInput as exc:
             return _migration_page(request, process_id, versions, a, b, None, status_code=422, message=exc.message)
         return _migration_page(request, process_id, versions, a, b, plan)
@@ -221,12 +221,12 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
     async def migrate(request: Request, process_id: str) -> Response:
         user = owner(request)
         items = dict(await form_of(request))
-        versions = service.versions(process_id)
+        versions = service.processes.versions(process_id)
         a, b = _version_number(items.get("from_version", "")), _version_number(items.get("to_version", ""))
         if a is None or b is None:
             return page(request, "error.html", status_code=422, title="请求有误", message="请选择要迁移的版本")
         try:
-            result = service.migrate(process_id, a, b, actor=user.username)
+            result = service.processes.migrate(process_id, a, b, actor=user.username)
         except InvalidInput as exc:
             return _migration_page(request, process_id, versions, a, b, None, status_code=422, message=exc.message)
         return _migration_page(request, process_id, versions, a, b, result, applied=True)
@@ -305,7 +305,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         if candidate.source is None:
             return JSONResponse({**answer, "error": f"检查发现 {answer['errors']} 处错误，未部署"}, status_code=422)
         try:
-            result = service.deploy(candidate.source, actor=user.username)
+            result = service.processes.deploy(candidate.source, actor=user.username)
         except DefinitionError as exc:
             return JSONResponse({**answer, "error": exc.message, "problems": exc.problems}, status_code=422)
         return JSONResponse({**answer, **result, "url": f"/processes/{quote(process_id)}?version={result['version']}"

@@ -72,7 +72,7 @@ def _rename(page: Any, element_id: str, name: str) -> None:
 
 def test_edit_check_and_deploy_in_the_browser(site: tuple[Beian, Served], browser: Any, screenshots: Path) -> None:
     service, served = site
-    original = service.versions("filing_application")
+    original = service.processes.versions("filing_application")
     page = browser.new_page(locale="zh-CN", viewport={"width": 1400, "height": 1000})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -96,7 +96,7 @@ def test_edit_check_and_deploy_in_the_browser(site: tuple[Beian, Served], browse
     # Deploying it is refused by the server's check.
     page.click("#modeller-deploy")
     page.wait_for_function("document.querySelector('#modeller-status').textContent.includes('未部署')")
-    assert len(service.versions("filing_application")) == 1
+    assert len(service.processes.versions("filing_application")) == 1
 
     # Mended, and the task renamed: the check passes, the marks go, and it deploys.
     _rename(page, "lane_intake", "受理人员")
@@ -118,7 +118,7 @@ def test_edit_check_and_deploy_in_the_browser(site: tuple[Beian, Served], browse
     page.close()
 
     # What bpmn-js saved still carries the SpiffWorkflow extensions the engine needs.
-    versions = service.versions("filing_application")
+    versions = service.processes.versions("filing_application")
     assert [v["version"] for v in versions] == [1, 2] and versions[1]["deployed_by"] == OWNER
     assert versions[0]["sha256"] == original[0]["sha256"]
     with service.uow() as uow:
@@ -135,10 +135,10 @@ def test_edit_check_and_deploy_in_the_browser(site: tuple[Beian, Served], browse
             info.form, info.role, info.deadline_variable, info.article, info.context), bpmn_id
 
     # A new case runs on version 2 with its forms: the acceptance form is checked and the case moves on.
-    case = service.apply(json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8")))["case"]
-    assert service.progress(case)["version"] == 2
-    (task,) = service.tasks(case)
+    case = service.cases.apply(json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8")))["case"]
+    assert service.cases.progress(case)["version"] == 2
+    (task,) = service.cases.tasks(case)
     assert task["name"] == NEW_NAME and task["form"] == "acceptance.schema.json"
-    assert service.task(task["id"])["schema"] == acceptance_schema
-    service.complete(task["id"], {"decision": "accept"})
-    assert [t["bpmn_id"] for t in service.tasks(case)] == ["expert_review"]
+    assert service.cases.task(task["id"])["schema"] == acceptance_schema
+    service.cases.complete(task["id"], {"decision": "accept"})
+    assert [t["bpmn_id"] for t in service.cases.tasks(case)] == ["expert_review"]

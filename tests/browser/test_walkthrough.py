@@ -27,7 +27,7 @@ def site(tmp_path: Path) -> Iterator[tuple[Beian, Served, str]]:
     service = Beian(url)
     service.init()
     add_user(service, "li.na", "李娜", PASSWORD, ["intake"], "510100", actor="test")
-    case = service.apply(json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8")))["case"]
+    case = service.cases.apply(json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8")))["case"]
     app = create_app(url, secret_key="browser-test")
     served = Served(app)
     try:
@@ -66,17 +66,17 @@ def test_sign_in_complete_the_acceptance_and_open_the_receipt(site: tuple[Beian,
     assert "已办结：受理审查" in page.inner_text("body")
     assert "评估审查中" in page.inner_text("dl.facts")
     page.screenshot(path=str(screenshots / "04-case.png"), full_page=True)
-    assert service.show(case)["case_status"] == "under_review"
+    assert service.records.show(case)["case_status"] == "under_review"
 
     # The rest of the filing as other caseworkers and the clock would do it; then the receipt from the case page.
     for bpmn_id, data in (("expert_review", {"result": "pass", "opinion": "符合要求"}),
                           ("site_inspection", {"result": "pass", "opinion": "符合要求"}),
                           ("higher_review", {"result": "pass"})):
-        (task,) = [t for t in service.tasks(case) if t["bpmn_id"] == bpmn_id]
-        service.complete(task["id"], data)
-    (publicity_end,) = [d for d in service.show(case)["deadlines"]]
+        (task,) = [t for t in service.cases.tasks(case) if t["bpmn_id"] == bpmn_id]
+        service.cases.complete(task["id"], data)
+    (publicity_end,) = [d for d in service.records.show(case)["deadlines"]]
     with clock.using_clock(clock.VirtualClock(clock.parse_instant(publicity_end["due"]) + timedelta(seconds=1))):
-        service.sweep()
+        service.operations.sweep()
     page.reload()
     page.click("text=职业技能等级评价机构备案回执")
     body = page.inner_text("body")

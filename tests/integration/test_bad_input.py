@@ -45,11 +45,11 @@ def test_an_unclean_task_form_is_refused_with_the_field_named_and_the_task_stays
                     expect=INVALID_INPUT)
     assert "reasons（理由或需补正的材料）：含有改变文字显示方向的控制字符 U+202E" in refused.err
     with pytest.raises(InvalidInput, match="含有控制字符 U\\+0000"):
-        service.complete(task, {"decision": "reject", "reasons": "材料\x00不全"})
+        service.cases.complete(task, {"decision": "reject", "reasons": "材料\x00不全"})
     with pytest.raises(InvalidInput, match="不能为空（只填了空格或不可见字符）"):
-        service.complete(task, {"decision": "reject", "reasons": "\u200b\u2060"})
+        service.cases.complete(task, {"decision": "reject", "reasons": "\u200b\u2060"})
     with pytest.raises(InvalidInput, match="表单数据过大"):
-        service.complete(task, {"decision": "reject", "reasons": "x" * (MAX_FORM_BYTES + 1)})
+        service.cases.complete(task, {"decision": "reject", "reasons": "x" * (MAX_FORM_BYTES + 1)})
     assert [t["id"] for t in beian.json("tasks", "--case", case)] == [task]
     assert beian.json("show", case)["case_status"] == "applied"
 
@@ -57,12 +57,12 @@ def test_an_unclean_task_form_is_refused_with_the_field_named_and_the_task_stays
 def test_an_unclean_draft_is_not_kept(beian: Beian, service: Service) -> None:
     _, task = _acceptance(beian)
     with pytest.raises(InvalidInput, match="栏目 reasons：含有控制字符 U\\+0000"):
-        service.save_draft(task, {"decision": "reject", "reasons": "材料\x00不全"})
+        service.cases.save_draft(task, {"decision": "reject", "reasons": "材料\x00不全"})
     with pytest.raises(InvalidInput, match="栏目 reasons：含有改变文字显示方向"):
-        service.save_draft(task, {"reasons": "\u2067材料"})
-    assert service.task(task)["draft"] is None
-    service.save_draft(task, {"reasons": "第一行\n第二行"})  # line breaks are what a textarea holds
-    assert service.task(task)["draft"] == {"reasons": "第一行\n第二行"}
+        service.cases.save_draft(task, {"reasons": "\u2067材料"})
+    assert service.cases.task(task)["draft"] is None
+    service.cases.save_draft(task, {"reasons": "第一行\n第二行"})  # line breaks are what a textarea holds
+    assert service.cases.task(task)["draft"] == {"reasons": "第一行\n第二行"}
 
 
 def test_an_unclean_message_is_refused_before_anything_is_looked_up(beian: Beian, service: Service) -> None:
@@ -74,22 +74,22 @@ def test_an_unclean_message_is_refused_before_anything_is_looked_up(beian: Beian
                    json.dumps({"ground": "beyond_scope", "facts": "超范围\x07评价"}), expect=INVALID_INPUT)
     assert "facts：含有控制字符 U+0007" in report.err
     with pytest.raises(InvalidInput, match="rate：不是有效的数字"):
-        service.send("statement", case, {"rate": math.inf})
+        service.cases.send("statement", case, {"rate": math.inf})
     with pytest.raises(InvalidInput, match="消息内容过大"):
-        service.send("objection", case, {"objector": "张三", "content": "异" * MAX_MESSAGE_BYTES})
-    assert beian.json("show", case)["history"] == service.show(case)["history"]
-    assert [h["action"] for h in service.show(case)["history"]].count("message_received") == 0
+        service.cases.send("objection", case, {"objector": "张三", "content": "异" * MAX_MESSAGE_BYTES})
+    assert beian.json("show", case)["history"] == service.records.show(case)["history"]
+    assert [h["action"] for h in service.records.show(case)["history"]].count("message_received") == 0
 
 
 def test_an_application_with_a_non_finite_number_starts_no_case(service: Service) -> None:
     application = json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8"))
     application["sites"][0]["area_m2"] = math.nan
     with pytest.raises(InvalidInput, match=r"sites\[0\]\.area_m2（场地第1项·面积（平方米））：不是有效的数字"):
-        service.apply(application)
+        service.cases.apply(application)
     application["sites"][0]["area_m2"] = 1200
     application["institution"]["name"] = "成都\x00精工"
     with pytest.raises(InvalidInput, match="institution.name（机构名称）：含有控制字符 U\\+0000"):
-        service.apply(application)
+        service.cases.apply(application)
     with service.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(Instance)) == 0
 
@@ -144,9 +144,9 @@ def test_a_diagram_over_the_limit_is_refused_by_check_deploy_and_the_service(bei
         read_source(padded)  # refused by its size, before it is read
     source = read_source(ROOT / "bpmn" / "filing_application.bpmn")
     huge = source.bpmn_xml + "<!--" + "x" * MAX_DIAGRAM_BYTES + "-->"
-    assert [f.code for f in service.check_definition(huge, source.file_name, source.forms)] == ["too-large"]
+    assert [f.code for f in service.processes.check(huge, source.file_name, source.forms)] == ["too-large"]
     with pytest.raises(DefinitionError, match="过大"):
-        service.deploy(type(source)(source.process_id, source.name, source.file_name, huge, source.forms,
+        service.processes.deploy(type(source)(source.process_id, source.name, source.file_name, huge, source.forms,
                                     "a" * 64), actor="process-owner")
     assert _versions(service) == [1]
 

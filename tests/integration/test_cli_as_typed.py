@@ -139,7 +139,7 @@ def test_an_application_received_in_the_future_is_refused(beian: Beian, write_js
     try:
         with clock.using_clock(clock.VirtualClock(clock.parse_instant(RECEIVED))), \
                 pytest.raises(ReceivedInFuture, match="不能是将来的时间"):
-            service.apply(application, received_at=datetime.fromisoformat("2026-09-24T10:00:01+08:00"))
+            service.cases.apply(application, received_at=datetime.fromisoformat("2026-09-24T10:00:01+08:00"))
     finally:
         service.close()
     assert beian.json("tasks") == []

@@ -82,7 +82,7 @@ def _application() -> dict[str, Any]:
 
 
 def _deploy(app: Service, path: Path) -> None:
-    assert app.deploy(read_source(path), actor="process-owner")["deployed"] is True
+    assert app.processes.deploy(read_source(path), actor="process-owner")["deployed"] is True
 
 
 def test_a_data_dependent_endless_script_fails_the_application_with_a_reason(backend_url: str,
@@ -92,7 +92,7 @@ def test_a_data_dependent_endless_script_fails_the_application_with_a_reason(bac
         _deploy(app, _variant(tmp_path, DEADLINE_SCRIPT,
                               DEADLINE_SCRIPT + "\nfor i in range(len(received_at) * 10 ** 9):\n    pass"))
         with pytest.raises(StepFailed) as caught:
-            app.apply(_application())
+            app.cases.apply(_application())
         assert "计算受理期限" in caught.value.message and "超出时间限制" in caught.value.message
         with app.uow() as uow:
             assert uow.session.scalars(select(Instance)).all() == []  # nothing half-written
@@ -106,7 +106,7 @@ def test_a_huge_timer_value_fails_the_application_with_a_reason(backend_url: str
         _deploy(app, _variant(tmp_path, ACCEPTANCE_TIMER, ACCEPTANCE_TIMER.replace(
             "acceptance_deadline['due']", "acceptance_deadline['due'] * (10 ** 9 + len(case))")))
         with pytest.raises(StepFailed, match="超出内存限制"):
-            app.apply(_application())
+            app.cases.apply(_application())
     finally:
         app.close()
 
@@ -117,14 +117,14 @@ def test_a_condition_over_its_limits_leaves_the_task_open_and_the_case_stuck(bac
     try:
         _deploy(app, _variant(tmp_path, ACCEPT_CONDITION, "acceptance['decision'] * 10 ** 9 == 'accept'"))
         with clock.using_clock(clock.VirtualClock(clock.parse_instant("2026-09-24T10:00:00+08:00"))):
-            case = app.apply(_application())["case"]
-            (task,) = app.tasks(case)
-            before = app.show(case)
+            case = app.cases.apply(_application())["case"]
+            (task,) = app.cases.tasks(case)
+            before = app.records.show(case)
             with pytest.raises(StepFailed) as caught:
-                app.complete(task["id"], {"decision": "accept"}, actor="li.na")
+                app.cases.complete(task["id"], {"decision": "accept"}, actor="li.na")
             assert "超出内存限制" in caught.value.message and "保持原状态" in caught.value.message
-            after = app.show(case)
-            assert [t["id"] for t in app.tasks(case)] == [task["id"]]  # still open: the user may try again
+            after = app.records.show(case)
+            assert [t["id"] for t in app.cases.tasks(case)] == [task["id"]]  # still open: the user may try again
             assert (after["status"], after["waiting_for"]) == (before["status"], before["waiting_for"])
             assert after["history"][-1]["action"] == "step_failed" and after["history"][-1]["actor"] == "li.na"
             stuck = [s for s in stuck_report(app)["stuck"] if s["case_id"] == case]
@@ -160,10 +160,10 @@ def test_a_definition_that_bypassed_the_check_still_reaches_nothing(backend_url:
     try:
         source = read_source(_variant(tmp_path, DEADLINE_SCRIPT, ESCAPE_SCRIPT))
         with pytest.raises(DefinitionError):
-            app.deploy(source, actor="process-owner")
+            app.processes.deploy(source, actor="process-owner")
         _write_unchecked(app, source)
         with pytest.raises(StepFailed) as caught:
-            app.apply(_application())
+            app.cases.apply(_application())
         assert "match" in caught.value.message and SECRET not in caught.value.message
         with app.uow() as uow:
             assert uow.session.scalars(select(Instance)).all() == []
@@ -200,6 +200,6 @@ def test_a_loop_drawn_without_a_wait_ends_the_step(backend_url: str, tmp_path: P
     try:
         _deploy(app, _variant(tmp_path, flow, loop))
         with pytest.raises(StepFailed, match="一次处理中执行的环节超过"):
-            app.apply(_application())
+            app.cases.apply(_application())
     finally:
         app.close()

@@ -67,7 +67,7 @@ def _race(url: str, now: str, first: tuple[str, dict[str, Any]], second: tuple[s
         app = App(url)
         try:
             with clock.using_clock(clock.VirtualClock(instant)):  # a context variable: set in each thread
-                outcomes[name] = app.send(message, target, payload)
+                outcomes[name] = app.cases.send(message, target, payload)
         except BeianError as exc:
             outcomes[name] = exc
         except BaseException as exc:  # reported by the main thread

@@ -24,7 +24,7 @@ def at(text: str) -> clock.VirtualClock:
 
 
 def _task(app: Beian, case: str, bpmn_id: str) -> dict[str, Any]:
-    (task,) = [t for t in app.tasks(case) if t["bpmn_id"] == bpmn_id]
+    (task,) = [t for t in app.cases.tasks(case) if t["bpmn_id"] == bpmn_id]
     return task
 
 
@@ -53,25 +53,25 @@ def test_running_cases_move_with_open_tasks_armed_timers_and_drafts(backend_url:
     try:
         with clock.using_clock(at("2026-09-24T10:00:00+08:00")):
             app.init()
-            at_acceptance, at_publicity, at_expert = (app.apply(application)["case"] for _ in range(3))
+            at_acceptance, at_publicity, at_expert = (app.cases.apply(application)["case"] for _ in range(3))
             acceptance = _task(app, at_acceptance, "acceptance")
-            app.claim(acceptance["id"], "li.na")
-            app.save_draft(acceptance["id"], {"decision": "supplement", "reasons": "缺少场地证明"}, actor="li.na")
+            app.cases.claim(acceptance["id"], "li.na")
+            app.cases.save_draft(acceptance["id"], {"decision": "supplement", "reasons": "缺少场地证明"}, actor="li.na")
         with clock.using_clock(at("2026-09-28T10:00:00+08:00")):
             for case in (at_publicity, at_expert):
-                app.complete(_task(app, case, "acceptance")["id"], {"decision": "accept"})
+                app.cases.complete(_task(app, case, "acceptance")["id"], {"decision": "accept"})
         with clock.using_clock(at("2026-10-09T10:00:00+08:00")):
-            app.complete(_task(app, at_publicity, "expert_review")["id"], {"result": "pass", "opinion": "符合"})
-            app.complete(_task(app, at_publicity, "site_inspection")["id"], {"result": "pass", "opinion": "符合"})
-            app.complete(_task(app, at_publicity, "higher_review")["id"], {"result": "pass", "opinion": "同意"})
-            (publicity_end,) = [d["due"] for d in app.show(at_publicity)["deadlines"] if d["kind"] == "timer"]
+            app.cases.complete(_task(app, at_publicity, "expert_review")["id"], {"result": "pass", "opinion": "符合"})
+            app.cases.complete(_task(app, at_publicity, "site_inspection")["id"], {"result": "pass", "opinion": "符合"})
+            app.cases.complete(_task(app, at_publicity, "higher_review")["id"], {"result": "pass", "opinion": "同意"})
+            (publicity_end,) = [d["due"] for d in app.records.show(at_publicity)["deadlines"] if d["kind"] == "timer"]
 
         with clock.using_clock(at("2026-10-12T10:00:00+08:00")):
-            assert app.deploy(read_source(_version_2(tmp_path)), actor="process-owner")["version"] == 2
-            diff = app.diff("filing_application", 1, 2)
-            preview = app.migration_preview("filing_application", 1, 2)
-            assert app.versions("filing_application")[0]["running"] == 3  # the preview changed nothing
-            result = app.migrate("filing_application", 1, 2, actor="process-owner")
+            assert app.processes.deploy(read_source(_version_2(tmp_path)), actor="process-owner")["version"] == 2
+            diff = app.processes.diff("filing_application", 1, 2)
+            preview = app.processes.migration_preview("filing_application", 1, 2)
+            assert app.processes.versions("filing_application")[0]["running"] == 3  # the preview changed nothing
+            result = app.processes.migrate("filing_application", 1, 2, actor="process-owner")
 
         changed = {c["bpmn_id"]: c for c in diff["changed"]}
         assert changed["acceptance"]["changes"] == ["名称"] and changed["acceptance"]["running"] == 1
@@ -93,32 +93,33 @@ def test_running_cases_move_with_open_tasks_armed_timers_and_drafts(backend_url:
         assert result["migrated"] == [at_acceptance, at_publicity] and result["dry_run"] is False
 
         with clock.using_clock(at("2026-10-12T11:00:00+08:00")):
-            assert [(v["version"], v["running"]) for v in app.versions("filing_application")] == [(1, 1), (2, 2)]
+            versions = app.processes.versions("filing_application")
+            assert [(v["version"], v["running"]) for v in versions] == [(1, 1), (2, 2)]
             moved = _task(app, at_acceptance, "acceptance")
             # The same open task: its id, its claim, what was typed into it, its statutory deadline.
             assert moved["id"] == acceptance["id"] and moved["name"] == "受理审查（新版）"
             assert moved["due"] == acceptance["due"] == "2026-10-16T00:00:00+08:00"
-            detail = app.task(moved["id"])
+            detail = app.cases.task(moved["id"])
             assert detail["claimed_by"] == "li.na"
             assert detail["draft"] == {"decision": "supplement", "reasons": "缺少场地证明"}
-            shown = app.show(at_publicity)
+            shown = app.records.show(at_publicity)
             assert [d["due"] for d in shown["deadlines"] if d["kind"] == "timer"] == [publicity_end]
             for case in (at_acceptance, at_publicity):
-                (line,) = [h for h in app.show(case)["history"] if h["action"] == "process_migrated"]
+                (line,) = [h for h in app.records.show(case)["history"] if h["action"] == "process_migrated"]
                 assert line["summary"] == "流程版本迁移：第 1 版 → 第 2 版" and line["actor"] == "process-owner"
-            assert not [h for h in app.show(at_expert)["history"] if h["action"] == "process_migrated"]
+            assert not [h for h in app.records.show(at_expert)["history"] if h["action"] == "process_migrated"]
 
         # The migrated case goes on on version 2: after its acceptance the expert review is waived.
         with clock.using_clock(at("2026-10-13T10:00:00+08:00")):
-            app.complete(acceptance["id"], {"decision": "accept"})
-            assert [t["bpmn_id"] for t in app.tasks(at_acceptance)] == ["site_inspection"]
+            app.cases.complete(acceptance["id"], {"decision": "accept"})
+            assert [t["bpmn_id"] for t in app.cases.tasks(at_acceptance)] == ["site_inspection"]
             # The blocked case finishes on version 1, with its form.
             assert _task(app, at_expert, "expert_review")["form"] == "expert_review.schema.json"
-            new_case = app.apply(application)["case"]
+            new_case = app.cases.apply(application)["case"]
         # The publicity already announced ends when it was announced to end (the region's 5 working days), not 7.
         with clock.using_clock(clock.VirtualClock(datetime.fromisoformat(publicity_end) + timedelta(seconds=1))):
-            app.sweep()
-            assert app.show(at_publicity)["case_status"] == "filed"
+            app.operations.sweep()
+            assert app.records.show(at_publicity)["case_status"] == "filed"
         with app.uow() as uow:
             versions = {i.case_id: uow.repo.definition(i.definition_id).version
                         for i in (uow.repo.instance(c) for c in (at_acceptance, at_publicity, at_expert, new_case))}

@@ -109,7 +109,7 @@ def test_row_lock_serialises_two_caseworkers_completing_the_same_task(cli: Beian
     def attempt(decision: str) -> None:
         app = App(cli.url)
         try:
-            app.complete(acceptance["id"], {"decision": decision, "reasons": "并发测试"})
+            app.cases.complete(acceptance["id"], {"decision": decision, "reasons": "并发测试"})
             outcomes[decision] = None
         except BeianError as exc:
             outcomes[decision] = exc
@@ -196,7 +196,7 @@ def test_two_applications_at_once_get_distinct_case_numbers(cli: Beian, write_js
         app = App(cli.url)
         try:
             barrier.wait()
-            cases.append(app.apply(application)["case"])
+            cases.append(app.cases.apply(application)["case"])
         except BaseException as exc:
             errors.append(exc)
         finally:

@@ -24,12 +24,12 @@ def _history(url: str, application: dict[str, Any]) -> None:
         cases = []
         with clock.using_clock(clock.VirtualClock(datetime.fromisoformat(RECEIVED))):
             for _ in DECIDED:
-                cases.append(app.apply(application)["case"])
+                cases.append(app.cases.apply(application)["case"])
         for index, (case, day) in enumerate(zip(cases, DECIDED, strict=True)):
             with clock.using_clock(clock.VirtualClock(datetime.fromisoformat(f"{day}T09:00:00+08:00"))):
-                (task,) = app.tasks(case)
+                (task,) = app.cases.tasks(case)
                 refused = {"decision": "reject", "reasons": "不属于技能类职业"}
-                app.complete(task["id"], refused if index == 5 else {"decision": "accept"})
+                app.cases.complete(task["id"], refused if index == 5 else {"decision": "accept"})
     finally:
         app.close()
 

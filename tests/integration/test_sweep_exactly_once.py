@@ -34,7 +34,7 @@ def _applications(url: str, count: int) -> list[str]:
         app.init()
         application = json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8"))
         with clock.using_clock(clock.VirtualClock(clock.parse_instant(RECEIVED))):
-            return [app.apply(application)["case"] for _ in range(count)]
+            return [app.cases.apply(application)["case"] for _ in range(count)]
     finally:
         app.close()
 

@@ -234,16 +234,16 @@ def test_migration_0004_backfills_the_authority_of_open_tasks(beian: Beian, app:
 def test_the_authorities_a_case_has_had_include_done_tasks(beian: Beian, app: ServiceApp, write_json: Any,
                                                            application: dict[str, Any]) -> None:
     case = apply(beian, write_json, application)
-    assert app.task_authorities(case) == ["510100"]
+    assert app.cases.task_authorities(case) == ["510100"]
     complete(beian, case, "acceptance", {"decision": "accept"}, "2026-09-28T10:00:00+08:00")
     complete(beian, case, "expert_review", {"result": "pass", "opinion": "符合要求"}, "2026-10-09T10:00:00+08:00")
     complete(beian, case, "site_inspection", {"result": "pass", "opinion": "符合要求"}, "2026-10-10T10:00:00+08:00")
     complete(beian, case, "higher_review", {"result": "pass"}, "2026-10-12T09:00:00+08:00")
     with app.uow() as uow:
         assert uow.repo.open_tasks(case) == []
-    assert app.task_authorities(case) == ["510000", "510100"]
+    assert app.cases.task_authorities(case) == ["510000", "510100"]
     with pytest.raises(NotFound):
-        app.task_authorities("BA2026-99999")
+        app.cases.task_authorities("BA2026-99999")
 
 
 # --- the worklist -----------------------------------------------------------------------------------------------

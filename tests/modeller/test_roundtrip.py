@@ -147,11 +147,12 @@ def test_a_filing_runs_the_same_on_the_saved_version(round_tripped: Path, tmp_pa
     try:
         with clock.using_clock(clock.VirtualClock(received)):
             app.init()
-            original_case = app.apply(application, received_at=received)["case"]
-            deployed = app.deploy(read_source(round_tripped / "filing_application.bpmn"), actor="process-owner")
+            original_case = app.cases.apply(application, received_at=received)["case"]
+            deployed = app.processes.deploy(read_source(round_tripped / "filing_application.bpmn"),
+                                            actor="process-owner")
             assert deployed == {"process": "filing_application", "version": 2, "deployed": True}
-            saved_case = app.apply(application, received_at=received)["case"]
-        versions = {v["version"]: v["running"] for v in app.versions("filing_application")}
+            saved_case = app.cases.apply(application, received_at=received)["case"]
+        versions = {v["version"]: v["running"] for v in app.processes.versions("filing_application")}
         assert versions == {1: 1, 2: 1}
 
         steps = [("acceptance", {"decision": "accept"}),
@@ -160,10 +161,11 @@ def test_a_filing_runs_the_same_on_the_saved_version(round_tripped: Path, tmp_pa
         for day, (bpmn_id, data) in enumerate(steps, start=2):
             with clock.using_clock(clock.VirtualClock(datetime.fromisoformat(f"2026-09-0{day}T10:00:00+08:00"))):
                 for case in (original_case, saved_case):
-                    (task,) = app.tasks(case)
+                    (task,) = app.cases.tasks(case)
                     assert task["bpmn_id"] == bpmn_id
-                    result = app.complete(task["id"], data)
-                    trail[case].append((result["status"], _open_tasks(app, case), app.show(case)["case_status"]))
+                    result = app.cases.complete(task["id"], data)
+                    shown = app.records.show(case)["case_status"]
+                    trail[case].append((result["status"], _open_tasks(app, case), shown))
         assert trail[saved_case] == trail[original_case]
         assert trail[original_case][-1][1][0][0] == "site_inspection"  # the scenario did get past expert review
     finally:
@@ -172,7 +174,7 @@ def test_a_filing_runs_the_same_on_the_saved_version(round_tripped: Path, tmp_pa
 
 def _open_tasks(app: Beian, case: str) -> list[tuple[Any, ...]]:
     return sorted((t["bpmn_id"], t["name"], t["role"], t["form"], t["article"], t["due"], json.dumps(
-        t["context"], sort_keys=True, ensure_ascii=False)) for t in app.tasks(case))
+        t["context"], sort_keys=True, ensure_ascii=False)) for t in app.cases.tasks(case))
 
 
 def test_bpmnlint_recommended_reports_nothing(node: str) -> None:

@@ -66,13 +66,13 @@ def app(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, up: Any, automation_prob
 
 def apply(app: Beian) -> str:
     with at(RECEIVED):
-        return str(app.apply(example_application())["case"])
+        return str(app.cases.apply(example_application())["case"])
 
 
 def complete(app: Beian, case: str, bpmn_id: str, data: dict[str, Any], instant: str) -> None:
     with at(instant):
-        [task] = [t for t in app.tasks(case) if t["bpmn_id"] == bpmn_id]
-        app.complete(task["id"], data)
+        [task] = [t for t in app.cases.tasks(case) if t["bpmn_id"] == bpmn_id]
+        app.cases.complete(task["id"], data)
 
 
 def to_publicity(app: Beian, case: str) -> None:
@@ -97,7 +97,7 @@ def restore(app: Beian, case: str, state: str) -> None:
 
 
 def actions(app: Beian, case: str) -> Counter[str]:
-    return Counter(entry["action"] for entry in app.show(case)["history"])
+    return Counter(entry["action"] for entry in app.records.show(case)["history"])
 
 
 def task_runs(client: Any, flow_run_id: UUID) -> dict[str, TaskRun]:

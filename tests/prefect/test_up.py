@@ -54,11 +54,11 @@ POOL = "beian-test-pool"
 def apply_in(url: str) -> tuple[Beian, str]:
     app = Beian(url)
     with at(RECEIVED):
-        return app, str(app.apply(example_application())["case"])
+        return app, str(app.cases.apply(example_application())["case"])
 
 
 def fired(app: Beian, case: str) -> int:
-    return sum(1 for entry in app.show(case)["history"] if entry["action"] == "timer_fired")
+    return sum(1 for entry in app.records.show(case)["history"] if entry["action"] == "timer_fired")
 
 
 def task_run_names(client: Any, flow_run_id: Any) -> dict[str, StateType]:

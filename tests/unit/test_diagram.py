@@ -453,14 +453,14 @@ def flow_between(xml: str, source: str, target: str) -> str:
 
 
 def open_task(app: Beian, case: str, bpmn_id: str) -> str:
-    ids = [t["id"] for t in app.tasks(case) if t["bpmn_id"] == bpmn_id]
-    assert len(ids) == 1, app.tasks(case)
+    ids = [t["id"] for t in app.cases.tasks(case) if t["bpmn_id"] == bpmn_id]
+    assert len(ids) == 1, app.cases.tasks(case)
     return ids[0]
 
 
 def test_progress_of_a_real_case(app: Beian) -> None:
     application = json.loads((ROOT / "examples" / "application.json").read_text(encoding="utf-8"))
-    case = app.apply(application)["case"]
+    case = app.cases.apply(application)["case"]
 
     current, done, passed, xml = case_progress(app, case)
     ids = element_ids(xml)
@@ -469,7 +469,7 @@ def test_progress_of_a_real_case(app: Beian) -> None:
     assert flow_between(xml, "set_acceptance_deadline", "acceptance") in passed  # through the boundary split
     assert not passed & {flow_between(xml, "acceptance", "acceptance_decision")}
 
-    app.complete(open_task(app, case, "acceptance"), {"decision": "accept"})
+    app.cases.complete(open_task(app, case, "acceptance"), {"decision": "accept"})
     current, done, passed, xml = case_progress(app, case)
     assert current == {"expert_review"}
     assert {"acceptance", "acceptance_decision", "status_under_review"} <= done
@@ -492,13 +492,13 @@ def test_progress_of_a_real_case(app: Beian) -> None:
 
 def test_progress_through_a_loop(app: Beian) -> None:
     application = json.loads((ROOT / "examples" / "application.json").read_text(encoding="utf-8"))
-    case = app.apply(application)["case"]
-    app.complete(open_task(app, case, "acceptance"), {"decision": "supplement", "reasons": "缺少场地证明材料"})
+    case = app.cases.apply(application)["case"]
+    app.cases.complete(open_task(app, case, "acceptance"), {"decision": "supplement", "reasons": "缺少场地证明材料"})
     current, done, passed, xml = case_progress(app, case)
     assert current == {"await_resubmission"}
     assert flow_between(xml, "acceptance_decision", "notice_supplement") in passed
 
-    app.send("resubmission", case, {"received_at": "2026-09-28T09:00:00+08:00"})
+    app.cases.send("resubmission", case, {"received_at": "2026-09-28T09:00:00+08:00"})
     current, done, passed, xml = case_progress(app, case)
     assert "acceptance" in current and "acceptance" in done  # again at the task it completed once
     for source, target in (("await_resubmission", "restart_acceptance_clock"),

@@ -57,7 +57,7 @@ def test_crash_between_engine_step_and_commit_keeps_previous_state(beian: Beian,
     monkeypatch.setattr(UnitOfWork, "commit", crash)
     with clock.using_clock(clock.VirtualClock(datetime.fromisoformat("2026-09-28T10:00:00+08:00"))), \
             pytest.raises(RuntimeError, match="power cut"):
-        app.complete(acceptance["id"], {"decision": "accept"})
+        app.cases.complete(acceptance["id"], {"decision": "accept"})
     monkeypatch.undo()
 
     assert beian.json("show", case) == before
@@ -89,9 +89,9 @@ def test_concurrent_write_is_detected_not_merged(beian: Beian, write_json: Any, 
         return real_run_step(uow, *args, **kwargs)
 
     monkeypatch.setattr(engine, "load_state", load_then_someone_else_writes)
-    monkeypatch.setattr("workflows.service.run_step", run_step)
+    monkeypatch.setattr("workflows.service.cases.run_step", run_step)
     with pytest.raises(ConcurrentChange, match="同时修改"):
-        app.complete(acceptance["id"], {"decision": "accept"})
+        app.cases.complete(acceptance["id"], {"decision": "accept"})
     monkeypatch.undo()
     assert beian.json("show", case)["status"] == "applied"
 
@@ -107,7 +107,7 @@ def test_two_caseworkers_complete_the_same_task_at_once(beian: Beian, write_json
         app = App(beian.url)
         barrier.wait()
         try:
-            app.complete(acceptance["id"], {"decision": decision, "reasons": "并发测试"})
+            app.cases.complete(acceptance["id"], {"decision": decision, "reasons": "并发测试"})
             outcomes.append("ok")
         except (IllegalEvent, NotFound, ConcurrentChange) as exc:
             outcomes.append(type(exc).__name__)

@@ -304,7 +304,7 @@ def rejected(tmp_path: Path) -> Iterator[tuple[Any, dict[str, Any]]]:
 def test_document_pdf_of_an_issued_document(rejected: tuple[Any, dict[str, Any]]) -> None:
     app, listed = rejected
     name, pdf = document_pdf(app, listed["id"])
-    stored = app.document(listed["id"])
+    stored = app.records.document(listed["id"])
     assert name == f"{listed['case']}_{listed['id']}_不予受理通知书.pdf"
     words = text_of(pdf)
     authority = re.search(r'<p class="signature-authority">(.*?)</p>', stored["html"])

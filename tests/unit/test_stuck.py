@@ -45,11 +45,11 @@ def app(backend_url: str) -> Iterator[Beian]:
 def apply(app: Beian, received: str = RECEIVED) -> str:
     application = json.loads((ROOT / "examples" / "application.json").read_text(encoding="utf-8"))
     with at(received):
-        return app.apply(application)["case"]
+        return app.cases.apply(application)["case"]
 
 
 def open_task(app: Beian, case: str, bpmn_id: str = "acceptance") -> dict[str, Any]:
-    tasks = [t for t in app.tasks(case) if t["bpmn_id"] == bpmn_id]
+    tasks = [t for t in app.cases.tasks(case) if t["bpmn_id"] == bpmn_id]
     assert len(tasks) == 1, tasks
     return tasks[0]
 
@@ -129,7 +129,7 @@ def test_overdue_task_and_late_timer(app: Beian) -> None:
 
     # Once swept, the timer has fired (the case is escalated) but the task stays overdue, counted in working days.
     with at("2026-10-16T08:30:00+08:00"):
-        assert [f["case"] for f in app.sweep()["fired"]] == [case]
+        assert [f["case"] for f in app.operations.sweep()["fired"]] == [case]
     items = stuck(app, "2026-10-21T10:00:00+08:00")
     assert [(i.case_id, i.reason_code) for i in items] == [(case, "task_overdue")]
     assert items[0].overdue_working_days == 3 and "已超期 3 个工作日" in items[0].reason
@@ -138,7 +138,7 @@ def test_overdue_task_and_late_timer(app: Beian) -> None:
 def test_a_case_waiting_for_a_reply_longer_than_expected(app: Beian) -> None:
     case = apply(app)
     with at("2026-09-28T10:00:00+08:00"):
-        app.complete(open_task(app, case)["id"], {"decision": "supplement", "reasons": "缺少场地产权证明"})
+        app.cases.complete(open_task(app, case)["id"], {"decision": "supplement", "reasons": "缺少场地产权证明"})
     delivered(app, case)
     with app.uow() as uow:
         wait_id = uow.session.scalars(select(MessageWait.id).where(MessageWait.case_id == case)).one()
@@ -162,7 +162,7 @@ def test_a_case_waiting_for_a_reply_longer_than_expected(app: Beian) -> None:
 
     # The reply arrives: nothing is stuck any more.
     with at("2026-10-15T11:00:00+08:00"):
-        app.send("resubmission", case)
+        app.cases.send("resubmission", case)
     assert stuck(app, "2026-10-15T12:00:00+08:00", five_days) == []
 
 
@@ -201,7 +201,7 @@ def test_a_case_in_error(app: Beian) -> None:
 def test_a_delivery_that_used_up_its_retries(app: Beian) -> None:
     case = apply(app)
     with at("2026-09-28T10:00:00+08:00"):
-        app.complete(open_task(app, case)["id"], {"decision": "supplement", "reasons": "缺少场地产权证明"})
+        app.cases.complete(open_task(app, case)["id"], {"decision": "supplement", "reasons": "缺少场地产权证明"})
     with app.uow() as uow:
         delivery = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case)).first()
         assert delivery is not None, "the supplement notice is sent to the institution through the outbox"
@@ -264,7 +264,7 @@ def test_most_overdue_first(app: Beian) -> None:
     early = apply(app)
     later = apply(app, "2026-10-12T10:00:00+08:00")  # due at the end of 26 October
     with at("2026-10-16T08:30:00+08:00"):
-        app.sweep()
+        app.operations.sweep()
     items = stuck(app, "2026-10-28T10:00:00+08:00")
     assert [(i.case_id, i.overdue_working_days) for i in items if i.reason_code == "task_overdue"] == [
         (early, 8), (later, 1)]
@@ -275,7 +275,7 @@ def test_most_overdue_first(app: Beian) -> None:
 def test_record_reports_newly_stuck_once_and_clears_what_was_resolved(app: Beian) -> None:
     case = apply(app)
     with at("2026-10-16T08:30:00+08:00"):
-        app.sweep()
+        app.operations.sweep()
     task_id = open_task(app, case)["id"]
 
     newly, cleared = record(app, "2026-10-19T10:00:00+08:00")
@@ -294,7 +294,7 @@ def test_record_reports_newly_stuck_once_and_clears_what_was_resolved(app: Beian
 
     # The clerk decides: the overdue task is gone, and with it the stuck row.
     with at("2026-10-20T11:00:00+08:00"):
-        app.complete(task_id, {"decision": "accept"})
+        app.cases.complete(task_id, {"decision": "accept"})
     newly, cleared = record(app, "2026-10-20T12:00:00+08:00")
     assert newly == [] and cleared == [f"{case}/task_overdue:{task_id}"]
     with app.uow() as uow:
@@ -325,7 +325,7 @@ def test_stuck_report(app: Beian) -> None:
     assert entry["since"] == "2026-10-16T00:00:00+08:00" and entry["reason_label"] == "定时事件延误"
 
     with at("2026-10-16T08:30:00+08:00"):
-        app.sweep(max_attempts=SETTINGS.sweep_max_attempts)  # the given-up case stays as it is
+        app.operations.sweep(max_attempts=SETTINGS.sweep_max_attempts)  # the given-up case stays as it is
         again = stuck_report(app, SETTINGS)
     assert again["newly_stuck"] == []
     assert [c for c in again["cleared"] if c.startswith(f"{first}/timer_late:")] == again["cleared"]

@@ -46,8 +46,8 @@ class Site:
         return client
 
     def open_task(self, bpmn_id: str) -> dict[str, Any]:
-        (task,) = [t for t in self.service.tasks(self.case) if t["bpmn_id"] == bpmn_id]
-        return self.service.task(task["id"])
+        (task,) = [t for t in self.service.cases.tasks(self.case) if t["bpmn_id"] == bpmn_id]
+        return self.service.cases.task(task["id"])
 
 
 def csrf(html: str) -> str:
@@ -62,7 +62,7 @@ def site(backend_url: str) -> Iterator[Site]:
     service.init()
     for username, (name, roles, region) in PEOPLE.items():
         add_user(service, username, name, PASSWORD, roles, region, is_admin=username == "admin", actor="test")
-    case = service.apply(json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8")))["case"]
+    case = service.cases.apply(json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8")))["case"]
     app = create_app(backend_url, secret_key="test-secret")
     try:
         yield Site(service, app, case)

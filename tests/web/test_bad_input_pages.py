@@ -50,7 +50,7 @@ def _padded() -> str:
 
 
 def _versions(site: Site) -> list[int]:
-    return [v["version"] for v in site.service.versions("filing_application")]
+    return [v["version"] for v in site.service.processes.versions("filing_application")]
 
 
 def test_a_diagram_over_the_limit_is_refused_at_the_upload_and_the_modeller(site: Site) -> None:

@@ -50,8 +50,8 @@ def test_the_intake_clerk_registers_a_paper_application(site: Site) -> None:
     registered = _post_application(client, token)
     assert registered.status_code == 303, registered.text[-2000:]
     case = registered.headers["location"].split("/cases/")[1].split("?")[0]
-    assert case != site.case and site.service.show(case)["case_status"] == "applied"
-    assert site.service.show(case)["history"][0]["actor"] == "li.na"
+    assert case != site.case and site.service.records.show(case)["case_status"] == "applied"
+    assert site.service.records.show(case)["history"][0]["actor"] == "li.na"
 
 
 def test_a_bad_paper_application_is_refused_with_messages_and_nothing_registered(site: Site) -> None:
@@ -59,7 +59,7 @@ def test_a_bad_paper_application_is_refused_with_messages_and_nothing_registered
     token = csrf(client.get("/applications/new").text)
     bad = _post_application(client, token, **{"institution[credit_code]": "91510104MA6C8H2K5X"})
     assert bad.status_code == 422 and "统一社会信用代码" in bad.text
-    assert [t["case"] for t in site.service.tasks()] == [site.case]
+    assert [t["case"] for t in site.service.cases.tasks()] == [site.case]
 
 
 def test_only_intake_clerks_of_the_applications_jurisdiction_register_it(site: Site) -> None:
@@ -69,7 +69,7 @@ def test_only_intake_clerks_of_the_applications_jurisdiction_register_it(site: S
     token = csrf(other_city.get("/applications/new").text)
     refused = _post_application(other_city, token)
     assert refused.status_code == 422 and "不在您的辖区" in refused.text
-    assert [t["case"] for t in site.service.tasks()] == [site.case]
+    assert [t["case"] for t in site.service.cases.tasks()] == [site.case]
 
 
 def _filed(site: Site) -> str:
@@ -77,11 +77,11 @@ def _filed(site: Site) -> str:
                           ("expert_review", {"result": "pass", "opinion": "符合要求"}),
                           ("site_inspection", {"result": "pass", "opinion": "符合要求"}),
                           ("higher_review", {"result": "pass"})):
-        site.service.complete(site.open_task(bpmn_id)["id"], data)
-    (publicity,) = site.service.show(site.case)["deadlines"]
+        site.service.cases.complete(site.open_task(bpmn_id)["id"], data)
+    (publicity,) = site.service.records.show(site.case)["deadlines"]
     with clock.using_clock(clock.VirtualClock(clock.parse_instant(publicity["due"]) + timedelta(seconds=1))):
-        site.service.sweep()
-    number = site.service.show(site.case)["filing_number"]
+        site.service.operations.sweep()
+    number = site.service.records.show(site.case)["filing_number"]
     assert number
     return number
 
@@ -99,7 +99,7 @@ def test_a_supervision_officer_opens_an_investigation_from_the_case_page(site: S
                           data={"ground": "beyond_scope", "facts": "超出备案职业开展评价", "csrf_token": token})
     assert opened.status_code == 303
     new_case = opened.headers["location"].split("/cases/")[1]
-    assert new_case in [c["case"] for c in site.service.show(number)["cases"]]
+    assert new_case in [c["case"] for c in site.service.records.show(number)["cases"]]
 
 
 def test_others_cannot_open_an_investigation(site: Site) -> None:
@@ -112,7 +112,7 @@ def test_others_cannot_open_an_investigation(site: Site) -> None:
         response = client.post(f"/cases/{site.case}/violations",
                                data={"ground": "beyond_scope", "facts": "x", "csrf_token": token})
         assert response.status_code == 403
-    assert len(site.service.show(site.case)["cases"]) == 2  # the filing case and its validity watch only
+    assert len(site.service.records.show(site.case)["cases"]) == 2  # the filing case and its validity watch only
 
 
 def test_a_draft_is_kept_in_the_case_shown_again_and_dropped_when_the_task_is_done(site: Site) -> None:
@@ -124,7 +124,7 @@ def test_a_draft_is_kept_in_the_case_shown_again_and_dropped_when_the_task_is_do
     assert saved.status_code == 303 and saved.headers["location"].endswith("?saved=1")
     again = client.get(saved.headers["location"])
     assert "已暂存" in again.text and "缺少场地证明（草稿）" in again.text
-    assert site.service.task(task["id"])["draft"] == {"decision": "supplement", "reasons": "缺少场地证明（草稿）"}
+    assert site.service.cases.task(task["id"])["draft"] == {"decision": "supplement", "reasons": "缺少场地证明（草稿）"}
 
     # Another city's clerk may not save over it; without the token nothing is saved either.
     other = site.client("wang.fang")
@@ -132,7 +132,7 @@ def test_a_draft_is_kept_in_the_case_shown_again_and_dropped_when_the_task_is_do
     refused = other.post(f"/tasks/{task['id']}/draft", data={"csrf_token": other_token, "reasons": "x"})
     assert refused.status_code == 403
     assert client.post(f"/tasks/{task['id']}/draft", data={"reasons": "y"}).status_code == 403
-    assert site.service.task(task["id"])["draft"]["reasons"] == "缺少场地证明（草稿）"
+    assert site.service.cases.task(task["id"])["draft"]["reasons"] == "缺少场地证明（草稿）"
 
     done = client.post(f"/tasks/{task['id']}", data={"csrf_token": token, "decision": "accept"})
     assert done.status_code == 303

@@ -19,9 +19,9 @@ def test_a_fresh_database_gets_an_administrator_demo_people_and_demo_application
             person = authenticate(app, username, DEMO_PASSWORD)
             assert person is not None and person.roles == roles and person.region == region
             assert name.startswith("【演示】")
-        shown = [app.show(case) for case in seeded["cases"]]
+        shown = [app.records.show(case) for case in seeded["cases"]]
         assert len(shown) == 2 and all(s["institution"]["name"].startswith("【演示数据】") for s in shown)
-        assert {t["bpmn_id"] for case in seeded["cases"] for t in app.tasks(case)} == {"acceptance"}
+        assert {t["bpmn_id"] for case in seeded["cases"] for t in app.cases.tasks(case)} == {"acceptance"}
         # Started again on the same database: nothing is added, no new password.
         assert seed_empty_database(app) is None
         assert len(list_users(app)) == 1 + len(DEMO_PEOPLE)

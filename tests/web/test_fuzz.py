@@ -87,10 +87,10 @@ def fuzzed(site: Site) -> Iterator[tuple[Site, dict[str, str]]]:
     """The site with a process owner and a second case whose application was rejected (so it has a document); the
     real values of every path parameter."""
     add_user(site.service, OWNER, "周流程", PASSWORD, ["process_owner"], "510000", actor="test")
-    second = site.service.apply(json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8")))["case"]
-    (task,) = [t for t in site.service.tasks(second) if t["bpmn_id"] == "acceptance"]
-    site.service.complete(task["id"], {"decision": "reject", "reasons": "不属于技能类职业"})
-    (document,) = site.service.show(second)["documents"]
+    second = site.service.cases.apply(json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8")))["case"]
+    (task,) = [t for t in site.service.cases.tasks(second) if t["bpmn_id"] == "acceptance"]
+    site.service.cases.complete(task["id"], {"decision": "reject", "reasons": "不属于技能类职业"})
+    (document,) = site.service.records.show(second)["documents"]
     real = {"task_id": site.open_task("acceptance")["id"], "case_id": site.case, "document_id": str(document["id"]),
             "process_id": "filing_application", "version": "1"}
     yield site, real

@@ -125,7 +125,7 @@ def test_posts_without_the_csrf_token_change_nothing(owner_site: Site) -> None:
         assert response.status_code == 403 and "安全校验未通过" in response.json()["error"]
         response = client.post(url, json={"xml": _renamed_acceptance()}, headers={"X-CSRF-Token": "forged"})
         assert response.status_code == 403
-    assert [v["version"] for v in owner_site.service.versions("filing_application")] == [1]
+    assert [v["version"] for v in owner_site.service.processes.versions("filing_application")] == [1]
 
 
 def test_the_modeller_endpoints_refuse_a_caseworker_in_json(owner_site: Site) -> None:
@@ -136,7 +136,7 @@ def test_the_modeller_endpoints_refuse_a_caseworker_in_json(owner_site: Site) ->
     assert response.status_code == 403 and "只有流程管理员可以" in response.json()["error"]
     anonymous = owner_site.client().post("/processes/filing_application/modeller/check", json={"xml": "<x/>"})
     assert anonymous.status_code == 401
-    assert [v["version"] for v in owner_site.service.versions("filing_application")] == [1]
+    assert [v["version"] for v in owner_site.service.processes.versions("filing_application")] == [1]
 
 
 # --- processes and versions ------------------------------------------------------------------------------------
@@ -155,7 +155,7 @@ def test_the_process_list_names_every_deployed_process(owner_site: Site) -> None
 
 def test_the_version_page_shows_versions_diagram_and_download(owner_site: Site) -> None:
     client = _owner(owner_site)
-    (version,) = owner_site.service.versions("filing_application")
+    (version,) = owner_site.service.processes.versions("filing_application")
     page = client.get("/processes/filing_application")
     text = _text(page.text)
     assert page.status_code == 200
@@ -175,7 +175,7 @@ def test_the_version_page_shows_versions_diagram_and_download(owner_site: Site) 
 # --- uploading -------------------------------------------------------------------------------------------------
 
 def test_a_broken_fixture_is_refused_with_its_element_ids(owner_site: Site) -> None:
-    owner_site.service.deploy(read_source(FIXTURES / "clean.bpmn"), actor="test")
+    owner_site.service.processes.deploy(read_source(FIXTURES / "clean.bpmn"), actor="test")
     client = _owner(owner_site)
     expectations = {  # fixture → (element id, code) the page must show
         "gateway_condition": ("flow_supplement", "gateway-condition"),
@@ -198,7 +198,7 @@ def test_a_broken_fixture_is_refused_with_its_element_ids(owner_site: Site) -> N
     general = re.search(r'<ul class="findings general">(.*?)</ul>', response.text, re.S)
     assert general and "xml-syntax" in general.group(1)
     assert "<svg" not in response.text
-    assert [v["version"] for v in owner_site.service.versions("clean")] == [1]
+    assert [v["version"] for v in owner_site.service.processes.versions("clean")] == [1]
 
 
 def test_findings_are_drawn_on_the_diagram(owner_site: Site) -> None:
@@ -239,7 +239,7 @@ def test_a_changed_bundled_file_deploys_a_new_version_audited(owner_site: Site) 
                                                                          "csrf_token": _token(client)})
     assert deployed.status_code == 303
     assert deployed.headers["location"] == "/processes/filing_application?version=2&deployed=2"
-    versions = owner_site.service.versions("filing_application")
+    versions = owner_site.service.processes.versions("filing_application")
     assert [(v["version"], v["deployed_by"], v["file"]) for v in versions] == [
         (1, "system", "filing_application.bpmn"), (2, OWNER, "filing_application.bpmn")]
     page = client.get(deployed.headers["location"])
@@ -260,7 +260,7 @@ def test_a_changed_bundled_file_deploys_a_new_version_audited(owner_site: Site) 
     again = client.post("/processes/filing_application/deploy", data={"candidate": payload,
                                                                        "csrf_token": _token(client)})
     assert again.headers["location"] == "/processes/filing_application?version=2&unchanged=2"
-    assert len(owner_site.service.versions("filing_application")) == 2
+    assert len(owner_site.service.processes.versions("filing_application")) == 2
 
 
 def test_a_tampered_deploy_payload_is_checked_again(owner_site: Site) -> None:
@@ -274,7 +274,7 @@ def test_a_tampered_deploy_payload_is_checked_again(owner_site: Site) -> None:
     garbage = client.post("/processes/filing_application/deploy",
                           data={"candidate": "!!", "csrf_token": _token(client)})
     assert garbage.status_code == 422
-    assert len(owner_site.service.versions("filing_application")) == 1
+    assert len(owner_site.service.processes.versions("filing_application")) == 1
 
 
 # --- diff and migration ----------------------------------------------------------------------------------------
@@ -313,16 +313,16 @@ def test_migration_preview_then_apply(owner_site: Site) -> None:
     assert "可迁移" in _text(section.group(1)) and "acceptance" in section.group(1)
     assert "已申请（受理审查中）" in _text(section.group(1))  # the case status, in Chinese
     assert "待办" in _text(section.group(1))
-    assert owner_site.service.progress(owner_site.case)["version"] == 1  # a preview changes nothing
+    assert owner_site.service.cases.progress(owner_site.case)["version"] == 1  # a preview changes nothing
 
     applied = client.post("/processes/filing_application/migration",
                           data={"from_version": "1", "to_version": "2", "csrf_token": csrf(preview.text)})
     assert applied.status_code == 200
     assert f"已迁移 1 件案件：{owner_site.case}" in _text(applied.text)
-    assert owner_site.service.progress(owner_site.case)["version"] == 2
-    (task,) = owner_site.service.tasks(owner_site.case)
+    assert owner_site.service.cases.progress(owner_site.case)["version"] == 2
+    (task,) = owner_site.service.cases.tasks(owner_site.case)
     assert task["bpmn_id"] == "acceptance"
-    versions = {v["version"]: v["running"] for v in owner_site.service.versions("filing_application")}
+    versions = {v["version"]: v["running"] for v in owner_site.service.processes.versions("filing_application")}
     assert versions == {1: 0, 2: 1}
 
 
@@ -362,14 +362,14 @@ def test_the_modeller_check_and_deploy_endpoints(owner_site: Site) -> None:
 
     refused = client.post("/processes/filing_application/modeller/deploy", json={"xml": broken}, headers=headers)
     assert refused.status_code == 422 and "未部署" in refused.json()["error"]
-    assert len(owner_site.service.versions("filing_application")) == 1
+    assert len(owner_site.service.processes.versions("filing_application")) == 1
 
     done = client.post("/processes/filing_application/modeller/deploy", json={"xml": _renamed_acceptance()},
                        headers=headers)
     assert done.status_code == 200, done.json()
     assert done.json()["version"] == 2 and done.json()["deployed"] is True
     assert done.json()["url"] == "/processes/filing_application?version=2&deployed=2"
-    assert owner_site.service.versions("filing_application")[1]["deployed_by"] == OWNER
+    assert owner_site.service.processes.versions("filing_application")[1]["deployed_by"] == OWNER
 
     bad = client.post("/processes/filing_application/modeller/check", content=b"not json", headers=headers)
     assert bad.status_code == 400
@@ -398,4 +398,4 @@ def test_the_reported_expression_escape_is_refused_by_upload_and_modeller(owner_
         headers = {"X-CSRF-Token": _token(client)}
         refused = client.post("/processes/filing_application/modeller/deploy", json={"xml": xml}, headers=headers)
         assert refused.status_code == 422 and "未部署" in refused.json()["error"]
-    assert len(owner_site.service.versions("filing_application")) == 1
+    assert len(owner_site.service.processes.versions("filing_application")) == 1

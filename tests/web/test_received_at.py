@@ -24,4 +24,4 @@ def test_a_received_date_after_today_is_shown_next_to_its_field(site: Site) -> N
     messages = [page.get_element_by_id(ident).text_content() for ident in field.get("aria-describedby").split()
                 if "error" in ident]
     assert len(messages) == 1 and "收件日期不能是将来的日期" in messages[0]
-    assert [t["case"] for t in site.service.tasks()] == [site.case]
+    assert [t["case"] for t in site.service.cases.tasks()] == [site.case]

@@ -58,7 +58,7 @@ def test_a_form_without_the_session_csrf_token_is_refused_and_changes_nothing(si
     for token in ("", "forged"):
         response = client.post(f"/tasks/{task['id']}", data={"decision": "accept", "csrf_token": token})
         assert response.status_code == 403 and "安全校验未通过" in response.text
-    assert site.service.show(site.case)["case_status"] == "applied"
+    assert site.service.records.show(site.case)["case_status"] == "applied"
     login = site.client().post("/login", data={"username": "li.na", "password": PASSWORD})  # no token: no sign-in
     assert login.status_code == 403
 
@@ -100,7 +100,7 @@ def test_completing_or_claiming_someone_elses_task_is_refused_and_changes_nothin
         response = client.post(path, data={"decision": "accept", "csrf_token": token})
         assert response.status_code == 403 and "无权办理" in response.text
     assert site.open_task("acceptance")["claimed_by"] is None
-    assert site.service.show(site.case)["case_status"] == "applied"
+    assert site.service.records.show(site.case)["case_status"] == "applied"
 
 
 def test_a_claimed_task_is_its_claimants_until_released(site: Site) -> None:
@@ -128,7 +128,7 @@ def test_bad_form_values_are_refused_with_chinese_messages_and_nothing_changes(s
     assert no_reason.status_code == 422 and "理由或需补正的材料" in no_reason.text
     unknown = client.post(f"/tasks/{task['id']}", data={"decision": "maybe", "csrf_token": token})
     assert unknown.status_code == 422
-    assert site.service.show(site.case)["case_status"] == "applied"
+    assert site.service.records.show(site.case)["case_status"] == "applied"
 
 
 def test_completing_moves_the_case_on_and_a_stale_form_is_refused(site: Site) -> None:
@@ -137,19 +137,19 @@ def test_completing_moves_the_case_on_and_a_stale_form_is_refused(site: Site) ->
     token = csrf(client.get(f"/tasks/{task['id']}").text)
     done = client.post(f"/tasks/{task['id']}", data={"decision": "accept", "reasons": "材料齐全", "csrf_token": token})
     assert done.status_code == 303 and done.headers["location"].startswith(f"/cases/{site.case}")
-    assert site.service.show(site.case)["case_status"] == "under_review"
+    assert site.service.records.show(site.case)["case_status"] == "under_review"
     assert "专家评估" in site.client("zhao.lei").get("/tasks?view=unclaimed").text
     # The same form sent again (a second tab, a double click): the task is gone; nothing changes.
     stale = client.post(f"/tasks/{task['id']}", data={"decision": "reject", "reasons": "x", "csrf_token": token})
     assert stale.status_code == 409 and "不再有效" in stale.text
-    assert site.service.show(site.case)["case_status"] == "under_review"
+    assert site.service.records.show(site.case)["case_status"] == "under_review"
 
 
 def _to_higher_review(site: Site) -> None:
     for bpmn_id, data in (("acceptance", {"decision": "accept"}),
                           ("expert_review", {"result": "pass", "opinion": "符合要求"}),
                           ("site_inspection", {"result": "pass", "opinion": "符合要求"})):
-        site.service.complete(site.open_task(bpmn_id)["id"], data)
+        site.service.cases.complete(site.open_task(bpmn_id)["id"], data)
 
 
 @pytest.mark.parametrize(("username", "before", "after"), [
@@ -172,13 +172,14 @@ def test_the_provincial_reviewer_works_on_the_higher_review(site: Site) -> None:
     sun = site.client("sun.qiang")
     token = csrf(sun.get(f"/tasks/{task['id']}").text)
     assert sun.post(f"/tasks/{task['id']}", data={"result": "pass", "csrf_token": token}).status_code == 303
-    assert site.service.show(site.case)["case_status"] == "publicity"
+    assert site.service.records.show(site.case)["case_status"] == "publicity"
 
 
 @pytest.mark.parametrize(("username", "status"), [("li.na", 200), ("wang.fang", 403), ("sun.qiang", 403)])
 def test_documents_as_html_and_pdf_for_those_who_may_see_the_case(site: Site, username: str, status: int) -> None:
-    site.service.complete(site.open_task("acceptance")["id"], {"decision": "reject", "reasons": "不属于技能类职业"})
-    (document,) = site.service.show(site.case)["documents"]
+    site.service.cases.complete(site.open_task("acceptance")["id"],
+                                {"decision": "reject", "reasons": "不属于技能类职业"})
+    (document,) = site.service.records.show(site.case)["documents"]
     client = site.client(username)
     html = client.get(f"/documents/{document['id']}")
     pdf = client.get(f"/documents/{document['id']}.pdf")

@@ -1,0 +1,18 @@
+"""The service layer: what a user can do, each in one unit of work. The CLI, the web app and the Prefect flows call
+these and nothing below them.
+
+One entry point, `Beian` (the application bound to one database), and a room per capability, each reached through it:
+
+- `app.cases` (cases.py): apply, the open tasks, claim and release, complete, drafts, outside messages;
+- `app.processes` (processes.py): deploy a process version, versions, the check, diff, migration of running cases;
+- `app.operations` (operations.py): the timer sweep and the retry of a stuck case;
+- `app.records` (records.py): a case or filing as people read it, the filings list, documents;
+- `app.calendar` (calendar.py): working-day arithmetic and the official arrangements an administrator loads.
+
+The steps those capabilities run on a case's workflow (complete a task, receive a message, …) are in commands.py.
+Caseworker accounts (workflows.users) and the stuck watch (workflows.stuck) take the application the same way.
+"""
+
+from workflows.service.app import Beian
+
+__all__ = ["Beian"]

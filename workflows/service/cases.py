@@ -1,0 +1,314 @@
+"""Cases: an application received, the tasks caseworkers do on it (claim, release, complete, keep a draft), and the
+outside events it receives (a resubmission, an objection, a statement, …) or that open a procedure on a filing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.exceptions import TaskNotFoundException
+
+from adapters.db import Filing, Instance
+from adapters.repository import UnitOfWork
+from tasks.access import authority_of
+from tasks.application import ApplicationError, validate_application
+from tasks.calendar import SHANGHAI
+from tasks.forms import schema_problems
+from tasks.limits import MAX_FORM_BYTES, MAX_MESSAGE_BYTES, submission_size_problem
+from tasks.regions import profile_for_region
+from tasks.text import text_problem
+from workflows import clock
+from workflows.engine import StepContext, definition_of, run_step, start_instance
+from workflows.errors import IllegalEvent, InvalidInput, NotFound, ReceivedInFuture
+from workflows.filings import TERMINATION_KINDS
+from workflows.lifecycle import new_case_id, open_procedure
+from workflows.messages import MESSAGES, STARTERS
+from workflows.operators import STATUSES
+from workflows.service.base import Capability, audit_system, local, minute
+from workflows.service.commands import DRAFT_KEY, CompleteTask, RefreshFiling, SaveDraft, SendMessage
+from workflows.state import load_state
+from workflows.transient import rerun_if_transient
+
+FILING_PROCESS = "filing_application"
+
+
+class Cases(Capability):
+    """What happens to a case: applying, its tasks, and the outside events it receives."""
+
+    @rerun_if_transient
+    def apply(self, application: object, received_at: datetime | None = None,
+              actor: str = "applicant") -> dict[str, Any]:
+        try:
+            normalised = validate_application(application)
+        except ApplicationError as exc:
+            raise InvalidInput(f"申请材料不符合要求：{'；'.join(exc.problems)}", problems=exc.problems) from None
+        now = clock.now()
+        received = received_at or now
+        if received > now:
+            raise ReceivedInFuture(
+                f"收件时间 {minute(received)} 晚于现在（{minute(now)}），收件时间不能是将来的时间；未登记")
+        profile = profile_for_region(normalised["region"])
+        with self.uow() as uow:
+            definition = uow.repo.latest_definition(FILING_PROCESS)
+            if definition is None:
+                raise NotFound("尚未部署备案申请流程，请先运行 beian init")
+            _check_branch(uow, normalised, profile.article("branch"))
+            case_id = new_case_id(uow, FILING_PROCESS, received)
+            institution = normalised["institution"]
+            instance = Instance(
+                case_id=case_id, process_id=FILING_PROCESS, definition_id=definition.id, state="",
+                status="applied", status_reason=STATUSES["applied"], status_article=profile.article("acceptance"),
+                status_since=now, institution_name=institution["name"], credit_code=institution["credit_code"],
+                region=normalised["region"], authority_level=normalised["authority_level"], application=normalised,
+                received_at=received, started_at=now, updated_at=now)
+            uow.repo.add(instance)
+            uow.session.flush()
+            ctx = StepContext(uow, instance, definition_of(uow, definition.id), actor, now)
+            ctx.audit("application_received", f"收到备案申请：{institution['name']}（{institution['credit_code']}）",
+                      received_at=received.isoformat(), region=normalised["region"], profile=profile.key)
+            start_instance(uow, instance, {
+                "case": case_id, "application": normalised, "received_at": received.astimezone(SHANGHAI).isoformat(),
+                "region": profile.to_dict(),
+            }, actor)
+            uow.commit()
+            return {"case": case_id, "instance": instance.id, "status": instance.status}
+
+    def tasks(self, case_id: str | None = None) -> list[dict[str, Any]]:
+        now = clock.now()
+        with self.uow() as uow:
+            return [{
+                "id": t.id, "case": t.case_id, "bpmn_id": t.bpmn_id, "name": t.name, "role": t.role,
+                "region": t.region, "due": t.due_at.astimezone(SHANGHAI).isoformat() if t.due_at else None,
+                "provisional": t.provisional, "overdue": bool(t.due_at and t.due_at <= now),
+                "article": t.article, "form": t.form, "context": t.context or {},
+            } for t in uow.repo.open_tasks(case_id)]
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        """One open task with what its form needs: the schema, the deadline and how it was computed, the context."""
+        now = clock.now()
+        with self.uow() as uow:
+            row = uow.repo.human_task(task_id)
+            if row is None:
+                raise NotFound("该待办已不存在（可能已办结，或因期限届满被取消）")
+            instance = uow.repo.instance(row.case_id)
+            definition = definition_of(uow, instance.definition_id) if instance else None
+            return {
+                "id": row.id, "case": row.case_id, "process": row.process_id, "bpmn_id": row.bpmn_id, "name": row.name,
+                "role": row.role, "region": row.region, "authority": getattr(row, "authority", None),
+                "due": local(row.due_at), "provisional": row.provisional,
+                "overdue": bool(row.due_at and row.due_at <= now), "deadline": row.deadline, "article": row.article,
+                "context": row.context or {}, "claimed_by": row.claimed_by, "created_at": local(row.created_at),
+                "schema": definition.form_schema(row.bpmn_id) if definition else None,
+                "institution": instance.institution_name if instance else "",
+                "draft": _draft(instance, definition, row.id) if instance and definition else None,
+            }
+
+    def task_authorities(self, case_id: str) -> list[str]:
+        """The authorities the process has given a task on this case, open or done (from its history): a provincial
+        caseworker may open a municipal case only where the province had a task on it (e.g. higher-level review).
+        Derived from the diagram's tasks the history says were opened, so tasks done before the authority column
+        existed count too."""
+        with self.uow() as uow:
+            instance = uow.repo.instance(case_id)
+            if instance is None:
+                raise NotFound(f"案件 {case_id} 不存在")
+            definition = definition_of(uow, instance.definition_id)
+            opened = {e.detail.get("bpmn_id") for e in uow.repo.history(case_id) if e.action == "task_opened"}
+            return sorted({authority_of(instance.region, instance.authority_level, info.jurisdiction)
+                           for bpmn_id, info in definition.user_tasks.items() if bpmn_id in opened})
+
+    def progress(self, case_id: str) -> dict[str, Any]:
+        """Where the case stands in its diagram: the BPMN of its own version, the current and completed elements and
+        the flows taken (for the case page's drawing)."""
+        from adapters.diagram import progress_of
+
+        with self.uow() as uow:
+            instance = uow.repo.instance(case_id)
+            if instance is None:
+                raise NotFound(f"案件 {case_id} 不存在")
+            definition = definition_of(uow, instance.definition_id)
+            row = uow.repo.definition(instance.definition_id)
+            workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
+            current, done, flows = progress_of(workflow, row.bpmn_xml)
+            return {"case": case_id, "process": instance.process_id, "version": row.version, "name": row.name,
+                    "bpmn_xml": row.bpmn_xml, "current": current, "done": done, "done_flows": flows}
+
+    @rerun_if_transient
+    def claim(self, task_id: str, username: str) -> dict[str, Any]:
+        """Take a task: others of the role see it as someone's until it is released or completed."""
+        with self.uow() as uow:
+            row = uow.repo.human_task(task_id, for_update=True)
+            if row is None:
+                raise NotFound("该待办已不存在（可能已办结，或因期限届满被取消）")
+            if row.claimed_by not in (None, username):
+                raise IllegalEvent(f"该待办已由 {row.claimed_by} 认领，未作任何更改")
+            if row.claimed_by is None:
+                row.claimed_by = username
+                audit_system(uow, username, "task_claimed", f"认领待办：{row.name}", case_id=row.case_id,
+                              task_id=task_id)
+            uow.commit()
+            return {"task": task_id, "claimed_by": username}
+
+    @rerun_if_transient
+    def release(self, task_id: str, username: str) -> dict[str, Any]:
+        with self.uow() as uow:
+            row = uow.repo.human_task(task_id, for_update=True)
+            if row is None:
+                raise NotFound("该待办已不存在（可能已办结，或因期限届满被取消）")
+            if row.claimed_by != username:
+                raise IllegalEvent("只能退回自己认领的待办，未作任何更改")
+            row.claimed_by = None
+            audit_system(uow, username, "task_released", f"退回待办：{row.name}", case_id=row.case_id,
+                          task_id=task_id)
+            uow.commit()
+            return {"task": task_id, "claimed_by": None}
+
+    @rerun_if_transient
+    def complete(self, task_id: str, data: object, actor: str = "caseworker") -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise InvalidInput("表单数据必须是一个 JSON 对象，例如 {\"decision\": \"accept\"}")
+        too_large = submission_size_problem(data, MAX_FORM_BYTES, "表单数据")
+        if too_large:
+            raise InvalidInput(f"{too_large}，未作任何更改")
+        with self._failures_shown(actor) as failing, self.uow() as uow:
+            row = uow.repo.human_task(task_id)
+            if row is None:
+                raise NotFound(f"待办 {task_id} 不存在或已办结")
+            case_id = failing.case_id = row.case_id
+            ctx = run_step(uow, case_id, CompleteTask(task_id, data), actor)
+            uow.commit()
+            return {"case": case_id, "status": ctx.instance.status}
+
+    @rerun_if_transient
+    def save_draft(self, task_id: str, values: object, actor: str = "caseworker") -> dict[str, Any]:
+        """Save an open task's form as typed so far (input name → text); `task()` returns it as `draft`."""
+        if not isinstance(values, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                   for k, v in values.items()):
+            raise InvalidInput("暂存的表单内容必须是“栏目名 → 文字”的对应关系")
+        too_large = submission_size_problem(values, MAX_FORM_BYTES, "暂存的表单内容")
+        if too_large:
+            raise InvalidInput(f"{too_large}，未暂存")
+        problems = [f"栏目 {name}：{problem}" for name, value in values.items()
+                    if (problem := text_problem(name) or text_problem(value, multiline=True))]
+        if problems:
+            raise InvalidInput("暂存的表单内容有误，未暂存：" + "；".join(problems), problems=problems)
+        with self._failures_shown(actor) as failing, self.uow() as uow:
+            row = uow.repo.human_task(task_id)
+            if row is None:
+                raise NotFound(f"待办 {task_id} 不存在或已办结")
+            case_id = failing.case_id = row.case_id
+            run_step(uow, case_id, SaveDraft(task_id, values), actor)
+            uow.commit()
+            return {"case": case_id, "task": task_id, "saved": len(values)}
+
+    @rerun_if_transient
+    def send(self, message: str, target: str, data: object | None = None, actor: str = "external") -> dict[str, Any]:
+        """Deliver an outside event. `target` is a case number or a filing number.
+
+        Events that open a procedure on a filing (STARTERS) are checked and open a new case; the others go to the
+        case that waits for them — the target case itself, or the open case of the target's filing that does."""
+        if data is not None and not isinstance(data, dict):
+            raise InvalidInput("消息内容必须是一个 JSON 对象")
+        payload: dict[str, Any] = dict(data) if isinstance(data, dict) else {}
+        if message not in MESSAGES:
+            known = "、".join(f"{k}（{v}）" for k, v in MESSAGES.items())
+            raise InvalidInput(f"未知的消息“{message}”；可用的消息：{known}")
+        # Every message, whatever opens or receives it: bounded, clean texts, finite numbers (its schema, if it has
+        # one, is checked where it arrives).
+        problems = [problem] if (problem := submission_size_problem(payload, MAX_MESSAGE_BYTES, "消息内容")) \
+            else schema_problems(None, payload, root_label="消息内容")
+        if problems:
+            raise InvalidInput(f"“{MESSAGES[message]}”消息内容有误，未作任何更改：" + "；".join(problems),
+                               problems=problems)
+        if message == "resubmission":
+            payload.setdefault("received_at", clock.now().astimezone(SHANGHAI).isoformat())
+        if message == "statement":
+            payload.setdefault("submitted_on", clock.now().astimezone(SHANGHAI).date().isoformat())
+        with self._failures_shown(actor) as failing, self.uow() as uow:
+            if message in STARTERS or message == "rating":
+                filing = self._filing_of(uow, target, lock=True)
+                result = (self._rate(uow, filing, payload, actor) if message == "rating"
+                          else open_procedure(uow, filing, message, payload, actor))
+                uow.commit()
+                return result
+            case_id = failing.case_id = self._waiting_case(uow, target, message)
+            ctx = run_step(uow, case_id, SendMessage(message, payload), actor)
+            uow.commit()
+            return {"case": case_id, "status": ctx.instance.status}
+
+    def _filing_of(self, uow: UnitOfWork, target: str, lock: bool = False) -> Filing:
+        filing = uow.repo.filing_by_number(target) or uow.repo.filing_for_case(target)
+        if filing is None:
+            if uow.repo.instance(target) is not None:
+                raise IllegalEvent(f"案件 {target} 尚未取得备案，不能办理备案后的事项")
+            raise NotFound(f"备案或案件 {target} 不存在")
+        return uow.repo.filing(filing.id, for_update=True) if lock else filing
+
+    def _waiting_case(self, uow: UnitOfWork, target: str, message: str) -> str:
+        """The case a reply message is for: the target case if its process takes the message, else the one open case
+        of the target's filing whose process does."""
+        instance = uow.repo.instance(target)
+        if instance is not None and message in definition_of(uow, instance.definition_id).messages \
+                and instance.completed_at is None:
+            return instance.case_id
+        filing = uow.repo.filing_by_number(target) or uow.repo.filing_for_case(target)
+        if filing is None:
+            if instance is None:
+                raise NotFound(f"备案或案件 {target} 不存在")
+            return instance.case_id  # SendMessage says why the case does not take it
+        candidates = [c for c in uow.repo.open_cases_of_filing(filing.id)
+                      if message in definition_of(uow, c.definition_id).messages]
+        if not candidates:
+            ended = f"（备案已{TERMINATION_KINDS[filing.termination_kind]}）" if filing.termination_kind else ""
+            raise IllegalEvent(f"备案 {filing.filing_number} 当前没有等待“{MESSAGES[message]}”的案件{ended}，"
+                               "未作任何更改")
+        return candidates[0].case_id
+
+    def _rate(self, uow: UnitOfWork, filing: Filing, payload: dict[str, Any], actor: str) -> dict[str, Any]:
+        """Record the red/black list rating (XPCC 第二十二条) and let the filing's open cases see it."""
+        profile = profile_for_region(filing.region)
+        if not profile.red_list_continuation:
+            raise IllegalEvent(f"{profile.name}未实行红黑榜连续备案制度，未作任何更改")
+        rating = payload.get("rating")
+        if rating not in ("red", "black"):
+            raise InvalidInput("红黑榜评定结果 rating 应为 red（红色）或 black（黑色）")
+        filing.rating = rating
+        colour = "红色" if rating == "red" else "黑色"
+        audit_system(uow, actor, "filing_rated", f"备案 {filing.filing_number} 评为“{colour}”",
+                      case_id=filing.case_id, rating=rating)
+        for case in uow.repo.open_cases_of_filing(filing.id):
+            run_step(uow, case.case_id, RefreshFiling(), actor)
+        return {"case": None, "filing": filing.filing_number, "status": filing.status, "rating": rating}
+
+
+def _draft(instance: Instance, definition: Any, task_id: str) -> dict[str, str] | None:
+    """The values saved with 暂存 on this open task, if any (read from the case's state)."""
+    workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
+    try:
+        draft = workflow.get_task_from_id(UUID(task_id)).data.get(DRAFT_KEY)
+    except TaskNotFoundException:  # the projection is a step behind the state: no draft to show
+        return None
+    return draft if isinstance(draft, dict) else None
+
+
+def _check_branch(uow: UnitOfWork, application: dict[str, Any], article: str) -> None:
+    """A branch files with its municipal authority, presenting its head office's provincial receipt."""
+    number = application.get("parent_filing_number")
+    if not number:
+        return
+    parent = uow.repo.filing_by_number(number)
+    problems = []
+    if parent is None:
+        problems.append(f"上级机构备案编号“{number}”不存在，请核对省级备案回执")
+    else:
+        if application["authority_level"] != "municipal":
+            problems.append("分支机构应向所在市（州）人社部门申请备案，备案层级应为 municipal")
+        if parent.authority_level != "provincial":
+            problems.append(f"备案 {number} 不是省级备案，分支机构须持省级备案回执申请")
+        if parent.region[:2] != application["region"][:2]:
+            problems.append(f"备案 {number} 不属于本省，分支机构应在总部备案的省内申请")
+        if parent.termination_kind:
+            problems.append(f"上级机构备案 {number} 已终止，分支机构不能据此申请备案")
+    if problems:
+        raise InvalidInput(f"分支机构申请不符合要求（{article}）：" + "；".join(problems), problems=problems)

@@ -1,0 +1,156 @@
+"""Process definitions: deploy a version (after the same checks as `beian bpmn check`), list versions, check a
+file against the cases running on its process, diff two versions, and migrate running cases between them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from adapters.db import ProcessDefinition
+from adapters.repository import UnitOfWork
+from workflows import clock
+from workflows.bpmn_check import Finding, check_source, has_errors, size_findings
+from workflows.definitions import DefinitionSource, main_process_id
+from workflows.engine import definition_of
+from workflows.errors import BeianError, DefinitionError, InvalidInput, NotFound
+from workflows.migration import CasePlan, MigrateTo, plan_case, version_diff
+from workflows.service.base import Capability, audit_system, local
+from workflows.state import load_state
+
+
+class Processes(Capability):
+    """The deployed BPMN processes and their versions."""
+
+    def deploy(self, source: DefinitionSource, actor: str) -> dict[str, Any]:
+        """Deploy a new version, after the same checks as `beian bpmn check`: a file with errors is refused."""
+        with self.uow() as uow:
+            latest = uow.repo.latest_definition(source.process_id)
+            if latest is not None and latest.sha256 == source.sha256:  # deployed already: checked then
+                return {"process": source.process_id, "version": latest.version, "deployed": False}
+            findings = check_source(source.bpmn_xml, source.file_name, source.forms,
+                                    set(uow.repo.running_positions(source.process_id)))
+            if has_errors(findings):
+                errors = [f.message for f in findings if f.severity == "error"]
+                raise DefinitionError(f"{source.file_name} 有 {len(errors)} 处错误，未部署：" + "；".join(errors),
+                                      problems=errors)
+            version = (latest.version + 1) if latest else 1
+            row = ProcessDefinition(process_id=source.process_id, version=version, name=source.name,
+                                    file_name=source.file_name, bpmn_xml=source.bpmn_xml, forms=source.forms,
+                                    sha256=source.sha256, deployed_at=clock.now(), deployed_by=actor)
+            uow.repo.add(row)
+            uow.session.flush()
+            definition_of(uow, row.id)  # refuse to deploy what does not parse
+            audit_system(uow, actor, "definition_deployed",
+                          f"部署流程 {source.process_id} 第 {version} 版（{source.file_name}）",
+                          process=source.process_id, version=version, sha256=source.sha256)
+            uow.commit()
+            return {"process": source.process_id, "version": version, "deployed": True}
+
+    def versions(self, process_id: str) -> list[dict[str, Any]]:
+        """Every deployed version of a process, oldest first, with its running and total instances."""
+        with self.uow() as uow:
+            rows = uow.repo.definitions(process_id)
+            if not rows:
+                raise NotFound(f"流程 {process_id} 尚未部署")
+            counts = uow.repo.instance_counts(process_id)
+            latest = rows[-1].version
+            return [{"process": row.process_id, "version": row.version, "name": row.name, "file": row.file_name,
+                     "sha256": row.sha256, "deployed_at": local(row.deployed_at), "deployed_by": row.deployed_by,
+                     "running": counts.get(row.id, (0, 0))[0], "instances": counts.get(row.id, (0, 0))[1],
+                     "latest": row.version == latest} for row in rows]
+
+    def check(self, xml: str, file_name: str, forms: dict[str, Any]) -> list[Finding]:
+        """`beian bpmn check` for one file, with the element ids the running cases of its process stand on."""
+        too_large = size_findings(xml, file_name, forms)
+        if too_large:  # before anything parses it
+            return too_large
+        try:
+            process_id = main_process_id(xml, file_name)
+        except DefinitionError:
+            process_id = None  # the check itself reports why the file does not parse
+        return check_source(xml, file_name, forms, self.running_ids(process_id) if process_id else set())
+
+    def running_ids(self, process_id: str) -> set[str]:
+        """The element ids running cases of the process stand on (open tasks, armed timers, awaited messages)."""
+        with self.uow() as uow:
+            return set(uow.repo.running_positions(process_id))
+
+    def ids(self) -> list[str]:
+        """Every process with at least one deployed version."""
+        with self.uow() as uow:
+            return uow.repo.process_ids()
+
+    def version(self, process_id: str, version: int | None = None) -> dict[str, Any]:
+        """One deployed version (the latest when `version` is None) with its BPMN and forms."""
+        with self.uow() as uow:
+            row = self._row(uow, process_id, version)
+            return {"process": row.process_id, "version": row.version, "name": row.name, "file": row.file_name,
+                    "bpmn_xml": row.bpmn_xml, "forms": dict(row.forms), "sha256": row.sha256}
+
+    def _row(self, uow: UnitOfWork, process_id: str, version: int | None) -> ProcessDefinition:
+        rows = uow.repo.definitions(process_id)
+        if not rows:
+            raise NotFound(f"流程 {process_id} 尚未部署")
+        row = rows[-1] if version is None else next((r for r in rows if r.version == version), None)
+        if row is None:
+            raise NotFound(f"流程 {process_id} 没有第 {version} 版（已有：{'、'.join(str(r.version) for r in rows)}）")
+        return row
+
+    def diff(self, process_id: str, from_version: int, to_version: int) -> dict[str, Any]:
+        """What changed between two versions, element by element, with the running cases on each changed one."""
+        with self.uow() as uow:
+            old, new = self._row(uow, process_id, from_version), self._row(uow, process_id, to_version)
+            return version_diff(old, definition_of(uow, old.id), new, definition_of(uow, new.id),
+                                uow.repo.running_positions(process_id, old.id))
+
+    def migration_preview(self, process_id: str, from_version: int, to_version: int,
+                          case_ids: Sequence[str] | None = None) -> dict[str, Any]:
+        return self.migrate(process_id, from_version, to_version, actor="preview", dry_run=True, case_ids=case_ids)
+
+    def migrate(self, process_id: str, from_version: int, to_version: int, actor: str,
+                dry_run: bool = False, case_ids: Sequence[str] | None = None) -> dict[str, Any]:
+        """Move the running cases of one version to another (each case in its own step, so one case that cannot
+        move leaves the others moved), or with `dry_run` say what that would do to each case and position.
+        `case_ids` limits it to those cases (each must be running on the source version)."""
+        if from_version == to_version:
+            raise InvalidInput(f"迁移的源版本与目标版本相同（第 {from_version} 版）")
+        with self.uow() as uow:
+            source, target = self._row(uow, process_id, from_version), self._row(uow, process_id, to_version)
+            old_definition, new_definition = definition_of(uow, source.id), definition_of(uow, target.id)
+            event = MigrateTo(source.id, from_version, target.id, to_version, new_definition)
+            plans: list[CasePlan] = []
+            running = uow.repo.running_instances(source.id)
+            if case_ids is not None:
+                wanted = set(case_ids)
+                missing = sorted(wanted - {instance.case_id for instance in running})
+                if missing:
+                    raise InvalidInput(f"以下案件不是第 {from_version} 版上运行中的案件：{'、'.join(missing)}")
+                running = [instance for instance in running if instance.case_id in wanted]
+            for instance in running:
+                try:
+                    workflow = load_state(instance.state, old_definition.spec, old_definition.subprocess_specs)
+                except Exception as exc:  # noqa: BLE001 — reported as this case's problem; the others still move
+                    plans.append(CasePlan(instance.case_id, instance.status, problems=[f"案件状态无法恢复：{exc}"]))
+                    continue
+                plans.append(plan_case(instance.case_id, instance.status, workflow, new_definition))
+        migrated: list[str] = []
+        if not dry_run:
+            for plan in plans:
+                if not plan.migratable:
+                    continue
+                try:
+                    self._step(plan.case_id, event, actor)
+                    migrated.append(plan.case_id)
+                except BeianError as exc:
+                    plan.problems.append(str(exc))
+            with self.uow() as uow:
+                audit_system(uow, actor, "process_migration",
+                              f"迁移流程 {process_id}：第 {from_version} 版 → 第 {to_version} 版，"
+                              f"迁移 {len(migrated)} 件，未迁移 {len(plans) - len(migrated)} 件",
+                              process=process_id, from_version=from_version, to_version=to_version,
+                              migrated=migrated)
+                uow.commit()
+        return {"process": process_id, "from_version": from_version, "to_version": to_version, "dry_run": dry_run,
+                "cases": [plan.to_dict() for plan in plans], "migrated": migrated,
+                "migratable": sum(1 for plan in plans if plan.migratable),
+                "blocked": sum(1 for plan in plans if not plan.migratable)}
