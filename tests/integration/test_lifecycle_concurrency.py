@@ -23,9 +23,9 @@ from tests.conftest import Beian
 from tests.integration.test_postgresql import _sessions_waiting_for_a_lock, _wait_until
 from tests.scenarios.test_lifecycle import WINDOW_OPENS, do, file_institution, history, status_changes
 from workflows import clock
-from workflows import service as service_module
 from workflows.errors import BeianError, IllegalEvent
 from workflows.service import Beian as App
+from workflows.service import cases
 
 RENEWAL_WINDOW_DAY = "2029-08-01T10:00:00+08:00"  # within the window of a filing valid until 16 October 2029
 INVESTIGATION_DAY = "2027-04-01T10:00:00+08:00"
@@ -46,7 +46,7 @@ def _race(url: str, now: str, first: tuple[str, dict[str, Any]], second: tuple[s
     the first holding the filing's row lock until the second waits for it. Returns each thread's result or the
     BeianError it raised, keyed "first" / "second"; any other exception fails the test."""
     first_holds_the_lock = threading.Event()
-    real_open_procedure = service_module.open_procedure
+    real_open_procedure = cases.open_procedure
     order: list[str] = []
 
     def open_and_hold(*args: Any, **kwargs: Any) -> Any:
@@ -58,7 +58,7 @@ def _race(url: str, now: str, first: tuple[str, dict[str, Any]], second: tuple[s
             _wait_until(lambda: _sessions_waiting_for_a_lock(pg) == 1, "the second event waits for the filing lock")
         return real_open_procedure(*args, **kwargs)
 
-    monkeypatch.setattr(service_module, "open_procedure", open_and_hold)
+    monkeypatch.setattr(cases, "open_procedure", open_and_hold)
     outcomes: dict[str, Any] = {}
     crashes: list[BaseException] = []
     instant = clock.parse_instant(now)
