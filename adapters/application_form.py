@@ -320,7 +320,7 @@ def read_application(items: Sequence[tuple[str, str]]) -> tuple[dict[str, Any], 
 
     Returns the application, Chinese messages by input name (blank rows dropped and the rest renumbered, as
     ``posted_values`` numbers them), and messages about no particular field. With no messages at all the
-    application is ``validate_application``'s normalised copy, ready for ``Beian.apply``; otherwise it is what
+    application is ``validate_application``'s normalised copy, ready for ``app.cases.apply``; otherwise it is what
     could be read (values that could not be converted left out) and is not to be filed.
     ``csrf_token``, ``received_at`` (see ``read_received_at``) and ``_add_row`` are not part of it.
     """

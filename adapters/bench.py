@@ -2,7 +2,7 @@
 
 (a) **One persisted step against bare SpiffWorkflow.** A fresh filing application is completed at its acceptance
     task ("accept": the case moves on to the expert review). Persisted = the service call a caseworker makes
-    (`Beian.complete`: lock and load the instance from a SQLite file, restore the state, run the engine, save state,
+    (`app.cases.complete`: lock and load the instance from a SQLite file, restore the state, run the engine, save state,
     projections and audit, commit). Bare = the same `BpmnWorkflow` calls in memory on the same restored workflow,
     with the same restricted script engine and expression functions, and no serialisation, no database. The ratio is
     what persistence and our engine layer cost on top of the library.

@@ -377,6 +377,27 @@ class SignInAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(20))  # success | failure | refused (locked) | unlock
 
 
+class WebSession(Base):
+    """A signed-in session of the web app (workflows/sessions.py). The browser holds a random token; the database
+    holds only its keyed hash (HMAC-SHA256 with the web app's secret), so a copy of this table opens nothing. Ended
+    and expired sessions stay a week for the record, then go."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_username_ended_at", "username", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(40))
+    csrf_token: Mapped[str] = mapped_column(String(64))  # every form of the session carries it
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # absolute: SESSION_HOURS after the sign-in
+    client: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(200))
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(String(20))  # signed_out | password | disabled | admin
+
+
 class CalendarYear(Base):
     """An official holiday arrangement for one year, loaded by an administrator."""
 

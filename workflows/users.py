@@ -27,6 +27,7 @@ from tasks.roles import role_by_key
 from tasks.text import printable, text_problem
 from workflows import clock
 from workflows.errors import BeianError, InvalidInput, NotFound
+from workflows.sessions import end_sessions
 
 if TYPE_CHECKING:
     from workflows.service import Beian
@@ -230,7 +231,9 @@ def set_password(app: Beian, username: str, password: str, actor: str) -> None:
         password = _check_password(password, row.username)
         row.password_hash = HASHER.hash(password)
         row.password_changed_at = clock.now()
-        _audit(uow, actor, "password_changed", f"用户 {row.username} 的密码已更改", username=row.username)
+        ended = end_sessions(uow, row.username, "password")
+        _audit(uow, actor, "password_changed", f"用户 {row.username} 的密码已更改，{ended} 个登录会话随之结束",
+               username=row.username, sessions_ended=ended)
         uow.commit()
 
 
@@ -244,7 +247,9 @@ def set_active(app: Beian, username: str, active: bool, actor: str) -> Caseworke
             if active:
                 _audit(uow, actor, "user_reactivated", f"用户 {row.username} 已重新启用", username=row.username)
             else:
-                _audit(uow, actor, "user_deactivated", f"用户 {row.username} 已停用", username=row.username)
+                ended = end_sessions(uow, row.username, "disabled")
+                _audit(uow, actor, "user_deactivated", f"用户 {row.username} 已停用，{ended} 个登录会话随之结束",
+                       username=row.username, sessions_ended=ended)
             uow.commit()
         return caseworker(row)
 

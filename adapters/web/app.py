@@ -2,7 +2,10 @@
 
 Every page is in Simplified Chinese. Access is decided on the server, for every route, by `tasks.access`: a
 caseworker sees and does only what their role and jurisdiction allow (a refused request changes nothing and says
-why). Sessions are signed cookies; every form carries the session's CSRF token, checked before anything happens.
+why). Sessions are kept in the database (workflows/sessions.py; the cookie holds only a random token), so signing
+out or a password change ends them at once; every form carries the session's CSRF token, checked before anything
+happens. Routes that touch the database or the engine are plain functions, which FastAPI runs in its thread pool:
+a slow step (bounded by the expression and step limits) never holds up another user's request.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as PathParameter
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,7 +27,6 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
 from adapters.application_form import (
     RECEIVED_AT_FIELD,
@@ -36,6 +38,15 @@ from adapters.application_form import (
 )
 from adapters.diagram import diagram_svg
 from adapters.pdf import PdfError
+from adapters.web.base import (
+    MAX_ID,
+    STATIC,
+    AccessDenied,
+    SignInRequired,
+    check_token,
+    is_token,
+    read_form,
+)
 from adapters.web.guards import RequestGuard
 from adapters.webforms import check_submission, form_fields, submitted_values
 from tasks.access import Caseworker, authority_name, authority_of, may_see_case, may_work_on, refusal
@@ -55,16 +66,17 @@ from workflows.errors import (
 from workflows.lifecycle import PROCESS_LABELS
 from workflows.operators import STATUSES
 from workflows.service import Beian
+from workflows.sessions import SESSION_HOURS, SignedIn, end_session, session_of, start_session
 from workflows.stuck import working_days_overdue
 from workflows.users import SignInLocked, authenticate, get_user
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
-STATIC = Path(__file__).resolve().parent / "static"
 PAGE_SIZE = 25
-SESSION_HOURS = 8
+SESSION_COOKIE = "beian_session"
+# Before signing in there is no session: the sign-in form's CSRF token is a cookie of its own (double submit).
+ANONYMOUS_CSRF_COOKIE = "beian_csrf"
 ROLE_LABELS = {role.key: role.label for role in (*ROLES, PROCESS_OWNER)}
 VIEWS = {"mine": "我的待办", "unclaimed": "本角色未认领", "overdue": "已超期", "all": "全部"}
-MAX_ID = 2**31 - 1  # the largest id (and version number) a database integer column holds
 MAX_PAGE_NUMBER = 1_000_000
 # What a person calls each number a link carries (for the page that says one is wrong).
 PARAMETER_LABELS = {"page_number": "页码", "document_id": "文书编号", "version": "版本号", "from_version": "源版本号",
@@ -75,20 +87,10 @@ HTTP_ERRORS = {404: ("未找到", "没有这个网页，请检查网址，或从
 logger = logging.getLogger("beian.web")
 
 
-class AccessDenied(Exception):
-    """The signed-in caseworker may not do or see this (403, with the reason in Chinese)."""
-
-
-class SignInRequired(Exception):
-    pass
-
-
 def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = False) -> FastAPI:
     app = FastAPI(title="职业技能等级评价机构备案系统", docs_url=None, redoc_url=None, openapi_url=None)
     service = Beian(database_url)
     app.state.service = service
-    app.add_middleware(SessionMiddleware, secret_key=secret_key, session_cookie="beian_session",
-                       max_age=SESSION_HOURS * 3600, same_site="lax", https_only=secure_cookies)
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.filters.update(cn_date=cn_date, cn_datetime=cn_datetime, cn_due=cn_due, role_label=role_label)
     templates.env.globals.update(process_labels=PROCESS_LABELS, role_labels=ROLE_LABELS,
@@ -110,9 +112,35 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
     app.add_middleware(RequestGuard, render=lambda scope, *args: plain_page(Request(scope), *args))
 
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        context.update(request=request, user=_user_or_none(request), csrf_token=_csrf_token(request),
+        context.update(request=request, user=_user_or_none(request), csrf_token=csrf_token(request),
                        now=clock.now())
-        return templates.TemplateResponse(request, name, context, status_code=status_code)
+        response = templates.TemplateResponse(request, name, context, status_code=status_code)
+        if new_token := getattr(request.state, "new_anonymous_csrf", None):
+            set_cookie(response, ANONYMOUS_CSRF_COOKIE, new_token)
+        return response
+
+    def set_cookie(response: Response, name: str, value: str) -> None:
+        response.set_cookie(name, value, max_age=SESSION_HOURS * 3600, path="/", httponly=True, samesite="lax",
+                            secure=secure_cookies)
+
+    def signed_in(request: Request) -> SignedIn | None:
+        """The live session the request's cookie opens, looked up once per request."""
+        if not hasattr(request.state, "signed_in"):
+            request.state.signed_in = session_of(service, secret_key, request.cookies.get(SESSION_COOKIE))
+        session: SignedIn | None = request.state.signed_in
+        return session
+
+    def csrf_token(request: Request) -> str:
+        """The token the page's forms carry: the session's, or before signing in the browser's own cookie."""
+        session = signed_in(request)
+        if session is not None:
+            return session.csrf_token
+        token = request.cookies.get(ANONYMOUS_CSRF_COOKIE, "")
+        if not is_token(token):
+            if not getattr(request.state, "new_anonymous_csrf", None):
+                request.state.new_anonymous_csrf = secrets.token_urlsafe(32)
+            token = request.state.new_anonymous_csrf
+        return token
 
     def user_of(request: Request) -> Caseworker:
         user = _user_or_none(request)
@@ -121,22 +149,19 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         return user
 
     def _user_or_none(request: Request) -> Caseworker | None:
-        username = request.session.get("username")
-        if not username:
+        session = signed_in(request)
+        if session is None:
             return None
-        user = get_user(service, username)
-        if user is None or not user.active:
-            request.session.clear()
-            return None
-        return user
+        user = get_user(service, session.username)
+        return user if user is not None and user.active else None
 
-    async def form_of(request: Request) -> list[tuple[str, str]]:
-        """The posted fields, after the CSRF check (a form from another site, or a stale page, changes nothing)."""
-        form = await request.form()
-        items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
-        token = dict(items).get("csrf_token", "")
-        expected = request.session.get("csrf_token", "")
-        if not expected or not secrets.compare_digest(token, expected):
+    def form_of(request: Request) -> list[tuple[str, str]]:
+        """The posted fields (read by `read_form`), after the CSRF check: a form from another site, or from a page of
+        a session that has ended, changes nothing."""
+        items: list[tuple[str, str]] = request.state.form_items
+        session = signed_in(request)
+        expected = session.csrf_token if session is not None else request.cookies.get(ANONYMOUS_CSRF_COOKIE, "")
+        if not is_token(expected) or not check_token(dict(items).get("csrf_token", ""), expected):
             raise AccessDenied("页面已过期或来源不明（安全校验未通过），请刷新页面后重试；未作任何更改")
         return items
 
@@ -144,16 +169,17 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
     async def _sign_in(request: Request, _exc: SignInRequired) -> Response:
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
 
+    # The handlers that render a page look the user up (the database): plain functions, run in the thread pool.
     @app.exception_handler(AccessDenied)
-    async def _denied(request: Request, exc: AccessDenied) -> Response:
+    def _denied(request: Request, exc: AccessDenied) -> Response:
         return page(request, "error.html", status_code=403, title="无权操作", message=str(exc))
 
     @app.exception_handler(NotFound)
-    async def _not_found(request: Request, exc: NotFound) -> Response:
+    def _not_found(request: Request, exc: NotFound) -> Response:
         return page(request, "error.html", status_code=404, title="未找到", message=exc.message)
 
     @app.exception_handler(RequestValidationError)
-    async def _bad_parameter(request: Request, exc: RequestValidationError) -> Response:
+    def _bad_parameter(request: Request, exc: RequestValidationError) -> Response:
         """A number in the address that is not one, or out of range: a path's is a page that does not exist."""
         problems = _parameter_problems(exc.errors())
         if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
@@ -168,14 +194,14 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         return response
 
     @app.exception_handler(PdfError)
-    async def _no_pdf(request: Request, exc: PdfError) -> Response:
+    def _no_pdf(request: Request, exc: PdfError) -> Response:
         html_link = request.url.path.removesuffix(".pdf")
         return page(request, "error.html", status_code=503, title="暂时无法生成 PDF",
                     message=f"{exc.message}。这需要系统管理员在服务器上安装（见 README 的 PDF 一节）；在此之前可打开"
                             f"网页版文书（{html_link}）用浏览器打印。")
 
     @app.exception_handler(BeianError)
-    async def _refused(request: Request, exc: BeianError) -> Response:
+    def _refused(request: Request, exc: BeianError) -> Response:
         invalid = isinstance(exc, (InvalidInput, DefinitionError))
         return page(request, "error.html", status_code=422 if invalid else 409,
                     title="请求有误" if invalid else "未能完成", message=exc.message)
@@ -195,12 +221,12 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         return RedirectResponse("/tasks", status_code=303)
 
     @app.get("/login", response_class=HTMLResponse)
-    async def login_form(request: Request, next: str = "/tasks") -> Response:  # noqa: A002 — the usual name
+    def login_form(request: Request, next: str = "/tasks") -> Response:  # noqa: A002 — the usual name
         return page(request, "login.html", next=_safe_next(next), error=None)
 
-    @app.post("/login", response_class=HTMLResponse)
-    async def login(request: Request) -> Response:
-        items = dict(await form_of(request))
+    @app.post("/login", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def login(request: Request) -> Response:
+        items = dict(form_of(request))
         try:
             user = authenticate(service, items.get("username", "").strip(), items.get("password", ""),
                                 client=request.client.host if request.client else "")
@@ -210,19 +236,27 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         if user is None:
             return page(request, "login.html", status_code=401, next=_safe_next(items.get("next", "/tasks")),
                         error="用户名或密码不正确，或账号已停用")
-        request.session.clear()  # a new session (and CSRF token) on every sign-in: no session fixation
-        request.session.update(username=user.username, csrf_token=secrets.token_urlsafe(32))
-        return RedirectResponse(_safe_next(items.get("next", "/tasks")), status_code=303)
+        # A new session (and CSRF token) on every sign-in, no session fixation; the browser's previous one ends.
+        end_session(service, secret_key, request.cookies.get(SESSION_COOKIE))
+        token, _ = start_session(service, secret_key, user.username,
+                                 client=request.client.host if request.client else "",
+                                 user_agent=request.headers.get("user-agent", ""))
+        response = RedirectResponse(_safe_next(items.get("next", "/tasks")), status_code=303)
+        set_cookie(response, SESSION_COOKIE, token)
+        response.delete_cookie(ANONYMOUS_CSRF_COOKIE, path="/")
+        return response
 
-    @app.post("/logout")
-    async def logout(request: Request) -> Response:
-        await form_of(request)
-        request.session.clear()
-        return RedirectResponse("/login", status_code=303)
+    @app.post("/logout", dependencies=[Depends(read_form)])
+    def logout(request: Request) -> Response:
+        form_of(request)
+        end_session(service, secret_key, request.cookies.get(SESSION_COOKIE))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
 
     # --- the worklist ----------------------------------------------------------------------------------------
     @app.get("/tasks", response_class=HTMLResponse)
-    async def worklist(request: Request, view: str = "mine", process: str = "", status: str = "", region: str = "",
+    def worklist(request: Request, view: str = "mine", process: str = "", status: str = "", region: str = "",
                        page_number: Annotated[int, Query(le=MAX_PAGE_NUMBER)] = 1) -> Response:
         user = user_of(request)
         view = view if view in VIEWS else "mine"
@@ -251,7 +285,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         return task
 
     @app.get("/tasks/{task_id}", response_class=HTMLResponse)
-    async def task_page(request: Request, task_id: str) -> Response:
+    def task_page(request: Request, task_id: str) -> Response:
         user = user_of(request)
         task = task_for(user, task_id)
         # A saved draft fills the form as it was left; otherwise the schema's defaults (a fresh form).
@@ -266,12 +300,12 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         return page(request, "task.html", status_code=status_code, task=task, fields=fields, schema=schema,
                     form_errors=form_errors, saved=saved)
 
-    async def posted_to_task(request: Request, task_id: str, verb: str,
+    def posted_to_task(request: Request, task_id: str, verb: str,
                              nothing_done: str) -> tuple[Caseworker, list[tuple[str, str]], dict[str, Any]] | Response:
         """The user, the posted form and the task for a POST on an open task they may work on (CSRF checked); or
         the page saying the task is gone (done by someone else, or cancelled by a timer)."""
         user = user_of(request)
-        items = await form_of(request)
+        items = form_of(request)
         try:
             task = task_for(user, task_id)
         except NotFound:
@@ -281,10 +315,10 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
             raise AccessDenied(f"该待办已由 {task['claimed_by']} 认领，您不能{verb}；未作任何更改")
         return user, items, task
 
-    @app.post("/tasks/{task_id}/draft")
-    async def save_draft(request: Request, task_id: str) -> Response:
+    @app.post("/tasks/{task_id}/draft", dependencies=[Depends(read_form)])
+    def save_draft(request: Request, task_id: str) -> Response:
         """暂存: keep the form as typed, unchecked, in the case's state; nothing is submitted."""
-        posted = await posted_to_task(request, task_id, "暂存", "未暂存")
+        posted = posted_to_task(request, task_id, "暂存", "未暂存")
         if isinstance(posted, Response):
             return posted
         user, items, task = posted
@@ -295,9 +329,9 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
             return page(request, "error.html", status_code=409, title="未能暂存", message=exc.message)
         return RedirectResponse(f"/tasks/{quote(task_id)}?saved=1", status_code=303)
 
-    @app.post("/tasks/{task_id}", response_class=HTMLResponse)
-    async def complete_task(request: Request, task_id: str) -> Response:
-        posted = await posted_to_task(request, task_id, "办理", "本次提交未作任何更改")
+    @app.post("/tasks/{task_id}", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def complete_task(request: Request, task_id: str) -> Response:
+        posted = posted_to_task(request, task_id, "办理", "本次提交未作任何更改")
         if isinstance(posted, Response):
             return posted
         user, items, task = posted
@@ -314,17 +348,17 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
             return page(request, "error.html", status_code=409, title="待办已失效", message=exc.message)
         return RedirectResponse(f"/cases/{quote(result['case'])}?done={quote(task['name'])}", status_code=303)
 
-    @app.post("/tasks/{task_id}/claim")
-    async def claim(request: Request, task_id: str) -> Response:
+    @app.post("/tasks/{task_id}/claim", dependencies=[Depends(read_form)])
+    def claim(request: Request, task_id: str) -> Response:
         user = user_of(request)
-        await form_of(request)
+        form_of(request)
         task_for(user, task_id)
         return _acted(request, lambda: service.cases.claim(task_id, user.username), f"/tasks/{quote(task_id)}")
 
-    @app.post("/tasks/{task_id}/release")
-    async def release(request: Request, task_id: str) -> Response:
+    @app.post("/tasks/{task_id}/release", dependencies=[Depends(read_form)])
+    def release(request: Request, task_id: str) -> Response:
         user = user_of(request)
-        await form_of(request)
+        form_of(request)
         task_for(user, task_id)
         return _acted(request, lambda: service.cases.release(task_id, user.username), "/tasks?view=unclaimed")
 
@@ -348,7 +382,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         return service.cases.task_authorities(case_id)
 
     @app.get("/cases/{case_id}", response_class=HTMLResponse)
-    async def case_page(request: Request, case_id: str, done: str = "") -> Response:
+    def case_page(request: Request, case_id: str, done: str = "") -> Response:
         user = user_of(request)
         view = case_for(user, case_id)
         progress = service.cases.progress(case_id)
@@ -357,12 +391,12 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         return page(request, "case.html", case=view, done=done, diagram=diagram, progress=progress,
                     can_report=_may_report_violation(user, view))
 
-    @app.post("/cases/{case_id}/violations")
-    async def report_violation(request: Request, case_id: str) -> Response:
+    @app.post("/cases/{case_id}/violations", dependencies=[Depends(read_form)])
+    def report_violation(request: Request, case_id: str) -> Response:
         """A supervision officer opens an investigation (sanction or ordered termination, by the ground) on the
         filing of this case."""
         user = user_of(request)
-        items = dict(await form_of(request))
+        items = dict(form_of(request))
         view = case_for(user, case_id)
         if not _may_report_violation(user, view):
             raise AccessDenied("只有本辖区的监管人员可以对已备案机构立案调查")
@@ -381,14 +415,14 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         return user
 
     @app.get("/applications/new", response_class=HTMLResponse)
-    async def application_form(request: Request) -> Response:
+    def application_form(request: Request) -> Response:
         intake_clerk(request)
         return page(request, "application_form.html", sections=application_fields(), form_errors=[])
 
-    @app.post("/applications/new", response_class=HTMLResponse)
-    async def register_application(request: Request) -> Response:
+    @app.post("/applications/new", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def register_application(request: Request) -> Response:
         user = intake_clerk(request)
-        items = await form_of(request)
+        items = form_of(request)
         if (row := adding_row(items)) is not None:
             return page(request, "application_form.html",
                         sections=application_fields(posted_values(items), add_row=row), form_errors=[])
@@ -415,14 +449,14 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         return RedirectResponse(f"/cases/{quote(result['case'])}?done=登记申请", status_code=303)
 
     @app.get("/documents/{document_id:int}", response_class=HTMLResponse)
-    async def document_page(request: Request, document_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)]) -> Response:
+    def document_page(request: Request, document_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)]) -> Response:
         user = user_of(request)
         document = service.records.document(document_id)
         case_for(user, document["case"])
         return HTMLResponse(document["html"])
 
     @app.get("/documents/{document_id}.pdf")
-    async def document_pdf_page(request: Request,
+    def document_pdf_page(request: Request,
                                 document_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)]) -> Response:
         from adapters.pdf import document_pdf
 
@@ -434,7 +468,8 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
 
     from adapters.web.processes import register_process_pages  # imports this module: not at the top
 
-    register_process_pages(app, service=service, page=page, user_of=user_of, form_of=form_of)
+    register_process_pages(app, service=service, page=page, user_of=user_of, form_of=form_of,
+                           csrf_token=csrf_token)
     return app
 
 
@@ -474,14 +509,6 @@ def _is_region(code: str) -> bool:
 def _safe_next(target: str) -> str:
     """Only a path of this site (no open redirect to another host)."""
     return target if target.startswith("/") and not target.startswith("//") else "/tasks"
-
-
-def _csrf_token(request: Request) -> str:
-    token = request.session.get("csrf_token")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf_token"] = token
-    return token
 
 
 def _task_authority(task: dict[str, Any]) -> str:

@@ -149,7 +149,7 @@ def read_form_uploads(files: list[tuple[str, bytes]]) -> tuple[dict[str, Any], l
 
 def assemble(service: Beian, process_id: str, xml: str, sent_name: str, uploaded_forms: Mapping[str, Any],
              problems: list[Finding] | None = None) -> Candidate:
-    """The document as the next version of `process_id`, with its forms, checked (`Beian.check_definition`: the same
+    """The document as the next version of `process_id`, with its forms, checked (`app.processes.check`: the same
     checks as deploying, plus the elements running cases stand on). `problems`: findings about the upload itself."""
     latest = stored_version(service, process_id)
     too_large = size_findings(xml, latest.file_name, uploaded_forms)

@@ -4,27 +4,26 @@ cases (a preview, then applying it), and the bpmn.io modeller embedded in the br
 
 Only a process owner (`tasks.access.may_own_processes`) opens any of them; everyone else gets the 403 page with the
 reason. Every POST carries the session's CSRF token: the HTML forms as the field `csrf_token`, the modeller's fetch
-calls as the header `X-CSRF-Token`. Deploying always goes through `Beian.deploy`, which checks again.
+calls as the header `X-CSRF-Token`. Deploying always goes through `app.processes.deploy`, which checks again.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as PathParameter
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.datastructures import UploadFile
 
 from adapters.diagram import DiagramError, diagram_svg, marked_ids, read_model
-from adapters.web.app import MAX_ID, STATIC, AccessDenied, SignInRequired
+from adapters.web.base import MAX_ID, STATIC, AccessDenied, SignInRequired, check_token, read_body, read_form
 from adapters.web.process_sources import (
     Candidate,
     assemble,
@@ -55,7 +54,8 @@ MAX_JSON_BYTES = MAX_DIAGRAM_BYTES * 2  # the modeller's {"xml": …}: escaping 
 
 
 def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_of: Callable[[Request], Caseworker],
-                           form_of: Callable[[Request], Awaitable[list[tuple[str, str]]]]) -> None:
+                           form_of: Callable[[Request], list[tuple[str, str]]],
+                           csrf_token: Callable[[Request], str]) -> None:
     """Add the process owners' routes to the web app (`create_app` passes its page renderer, sign-in and CSRF
     helpers so these pages look and check like every other)."""
 
@@ -67,12 +67,12 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
 
     # --- processes and versions ----------------------------------------------------------------------------
     @app.get("/processes", response_class=HTMLResponse)
-    async def process_list(request: Request) -> Response:
+    def process_list(request: Request) -> Response:
         owner(request)
         return page(request, "process_list.html", processes=process_summaries(service))
 
     @app.get("/processes/{process_id}", response_class=HTMLResponse)
-    async def process_page(request: Request, process_id: str, version: VersionQuery = None,
+    def process_page(request: Request, process_id: str, version: VersionQuery = None,
                            deployed: VersionQuery = None, unchanged: VersionQuery = None) -> Response:
         owner(request)
         versions = service.processes.versions(process_id)
@@ -85,7 +85,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
                     migratable_from=[v["version"] for v in versions if v["running"] and v["version"] != latest])
 
     @app.get("/processes/{process_id}/versions/{version}.bpmn")
-    async def download(request: Request, process_id: str,
+    def download(request: Request, process_id: str,
                        version: Annotated[int, PathParameter(ge=1, le=MAX_ID)]) -> Response:
         owner(request)
         shown = stored_version(service, process_id, version)
@@ -98,23 +98,23 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
 
     # --- uploading a new version ----------------------------------------------------------------------------
     @app.get("/processes/{process_id}/upload", response_class=HTMLResponse)
-    async def upload_form(request: Request, process_id: str) -> Response:
+    def upload_form(request: Request, process_id: str) -> Response:
         owner(request)
         latest = stored_version(service, process_id)
         return _check_page(request, process_id, latest.name, None)
 
-    @app.post("/processes/{process_id}/upload", response_class=HTMLResponse)
-    async def upload(request: Request, process_id: str) -> Response:
+    @app.post("/processes/{process_id}/upload", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def upload(request: Request, process_id: str) -> Response:
         owner(request)
-        await form_of(request)  # the CSRF check; the parsed form (with the files) is cached on the request
-        form = await request.form()
+        form_of(request)  # the CSRF check
+        form = request.state.form  # with the files (read_form)
         latest = stored_version(service, process_id)
         bpmn = form.get("bpmn")
         if not isinstance(bpmn, UploadFile) or not bpmn.filename:
             return _check_page(request, process_id, latest.name, None, status_code=422,
                                message="请选择要上传的 BPMN 文件（.bpmn）")
-        xml, problem = decode_upload(await bpmn.read(upload_limit("BPMN 文件") + 1), bpmn.filename, "BPMN 文件")
-        form_files = [(f.filename or "", await f.read(upload_limit("表单文件") + 1)) for f in form.getlist("forms")
+        xml, problem = decode_upload(bpmn.file.read(upload_limit("BPMN 文件") + 1), bpmn.filename, "BPMN 文件")
+        form_files = [(f.filename or "", f.file.read(upload_limit("表单文件") + 1)) for f in form.getlist("forms")
                       if isinstance(f, UploadFile) and f.filename]
         uploaded, problems = read_form_uploads(form_files)
         if xml is None:
@@ -124,10 +124,10 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         return _check_page(request, process_id, latest.name, candidate,
                            status_code=200 if candidate.source is not None else 422)
 
-    @app.post("/processes/{process_id}/deploy", response_class=HTMLResponse)
-    async def deploy(request: Request, process_id: str) -> Response:
+    @app.post("/processes/{process_id}/deploy", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def deploy(request: Request, process_id: str) -> Response:
         user = owner(request)
-        items = dict(await form_of(request))
+        items = dict(form_of(request))
         latest = stored_version(service, process_id)
         try:
             payload = base64.b64decode(items.get("candidate", ""), validate=True).decode("utf-8")
@@ -185,7 +185,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         return versions, (from_version if from_version is not None else max(to - 1, 1)), to
 
     @app.get("/processes/{process_id}/diff", response_class=HTMLResponse)
-    async def diff_page(request: Request, process_id: str, from_version: VersionQuery = None,
+    def diff_page(request: Request, process_id: str, from_version: VersionQuery = None,
                         to_version: VersionQuery = None) -> Response:
         owner(request)
         versions, a, b = _pair(process_id, from_version, to_version)
@@ -207,7 +207,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
                     form_change_labels=FORM_CHANGE_LABELS)
 
     @app.get("/processes/{process_id}/migration", response_class=HTMLResponse)
-    async def migration_preview(request: Request, process_id: str, from_version: VersionQuery = None,
+    def migration_preview(request: Request, process_id: str, from_version: VersionQuery = None,
                                 to_version: VersionQuery = None) -> Response:
         owner(request)
         versions, a, b = _pair(process_id, from_version, to_version)
@@ -217,10 +217,10 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
             return _migration_page(request, process_id, versions, a, b, None, status_code=422, message=exc.message)
         return _migration_page(request, process_id, versions, a, b, plan)
 
-    @app.post("/processes/{process_id}/migration", response_class=HTMLResponse)
-    async def migrate(request: Request, process_id: str) -> Response:
+    @app.post("/processes/{process_id}/migration", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def migrate(request: Request, process_id: str) -> Response:
         user = owner(request)
-        items = dict(await form_of(request))
+        items = dict(form_of(request))
         versions = service.processes.versions(process_id)
         a, b = _version_number(items.get("from_version", "")), _version_number(items.get("to_version", ""))
         if a is None or b is None:
@@ -240,14 +240,14 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
 
     # --- the modeller ------------------------------------------------------------------------------------------
     @app.get("/processes/{process_id}/modeller", response_class=HTMLResponse)
-    async def modeller(request: Request, process_id: str, version: VersionQuery = None) -> Response:
+    def modeller(request: Request, process_id: str, version: VersionQuery = None) -> Response:
         owner(request)
         shown = stored_version(service, process_id, version)
         latest = stored_version(service, process_id)
         return page(request, "modeller.html", process=process_id, label=process_label(process_id, shown.name),
                     shown=shown, latest=latest.version, installed=BUNDLE.is_file())
 
-    async def json_request(request: Request) -> tuple[Caseworker, dict[str, Any]] | JSONResponse:
+    def json_request(request: Request) -> tuple[Caseworker, dict[str, Any]] | JSONResponse:
         """The signed-in owner and the JSON body, after the CSRF header check; or the JSON error to answer."""
         try:
             user = owner(request)
@@ -256,11 +256,10 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         except AccessDenied as exc:
             return JSONResponse({"error": str(exc)}, status_code=403)
         token = request.headers.get("x-csrf-token", "")
-        expected = request.session.get("csrf_token", "")
-        if not expected or not secrets.compare_digest(token, expected):
+        if not check_token(token, csrf_token(request)):
             return JSONResponse({"error": "页面已过期或来源不明（安全校验未通过），请刷新页面后重试；未作任何更改"},
                                 status_code=403)
-        body = await request.body()
+        body: bytes = request.state.body
         if len(body) > MAX_JSON_BYTES:
             return JSONResponse({"error": f"提交的流程图过大，上限为 {amount(MAX_DIAGRAM_BYTES)}，未作任何更改"},
                                 status_code=413)
@@ -280,9 +279,9 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
                 "errors": len(candidate.errors), "warnings": len(candidate.warnings),
                 "deployable": candidate.source is not None}
 
-    @app.post("/processes/{process_id}/modeller/check")
-    async def modeller_check(request: Request, process_id: str) -> Response:
-        got = await json_request(request)
+    @app.post("/processes/{process_id}/modeller/check", dependencies=[Depends(read_body)])
+    def modeller_check(request: Request, process_id: str) -> Response:
+        got = json_request(request)
         if isinstance(got, JSONResponse):
             return got
         try:
@@ -291,9 +290,9 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
             return JSONResponse({"error": exc.message}, status_code=404)
         return JSONResponse(_findings_json(candidate))
 
-    @app.post("/processes/{process_id}/modeller/deploy")
-    async def modeller_deploy(request: Request, process_id: str) -> Response:
-        got = await json_request(request)
+    @app.post("/processes/{process_id}/modeller/deploy", dependencies=[Depends(read_body)])
+    def modeller_deploy(request: Request, process_id: str) -> Response:
+        got = json_request(request)
         if isinstance(got, JSONResponse):
             return got
         user, data = got

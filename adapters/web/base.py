@@ -1,0 +1,43 @@
+"""What the web app's page modules share: where the static files are, the errors a route raises for the sign-in
+page and the 403 page, and reading a posted form or body before a route that is a plain function runs."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from fastapi import Request
+
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_ID = 2**31 - 1  # the largest id (and version number) a database integer column holds
+
+
+class AccessDenied(Exception):
+    """The signed-in caseworker may not do or see this (403, with the reason in Chinese)."""
+
+
+class SignInRequired(Exception):
+    pass
+
+
+async def read_form(request: Request) -> None:
+    """Parse a posted form (a route's dependency, so that the route itself can be a plain function run in the thread
+    pool): its text fields for `form_of`, and the whole form (files too) for the routes that take uploads."""
+    form = await request.form()
+    request.state.form = form
+    request.state.form_items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+
+
+async def read_body(request: Request) -> None:
+    """Read a posted body (JSON from the modeller) for a route that is a plain function (see `read_form`)."""
+    request.state.body = await request.body()
+
+
+def is_token(value: str) -> bool:
+    """A token this app could have made (token_urlsafe(32): 43 URL-safe characters), not whatever a cookie holds."""
+    return len(value) == 43 and value.isascii() and all(c.isalnum() or c in "-_" for c in value)
+
+
+def check_token(sent: str, expected: str) -> bool:
+    """A CSRF token sent with a request against the expected one, in constant time."""
+    return secrets.compare_digest(sent.encode(errors="replace"), expected.encode())
