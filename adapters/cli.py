@@ -427,12 +427,10 @@ def cmd_users_list(args: argparse.Namespace) -> None:
 
 
 def cmd_users_passwd(args: argparse.Namespace) -> None:
-    from workflows.errors import NotFound
-    from workflows.users import get_user, set_password
+    from workflows.users import set_password
 
     app = _app(args)
-    if get_user(app, args.username) is None:  # before asking for a password nobody can use
-        raise NotFound(f"用户“{args.username}”不存在")
+    _existing_user(app, args.username)  # before asking for a password nobody can use
     set_password(app, args.username, _new_password(args), actor=args.user)
     _print(args, {"username": args.username, "password_changed": True},
            lambda v: f"已更改用户 {v['username']} 的密码")
@@ -450,6 +448,38 @@ def cmd_users_unlock(args: argparse.Namespace) -> None:
 
     unlock(_app(args), args.username, actor=args.user)
     _print(args, {"unlocked": args.username}, lambda v: f"已解除登录锁定：{v['unlocked']}")
+
+
+def cmd_users_sessions(args: argparse.Namespace) -> None:
+    from workflows.sessions import live_sessions
+
+    app = _app(args)
+    if args.username is not None:
+        _existing_user(app, args.username)
+    sessions = [s.to_dict() for s in live_sessions(app, args.username)]
+    _print(args, sessions, lambda v: "\n".join(
+        f"{s['username']}  登录 {s['created_at'][:16]}  最近活动 {s['last_seen_at'][:16]}  "
+        f"到期 {s['expires_at'][:16]}  {s['client'] or '（地址不明）'}" for s in v) or "没有登录中的会话")
+
+
+def cmd_users_signout(args: argparse.Namespace) -> None:
+    from workflows.sessions import sign_out_everywhere
+
+    app = _app(args)
+    username = _existing_user(app, args.username)
+    ended = sign_out_everywhere(app, username, actor=args.user)
+    _print(args, {"username": username, "sessions_ended": ended},
+           lambda v: f"已登出用户 {v['username']} 的全部会话（{v['sessions_ended']} 个）")
+
+
+def _existing_user(app: Any, username: str) -> str:
+    from workflows.errors import NotFound
+    from workflows.users import get_user
+
+    user = get_user(app, username)
+    if user is None:
+        raise NotFound(f"用户“{username}”不存在")
+    return user.username
 
 
 def _running_ids(args: argparse.Namespace) -> Callable[[str], set[str]] | None:
@@ -783,6 +813,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = users.add_parser("enable", help="重新启用用户")
     p.add_argument("username")
     p.set_defaults(func=cmd_users_active, active=True, default_user="admin", effect=SETUP)
+    p = users.add_parser("sessions", help="列出登录中的网页会话（全部，或某个用户的）")
+    p.add_argument("username", nargs="?", help="只列此用户的会话")
+    p.set_defaults(func=cmd_users_sessions, effect=READS)
+    p = users.add_parser("signout", help="登出某个用户的全部网页会话（所有浏览器、所有服务器）")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_users_signout, default_user="admin", effect=SETUP)
     p = users.add_parser("unlock", help="解除用户因连续登录失败而暂停的登录")
     p.add_argument("username")
     p.set_defaults(func=cmd_users_unlock, default_user="admin", effect=SETUP)

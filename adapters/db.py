@@ -453,9 +453,19 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; we emit BEGIN IMMEDIATE ourselves so that a step
-        # holds the write lock from its first read, which makes concurrent steps on SQLite serialise cleanly.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # holds the write lock from its first read, which makes concurrent steps on SQLite serialise cleanly. A unit
+        # of work that only reads (READ_ONLY, see adapters.repository) begins deferred instead: in WAL mode it reads
+        # the last committed state while a step holds the write lock, so a long step does not hold up the pages.
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+# The execution option a read-only unit of work sets on its connection.
+READ_ONLY = "beian_read_only"
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

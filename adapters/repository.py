@@ -376,10 +376,14 @@ class UnitsOfWork(Protocol):
 
 
 class UnitOfWork:
-    """One transaction. Leaving the block without `commit()` rolls everything back."""
+    """One transaction. Leaving the block without `commit()` rolls everything back.
 
-    def __init__(self, session_factory: sessionmaker) -> None:
+    A read-only one (`read_only=True`, from a session factory bound with the READ_ONLY option) may not commit: on
+    SQLite it began deferred, beside a step that holds the write lock (adapters.db.make_engine)."""
+
+    def __init__(self, session_factory: sessionmaker, *, read_only: bool = False) -> None:
         self._session_factory = session_factory
+        self.read_only = read_only
 
     def __enter__(self) -> UnitOfWork:
         self.session: Session = self._session_factory()
@@ -394,6 +398,8 @@ class UnitOfWork:
             self.session.close()
 
     def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         self.session.commit()
 
     def rollback(self) -> None:

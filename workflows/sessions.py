@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
@@ -78,23 +78,28 @@ def start_session(app: Beian, secret: str, username: str, client: str = "",
 
 
 def session_of(app: Beian, secret: str, token: str | None) -> SignedIn | None:
-    """The live session a cookie's token opens, or None (no such session, ended, expired or idle too long)."""
+    """The live session a cookie's token opens, or None (no such session, ended, expired or idle too long).
+
+    Read without the write lock; only a session that has just lapsed, or was last seen TOUCH_EVERY ago, is written."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     now = clock.now()
-    with app.uow() as uow:
+    with app.reading() as uow:
         row = uow.session.scalars(select(WebSession).where(WebSession.token_hash == _key(secret, token))).first()
         if row is None or row.ended_at is not None:
             return None
+        signed_in = _view(row)
         lapsed = "expired" if now >= row.expires_at else "idle" if now >= _idle_until(row) else None
+    if lapsed is None and now - signed_in.last_seen_at < TOUCH_EVERY:
+        return signed_in
+    with app.uow() as uow:
+        live = (WebSession.id == signed_in.id, WebSession.ended_at.is_(None))
         if lapsed:
-            row.ended_at, row.ended_reason = now, lapsed
-        elif now - row.last_seen_at >= TOUCH_EVERY:
-            row.last_seen_at = now
+            uow.session.execute(update(WebSession).where(*live).values(ended_at=now, ended_reason=lapsed))
         else:
-            return _view(row)
+            uow.session.execute(update(WebSession).where(*live).values(last_seen_at=now))
         uow.commit()
-        return None if lapsed else _view(row)
+    return None if lapsed else replace(signed_in, last_seen_at=now)
 
 
 def end_session(app: Beian, secret: str, token: str | None) -> None:
@@ -139,7 +144,7 @@ def live_sessions(app: Beian, username: str | None = None) -> list[SignedIn]:
              .order_by(WebSession.created_at.desc(), WebSession.id.desc()))
     if username is not None:
         query = query.where(WebSession.username == username)
-    with app.uow() as uow:
+    with app.reading() as uow:
         return [_view(row) for row in uow.session.scalars(query)]
 
 

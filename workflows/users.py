@@ -215,13 +215,13 @@ def unlock(app: Beian, username: str, actor: str) -> None:
 
 
 def get_user(app: Beian, username: str) -> Caseworker | None:
-    with app.uow() as uow:
+    with app.reading() as uow:
         row = uow.repo.user(username.strip().lower())
         return caseworker(row) if row else None
 
 
 def list_users(app: Beian) -> list[Caseworker]:
-    with app.uow() as uow:
+    with app.reading() as uow:
         return [caseworker(row) for row in uow.repo.users()]
 
 

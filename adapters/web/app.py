@@ -38,6 +38,7 @@ from adapters.application_form import (
 )
 from adapters.diagram import diagram_svg
 from adapters.pdf import PdfError
+from adapters.web.admin import register_admin_pages
 from adapters.web.base import (
     MAX_ID,
     STATIC,
@@ -48,6 +49,7 @@ from adapters.web.base import (
     read_form,
 )
 from adapters.web.guards import RequestGuard
+from adapters.web.processes import register_process_pages
 from adapters.webforms import check_submission, form_fields, submitted_values
 from tasks.access import Caseworker, authority_name, authority_of, may_see_case, may_work_on, refusal
 from tasks.calendar import SHANGHAI
@@ -262,7 +264,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         view = view if view in VIEWS else "mine"
         page_number = max(page_number, 1)
         now = clock.now()
-        with service.uow() as uow:
+        with service.reading() as uow:
             rows, total = uow.repo.worklist(
                 roles=list(user.roles), authority=user.region,
                 claimed_by=user.username if view == "mine" else None, unclaimed_only=view == "unclaimed",
@@ -466,10 +468,10 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         disposition = f"inline; filename=document-{document_id}.pdf; filename*=UTF-8''{quote(name)}"
         return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
 
-    from adapters.web.processes import register_process_pages  # imports this module: not at the top
 
     register_process_pages(app, service=service, page=page, user_of=user_of, form_of=form_of,
                            csrf_token=csrf_token)
+    register_admin_pages(app, service=service, page=page, user_of=user_of, form_of=form_of)
     return app
 
 

@@ -17,8 +17,8 @@ import pytest
 
 from adapters.web.app import create_app
 from adapters.web.processes import BUNDLE
-from tests.browser.conftest import Served
 from tests.conftest import EXAMPLE_APPLICATION, _on_ci
+from tests.support.served import Served
 from workflows.definitions import parse_definition
 from workflows.service import Beian
 from workflows.users import add_user

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from adapters.web.app import create_app
-from tests.browser.conftest import Served
 from tests.conftest import EXAMPLE_APPLICATION
+from tests.support.served import Served
 from workflows import clock
 from workflows.service import Beian
 from workflows.users import add_user

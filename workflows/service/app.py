@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import workflows.operators  # noqa: F401  (registers the expression functions and service operators)
-from adapters.db import make_engine, make_session_factory
+from adapters.db import READ_ONLY, make_engine, make_session_factory
 from adapters.repository import UnitOfWork
 from adapters.schema import upgrade
 from tasks.calendar import SHANGHAI
@@ -28,14 +28,19 @@ class Beian:
     def __init__(self, database_url: str) -> None:
         self.engine = make_engine(database_url)
         self._sessions = make_session_factory(self.engine)
-        self.cases = Cases(self.uow)
-        self.processes = Processes(self.uow)
-        self.operations = Operations(self.uow)
-        self.records = Records(self.uow)
-        self.calendar = Calendar(self.uow)
+        self._reading_sessions = make_session_factory(self.engine.execution_options(**{READ_ONLY: True}))
+        self.cases = Cases(self.uow, self.reading)
+        self.processes = Processes(self.uow, self.reading)
+        self.operations = Operations(self.uow, self.reading)
+        self.records = Records(self.uow, self.reading)
+        self.calendar = Calendar(self.uow, self.reading)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self._sessions)
+
+    def reading(self) -> UnitOfWork:
+        """A unit of work that only reads: on SQLite it is not held up by a step in progress (nor holds one up)."""
+        return UnitOfWork(self._reading_sessions, read_only=True)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -21,8 +21,9 @@ from workflows.transient import rerun_if_transient
 class Capability:
     """One room of the service layer, working on the application's database through units of work."""
 
-    def __init__(self, uow: Callable[[], UnitOfWork]) -> None:
+    def __init__(self, uow: Callable[[], UnitOfWork], reading: Callable[[], UnitOfWork]) -> None:
         self.uow = uow
+        self.reading = reading  # for queries: see Beian.reading
 
     @rerun_if_transient
     def _step(self, case_id: str, event: Any, actor: str) -> None:

@@ -76,7 +76,7 @@ class Cases(Capability):
 
     def tasks(self, case_id: str | None = None) -> list[dict[str, Any]]:
         now = clock.now()
-        with self.uow() as uow:
+        with self.reading() as uow:
             return [{
                 "id": t.id, "case": t.case_id, "bpmn_id": t.bpmn_id, "name": t.name, "role": t.role,
                 "region": t.region, "due": t.due_at.astimezone(SHANGHAI).isoformat() if t.due_at else None,
@@ -87,7 +87,7 @@ class Cases(Capability):
     def task(self, task_id: str) -> dict[str, Any]:
         """One open task with what its form needs: the schema, the deadline and how it was computed, the context."""
         now = clock.now()
-        with self.uow() as uow:
+        with self.reading() as uow:
             row = uow.repo.human_task(task_id)
             if row is None:
                 raise NotFound("该待办已不存在（可能已办结，或因期限届满被取消）")
@@ -109,7 +109,7 @@ class Cases(Capability):
         caseworker may open a municipal case only where the province had a task on it (e.g. higher-level review).
         Derived from the diagram's tasks the history says were opened, so tasks done before the authority column
         existed count too."""
-        with self.uow() as uow:
+        with self.reading() as uow:
             instance = uow.repo.instance(case_id)
             if instance is None:
                 raise NotFound(f"案件 {case_id} 不存在")
@@ -123,7 +123,7 @@ class Cases(Capability):
         the flows taken (for the case page's drawing)."""
         from adapters.diagram import progress_of
 
-        with self.uow() as uow:
+        with self.reading() as uow:
             instance = uow.repo.instance(case_id)
             if instance is None:
                 raise NotFound(f"案件 {case_id} 不存在")

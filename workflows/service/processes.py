@@ -48,7 +48,7 @@ class Processes(Capability):
 
     def versions(self, process_id: str) -> list[dict[str, Any]]:
         """Every deployed version of a process, oldest first, with its running and total instances."""
-        with self.uow() as uow:
+        with self.reading() as uow:
             rows = uow.repo.definitions(process_id)
             if not rows:
                 raise NotFound(f"流程 {process_id} 尚未部署")
@@ -72,17 +72,17 @@ class Processes(Capability):
 
     def running_ids(self, process_id: str) -> set[str]:
         """The element ids running cases of the process stand on (open tasks, armed timers, awaited messages)."""
-        with self.uow() as uow:
+        with self.reading() as uow:
             return set(uow.repo.running_positions(process_id))
 
     def ids(self) -> list[str]:
         """Every process with at least one deployed version."""
-        with self.uow() as uow:
+        with self.reading() as uow:
             return uow.repo.process_ids()
 
     def version(self, process_id: str, version: int | None = None) -> dict[str, Any]:
         """One deployed version (the latest when `version` is None) with its BPMN and forms."""
-        with self.uow() as uow:
+        with self.reading() as uow:
             row = self._row(uow, process_id, version)
             return {"process": row.process_id, "version": row.version, "name": row.name, "file": row.file_name,
                     "bpmn_xml": row.bpmn_xml, "forms": dict(row.forms), "sha256": row.sha256}
@@ -98,7 +98,7 @@ class Processes(Capability):
 
     def diff(self, process_id: str, from_version: int, to_version: int) -> dict[str, Any]:
         """What changed between two versions, element by element, with the running cases on each changed one."""
-        with self.uow() as uow:
+        with self.reading() as uow:
             old, new = self._row(uow, process_id, from_version), self._row(uow, process_id, to_version)
             return version_diff(old, definition_of(uow, old.id), new, definition_of(uow, new.id),
                                 uow.repo.running_positions(process_id, old.id))

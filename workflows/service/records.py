@@ -21,7 +21,7 @@ class Records(Capability):
     def show(self, target: str) -> dict[str, Any]:
         """A case, or a filing with all its cases: status, why, since when, what it waits for and by when."""
         now = clock.now()
-        with self.uow() as uow:
+        with self.reading() as uow:
             instance = uow.repo.instance(target)
             filing = uow.repo.filing_for_case(target) if instance else uow.repo.filing_by_number(target)
             if instance is None and filing is not None:
@@ -70,11 +70,11 @@ class Records(Capability):
     def filings(self, status: str | None = None, region: str | None = None) -> list[dict[str, Any]]:
         if status is not None and status not in FILING_STATUSES:
             raise InvalidInput(f"未知的备案状态“{status}”；可选：{'、'.join(FILING_STATUSES)}")
-        with self.uow() as uow:
+        with self.reading() as uow:
             return [_filing_view(uow, f, brief=True) for f in uow.repo.filings(status, region)]
 
     def document(self, document_id: int) -> dict[str, Any]:
-        with self.uow() as uow:
+        with self.reading() as uow:
             document = uow.repo.document(document_id)
             if document is None:
                 raise NotFound(f"文书 {document_id} 不存在")
