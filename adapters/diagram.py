@@ -19,13 +19,8 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from lxml import etree
-
-if TYPE_CHECKING:
-    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-    from SpiffWorkflow.task import Task
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -950,61 +945,3 @@ def _mark_badge(parent: etree._Element, cx: float, cy: float, kind: str) -> None
     badge = _node(parent, "text", x=cx, y=cy + 4.5, font_size="13", font_weight="bold", text_anchor="middle",
                   fill=PAPER)
     badge.text = MARK_BADGES[kind]
-
-
-# --- where a case stands --------------------------------------------------------------------------------------------
-
-def _real_ancestor(task: Task, node_ids: set[str]) -> Task | None:
-    """The nearest task above `task` that stands for a BPMN element (skipping the engine's own joins and splits,
-    e.g. `acceptance.BoundaryEventSplit`)."""
-    parent = task.parent
-    while parent is not None and getattr(parent.task_spec, "bpmn_id", None) not in node_ids:
-        parent = parent.parent
-    return parent
-
-
-def progress_of(workflow: BpmnWorkflow, bpmn_xml: str) -> tuple[set[str], set[str], set[str]]:
-    """Where a case stands, in BPMN ids of `bpmn_xml` (the definition version the workflow runs on):
-    (elements it is at now: READY, WAITING or STARTED; elements completed at least once; sequence flows passed).
-
-    SpiffWorkflow does not keep sequence flow ids on its specs, so a passed flow is found from the task tree: a
-    reached task (current or completed) whose nearest BPMN ancestor completed came along the flow between those two
-    elements in the file. Where the file has no such direct flow, every flow into the task from a completed element
-    counts. The engine's internal tasks (Start, End, *.EndJoin, boundary splits and joins) are left out."""
-    from SpiffWorkflow.util.task import TaskState  # imported here: drawing a diagram needs no engine
-
-    model = read_model(bpmn_xml)
-    node_ids = model.flow_nodes()
-    between: dict[tuple[str, str], set[str]] = {}
-    into: dict[str, list[Element]] = {}
-    for flow in model.sequence_flows():
-        if flow.source and flow.target:
-            between.setdefault((flow.source, flow.target), set()).add(flow.id)
-            into.setdefault(flow.target, []).append(flow)
-    reached_mask = TaskState.READY | TaskState.WAITING | TaskState.STARTED
-    current: set[str] = set()
-    done: set[str] = set()
-    passed: set[str] = set()
-    unmatched: set[str] = set()
-    for process in (workflow, *workflow.subprocesses.values()):
-        for task in process.tasks.values():
-            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-            if bpmn_id not in node_ids:
-                continue
-            if task.state & reached_mask:
-                current.add(bpmn_id)
-            elif task.state == TaskState.COMPLETED:
-                done.add(bpmn_id)
-            else:
-                continue
-            source = _real_ancestor(task, node_ids)
-            if source is None or source.state != TaskState.COMPLETED:
-                continue
-            flows = between.get((source.task_spec.bpmn_id, bpmn_id))
-            if flows:
-                passed |= flows
-            else:
-                unmatched.add(bpmn_id)
-    for target in unmatched:
-        passed |= {flow.id for flow in into.get(target, []) if flow.source in done}
-    return current, done, passed

@@ -64,6 +64,7 @@ from workflows.filings import FILING_STATUSES, TERMINATION_KINDS, filing_facts
 from workflows.lifecycle import STARTERS, new_case_id, open_procedure, procedure_ground, start_case
 from workflows.migration import CasePlan, MigrateTo, plan_case, version_diff
 from workflows.operators import STATUSES
+from workflows.progress import progress_of, read_process_model
 from workflows.state import load_state
 from workflows.transient import rerun_if_transient
 
@@ -521,9 +522,7 @@ class Beian:
 
     def progress(self, case_id: str) -> dict[str, Any]:
         """Where the case stands in its diagram: the BPMN of its own version, the current and completed elements and
-        the flows taken (for the case page's drawing)."""
-        from adapters.diagram import progress_of
-
+        the flows taken, and the names of the current ones (for the case page's diagram)."""
         with self.uow() as uow:
             instance = uow.repo.instance(case_id)
             if instance is None:
@@ -532,8 +531,10 @@ class Beian:
             row = uow.repo.definition(instance.definition_id)
             workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
             current, done, flows = progress_of(workflow, row.bpmn_xml)
+            names = read_process_model(row.bpmn_xml).nodes
             return {"case": case_id, "process": instance.process_id, "version": row.version, "name": row.name,
-                    "bpmn_xml": row.bpmn_xml, "current": current, "done": done, "done_flows": flows}
+                    "bpmn_xml": row.bpmn_xml, "current": current, "done": done, "done_flows": flows,
+                    "current_steps": [{"id": i, "name": names.get(i) or i} for i in names if i in current]}
 
     @rerun_if_transient
     def claim(self, task_id: str, username: str) -> dict[str, Any]:

@@ -1,15 +1,12 @@
 """The case page's process diagram (adapters/diagram.py): every bundled BPMN file drawn from its own DI as safe,
-self-contained SVG; where a case stands (current, completed, passed flows) read from a real case's saved state.
+self-contained SVG; where a case stands marked on it (workflows/progress.py computes it: tests/unit/test_progress.py).
 
 Expectations are read from the BPMN files with plain lxml here, not through the module under test, so a drawing
 that drops or invents an element fails."""
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,14 +18,9 @@ from adapters.diagram import (
     DiagramError,
     diagram_svg,
     element_ids,
-    progress_of,
     text_width,
     wrap_text,
 )
-from workflows import clock
-from workflows.engine import definition_of
-from workflows.service import Beian
-from workflows.state import load_state
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN_FILES = sorted((ROOT / "bpmn").glob("*.bpmn"))
@@ -44,7 +36,6 @@ FLOW_NODES = ("task", "userTask", "serviceTask", "scriptTask", "sendTask", "rece
               "businessRuleTask", "callActivity", "subProcess", "startEvent", "endEvent", "intermediateCatchEvent",
               "intermediateThrowEvent", "boundaryEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
               "eventBasedGateway", "complexGateway")
-RECEIVED = "2026-09-24T10:00:00+08:00"  # a Thursday, away from holidays
 
 # A small hand-made file with one of each thing the bundled files do not all have: two pools (one an outside party),
 # a message flow, a default flow, a parallel gateway, and names that try to break out of the SVG.
@@ -421,88 +412,3 @@ def test_a_file_without_diagram_information_gives_an_empty_picture() -> None:
     root = parse_svg(diagram_svg(xml))
     assert root.xpath("//svg:g[@data-bpmn-id]", namespaces=NS) == []
     assert element_ids(xml) >= {"start", "review", "flow_start", "lane_a", "mf"}
-
-
-# --- a real case -----------------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Beian]:
-    service = Beian(f"sqlite:///{tmp_path / 'beian.sqlite3'}")
-    with clock.using_clock(clock.VirtualClock(datetime.fromisoformat(RECEIVED))):
-        service.init()
-        yield service
-    service.close()
-
-
-def case_progress(app: Beian, case: str) -> tuple[set[str], set[str], set[str], str]:
-    with app.uow() as uow:
-        instance = uow.repo.instance(case)
-        assert instance is not None
-        definition = definition_of(uow, instance.definition_id)
-        workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
-        xml = uow.repo.definition(instance.definition_id).bpmn_xml
-        return *progress_of(workflow, xml), xml
-
-
-def flow_between(xml: str, source: str, target: str) -> str:
-    model = etree.fromstring(xml.encode("utf-8"))
-    found = model.xpath("//bpmn:sequenceFlow[@sourceRef=$s and @targetRef=$t]/@id", namespaces=NS, s=source,
-                        t=target)
-    assert len(found) == 1, (source, target)
-    return str(found[0])
-
-
-def open_task(app: Beian, case: str, bpmn_id: str) -> str:
-    ids = [t["id"] for t in app.tasks(case) if t["bpmn_id"] == bpmn_id]
-    assert len(ids) == 1, app.tasks(case)
-    return ids[0]
-
-
-def test_progress_of_a_real_case(app: Beian) -> None:
-    application = json.loads((ROOT / "examples" / "application.json").read_text(encoding="utf-8"))
-    case = app.apply(application)["case"]
-
-    current, done, passed, xml = case_progress(app, case)
-    ids = element_ids(xml)
-    assert "acceptance" in current and "acceptance" not in done
-    assert {"start", "prechecks", "acceptance_merge", "set_acceptance_deadline"} <= done
-    assert flow_between(xml, "set_acceptance_deadline", "acceptance") in passed  # through the boundary split
-    assert not passed & {flow_between(xml, "acceptance", "acceptance_decision")}
-
-    app.complete(open_task(app, case, "acceptance"), {"decision": "accept"})
-    current, done, passed, xml = case_progress(app, case)
-    assert current == {"expert_review"}
-    assert {"acceptance", "acceptance_decision", "status_under_review"} <= done
-    path = ["acceptance", "acceptance_decision", "status_under_review", "expert_review"]
-    for source, target in zip(path, path[1:], strict=False):
-        assert flow_between(xml, source, target) in passed
-    # The branches not taken, and what lies ahead, are not passed.
-    for source, target in (("acceptance_decision", "notice_rejection"), ("acceptance_decision", "notice_supplement"),
-                           ("expert_review", "expert_result")):
-        assert flow_between(xml, source, target) not in passed
-    assert "expert_result" not in done | current
-    assert (current | done | passed) <= ids  # only BPMN ids; never Start, End, *.EndJoin, boundary splits
-    assert "acceptance_overdue" not in done  # the cancelled deadline timer did not happen
-
-    root = parse_svg(diagram_svg(xml, current=current, done=done, done_flows=passed))
-    assert "bpmn-current" in classes(by_id(root, "expert_review"))
-    assert "bpmn-done" in classes(by_id(root, "acceptance"))
-    assert "bpmn-flow-done" in classes(by_id(root, flow_between(xml, "status_under_review", "expert_review")))
-
-
-def test_progress_through_a_loop(app: Beian) -> None:
-    application = json.loads((ROOT / "examples" / "application.json").read_text(encoding="utf-8"))
-    case = app.apply(application)["case"]
-    app.complete(open_task(app, case, "acceptance"), {"decision": "supplement", "reasons": "缺少场地证明材料"})
-    current, done, passed, xml = case_progress(app, case)
-    assert current == {"await_resubmission"}
-    assert flow_between(xml, "acceptance_decision", "notice_supplement") in passed
-
-    app.send("resubmission", case, {"received_at": "2026-09-28T09:00:00+08:00"})
-    current, done, passed, xml = case_progress(app, case)
-    assert "acceptance" in current and "acceptance" in done  # again at the task it completed once
-    for source, target in (("await_resubmission", "restart_acceptance_clock"),
-                           ("restart_acceptance_clock", "acceptance_merge"),
-                           ("acceptance_decision", "notice_supplement")):
-        assert flow_between(xml, source, target) in passed
-    assert flow_between(xml, "acceptance_decision", "status_under_review") not in passed
