@@ -40,9 +40,10 @@ class Flow:
 
 @dataclass
 class ProcessModel:
-    """The flow nodes (id → name) and sequence flows of a BPMN file, in document order."""
+    """The flow nodes (id → name, id → kind) and sequence flows of a BPMN file, in document order."""
 
     nodes: dict[str, str] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
     flows: list[Flow] = field(default_factory=list)
 
 
@@ -61,6 +62,7 @@ def read_process_model(bpmn_xml: str) -> ProcessModel:
             continue
         if kind in FLOW_NODE_KINDS:
             model.nodes.setdefault(node_id, (node.get("name") or "").strip())
+            model.kinds.setdefault(node_id, kind)
         elif kind == "sequenceFlow" and node.get("sourceRef") and node.get("targetRef"):
             model.flows.append(Flow(node_id, node.get("sourceRef", ""), node.get("targetRef", "")))
     return model

@@ -522,7 +522,7 @@ class Beian:
 
     def progress(self, case_id: str) -> dict[str, Any]:
         """Where the case stands in its diagram: the BPMN of its own version, the current and completed elements and
-        the flows taken, and the names of the current ones (for the case page's diagram)."""
+        the flows taken, and the current steps with their names (for the case page's diagram and its text)."""
         with self.uow() as uow:
             instance = uow.repo.instance(case_id)
             if instance is None:
@@ -531,10 +531,13 @@ class Beian:
             row = uow.repo.definition(instance.definition_id)
             workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
             current, done, flows = progress_of(workflow, row.bpmn_xml)
-            names = read_process_model(row.bpmn_xml).nodes
+            model = read_process_model(row.bpmn_xml)
+            # A step is what the case is at; an armed boundary timer on it is a deadline (listed with the others).
+            steps = [{"id": i, "name": name or i} for i, name in model.nodes.items()
+                     if i in current and model.kinds[i] != "boundaryEvent"]
             return {"case": case_id, "process": instance.process_id, "version": row.version, "name": row.name,
                     "bpmn_xml": row.bpmn_xml, "current": current, "done": done, "done_flows": flows,
-                    "current_steps": [{"id": i, "name": names.get(i) or i} for i in names if i in current]}
+                    "current_steps": steps}
 
     @rerun_if_transient
     def claim(self, task_id: str, username: str) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -34,8 +33,8 @@ from adapters.application_form import (
     read_application,
     read_received_at,
 )
-from adapters.diagram import diagram_svg
 from adapters.pdf import PdfError
+from adapters.web.diagram import case_marks, diagram_for, viewer_installed
 from adapters.web.guards import RequestGuard
 from adapters.webforms import check_submission, form_fields, submitted_values
 from tasks.access import Caseworker, authority_name, authority_of, may_see_case, may_work_on, refusal
@@ -352,9 +351,13 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         user = user_of(request)
         view = case_for(user, case_id)
         progress = service.progress(case_id)
-        diagram = Markup(diagram_svg(progress["bpmn_xml"], current=progress["current"], done=progress["done"],
-                                     done_flows=progress["done_flows"], title=f"{case_id} {progress['name']}"))
-        return page(request, "case.html", case=view, done=done, diagram=diagram, progress=progress,
+        diagram, problem = diagram_for(
+            progress["bpmn_xml"], f"{case_id} {progress['name']} 第 {progress['version']} 版",
+            marks=case_marks(progress["current"], progress["done"], progress["done_flows"]),
+            focus=sorted(progress["current"]), legend=("current", "done", "taken"), unmarked="未到达")
+        return page(request, "case.html", case=view, done=done, diagram=diagram, diagram_problem=problem,
+                    viewer_installed=viewer_installed(), progress=progress,
+                    done_steps=len(progress["done"] - progress["current"]),
                     can_report=_may_report_violation(user, view))
 
     @app.post("/cases/{case_id}/violations")

@@ -76,6 +76,8 @@ def test_the_model_holds_every_flow_node_and_sequence_flow(path: Path) -> None:
     nodes = {str(n.get("id")): (n.get("name") or "").strip() for kind in FLOW_NODES
              for n in root.iterfind(f".//bpmn:{kind}", NS)}
     assert model.nodes == nodes
+    assert model.kinds == {str(n.get("id")): etree.QName(n).localname for kind in FLOW_NODES
+                           for n in root.iterfind(f".//bpmn:{kind}", NS)}
     assert {(f.id, f.source, f.target) for f in model.flows} == {
         (str(f.get("id")), f.get("sourceRef"), f.get("targetRef")) for f in root.iterfind(".//bpmn:sequenceFlow", NS)}
 
@@ -96,6 +98,8 @@ def test_progress_of_a_real_case(app: Beian) -> None:
 
     current, done, passed, xml = case_progress(app, case)
     assert "acceptance" in current and "acceptance" not in done
+    assert "acceptance_overdue" in current  # the deadline timer on it is armed
+    assert app.progress(case)["current_steps"] == [{"id": "acceptance", "name": "受理审查"}]  # a step, not the timer
     assert {"start", "prechecks", "acceptance_merge", "set_acceptance_deadline"} <= done
     assert flow_between(xml, "set_acceptance_deadline", "acceptance") in passed  # through the boundary split
     assert not passed & {flow_between(xml, "acceptance", "acceptance_decision")}
