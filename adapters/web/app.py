@@ -25,7 +25,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
 from starlette.exceptions import HTTPException
 
 from adapters.application_form import (
@@ -36,7 +35,6 @@ from adapters.application_form import (
     read_application,
     read_received_at,
 )
-from adapters.diagram import diagram_svg
 from adapters.pdf import PdfError
 from adapters.web.admin import register_admin_pages
 from adapters.web.base import (
@@ -48,6 +46,7 @@ from adapters.web.base import (
     is_token,
     read_form,
 )
+from adapters.web.diagram import case_marks, diagram_for, viewer_installed
 from adapters.web.guards import RequestGuard
 from adapters.web.processes import register_process_pages
 from adapters.webforms import check_submission, form_fields, submitted_values
@@ -388,9 +387,13 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         user = user_of(request)
         view = case_for(user, case_id)
         progress = service.cases.progress(case_id)
-        diagram = Markup(diagram_svg(progress["bpmn_xml"], current=progress["current"], done=progress["done"],
-                                     done_flows=progress["done_flows"], title=f"{case_id} {progress['name']}"))
-        return page(request, "case.html", case=view, done=done, diagram=diagram, progress=progress,
+        diagram, problem = diagram_for(
+            progress["bpmn_xml"], f"{case_id} {progress['name']} 第 {progress['version']} 版",
+            marks=case_marks(progress["current"], progress["done"], progress["done_flows"]),
+            focus=sorted(progress["current"]), legend=("current", "done", "taken"), unmarked="未到达")
+        return page(request, "case.html", case=view, done=done, diagram=diagram, diagram_problem=problem,
+                    viewer_installed=viewer_installed(), progress=progress,
+                    done_steps=len(progress["done"] - progress["current"]),
                     can_report=_may_report_violation(user, view))
 
     @app.post("/cases/{case_id}/violations", dependencies=[Depends(read_form)])

@@ -19,11 +19,10 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as PathParameter
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from markupsafe import Markup
 from starlette.datastructures import UploadFile
 
-from adapters.diagram import DiagramError, diagram_svg, marked_ids, read_model
 from adapters.web.base import MAX_ID, STATIC, AccessDenied, SignInRequired, check_token, read_body, read_form
+from adapters.web.diagram import DiagramError, diagram_for, drawn_ids, viewer_installed
 from adapters.web.process_sources import (
     Candidate,
     assemble,
@@ -77,10 +76,12 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         owner(request)
         versions = service.processes.versions(process_id)
         shown = stored_version(service, process_id, version)
-        diagram, problem = _diagram(shown.bpmn_xml, f"{process_label(process_id, shown.name)} 第 {shown.version} 版")
+        diagram, problem = diagram_for(shown.bpmn_xml,
+                                       f"{process_label(process_id, shown.name)} 第 {shown.version} 版")
         latest = versions[-1]["version"]
         return page(request, "process.html", process=process_id, label=process_label(process_id, shown.name),
                     versions=versions, shown=shown, latest=latest, diagram=diagram, diagram_problem=problem,
+                    viewer_installed=viewer_installed(),
                     deployed=deployed, unchanged=unchanged, forms=sorted(shown.forms),
                     migratable_from=[v["version"] for v in versions if v["running"] and v["version"] != latest])
 
@@ -155,15 +156,18 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         context: dict[str, Any] = {"process": process_id, "label": process_label(process_id, name),
                                    "message": message, "refused": refused or [], "candidate": candidate,
                                    "diagram": None, "diagram_problem": "", "payload": "",
+                                   "viewer_installed": viewer_installed(),
                                    "sent_name": candidate.sent_name if candidate else sent_name}
         all_findings = candidate.findings if candidate else (findings or [])
         drawn: set[str] = set()
         if candidate is not None and not _too_large(all_findings):
             marks, notes = _marks(all_findings)
-            context["diagram"], context["diagram_problem"] = _diagram(
-                candidate.xml, f"上传的 {candidate.sent_name}", marks=marks, notes=notes)
+            context["diagram"], context["diagram_problem"] = diagram_for(
+                candidate.xml, f"上传的 {candidate.sent_name}", marks=marks, notes=notes,
+                focus=[key for key, kind in marks.items() if kind == "error"] or list(marks),
+                legend=("error", "warning"))
             if context["diagram"] is not None:
-                drawn = marked_ids(candidate.xml, marks)
+                drawn = set(context["diagram"].marks)
             if candidate.source is not None:
                 context["payload"] = base64.b64encode(
                     json.dumps(candidate.payload(), ensure_ascii=False).encode("utf-8")).decode("ascii")
@@ -195,16 +199,16 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         except InvalidInput as exc:
             return page(request, "process_diff.html", status_code=422, process=process_id, label=label,
                         versions=versions, a=a, b=b, diff=None, message=exc.message, diagram=None,
-                        diagram_problem="")
+                        diagram_problem="", viewer_installed=viewer_installed())
         target = stored_version(service, process_id, b)
         marks = {e["bpmn_id"]: "added" for e in diff["added"]} | {e["bpmn_id"]: "changed" for e in diff["changed"]}
         notes = {e["bpmn_id"]: "新增" for e in diff["added"]} | {
             e["bpmn_id"]: "改动：" + "；".join(e["changes"]) for e in diff["changed"]}
-        diagram, problem = _diagram(target.bpmn_xml, f"第 {b} 版（标出相对第 {a} 版的新增和改动）", marks=marks,
-                                    notes=notes)
+        diagram, problem = diagram_for(target.bpmn_xml, f"第 {b} 版（标出相对第 {a} 版的新增和改动）",
+                                       marks=marks, notes=notes, focus=list(marks), legend=("added", "changed"))
         return page(request, "process_diff.html", process=process_id, label=label, versions=versions, a=a, b=b,
                     diff=diff, message="", diagram=diagram, diagram_problem=problem,
-                    form_change_labels=FORM_CHANGE_LABELS)
+                    viewer_installed=viewer_installed(), form_change_labels=FORM_CHANGE_LABELS)
 
     @app.get("/processes/{process_id}/migration", response_class=HTMLResponse)
     def migration_preview(request: Request, process_id: str, from_version: VersionQuery = None,
@@ -272,8 +276,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         return user, data
 
     def _findings_json(candidate: Candidate) -> dict[str, Any]:
-        drawn = marked_ids(candidate.xml, {f.element_id for f in candidate.findings if f.element_id}) \
-            if not _too_large(candidate.findings) and _drawable(candidate.xml) else set()
+        drawn = _drawn(candidate.xml) if not _too_large(candidate.findings) else frozenset()
         return {"findings": [{**f.to_dict(), "severity_label": SEVERITY_LABELS.get(f.severity, f.severity),
                               "on_diagram": f.element_id in drawn} for f in candidate.findings],
                 "errors": len(candidate.errors), "warnings": len(candidate.warnings),
@@ -320,29 +323,16 @@ def _version_number(text: str) -> int | None:
 
 
 def _too_large(findings: list[Finding]) -> bool:
-    """A diagram over the size limit is not drawn either (drawing would parse it)."""
+    """A diagram over the size limit is not drawn either (finding its shapes would parse it)."""
     return any(f.code == "too-large" for f in findings)
 
 
-def _diagram(xml: str, title: str, marks: dict[str, str] | None = None,
-             notes: dict[str, str] | None = None) -> tuple[Markup | None, str]:
-    """The SVG, or None and why it cannot be drawn."""
+def _drawn(xml: str) -> frozenset[str]:
+    """The ids the diagram places, or none when it cannot be read (its findings say why)."""
     try:
-        if not read_model(xml).shapes:
-            return None, "文件中没有图形信息（BPMN DI），无法绘制流程图；问题见下表"
-        return Markup(diagram_svg(xml, title=title, marks=marks, mark_notes=notes)), ""
-    except DiagramError as exc:
-        return None, str(exc)
-    except ValueError:
-        return None, "流程图信息（BPMN DI）不完整，无法绘制"
-
-
-def _drawable(xml: str) -> bool:
-    try:
-        marked_ids(xml, ())
-    except ValueError:  # DiagramError is a ValueError
-        return False
-    return True
+        return drawn_ids(xml)
+    except DiagramError:
+        return frozenset()
 
 
 def _marks(findings: list[Finding]) -> tuple[dict[str, str], dict[str, str]]:

@@ -56,6 +56,18 @@ def csrf(html: str) -> str:
     return match.group(1)
 
 
+def diagram_data(html: str) -> dict[str, Any] | None:
+    """What a page gives its bpmn-js viewer (static/diagram.js) to draw and mark, or None without a diagram. The
+    JSON sits in a script element of type application/json; markup characters in it are escaped (tojson)."""
+    found = re.findall(r'<script type="application/json" id="diagram-data">(.*?)</script>', html, re.S)
+    assert len(found) <= 1, "more than one diagram on the page"
+    if not found:
+        return None
+    assert "<" not in found[0] and ">" not in found[0]  # the XML cannot close the script element
+    data: dict[str, Any] = json.loads(found[0])
+    return data
+
+
 @pytest.fixture
 def site(backend_url: str) -> Iterator[Site]:
     service = Beian(backend_url)

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from adapters.web.guards import DIAGRAM_BODY_BYTES
 from tasks.limits import MAX_DIAGRAM_BYTES
 from tests.conftest import ROOT
-from tests.web.conftest import PASSWORD, Site, csrf
+from tests.web.conftest import PASSWORD, Site, csrf, diagram_data
 from workflows.users import add_user
 
 OWNER = "zhou.liu"
@@ -61,6 +61,7 @@ def test_a_diagram_over_the_limit_is_refused_at_the_upload_and_the_modeller(site
     assert upload.status_code == 422
     assert "BPMN 文件 filing_application.bpmn 过大，超过上限 5 MB，不能检查或部署" in html.unescape(upload.text)
     assert 'name="candidate"' not in upload.text  # no deploy button
+    assert diagram_data(upload.text) is None  # not drawn: the finding above says why
     headers = {"X-CSRF-Token": token}
     checked = client.post("/processes/filing_application/modeller/check", json={"xml": xml}, headers=headers)
     assert checked.status_code == 200

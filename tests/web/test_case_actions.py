@@ -4,27 +4,51 @@ supervision officer from the case page — each for those allowed, refused for t
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from lxml import etree
 
+import adapters.web.diagram as diagram
 from tests.conftest import EXAMPLE_APPLICATION
 from tests.unit.test_application_form import flattened
-from tests.web.conftest import Site, csrf
+from tests.web.conftest import Site, csrf, diagram_data
 from workflows import clock
 
 
-def test_the_case_page_draws_the_diagram_with_the_current_task_highlighted(site: Site) -> None:
+def test_the_case_page_gives_the_diagram_with_the_current_task_marked(site: Site) -> None:
+    """The page hands bpmn-js the case's own version and where the case stands (drawn and checked in real Chromium
+    by tests/browser/test_diagram.py); the current step is also written out for a reader without the diagram."""
     page = site.client("li.na").get(f"/cases/{site.case}")
     assert page.status_code == 200
-    svg = page.text[page.text.index("<svg"):page.text.index("</svg>") + 6]
-    root = etree.fromstring(svg.encode())
-    current = root.xpath("//*[@data-bpmn-id='acceptance']")[0]
-    assert "bpmn-current" in current.get("class", "")
-    assert root.xpath("//*[@data-bpmn-id='expert_review' and contains(@class, 'bpmn-current')]") == []
+    data = diagram_data(page.text)
+    assert data is not None
+    assert data["xml"] == site.service.cases.progress(site.case)["bpmn_xml"]
+    assert data["marks"]["acceptance"] == "current" and data["focus"] == ["acceptance", "acceptance_overdue"]
+    assert data["marks"]["prechecks"] == "done" and "expert_review" not in data["marks"]
+    assert "taken" in data["marks"].values()
+    assert data["labels"]["current"] == "当前环节" and data["unmarked"] == "未到达"
+    assert re.search(r'当前环节：<strong data-bpmn-id="acceptance">受理审查</strong>', page.text)
+    assert "/static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js" in page.text or \
+        "npm ci --prefix tools/bpmnio" in page.text
+
+
+def test_without_the_viewer_the_case_page_says_how_to_install_it(site: Site,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(diagram, "VIEWER_BUNDLE", Path("/nonexistent/bpmn-navigated-viewer.production.min.js"))
+    page = site.client("li.na").get(f"/cases/{site.case}")
+    assert page.status_code == 200
+    assert "npm ci --prefix tools/bpmnio" in page.text and 'id="diagram-missing"' in page.text
+    assert "bpmn-navigated-viewer" not in page.text and diagram_data(page.text) is None
+    assert "当前环节：" in page.text and "受理审查" in page.text  # the text still says where the case stands
+    monkeypatch.setattr(diagram, "VIEWER_BUNDLE", Path(__file__))  # any existing file stands for the bundle
+    page = site.client("li.na").get(f"/cases/{site.case}")
+    assert "/static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js" in page.text
+    assert diagram_data(page.text) is not None and 'id="diagram-missing"' not in page.text
 
 
 def _posted_example(**changes: str) -> list[tuple[str, str]]:

@@ -13,20 +13,18 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from lxml import etree
 from sqlalchemy import select
 
 import adapters.web.processes as processes
 from adapters.db import AuditEvent
 from tests.conftest import ROOT
-from tests.web.conftest import PASSWORD, Site, csrf
+from tests.web.conftest import PASSWORD, Site, csrf, diagram_data
 from workflows.definitions import read_source
 from workflows.users import add_user
 
 OWNER = "zhou.liu"
 FIXTURES = ROOT / "tests" / "fixtures" / "bpmn"
 FILING = ROOT / "bpmn" / "filing_application.bpmn"
-SVG_NS = {"svg": "http://www.w3.org/2000/svg"}
 
 
 @pytest.fixture
@@ -57,13 +55,11 @@ def _upload(client: TestClient, process: str, name: str, xml: str, forms: dict[s
                        data={"csrf_token": token if token is not None else _token(client)})
 
 
-def _svg_marks(page: str) -> dict[str, str]:
-    """Element id → mark kind, read from the diagram's marks layer."""
-    svg = re.search(r"<svg.*?</svg>", page, re.S)
-    assert svg, "no diagram on the page"
-    root = etree.fromstring(svg.group(0).encode("utf-8"))
-    return {g.get("data-bpmn-id"): g.get("data-mark")
-            for g in root.iterfind(".//svg:g[@class='bpmn-marks']/svg:g", SVG_NS)}
+def _diagram_marks(page: str) -> dict[str, str]:
+    """Element id → mark kind, as the page gives them to its bpmn-js viewer (drawn in tests/browser/test_diagram.py)."""
+    data = diagram_data(page)
+    assert data is not None, "no diagram on the page"
+    return dict(data["marks"])
 
 
 def _deploy_payload(page: str) -> str:
@@ -160,7 +156,8 @@ def test_the_version_page_shows_versions_diagram_and_download(owner_site: Site) 
     text = _text(page.text)
     assert page.status_code == 200
     assert "第 1 版" in text and "最新" in text and version["sha256"][:12] in text and "1 / 1" in text
-    assert 'class="bpmn-diagram"' in page.text and 'data-bpmn-id="acceptance"' in page.text
+    data = diagram_data(page.text)
+    assert data is not None and data["xml"] == FILING.read_text(encoding="utf-8") and data["marks"] == {}
     assert "acceptance.schema.json" in text
 
     download = client.get("/processes/filing_application/versions/1.bpmn")
@@ -191,13 +188,14 @@ def test_a_broken_fixture_is_refused_with_its_element_ids(owner_site: Site) -> N
         assert code in row.group(1)
         assert 'name="candidate"' not in response.text  # no deploy button
         assert "没有图形信息" in _text(response.text)  # the fixtures carry no BPMN DI
+        assert diagram_data(response.text) is None
 
     # Not XML at all: the finding is listed at the top, and there is no diagram.
     response = _upload(client, "clean", "xml_syntax.bpmn", (FIXTURES / "xml_syntax.bpmn").read_text(encoding="utf-8"))
     assert response.status_code == 422
     general = re.search(r'<ul class="findings general">(.*?)</ul>', response.text, re.S)
     assert general and "xml-syntax" in general.group(1)
-    assert "<svg" not in response.text
+    assert diagram_data(response.text) is None
     assert [v["version"] for v in owner_site.service.processes.versions("clean")] == [1]
 
 
@@ -208,9 +206,12 @@ def test_findings_are_drawn_on_the_diagram(owner_site: Site) -> None:
                                                      1)
     response = _upload(_owner(owner_site), "filing_application", "filing_application (1).bpmn", xml)
     assert response.status_code == 422
-    marks = _svg_marks(response.text)
+    marks = _diagram_marks(response.text)
     assert marks.get("acceptance") == "error"
     assert "nowhere.schema.json" in _text(response.text)
+    data = diagram_data(response.text)
+    assert data is not None and "nowhere.schema.json" in data["notes"]["acceptance"]
+    assert data["focus"][0] == "acceptance" and set(data["focus"]) <= set(marks)
     assert 'name="candidate"' not in response.text
 
 
@@ -297,7 +298,7 @@ def test_diff_between_two_versions(owner_site: Site) -> None:
     assert row, _text(changed.group(1))
     cells = [_text(c).strip() for c in re.findall(r"<td>(.*?)</td>", row.group(1), re.S)]
     assert cells[1:] == ["acceptance", "用户任务", "名称", "1"]  # the name changed; the fixture's case stands on it
-    assert _svg_marks(page.text).get("acceptance") == "changed"
+    assert _diagram_marks(page.text).get("acceptance") == "changed"
     # The case of the fixture stands on the changed task: the page offers its migration.
     assert "/processes/filing_application/migration?from_version=1&amp;to_version=2" in page.text
 
@@ -393,7 +394,7 @@ def test_the_reported_expression_escape_is_refused_by_upload_and_modeller(owner_
         assert response.status_code == 422
         row = re.search(rf'<tr class="finding-error" data-element-id="{element_id}">(.*?)</tr>', response.text, re.S)
         assert row and code in row.group(1), element_id
-        assert _svg_marks(response.text).get(element_id) == "error"
+        assert _diagram_marks(response.text).get(element_id) == "error"
         assert 'name="candidate"' not in response.text
         headers = {"X-CSRF-Token": _token(client)}
         refused = client.post("/processes/filing_application/modeller/deploy", json={"xml": xml}, headers=headers)

@@ -25,6 +25,7 @@ from workflows.filings import TERMINATION_KINDS
 from workflows.lifecycle import new_case_id, open_procedure
 from workflows.messages import MESSAGES, STARTERS
 from workflows.operators import STATUSES
+from workflows.progress import progress_of, read_process_model
 from workflows.service.base import Capability, audit_system, local, minute
 from workflows.service.commands import DRAFT_KEY, CompleteTask, RefreshFiling, SaveDraft, SendMessage
 from workflows.state import load_state
@@ -120,9 +121,7 @@ class Cases(Capability):
 
     def progress(self, case_id: str) -> dict[str, Any]:
         """Where the case stands in its diagram: the BPMN of its own version, the current and completed elements and
-        the flows taken (for the case page's drawing)."""
-        from adapters.diagram import progress_of
-
+        the flows taken, and the current steps with their names (for the case page's diagram and its text)."""
         with self.reading() as uow:
             instance = uow.repo.instance(case_id)
             if instance is None:
@@ -131,8 +130,13 @@ class Cases(Capability):
             row = uow.repo.definition(instance.definition_id)
             workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
             current, done, flows = progress_of(workflow, row.bpmn_xml)
+            model = read_process_model(row.bpmn_xml)
+            # A step is what the case is at; an armed boundary timer on it is a deadline (listed with the others).
+            steps = [{"id": i, "name": name or i} for i, name in model.nodes.items()
+                     if i in current and model.kinds[i] != "boundaryEvent"]
             return {"case": case_id, "process": instance.process_id, "version": row.version, "name": row.name,
-                    "bpmn_xml": row.bpmn_xml, "current": current, "done": done, "done_flows": flows}
+                    "bpmn_xml": row.bpmn_xml, "current": current, "done": done, "done_flows": flows,
+                    "current_steps": steps}
 
     @rerun_if_transient
     def claim(self, task_id: str, username: str) -> dict[str, Any]:
