@@ -39,7 +39,8 @@ TEMPLATES = ROOT / "adapters" / "templates" / "web"
 EXAMPLE_PATH = ROOT / "examples" / "application.json"
 TODAY = date(2026, 10, 15)
 NOW = datetime(2026, 10, 15, 14, 30, tzinfo=SHANGHAI)
-CLERK = SimpleNamespace(username="intake1", display_name="受理员甲", roles=("intake",), region="510100")
+CLERK = SimpleNamespace(username="intake1", display_name="受理员甲", roles=("intake",), region="510100",
+                        is_admin=False)
 
 
 @pytest.fixture()
