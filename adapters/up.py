@@ -49,6 +49,10 @@ HOST = "127.0.0.1"
 SERVER_READY_SECONDS = 180.0  # a fresh SQLite database takes about 10 s to migrate; slow disks take longer
 CHILD_READY_SECONDS = 60.0
 STOP_GRACE_SECONDS = 20.0
+# A worker asked to stop lets its running flow runs finish, then tears down (a last event and its API client) and says
+# "stopped"; on a busy machine that takes longer than a child of `beian up`. Below systemd's default TimeoutStopSec
+# (90 s), so that it is this wrapper that says what happened when a worker has to be killed.
+WORKER_STOP_GRACE_SECONDS = 75.0
 POLL_SECONDS = 0.25
 
 
@@ -420,7 +424,7 @@ def run_worker(pool: str, prefect_api_url: str | None = None) -> int:
 
     The worker needs BEIAN_DATABASE_URL (and the outside systems' settings) in its environment: the flow runs it
     starts inherit them. A SIGTERM (systemd, Kubernetes) is passed on as SIGINT, since the worker ignores a lone
-    SIGTERM."""
+    SIGTERM. The exit code is the worker's own once it has stopped; 1 if it had to be killed."""
     api = prefect_api_url or os.environ.get("PREFECT_API_URL")
     if not api:
         print("请用 --prefect-api-url 或 PREFECT_API_URL 指定 Prefect 服务器，例如 http://10.0.0.5:4220/api",
@@ -439,15 +443,26 @@ def run_worker(pool: str, prefect_api_url: str | None = None) -> int:
     with _signals_stop(stop):
         while process.poll() is None:
             if stop.wait(0.5):
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGINT)
-                try:
-                    process.wait(timeout=STOP_GRACE_SECONDS)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
-                return 0
+                return _stop_worker(process)
     return process.returncode
+
+
+def _stop_worker(process: subprocess.Popen[bytes]) -> int:
+    """SIGINT to the worker's process group (what Ctrl-C in its terminal does), then wait for it to exit: it prints
+    that it stopped only after its teardown. Killed only after WORKER_STOP_GRACE_SECONDS, and then the caller is told
+    (exit code 1), never a clean stop: a kill loses whatever the worker had still to do and say."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    try:
+        return process.wait(timeout=WORKER_STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        grace = f"{WORKER_STOP_GRACE_SECONDS:g}"
+        print(f"Prefect 工作进程 {grace} 秒内未停止，已强制结束 / "
+              f"the worker did not stop within {grace} s and was killed", file=sys.stderr)
+        return 1
 
 
 # --- `python -m adapters.up` ------------------------------------------------------------------------------------------

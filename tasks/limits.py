@@ -40,6 +40,12 @@ MAX_MESSAGE_BYTES: Final = 256 * KIB
 MAX_NESTING: Final = 20
 """Levels of objects and lists inside one submission; the application has 4 (a site's equipment)."""
 
+MAX_WALKED_NESTING: Final = 100
+"""Beyond this many levels a submission is refused before anything walks it recursively (a deep copy takes two Python
+frames a level, the schema validator more). A fixed count, not the interpreter's recursion limit: how deep that lets
+the JSON encoder go differs between Python versions (3.13 writes 5,000 levels that 3.11 refuses, and then the deep
+copy overflowed). Between MAX_NESTING and this, the field checks refuse the submission and name the field."""
+
 
 def json_size_problem(size: int, limit: int, what: str) -> str | None:
     """The Chinese refusal of a submission of ``size`` bytes over ``limit``, or None."""
@@ -57,8 +63,24 @@ def amount(size: int) -> str:
     return f"{size} 字节"
 
 
+def nested_deeper_than(data: object, levels: int) -> bool:
+    """Whether ``data`` has objects or lists more than ``levels`` deep; walked without recursion, so any depth is
+    safe to ask about."""
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > levels:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 def json_size(data: object) -> int | None:
-    """The size of ``data`` as compact UTF-8 JSON, in bytes; None when it nests too deep to even be written out."""
+    """The size of ``data`` as compact UTF-8 JSON, in bytes; None when it nests deeper than MAX_WALKED_NESTING (or
+    too deep to even be written out)."""
+    if nested_deeper_than(data, MAX_WALKED_NESTING):
+        return None
     try:
         return len(json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8",
                                                                                                   "surrogatepass"))

@@ -28,6 +28,8 @@ from adapters.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_APPLICATION = ROOT / "examples" / "application.json"
 POSTGRES_ENV = "BEIAN_TEST_POSTGRES_URL"
+# Where the browser tests (tests/browser) save their screenshots.
+SCREENSHOTS = Path(os.environ.get("BEIAN_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
 BACKENDS = ("sqlite", "postgresql")
 
 # No outside system unless a test starts the sandbox and points a setting at it: the embedded default (the sandbox on
@@ -191,3 +193,12 @@ def bpmn_copy(tmp_path: Path) -> Path:
     target = tmp_path / "bpmn"
     shutil.copytree(ROOT / "bpmn", target)
     return target
+
+
+# Here, not in tests/browser/conftest.py: with pytest-xdist only the controlling process prints the summary, and it
+# loads this conftest but not the folders' own.
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    ran = any(str(getattr(report, "nodeid", "")).startswith("tests/browser/")
+              for reports in terminalreporter.stats.values() for report in reports)
+    if ran and SCREENSHOTS.is_dir() and any(SCREENSHOTS.iterdir()):
+        terminalreporter.write_line(f"browser screenshots: {SCREENSHOTS}")

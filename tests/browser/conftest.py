@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, _on_ci
+from tests.conftest import SCREENSHOTS, _on_ci
 
-SCREENSHOTS = Path(os.environ.get("BEIAN_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
 
@@ -48,9 +47,6 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if SCREENSHOTS.is_dir() and any(SCREENSHOTS.iterdir()):
-        terminalreporter.write_line(f"browser screenshots: {SCREENSHOTS}")
 
 
 def clear_screenshots() -> None:

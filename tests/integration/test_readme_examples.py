@@ -25,6 +25,7 @@ README = ROOT / "README.md"
 NOT_RUN: tuple[tuple[str, str], ...] = (
     (r"^python3 -m venv \.venv .*&& beian up$", "installs the checkout and starts the long-running servers"),
     (r"^python3 -m venv \.venv .*python -m pytest", "installs the checkout and runs this very suite (CI: .ci/run)"),
+    (r"^python -m pytest\b", "runs part of this very suite (CI's smoke run on the other Pythons: .ci/run)"),
     (r"^beian up\b", "starts the long-running servers (tests/prefect/test_up.py runs it)"),
     (r"^beian deploy --pool\b", "registers the deployments on the Prefect server of a multi-machine set-up"),
     (r"^beian worker\b", "a long-running Prefect worker"),

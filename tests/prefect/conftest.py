@@ -241,13 +241,52 @@ def automation_probes(up: UpProcess, prefect_client: Any) -> AutomationProbes:
     return AutomationProbes(long_sweep, silent)
 
 
+HERE = Path(__file__).resolve().parent
+
+
+# tryfirst: pytest-xdist reads the xdist_group marker in its own collection hook, which must see the marker added here.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The test that stops `beian up` with Ctrl-C runs last, whatever else was selected."""
+    """Every test here goes to one xdist worker (with --dist loadgroup, set in pyproject.toml): they share the
+    session's `beian up` and its automation windows, and the one that stops it must run after all of them. Within a
+    group xdist keeps the order below. The test that stops `beian up` with Ctrl-C runs last, whatever was selected."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.xdist_group("prefect"))
     last = [item for item in items if item.get_closest_marker("stops_up")]
     for item in last:
         items.remove(item)
     items.extend(last)
 
 
+class _GroupedOrRefused:
+    """In an xdist worker under --dist loadgroup: after xdist has read the marker, each of these tests must carry the
+    group in its node id (how xdist passes it to the scheduler), or it fails before its fixtures start anything.
+    pytest 9.2 broke that silently (pytest-xdist issue 1386): the tests were spread over the workers, each starting a
+    `beian up` of its own."""
+
+    def __init__(self) -> None:
+        self.ungrouped: set[str] = set()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if getattr(config.option, "loadgroup", False):  # set only in an xdist worker under --dist loadgroup
+            self.ungrouped = {item.nodeid for item in items if item.path.is_relative_to(HERE)
+                              and not item.nodeid.endswith("@prefect")}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if item.nodeid in self.ungrouped:
+            pytest.fail("pytest-xdist did not put this test in the 'prefect' group: this pytest and pytest-xdist do "
+                        "not work together (see the pytest pin in pyproject.toml); run with -n 0", pytrace=False)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "stops_up: stops the session's `beian up`; runs after every other test")
+    config.pluginmanager.register(_GroupedOrRefused(), "beian-prefect-xdist-group")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # The `up` fixture removes HOME when it ran; an xdist worker that was given none of these tests never starts it,
+    # but this module made HOME on import all the same.
+    shutil.rmtree(HOME, ignore_errors=True)

@@ -28,7 +28,7 @@ from prefect.deployments import run_deployment
 from prefect.states import Completed
 
 from adapters.settings import HEARTBEAT_SECONDS, Settings, load_settings
-from adapters.up import _port_free, prefect_environment, run_up, run_worker
+from adapters.up import WORKER_STOP_GRACE_SECONDS, _port_free, prefect_environment, run_up, run_worker
 from tests.prefect.conftest import (
     PREFECT_PORT,
     RECEIVED,
@@ -61,9 +61,15 @@ def fired(app: Beian, case: str) -> int:
     return sum(1 for entry in app.records.show(case)["history"] if entry["action"] == "timer_fired")
 
 
-def task_run_names(client: Any, flow_run_id: Any) -> dict[str, StateType]:
-    runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-    return {run.name: run.state.type for run in runs}
+def settled_task_runs(client: Any, flow_run_id: Any, names: set[str]) -> dict[str, StateType]:
+    """Every task run of the flow run by name, once each of `names` has a final state. The server records task-run
+    states from the events the flow run sent, after the flow run itself may already read Completed."""
+    def read() -> dict[str, StateType] | None:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        final = {run.name for run in runs if run.state is not None and run.state.is_final()}
+        return {run.name: run.state.type for run in runs if run.state is not None} if names <= final else None
+
+    return eventually(read, what=f"the task runs {sorted(names)} of flow run {flow_run_id} to finish")
 
 
 # --- what `beian up` prints and serves -----------------------------------------------------------------------------
@@ -115,7 +121,7 @@ def test_a_served_sweep_fires_a_due_timer(up: UpProcess, prefect_client: Any) ->
     try:
         run = run_deployment(f"{flows.SWEEP_FLOW}/{flows.SWEEP_DEPLOYMENT}", timeout=90)
         assert run.state is not None and run.state.is_completed(), run.state
-        assert task_run_names(prefect_client, run.id) == {f"定时 {case}": StateType.COMPLETED}
+        assert settled_task_runs(prefect_client, run.id, {f"定时 {case}"}) == {f"定时 {case}": StateType.COMPLETED}
         assert fired(app, case) == 1
     finally:
         app.close()
@@ -183,12 +189,14 @@ def test_deployments_run_on_a_process_work_pool_worker(up: UpProcess, prefect_cl
         run = run_deployment(f"{flows.SWEEP_FLOW}/{flows.SWEEP_DEPLOYMENT}", timeout=120)
         assert run.state is not None and run.state.is_completed(), (run.state, log.read_text())
         assert run.work_pool_name == POOL and str(run.id) in log.read_text()
-        assert task_run_names(prefect_client, run.id) == {f"定时 {case}": StateType.COMPLETED}
+        assert settled_task_runs(prefect_client, run.id, {f"定时 {case}"}) == {f"定时 {case}": StateType.COMPLETED}
         assert fired(app, case) == 1
 
-        # systemd stops a service with SIGTERM; the wrapper passes it on as SIGINT, which the worker obeys.
+        # systemd stops a service with SIGTERM; the wrapper passes it on as SIGINT, which the worker obeys, and waits
+        # for the worker to exit: 0 means the worker stopped by itself (a worker killed after the grace gives 1), so
+        # everything it printed is in the log by then.
         worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=30) == 0
+        assert worker.wait(timeout=WORKER_STOP_GRACE_SECONDS + 30) == 0, log.read_text()
         assert "stopped" in log.read_text()
     finally:
         if worker is not None and worker.poll() is None:

@@ -16,7 +16,14 @@ from adapters.application_form import read_application
 from adapters.webforms import check_submission
 from tasks.application import ApplicationError, validate_application
 from tasks.forms import schema_problems
-from tasks.limits import MAX_APPLICATION_BYTES, MAX_ASSESSORS_PER_OCCUPATION, MAX_DIAGRAM_BYTES, MAX_NESTING
+from tasks.limits import (
+    MAX_APPLICATION_BYTES,
+    MAX_ASSESSORS_PER_OCCUPATION,
+    MAX_DIAGRAM_BYTES,
+    MAX_NESTING,
+    MAX_WALKED_NESTING,
+    nested_deeper_than,
+)
 from tasks.text import BIDI_CONTROLS, printable, text_problem
 from tests.unit.test_application_form import flattened
 from workflows.bpmn_check import check_source, size_findings
@@ -136,7 +143,9 @@ def test_nested_lists_are_bounded_too(example: dict[str, Any]) -> None:
     assert problems_of(example) == ["sites[0].equipment（场地第1项·设施设备）：最多 100 项，实有 101 项"]
 
 
-@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 5_000])
+# 600: deeper than a deep copy can go on any Python, shallow enough for 3.11's JSON encoder; 5,000: deeper than 3.11's
+# JSON encoder goes, not 3.13's. Each was a RecursionError before the depth was counted without recursion.
+@pytest.mark.parametrize("depth", [MAX_NESTING + 1, MAX_WALKED_NESTING, MAX_WALKED_NESTING + 1, 600, 5_000])
 def test_deep_nesting_is_refused_without_a_recursion_error(example: dict[str, Any], depth: int) -> None:
     nested: Any = "底"
     for _ in range(depth):
@@ -144,6 +153,15 @@ def test_deep_nesting_is_refused_without_a_recursion_error(example: dict[str, An
     example["materials"] = nested
     problems = problems_of(example)
     assert len(problems) == 1 and "嵌套层数过多" in problems[0]
+
+
+def test_nesting_is_counted_exactly_and_at_any_depth() -> None:
+    assert not nested_deeper_than("底", 0) and not nested_deeper_than({}, 1) and nested_deeper_than({}, 0)
+    assert not nested_deeper_than({"a": [1, {"b": []}]}, 4) and nested_deeper_than({"a": [1, {"b": []}]}, 3)
+    deep: object = []
+    for _ in range(100_000):  # far past any recursion limit
+        deep = [deep]
+    assert nested_deeper_than(deep, MAX_WALKED_NESTING)
 
 
 def test_the_largest_accepted_application_is_accepted(example: dict[str, Any]) -> None:
