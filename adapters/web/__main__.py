@@ -1,8 +1,9 @@
 """`python -m adapters.web --host 127.0.0.1 --port 8000`: serve the web app on the application database
 (BEIAN_DATABASE_URL or `--db`).
 
-The session key signs the cookies: BEIAN_WEB_SECRET, else a key kept in `--secret-file` (created with mode 0600 on
-first start, default `./.beian/web-secret`), so that sign-ins survive a restart. BEIAN_WEB_SECURE_COOKIES=1 marks the
+The session key keys the stored hashes of the session tokens (workflows/sessions.py): BEIAN_WEB_SECRET, else a key
+kept in `--secret-file` (created with mode 0600 on first start, default `./.beian/web-secret`), so that sign-ins
+survive a restart; a new key ends every session. BEIAN_WEB_SECURE_COOKIES=1 marks the
 cookie Secure (behind HTTPS). Behind a reverse proxy, BEIAN_WEB_TRUSTED_PROXIES (the proxy's addresses, comma
 separated) makes the client address the one the proxy forwards (X-Forwarded-For): the sign-in lockout counts
 failures per client address, and without it every user would share the proxy's."""
