@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from adapters.db import AuditEvent
+from adapters.db import AuditEvent, WebSession
 from adapters.web.app import ANONYMOUS_CSRF_COOKIE, SESSION_COOKIE, create_app
 from tests.conftest import Beian as Cli
 from tests.web.conftest import PASSWORD, Site, csrf
 from workflows import clock
-from workflows.sessions import IDLE_MINUTES, SESSION_HOURS, live_sessions
+from workflows.sessions import IDLE_MINUTES, KEEP_ENDED, SESSION_HOURS, live_sessions
 from workflows.users import set_active, set_password
 
 
@@ -186,3 +186,31 @@ def test_the_cli_lists_sessions_and_signs_a_user_out(site: Site, cli: Cli) -> No
     assert [s["username"] for s in cli.json("users", "sessions")] == ["li.wei"]
     missing = cli("users", "signout", "nobody", expect=3)
     assert "不存在" in missing.err
+
+
+def test_ended_sessions_are_kept_a_week_for_the_record_then_deleted_at_a_sign_in(site: Site) -> None:
+    start = clock.now()
+    with clock.using_clock(clock.VirtualClock(start)):
+        client, _ = _signed_in(site, "li.na")
+        client.post("/logout", data={"csrf_token": csrf(client.get("/tasks").text)})
+
+    def reasons() -> list[tuple[str, str | None]]:
+        with site.service.reading() as uow:
+            return [(row.username, row.ended_reason) for row in uow.session.scalars(select(WebSession))]
+
+    with clock.using_clock(clock.VirtualClock(start + timedelta(hours=SESSION_HOURS) + KEEP_ENDED
+                                              - timedelta(minutes=1))):
+        _signed_in(site, "li.wei")
+        assert sorted(reasons()) == [("li.na", "signed_out"), ("li.wei", None)]
+    with clock.using_clock(clock.VirtualClock(start + timedelta(hours=SESSION_HOURS) + KEEP_ENDED
+                                              + timedelta(minutes=1))):
+        _signed_in(site, "wang.fang")
+        assert sorted(reasons()) == [("li.wei", None), ("wang.fang", None)]
+
+
+def test_the_session_cookie_is_http_only_and_same_site(site: Site) -> None:
+    client = site.client()
+    token = csrf(client.get("/login").text)
+    response = client.post("/login", data={"username": "li.na", "password": PASSWORD, "csrf_token": token})
+    cookie = next(value for value in response.headers.get_list("set-cookie") if value.startswith(SESSION_COOKIE))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie and "Max-Age=28800" in cookie
