@@ -24,6 +24,7 @@ from sqlalchemy import delete, select, update
 
 from adapters.db import AuditEvent, WebSession
 from adapters.repository import UnitOfWork
+from tasks.calendar import SHANGHAI
 from tasks.text import printable
 from workflows import clock
 
@@ -54,9 +55,13 @@ class SignedIn:
     user_agent: str
 
     def to_dict(self) -> dict[str, object]:
-        return {"id": self.id, "username": self.username, "created_at": self.created_at.isoformat(),
-                "last_seen_at": self.last_seen_at.isoformat(), "expires_at": self.expires_at.isoformat(),
-                "idle_until": (self.last_seen_at + timedelta(minutes=IDLE_MINUTES)).isoformat(),
+        """As people read it: the moments in Beijing time."""
+        def local(moment: datetime) -> str:
+            return moment.astimezone(SHANGHAI).isoformat()
+
+        return {"id": self.id, "username": self.username, "created_at": local(self.created_at),
+                "last_seen_at": local(self.last_seen_at), "expires_at": local(self.expires_at),
+                "idle_until": local(self.last_seen_at + timedelta(minutes=IDLE_MINUTES)),
                 "client": self.client, "user_agent": self.user_agent}
 
 
