@@ -105,18 +105,24 @@ def test_two_caseworkers_complete_the_same_task_at_once(beian: Beian, write_json
 
     def attempt(decision: str) -> None:
         app = App(beian.url)
-        barrier.wait()
         try:
+            barrier.wait()
             app.cases.complete(acceptance["id"], {"decision": decision, "reasons": "并发测试"})
             outcomes.append("ok")
         except (IllegalEvent, NotFound, ConcurrentChange) as exc:
             outcomes.append(type(exc).__name__)
+        except BaseException as exc:  # anything else is a failure of the test, not a thread that quietly died
+            outcomes.append(f"crashed: {exc!r}")
+        finally:
+            app.close()
 
     threads = [threading.Thread(target=attempt, args=(d,)) for d in ("accept", "reject")]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
-    assert sorted(outcomes)[-1] == "ok" and outcomes.count("ok") == 1
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(outcomes) == 2 and outcomes.count("ok") == 1, outcomes  # both finished, one of them won
+    assert not any(outcome.startswith("crashed") for outcome in outcomes), outcomes
     history = beian.json("show", case)["history"]
     assert [h["action"] for h in history].count("task_completed") == 1
