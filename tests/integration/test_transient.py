@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -29,18 +30,29 @@ def app(postgres_url: str) -> Iterator[Beian]:
 
 def _deadlock_partner(url: str, ready: threading.Barrier, done: threading.Event) -> None:
     """Lock b, then wait for a: with our unit of work locking a then b, one of the two must be aborted. PostgreSQL
-    aborts the side whose deadlock check (deadlock_timeout, 1 s) runs first: ours, which started waiting half a
-    second earlier."""
+    aborts the side whose deadlock check (deadlock_timeout, 1 s) runs first: ours, which is already waiting for b
+    when this side asks for a (seen in pg_locks, not guessed with a pause)."""
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with engine.begin() as conn:
             conn.execute(text("UPDATE sequences SET value = value + 10 WHERE name = 'b'"))
             ready.wait(timeout=10)
-            time.sleep(0.5)
+            _until_a_lock_is_awaited(engine)
             conn.execute(text("UPDATE sequences SET value = value + 10 WHERE name = 'a'"))
     finally:
         engine.dispose()
         done.set()
+
+
+def _until_a_lock_is_awaited(engine: Any) -> None:
+    deadline = time.monotonic() + 10
+    with engine.connect() as watcher:
+        # Only this test's database: other tests may be waiting for locks on the same server.
+        while not watcher.execute(text("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                                       "WHERE NOT l.granted AND a.datname = current_database()")).scalar():
+            assert time.monotonic() < deadline, "our unit of work never waited for the lock on b"
+            watcher.rollback()  # a fresh snapshot of pg_locks on the next query
+            time.sleep(0.01)
 
 
 def test_a_deadlocked_unit_of_work_runs_again_and_its_first_try_left_nothing(app: Beian, postgres_url: str) -> None:
