@@ -6,28 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 
-from adapters.schema import alembic_config, migrating
 from tests.conftest import Beian
 from tests.integration.test_database_clock import read
 from tests.scenarios.test_new_filing import apply
+from tests.support.migrations import downgrade
 from workflows.database_clock import LEGACY_LIVE
 from workflows.service import Beian as Service
 from workflows.users import add_user
 
 
 def _down_to_0005(url: str) -> None:
-    app = Service(url)
-    try:
-        config = alembic_config(url)
-        with app.engine.connect() as connection, migrating(connection):
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0005")
-        assert "database_clock" not in inspect(app.engine).get_table_names()
-    finally:
-        app.close()
+    assert "database_clock" not in downgrade(url, "0005")
 
 
 def test_a_database_with_accounts_is_live_after_the_upgrade(beian: Beian, write_json: Any,

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from alembic import command
 from sqlalchemy import inspect, select
 
 from adapters.db import WebSession
-from adapters.schema import alembic_config, migrating
 from tests.conftest import Beian
 from tests.scenarios.test_new_filing import apply
+from tests.support.migrations import downgrade
 from workflows.service import Beian as Service
 from workflows.sessions import live_sessions, session_of, start_session
 from workflows.users import add_user, list_users
@@ -20,15 +19,7 @@ SECRET = "migration-test-secret"
 
 
 def _down_to_0006(url: str) -> None:
-    app = Service(url)
-    try:
-        config = alembic_config(url)
-        with app.engine.connect() as connection, migrating(connection):
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0006")
-        assert "web_sessions" not in inspect(app.engine).get_table_names()
-    finally:
-        app.close()
+    assert "web_sessions" not in downgrade(url, "0006")
 
 
 def test_sessions_go_with_the_downgrade_and_come_back_empty(beian: Beian, write_json: Any,
