@@ -24,9 +24,9 @@ from sqlalchemy import delete, select, update
 
 from adapters.db import AuditEvent, WebSession
 from adapters.repository import UnitOfWork
-from tasks.calendar import SHANGHAI
 from tasks.text import printable
 from workflows import clock
+from workflows.service.base import local
 
 if TYPE_CHECKING:
     from workflows.service import Beian
@@ -56,9 +56,6 @@ class SignedIn:
 
     def to_dict(self) -> dict[str, object]:
         """As people read it: the moments in Beijing time."""
-        def local(moment: datetime) -> str:
-            return moment.astimezone(SHANGHAI).isoformat()
-
         return {"id": self.id, "username": self.username, "created_at": local(self.created_at),
                 "last_seen_at": local(self.last_seen_at), "expires_at": local(self.expires_at),
                 "idle_until": local(self.last_seen_at + timedelta(minutes=IDLE_MINUTES)),
