@@ -12,7 +12,7 @@ checked the credit code):
 
 * ``credit``        — the credit registry has no dishonesty record (失信) for the institution or its legal
   representative (Jilin 第六条; XPCC 第十二条（一）). The lookup itself is done by the step through
-  ``adapters.outside``; this module only judges its outcome, including a registry that could not be reached
+  ``adapters.outside.systems``; this module only judges its outcome, including a registry that could not be reached
   (the clerk must then check by hand: an unanswered lookup is not a pass).
 
 What "in the batch window" means

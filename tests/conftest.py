@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-from adapters.cli import main
+from adapters.entrypoints.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_APPLICATION = ROOT / "examples" / "application.json"

@@ -57,10 +57,10 @@ from jsonschema.exceptions import SchemaError
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from tasks.errors import DefinitionError
 from tasks.limits import MAX_DIAGRAM_BYTES, MAX_FORM_SCHEMA_BYTES, MAX_NESTING, amount, json_size, json_size_problem
 from tasks.roles import ROLES
 from workflows.definitions import FORM_PROPERTY, ParsedDefinition, bpmn_dir, main_process_id, parse_definition
-from workflows.errors import DefinitionError
 from workflows.expressions import BUILTIN_NAMES, names_used, normalise_script, problems, proven_failures
 from workflows.expressions.language import parse
 from workflows.expressions.limits import ExpressionNotAllowed

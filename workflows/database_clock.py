@@ -28,10 +28,10 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from adapters.db import AuditEvent, DatabaseClock, SignInAttempt, User
+from adapters.outside.db import AuditEvent, DatabaseClock, SignInAttempt, User
 from tasks.calendar import SHANGHAI
+from tasks.errors import IllegalEvent, VirtualClockRefused
 from workflows import clock
-from workflows.errors import IllegalEvent, VirtualClockRefused
 
 if TYPE_CHECKING:
     from workflows.service import Beian

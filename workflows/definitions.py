@@ -23,10 +23,10 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
+from tasks.errors import DefinitionError
 from tasks.limits import MAX_DIAGRAM_BYTES, MAX_FORM_SCHEMA_BYTES, amount
 from tasks.regions import profile_for_region
 from tasks.roles import role_for_lane
-from workflows.errors import DefinitionError
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 DEADLINE_PROPERTY = "deadline"

@@ -20,10 +20,10 @@ from typing import Any
 
 import httpx
 
-from adapters.db import AuditEvent, OutboxMessage
-from adapters.outside import OutsideError, backoff_delay, deliver
-from adapters.repository import UnitsOfWork
-from adapters.settings import OUTSIDE_SYSTEMS, Settings
+from adapters.outside.db import AuditEvent, OutboxMessage
+from adapters.outside.repository import UnitsOfWork
+from adapters.outside.settings import OUTSIDE_SYSTEMS, Settings
+from adapters.outside.systems import OutsideError, backoff_delay, deliver
 from workflows import clock
 
 # Added to the HTTP timeout for the lease, so a slow but living deliverer keeps its rows.

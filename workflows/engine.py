@@ -25,13 +25,13 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm.exc import StaleDataError
 
-from adapters.db import AuditEvent, HumanTask, Instance, MessageWait, OutboxMessage, Timer
-from adapters.repository import Repository, UnitOfWork
+from adapters.outside.db import AuditEvent, HumanTask, Instance, MessageWait, OutboxMessage, Timer
+from adapters.outside.repository import Repository, UnitOfWork
 from tasks.access import authority_of
 from tasks.calendar import SHANGHAI, WorkingDayCalendar, parse_arrangement
+from tasks.errors import ConcurrentChange, NotFound, StepFailed
 from workflows import clock
 from workflows.definitions import ParsedDefinition, cached_definition
-from workflows.errors import ConcurrentChange, NotFound, StepFailed
 from workflows.expressions import DATA_ONLY_ENGINE, ExpressionError, script_engine
 from workflows.state import dump_state, load_state
 

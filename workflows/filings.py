@@ -17,8 +17,8 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from adapters.db import AuditEvent, Document, Filing, FilingChange, FilingOccupation, FilingPeriod, Violation
-from adapters.documents import render_document
+from adapters.outside.db import AuditEvent, Document, Filing, FilingChange, FilingOccupation, FilingPeriod, Violation
+from adapters.outside.documents import render_document
 from tasks.calendar import SHANGHAI
 from tasks.filing import anniversary, renewal_second_reminder_on, renewal_window_opens, validity_period
 from tasks.regions import RegionProfile, profile_for_region

@@ -50,12 +50,12 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.types.entrypoint import EntrypointType
 from prefect.workers.process import ProcessWorker
 
-from adapters.db import database_url
-from adapters.settings import HEARTBEAT_SECONDS, Settings, load_settings
+from adapters.outside.db import database_url
+from adapters.outside.settings import HEARTBEAT_SECONDS, Settings, load_settings
 from tasks.calendar import SHANGHAI
+from tasks.errors import BeianError
 from workflows import clock
 from workflows.delivery import CaseDelivery, deliver_case, delivery_summary, due_deliveries
-from workflows.errors import BeianError
 from workflows.service import Beian
 from workflows.stuck import StuckItem, check_stuck
 from workflows.sweep import CaseAdvance, advance_case, due_cases, record_failure, summarise
@@ -87,9 +87,9 @@ STUCK_INTERVAL_SECONDS = 300
 REGISTRY_CHECK_CRON = "0 6 * * *"  # daily at 06:00 Beijing time, before the working day
 
 # A run is declared a zombie after ZOMBIE_AFTER_SECONDS without any event: four missed heartbeats at the
-# HEARTBEAT_SECONDS (adapters.settings) that `adapters.up.prefect_environment` gives every process it starts (server,
-# served runs, workers), and still more than one interval of Prefect's own default (180 s) for a worker started
-# without it.
+# HEARTBEAT_SECONDS (adapters.outside.settings) that `adapters.entrypoints.up.prefect_environment` gives every process
+# it starts (server, served runs, workers), and still more than one interval of Prefect's own default (180 s) for a
+# worker started without it.
 ZOMBIE_AFTER_SECONDS = 300
 
 ZOMBIE_AUTOMATION = "beian：失联的运行标记为 Crashed"

@@ -11,17 +11,17 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from adapters.db import AuditEvent, Filing, Instance
-from adapters.repository import UnitOfWork
+from adapters.outside.db import AuditEvent, Filing, Instance
+from adapters.outside.repository import UnitOfWork
 from tasks.application import ApplicationError, validate_application
 from tasks.calendar import SHANGHAI
+from tasks.errors import IllegalEvent, InvalidInput, NotFound
 from tasks.filing import anniversary
 from tasks.grounds import PROCEDURE_GROUNDS, UnknownGround, ground, reportable_codes_text
 from tasks.regions import profile_for_region
 from tasks.text import text_problem, visible_text
 from workflows import clock
 from workflows.engine import Cancel, StepContext, load_calendar, run_step, start_instance
-from workflows.errors import IllegalEvent, InvalidInput, NotFound
 from workflows.filings import CHANGE_FIELDS, FILING_STATUSES, TERMINATION_KINDS, changed_record, filing_facts
 from workflows.messages import STARTERS
 

@@ -27,11 +27,11 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from adapters.db import ProcessDefinition
+from adapters.outside.db import ProcessDefinition
 from tasks.calendar import SHANGHAI
+from tasks.errors import IllegalEvent
 from workflows.definitions import ParsedDefinition
 from workflows.engine import StepContext, awaited_messages, timer_definition, timer_due
-from workflows.errors import IllegalEvent
 from workflows.state import SPEC_REGISTRY
 
 LIVE = TaskState.READY | TaskState.WAITING

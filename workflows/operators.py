@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
-from adapters.db import Filing, FilingPeriod
-from adapters.outside import OutsideError, check_dishonesty
-from adapters.settings import load_settings
+from adapters.outside.db import Filing, FilingPeriod
+from adapters.outside.settings import load_settings
+from adapters.outside.systems import OutsideError, check_dishonesty
 from tasks.calendar import SHANGHAI
 from tasks.filing import format_filing_number, validity_period
 from tasks.prechecks import CreditLookup, credit_failures, run_prechecks

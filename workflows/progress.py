@@ -2,7 +2,7 @@
 it has passed, read from its saved workflow and the BPMN text of the definition version it runs on.
 
 Engine logic, not drawing: the web app's case page hands these ids to the diagram viewer in the browser
-(adapters/web/diagram.py, static/diagram.js), which marks them on bpmn-js's own drawing.
+(adapters/entrypoints/web/diagram.py, static/diagram.js), which marks them on bpmn-js's own drawing.
 """
 
 from __future__ import annotations

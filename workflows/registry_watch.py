@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from adapters.outside import OutsideError, enterprise_status
-from adapters.settings import Settings
+from adapters.outside.settings import Settings
+from adapters.outside.systems import OutsideError, enterprise_status
+from tasks.errors import IllegalEvent
 from workflows import clock
-from workflows.errors import IllegalEvent
 from workflows.lifecycle import ENTITY_CLOSED_REASONS
 
 if TYPE_CHECKING:

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import delete, select, update
 
-from adapters.db import AuditEvent, WebSession
-from adapters.repository import UnitOfWork
+from adapters.outside.db import AuditEvent, WebSession
+from adapters.outside.repository import UnitOfWork
 from tasks.text import printable
 from workflows import clock
 from workflows.service.base import local

@@ -34,13 +34,13 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from adapters.db import AuditEvent, CalendarYear, Document, ProcessDefinition
+from adapters.outside.db import AuditEvent, CalendarYear, Document, ProcessDefinition
 from tasks.application import ApplicationError, validate_application
 from tasks.calendar import SHANGHAI
 from tasks.credit_code import check_character, organization_code_check_character
+from tasks.errors import BeianError, DefinitionError, InvalidInput, NotFound
 from workflows import clock
 from workflows.definitions import DefinitionSource, ParsedDefinition, bpmn_dir, parse_definition, read_source
-from workflows.errors import BeianError, DefinitionError, InvalidInput, NotFound
 from workflows.messages import MESSAGES
 from workflows.simulation_profile import (
     Applicant,

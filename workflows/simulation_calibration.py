@@ -15,8 +15,8 @@ from datetime import date, datetime, time
 from typing import Any
 
 from tasks.calendar import SHANGHAI
+from tasks.errors import InvalidInput, NotFound
 from workflows.engine import definition_of, load_calendar
-from workflows.errors import InvalidInput, NotFound
 from workflows.service import Beian
 from workflows.simulation import spread
 from workflows.simulation_profile import OfficeTime, Profile, choice_fields, choice_key, merge, profile_from_data

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from tasks.calendar import SHANGHAI, WorkingDayCalendar
+from tasks.errors import InvalidInput
 from tasks.forms import schema_problems
 from tasks.roles import ROLES
-from workflows.errors import InvalidInput
 from workflows.messages import MESSAGES
 
 DEFAULT_PROFILE_PATH = Path(__file__).resolve().parent.parent / "bpmn" / "simulation" / "profile.json"

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from sqlalchemy import or_, select
 
-from adapters.db import HumanTask, Instance, MessageWait, OutboxMessage, StuckCase, Timer
-from adapters.repository import UnitOfWork
-from adapters.settings import OUTSIDE_SYSTEMS, Settings, load_settings
+from adapters.outside.db import HumanTask, Instance, MessageWait, OutboxMessage, StuckCase, Timer
+from adapters.outside.repository import UnitOfWork
+from adapters.outside.settings import OUTSIDE_SYSTEMS, Settings, load_settings
 from tasks.calendar import SHANGHAI, Deadline, WorkingDayCalendar
 from tasks.roles import role_by_key
 from workflows import clock

@@ -19,11 +19,11 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from adapters.db import AuditEvent
-from adapters.repository import UnitsOfWork
+from adapters.outside.db import AuditEvent
+from adapters.outside.repository import UnitsOfWork
+from tasks.errors import BeianError
 from workflows import clock
 from workflows.engine import Wake, run_step
-from workflows.errors import BeianError
 from workflows.transient import rerun_if_transient
 
 

@@ -15,8 +15,8 @@ from typing import ParamSpec, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
-from adapters.repository import is_transient
-from workflows.errors import ConcurrentChange
+from adapters.outside.repository import is_transient
+from tasks.errors import ConcurrentChange
 
 ATTEMPTS = 3
 P = ParamSpec("P")

@@ -20,13 +20,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
-from adapters.db import AuditEvent, SignInAttempt, User
-from adapters.repository import UnitOfWork
+from adapters.outside.db import AuditEvent, SignInAttempt, User
+from adapters.outside.repository import UnitOfWork
 from tasks.access import ASSIGNABLE_ROLES, Caseworker, authority_name, user_region_problem
+from tasks.errors import BeianError, InvalidInput, NotFound
 from tasks.roles import role_by_key
 from tasks.text import printable, text_problem
 from workflows import clock
-from workflows.errors import BeianError, InvalidInput, NotFound
 from workflows.sessions import end_sessions
 
 if TYPE_CHECKING:

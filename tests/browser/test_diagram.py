@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from adapters.web.app import create_app
-from adapters.web.diagram import VIEWER_BUNDLE
+from adapters.entrypoints.web.app import create_app
+from adapters.entrypoints.web.diagram import VIEWER_BUNDLE
 from tests.conftest import EXAMPLE_APPLICATION, ROOT, _on_ci
 from tests.support.served import Served
 from workflows.service import Beian

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from adapters.web.app import create_app
-from adapters.web.processes import BUNDLE
+from adapters.entrypoints.web.app import create_app
+from adapters.entrypoints.web.processes import BUNDLE
 from tests.conftest import EXAMPLE_APPLICATION, _on_ci
 from tests.support.served import Served
 from workflows.definitions import parse_definition

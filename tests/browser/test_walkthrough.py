@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from adapters.web.app import create_app
+from adapters.entrypoints.web.app import create_app
 from tests.conftest import EXAMPLE_APPLICATION
 from tests.support.served import Served
 from workflows import clock

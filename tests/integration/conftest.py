@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import Engine
 
-from adapters.db import make_engine
+from adapters.outside.db import make_engine
 from tests.conftest import Beian
 
 

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from adapters.db import Instance, ProcessDefinition, SignInAttempt
+from adapters.outside.db import Instance, ProcessDefinition, SignInAttempt
+from tasks.errors import DefinitionError, InvalidInput
 from tasks.limits import MAX_DIAGRAM_BYTES, MAX_FORM_BYTES, MAX_FORM_SCHEMA_BYTES, MAX_MESSAGE_BYTES
 from tests.conftest import EXAMPLE_APPLICATION, ROOT, Beian
 from workflows.definitions import read_source
-from workflows.errors import DefinitionError, InvalidInput
 from workflows.service import Beian as Service
 from workflows.users import add_user, authenticate, list_users
 

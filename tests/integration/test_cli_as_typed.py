@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from adapters.cli_failures import EXIT_DATABASE, EXIT_FILE, EXIT_INTERNAL, describe
-from adapters.json_input import MAX_JSON_BYTES, MAX_JSON_DEPTH
+from adapters.entrypoints.cli.failures import EXIT_DATABASE, EXIT_FILE, EXIT_INTERNAL, describe
+from adapters.entrypoints.cli.json_input import MAX_JSON_BYTES, MAX_JSON_DEPTH
+from tasks.errors import ReceivedInFuture
 from tests.conftest import EXAMPLE_APPLICATION, ROOT, Beian
 from tests.integration.test_database_clock import run
 from tests.scenarios.test_new_filing import RECEIVED, apply, task, to_publicity
 from workflows import clock
-from workflows.errors import ReceivedInFuture
 from workflows.service import Beian as Service
 
 BEIAN = str(Path(sys.executable).with_name("beian"))

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from adapters.cli import main
-from adapters.db import make_engine
+from adapters.entrypoints.cli.main import main
+from adapters.outside.db import make_engine
 from tests.conftest import EXAMPLE_APPLICATION, ROOT, Beian, Result
 from tests.scenarios.test_new_filing import apply, to_publicity
 from workflows.database_clock import read_marker
@@ -214,7 +214,8 @@ def test_the_web_app_marks_its_database_live_when_it_starts(tmp_path: Path) -> N
     database = tmp_path / "web.sqlite3"
     Beian(database)("init")
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "adapters.web", "--host", "127.0.0.1", "--port", str(port),
+    process = subprocess.Popen([sys.executable, "-m", "adapters.entrypoints.web",
+                                "--host", "127.0.0.1", "--port", str(port),
                                 "--db", str(database), "--secret-file", str(tmp_path / "secret")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     try:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from adapters.db import OutboxMessage
-from adapters.sandbox import SandboxServer
+from adapters.outside.db import OutboxMessage
+from adapters.outside.sandbox import SandboxServer
 from tests.conftest import Beian
 from tests.scenarios.test_lifecycle import FILED_AT, file_institution
 from tests.scenarios.test_new_filing import apply

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from adapters.db import Instance, ProcessDefinition
+from adapters.outside.db import Instance, ProcessDefinition
+from tasks.errors import DefinitionError, StepFailed
 from tests.conftest import EXAMPLE_APPLICATION, ROOT, Beian
 from workflows import clock
 from workflows.definitions import DefinitionSource, read_source
-from workflows.errors import DefinitionError, StepFailed
 from workflows.service import Beian as Service
 from workflows.stuck import stuck_report
 

@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from tasks.errors import BeianError, IllegalEvent
 from tests.conftest import Beian
 from tests.integration.test_postgresql import _sessions_waiting_for_a_lock, _wait_until
 from tests.scenarios.test_lifecycle import WINDOW_OPENS, do, file_institution, history, status_changes
 from workflows import clock
-from workflows.errors import BeianError, IllegalEvent
 from workflows.service import Beian as App
 from workflows.service import cases
 

@@ -22,8 +22,8 @@ from alembic import command
 from sqlalchemy import MetaData, Table, func, inspect, select
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.db import make_engine
-from adapters.schema import alembic_config, migrating, upgrade
+from adapters.outside.db import make_engine
+from adapters.outside.schema import alembic_config, migrating, upgrade
 from tasks.application import validate_application
 from tasks.credit_code import check_character
 from tasks.filing import format_filing_number
@@ -54,7 +54,7 @@ class OldDatabase:
 
 def _migrate(engine: Engine, url: str, revision: str, *, down: bool = False) -> None:
     config = alembic_config(url)
-    with engine.connect() as connection, migrating(connection):  # as adapters.schema.upgrade does
+    with engine.connect() as connection, migrating(connection):  # as adapters.outside.schema.upgrade does
         config.attributes["connection"] = connection
         (command.downgrade if down else command.upgrade)(config, revision)
 

@@ -9,8 +9,8 @@ from typing import Any
 from alembic import command
 from sqlalchemy import delete, inspect, select
 
-from adapters.db import Instance, MessageWait, Sequence
-from adapters.schema import alembic_config, migrating
+from adapters.outside.db import Instance, MessageWait, Sequence
+from adapters.outside.schema import alembic_config, migrating
 from tests.conftest import Beian
 from tests.scenarios.test_new_filing import apply, complete
 from workflows.service import Beian as ServiceApp

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import inspect, select
 
-from adapters.db import WebSession
+from adapters.outside.db import WebSession
 from tests.conftest import Beian
 from tests.scenarios.test_new_filing import apply
 from tests.support.migrations import downgrade

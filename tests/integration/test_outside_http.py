@@ -16,7 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.outside import (
+from adapters.outside.sandbox import SandboxServer
+from adapters.outside.settings import OutsideSystem
+from adapters.outside.systems import (
     DishonestyResult,
     EnterpriseStatus,
     OutsideError,
@@ -25,8 +27,6 @@ from adapters.outside import (
     deliver,
     enterprise_status,
 )
-from adapters.sandbox import SandboxServer
-from adapters.settings import OutsideSystem
 
 CODE = "91510100MA61234567"
 TIMEOUT = 2.0

@@ -59,7 +59,8 @@ def test_the_cli_says_what_to_install_in_one_line(document: tuple[str, int], no_
                                                   tmp_path: Path) -> None:
     url, document_id = document
     out = tmp_path / "notice.pdf"
-    result = subprocess.run([sys.executable, "-m", "adapters.cli", "--db", url, "document", str(document_id),
+    result = subprocess.run([sys.executable, "-m", "adapters.entrypoints.cli",
+                             "--db", url, "document", str(document_id),
                              "--pdf", str(out)], cwd=ROOT, env=no_fonts, capture_output=True, text=True, timeout=120)
     assert result.returncode == 9
     assert result.stdout == ""
@@ -77,7 +78,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(document: tuple[str, int], no_fonts: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    """`python -m adapters.web` on loopback, without fonts, on the database of `document`, with one intake clerk."""
+    """`python -m adapters.entrypoints.web` on loopback, without fonts, on the database of `document`, with one
+    intake clerk."""
     url, _ = document
     service = Beian(url)
     try:
@@ -86,7 +88,8 @@ def server(document: tuple[str, int], no_fonts: dict[str, str], tmp_path: Path) 
         service.close()
     port = _free_port()
     log = (tmp_path / "web.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "adapters.web", "--host", "127.0.0.1", "--port", str(port),
+    process = subprocess.Popen([sys.executable, "-m", "adapters.entrypoints.web",
+                                "--host", "127.0.0.1", "--port", str(port),
                                 "--db", url], cwd=tmp_path, env={**no_fonts, "BEIAN_WEB_SECRET": "test-secret"},
                                stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -22,12 +22,12 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError
 
-from adapters.db import Base
-from adapters.schema import alembic_config
+from adapters.outside.db import Base
+from adapters.outside.schema import alembic_config
+from tasks.errors import BeianError, IllegalEvent, NotFound
 from tests.conftest import Beian
 from tests.scenarios.test_new_filing import RECEIVED, apply, task, to_publicity
 from workflows import engine as workflow_engine
-from workflows.errors import BeianError, IllegalEvent, NotFound
 from workflows.service import Beian as App
 
 APPEND_ONLY_TRIGGERS = {"audit_log_no_change", "audit_log_no_truncate"}

@@ -9,8 +9,8 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from adapters.db import Base, make_engine
-from adapters.schema import upgrade
+from adapters.outside.db import Base, make_engine
+from adapters.outside.schema import upgrade
 from tests.conftest import Beian
 from tests.scenarios.test_new_filing import apply, task
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from tasks.errors import InvalidInput
 from tests.conftest import ROOT, Beian
-from workflows.errors import InvalidInput
 from workflows.simulation import read_deployed, resolve_variants, simulate
 from workflows.simulation_profile import ProfileError, load_profile, merge, profile_from_data
 

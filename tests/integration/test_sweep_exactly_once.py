@@ -18,8 +18,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
-from adapters.bench import CaseTemplate, insert_copies
-from adapters.db import AuditEvent, Timer, make_engine
+from adapters.entrypoints.bench import CaseTemplate, insert_copies
+from adapters.outside.db import AuditEvent, Timer, make_engine
 from tests.conftest import EXAMPLE_APPLICATION, ROOT
 from workflows import clock
 from workflows.service import Beian
@@ -42,7 +42,8 @@ def _applications(url: str, count: int) -> list[str]:
 def _sweep_process(url: str, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "BEIAN_SWEEP_MAX_ATTEMPTS": "1000"}
     with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "adapters.cli", "--db", url, "--json", "--now", AFTER_DUE,
+        return subprocess.Popen([sys.executable, "-m", "adapters.entrypoints.cli",
+                                 "--db", url, "--json", "--now", AFTER_DUE,
                                  "sweep", "--limit", "100000"], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
 
@@ -105,7 +106,8 @@ def test_two_sweeps_at_once_over_thousands_of_due_timers_fire_each_exactly_once(
     count = 3000
     (real,) = _applications(postgres_url, 1)
     engine = make_engine(postgres_url)
-    try:  # copies of the real case, each with its own case number and task ids, all due (see adapters.bench)
+    # Copies of the real case, each with its own case number and task ids, all due (see adapters.entrypoints.bench).
+    try:
         insert_copies(engine, CaseTemplate.read(engine, real), range(count - 1))
     finally:
         engine.dispose()

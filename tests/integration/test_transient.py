@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from workflows.errors import ConcurrentChange
+from tasks.errors import ConcurrentChange
 from workflows.service import Beian
 from workflows.transient import ATTEMPTS, rerun_if_transient
 

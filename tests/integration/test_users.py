@@ -16,13 +16,13 @@ from argon2 import PasswordHasher
 from argon2.profiles import RFC_9106_LOW_MEMORY
 from sqlalchemy import event, inspect, select, text, update
 
-from adapters.db import AuditEvent, HumanTask, SignInAttempt, User
-from adapters.schema import alembic_config, migrating
+from adapters.outside.db import AuditEvent, HumanTask, SignInAttempt, User
+from adapters.outside.schema import alembic_config, migrating
 from tasks.access import authority_of
+from tasks.errors import NotFound
 from tests.conftest import Beian
 from tests.scenarios.test_new_filing import apply, complete
 from workflows import clock, users
-from workflows.errors import NotFound
 from workflows.service import Beian as ServiceApp
 
 PASSWORD = "锦江-受理-2026"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from adapters.db import AuditEvent
+from adapters.outside.db import AuditEvent
+from tasks.errors import NotFound
 from tests.conftest import EXAMPLE_APPLICATION, ROOT
 from workflows.definitions import read_source
-from workflows.errors import NotFound
 from workflows.service import Beian
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters import up
+from adapters.entrypoints import up
 
 # Stands in for `prefect worker start`: SIGINT starts a teardown of TEARDOWN seconds, then "stopped" and exit 0.
 WORKER = """

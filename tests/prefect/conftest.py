@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from adapters.up import prefect_environment
+from adapters.entrypoints.up import prefect_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 RECEIVED = "2026-09-24T10:00:00+08:00"  # a Thursday: every deadline of the example application is long past
@@ -158,7 +158,7 @@ def up() -> Iterator[UpProcess]:
            # Served deployments and workers look for work every second instead of every ten.
            "PREFECT_RUNNER_POLL_FREQUENCY": "1", "PREFECT_WORKER_QUERY_SECONDS": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "adapters.up", "up", "--db", str(UP_DATABASE), "--home", str(HOME / "up"),
+        [sys.executable, "-m", "adapters.entrypoints.up", "up", "--db", str(UP_DATABASE), "--home", str(HOME / "up"),
          "--prefect-port", str(PREFECT_PORT), "--sandbox-port", str(SANDBOX_PORT), "--web-port", str(WEB_PORT)],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=HOME,
         start_new_session=True)
@@ -229,7 +229,7 @@ def automation_probes(up: UpProcess, prefect_client: Any) -> AutomationProbes:
     from prefect.events import emit_event
     from prefect.states import Running
 
-    from adapters.settings import load_settings
+    from adapters.outside.settings import load_settings
     from workflows import flows
 
     flows.ensure_automations(load_settings({"BEIAN_SWEEP_TOO_LONG": str(TOO_LONG_SECONDS)}),

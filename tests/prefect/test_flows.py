@@ -29,7 +29,7 @@ from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFi
 from prefect.types._datetime import now as prefect_now
 from sqlalchemy import text
 
-from adapters.settings import OUTSIDE_SYSTEMS
+from adapters.outside.settings import OUTSIDE_SYSTEMS
 from tests.prefect.conftest import RECEIVED, SANDBOX_PORT, at, eventually, example_application
 from workflows.database_clock import read_marker
 from workflows.flows import (

@@ -27,8 +27,8 @@ from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
 from prefect.states import Completed
 
-from adapters.settings import HEARTBEAT_SECONDS, Settings, load_settings
-from adapters.up import WORKER_STOP_GRACE_SECONDS, _port_free, prefect_environment, run_up, run_worker
+from adapters.entrypoints.up import WORKER_STOP_GRACE_SECONDS, _port_free, prefect_environment, run_up, run_worker
+from adapters.outside.settings import HEARTBEAT_SECONDS, Settings, load_settings
 from tests.prefect.conftest import (
     PREFECT_PORT,
     RECEIVED,
@@ -169,7 +169,7 @@ def test_automations_flag_a_long_sweep_and_crash_a_silent_run(prefect_client: An
 def test_deployments_run_on_a_process_work_pool_worker(up: UpProcess, prefect_client: Any, tmp_path: Path) -> None:
     # Freeze the embedded runner of `beian up`, which serves the same deployments, so that only the worker can
     # take the run.
-    [serve_pid] = [pid for pid, cmdline in processes_of(up.home) if "adapters.up serve" in cmdline]
+    [serve_pid] = [pid for pid, cmdline in processes_of(up.home) if "adapters.entrypoints.up serve" in cmdline]
     os.killpg(serve_pid, signal.SIGSTOP)
     app, case = apply_in(up.database_url)
     worker = None
@@ -184,7 +184,8 @@ def test_deployments_run_on_a_process_work_pool_worker(up: UpProcess, prefect_cl
         log = tmp_path / "worker.log"
         with log.open("wb") as out:
             # Outside the repository: the worker finds the flows in the installed package.
-            worker = subprocess.Popen([sys.executable, "-m", "adapters.up", "worker", "--pool", POOL], env=env,
+            worker = subprocess.Popen([sys.executable, "-m", "adapters.entrypoints.up",
+                                       "worker", "--pool", POOL], env=env,
                                       cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
         run = run_deployment(f"{flows.SWEEP_FLOW}/{flows.SWEEP_DEPLOYMENT}", timeout=120)
         assert run.state is not None and run.state.is_completed(), (run.state, log.read_text())

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
-from adapters.db import make_engine
+from adapters.outside.db import make_engine
 from tests.conftest import Beian
 from tests.scenarios.test_new_filing import apply, task
 

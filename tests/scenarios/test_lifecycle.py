@@ -22,8 +22,8 @@ FILED_AT = "2026-10-17T00:00:01+08:00"
 WINDOW_OPENS = "2029-07-16T00:00:01+08:00"
 SECOND_REMINDER = "2029-09-16T00:00:01+08:00"
 EXPIRED = "2029-10-17T00:00:01+08:00"
-ILLEGAL = 5  # workflows.errors.IllegalEvent
-INVALID = 4  # workflows.errors.InvalidInput
+ILLEGAL = 5  # tasks.errors.IllegalEvent
+INVALID = 4  # tasks.errors.InvalidInput
 
 
 def file_institution(beian: Beian, write_json: Any, application: dict[str, Any]) -> tuple[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import inspect
 
-from adapters.schema import alembic_config, migrating
+from adapters.outside.schema import alembic_config, migrating
 from workflows.service import Beian
 
 

@@ -15,7 +15,8 @@ import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from lxml import html as lxml_html
 
-from adapters.application_form import (
+from adapters.entrypoints.web.app import cn_date, cn_datetime, cn_due, role_label
+from adapters.entrypoints.web.application_form import (
     ADD_ROW_FIELD,
     BLANK_ROWS,
     RECEIVED_AT_FIELD,
@@ -28,14 +29,13 @@ from adapters.application_form import (
     read_application,
     read_received_at,
 )
-from adapters.web.app import cn_date, cn_datetime, cn_due, role_label
-from adapters.webforms import Field
+from adapters.entrypoints.web.forms import Field
 from tasks.application import validate_application
 from tasks.calendar import SHANGHAI
 from tests.unit.test_webforms import browser_post as webforms_browser_post
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = ROOT / "adapters" / "templates" / "web"
+TEMPLATES = ROOT / "adapters" / "entrypoints" / "web" / "templates"
 EXAMPLE_PATH = ROOT / "examples" / "application.json"
 TODAY = date(2026, 10, 15)
 NOW = datetime(2026, 10, 15, 14, 30, tzinfo=SHANGHAI)

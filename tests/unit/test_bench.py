@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from adapters.bench import DUE_INDEX, main
+from adapters.entrypoints.bench import DUE_INDEX, main
 
 SIZES = (200, 2000)
 DUE = 5

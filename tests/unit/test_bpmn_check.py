@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.cli import main
+from adapters.entrypoints.cli.main import main
 from workflows.bpmn_check import Finding, check_files, check_source, has_errors
 from workflows.definitions import bpmn_dir
 

@@ -10,8 +10,8 @@ from typing import Any, get_args
 import pytest
 from jinja2 import UndefinedError
 
-from adapters import documents
-from adapters.documents import (
+from adapters.outside import documents
+from adapters.outside.documents import (
     KIND_REQUIRED,
     TEMPLATE_DIR,
     TITLES,

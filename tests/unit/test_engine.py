@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tasks.errors import ConcurrentChange, IllegalEvent, NotFound
 from tests.conftest import Beian
 from tests.scenarios.test_new_filing import RECEIVED, apply, task
 from workflows import clock, engine
-from workflows.errors import ConcurrentChange, IllegalEvent, NotFound
 from workflows.service import Beian as App
 
 
@@ -49,7 +49,7 @@ def test_crash_between_engine_step_and_commit_keeps_previous_state(beian: Beian,
     acceptance = task(beian, case, "acceptance", RECEIVED)
     before = beian.json("show", case)
 
-    from adapters.repository import UnitOfWork
+    from adapters.outside.repository import UnitOfWork
 
     def crash(self: UnitOfWork) -> None:
         raise RuntimeError("power cut")

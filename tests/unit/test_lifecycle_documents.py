@@ -10,8 +10,8 @@ from typing import Any, get_args
 
 import pytest
 
-from adapters import documents
-from adapters.documents import (
+from adapters.outside import documents
+from adapters.outside.documents import (
     KIND_OPTIONAL,
     KIND_REQUIRED,
     LIFECYCLE_KINDS,

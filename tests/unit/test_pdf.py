@@ -19,22 +19,21 @@ from typing import Any
 
 import pytest
 
-from adapters import pdf as pdf_module
-from adapters.documents import TITLES, render_document
-from adapters.pdf import (
+from adapters.outside import pdf as pdf_module
+from adapters.outside.documents import TITLES, render_document
+from adapters.outside.pdf import (
     REQUIRED_FAMILIES,
     FontMissing,
     GlyphMissing,
     PdfError,
     check_cjk_fonts,
-    document_pdf,
     html_to_pdf,
     pdf_file_name,
 )
+from tasks.errors import NotFound
 from tests.conftest import EXAMPLE_APPLICATION, ROOT
 from tests.conftest import Beian as Cli
 from tests.unit import test_documents, test_lifecycle_documents
-from workflows.errors import NotFound
 
 A4 = (595.28, 841.89)  # points
 MM = 72 / 25.4
@@ -244,7 +243,7 @@ def test_a_machine_without_the_cjk_fonts_gets_a_clear_error(tmp_path: Path) -> N
           <cachedir>{tmp_path / "cache"}</cachedir>
         </fontconfig>
         """), encoding="utf-8")
-    script = "from adapters.pdf import html_to_pdf; html_to_pdf('<p>职业技能等级评价机构备案回执</p>')"
+    script = "from adapters.outside.pdf import html_to_pdf; html_to_pdf('<p>职业技能等级评价机构备案回执</p>')"
     env = {**os.environ, "FONTCONFIG_FILE": str(conf)}
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode != 0
@@ -303,7 +302,7 @@ def rejected(tmp_path: Path) -> Iterator[tuple[Any, dict[str, Any]]]:
 
 def test_document_pdf_of_an_issued_document(rejected: tuple[Any, dict[str, Any]]) -> None:
     app, listed = rejected
-    name, pdf = document_pdf(app, listed["id"])
+    name, pdf = app.records.pdf(listed["id"])
     stored = app.records.document(listed["id"])
     assert name == f"{listed['case']}_{listed['id']}_不予受理通知书.pdf"
     words = text_of(pdf)
@@ -318,7 +317,7 @@ def test_document_pdf_of_an_issued_document(rejected: tuple[Any, dict[str, Any]]
 def test_document_pdf_of_an_unknown_document(rejected: tuple[Any, dict[str, Any]]) -> None:
     app, _ = rejected
     with pytest.raises(NotFound, match="文书 999999 不存在"):
-        document_pdf(app, 999999)
+        app.records.pdf(999999)
 
 
 def test_file_names_are_safe_on_every_system() -> None:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from adapters.db import HumanTask, MessageWait, OutboxMessage, StuckCase
-from adapters.settings import Settings
+from adapters.outside.db import HumanTask, MessageWait, OutboxMessage, StuckCase
+from adapters.outside.settings import Settings
 from tasks.calendar import SHANGHAI, WorkingDayCalendar
 from workflows import clock
 from workflows.service import Beian

@@ -1,4 +1,5 @@
-"""What the server reads from a BPMN's diagram information for the bpmn-js viewer (adapters/web/diagram.py): which
+"""What the server reads from a BPMN's diagram information for the bpmn-js viewer
+(adapters/entrypoints/web/diagram.py): which
 elements the file draws, marks only on those, a Chinese reason instead of a diagram for a file without shapes or
 one that is not (safe) XML, and where a case stands as marks. The drawing itself is checked in Chromium
 (tests/browser/test_diagram.py).
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from adapters.web.diagram import NO_SHAPES, DiagramError, case_marks, diagram_for, drawn_ids
+from adapters.entrypoints.web.diagram import NO_SHAPES, DiagramError, case_marks, diagram_for, drawn_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN_FILES = sorted((ROOT / "bpmn").glob("*.bpmn"))

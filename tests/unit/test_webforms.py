@@ -14,7 +14,7 @@ import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from lxml import html as lxml_html
 
-from adapters.webforms import (
+from adapters.entrypoints.web.forms import (
     ADD_ROW_FIELD,
     Field,
     UnsupportedFormSchema,
@@ -30,7 +30,7 @@ from tasks.forms import schema_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS = ROOT / "bpmn" / "forms"
-TEMPLATES = ROOT / "adapters" / "templates" / "web"
+TEMPLATES = ROOT / "adapters" / "entrypoints" / "web" / "templates"
 SCHEMA_FILES = sorted(p.name for p in FORMS.glob("*.schema.json"))
 
 LONG_OPINION = "经查阅申报材料并现场核实，该机构考评人员数量符合要求；\r\n但评价场地消防验收材料缺失。"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from adapters.web.app import create_app
+from adapters.entrypoints.web.app import create_app
 from tests.conftest import EXAMPLE_APPLICATION
 from workflows.service import Beian
 from workflows.users import add_user

@@ -9,7 +9,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from adapters.web.guards import DIAGRAM_BODY_BYTES
+from adapters.entrypoints.web.guards import DIAGRAM_BODY_BYTES
 from tasks.limits import MAX_DIAGRAM_BYTES
 from tests.conftest import ROOT
 from tests.web.conftest import PASSWORD, Site, csrf, diagram_data

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-import adapters.web.diagram as diagram
+import adapters.entrypoints.web.diagram as diagram
 from tests.conftest import EXAMPLE_APPLICATION
 from tests.unit.test_application_form import flattened
 from tests.web.conftest import Site, csrf, diagram_data

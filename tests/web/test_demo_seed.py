@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.demo import DEMO_PASSWORD, DEMO_PEOPLE, seed_empty_database
+from adapters.entrypoints.demo import DEMO_PASSWORD, DEMO_PEOPLE, seed_empty_database
 from workflows.service import Beian
 from workflows.users import authenticate, list_users
 

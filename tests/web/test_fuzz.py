@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, select, text
 
-from adapters.db import make_engine
+from adapters.outside.db import make_engine
 from tests.conftest import EXAMPLE_APPLICATION
 from tests.web.conftest import PASSWORD, Site, csrf
 from workflows.users import add_user

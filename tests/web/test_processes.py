@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-import adapters.web.processes as processes
-from adapters.db import AuditEvent
+import adapters.entrypoints.web.processes as processes
+from adapters.outside.db import AuditEvent
 from tests.conftest import ROOT
 from tests.web.conftest import PASSWORD, Site, csrf, diagram_data
 from workflows.definitions import read_source

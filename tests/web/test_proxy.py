@@ -1,6 +1,6 @@
-"""The web app served as in production (`python -m adapters.web`): behind a trusted reverse proxy, a sign-in is
-recorded with the address the proxy forwards, so the lockout counts per real client; an untrusted sender's header is
-ignored."""
+"""The web app served as in production (`python -m adapters.entrypoints.web`): behind a trusted reverse proxy, a
+sign-in is recorded with the address the proxy forwards, so the lockout counts per real client; an untrusted
+sender's header is ignored."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from adapters.db import SignInAttempt
+from adapters.outside.db import SignInAttempt
 from tests.conftest import ROOT
 from workflows.service import Beian
 
@@ -28,7 +28,8 @@ def _free_port() -> int:
 def _serve(db: Path, tmp_path: Path, trusted: str) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {**os.environ, "BEIAN_WEB_TRUSTED_PROXIES": trusted, "BEIAN_WEB_SECRET": "test-secret"}
-    process = subprocess.Popen([sys.executable, "-m", "adapters.web", "--host", "127.0.0.1", "--port", str(port),
+    process = subprocess.Popen([sys.executable, "-m", "adapters.entrypoints.web",
+                                "--host", "127.0.0.1", "--port", str(port),
                                 "--db", str(db)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from adapters.db import AuditEvent, WebSession
-from adapters.web.app import ANONYMOUS_CSRF_COOKIE, SESSION_COOKIE, create_app
+from adapters.entrypoints.web.app import ANONYMOUS_CSRF_COOKIE, SESSION_COOKIE, create_app
+from adapters.outside.db import AuditEvent, WebSession
 from tests.conftest import Beian as Cli
 from tests.web.conftest import PASSWORD, Site, csrf
 from workflows import clock

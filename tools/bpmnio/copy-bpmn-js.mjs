@@ -1,6 +1,6 @@
 // Copy bpmn-js's prebuilt modeller and navigated-viewer bundles and their stylesheets/font into the web app's static
-// folder, where the process owners' modeller page (adapters/templates/web/modeller.html) and every page with a
-// process diagram (adapters/templates/web/_diagram.html: the case page, a version, the upload check, the diff) load
+// folder, where the process owners' modeller page (adapters/entrypoints/web/templates/modeller.html) and every page with a
+// process diagram (adapters/entrypoints/web/templates/_diagram.html: the case page, a version, the upload check, the diff) load
 // them from /static/vendor/bpmn-js/.
 //
 // Runs as this package's `postinstall`, so `npm ci --prefix tools/bpmnio` (the install step) leaves the web app ready.
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, 'node_modules', 'bpmn-js', 'dist');
-const target = join(here, '..', '..', 'adapters', 'web', 'static', 'vendor', 'bpmn-js');
+const target = join(here, '..', '..', 'adapters', 'entrypoints', 'web', 'static', 'vendor', 'bpmn-js');
 const files = [
   'bpmn-modeler.production.min.js', 'bpmn-navigated-viewer.production.min.js',
   'assets/diagram-js.css', 'assets/bpmn-js.css', 'assets/bpmn-font',

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import workflows.operators  # noqa: F401  (registers the expression functions and service operators)
-from adapters.db import READ_ONLY, make_engine, make_session_factory
-from adapters.repository import UnitOfWork
-from adapters.schema import upgrade
+from adapters.outside.db import READ_ONLY, make_engine, make_session_factory
+from adapters.outside.repository import UnitOfWork
+from adapters.outside.schema import upgrade
 from tasks.calendar import SHANGHAI
 from workflows import clock
 from workflows.definitions import DefinitionSource, bundled_sources

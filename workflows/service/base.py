@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from adapters.db import AuditEvent
-from adapters.repository import UnitOfWork
+from adapters.outside.db import AuditEvent
+from adapters.outside.repository import UnitOfWork
 from tasks.calendar import SHANGHAI
+from tasks.errors import StepFailed
 from workflows import clock
 from workflows.engine import run_step
-from workflows.errors import StepFailed
 from workflows.transient import rerun_if_transient
 
 

@@ -7,11 +7,11 @@ import hashlib
 from datetime import date, datetime
 from typing import Any
 
-from adapters.db import CalendarYear
+from adapters.outside.db import CalendarYear
 from tasks.calendar import ArrangementError, arrangement_to_dict, parse_arrangement
+from tasks.errors import InvalidInput
 from workflows import clock
 from workflows.engine import load_calendar, run_step
-from workflows.errors import InvalidInput
 from workflows.service.base import Capability, audit_system, local
 from workflows.service.commands import RecomputeDeadlines
 

@@ -9,18 +9,18 @@ from uuid import UUID
 
 from SpiffWorkflow.exceptions import TaskNotFoundException
 
-from adapters.db import Filing, Instance
-from adapters.repository import UnitOfWork
+from adapters.outside.db import Filing, Instance
+from adapters.outside.repository import UnitOfWork
 from tasks.access import authority_of
 from tasks.application import ApplicationError, validate_application
 from tasks.calendar import SHANGHAI
+from tasks.errors import IllegalEvent, InvalidInput, NotFound, ReceivedInFuture
 from tasks.forms import schema_problems
 from tasks.limits import MAX_FORM_BYTES, MAX_MESSAGE_BYTES, submission_size_problem
 from tasks.regions import profile_for_region
 from tasks.text import text_problem
 from workflows import clock
 from workflows.engine import StepContext, definition_of, run_step, start_instance
-from workflows.errors import IllegalEvent, InvalidInput, NotFound, ReceivedInFuture
 from workflows.filings import TERMINATION_KINDS
 from workflows.lifecycle import new_case_id, open_procedure
 from workflows.messages import MESSAGES, STARTERS

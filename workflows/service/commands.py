@@ -15,9 +15,9 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from tasks.calendar import Deadline
+from tasks.errors import IllegalEvent, InvalidInput
 from tasks.forms import schema_problems
 from workflows.engine import StepContext
-from workflows.errors import IllegalEvent, InvalidInput
 from workflows.filings import filing_facts
 from workflows.messages import MESSAGES
 from workflows.operators import STATUSES

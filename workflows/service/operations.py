@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.settings import Settings, load_settings
+from adapters.outside.settings import Settings, load_settings
+from tasks.errors import BeianError, NotFound
 from workflows import clock
 from workflows.delivery import deliver_case, requeue_failed
 from workflows.engine import Wake, run_step
-from workflows.errors import BeianError, NotFound
 from workflows.service.base import Capability, audit_system
 from workflows.sweep import CaseAdvance, advance_case, record_failure, sweep
 

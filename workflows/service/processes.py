@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from adapters.db import ProcessDefinition
-from adapters.repository import UnitOfWork
+from adapters.outside.db import ProcessDefinition
+from adapters.outside.repository import UnitOfWork
+from tasks.errors import BeianError, DefinitionError, InvalidInput, NotFound
 from workflows import clock
 from workflows.bpmn_check import Finding, check_source, has_errors, size_findings
 from workflows.definitions import DefinitionSource, main_process_id
 from workflows.engine import definition_of
-from workflows.errors import BeianError, DefinitionError, InvalidInput, NotFound
 from workflows.migration import CasePlan, MigrateTo, plan_case, version_diff
 from workflows.service.base import Capability, audit_system, local
 from workflows.state import load_state

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from adapters.db import Filing, HumanTask, Timer
-from adapters.repository import UnitOfWork
+from adapters.outside.db import Filing, HumanTask, Timer
+from adapters.outside.documents import TEMPLATE_DIR
+from adapters.outside.pdf import html_to_pdf, pdf_file_name
+from adapters.outside.repository import UnitOfWork
+from tasks.errors import InvalidInput, NotFound
 from workflows import clock
-from workflows.errors import InvalidInput, NotFound
 from workflows.filings import FILING_STATUSES
 from workflows.operators import STATUSES
 from workflows.service.base import Capability, local
@@ -80,6 +82,11 @@ class Records(Capability):
                 raise NotFound(f"文书 {document_id} 不存在")
             return {"id": document.id, "case": document.case_id, "kind": document.kind, "title": document.title,
                     "number": document.number, "html": document.html}
+
+    def pdf(self, document_id: int) -> tuple[str, bytes]:
+        """The file name and the PDF of an issued document; NotFound if there is none, PdfError if the fonts lack."""
+        document = self.document(document_id)
+        return pdf_file_name(document), html_to_pdf(document["html"], base_url=TEMPLATE_DIR.resolve().as_uri() + "/")
 
 
 def _filing_view(uow: UnitOfWork, filing: Filing, brief: bool = False) -> dict[str, Any]:

@@ -48,7 +48,8 @@ from uuid import UUID
 from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import Engine, make_url
 
-from adapters.db import HumanTask, Instance, MessageWait, OutboxMessage, Timer
+from adapters.entrypoints.demo import EXAMPLE
+from adapters.outside.db import HumanTask, Instance, MessageWait, OutboxMessage, Timer
 from tasks.calendar import SHANGHAI
 
 if TYPE_CHECKING:
@@ -218,8 +219,7 @@ def _new_application(app: Beian) -> str:
     """One real filing application through the service layer, received at RECEIVED; returns its case."""
     from workflows import clock
 
-    example = Path(__file__).resolve().parent.parent / "examples" / "application.json"
-    application = json.loads(example.read_text(encoding="utf-8"))
+    application = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     with clock.using_clock(clock.VirtualClock(RECEIVED)):
         return str(app.cases.apply(application, actor="bench")["case"])
 
@@ -391,7 +391,7 @@ def _check_sizes(sizes: Sequence[int], due: int) -> list[int]:
 
 
 def bench_sweep(url: str, sizes: Sequence[int], due: int, say: Say, *, analyze: bool = False) -> dict[str, Any]:
-    from adapters.settings import Settings
+    from adapters.outside.settings import Settings
     from workflows import clock
     from workflows.sweep import sweep
 
@@ -505,7 +505,7 @@ def _sqlite_bytes(url: str) -> int:
 # --- (c) delivery throughput against the sandbox -----------------------------------------------------------------
 
 def bench_delivery(url: str, deliveries: int, sandbox: Any, say: Say) -> dict[str, Any]:
-    from adapters.settings import load_settings
+    from adapters.outside.settings import load_settings
     from workflows import clock
     from workflows.delivery import deliver_due
 
@@ -563,8 +563,7 @@ _EXPRESSIONS = (
 
 def bench_expressions(repetitions: int, say: Say) -> dict[str, Any]:
     """Microseconds per evaluation, bounded interpreter against CPython's eval/exec, over a case's task data."""
-    application = json.loads((Path(__file__).resolve().parent.parent / "examples" / "application.json")
-                             .read_text(encoding="utf-8"))
+    application = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     data: dict[str, Any] = {
         "application": application, "acceptance": {"decision": "accept"}, "ground": {"label": "主体注销"},
         "change_review": {"result": "pass", "opinion": "同意"}, "filing": {"simplified_continuation": False},
@@ -618,7 +617,7 @@ def _median_us(action: Callable[[], Any], repetitions: int) -> float:
 def _sandbox_everywhere() -> Iterator[Any]:
     """The sandbox on a free loopback port, and every outside system of this process pointed at it (a step's
     pre-check asks the credit registry through the settings of the environment)."""
-    from adapters.sandbox import SandboxServer
+    from adapters.outside.sandbox import SandboxServer
 
     with SandboxServer() as sandbox:
         previous = os.environ.get("BEIAN_SANDBOX_URL")

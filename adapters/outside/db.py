@@ -1,7 +1,7 @@
 """The application database: SQLAlchemy 2 models and engine set-up.
 
 SQLite file by default, any SQLAlchemy URL otherwise (PostgreSQL at scale). The schema itself is owned by the Alembic
-migrations in `adapters/migrations`; these models must match them (a test compares the two).
+migrations in `adapters/outside/migrations`; these models must match them (a test compares the two).
 
 Design for cheap steps: instance state is stored as JSON without the process spec (it references its definition
 row); open human tasks and waiting timers are projections with indexed due columns, so finding due work or a
@@ -454,8 +454,8 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; we emit BEGIN IMMEDIATE ourselves so that a step
         # holds the write lock from its first read, which makes concurrent steps on SQLite serialise cleanly. A unit
-        # of work that only reads (READ_ONLY, see adapters.repository) begins deferred instead: in WAL mode it reads
-        # the last committed state while a step holds the write lock, so a long step does not hold up the pages.
+        # of work that only reads (READ_ONLY, see adapters.outside.repository) begins deferred instead: in WAL mode it
+        # reads the last committed state while a step holds the write lock, so a long step does not hold up the pages.
         event.listen(engine, "begin", _sqlite_begin)
     return engine
 

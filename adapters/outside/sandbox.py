@@ -1,7 +1,7 @@
 """The sandbox: one HTTP server on loopback that stands in for every outside system, with switches to break it.
 
-Each system is served under a path prefix named by its key (the default `base_url` in `adapters/settings.py`),
-following the contract in `adapters/outside.py`:
+Each system is served under a path prefix named by its key (the default `base_url` in `adapters/outside/settings.py`),
+following the contract in `adapters/outside/systems.py`:
 
     POST /{notice_website|national_registry|notifications}/{any path}   → 201 {"reference": "<key>-<n>",
          "received_at": ISO}; a repeated Idempotency-Key for the same system → 200, same reference, no new record
@@ -29,7 +29,7 @@ maintenance page and a JSON object without the expected fields; neither records 
 successful resend records it exactly once. `slow` waits `delay` seconds and then answers normally and records:
 a client that gave up and resends with the same key gets the same reference (the idempotency path).
 
-Run it: `python -m adapters.sandbox --host 127.0.0.1 --port 4210`; in tests, `with SandboxServer() as sandbox:`.
+Run it: `python -m adapters.outside.sandbox --host 127.0.0.1 --port 4210`; in tests, `with SandboxServer() as sandbox:`.
 State lives in memory, in one process, behind a lock.
 """
 
@@ -56,7 +56,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.settings import OUTSIDE_SYSTEMS, SANDBOX_PORT, OutsideSystem
+from adapters.outside.settings import OUTSIDE_SYSTEMS, SANDBOX_PORT, OutsideSystem
 
 log = logging.getLogger(__name__)
 
@@ -518,7 +518,7 @@ class SandboxServer:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m adapters.sandbox",
+    parser = argparse.ArgumentParser(prog="python -m adapters.outside.sandbox",
                                      description="沙箱：在本机模拟全部外部系统（可切换为慢、失败或乱码应答）")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=SANDBOX_PORT)

@@ -4,10 +4,10 @@
 
 1. the Prefect server (`prefect server start`) with its own PREFECT_HOME (`<home>/prefect`) and port, telemetry off
    and ephemeral servers forbidden, so nothing talks to a server other than this one;
-2. the sandbox that stands in for every outside system (`python -m adapters.sandbox`);
+2. the sandbox that stands in for every outside system (`python -m adapters.outside.sandbox`);
 3. after creating or upgrading the application database (`Beian.init()`), the process that serves the deployments
-   (`python -m adapters.up serve`); once it has polled the server, the automations are configured;
-4. the web app, when `adapters/web.py` exists (`python -m adapters.web --host H --port P`).
+   (`python -m adapters.entrypoints.up serve`); once it has polled the server, the automations are configured;
+4. the web app, when `adapters/entrypoints/web.py` exists (`python -m adapters.entrypoints.web --host H --port P`).
 
 It prints the addresses, then waits. Ctrl-C (SIGINT) or SIGTERM stops the children in reverse order — the web app,
 then the served deployments (SIGINT: the runner pauses their schedules while the server is still there), the sandbox
@@ -40,8 +40,8 @@ from typing import IO, Any
 import httpx
 from sqlalchemy.engine import make_url
 
-from adapters.db import database_url
-from adapters.settings import HEARTBEAT_SECONDS, PREFECT_PORT, SANDBOX_PORT, WEB_PORT, Settings, load_settings
+from adapters.outside.db import database_url
+from adapters.outside.settings import HEARTBEAT_SECONDS, PREFECT_PORT, SANDBOX_PORT, WEB_PORT, Settings, load_settings
 
 DEFAULT_HOME = Path(".beian")
 HOST = "127.0.0.1"
@@ -262,7 +262,7 @@ def run_up(db_url: str | None = None, home: Path = DEFAULT_HOME, prefect_port: i
     env.setdefault("BEIAN_WEB_URL", f"http://{HOST}:{web_port}")
     settings = load_settings(env)
     up = _Up(home, env, out)
-    web_exists = importlib.util.find_spec("adapters.web") is not None
+    web_exists = importlib.util.find_spec("adapters.entrypoints.web") is not None
 
     wanted = {(prefect_port, prefect_host): "Prefect", (sandbox_port, HOST): "sandbox"}
     if web and web_exists:
@@ -282,7 +282,7 @@ def run_up(db_url: str | None = None, home: Path = DEFAULT_HOME, prefect_port: i
                      [sys.executable, "-m", "prefect", "server", "start", "--host", prefect_host, "--port",
                       str(prefect_port)])
             up.start("sandbox", "外部系统沙箱 / sandbox",
-                     [sys.executable, "-m", "adapters.sandbox", "--host", HOST, "--port", str(sandbox_port)])
+                     [sys.executable, "-m", "adapters.outside.sandbox", "--host", HOST, "--port", str(sandbox_port)])
             _init_database(url, up)
             up.wait_until("Prefect 服务器 / Prefect server", lambda: _answers(f"{ui}/api/health"), SERVER_READY_SECONDS)
             up.wait_until("外部系统沙箱 / sandbox", lambda: _answers(f"http://{HOST}:{sandbox_port}/_sandbox/"),
@@ -326,7 +326,7 @@ def run_up(db_url: str | None = None, home: Path = DEFAULT_HOME, prefect_port: i
 
 
 def _init_database(url: str, up: _Up) -> None:
-    from adapters.demo import seed_empty_database
+    from adapters.entrypoints.demo import seed_empty_database
     from workflows.database_clock import mark_real_time, read_marker
     from workflows.service import Beian
 
@@ -364,7 +364,7 @@ def _serve(up: _Up, settings: Settings) -> None:
 
     names = [f"{d.flow_name}/{d.name}" for d in flows.deployments(settings)]
     started = time.time()
-    up.start("serve", "部署运行进程 / deployments (serve)", [sys.executable, "-m", "adapters.up", "serve"])
+    up.start("serve", "部署运行进程 / deployments (serve)", [sys.executable, "-m", "adapters.entrypoints.up", "serve"])
     up.wait_until("部署 / deployments", lambda: _deployments_polled(names, started), CHILD_READY_SECONDS)
     done = flows.ensure_automations(settings)
     up.say(f"  已提供 {len(names)} 个部署 / serving {len(names)} deployments; 自动化 / automations: "
@@ -389,10 +389,10 @@ def _start_web(up: _Up, web: bool, exists: bool, port: int) -> str:
     if not web:
         return "未启动（--no-web）/ not started"
     if not exists:
-        up.say("  网页应用尚未实现（adapters/web.py 不存在），跳过 / web app not built yet, skipped")
+        up.say("  网页应用尚未实现（adapters/entrypoints/web.py 不存在），跳过 / web app not built yet, skipped")
         return "未启动：尚未实现 / not started: not built yet"
-    up.start("web", "网页应用 / web app", [sys.executable, "-m", "adapters.web", "--host", HOST, "--port", str(port),
-                                          "--secret-file", str(up.home / "web-secret")])
+    up.start("web", "网页应用 / web app", [sys.executable, "-m", "adapters.entrypoints.web", "--host", HOST,
+                                          "--port", str(port), "--secret-file", str(up.home / "web-secret")])
     address = f"http://{HOST}:{port}"
     up.wait_until("网页应用 / web app", lambda: _answers(address), CHILD_READY_SECONDS)
     return address
@@ -465,11 +465,11 @@ def _stop_worker(process: subprocess.Popen[bytes]) -> int:
         return 1
 
 
-# --- `python -m adapters.up` ------------------------------------------------------------------------------------------
+# --- `python -m adapters.entrypoints.up` ------------------------------------------------------------------------------
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`serve` is what `run_up` starts as a child; the others mirror the `beian` subcommands for convenience."""
-    parser = argparse.ArgumentParser(prog="python -m adapters.up")
+    parser = argparse.ArgumentParser(prog="python -m adapters.entrypoints.up")
     sub = parser.add_subparsers(dest="command")
     up = sub.add_parser("up")
     up.add_argument("--db")

@@ -1,7 +1,7 @@
 """Official documents as PDF: the stored HTML printed on A4 by WeasyPrint with the Noto CJK fonts.
 
 The HTML of a document is kept exactly as issued (table `documents`); the print layout (page numbers, page
-breaks, exact font names) is added here by `templates/documents/print.css`, so documents issued before this
+breaks, exact font names) is added here by `templates/print.css`, so documents issued before this
 module existed print the same way as new ones.
 
 A PDF with a missing font does not fail by itself: it prints boxes (tofu) or another font. This module refuses
@@ -23,15 +23,12 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from adapters.documents import TEMPLATE_DIR
-from workflows.errors import BeianError
-
-if TYPE_CHECKING:
-    from workflows.service import Beian
+from adapters.outside.documents import TEMPLATE_DIR
+from tasks.errors import BeianError
 
 PRINT_CSS = TEMPLATE_DIR / "print.css"
 # The families print.css names. Serif (宋体-like) for the notice itself, sans (黑体-like) for table captions.
@@ -263,9 +260,3 @@ def pdf_file_name(document: Mapping[str, Any]) -> str:
     """`案件编号_文书编号_标题.pdf`: sorts with the case, unique per document, readable in a download folder."""
     stem = f"{document['case']}_{document['id']}_{document['title']}"
     return _UNSAFE_IN_FILE_NAME.sub("_", stem).strip(" .")[:150] + ".pdf"
-
-
-def document_pdf(app: Beian, document_id: int) -> tuple[str, bytes]:
-    """The file name and the PDF of an issued document; NotFound (from the service) if there is none."""
-    document = app.records.document(document_id)
-    return pdf_file_name(document), html_to_pdf(document["html"], base_url=TEMPLATE_DIR.resolve().as_uri() + "/")

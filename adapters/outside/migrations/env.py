@@ -1,9 +1,9 @@
-"""Alembic environment: the URL comes from the caller (`beian init` / `adapters.schema.upgrade`)."""
+"""Alembic environment: the URL comes from the caller (`beian init` / `adapters.outside.schema.upgrade`)."""
 
 from alembic import context
 
-from adapters.db import Base, make_engine
-from adapters.schema import migrating
+from adapters.outside.db import Base, make_engine
+from adapters.outside.schema import migrating
 
 config = context.config
 target_metadata = Base.metadata
@@ -29,7 +29,7 @@ def run_migrations_online() -> None:
 
 def _run(connection, own_transaction: bool = True) -> None:  # type: ignore[no-untyped-def]
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
-    if not own_transaction:  # the caller's transaction (adapters.schema.migrating) holds it
+    if not own_transaction:  # the caller's transaction (adapters.outside.schema.migrating) holds it
         context.run_migrations()
         return
     with context.begin_transaction():

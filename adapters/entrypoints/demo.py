@@ -16,7 +16,7 @@ from typing import Any
 from workflows import clock
 from workflows.service import Beian
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "application.json"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "application.json"  # the repository's example
 
 
 # The demo's first moment: the application arrives (every later step is later).
@@ -26,8 +26,8 @@ DEMO_STARTS = datetime.fromisoformat("2026-09-24T10:00:00+08:00")
 def fresh_demo_database(path: Path) -> str:
     """The URL of a new, empty SQLite file at `path` for the demo. An earlier demo's database there is replaced; any
     other file is left alone and refused: the demo never writes over a database it did not make."""
+    from tasks.errors import BeianError
     from workflows.database_clock import read_marker
-    from workflows.errors import BeianError
 
     url = f"sqlite:///{path.resolve()}"
     if path.exists():

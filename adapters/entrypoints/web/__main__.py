@@ -1,4 +1,4 @@
-"""`python -m adapters.web --host 127.0.0.1 --port 8000`: serve the web app on the application database
+"""`python -m adapters.entrypoints.web --host 127.0.0.1 --port 8000`: serve the web app on the application database
 (BEIAN_DATABASE_URL or `--db`).
 
 The session key keys the stored hashes of the session tokens (workflows/sessions.py): BEIAN_WEB_SECRET, else a key
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import uvicorn
 
-from adapters.db import database_url
-from adapters.settings import WEB_PORT
-from adapters.web.app import create_app
+from adapters.entrypoints.web.app import create_app
+from adapters.outside.db import database_url
+from adapters.outside.settings import WEB_PORT
 from workflows.database_clock import mark_real_time
 
 
@@ -39,7 +39,7 @@ def secret_key(path: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m adapters.web", description="备案系统网页应用")
+    parser = argparse.ArgumentParser(prog="python -m adapters.entrypoints.web", description="备案系统网页应用")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=WEB_PORT)
     parser.add_argument("--db", help="数据库 URL 或 SQLite 文件（默认 BEIAN_DATABASE_URL 或 ./beian.sqlite3）")

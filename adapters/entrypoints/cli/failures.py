@@ -13,7 +13,7 @@ from typing import Final
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from workflows.errors import BeianError
+from tasks.errors import BeianError
 
 EXIT_DATABASE: Final = 10
 EXIT_FILE: Final = 11

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from adapters.web.base import AccessDenied, read_form
+from adapters.entrypoints.web.base import AccessDenied, read_form
 from tasks.access import Caseworker
 from workflows.service import Beian
 from workflows.sessions import IDLE_MINUTES, SESSION_HOURS, live_sessions, sign_out_everywhere

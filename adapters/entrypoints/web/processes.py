@@ -21,9 +21,17 @@ from fastapi import Path as PathParameter
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from adapters.web.base import MAX_ID, STATIC, AccessDenied, SignInRequired, check_token, read_body, read_form
-from adapters.web.diagram import DiagramError, diagram_for, drawn_ids, viewer_installed
-from adapters.web.process_sources import (
+from adapters.entrypoints.web.base import (
+    MAX_ID,
+    STATIC,
+    AccessDenied,
+    SignInRequired,
+    check_token,
+    read_body,
+    read_form,
+)
+from adapters.entrypoints.web.diagram import DiagramError, diagram_for, drawn_ids, viewer_installed
+from adapters.entrypoints.web.process_sources import (
     Candidate,
     assemble,
     candidate_from_payload,
@@ -35,9 +43,9 @@ from adapters.web.process_sources import (
     upload_limit,
 )
 from tasks.access import Caseworker, may_own_processes
+from tasks.errors import DefinitionError, InvalidInput, NotFound
 from tasks.limits import MAX_DIAGRAM_BYTES, amount
 from workflows.bpmn_check import Finding
-from workflows.errors import DefinitionError, InvalidInput, NotFound
 from workflows.operators import STATUSES
 from workflows.service import Beian
 

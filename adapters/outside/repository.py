@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.db import (
+from adapters.outside.db import (
     AuditEvent,
     CalendarYear,
     Document,
@@ -30,7 +30,7 @@ from adapters.db import (
     User,
     Violation,
 )
-from adapters.db import (
+from adapters.outside.db import (
     Sequence as SequenceRow,
 )
 
@@ -379,7 +379,7 @@ class UnitOfWork:
     """One transaction. Leaving the block without `commit()` rolls everything back.
 
     A read-only one (`read_only=True`, from a session factory bound with the READ_ONLY option) may not commit: on
-    SQLite it began deferred, beside a step that holds the write lock (adapters.db.make_engine)."""
+    SQLite it began deferred, beside a step that holds the write lock (adapters.outside.db.make_engine)."""
 
     def __init__(self, session_factory: sessionmaker, *, read_only: bool = False) -> None:
         self._session_factory = session_factory

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
-from workflows.errors import BeianError
+from tasks.errors import BeianError
 
 MAX_JSON_BYTES: Final = 4 * 1024 * 1024
 MAX_JSON_DEPTH: Final = 32

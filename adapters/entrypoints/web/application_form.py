@@ -1,8 +1,8 @@
 """The intake clerk's form for a paper filing application (登记纸质备案申请): fields, and the posted form back.
 
 The application schema (``tasks/schemas/application.schema.json``) has two shapes the generic task-form layer
-(``adapters.webforms``) has no widget for: ``occupations[].levels``, a list of integers chosen from 1–5, and
-``sites[].equipment``, a list inside a list. Everything else is left to ``webforms``:
+(``adapters.entrypoints.web.forms``) has no widget for: ``occupations[].levels``, a list of integers chosen from
+1–5, and ``sites[].equipment``, a list inside a list. Everything else is left to ``forms``:
 
 - the top of the application (institution, region, authority level) and the flat lists (assessors, quality
   supervisors, experts, materials) are a schema ``webforms`` supports as it is (the application's schema without
@@ -34,7 +34,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final, NamedTuple, cast
 
-from adapters.webforms import ADD_ROW_FIELD, Field, Kind, form_fields, parse_form, submitted_values
+from adapters.entrypoints.web.forms import ADD_ROW_FIELD, Field, Kind, form_fields, parse_form, submitted_values
 from tasks.application import LEVEL_NAMES, ApplicationError, application_schema, validate_application
 from tasks.calendar import SHANGHAI
 from tasks.forms import field_reference

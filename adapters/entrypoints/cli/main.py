@@ -20,9 +20,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adapters.settings import PREFECT_PORT, SANDBOX_PORT, WEB_PORT
+from adapters.outside.settings import PREFECT_PORT, SANDBOX_PORT, WEB_PORT
+from tasks.errors import BeianError
 from workflows import clock
-from workflows.errors import BeianError
 
 if TYPE_CHECKING:
     from workflows.service import Beian
@@ -47,7 +47,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _read_json(text_or_path: str, what: str) -> Any:
     """A JSON value given inline, as a file path, or as '-' for standard input: strict and bounded (json_input)."""
-    from adapters.json_input import read_json
+    from adapters.entrypoints.cli.json_input import read_json
 
     return read_json(text_or_path, what)
 
@@ -63,8 +63,8 @@ def _app(args: argparse.Namespace) -> Beian:
 
 def _database(args: argparse.Namespace) -> str:
     """The database URL of `--db` / BEIAN_DATABASE_URL / ./beian.sqlite3, refused in Chinese when it cannot be one."""
-    from adapters.cli_failures import checked_database_url
-    from adapters.db import database_url
+    from adapters.entrypoints.cli.failures import checked_database_url
+    from adapters.outside.db import database_url
 
     return checked_database_url(database_url(args.db))
 
@@ -147,7 +147,7 @@ def cmd_send(args: argparse.Namespace) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> None:
-    from adapters.settings import load_settings
+    from adapters.outside.settings import load_settings
 
     result = _app(args).operations.sweep(limit=args.limit, max_attempts=load_settings().sweep_max_attempts)
 
@@ -162,7 +162,7 @@ def cmd_sweep(args: argparse.Namespace) -> None:
 
 
 def cmd_deliver(args: argparse.Namespace) -> None:
-    from adapters.settings import load_settings
+    from adapters.outside.settings import load_settings
     from workflows.delivery import deliver_due
 
     result = deliver_due(_app(args), load_settings(), limit=args.limit)
@@ -209,7 +209,7 @@ def cmd_stuck(args: argparse.Namespace) -> None:
 
 
 def cmd_registry_check(args: argparse.Namespace) -> None:
-    from adapters.settings import load_settings
+    from adapters.outside.settings import load_settings
     from workflows.lifecycle import ENTITY_CLOSED_REASONS
     from workflows.registry_watch import check_deregistrations
 
@@ -225,7 +225,7 @@ def cmd_registry_check(args: argparse.Namespace) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> None:
-    from adapters.up import run_up
+    from adapters.entrypoints.up import run_up
 
     raise SystemExit(run_up(args.db, Path(args.home), args.prefect_port, args.sandbox_port, web=not args.no_web,
                             open_browser=args.open, web_port=args.web_port, serve=not args.no_serve,
@@ -233,23 +233,23 @@ def cmd_up(args: argparse.Namespace) -> None:
 
 
 def cmd_deploy(args: argparse.Namespace) -> None:
-    from adapters.up import run_deploy
+    from adapters.entrypoints.up import run_deploy
 
     raise SystemExit(run_deploy(args.pool, args.prefect_api_url))
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    from adapters.up import run_worker
+    from adapters.entrypoints.up import run_worker
 
     if args.db:  # the worker's flow runs read the application database from the environment
-        from adapters.db import database_url
+        from adapters.outside.db import database_url
 
         os.environ["BEIAN_DATABASE_URL"] = database_url(args.db)
     raise SystemExit(run_worker(args.pool, args.prefect_api_url))
 
 
 def cmd_sandbox(args: argparse.Namespace) -> None:
-    from adapters.sandbox import main as sandbox_main
+    from adapters.outside.sandbox import main as sandbox_main
 
     raise SystemExit(sandbox_main(["--host", args.host, "--port", str(args.port)]))
 
@@ -291,9 +291,7 @@ def cmd_filings(args: argparse.Namespace) -> None:
 
 def cmd_document(args: argparse.Namespace) -> None:
     if args.pdf:
-        from adapters.pdf import document_pdf
-
-        name, pdf = document_pdf(_app(args), args.document_id)
+        name, pdf = _app(args).records.pdf(args.document_id)
         Path(args.pdf).write_bytes(pdf)
         _print(args, {"id": args.document_id, "file": args.pdf, "name": name, "bytes": len(pdf)},
                lambda v: f"已写入 {v['file']}（PDF，{v['bytes']} 字节）")
@@ -331,7 +329,7 @@ def _read_calendar_file(path: str) -> Any:
     if path.endswith((".yaml", ".yml")):
         import yaml
 
-        from adapters.json_input import read_text
+        from adapters.entrypoints.cli.json_input import read_text
 
         text, _ = read_text(path, "节假日安排")  # the same size bound as JSON
         try:
@@ -353,7 +351,7 @@ def cmd_calendar_years(args: argparse.Namespace) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     """The demo on its own practice database (`DIR/demo.sqlite3`, made afresh each time), or on `--db` if given,
     which the virtual clock must be allowed to write to (workflows/database_clock.py)."""
-    from adapters.demo import DEMO_STARTS, fresh_demo_database, run_demo
+    from adapters.entrypoints.demo import DEMO_STARTS, fresh_demo_database, run_demo
     from workflows.database_clock import check_virtual_write, mark_practice
     from workflows.service import Beian
 
@@ -366,7 +364,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         database = str(path.resolve())
         note = "练习数据库，每次运行 beian demo 时重新创建；不动 ./beian.sqlite3 或 BEIAN_DATABASE_URL 所指的数据库"
     else:
-        from adapters.cli_failures import shown_url
+        from adapters.entrypoints.cli.failures import shown_url
 
         app = _app(args)
         check_virtual_write(app, DEMO_STARTS, "beian demo", args.user, override=args.allow_virtual_clock)
@@ -404,7 +402,7 @@ def _new_password(args: argparse.Namespace) -> str:
 
     first = getpass.getpass("新密码：")
     if getpass.getpass("再次输入新密码：") != first:
-        from workflows.errors import InvalidInput
+        from tasks.errors import InvalidInput
 
         raise InvalidInput("两次输入的密码不一致，未作任何更改")
     return first
@@ -473,7 +471,7 @@ def cmd_users_signout(args: argparse.Namespace) -> None:
 
 
 def _existing_user(app: Any, username: str) -> str:
-    from workflows.errors import NotFound
+    from tasks.errors import NotFound
     from workflows.users import get_user
 
     user = get_user(app, username)
@@ -485,7 +483,7 @@ def _existing_user(app: Any, username: str) -> str:
 def _running_ids(args: argparse.Namespace) -> Callable[[str], set[str]] | None:
     """What the running cases stand on, when there is a database to ask (a check needs none: a SQLite file that
     does not exist yet is not created for it)."""
-    from adapters.db import database_url
+    from adapters.outside.db import database_url
 
     url = database_url(args.db)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
@@ -494,8 +492,8 @@ def _running_ids(args: argparse.Namespace) -> Callable[[str], set[str]] | None:
 
 
 def cmd_bpmn_check(args: argparse.Namespace) -> None:
+    from tasks.errors import DefinitionError
     from workflows.bpmn_check import check_files, has_errors
-    from workflows.errors import DefinitionError
 
     findings = check_files(args.files, _running_ids(args))
     errors = sum(f.severity == "error" for f in findings)
@@ -514,9 +512,9 @@ def cmd_bpmn_check(args: argparse.Namespace) -> None:
 
 def cmd_bpmn_deploy(args: argparse.Namespace) -> None:
     """Check, then deploy each file as a new version (refused, with the findings, when a file has errors)."""
+    from tasks.errors import DefinitionError
     from workflows.bpmn_check import check_files, has_errors
     from workflows.definitions import read_source
-    from workflows.errors import DefinitionError
 
     app = _app(args)
     findings = check_files(args.files, app.processes.running_ids)
@@ -586,8 +584,8 @@ def cmd_bpmn_migrate(args: argparse.Namespace) -> None:
 
 def cmd_simulate(args: argparse.Namespace) -> None:
     """What-if simulation of process versions on scratch databases (docs/simulation.md); --db is only read."""
-    from adapters.db import database_url
-    from workflows.errors import InvalidInput
+    from adapters.outside.db import database_url
+    from tasks.errors import InvalidInput
     from workflows.simulation import DEFAULT_SEED, simulate
     from workflows.simulation_profile import load_profile
     from workflows.simulation_report import render
@@ -607,7 +605,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
 
 def cmd_simulate_profile(args: argparse.Namespace) -> None:
     """A profile measured from the history (docs/simulation.md), printed as JSON for `simulate --profile`."""
-    from workflows.errors import InvalidInput
+    from tasks.errors import InvalidInput
     from workflows.simulation_calibration import calibrate
     from workflows.simulation_profile import load_profile
 
@@ -641,7 +639,7 @@ def _on_every_command(parser: argparse.ArgumentParser) -> None:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, command in action.choices.items():
-                if name == "bench":  # its options are its own (main hands them to adapters.bench)
+                if name == "bench":  # its options are its own (main hands them to adapters.entrypoints.bench)
                     continue
                 _global_options(command, on_command=True)
                 _on_every_command(command)
@@ -828,14 +826,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["bench"]:  # its own options (its --db is a folder), parsed by adapters.bench
-        from adapters.bench import main as bench_main
+    if argv[:1] == ["bench"]:  # its own options (its --db is a folder), parsed by adapters.entrypoints.bench
+        from adapters.entrypoints.bench import main as bench_main
 
         return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.user is None:
         args.user = getattr(args, "default_user", "cli")
-    from adapters.db import AuditEvent
+    from adapters.outside.db import AuditEvent
 
     longest = AuditEvent.__table__.c.actor.type.length  # the history records who acted
     if not args.user.strip() or len(args.user) > longest:
@@ -866,10 +864,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _failed(args: argparse.Namespace, exc: Exception) -> int:
     """One Chinese line for what no command caught; the traceback too when BEIAN_DEBUG=1."""
-    from adapters.cli_failures import debugging, describe
+    from adapters.entrypoints.cli.failures import debugging, describe
 
     try:
-        from adapters.db import database_url
+        from adapters.outside.db import database_url
 
         url: str | None = database_url(args.db)
     except Exception:  # noqa: BLE001 — the URL is only there to name the database in the message
@@ -924,5 +922,3 @@ def _command_name(args: argparse.Namespace) -> str:
     return "beian " + " ".join(word for word in words if word)
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
+from tasks.errors import DefinitionError, InvalidInput
 from tasks.limits import MAX_DIAGRAM_BYTES, MAX_FORM_SCHEMA_BYTES, amount
 from workflows.bpmn_check import Finding, has_errors, size_findings
 from workflows.definitions import DefinitionSource, bpmn_dir, main_process_id, parse_definition, source_digest
-from workflows.errors import DefinitionError, InvalidInput
 from workflows.lifecycle import PROCESS_LABELS
 from workflows.service import Beian
 

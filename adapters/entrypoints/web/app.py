@@ -27,7 +27,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
-from adapters.application_form import (
+from adapters.entrypoints.web.admin import register_admin_pages
+from adapters.entrypoints.web.application_form import (
     RECEIVED_AT_FIELD,
     adding_row,
     application_fields,
@@ -35,9 +36,7 @@ from adapters.application_form import (
     read_application,
     read_received_at,
 )
-from adapters.pdf import PdfError
-from adapters.web.admin import register_admin_pages
-from adapters.web.base import (
+from adapters.entrypoints.web.base import (
     MAX_ID,
     STATIC,
     AccessDenied,
@@ -46,16 +45,14 @@ from adapters.web.base import (
     is_token,
     read_form,
 )
-from adapters.web.diagram import case_marks, diagram_for, viewer_installed
-from adapters.web.guards import RequestGuard
-from adapters.web.processes import register_process_pages
-from adapters.webforms import check_submission, form_fields, submitted_values
+from adapters.entrypoints.web.diagram import case_marks, diagram_for, viewer_installed
+from adapters.entrypoints.web.forms import check_submission, form_fields, submitted_values
+from adapters.entrypoints.web.guards import RequestGuard
+from adapters.entrypoints.web.processes import register_process_pages
+from adapters.outside.pdf import PdfError
 from tasks.access import Caseworker, authority_name, authority_of, may_see_case, may_work_on, refusal
 from tasks.calendar import SHANGHAI
-from tasks.grounds import GROUNDS
-from tasks.roles import PROCESS_OWNER, ROLES
-from workflows import clock
-from workflows.errors import (
+from tasks.errors import (
     BeianError,
     ConcurrentChange,
     DefinitionError,
@@ -64,6 +61,9 @@ from workflows.errors import (
     NotFound,
     ReceivedInFuture,
 )
+from tasks.grounds import GROUNDS
+from tasks.roles import PROCESS_OWNER, ROLES
+from workflows import clock
 from workflows.lifecycle import PROCESS_LABELS
 from workflows.operators import STATUSES
 from workflows.service import Beian
@@ -71,7 +71,7 @@ from workflows.sessions import SESSION_HOURS, SignedIn, end_session, session_of,
 from workflows.stuck import working_days_overdue
 from workflows.users import SignInLocked, authenticate, get_user
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_SIZE = 25
 SESSION_COOKIE = "beian_session"
 # Before signing in there is no session: the sign-in form's CSRF token is a cookie of its own (double submit).
@@ -463,11 +463,9 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
     @app.get("/documents/{document_id}.pdf")
     def document_pdf_page(request: Request,
                                 document_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)]) -> Response:
-        from adapters.pdf import document_pdf
-
         user = user_of(request)
         case_for(user, service.records.document(document_id)["case"])
-        name, pdf = document_pdf(service, document_id)
+        name, pdf = service.records.pdf(document_id)
         disposition = f"inline; filename=document-{document_id}.pdf; filename*=UTF-8''{quote(name)}"
         return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
 

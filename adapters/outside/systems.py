@@ -1,7 +1,7 @@
 """HTTP clients of the outside systems (httpx): deliveries from the outbox and quick lookups inside a step.
 
 This module docstring is the contract a real adapter of each outside system must meet; the sandbox
-(`adapters/sandbox.py`) implements it on loopback. `base` below is `OutsideSystem.base_url` (no trailing slash).
+(`adapters/outside/sandbox.py`) implements it on loopback. `base` below is `OutsideSystem.base_url` (no trailing slash).
 
 Every request
     `Authorization: Bearer <token>` when the system has a token (omitted when the token is empty).
@@ -44,7 +44,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from adapters.settings import OUTSIDE_SYSTEMS, OutsideSystem
+from adapters.outside.settings import OUTSIDE_SYSTEMS, OutsideSystem
 
 ENTITY_STATUSES = frozenset({"active", "deregistered", "bankrupt", "closed"})
 # Statuses a retry may cure: the other side is down, overloaded, or gave up waiting for us.

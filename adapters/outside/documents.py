@@ -66,7 +66,7 @@ TITLES: dict[str, str] = {
 }
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-TEMPLATE_DIR = Path(__file__).with_name("templates") / "documents"
+TEMPLATE_DIR = Path(__file__).with_name("templates")
 
 # Labels printed on documents. Kept here, and only here, so that every template says the same thing.
 INSTITUTION_TYPE_NAMES: dict[str, str] = {
