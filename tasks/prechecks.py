@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
 
+from tasks.calendar import cn_date
 from tasks.regions import RegionProfile, month_day_in_year
 
 
@@ -92,7 +93,7 @@ class IntakeBatch:
 
     @property
     def label(self) -> str:
-        return f"{self.closes_on.year}年第{self.number}批（{_cn_date(self.closes_on)}截止）"
+        return f"{self.closes_on.year}年第{self.number}批（{cn_date(self.closes_on)}截止）"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -171,12 +172,12 @@ def _batch_window(profile: RegionProfile, received_on: date) -> list[CheckFailur
     )
     upcoming = next_intake_batch(profile, received_on)
     following = (
-        f"；下一申报期为{_cn_date(upcoming.opens_on)}至{_cn_date(upcoming.closes_on)}" if upcoming else ""
+        f"；下一申报期为{cn_date(upcoming.opens_on)}至{cn_date(upcoming.closes_on)}" if upcoming else ""
     )
     return [
         CheckFailure(
             code="batch_window",
-            message=f"申请于{_cn_date(received_on)}收到，不在申报期内。{profile.name}每年的申报期为{periods}{following}",
+            message=f"申请于{cn_date(received_on)}收到，不在申报期内。{profile.name}每年的申报期为{periods}{following}",
             article=profile.article("batch"),
         )
     ]
@@ -234,10 +235,6 @@ def _assessors(application: Mapping[str, Any], profile: RegionProfile) -> list[C
             )
         )
     return failures
-
-
-def _cn_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _cn_month_day(text: str) -> str:
