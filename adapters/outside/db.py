@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -324,6 +325,37 @@ class Document(Base):
     number: Mapped[str | None] = mapped_column(String(80))
     html: Mapped[str] = mapped_column(Text)
     issued_at: Mapped[datetime]
+
+
+class Material(Base):
+    """One version of one checklist item's file for a case, as submitted. Append-only (database triggers refuse
+    UPDATE and DELETE): a corrected file is a new version, so what was decided on can always be shown again."""
+
+    __tablename__ = "materials"
+    __table_args__ = (UniqueConstraint("case_id", "item", "version", name="uq_material_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(40), index=True)
+    item: Mapped[str] = mapped_column(String(60))  # the key of the region's checklist item (tasks/regions.toml)
+    version: Mapped[int] = mapped_column(Integer)  # 1, 2, … per case and item
+    file_name: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(ForeignKey("material_contents.sha256"))
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime]
+
+
+class MaterialContent(Base):
+    """The bytes of a material file, once per content (SHA-256): in the database, so every web server of a
+    deployment reads the same files, a backup of the database holds them, and a file is stored in the same
+    transaction as the step that records it. Listing materials never loads these."""
+
+    __tablename__ = "material_contents"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AuditEvent(Base):

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +23,8 @@ from adapters.outside.db import (
     FilingPeriod,
     HumanTask,
     Instance,
+    Material,
+    MaterialContent,
     MessageWait,
     OutboxMessage,
     ProcessDefinition,
@@ -286,6 +289,42 @@ class Repository:
 
     def document(self, document_id: int) -> Document | None:
         return self.session.get(Document, document_id)
+
+    # --- materials ---------------------------------------------------------------------------------------
+    def add_material(self, case_id: str, item: str, *, file_name: str, media_type: str, sha256: str,
+                     content: bytes, uploaded_by: str, uploaded_at: datetime) -> Material:
+        """A new version of a case's checklist item. The caller holds the case's lock (its unit of work locked the
+        instance row), so the next version number is not taken by a concurrent upload."""
+        self._keep_content(sha256, content)
+        latest = self.session.scalar(select(func.max(Material.version))
+                                     .where(Material.case_id == case_id, Material.item == item))
+        material = Material(case_id=case_id, item=item, version=(latest or 0) + 1, file_name=file_name,
+                            media_type=media_type, size=len(content), sha256=sha256, uploaded_by=uploaded_by,
+                            uploaded_at=uploaded_at)
+        self.session.add(material)
+        self.session.flush()
+        return material
+
+    def _keep_content(self, sha256: str, content: bytes) -> None:
+        # The same file sent twice (to two cases, or again after a refusal) is stored once. Another transaction may
+        # be storing the same bytes right now: ON CONFLICT DO NOTHING lets both commit.
+        values = {"sha256": sha256, "size": len(content), "content": content}
+        if self.dialect == "postgresql":
+            self.session.execute(postgresql_insert(MaterialContent).values(**values).on_conflict_do_nothing())
+        else:
+            self.session.execute(sqlite_insert(MaterialContent).values(**values).on_conflict_do_nothing())
+
+    def materials(self, case_ids: str | Sequence[str]) -> list[Material]:
+        """Every version of every material of the cases, oldest first (without the files' bytes)."""
+        ids = [case_ids] if isinstance(case_ids, str) else list(case_ids)
+        return list(self.session.scalars(select(Material).where(Material.case_id.in_(ids))
+                                         .order_by(Material.item, Material.version)))
+
+    def material(self, material_id: int) -> Material | None:
+        return self.session.get(Material, material_id)
+
+    def material_content(self, sha256: str) -> bytes:
+        return self.session.scalars(select(MaterialContent.content).where(MaterialContent.sha256 == sha256)).one()
 
     def history(self, case_ids: str | Sequence[str]) -> list[AuditEvent]:
         ids = [case_ids] if isinstance(case_ids, str) else list(case_ids)
