@@ -461,7 +461,7 @@ def _borrowing_problems(checked: Mapping[str, Mapping[str, Any]]) -> list[str]:
             problems.append(f"{where} 的 materials_borrowed_from 不能是本地区")
         elif lender not in checked:
             problems.append(f"{where} 的 materials_borrowed_from = \"{lender}\" 不是已配置的地区")
-        elif checked[lender].get("materials_borrowed_from") is not None or not checked[lender].get(_MATERIALS):
+        elif checked[lender].get("materials_borrowed_from") is not None or _MATERIALS not in checked[lender]:
             problems.append(f"{where} 参照的地区 {lender} 须有自己的申请材料清单（不能再参照其他地区）")
         else:
             lent = {item.key for item in checked[lender][_MATERIALS]}
