@@ -10,6 +10,8 @@ administrators and a half-checked file would fail later, in the middle of a case
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import string
 import tomllib
 from collections.abc import Mapping
@@ -54,12 +56,43 @@ REQUIRED_DEFAULT_ARTICLES: Final = (
 )
 
 
+# A material's key: ASCII snake_case, the form the application schema's kinds have.
+MATERIAL_KEY: Final = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+
+
 class RegionConfigError(ValueError):
     """``regions.toml`` is malformed. The message lists every problem, in Chinese."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         super().__init__("地区配置（regions.toml）有误：" + "；".join(self.problems))
+
+
+@dataclass(frozen=True)
+class MaterialItem:
+    """One item of a region's checklist of application materials (申请材料清单)."""
+
+    key: str
+    name: str
+    # The item's citation; None only for OTHER_MATERIAL, which no text asks for.
+    article: str | None
+    # Whether the text asks it of every applicant (of ``institution_types``, if given).
+    required: bool
+    # Only these institution types provide it; empty = all.
+    institution_types: tuple[str, ...] = ()
+    note: str | None = None
+    # The region whose checklist this item was borrowed from (then ``article`` starts with 参照), else None.
+    borrowed_from: str | None = None
+
+    def applies_to(self, institution_type: str) -> bool:
+        return not self.institution_types or institution_type in self.institution_types
+
+
+# Ends every checklist, so an institution can add what no item covers; never required. Added in code rather than
+# repeated in each region's list, because no text asks for it and it must be the same everywhere.
+OTHER_MATERIAL: Final = MaterialItem(
+    key="other", name="其他材料", article=None, required=False, note="申请单位认为需要补充的其他材料（非条文要求）"
+)
 
 
 @dataclass(frozen=True)
@@ -90,6 +123,12 @@ class RegionProfile:
     voluntary_notice_days: int = 30
     # Red-listed institutions continue after expiry through a simplified renewal (XPCC 第二十二条).
     red_list_continuation: bool = False
+    # The checklist of application materials, in the order of the text, ending with OTHER_MATERIAL. Items
+    # borrowed from another region (whose key is materials_borrowed_from) come first, marked 参照.
+    materials: tuple[MaterialItem, ...] = (OTHER_MATERIAL,)
+    materials_borrowed_from: str | None = None
+    # A note on the whole checklist (Sichuan 五: 能通过网络核验的，可不提供书面材料).
+    materials_note: str | None = None
     # The default region's own citations, used (marked 参照) where this region's text is silent. Empty
     # for the default region itself.
     fallback_articles: Mapping[str, str] = field(
@@ -132,6 +171,19 @@ class RegionProfile:
         types = self.higher_review_institution_types
         return not types or institution_type in types
 
+    def materials_for(self, institution_type: str) -> tuple[MaterialItem, ...]:
+        """The checklist items an institution of this type may provide (required or not)."""
+        _check_institution_type(institution_type)
+        return tuple(item for item in self.materials if item.applies_to(institution_type))
+
+    def required_materials(self, institution_type: str) -> tuple[MaterialItem, ...]:
+        """The checklist items every institution of this type must provide."""
+        return tuple(item for item in self.materials_for(institution_type) if item.required)
+
+    def material(self, key: str) -> MaterialItem | None:
+        """The checklist item ``key`` of this region, or None if the region has no such item."""
+        return next((item for item in self.materials if item.key == key), None)
+
     @property
     def continuous_intake(self) -> bool:
         """True when applications are taken at any time (no batch deadlines)."""
@@ -144,7 +196,11 @@ class RegionProfile:
             return None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe copy (plain dicts and lists) of the profile's settings, as a process sees them."""
+        """JSON-safe copy (plain dicts and lists) of the profile's settings, as a process sees them.
+
+        The materials checklist is left out: this copy is stored in every case's workflow state, and no
+        process step reads the checklist from there (the service reads it from the profile).
+        """
         return {
             "key": self.key,
             "province_code": self.province_code,
@@ -176,6 +232,11 @@ class RegionProfile:
 # ---------------------------------------------------------------------------------------------------------
 # Lookup
 # ---------------------------------------------------------------------------------------------------------
+
+
+def _check_institution_type(institution_type: str) -> None:
+    if institution_type not in INSTITUTION_TYPES:
+        raise ValueError(f"未知的机构类型“{institution_type}”，应为 {'、'.join(INSTITUTION_TYPES)} 之一")
 
 
 def province_of(region_code: str) -> str:
@@ -268,6 +329,20 @@ _FIELDS: Final[dict[str, tuple[str, bool]]] = {
     "voluntary_notice_days": ("positive_int", False),
     "red_list_continuation": ("bool", False),
     "articles": ("articles", True),
+    "materials_borrowed_from": ("text", False),
+    "materials_note": ("text", False),
+}
+# Checked item by item by _check_materials, since one list can have many problems.
+_MATERIALS = "materials"
+
+# field of a checklist item -> (kind for _check_field, required)
+_MATERIAL_FIELDS: Final[dict[str, tuple[str, bool]]] = {
+    "key": ("material_key", True),
+    "name": ("text", True),
+    "article": ("text", True),
+    "required": ("bool", True),
+    "institution_types": ("institution_types", False),
+    "note": ("text", False),
 }
 
 _TYPE_NAMES = {
@@ -316,6 +391,7 @@ def parse_profiles(data: Mapping[str, Any]) -> dict[str, RegionProfile]:
             if code in seen_provinces:
                 problems.append(f"地区 {key} 与地区 {seen_provinces[code]} 的 province_code 同为 {code}")
             seen_provinces.setdefault(code, key)
+    problems.extend(_borrowing_problems(checked))
     if not problems:
         problems.extend(_distinct_numbers_across(checked))
     if problems:
@@ -349,17 +425,65 @@ def parse_profiles(data: Mapping[str, Any]) -> dict[str, RegionProfile]:
             red_list_continuation=values.get("red_list_continuation", False),
             articles=MappingProxyType(dict(values["articles"])),
             fallback_articles=empty if key == default_key else fallback,
+            materials=_checklist(values, checked),
+            materials_borrowed_from=values.get("materials_borrowed_from"),
+            materials_note=values.get("materials_note"),
         )
         for key, values in checked.items()
     }
+
+
+def _checklist(values: Mapping[str, Any], checked: Mapping[str, Mapping[str, Any]]) -> tuple[MaterialItem, ...]:
+    """A region's checklist: the borrowed items (marked 参照), its own, then OTHER_MATERIAL."""
+    lender = values.get("materials_borrowed_from")
+    borrowed = tuple(
+        dataclasses.replace(item, article=_articles.REFERENCE_PREFIX + str(item.article), borrowed_from=lender)
+        for item in (checked[lender][_MATERIALS] if lender else ())
+    )
+    return borrowed + tuple(values.get(_MATERIALS, ())) + (OTHER_MATERIAL,)
+
+
+def _borrowing_problems(checked: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Each region has a checklist, its own or borrowed from a region with its own one (no chains)."""
+    problems: list[str] = []
+    for key, values in checked.items():
+        where = f"地区 {key}"
+        own = values.get(_MATERIALS, ())
+        lender = values.get("materials_borrowed_from")
+        if lender is None:
+            if _MATERIALS not in values:
+                problems.append(
+                    f"{where} 缺少申请材料清单（[[profiles.{key}.materials]]，"
+                    "或以 materials_borrowed_from 参照其他地区）"
+                )
+            continue
+        if lender == key:
+            problems.append(f"{where} 的 materials_borrowed_from 不能是本地区")
+        elif lender not in checked:
+            problems.append(f"{where} 的 materials_borrowed_from = \"{lender}\" 不是已配置的地区")
+        elif checked[lender].get("materials_borrowed_from") is not None or _MATERIALS not in checked[lender]:
+            problems.append(f"{where} 参照的地区 {lender} 须有自己的申请材料清单（不能再参照其他地区）")
+        else:
+            lent = {item.key for item in checked[lender][_MATERIALS]}
+            clashes = [item.key for item in own if item.key in lent]
+            if clashes:
+                problems.append(
+                    f"{where} 的申请材料 {'、'.join(clashes)} 与参照的地区 {lender} 的清单重复（键须不同）"
+                )
+    return problems
 
 
 def _check_profile(where: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     problems: list[str] = []
     values: dict[str, Any] = {}
     for name in raw:
-        if name not in _FIELDS:
+        if name not in _FIELDS and name != _MATERIALS:
             problems.append(f"{where} 有未知字段 {name}")
+    if _MATERIALS in raw:
+        # The well-formed items are kept even if others are not, so that checks across regions (borrowing) do
+        # not report a missing checklist on top of the malformed one.
+        values[_MATERIALS], material_problems = _check_materials(where, raw[_MATERIALS])
+        problems.extend(material_problems)
     for name, (kind, required) in _FIELDS.items():
         if name not in raw:
             if required:
@@ -389,6 +513,39 @@ def _check_profile(where: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any], 
     return values, problems
 
 
+def _check_materials(where: str, raw: Any) -> tuple[tuple[MaterialItem, ...], list[str]]:
+    """The checked items of a region's own checklist, and every problem with them."""
+    if not isinstance(raw, list) or not raw or not all(isinstance(item, Mapping) for item in raw):
+        return (), [f"{where} 的字段 materials{_expected('非空的表数组（[[profiles.<地区>.materials]]）', raw)}"]
+    problems: list[str] = []
+    items: list[MaterialItem] = []
+    positions: dict[str, list[int]] = {}
+    for number, entry in enumerate(raw, start=1):
+        label = f"{where} 的申请材料第 {number} 项"
+        if isinstance(entry.get("key"), str):
+            label += f"（{entry['key']}）"
+            positions.setdefault(entry["key"], []).append(number)
+        item_problems = [f"{label} 有未知字段 {name}" for name in entry if name not in _MATERIAL_FIELDS]
+        for name, (kind, required) in _MATERIAL_FIELDS.items():
+            if name not in entry:
+                if required:
+                    item_problems.append(f"{label} 缺少字段 {name}")
+                continue
+            problem = _check_field(kind, entry[name])
+            if problem:
+                item_problems.append(f"{label} 的字段 {name}{problem}")
+        problems.extend(item_problems)
+        if not item_problems:
+            items.append(MaterialItem(
+                key=entry["key"], name=entry["name"], article=entry["article"], required=entry["required"],
+                institution_types=tuple(entry.get("institution_types", ())), note=entry.get("note"),
+            ))
+    for key, numbers in positions.items():
+        if len(numbers) > 1:
+            problems.append(f"{where} 的申请材料键 {key} 重复（第 {'、'.join(map(str, numbers))} 项）")
+    return tuple(items), problems
+
+
 def _check_field(kind: str, value: Any) -> str | None:
     """None if ``value`` fits ``kind``, else the Chinese rest of a sentence saying what is wrong."""
     if kind == "text":
@@ -415,6 +572,14 @@ def _check_field(kind: str, value: Any) -> str | None:
         unknown = [v for v in value if v not in INSTITUTION_TYPES]
         if unknown:
             return f"含未知机构类型：{'、'.join(unknown)}（可选 {'、'.join(INSTITUTION_TYPES)}）"
+        return "不应有重复的机构类型" if len(set(value)) != len(value) else None
+    if kind == "material_key":
+        if not isinstance(value, str):
+            return _expected("字符串", value)
+        if value == OTHER_MATERIAL.key:
+            return f"“{value}”是保留键（“{OTHER_MATERIAL.name}”由系统附加在每个清单末尾）"
+        if not MATERIAL_KEY.fullmatch(value):
+            return f"“{value}”应为小写 ASCII 字母、数字和下划线（如 application_form）"
         return None
     if kind == "month_days":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

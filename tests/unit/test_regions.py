@@ -202,7 +202,9 @@ def test_to_dict_is_json_safe_and_complete() -> None:
         text = json.dumps(data, ensure_ascii=False)
         assert "typename" not in text
         assert json.loads(text) == data
-        fields = {f.name for f in dataclasses.fields(RegionProfile)} - {"fallback_articles"}
+        # The materials checklist stays out: to_dict is stored in every case's workflow state, which does not use it.
+        left_out = {"fallback_articles", "materials", "materials_borrowed_from", "materials_note"}
+        fields = {f.name for f in dataclasses.fields(RegionProfile)} - left_out
         assert set(data) == fields
         # The process sees every citation resolved: the region's own ones as they are, the rest by fallback.
         assert dict(profile.articles).items() <= data["articles"].items()
