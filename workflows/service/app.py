@@ -15,6 +15,7 @@ from workflows.engine import StepContext, definition_of, sync_message_waits
 from workflows.lifecycle import procedure_ground, start_case
 from workflows.service.calendar import Calendar
 from workflows.service.cases import Cases
+from workflows.service.materials import Materials
 from workflows.service.operations import Operations
 from workflows.service.processes import Processes
 from workflows.service.records import Records
@@ -22,14 +23,15 @@ from workflows.state import load_state
 
 
 class Beian:
-    """The application, bound to one database: `cases`, `processes`, `operations`, `records` and `calendar` are what
-    a user can do with it (see the package's docstring)."""
+    """The application, bound to one database: `cases`, `materials`, `processes`, `operations`, `records` and
+    `calendar` are what a user can do with it (see the package's docstring)."""
 
     def __init__(self, database_url: str) -> None:
         self.engine = make_engine(database_url)
         self._sessions = make_session_factory(self.engine)
         self._reading_sessions = make_session_factory(self.engine.execution_options(**{READ_ONLY: True}))
         self.cases = Cases(self.uow, self.reading)
+        self.materials = Materials(self.uow, self.reading)
         self.processes = Processes(self.uow, self.reading)
         self.operations = Operations(self.uow, self.reading)
         self.records = Records(self.uow, self.reading)

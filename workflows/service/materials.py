@@ -1,0 +1,99 @@
+"""Materials: the files of a case's application, against its region's checklist (tasks/regions.toml).
+
+Each upload is checked by content (tasks/materials.py) and becomes a new version of its checklist item; nothing is
+ever replaced, so the file a decision was made on can always be opened again. The list of a case's materials goes
+by the checklist of its region and institution type, marking what is required and still missing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.outside.db import Instance, Material
+from tasks.errors import IllegalEvent, NotFound
+from tasks.materials import FILE_TYPES, MaterialRefused, check_material_file
+from tasks.regions import MaterialItem, RegionProfile, profile_for_region
+from workflows import clock
+from workflows.service.base import Capability, audit_system, local
+
+
+class Materials(Capability):
+    """Uploading, listing and opening a case's materials."""
+
+    def upload(self, case_id: str, item: str, file_name: str, content: bytes, actor: str) -> dict[str, Any]:
+        """Store a file as the next version of `item` for the case; MaterialRefused (nothing stored) when the file,
+        the item or the case does not allow it."""
+        checked = check_material_file(file_name, content)
+        with self.uow() as uow:
+            instance = uow.repo.instance(case_id, for_update=True)
+            if instance is None:
+                raise NotFound(f"案件 {case_id} 不存在")
+            if instance.completed_at is not None:
+                raise IllegalEvent(f"案件 {case_id} 已办结，不能再上传材料")
+            entry = _checklist_item(_profile(instance), item, _institution_type(instance))
+            material = uow.repo.add_material(
+                case_id, entry.key, file_name=checked.file_name, media_type=checked.file_type.media_type,
+                sha256=checked.sha256, content=content, uploaded_by=actor, uploaded_at=clock.now())
+            audit_system(uow, actor, "material_uploaded",
+                         f"上传材料：{entry.name}（第 {material.version} 版）{checked.file_name}",
+                         case_id=case_id, material=material.id, item=entry.key, version=material.version,
+                         sha256=checked.sha256)
+            uow.commit()
+            return _version_view(material)
+
+    def of_case(self, case_id: str) -> list[dict[str, Any]]:
+        """The case's checklist, item by item, each with its versions (newest last) and whether it is missing: a
+        required item without any file. Files of items no longer on the checklist are listed after it."""
+        with self.reading() as uow:
+            instance = uow.repo.instance(case_id)
+            if instance is None:
+                raise NotFound(f"案件 {case_id} 不存在")
+            versions: dict[str, list[dict[str, Any]]] = {}
+            for material in uow.repo.materials(case_id):
+                versions.setdefault(material.item, []).append(_version_view(material))
+            profile, institution_type = _profile(instance), _institution_type(instance)
+        listed = [_item_view(entry, versions.pop(entry.key, [])) for entry in profile.materials_for(institution_type)]
+        # Files of an item this checklist no longer asks of the institution (its type corrected, say) stay listed.
+        listed += [_item_view(profile.material(key) or MaterialItem(key, key, None, False), files, required=False)
+                   for key, files in sorted(versions.items())]
+        return listed
+
+    def open(self, material_id: int) -> tuple[dict[str, Any], bytes]:
+        """A stored version and its bytes, exactly as uploaded."""
+        with self.reading() as uow:
+            material = uow.repo.material(material_id)
+            if material is None:
+                raise NotFound(f"材料 {material_id} 不存在")
+            return _version_view(material), uow.repo.material_content(material.sha256)
+
+
+def _profile(instance: Instance) -> RegionProfile:
+    return profile_for_region(instance.region)
+
+
+def _institution_type(instance: Instance) -> str:
+    return str(instance.application.get("institution", {}).get("type", ""))
+
+
+def _checklist_item(profile: RegionProfile, key: str, institution_type: str) -> MaterialItem:
+    entry = next((item for item in profile.materials_for(institution_type) if item.key == key), None)
+    if entry is None:
+        names = "、".join(item.name for item in profile.materials_for(institution_type))
+        raise MaterialRefused(f"“{key}”不是{profile.name}申请材料清单中的材料（清单：{names}）")
+    return entry
+
+
+def _item_view(entry: MaterialItem, versions: list[dict[str, Any]], required: bool | None = None) -> dict[str, Any]:
+    required = entry.required if required is None else required
+    return {"item": entry.key, "name": entry.name, "article": entry.article or "", "required": required,
+            "note": entry.note or "", "borrowed_from": entry.borrowed_from, "versions": versions,
+            "missing": required and not versions}
+
+
+_INLINE = {kind.media_type for kind in FILE_TYPES if kind.inline}
+
+
+def _version_view(material: Material) -> dict[str, Any]:
+    return {"id": material.id, "case": material.case_id, "item": material.item, "version": material.version,
+            "file_name": material.file_name, "media_type": material.media_type, "size": material.size,
+            "sha256": material.sha256, "inline": material.media_type in _INLINE,
+            "uploaded_by": material.uploaded_by, "uploaded_at": local(material.uploaded_at)}
