@@ -4,6 +4,7 @@ a new version, nothing ever replaced, the bytes read back exactly, refusals stor
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -128,3 +129,27 @@ def test_the_database_refuses_to_change_a_submitted_file(app: Beian, case: str, 
     with pytest.raises(DBAPIError, match="append-only"), app.engine.begin() as connection:
         connection.execute(text(statement))
     assert app.materials.open(_item(app.materials.of_case(case), "work_plan")["versions"][0]["id"])[1] == PDF
+
+
+def test_uploads_of_one_item_at_the_same_moment_get_distinct_versions(app: Beian, case: str) -> None:
+    """Two caseworkers (two threads, two connections) upload the same item at once: the case's lock orders them, so
+    both are kept as versions 1 and 2 and neither fails."""
+    start = threading.Barrier(2)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def upload(name: str) -> None:
+        try:
+            start.wait(timeout=10)
+            results.append(app.materials.upload(case, "work_plan", name, PDF + name.encode(), actor=name)["version"])
+        except BaseException as exc:  # noqa: BLE001 — reported below, where the test can fail on it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=upload, args=(name,)) for name in ("a.pdf", "b.pdf")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads) and errors == []
+    assert sorted(results) == [1, 2]
+    assert _counts(app) == (2, 2)
