@@ -35,7 +35,7 @@ from tasks.credit_code import credit_code_problem, normalize_credit_code
 from tasks.forms import RESERVED_KEYS as RESERVED_KEYS  # re-exported: part of this module's API
 from tasks.forms import field_reference, json_type_name, schema_problems
 from tasks.limits import MAX_APPLICATION_BYTES, MAX_ASSESSORS_PER_OCCUPATION, submission_size_problem
-from tasks.regions import PROVINCES
+from tasks.regions import INSTITUTION_TYPES, PROVINCES, profile_for_region
 
 # 5 is the lowest level (五级/初级工), 1 the highest (一级/高级技师): 川人社办发〔2019〕94号 三.
 LEVEL_NAMES: Final = {
@@ -156,6 +156,7 @@ def _rule_problems(data: Mapping[str, Any]) -> list[str]:
     codes = _occupation_codes_by_index(data)
     problems.extend(_duplicate_occupation_problems(codes))
     problems.extend(_assessor_problems(data, codes))
+    problems.extend(_material_problems(data))
     return problems
 
 
@@ -195,6 +196,27 @@ def _region_problems(data: Mapping[str, Any]) -> list[str]:
             "应填写市（州）或区县的行政区划代码"
         ]
     return []
+
+
+def _material_problems(data: Mapping[str, Any]) -> list[str]:
+    """Each declared material is an item of the checklist of the application's region and institution type: the
+    schema knows every region's items, only the region knows which of them it asks for."""
+    region, institution = data.get("region"), data.get("institution")
+    materials = data.get("materials")
+    institution_type = institution.get("type") if isinstance(institution, Mapping) else None
+    if _region_problems(data) or not isinstance(region, str) or not _REGION_CODE.match(region) \
+            or institution_type not in INSTITUTION_TYPES or not isinstance(materials, list):
+        return []  # reported by the schema or the region's own check
+    profile = profile_for_region(region)
+    offered = {item.key: item for item in profile.materials_for(institution_type)}
+    problems = []
+    for index, material in enumerate(materials):
+        kind = material.get("kind") if isinstance(material, Mapping) else None
+        if isinstance(kind, str) and kind not in offered:
+            names = "、".join(item.name for item in offered.values())
+            problems.append(f"{_where(['materials', index, 'kind'])}：「{kind}」不在{profile.name}的申请材料清单中"
+                            f"（可选：{names}）")
+    return problems
 
 
 def _occupation_codes_by_index(data: Mapping[str, Any]) -> dict[int, str]:

@@ -20,6 +20,7 @@ from adapters.outside.db import AuditEvent, HumanTask, SignInAttempt, User
 from adapters.outside.schema import alembic_config, migrating
 from tasks.access import authority_of
 from tasks.errors import NotFound
+from tasks.regions import profile_for_region
 from tests.conftest import Beian
 from tests.scenarios.test_new_filing import apply, complete
 from workflows import clock, users
@@ -180,7 +181,10 @@ def test_an_unknown_or_disabled_user_costs_a_hash_verification_too(beian: Beian,
 # --- authorities of tasks ---------------------------------------------------------------------------------------
 
 def _application(application: dict[str, Any], region: str, level: str) -> dict[str, Any]:
-    return {**application, "region": region, "authority_level": level}
+    """The application moved to another region, declaring only the materials that region's checklist has."""
+    offered = {item.key for item in profile_for_region(region).materials_for(application["institution"]["type"])}
+    materials = [m for m in application["materials"] if m["kind"] in offered]
+    return {**application, "region": region, "authority_level": level, "materials": materials}
 
 
 def _authorities(app: ServiceApp) -> dict[str, tuple[str, str]]:

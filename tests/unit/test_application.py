@@ -17,6 +17,7 @@ from tasks.application import (
     occupation_codes,
     validate_application,
 )
+from tasks.regions import load_profiles
 
 EXAMPLE_PATH = Path(__file__).resolve().parents[2] / "examples" / "application.json"
 
@@ -340,3 +341,28 @@ def test_level_names() -> None:
     assert LEVEL_NAMES[5] == "五级/初级工"
     assert LEVEL_NAMES[1] == "一级/高级技师"
     assert sorted(LEVEL_NAMES) == [1, 2, 3, 4, 5]
+
+
+def test_the_schema_offers_every_regions_checklist_items_and_nothing_else() -> None:
+    kinds = {choice["const"] for choice in
+             application_schema()["properties"]["materials"]["items"]["properties"]["kind"]["oneOf"]}
+    on_checklists = {item.key for profile in load_profiles().values() for item in profile.materials}
+    assert kinds == on_checklists
+
+
+def test_a_material_must_be_on_the_checklist_of_the_applications_region(example: dict[str, Any]) -> None:
+    beijing = {**example, "region": "110108", "authority_level": "municipal"}
+    problems = problems_of(beijing)
+    assert len(problems) == 4
+    assert problems[0].startswith(
+        "materials[1].kind（材料第2项·材料类别）：「legal_person_certificate」不在北京市的申请材料清单中")
+    assert "企业培训与认定工作的相关政策" in problems[0]
+
+    beijing["materials"] = [{"kind": "training_and_pay_policies", "title": "培训与薪酬挂钩办法"}]
+    assert validate_application(beijing)["materials"] == beijing["materials"]
+    # Shanghai borrows Sichuan's list (参照) and adds its consent letters; Sichuan has no such letter.
+    shanghai = {**example, "region": "310104", "authority_level": "municipal",
+                "materials": [*example["materials"], {"kind": "district_hr_consent", "title": "徐汇区人社局同意意见"}]}
+    assert validate_application(shanghai)["materials"][-1]["kind"] == "district_hr_consent"
+    sichuan = {**example, "materials": shanghai["materials"]}
+    assert ["「district_hr_consent」不在四川省的申请材料清单中" in p for p in problems_of(sichuan)] == [True]
