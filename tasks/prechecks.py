@@ -10,6 +10,9 @@ checked the credit code):
 * ``active_filing`` — the institution has no active filing for any of the occupations applied for;
 * ``assessors``     — each occupation has at least the region's minimum of assessors (Sichuan 二（五）: 3).
 
+* ``materials``     — every material the region's checklist requires of the institution's type has a file, or is
+  declared verifiable online (Sichuan 五: 能通过网络核验的，可不提供书面材料) with the route to verify it.
+
 * ``credit``        — the credit registry has no dishonesty record (失信) for the institution or its legal
   representative (Jilin 第六条; XPCC 第十二条（一）). The lookup itself is done by the step through
   ``adapters.outside.systems``; this module only judges its outcome, including a registry that could not be reached
@@ -37,18 +40,18 @@ its day, DOMAIN "Time").
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
 
 from tasks.calendar import cn_date
-from tasks.regions import RegionProfile, month_day_in_year
+from tasks.regions import MaterialItem, RegionProfile, month_day_in_year
 
 
 @dataclass(frozen=True)
 class CheckFailure:
-    code: str      # "batch_window", "active_filing", "assessors" or "credit"
+    code: str      # "batch_window", "active_filing", "assessors", "materials" or "credit"
     message: str   # Chinese, concrete: which occupations, which filing numbers, which dates
     article: str   # the article the check rests on
 
@@ -81,6 +84,25 @@ def credit_failures(lookup: CreditLookup, profile: RegionProfile) -> list[CheckF
                                     f"自 {r['since']} 起" if r.get("since") else None) if part)
         for r in lookup.records)
     return [CheckFailure("credit", f"信用信息平台有失信记录：{listed}", profile.article("credit"))]
+
+
+def missing_materials(application: Mapping[str, Any], profile: RegionProfile,
+                      uploaded: Collection[str]) -> list[MaterialItem]:
+    """The required checklist items with neither a file (``uploaded``: the items with one) nor a declared route to
+    verify them online. What is declared online is not verified here: the clerk does, as the text has it."""
+    online = {m["kind"] for m in application.get("materials", ()) if m.get("reference")}
+    return [item for item in profile.required_materials(application["institution"]["type"])
+            if item.key not in uploaded and item.key not in online]
+
+
+def material_failures(application: Mapping[str, Any], profile: RegionProfile,
+                      uploaded: Collection[str]) -> list[CheckFailure]:
+    missing = missing_materials(application, profile, uploaded)
+    if not missing:
+        return []
+    names = "、".join(item.name for item in missing)
+    message = f"缺少必备申请材料 {len(missing)} 项：{names}（既未上传文件，也未说明网络核验途径）"
+    return [CheckFailure("materials", message, profile.article("application_materials"))]
 
 
 @dataclass(frozen=True)

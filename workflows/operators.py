@@ -16,7 +16,7 @@ from adapters.outside.settings import load_settings
 from adapters.outside.systems import OutsideError, check_dishonesty
 from tasks.calendar import SHANGHAI
 from tasks.filing import format_filing_number, validity_period
-from tasks.prechecks import CreditLookup, credit_failures, run_prechecks
+from tasks.prechecks import CreditLookup, credit_failures, material_failures, run_prechecks
 from tasks.regions import profile_for_region
 from workflows.engine import StepContext, register_environment
 from workflows.filings import (
@@ -120,6 +120,7 @@ def op_run_prechecks(ctx: StepContext) -> dict[str, Any]:
     received_on = ctx.instance.received_at.astimezone(SHANGHAI).date()
     profile = _region(ctx)
     failures = run_prechecks(application, profile, received_on, _ActiveFilings(ctx))
+    failures.extend(material_failures(application, profile, {m.item for m in ctx.repo.materials(ctx.instance.case_id)}))
     lookup = _credit_lookup(application["institution"]["credit_code"])
     if lookup is not None:
         failures.extend(credit_failures(lookup, profile))
@@ -127,7 +128,7 @@ def op_run_prechecks(ctx: StepContext) -> dict[str, Any]:
         for failure in failures:
             ctx.audit("precheck_failed", f"预审未通过：{failure.message}", article=failure.article, code=failure.code)
     else:
-        checked = "考评人员数量、重复备案、申报批次" + ("、失信记录" if lookup is not None else "")
+        checked = "考评人员数量、重复备案、申报批次、必备材料" + ("、失信记录" if lookup is not None else "")
         ctx.audit("prechecks_passed", f"自动预审通过（{checked}）")
     return {"passed": not failures, "failures": [f.to_dict() for f in failures]}
 

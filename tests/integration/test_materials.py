@@ -16,8 +16,10 @@ from sqlalchemy.exc import DBAPIError
 from adapters.outside.db import AuditEvent, Material, MaterialContent
 from tasks.errors import IllegalEvent, NotFound
 from tasks.materials import MaterialRefused
+from tasks.regions import profile_for_region
 from workflows import clock
 from workflows.service import Beian
+from workflows.service.materials import checked_upload
 
 RECEIVED = datetime.fromisoformat("2026-10-12T10:00:00+08:00")
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
@@ -35,10 +37,20 @@ def app(backend_url: str) -> Iterator[Beian]:
         service.close()
 
 
+def without_online_routes(application: dict[str, Any]) -> dict[str, Any]:
+    """The application declaring its materials by title only: none verifiable online, so each needs a file."""
+    return {**application, "materials": [{"kind": m["kind"], "title": m["title"]} for m in application["materials"]]}
+
+
 @pytest.fixture
 def case(app: Beian, application: dict[str, Any]) -> str:
     with clock.using_clock(clock.VirtualClock(RECEIVED)):
-        return str(app.cases.apply(application)["case"])
+        return str(app.cases.apply(without_online_routes(application))["case"])
+
+
+def _precheck(app: Beian, case: str) -> dict[str, Any]:
+    acceptance = next(t for t in app.cases.tasks(case) if t["bpmn_id"] == "acceptance")
+    return dict(acceptance["context"]["precheck"])
 
 
 def _item(listed: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -153,3 +165,52 @@ def test_uploads_of_one_item_at_the_same_moment_get_distinct_versions(app: Beian
     assert not any(thread.is_alive() for thread in threads) and errors == []
     assert sorted(results) == [1, 2]
     assert _counts(app) == (2, 2)
+
+
+def test_files_given_with_the_application_are_kept_before_the_prechecks_see_them(
+        app: Beian, application: dict[str, Any]) -> None:
+    application = without_online_routes(application)
+    required = [item.key for item in profile_for_region(application["region"]).required_materials("employer")]
+    files = [checked_upload(key, f"{key}.pdf", PDF + key.encode()) for key in required]
+    with clock.using_clock(clock.VirtualClock(RECEIVED)):
+        case = str(app.cases.apply(application, files=files, actor="窗口收件")["case"])
+    assert _precheck(app, case) == {"passed": True, "failures": []}
+    listed = app.materials.of_case(case)
+    assert all(not entry["missing"] for entry in listed)
+    assert [(v["version"], v["uploaded_by"]) for v in _item(listed, "work_plan")["versions"]] == [(1, "窗口收件")]
+
+
+def test_missing_required_materials_reach_the_clerk_by_name_with_their_article(
+        app: Beian, application: dict[str, Any]) -> None:
+    application = without_online_routes(application)
+    # The licence can be checked online (Sichuan 五): declared with its route, it needs no file.
+    application["materials"][1]["reference"] = "国家企业信用信息公示系统，统一社会信用代码 91510104MA6C8H2K5N"
+    files = [checked_upload("application_form", "申请表.pdf", PDF)]
+    with clock.using_clock(clock.VirtualClock(RECEIVED)):
+        case = str(app.cases.apply(application, files=files)["case"])
+    precheck = _precheck(app, case)
+    assert [f["code"] for f in precheck["failures"]] == ["materials"]
+    failure = precheck["failures"][0]
+    assert failure["message"].startswith("缺少必备申请材料 6 项：评价职业（工种）及评价采用的职业标准或规范、")
+    assert "申请表" not in failure["message"] and "法人登记证书" not in failure["message"]
+    assert "川人社办发〔2019〕94号 五" in failure["article"]
+    listed = app.materials.of_case(case)
+    licence = _item(listed, "legal_person_certificate")
+    assert not licence["missing"] and licence["versions"] == []
+    assert licence["declared"] == [{"title": "营业执照复印件", "online": application["materials"][1]["reference"]}]
+    assert [entry["item"] for entry in listed if entry["missing"]] == [
+        "occupations_and_standards", "question_bank", "site_equipment_proof", "staff_qualifications",
+        "management_rules", "work_plan"]
+
+
+def test_an_application_with_a_file_off_its_checklist_registers_nothing(
+        app: Beian, application: dict[str, Any]) -> None:
+    files = [checked_upload("application_form", "申请表.pdf", PDF),
+             checked_upload("district_hr_consent", "区人社局同意意见.pdf", PDF)]  # Shanghai's, not Sichuan's
+    with clock.using_clock(clock.VirtualClock(RECEIVED)), \
+            pytest.raises(MaterialRefused, match="“district_hr_consent”不是四川省申请材料清单中的材料"):
+        app.cases.apply(application, files=files)
+    with pytest.raises(MaterialRefused, match="内容不是PDF"):
+        checked_upload("application_form", "申请表.pdf", b"<html>")
+    assert _counts(app) == (0, 0)
+    assert app.cases.tasks() == []

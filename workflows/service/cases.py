@@ -3,6 +3,7 @@ outside events it receives (a resubmission, an objection, a statement, …) or t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -28,6 +29,7 @@ from workflows.operators import STATUSES
 from workflows.progress import progress_of, read_process_model
 from workflows.service.base import Capability, audit_system, local, minute
 from workflows.service.commands import DRAFT_KEY, CompleteTask, RefreshFiling, SaveDraft, SendMessage
+from workflows.service.materials import Upload, check_items, store
 from workflows.state import load_state
 from workflows.transient import rerun_if_transient
 
@@ -39,11 +41,14 @@ class Cases(Capability):
 
     @rerun_if_transient
     def apply(self, application: object, received_at: datetime | None = None,
-              actor: str = "applicant") -> dict[str, Any]:
+              actor: str = "applicant", files: Sequence[Upload] = ()) -> dict[str, Any]:
+        """Register an application with its files (each a first version of its checklist item, kept before the
+        pre-checks run, which then see them); all of it or nothing."""
         try:
             normalised = validate_application(application)
         except ApplicationError as exc:
             raise InvalidInput(f"申请材料不符合要求：{'；'.join(exc.problems)}", problems=exc.problems) from None
+        check_items(files, normalised["region"], normalised["institution"]["type"])
         now = clock.now()
         received = received_at or now
         if received > now:
@@ -68,6 +73,8 @@ class Cases(Capability):
             ctx = StepContext(uow, instance, definition_of(uow, definition.id), actor, now)
             ctx.audit("application_received", f"收到备案申请：{institution['name']}（{institution['credit_code']}）",
                       received_at=received.isoformat(), region=normalised["region"], profile=profile.key)
+            for upload in files:
+                store(uow, instance, upload, actor)
             start_instance(uow, instance, {
                 "case": case_id, "application": normalised, "received_at": received.astimezone(SHANGHAI).isoformat(),
                 "region": profile.to_dict(),
