@@ -200,6 +200,7 @@ def start_instance(uow: UnitOfWork, instance: Instance, data: dict[str, Any], ac
     definition = definition_of(uow, instance.definition_id)
     workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=DATA_ONLY_ENGINE)
     ctx = StepContext(uow, instance, definition, actor, clock.now())
+    uow.repo.note_authority(instance.case_id, authority_of(instance.region, instance.authority_level))
     _attach_engine(workflow, ctx)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
@@ -302,6 +303,8 @@ def _sync_human_tasks(workflow: BpmnWorkflow, ctx: StepContext) -> None:
         due_at = datetime.fromisoformat(deadline["due"]) if deadline else None
         authority = authority_of(ctx.instance.region, ctx.instance.authority_level, info.jurisdiction)
         row = existing.get(task_id)
+        if row is None or row.authority != authority:  # who may see the case, for lists of cases (CaseAuthority)
+            ctx.repo.note_authority(ctx.case_id, authority)
         if row is not None:  # still open; its deadline may have been recomputed, its version migrated
             row.due_at, row.deadline = due_at, deadline
             row.provisional = bool(deadline and deadline.get("provisional"))

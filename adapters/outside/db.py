@@ -327,6 +327,16 @@ class Document(Base):
     issued_at: Mapped[datetime]
 
 
+class CaseAuthority(Base):
+    """An authority that may see a case (tasks/access.py may_see_case): the case's own, and each one the process
+    gave a task on it, open or done. Kept as tasks open, so that a list of cases is one indexed query."""
+
+    __tablename__ = "case_authorities"
+
+    case_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    authority: Mapped[str] = mapped_column(String(6), primary_key=True, index=True)
+
+
 class Material(Base):
     """One version of one checklist item's file for a case, as submitted. Append-only (database triggers refuse
     UPDATE and DELETE): a corrected file is a new version, so what was decided on can always be shown again."""

@@ -11,11 +11,12 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from adapters.outside.db import (
     AuditEvent,
     CalendarYear,
+    CaseAuthority,
     Document,
     Filing,
     FilingChange,
@@ -314,6 +315,16 @@ class Repository:
         else:
             self.session.execute(sqlite_insert(MaterialContent).values(**values).on_conflict_do_nothing())
 
+    def note_authority(self, case_id: str, authority: str) -> None:
+        """Record that `authority` may see the case (its own, or one given a task on it); once is enough."""
+        values = {"case_id": case_id, "authority": authority}
+        insert = postgresql_insert if self.dialect == "postgresql" else sqlite_insert
+        self.session.execute(insert(CaseAuthority).values(**values).on_conflict_do_nothing())
+
+    def case_authorities(self, case_id: str) -> list[str]:
+        return list(self.session.scalars(select(CaseAuthority.authority).where(CaseAuthority.case_id == case_id)
+                                         .order_by(CaseAuthority.authority)))
+
     def materials(self, case_ids: str | Sequence[str]) -> list[Material]:
         """Every version of every material of the cases, oldest first (without the files' bytes)."""
         ids = [case_ids] if isinstance(case_ids, str) else list(case_ids)
@@ -397,14 +408,61 @@ class Repository:
         if case_status is not None:
             conditions.append(HumanTask.instance_id.in_(select(Instance.id).where(Instance.status == case_status)))
         if region is not None:
-            prefix = region[:2] if region.endswith("0000") else region[:4] if region.endswith("00") else region
-            located = select(Instance.id).where(Instance.region.startswith(prefix))
+            located = select(Instance.id).where(Instance.region.startswith(_region_prefix(region)))
             conditions.append(HumanTask.instance_id.in_(located))
         total = self.session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
         page = (select(HumanTask).where(*conditions)
                 .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
                 .limit(limit).offset(offset))
         return list(self.session.scalars(page)), total
+
+
+    def search_cases(self, *, seen_by: str | None, text: str | None = None, process: str | None = None,
+                     finished: bool | None = None, status: str | None = None, failed: bool = False,
+                     region: str | None = None, received_from: datetime | None = None,
+                     received_before: datetime | None = None, limit: int, offset: int) -> tuple[list[Instance], int]:
+        """One page of cases, newest received first, and how many match.
+
+        `seen_by`: an authority code (the cases it may see, CaseAuthority), a province's two digits (every case in
+        it: an administrator's view), or None (every case: the command line on the server). `text`: part of the
+        institution's name, of the case number or of its filing's number, or the whole credit code. `region`: the
+        cases located in that division (a city's code covers its districts)."""
+        conditions: list[Any] = []
+        if seen_by is not None:
+            authority = CaseAuthority.authority
+            visible = select(CaseAuthority.case_id).where(
+                authority.startswith(seen_by) if len(seen_by) == 2 else authority == seen_by)
+            conditions.append(Instance.case_id.in_(visible))
+        if text:
+            numbered = select(Filing.id).where(Filing.filing_number.contains(text, autoescape=True))
+            conditions.append(or_(Instance.institution_name.contains(text, autoescape=True),
+                                  Instance.case_id.contains(text.upper(), autoescape=True),
+                                  Instance.credit_code == text.upper(), Instance.filing_id.in_(numbered)))
+        if process is not None:
+            conditions.append(Instance.process_id == process)
+        if finished is not None:
+            conditions.append(Instance.completed_at.is_not(None) if finished else Instance.completed_at.is_(None))
+        if status is not None:
+            conditions.append(Instance.status == status)
+        if failed:
+            conditions.append(Instance.error_at.is_not(None))
+        if region is not None:
+            conditions.append(Instance.region.startswith(_region_prefix(region)))
+        if received_from is not None:
+            conditions.append(Instance.received_at >= received_from)
+        if received_before is not None:
+            conditions.append(Instance.received_at < received_before)
+        total = self.session.scalar(select(func.count()).select_from(Instance).where(*conditions)) or 0
+        # The state and the application are the heavy columns; a list shows neither.
+        page = (select(Instance).options(defer(Instance.state), defer(Instance.application)).where(*conditions)
+                .order_by(Instance.received_at.desc(), Instance.id.desc())
+                .limit(limit).offset(offset))
+        return list(self.session.scalars(page)), total
+
+
+def _region_prefix(region: str) -> str:
+    """The code prefix of the divisions inside `region`: a province's two digits, a city's four, else all six."""
+    return region[:2] if region.endswith("0000") else region[:4] if region.endswith("00") else region
 
 
 class UnitsOfWork(Protocol):

@@ -8,6 +8,7 @@ One entry point, `Beian` (the application bound to one database), and a room per
 - `app.processes` (processes.py): deploy a process version, versions, the check, diff, migration of running cases;
 - `app.operations` (operations.py): the timer sweep and the retry of a stuck case;
 - `app.records` (records.py): a case or filing as people read it, the filings list, documents;
+- `app.search` (search.py): cases found by name, credit code, case or filing number, within what the viewer sees;
 - `app.calendar` (calendar.py): working-day arithmetic and the official arrangements an administrator loads.
 
 The steps those capabilities run on a case's workflow (complete a task, receive a message, …) are in commands.py.

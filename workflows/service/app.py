@@ -19,12 +19,13 @@ from workflows.service.materials import Materials
 from workflows.service.operations import Operations
 from workflows.service.processes import Processes
 from workflows.service.records import Records
+from workflows.service.search import Search
 from workflows.state import load_state
 
 
 class Beian:
-    """The application, bound to one database: `cases`, `materials`, `processes`, `operations`, `records` and
-    `calendar` are what a user can do with it (see the package's docstring)."""
+    """The application, bound to one database: `cases`, `materials`, `processes`, `operations`, `records`, `search`
+    and `calendar` are what a user can do with it (see the package's docstring)."""
 
     def __init__(self, database_url: str) -> None:
         self.engine = make_engine(database_url)
@@ -35,6 +36,7 @@ class Beian:
         self.processes = Processes(self.uow, self.reading)
         self.operations = Operations(self.uow, self.reading)
         self.records = Records(self.uow, self.reading)
+        self.search = Search(self.uow, self.reading)
         self.calendar = Calendar(self.uow, self.reading)
 
     def uow(self) -> UnitOfWork:

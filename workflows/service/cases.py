@@ -12,7 +12,6 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 
 from adapters.outside.db import Filing, Instance
 from adapters.outside.repository import UnitOfWork
-from tasks.access import authority_of
 from tasks.application import ApplicationError, validate_application
 from tasks.calendar import SHANGHAI
 from tasks.errors import IllegalEvent, InvalidInput, NotFound, ReceivedInFuture
@@ -113,18 +112,13 @@ class Cases(Capability):
             }
 
     def task_authorities(self, case_id: str) -> list[str]:
-        """The authorities the process has given a task on this case, open or done (from its history): a provincial
-        caseworker may open a municipal case only where the province had a task on it (e.g. higher-level review).
-        Derived from the diagram's tasks the history says were opened, so tasks done before the authority column
-        existed count too."""
+        """The authorities that may see the case: its own and each the process has given a task on it, open or done
+        (a provincial caseworker may open a municipal case only where the province had a task on it, e.g. the
+        higher-level review)."""
         with self.reading() as uow:
-            instance = uow.repo.instance(case_id)
-            if instance is None:
+            if uow.repo.instance(case_id) is None:
                 raise NotFound(f"案件 {case_id} 不存在")
-            definition = definition_of(uow, instance.definition_id)
-            opened = {e.detail.get("bpmn_id") for e in uow.repo.history(case_id) if e.action == "task_opened"}
-            return sorted({authority_of(instance.region, instance.authority_level, info.jurisdiction)
-                           for bpmn_id, info in definition.user_tasks.items() if bpmn_id in opened})
+            return uow.repo.case_authorities(case_id)
 
     def progress(self, case_id: str) -> dict[str, Any]:
         """Where the case stands in its diagram: the BPMN of its own version, the current and completed elements and
