@@ -1,0 +1,202 @@
+"""Process owners' commands: check, deploy, versions, diff and migrate of BPMN versions, and the what-if simulation."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from adapters.entrypoints.cli.common import LIVE, READS, SETUP, Parser, emit, open_app
+
+
+def _running_ids(args: argparse.Namespace) -> Callable[[str], set[str]] | None:
+    """What the running cases stand on, when there is a database to ask (a check needs none: a SQLite file that
+    does not exist yet is not created for it)."""
+    from adapters.outside.db import database_url
+
+    url = database_url(args.db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    return open_app(args).processes.running_ids
+
+
+def cmd_bpmn_check(args: argparse.Namespace) -> None:
+    from tasks.errors import DefinitionError
+    from workflows.bpmn_check import check_files, has_errors
+
+    findings = check_files(args.files, _running_ids(args))
+    errors = sum(f.severity == "error" for f in findings)
+    result = {"files": list(args.files), "errors": errors, "warnings": len(findings) - errors,
+              "findings": [f.to_dict() for f in findings]}
+
+    def human(v: dict[str, Any]) -> str:
+        lines = [f"{f['file']}：{'错误' if f['severity'] == 'error' else '提醒'} [{f['code']}] {f['message']}"
+                 for f in v["findings"]]
+        return "\n".join(lines + [f"检查了 {len(v['files'])} 个文件：{v['errors']} 处错误，{v['warnings']} 处提醒"])
+
+    emit(args, result, human)
+    if has_errors(findings):
+        raise DefinitionError(f"发现 {errors} 处错误，这些流程文件不能部署")
+
+
+def cmd_bpmn_deploy(args: argparse.Namespace) -> None:
+    """Check, then deploy each file as a new version (refused, with the findings, when a file has errors)."""
+    from tasks.errors import DefinitionError
+    from workflows.bpmn_check import check_files, has_errors
+    from workflows.definitions import read_source
+
+    app = open_app(args)
+    findings = check_files(args.files, app.processes.running_ids)
+    for f in findings:  # warnings do not stop a deployment, but the process owner reads them
+        print(f"{f.file}：{'错误' if f.severity == 'error' else '提醒'} [{f.code}] {f.message}", file=sys.stderr)
+    if has_errors(findings):
+        raise DefinitionError(f"发现 {sum(f.severity == 'error' for f in findings)} 处错误，未部署任何文件")
+    deployed = [app.processes.deploy(read_source(Path(path)), actor=args.user) for path in args.files]
+    emit(args, {"deployed": deployed}, lambda v: "\n".join(
+        f"{d['process']} 第 {d['version']} 版" + ("（新部署）" if d["deployed"] else "（内容未变，未部署）")
+        for d in v["deployed"]))
+
+
+def cmd_bpmn_versions(args: argparse.Namespace) -> None:
+    versions = open_app(args).processes.versions(args.process)
+    emit(args, versions, lambda v: "\n".join(
+        f"第 {x['version']} 版{'（最新）' if x['latest'] else ''}  {x['deployed_at'][:16].replace('T', ' ')}  "
+        f"{x['deployed_by']}  运行中 {x['running']} 件 / 共 {x['instances']} 件  {x['sha256'][:12]}" for x in v))
+
+
+def cmd_bpmn_diff(args: argparse.Namespace) -> None:
+    diff = open_app(args).processes.diff(args.process, args.a, args.b)
+
+    def human(v: dict[str, Any]) -> str:
+        def where(e: dict[str, Any]) -> str:
+            running = f"（{e['running']} 件运行中的案件停在此处）" if e.get("running") else ""
+            return f"{e['type']}“{e['name']}”（{e['bpmn_id']}）{running}"
+
+        lines = [f"{v['process']}：第 {v['from_version']} 版 → 第 {v['to_version']} 版"]
+        lines += [f"  新增 {where(e)}" for e in v["added"]]
+        lines += [f"  删除 {where(e)}" for e in v["removed"]]
+        lines += [f"  修改 {where(e)}：{'、'.join(e['changes'])}" for e in v["changed"]]
+        words = {"added": "新增", "removed": "删除", "changed": "修改"}
+        lines += [f"  表单{words[f['change']]} {f['name']}" for f in v["forms"]]
+        return "\n".join(lines if len(lines) > 1 else [*lines, "  两个版本的流程与表单相同"])
+
+    emit(args, diff, human)
+
+
+def cmd_bpmn_migrate(args: argparse.Namespace) -> None:
+    """Preview (--dry-run) or move the running cases of one version to another."""
+    app = open_app(args)
+    if args.dry_run:
+        result = app.processes.migration_preview(args.process, args.from_version, args.to_version, case_ids=args.cases)
+    else:
+        result = app.processes.migrate(args.process, args.from_version, args.to_version, actor=args.user,
+                                       case_ids=args.cases)
+
+    def human(v: dict[str, Any]) -> str:
+        lines = []
+        for case in v["cases"]:
+            mark = "可迁移" if case["migratable"] else "不能迁移"
+            if not v["dry_run"]:
+                mark = "已迁移" if case["case_id"] in v["migrated"] else "未迁移"
+            lines.append(f"{case['case_id']}（{mark}）")
+            lines += [f"  {p['kind']} {p['name']}（{p['bpmn_id']}）：{p['detail']}" for p in case["positions"]]
+            lines += [f"  原因：{problem}" for problem in case["problems"]]
+        head = (f"{v['process']} 第 {v['from_version']} 版 → 第 {v['to_version']} 版"
+                + ("（预览，未作任何更改）" if v["dry_run"] else ""))
+        left = len(v["cases"]) - len(v["migrated"])
+        count = (f"运行中的案件 {len(v['cases'])} 件：可迁移 {v['migratable']} 件，不能迁移 {v['blocked']} 件"
+                 if v["dry_run"] else f"已迁移 {len(v['migrated'])} 件，未迁移 {left} 件")
+        return "\n".join([head, *lines, count])
+
+    emit(args, result, human)
+
+
+def cmd_simulate(args: argparse.Namespace) -> None:
+    """What-if simulation of process versions on scratch databases (docs/simulation.md); --db is only read."""
+    from adapters.outside.db import database_url
+    from tasks.errors import InvalidInput
+    from workflows.simulation import DEFAULT_SEED, simulate
+    from workflows.simulation_profile import load_profile
+    from workflows.simulation_report import render
+
+    dates = {}
+    for option, text in (("--from", args.start), ("--until", args.until)):
+        try:
+            dates[option] = date.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput(f"{option} 应为日期（YYYY-MM-DD），实为“{text}”") from None
+    report = simulate(args.process, cases=args.cases, first=dates["--from"], last=dates["--until"],
+                      profile=load_profile(Path(args.profile) if args.profile else None),
+                      requested=args.variants or [], database_url=database_url(args.db),
+                      seed=DEFAULT_SEED if args.seed is None else args.seed)
+    emit(args, report, render)
+
+
+def cmd_simulate_profile(args: argparse.Namespace) -> None:
+    """A profile measured from the history (docs/simulation.md), printed as JSON for `simulate --profile`."""
+    from tasks.errors import InvalidInput
+    from workflows.simulation_calibration import calibrate
+    from workflows.simulation_profile import load_profile
+
+    try:
+        since = date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        raise InvalidInput(f"--since 应为日期（YYYY-MM-DD），实为“{args.since}”") from None
+    fragment = calibrate(open_app(args), args.process, load_profile(), since=since, min_samples=args.min_samples)
+    print(json.dumps(fragment, ensure_ascii=False, indent=2))
+
+
+def register(sub: Any) -> None:
+    """Add the bpmn commands, simulate-profile and simulate."""
+    bpmn = sub.add_parser("bpmn", help="流程定义（BPMN）").add_subparsers(dest="bpmn_command", required=True,
+                                                                    parser_class=Parser)
+    p = bpmn.add_parser("check", help="部署前检查 BPMN 文件：XML 与规范、能否解析、泳道角色、表单、服务、表达式、"
+                                      "定时器、网关条件、消息（有错误时退出码为 7）")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_bpmn_check, effect=READS)
+    p = bpmn.add_parser("deploy", help="检查并部署为新版本（有错误时拒绝部署；运行中的案件留在原版本）")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_bpmn_deploy, default_user="process-owner", effect=SETUP)
+    p = bpmn.add_parser("versions", help="流程的各个版本及其运行中的案件数")
+    p.add_argument("process", help="流程编号，如 filing_application")
+    p.set_defaults(func=cmd_bpmn_versions, effect=READS)
+    p = bpmn.add_parser("diff", help="比较同一流程的两个版本：新增、删除、修改的元素与表单，及停在其上的运行中案件")
+    p.add_argument("process", help="流程编号，如 filing_application")
+    p.add_argument("a", type=int, metavar="A", help="原版本号")
+    p.add_argument("b", type=int, metavar="B", help="新版本号")
+    p.set_defaults(func=cmd_bpmn_diff, effect=READS)
+    p = bpmn.add_parser("migrate", help="把某版本上运行中的案件迁移到另一版本（待办、认领、暂存内容与已计算的"
+                                        "法定期限不变；先用 --dry-run 预览）")
+    p.add_argument("process", help="流程编号，如 filing_application")
+    p.add_argument("--from", dest="from_version", type=int, required=True, metavar="A", help="源版本号")
+    p.add_argument("--to", dest="to_version", type=int, required=True, metavar="B", help="目标版本号")
+    p.add_argument("--dry-run", action="store_true", help="只预览每个案件与其所在环节的迁移结果，不作更改")
+    p.add_argument("--case", dest="cases", action="append", metavar="CASE",
+                   help="只迁移这些案件（可重复；默认该版本上所有运行中的案件）")
+    p.set_defaults(func=cmd_bpmn_migrate, default_user="process-owner",
+                   effect=lambda args: READS if args.dry_run else LIVE)
+
+    p = sub.add_parser("simulate-profile", help="按办理历史估算模拟配置（各环节用时与结论比例），输出 JSON，"
+                       "供 simulate --profile 使用")
+    p.add_argument("process", nargs="?", default="filing_application", help="流程编号（默认 filing_application）")
+    p.add_argument("--since", help="只用此日期以来的记录（YYYY-MM-DD）")
+    p.add_argument("--min-samples", type=int, default=5, help="环节至少办结几件才估算（默认 5）")
+    p.set_defaults(func=cmd_simulate_profile, effect=READS)
+    p = sub.add_parser("simulate", help="模拟比较：合成案件在虚拟时钟上走完流程的各版本，比较回执数、办理时长、"
+                                        "法定期限超期和卡住的案件（只读取 --db，不改动）")
+    p.add_argument("process", help="流程编号（目前可模拟 filing_application）")
+    p.add_argument("--version", dest="variants", action="append", type=lambda v: ("version", v), metavar="V",
+                   help="--db 中已部署的版本号（可重复；第一个为比较基准）")
+    p.add_argument("--file", dest="variants", action="append", type=lambda v: ("file", v), metavar="PATH.bpmn",
+                   help="尚未部署的 BPMN 文件（表单取自其旁的 forms/；可重复，与 --version 按给出顺序排列）")
+    p.add_argument("--cases", type=int, required=True, help="合成申请的件数")
+    p.add_argument("--from", dest="start", required=True, help="申请到达期的第一天（YYYY-MM-DD）")
+    p.add_argument("--until", required=True,
+                   help="申请到达期的最后一天（含）；之后继续运行至案件全部办结，最多运行配置 horizon 规定的天数")
+    p.add_argument("--profile", help="模拟配置 JSON 文件，合并于默认配置之上（见 docs/simulation.md）")
+    p.add_argument("--seed", type=int, help="随机种子（默认 20260101；相同种子、相同输入，结果相同）")
+    p.set_defaults(func=cmd_simulate, default_user="simulation", effect=READS)
