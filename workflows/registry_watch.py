@@ -17,12 +17,14 @@ from adapters.outside.systems import OutsideError, enterprise_status
 from tasks.errors import IllegalEvent
 from workflows import clock
 from workflows.lifecycle import ENTITY_CLOSED_REASONS
+from workflows.on_progress import OnProgress, no_progress
 
 if TYPE_CHECKING:
     from workflows.service import Beian
 
 
-def check_deregistrations(app: Beian, settings: Settings, actor: str = "registry") -> dict[str, Any]:
+def check_deregistrations(app: Beian, settings: Settings, actor: str = "registry",
+                          on_progress: OnProgress = no_progress) -> dict[str, Any]:
     system = settings.system("enterprise_registry")
     with app.uow() as uow:
         live = [(f.filing_number, f.credit_code) for f in uow.repo.filings() if not f.termination_kind]
@@ -30,7 +32,8 @@ def check_deregistrations(app: Beian, settings: Settings, actor: str = "registry
     already: list[str] = []
     errors: list[dict[str, str]] = []
     with httpx.Client() as client:
-        for number, credit_code in live:
+        for done, (number, credit_code) in enumerate(live):
+            on_progress(done, len(live), "核查市场主体登记状态")
             try:
                 status = enterprise_status(system, credit_code, timeout=settings.http_timeout_seconds, client=client)
             except OutsideError as exc:
@@ -47,5 +50,6 @@ def check_deregistrations(app: Beian, settings: Settings, actor: str = "registry
                 already.append(number)
                 continue
             opened.append({"filing": number, "case": result.get("case"), "reason": status.status})
+    on_progress(len(live), len(live), "核查市场主体登记状态")
     return {"now": clock.now().isoformat(), "checked": len(live), "opened": opened, "already": already,
             "errors": errors}

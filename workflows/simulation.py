@@ -42,6 +42,7 @@ from tasks.errors import BeianError, DefinitionError, InvalidInput, NotFound
 from workflows import clock
 from workflows.definitions import DefinitionSource, ParsedDefinition, bpmn_dir, parse_definition, read_source
 from workflows.messages import MESSAGES
+from workflows.on_progress import OnProgress, no_progress
 from workflows.simulation_profile import (
     Applicant,
     Distribution,
@@ -361,10 +362,11 @@ class VariantRun:
 
     def __init__(self, variant: Variant, plan: Plan, profile: Profile, arrivals: list[Arrival], seed: int,
                  window: tuple[datetime, datetime], horizon: datetime, database_url: str,
-                 calendar_years: list[dict[str, Any]]) -> None:
+                 calendar_years: list[dict[str, Any]], on_progress: OnProgress = no_progress) -> None:
         self.variant, self.plan, self.profile, self.arrivals = variant, plan, profile, arrivals
         self.window_start, self.until_end = window  # --from at 00:00, the day after --until at 00:00
         self.seed, self.horizon, self.database_url, self.calendar_years = seed, horizon, database_url, calendar_years
+        self.on_progress = on_progress
         self.heap: list[tuple[datetime, int, str, Any]] = []
         self.sequence = 0
         self.cases: dict[str, _Case] = {}
@@ -395,10 +397,17 @@ class VariantRun:
             self.office = OfficeTime(calendar, self.profile.office_start, self.profile.office_end)
             for arrival in self.arrivals:
                 self._push(arrival.received_at, "arrive", arrival)
+            days = (self.horizon - self.window_start).days
+            label = f"模拟{self.variant.label}"
+            reported = -1
             while self.heap and self.heap[0][0] <= self.horizon:
                 when, _, kind, payload = heapq.heappop(self.heap)
+                if (day := max(0, (when - self.window_start).days)) != reported:  # simulated days, not events
+                    self.on_progress(day, days, label)
+                    reported = day
                 with clock.using_clock(clock.VirtualClock(when)):
                     getattr(self, f"_on_{kind}")(when, payload)
+            self.on_progress(days, days, label)
             result = self._result()
         finally:
             self.app.close()
@@ -654,7 +663,7 @@ def _local(value: datetime) -> str:
 
 def simulate(process: str, *, cases: int, first: date, last: date, profile: Profile,
              requested: Sequence[tuple[str, str]] = (), database_url: str | None = None,
-             seed: int = DEFAULT_SEED) -> dict[str, Any]:
+             seed: int = DEFAULT_SEED, on_progress: OnProgress = no_progress) -> dict[str, Any]:
     """Run `cases` synthetic applications received on the working days of [first, last] through each version and
     return the report (see docs/simulation.md); the run goes on after `last` until every case has ended, at most
     `profile.days_after_until` days."""
@@ -678,7 +687,7 @@ def simulate(process: str, *, cases: int, first: date, last: date, profile: Prof
             url = f"sqlite:///{Path(workdir) / f'variant-{index + 1}.sqlite3'}"
             window = (datetime.combine(first, time(0), tzinfo=SHANGHAI), until_end)
             results.append(VariantRun(variant, plan, profile, arrivals, seed, window, horizon, url,
-                                      deployed.calendar_years).run())
+                                      deployed.calendar_years, on_progress).run())
     return {
         "process": process,
         "cases": cases,

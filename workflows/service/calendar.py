@@ -12,6 +12,7 @@ from tasks.calendar import ArrangementError, arrangement_to_dict, parse_arrangem
 from tasks.errors import InvalidInput
 from workflows import clock
 from workflows.engine import load_calendar, run_step
+from workflows.on_progress import OnProgress, no_progress
 from workflows.service.base import Capability, audit_system, local
 from workflows.service.commands import RecomputeDeadlines
 
@@ -24,7 +25,7 @@ class Calendar(Capability):
             calendar = load_calendar(uow)
         return calendar.within_working_days(start, days).to_dict()
 
-    def load(self, data: object, actor: str = "admin") -> dict[str, Any]:
+    def load(self, data: object, actor: str = "admin", on_progress: OnProgress = no_progress) -> dict[str, Any]:
         """Store a year's official arrangement, then recompute every pending provisional deadline."""
         if not isinstance(data, dict):
             raise InvalidInput("节假日安排文件必须是一个 JSON 对象")
@@ -45,7 +46,8 @@ class Calendar(Capability):
             uow.commit()
             instance_ids = uow.repo.instances_with_provisional_deadlines()
         recomputed: list[str] = []
-        for instance_id in instance_ids:
+        for done, instance_id in enumerate(instance_ids):
+            on_progress(done, len(instance_ids), "重新计算暂定期限")
             with self.uow() as uow:
                 instance = uow.repo.instance_by_id(instance_id)
                 if instance is None:
@@ -53,6 +55,7 @@ class Calendar(Capability):
                 run_step(uow, instance.case_id, RecomputeDeadlines(), actor)
                 uow.commit()
                 recomputed.append(instance.case_id)
+        on_progress(len(instance_ids), len(instance_ids), "重新计算暂定期限")
         return {"year": arrangement.year, "recomputed_cases": recomputed}
 
     def years(self) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from workflows.bpmn_check import Finding, check_source, has_errors, size_finding
 from workflows.definitions import DefinitionSource, main_process_id
 from workflows.engine import definition_of
 from workflows.migration import CasePlan, MigrateTo, plan_case, version_diff
+from workflows.on_progress import OnProgress, no_progress
 from workflows.service.base import Capability, audit_system, local
 from workflows.state import load_state
 
@@ -108,7 +109,8 @@ class Processes(Capability):
         return self.migrate(process_id, from_version, to_version, actor="preview", dry_run=True, case_ids=case_ids)
 
     def migrate(self, process_id: str, from_version: int, to_version: int, actor: str,
-                dry_run: bool = False, case_ids: Sequence[str] | None = None) -> dict[str, Any]:
+                dry_run: bool = False, case_ids: Sequence[str] | None = None,
+                on_progress: OnProgress = no_progress) -> dict[str, Any]:
         """Move the running cases of one version to another (each case in its own step, so one case that cannot
         move leaves the others moved), or with `dry_run` say what that would do to each case and position.
         `case_ids` limits it to those cases (each must be running on the source version)."""
@@ -126,16 +128,19 @@ class Processes(Capability):
                 if missing:
                     raise InvalidInput(f"以下案件不是第 {from_version} 版上运行中的案件：{'、'.join(missing)}")
                 running = [instance for instance in running if instance.case_id in wanted]
-            for instance in running:
+            for checked, instance in enumerate(running):
+                on_progress(checked, len(running), "核对运行中的案件")
                 try:
                     workflow = load_state(instance.state, old_definition.spec, old_definition.subprocess_specs)
                 except Exception as exc:  # noqa: BLE001 — reported as this case's problem; the others still move
                     plans.append(CasePlan(instance.case_id, instance.status, problems=[f"案件状态无法恢复：{exc}"]))
                     continue
                 plans.append(plan_case(instance.case_id, instance.status, workflow, new_definition))
+            on_progress(len(running), len(running), "核对运行中的案件")
         migrated: list[str] = []
         if not dry_run:
-            for plan in plans:
+            for moved, plan in enumerate(plans):
+                on_progress(moved, len(plans), "迁移案件")
                 if not plan.migratable:
                     continue
                 try:
@@ -150,6 +155,7 @@ class Processes(Capability):
                               process=process_id, from_version=from_version, to_version=to_version,
                               migrated=migrated)
                 uow.commit()
+            on_progress(len(plans), len(plans), "迁移案件")
         return {"process": process_id, "from_version": from_version, "to_version": to_version, "dry_run": dry_run,
                 "cases": [plan.to_dict() for plan in plans], "migrated": migrated,
                 "migratable": sum(1 for plan in plans if plan.migratable),

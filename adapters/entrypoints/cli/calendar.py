@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from adapters.entrypoints.cli.common import LIVE, READS, Parser, emit, open_app, read_json_arg
+from adapters.entrypoints.cli.progress_bar import progress_bar
 from tasks.errors import BeianError
 from workflows import clock
 
@@ -22,7 +23,8 @@ def cmd_calendar_add(args: argparse.Namespace) -> None:
 
 def cmd_calendar_load(args: argparse.Namespace) -> None:
     data = _read_calendar_file(args.file)
-    result = open_app(args).calendar.load(data, actor=args.user)
+    with progress_bar(quiet=args.json) as on_progress:
+        result = open_app(args).calendar.load(data, actor=args.user, on_progress=on_progress)
     def human(v: dict[str, Any]) -> str:
         cases = v["recomputed_cases"]
         return (f"已载入 {v['year']} 年节假日安排；重新计算了 {len(cases)} 个案件的暂定期限"

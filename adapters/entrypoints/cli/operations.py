@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from adapters.entrypoints.cli.common import LIVE, emit, open_app
+from adapters.entrypoints.cli.progress_bar import progress_bar
 
 
 def cmd_sweep(args: argparse.Namespace) -> None:
@@ -75,7 +76,8 @@ def cmd_registry_check(args: argparse.Namespace) -> None:
     from workflows.lifecycle import ENTITY_CLOSED_REASONS
     from workflows.registry_watch import check_deregistrations
 
-    result = check_deregistrations(open_app(args), load_settings(), actor=args.user)
+    with progress_bar(quiet=args.json) as on_progress:
+        result = check_deregistrations(open_app(args), load_settings(), actor=args.user, on_progress=on_progress)
     emit(args, result, lambda v: "\n".join(
         [f"核查 {v['checked']} 个有效备案"]
         + [f"{o['filing']}：主体已{ENTITY_CLOSED_REASONS.get(o['reason'], o['reason'])}，已启动自动终止 {o['case']}"

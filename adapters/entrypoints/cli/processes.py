@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.entrypoints.cli.common import LIVE, READS, SETUP, Parser, emit, open_app
+from adapters.entrypoints.cli.progress_bar import progress_bar
 
 
 def _running_ids(args: argparse.Namespace) -> Callable[[str], set[str]] | None:
@@ -90,11 +91,10 @@ def cmd_bpmn_diff(args: argparse.Namespace) -> None:
 def cmd_bpmn_migrate(args: argparse.Namespace) -> None:
     """Preview (--dry-run) or move the running cases of one version to another."""
     app = open_app(args)
-    if args.dry_run:
-        result = app.processes.migration_preview(args.process, args.from_version, args.to_version, case_ids=args.cases)
-    else:
-        result = app.processes.migrate(args.process, args.from_version, args.to_version, actor=args.user,
-                                       case_ids=args.cases)
+    with progress_bar(quiet=args.json) as on_progress:
+        result = app.processes.migrate(args.process, args.from_version, args.to_version,
+                                       actor="preview" if args.dry_run else args.user, dry_run=args.dry_run,
+                                       case_ids=args.cases, on_progress=on_progress)
 
     def human(v: dict[str, Any]) -> str:
         lines = []
@@ -129,10 +129,11 @@ def cmd_simulate(args: argparse.Namespace) -> None:
             dates[option] = date.fromisoformat(text)
         except ValueError:
             raise InvalidInput(f"{option} 应为日期（YYYY-MM-DD），实为“{text}”") from None
-    report = simulate(args.process, cases=args.cases, first=dates["--from"], last=dates["--until"],
-                      profile=load_profile(Path(args.profile) if args.profile else None),
-                      requested=args.variants or [], database_url=database_url(args.db),
-                      seed=DEFAULT_SEED if args.seed is None else args.seed)
+    with progress_bar(quiet=args.json) as on_progress:
+        report = simulate(args.process, cases=args.cases, first=dates["--from"], last=dates["--until"],
+                          profile=load_profile(Path(args.profile) if args.profile else None),
+                          requested=args.variants or [], database_url=database_url(args.db),
+                          seed=DEFAULT_SEED if args.seed is None else args.seed, on_progress=on_progress)
     emit(args, report, render)
 
 
