@@ -16,7 +16,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from lxml import html as lxml_html
 
 from adapters.entrypoints.web.app import cn_date, cn_datetime, cn_due, role_label
-from adapters.entrypoints.web.application_form import (
+from adapters.entrypoints.web.forms import Field
+from adapters.entrypoints.web.forms.application import (
     ADD_ROW_FIELD,
     BLANK_ROWS,
     RECEIVED_AT_FIELD,
@@ -29,7 +30,6 @@ from adapters.entrypoints.web.application_form import (
     read_application,
     read_received_at,
 )
-from adapters.entrypoints.web.forms import Field
 from tasks.application import validate_application
 from tasks.calendar import SHANGHAI
 from tests.unit.test_webforms import browser_post as webforms_browser_post

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from adapters.entrypoints.web.application_form import read_application
 from adapters.entrypoints.web.forms import check_submission
+from adapters.entrypoints.web.forms.application import read_application
 from tasks.application import ApplicationError, validate_application
 from tasks.forms import schema_problems
 from tasks.limits import (

@@ -28,14 +28,6 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from adapters.entrypoints.web.admin import register_admin_pages
-from adapters.entrypoints.web.application_form import (
-    RECEIVED_AT_FIELD,
-    adding_row,
-    application_fields,
-    posted_values,
-    read_application,
-    read_received_at,
-)
 from adapters.entrypoints.web.base import (
     MAX_ID,
     STATIC,
@@ -47,6 +39,14 @@ from adapters.entrypoints.web.base import (
 )
 from adapters.entrypoints.web.diagram import case_marks, diagram_for, viewer_installed
 from adapters.entrypoints.web.forms import check_submission, form_fields, submitted_values
+from adapters.entrypoints.web.forms.application import (
+    RECEIVED_AT_FIELD,
+    adding_row,
+    application_fields,
+    posted_values,
+    read_application,
+    read_received_at,
+)
 from adapters.entrypoints.web.guards import RequestGuard
 from adapters.entrypoints.web.processes import register_process_pages
 from adapters.outside.pdf import PdfError

@@ -34,7 +34,8 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final, NamedTuple, cast
 
-from adapters.entrypoints.web.forms import ADD_ROW_FIELD, Field, Kind, form_fields, parse_form, submitted_values
+from adapters.entrypoints.web.forms.fields import ADD_ROW_FIELD, Field, Kind
+from adapters.entrypoints.web.forms.task_form import form_fields, parse_form, submitted_values
 from tasks.application import LEVEL_NAMES, ApplicationError, application_schema, validate_application
 from tasks.calendar import SHANGHAI
 from tasks.forms import field_reference
