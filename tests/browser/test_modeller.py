@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from adapters.entrypoints.web.app import create_app
-from adapters.entrypoints.web.processes import BUNDLE
+from adapters.entrypoints.web.processes.pages import BUNDLE
 from tests.conftest import EXAMPLE_APPLICATION, _on_ci
 from tests.support.served import Served
 from workflows.definitions import parse_definition

@@ -15,7 +15,7 @@ import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from lxml import html as lxml_html
 
-from adapters.entrypoints.web.app import cn_date, cn_datetime, cn_due, role_label
+from adapters.entrypoints.web.filters import cn_date, cn_datetime, cn_due, role_label
 from adapters.entrypoints.web.forms import Field
 from adapters.entrypoints.web.forms.application import (
     ADD_ROW_FIELD,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from adapters.entrypoints.web.app import cn_date, cn_datetime, cn_due
+from adapters.entrypoints.web.filters import cn_date, cn_datetime, cn_due
 
 
 def test_dates_read_as_chinese_dates_in_shanghai() -> None:

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-import adapters.entrypoints.web.processes as processes
+import adapters.entrypoints.web.processes.pages as processes
 from adapters.outside.db import AuditEvent
 from tests.conftest import ROOT
 from tests.web.conftest import PASSWORD, Site, csrf, diagram_data

@@ -4,9 +4,17 @@ page and the 403 page, and reading a posted form or body before a route that is 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+if TYPE_CHECKING:
+    from tasks.access import Caseworker
+    from workflows.service import Beian
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_ID = 2**31 - 1  # the largest id (and version number) a database integer column holds
@@ -41,3 +49,15 @@ def is_token(value: str) -> bool:
 def check_token(sent: str, expected: str) -> bool:
     """A CSRF token sent with a request against the expected one, in constant time."""
     return secrets.compare_digest(sent.encode(errors="replace"), expected.encode())
+
+
+@dataclass(frozen=True)
+class Site:
+    """What each audience's pages are given by create_app: the application, the page renderer (the signed-in user,
+    the CSRF token and the clock go into every page), the signed-in caseworker (or the sign-in page), and the posted
+    form after its CSRF check."""
+
+    service: Beian
+    page: Callable[..., HTMLResponse]
+    user_of: Callable[[Request], Caseworker]
+    form_of: Callable[[Request], list[tuple[str, str]]]

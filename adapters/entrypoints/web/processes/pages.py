@@ -31,7 +31,7 @@ from adapters.entrypoints.web.base import (
     read_form,
 )
 from adapters.entrypoints.web.diagram import DiagramError, diagram_for, drawn_ids, viewer_installed
-from adapters.entrypoints.web.process_sources import (
+from adapters.entrypoints.web.processes.sources import (
     Candidate,
     assemble,
     candidate_from_payload,

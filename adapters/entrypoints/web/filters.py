@@ -1,0 +1,48 @@
+"""The Jinja filters of every page: dates and deadlines as people write them (Beijing time, no leading zeros), and a
+role's name."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from tasks.calendar import SHANGHAI
+from tasks.calendar import cn_date as cn_day
+from tasks.roles import PROCESS_OWNER, ROLES
+
+ROLE_LABELS = {role.key: role.label for role in (*ROLES, PROCESS_OWNER)}
+
+
+def cn_date(value: date | datetime | str | None) -> str:
+    """2026年10月15日, in Asia/Shanghai."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = value.astimezone(SHANGHAI).date()
+    return cn_day(value)
+
+
+def _shanghai(value: datetime | str) -> datetime:
+    return (datetime.fromisoformat(value) if isinstance(value, str) else value).astimezone(SHANGHAI)
+
+
+def cn_datetime(value: datetime | str | None) -> str:
+    if value is None or value == "":
+        return ""
+    local = _shanghai(value)
+    return f"{cn_date(local)} {local:%H:%M}"
+
+
+def cn_due(value: datetime | str | None) -> str:
+    """A deadline as people say it: one due at 00:00 ends the day before, at 24:00 (2026年12月4日 24:00)."""
+    if value is None or value == "":
+        return ""
+    local = _shanghai(value)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return f"{cn_date(local - timedelta(days=1))} 24:00"
+    return cn_datetime(local)
+
+
+def role_label(key: str | None) -> str:
+    return ROLE_LABELS.get(key or "", key or "")
