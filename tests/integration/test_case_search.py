@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ import pytest
 from tasks.access import Caseworker
 from tasks.errors import InvalidInput
 from tasks.regions import profile_for_region
-from workflows import clock
+from tests.support.scenarios import apply_by_service, at, file_by_service
 from workflows.service import Beian
 from workflows.service.search import CaseQuery
 
@@ -28,7 +28,7 @@ MIANYANG_CLERK = Caseworker("chen.jie", "陈杰", ("intake",), "510700")
 @pytest.fixture
 def app(backend_url: str) -> Iterator[Beian]:
     service = Beian(backend_url)
-    with clock.using_clock(clock.VirtualClock(datetime.fromisoformat(RECEIVED))):
+    with at(RECEIVED):
         service.init()
     try:
         yield service
@@ -45,41 +45,22 @@ def _moved(application: dict[str, Any], name: str, credit_code: str, region: str
     return moved
 
 
-def _applied(app: Beian, application: dict[str, Any], received: str = RECEIVED) -> str:
-    with clock.using_clock(clock.VirtualClock(datetime.fromisoformat(received))):
-        return str(app.cases.apply(application, received_at=datetime.fromisoformat(received))["case"])
-
-
-def _finish_step(app: Beian, case: str, bpmn_id: str, data: dict[str, Any], now: str) -> None:
-    with clock.using_clock(clock.VirtualClock(datetime.fromisoformat(now))):
-        [open_task] = [t for t in app.cases.tasks(case) if t["bpmn_id"] == bpmn_id]
-        app.cases.complete(open_task["id"], data, actor="test")
-
-
-def _filed(app: Beian, case: str) -> None:
-    _finish_step(app, case, "acceptance", {"decision": "accept"}, "2026-09-28T10:00:00+08:00")
-    _finish_step(app, case, "expert_review", {"result": "pass", "opinion": "符合要求"}, "2026-10-09T10:00:00+08:00")
-    _finish_step(app, case, "site_inspection", {"result": "pass", "opinion": "符合要求"}, "2026-10-10T10:00:00+08:00")
-    _finish_step(app, case, "higher_review", {"result": "pass"}, "2026-10-12T09:00:00+08:00")
-    with clock.using_clock(clock.VirtualClock(datetime.fromisoformat("2026-10-17T00:00:01+08:00"))):
-        app.operations.sweep()
-
-
 def _found(app: Beian, viewer: Caseworker | None = None, **query: Any) -> list[str]:
     return [row["case"] for row in app.search.cases(CaseQuery(**query), viewer)["cases"]]
 
 
 @pytest.fixture
 def cases(app: Beian, application: dict[str, Any]) -> dict[str, str]:
-    jincheng = _applied(app, application)  # 成都锦城精工机械制造有限公司, Chengdu, municipal: the province reviews it
-    _filed(app, jincheng)
+    # 成都锦城精工机械制造有限公司, Chengdu, municipal: the province reviews it.
+    jincheng = apply_by_service(app, application, RECEIVED)
+    file_by_service(app, jincheng)
     # The filing's validity is watched by a case of its own, opened when the filing was issued (2026-10-17).
     [validity] = _found(app, process="filing_validity")
-    tianfu = _applied(app, _moved(application, "四川天府职业技能评价中心", "91510100MA61R8XK10", "510000",
+    tianfu = apply_by_service(app, _moved(application, "四川天府职业技能评价中心", "91510100MA61R8XK10", "510000",
                                   "provincial"), "2026-10-20T10:00:00+08:00")
-    mianyang = _applied(app, _moved(application, "绵阳精工职业培训学校", "52510700MJQ01234XU", "510703",
+    mianyang = apply_by_service(app, _moved(application, "绵阳精工职业培训学校", "52510700MJQ01234XU", "510703",
                                     "municipal"), "2026-10-21T10:00:00+08:00")
-    haidian = _applied(app, _moved(application, "北京海淀精工机械有限公司", "91110108MA01ABCD5T", "110108",
+    haidian = apply_by_service(app, _moved(application, "北京海淀精工机械有限公司", "91110108MA01ABCD5T", "110108",
                                    "municipal"), "2026-10-22T10:00:00+08:00")
     return {"jincheng": jincheng, "validity": validity, "tianfu": tianfu, "mianyang": mianyang, "haidian": haidian}
 

@@ -18,8 +18,8 @@ from adapters.entrypoints.cli.failures import EXIT_DATABASE, EXIT_FILE, EXIT_INT
 from adapters.entrypoints.cli.json_input import MAX_JSON_BYTES, MAX_JSON_DEPTH
 from tasks.errors import ReceivedInFuture
 from tests.conftest import EXAMPLE_APPLICATION, ROOT, Beian
-from tests.integration.test_database_clock import run
-from tests.scenarios.test_new_filing import RECEIVED, apply, task, to_publicity
+from tests.support.cli import run
+from tests.support.scenarios import RECEIVED, apply, task, to_publicity
 from workflows import clock
 from workflows.service import Beian as Service
 

@@ -20,7 +20,8 @@ def _without_online_routes(application: dict[str, Any]) -> dict[str, Any]:
     return {**application, "materials": [{"kind": m["kind"], "title": m["title"]} for m in application["materials"]]}
 
 
-def _apply(beian: Beian, write_json: Any, application: dict[str, Any], *options: str, expect: int = 0) -> Any:
+def _apply_with_options(beian: Beian, write_json: Any, application: dict[str, Any], *options: str,
+                        expect: int = 0) -> Any:
     path = write_json(application, "application.json")
     return beian("apply", path, "--received-at", RECEIVED, *options, now=RECEIVED, expect=expect)
 
@@ -30,7 +31,7 @@ def test_files_given_with_the_application_are_its_first_versions(beian: Beian, w
     beian.json("init")
     (tmp_path / "工作方案.pdf").write_bytes(PDF)
     (tmp_path / "licence.pdf").write_bytes(PDF + b"% licence\n")
-    result = _apply(beian, write_json, _without_online_routes(application),
+    result = _apply_with_options(beian, write_json, _without_online_routes(application),
                     "--material", f"work_plan={tmp_path / '工作方案.pdf'}",
                     "--material", f"legal_person_certificate={tmp_path / 'licence.pdf'}")
     case = result.json["case"]
@@ -63,7 +64,7 @@ def test_a_file_that_cannot_be_taken_registers_nothing(beian: Beian, write_json:
     (tmp_path / "setup.exe").write_bytes(b"MZ\x90\x00")
     with (tmp_path / "huge.pdf").open("wb") as huge:  # sparse: its size is refused before anything is read
         huge.truncate(MAX_MATERIAL_BYTES + 1)
-    result = _apply(beian, write_json, application, "--material", option.format(dir=tmp_path), expect=None)
+    result = _apply_with_options(beian, write_json, application, "--material", option.format(dir=tmp_path), expect=None)
     assert result.code != 0 and message in result.err, result.err
     assert beian.json("cases")["total"] == 0
 
@@ -71,8 +72,8 @@ def test_a_file_that_cannot_be_taken_registers_nothing(beian: Beian, write_json:
 def test_cases_are_found_by_part_of_the_name_and_listed_a_page_at_a_time(beian: Beian, write_json: Any,
                                                                          application: dict[str, Any]) -> None:
     beian.json("init")
-    first = _apply(beian, write_json, application).json["case"]
-    second = _apply(beian, write_json, application).json["case"]
+    first = _apply_with_options(beian, write_json, application).json["case"]
+    second = _apply_with_options(beian, write_json, application).json["case"]
     found = beian.json("cases", "--search", "锦城", "--per-page", "1", "--page", "2")
     assert [c["case"] for c in found["cases"]] == [first] and (found["total"], found["pages"]) == (2, 2)
     assert found["cases"][0]["status_label"] == "已申请（受理审查中）"

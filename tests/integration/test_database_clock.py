@@ -4,10 +4,7 @@ explicit override runs and is audited. On SQLite and PostgreSQL, through the rea
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -18,12 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from adapters.entrypoints.cli.main import main
 from adapters.outside.db import make_engine
-from tests.conftest import EXAMPLE_APPLICATION, ROOT, Beian, Result
-from tests.scenarios.test_new_filing import apply, to_publicity
-from workflows.database_clock import read_marker
-from workflows.service import Beian as Service
+from tests.conftest import EXAMPLE_APPLICATION, ROOT, Beian
+from tests.support.cli import clock_marker, run
+from tests.support.scenarios import apply, to_publicity
 
 FILED_AT = "2026-10-17T00:00:01+08:00"
 RENEWAL_WINDOW_OPENS = "2029-07-16T00:00:00+08:00"  # the filing's validity watch: three months before 16 Oct 2029
@@ -44,28 +39,6 @@ def rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
         engine.dispose()
 
 
-def run(*argv: str, cwd: Path | None = None, env: dict[str, str] | None = None, stdin: str = "") -> Result:
-    """`beian ARGV…` in-process exactly as typed: no --db or --json added (unlike the `Beian` harness)."""
-    out, err = io.StringIO(), io.StringIO()
-    previous_cwd, previous_env, previous_stdin = os.getcwd(), dict(os.environ), sys.stdin
-    try:
-        sys.stdin = io.StringIO(stdin)
-        if cwd is not None:
-            os.chdir(cwd)
-        os.environ.update(env or {})
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(list(argv))
-            except SystemExit as exc:
-                code = int(exc.code or 0)
-    finally:
-        sys.stdin = previous_stdin
-        os.chdir(previous_cwd)
-        os.environ.clear()
-        os.environ.update(previous_env)
-    return Result(code, out.getvalue(), err.getvalue())
-
-
 @pytest.fixture
 def live(beian: Beian, write_json: Any, application: dict[str, Any]) -> tuple[Beian, str]:
     """A live database: a case filed in October 2026 (its validity watch has a timer due in July 2029), then a real
@@ -78,21 +51,13 @@ def live(beian: Beian, write_json: Any, application: dict[str, Any]) -> tuple[Be
     assert shown["status"] == "filed"
     assert [w["due"] for w in shown["waiting_for"] if w.get("timer")] == [RENEWAL_WINDOW_OPENS]
     beian("apply", write_json(application, "today.json"))  # real time
-    marker = read(beian.url)
+    marker = clock_marker(beian.url)
     assert marker.live and marker.real_time_by == "beian apply"
     return beian, case
 
 
-def read(url: str) -> Any:
-    service = Service(url)
-    try:
-        return read_marker(service)
-    finally:
-        service.close()
-
-
 def read_kind(url: str) -> str:
-    return str(read(url).kind)
+    return str(clock_marker(url).kind)
 
 
 def test_demo_beside_a_live_database_works_on_its_own_and_leaves_the_live_one_untouched(
@@ -190,7 +155,7 @@ def test_setting_up_does_not_make_a_database_live(backend_url: str, tmp_path: Pa
         (tmp_path / "a.json").write_text(source.read(), encoding="utf-8")
     cli("apply", str(tmp_path / "a.json"), now="2026-09-24T10:00:00+08:00")
     cli("sweep")
-    assert read(backend_url).real_time_by == "beian sweep"
+    assert clock_marker(backend_url).real_time_by == "beian sweep"
 
 
 def test_the_demo_replaces_only_a_demo_database(tmp_path: Path) -> None:
@@ -227,7 +192,7 @@ def test_the_web_app_marks_its_database_live_when_it_starts(tmp_path: Path) -> N
             except OSError:
                 assert process.poll() is None and time.monotonic() < deadline, "the web app did not start"
                 time.sleep(0.2)
-        marker = read(f"sqlite:///{database}")
+        marker = clock_marker(f"sqlite:///{database}")
         assert marker.live and marker.real_time_by == "网页应用"
     finally:
         process.terminate()

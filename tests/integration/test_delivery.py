@@ -16,8 +16,7 @@ import pytest
 from adapters.outside.db import OutboxMessage
 from adapters.outside.sandbox import SandboxServer
 from tests.conftest import Beian
-from tests.scenarios.test_lifecycle import FILED_AT, file_institution
-from tests.scenarios.test_new_filing import apply
+from tests.support.scenarios import FILED_AT, apply, file_institution
 from workflows.clock import parse_instant
 from workflows.service import Beian as ServiceApp
 

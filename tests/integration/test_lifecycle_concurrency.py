@@ -21,8 +21,8 @@ from sqlalchemy.engine import Engine
 
 from tasks.errors import BeianError, IllegalEvent
 from tests.conftest import Beian
-from tests.integration.test_postgresql import _sessions_waiting_for_a_lock, _wait_until
-from tests.scenarios.test_lifecycle import WINDOW_OPENS, do, file_institution, history, status_changes
+from tests.support.postgres import sessions_waiting_for_a_lock, wait_until
+from tests.support.scenarios import WINDOW_OPENS, do, file_institution, history, status_changes
 from workflows import clock
 from workflows.service import Beian as App
 from workflows.service import cases
@@ -55,7 +55,7 @@ def _race(url: str, now: str, first: tuple[str, dict[str, Any]], second: tuple[s
         order.append(threading.current_thread().name)
         if len(order) == 1:
             first_holds_the_lock.set()
-            _wait_until(lambda: _sessions_waiting_for_a_lock(pg) == 1, "the second event waits for the filing lock")
+            wait_until(lambda: sessions_waiting_for_a_lock(pg) == 1, "the second event waits for the filing lock")
         return real_open_procedure(*args, **kwargs)
 
     monkeypatch.setattr(cases, "open_procedure", open_and_hold)

@@ -7,25 +7,16 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from lxml import etree
 
 from tests.conftest import EXAMPLE_APPLICATION, ROOT
+from tests.support.scenarios import at, open_task
 from workflows import clock
 from workflows.definitions import read_source
 from workflows.service import Beian
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-
-
-def at(text: str) -> clock.VirtualClock:
-    return clock.VirtualClock(datetime.fromisoformat(text))
-
-
-def _task(app: Beian, case: str, bpmn_id: str) -> dict[str, Any]:
-    (task,) = [t for t in app.cases.tasks(case) if t["bpmn_id"] == bpmn_id]
-    return task
 
 
 def _version_2(tmp_path: Path) -> Path:
@@ -51,22 +42,25 @@ def test_running_cases_move_with_open_tasks_armed_timers_and_drafts(backend_url:
     app = Beian(backend_url)
     application = json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8"))
     try:
-        with clock.using_clock(at("2026-09-24T10:00:00+08:00")):
+        with at("2026-09-24T10:00:00+08:00"):
             app.init()
             at_acceptance, at_publicity, at_expert = (app.cases.apply(application)["case"] for _ in range(3))
-            acceptance = _task(app, at_acceptance, "acceptance")
+            acceptance = open_task(app, at_acceptance, "acceptance")
             app.cases.claim(acceptance["id"], "li.na")
             app.cases.save_draft(acceptance["id"], {"decision": "supplement", "reasons": "缺少场地证明"}, actor="li.na")
-        with clock.using_clock(at("2026-09-28T10:00:00+08:00")):
+        with at("2026-09-28T10:00:00+08:00"):
             for case in (at_publicity, at_expert):
-                app.cases.complete(_task(app, case, "acceptance")["id"], {"decision": "accept"})
-        with clock.using_clock(at("2026-10-09T10:00:00+08:00")):
-            app.cases.complete(_task(app, at_publicity, "expert_review")["id"], {"result": "pass", "opinion": "符合"})
-            app.cases.complete(_task(app, at_publicity, "site_inspection")["id"], {"result": "pass", "opinion": "符合"})
-            app.cases.complete(_task(app, at_publicity, "higher_review")["id"], {"result": "pass", "opinion": "同意"})
+                app.cases.complete(open_task(app, case, "acceptance")["id"], {"decision": "accept"})
+        with at("2026-10-09T10:00:00+08:00"):
+            app.cases.complete(open_task(app, at_publicity, "expert_review")["id"],
+                               {"result": "pass", "opinion": "符合"})
+            app.cases.complete(open_task(app, at_publicity, "site_inspection")["id"],
+                               {"result": "pass", "opinion": "符合"})
+            app.cases.complete(open_task(app, at_publicity, "higher_review")["id"],
+                               {"result": "pass", "opinion": "同意"})
             (publicity_end,) = [d["due"] for d in app.records.show(at_publicity)["deadlines"] if d["kind"] == "timer"]
 
-        with clock.using_clock(at("2026-10-12T10:00:00+08:00")):
+        with at("2026-10-12T10:00:00+08:00"):
             assert app.processes.deploy(read_source(_version_2(tmp_path)), actor="process-owner")["version"] == 2
             diff = app.processes.diff("filing_application", 1, 2)
             preview = app.processes.migration_preview("filing_application", 1, 2)
@@ -92,10 +86,10 @@ def test_running_cases_move_with_open_tasks_armed_timers_and_drafts(backend_url:
         assert "专家评估" in problem and "用户任务 → 脚本任务" in problem
         assert result["migrated"] == [at_acceptance, at_publicity] and result["dry_run"] is False
 
-        with clock.using_clock(at("2026-10-12T11:00:00+08:00")):
+        with at("2026-10-12T11:00:00+08:00"):
             versions = app.processes.versions("filing_application")
             assert [(v["version"], v["running"]) for v in versions] == [(1, 1), (2, 2)]
-            moved = _task(app, at_acceptance, "acceptance")
+            moved = open_task(app, at_acceptance, "acceptance")
             # The same open task: its id, its claim, what was typed into it, its statutory deadline.
             assert moved["id"] == acceptance["id"] and moved["name"] == "受理审查（新版）"
             assert moved["due"] == acceptance["due"] == "2026-10-16T00:00:00+08:00"
@@ -110,11 +104,11 @@ def test_running_cases_move_with_open_tasks_armed_timers_and_drafts(backend_url:
             assert not [h for h in app.records.show(at_expert)["history"] if h["action"] == "process_migrated"]
 
         # The migrated case goes on on version 2: after its acceptance the expert review is waived.
-        with clock.using_clock(at("2026-10-13T10:00:00+08:00")):
+        with at("2026-10-13T10:00:00+08:00"):
             app.cases.complete(acceptance["id"], {"decision": "accept"})
             assert [t["bpmn_id"] for t in app.cases.tasks(at_acceptance)] == ["site_inspection"]
             # The blocked case finishes on version 1, with its form.
-            assert _task(app, at_expert, "expert_review")["form"] == "expert_review.schema.json"
+            assert open_task(app, at_expert, "expert_review")["form"] == "expert_review.schema.json"
             new_case = app.cases.apply(application)["case"]
         # The publicity already announced ends when it was announced to end (the region's 5 working days), not 7.
         with clock.using_clock(clock.VirtualClock(datetime.fromisoformat(publicity_end) + timedelta(seconds=1))):

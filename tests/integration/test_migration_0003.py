@@ -12,7 +12,7 @@ from sqlalchemy import delete, inspect, select
 from adapters.outside.db import Instance, MessageWait, Sequence
 from adapters.outside.schema import alembic_config, migrating
 from tests.conftest import Beian
-from tests.scenarios.test_new_filing import apply, complete
+from tests.support.scenarios import apply, complete
 from workflows.service import Beian as ServiceApp
 
 

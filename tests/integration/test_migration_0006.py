@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import text
 
 from tests.conftest import Beian
-from tests.integration.test_database_clock import read
-from tests.scenarios.test_new_filing import apply
+from tests.support.cli import clock_marker
 from tests.support.migrations import downgrade
+from tests.support.scenarios import apply
 from workflows.database_clock import LEGACY_LIVE
 from workflows.service import Beian as Service
 from workflows.users import add_user
@@ -32,13 +32,13 @@ def test_a_database_with_accounts_is_live_after_the_upgrade(beian: Beian, write_
     _down_to_0005(beian.url)
 
     # Not upgraded yet: judged by the migration's rule, so `--now` may not write to it …
-    assert read(beian.url).real_time_by == LEGACY_LIVE
+    assert clock_marker(beian.url).real_time_by == LEGACY_LIVE
     refused = beian("sweep", now="2026-10-20T10:00:00+08:00", expect=9)
     assert LEGACY_LIVE in refused.err
     assert beian.json("show", case)["status"] == "applied"  # … but reading works
 
     assert beian.json("init")["clock"] == "live"
-    marker = read(beian.url)
+    marker = clock_marker(beian.url)
     assert marker.live and marker.real_time_by == LEGACY_LIVE and marker.real_time_since is not None
     assert beian.json("show", case)["status"] == "applied"
 
@@ -47,12 +47,12 @@ def test_a_database_without_accounts_stays_open_to_the_virtual_clock(beian: Beia
                                                                      application: dict[str, Any]) -> None:
     case = apply(beian, write_json, application)  # a tester's database, on the virtual clock only
     _down_to_0005(beian.url)
-    assert read(beian.url).kind == "new"
+    assert clock_marker(beian.url).kind == "new"
     assert beian.json("init", now="2026-09-25T10:00:00+08:00")["clock"] == "new"
     assert beian.json("show", case)["status"] == "applied"
     beian("complete", [t for t in beian.json("tasks", "--case", case)][0]["id"], "--data",
           '{"decision": "accept"}', now="2026-09-28T10:00:00+08:00")
-    assert read(beian.url).kind == "new"
+    assert clock_marker(beian.url).kind == "new"
     engine = Service(beian.url).engine
     try:
         with engine.connect() as connection:

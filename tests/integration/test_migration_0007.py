@@ -9,8 +9,8 @@ from sqlalchemy import inspect, select
 
 from adapters.outside.db import WebSession
 from tests.conftest import Beian
-from tests.scenarios.test_new_filing import apply
 from tests.support.migrations import downgrade
+from tests.support.scenarios import apply
 from workflows.service import Beian as Service
 from workflows.sessions import live_sessions, session_of, start_session
 from workflows.users import add_user, list_users

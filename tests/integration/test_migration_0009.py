@@ -4,7 +4,6 @@ from the cases, the open tasks and the history, so every viewer finds what they 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -12,16 +11,14 @@ from sqlalchemy import select
 
 from adapters.outside.db import CaseAuthority
 from tests.support.migrations import downgrade
-from workflows import clock
+from tests.support.scenarios import RECEIVED, apply_by_service, at, step
 from workflows.service import Beian
-
-RECEIVED = "2026-09-24T10:00:00+08:00"
 
 
 @pytest.fixture
 def app(backend_url: str) -> Iterator[Beian]:
     service = Beian(backend_url)
-    with clock.using_clock(clock.VirtualClock(datetime.fromisoformat(RECEIVED))):
+    with at(RECEIVED):
         service.init()
     try:
         yield service
@@ -34,21 +31,13 @@ def _rows(app: Beian) -> set[tuple[str, str]]:
         return {(row.case_id, row.authority) for row in uow.session.scalars(select(CaseAuthority))}
 
 
-def _step(app: Beian, case: str, bpmn_id: str, data: dict[str, Any], now: str) -> None:
-    with clock.using_clock(clock.VirtualClock(datetime.fromisoformat(now))):
-        [open_task] = [t for t in app.cases.tasks(case) if t["bpmn_id"] == bpmn_id]
-        app.cases.complete(open_task["id"], data, actor="test")
-
-
 def test_the_authorities_come_back_from_cases_tasks_and_history(backend_url: str, app: Beian,
                                                                application: dict[str, Any]) -> None:
-    with clock.using_clock(clock.VirtualClock(datetime.fromisoformat(RECEIVED))):
-        reviewed = str(app.cases.apply(application)["case"])
-        waiting = str(app.cases.apply(application)["case"])
-    _step(app, reviewed, "acceptance", {"decision": "accept"}, "2026-09-28T10:00:00+08:00")
-    _step(app, reviewed, "expert_review", {"result": "pass", "opinion": "符合要求"}, "2026-10-09T10:00:00+08:00")
-    _step(app, reviewed, "site_inspection", {"result": "pass", "opinion": "符合要求"}, "2026-10-10T10:00:00+08:00")
-    _step(app, reviewed, "higher_review", {"result": "pass"}, "2026-10-12T09:00:00+08:00")  # done by the province
+    reviewed, waiting = apply_by_service(app, application), apply_by_service(app, application)
+    step(app, reviewed, "acceptance", {"decision": "accept"}, "2026-09-28T10:00:00+08:00")
+    step(app, reviewed, "expert_review", {"result": "pass", "opinion": "符合要求"}, "2026-10-09T10:00:00+08:00")
+    step(app, reviewed, "site_inspection", {"result": "pass", "opinion": "符合要求"}, "2026-10-10T10:00:00+08:00")
+    step(app, reviewed, "higher_review", {"result": "pass"}, "2026-10-12T09:00:00+08:00")  # done by the province
     before = _rows(app)
     assert before == {(reviewed, "510100"), (reviewed, "510000"), (waiting, "510100")}
 

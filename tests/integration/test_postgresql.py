@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -26,7 +24,8 @@ from adapters.outside.db import Base
 from adapters.outside.schema import alembic_config
 from tasks.errors import BeianError, IllegalEvent, NotFound
 from tests.conftest import Beian
-from tests.scenarios.test_new_filing import RECEIVED, apply, task, to_publicity
+from tests.support.postgres import sessions_waiting_for_a_lock, wait_until
+from tests.support.scenarios import RECEIVED, apply, task, to_publicity
 from workflows import engine as workflow_engine
 from workflows.service import Beian as App
 
@@ -37,20 +36,6 @@ def _triggers(engine: Engine) -> set[str]:
     with engine.connect() as connection:
         return set(connection.scalars(text(
             "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal")))
-
-
-def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.02)
-
-
-def _sessions_waiting_for_a_lock(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return connection.scalar(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))
 
 
 def test_migration_creates_the_schema_with_the_append_only_trigger(cli: Beian, pg: Engine) -> None:
@@ -99,7 +84,7 @@ def test_row_lock_serialises_two_caseworkers_completing_the_same_task(cli: Beian
         loads.append(threading.current_thread().name)
         if len(loads) == 1:
             first_holds_the_lock.set()
-            _wait_until(lambda: _sessions_waiting_for_a_lock(pg) == 1, "the second step waits for the row lock")
+            wait_until(lambda: sessions_waiting_for_a_lock(pg) == 1, "the second step waits for the row lock")
         return real_load(state, spec, subprocess_specs)
 
     monkeypatch.setattr(workflow_engine, "load_state", load_and_hold)
@@ -151,7 +136,7 @@ def test_two_transactions_create_the_same_counter_at_once(cli: Beian) -> None:
             with app.uow() as uow:
                 values["first"] = uow.repo.next_value("case:2099")
                 first_inserted.set()
-                _wait_until(lambda: _sessions_waiting_for_a_lock(app.engine) == 1,
+                wait_until(lambda: sessions_waiting_for_a_lock(app.engine) == 1,
                             "the second transaction waits for the new counter row")
                 uow.commit()
         except BaseException as exc:  # reported by the main thread

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import ROOT
-from workflows import clock
+from tests.support.scenarios import at
 from workflows.definitions import read_source
 from workflows.service import Beian
 from workflows.simulation import simulate
@@ -46,10 +46,6 @@ def app(backend_url: str) -> Iterator[Beian]:
         service.close()
 
 
-def _at(text: str) -> clock.VirtualClock:
-    return clock.VirtualClock(datetime.fromisoformat(text))
-
-
 def test_simulate_reports_the_simulated_days_of_each_version() -> None:
     default = json.loads((ROOT / "bpmn" / "simulation" / "profile.json").read_text(encoding="utf-8"))
     profile = profile_from_data(merge(default, {"horizon": {"days_after_until": 20}}), "测试配置")
@@ -63,7 +59,7 @@ def test_simulate_reports_the_simulated_days_of_each_version() -> None:
 
 
 def test_calendar_load_reports_each_case_it_recomputes(app: Beian, application: dict[str, Any]) -> None:
-    with clock.using_clock(_at("2026-12-29T09:00:00+08:00")):
+    with at("2026-12-29T09:00:00+08:00"):
         app.init()
         cases = [app.cases.apply(application)["case"] for _ in range(2)]  # deadlines in 2027: provisional
         recorder = Recorder()
@@ -78,7 +74,7 @@ def test_migrate_reports_the_cases_it_checks_and_moves(app: Beian, application: 
     renamed = (ROOT / "bpmn" / "filing_application.bpmn").read_text(encoding="utf-8").replace(
         'name="受理审查"', 'name="受理审查（新版）"', 1)
     (tmp_path / "filing_application.bpmn").write_text(renamed, encoding="utf-8")
-    with clock.using_clock(_at("2026-09-24T10:00:00+08:00")):
+    with at("2026-09-24T10:00:00+08:00"):
         app.init()
         for _ in range(3):
             app.cases.apply(application)

@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from adapters.outside.db import Base, make_engine
 from adapters.outside.schema import upgrade
 from tests.conftest import Beian
-from tests.scenarios.test_new_filing import apply, task
+from tests.support.scenarios import apply, task
 
 
 def test_migrations_match_the_models(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ RECEIVED = "2026-10-08T09:00:00+08:00"
 DECIDED = ["2026-10-09", "2026-10-10", "2026-10-12", "2026-10-13", "2026-10-14", "2026-10-15"]
 
 
-def _history(url: str, application: dict[str, Any]) -> None:
+def _decided_history(url: str, application: dict[str, Any]) -> None:
     app = Service(url)
     try:
         cases = []
@@ -36,7 +36,7 @@ def _history(url: str, application: dict[str, Any]) -> None:
 
 def test_the_history_gives_the_acceptance_profile_and_the_simulation_takes_it(
         beian: Beian, application: dict[str, Any], tmp_path: Path) -> None:
-    _history(beian.url, application)
+    _decided_history(beian.url, application)
     result = beian("simulate-profile", as_json=False)
     profile = json.loads(result.out)
     assert profile["tasks"] == {"acceptance": {

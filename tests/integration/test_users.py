@@ -22,7 +22,7 @@ from tasks.access import authority_of
 from tasks.errors import NotFound
 from tasks.regions import profile_for_region
 from tests.conftest import Beian
-from tests.scenarios.test_new_filing import apply, complete
+from tests.support.scenarios import apply, complete
 from workflows import clock, users
 from workflows.service import Beian as ServiceApp
 

@@ -8,7 +8,6 @@ server here, at import time, before any test module imports Prefect.
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import shutil
@@ -21,7 +20,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -64,16 +62,6 @@ def eventually(check: Callable[[], T | None], timeout: float = 30.0, interval: f
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or check}")
         time.sleep(interval)
-
-
-def at(instant: str) -> Any:
-    from workflows import clock
-
-    return clock.using_clock(clock.VirtualClock(datetime.fromisoformat(instant)))
-
-
-def example_application() -> dict[str, Any]:
-    return json.loads((ROOT / "examples" / "application.json").read_text(encoding="utf-8"))
 
 
 @dataclass

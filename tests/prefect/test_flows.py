@@ -30,7 +30,8 @@ from prefect.types._datetime import now as prefect_now
 from sqlalchemy import text
 
 from adapters.outside.settings import OUTSIDE_SYSTEMS
-from tests.prefect.conftest import RECEIVED, SANDBOX_PORT, at, eventually, example_application
+from tests.prefect.conftest import RECEIVED, SANDBOX_PORT, eventually
+from tests.support.scenarios import apply_by_service, at, to_publicity_by_service
 from workflows.database_clock import read_marker
 from workflows.flows import (
     STUCK_ARTIFACT_KEY,
@@ -64,25 +65,6 @@ def app(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, up: Any, automation_prob
     service.close()
 
 
-def apply(app: Beian) -> str:
-    with at(RECEIVED):
-        return str(app.cases.apply(example_application())["case"])
-
-
-def complete(app: Beian, case: str, bpmn_id: str, data: dict[str, Any], instant: str) -> None:
-    with at(instant):
-        [task] = [t for t in app.cases.tasks(case) if t["bpmn_id"] == bpmn_id]
-        app.cases.complete(task["id"], data)
-
-
-def to_publicity(app: Beian, case: str) -> None:
-    """Through acceptance and reviews into publicity (published 12 October 2026, over at the end of 16 October)."""
-    complete(app, case, "acceptance", {"decision": "accept"}, "2026-09-28T10:00:00+08:00")
-    complete(app, case, "expert_review", {"result": "pass", "opinion": "材料齐全"}, "2026-10-09T10:00:00+08:00")
-    complete(app, case, "site_inspection", {"result": "pass", "opinion": "符合要求"}, "2026-10-10T10:00:00+08:00")
-    complete(app, case, "higher_review", {"result": "pass"}, "2026-10-12T09:00:00+08:00")
-
-
 def corrupt(app: Beian, case: str) -> str:
     """Break the saved workflow state of a case so that stepping it raises; returns the state it had."""
     with app.engine.begin() as connection:
@@ -96,7 +78,7 @@ def restore(app: Beian, case: str, state: str) -> None:
         connection.execute(text("UPDATE instances SET state = :s WHERE case_id = :c"), {"s": state, "c": case})
 
 
-def actions(app: Beian, case: str) -> Counter[str]:
+def action_counts(app: Beian, case: str) -> Counter[str]:
     return Counter(entry["action"] for entry in app.records.show(case)["history"])
 
 
@@ -132,7 +114,7 @@ def table_rows(artifact: Any) -> list[dict[str, Any]]:
 # --- the timer sweep ---------------------------------------------------------------------------------------------
 
 def test_sweep_fires_due_timers_and_a_broken_case_fails_its_own_task_run(app: Beian, prefect_client: Any) -> None:
-    good, broken = apply(app), apply(app)
+    good, broken = apply_by_service(app), apply_by_service(app)
     corrupt(app, broken)
 
     state = sweep_timers(return_state=True)
@@ -155,7 +137,7 @@ def test_sweep_fires_due_timers_and_a_broken_case_fails_its_own_task_run(app: Be
     assert f"案件 {broken} 定时处理失败" in log and "JSONDecodeError" in log and f"beian retry {broken}" in log
 
     # The database agrees: the timer fired once, the failure is on the broken case.
-    assert actions(app, good)["timer_fired"] == 1
+    assert action_counts(app, good)["timer_fired"] == 1
     with app.uow() as uow:
         instance = uow.repo.instance(broken)
         assert instance is not None and instance.error_count == 1 and "JSONDecodeError" in (instance.error or "")
@@ -163,14 +145,14 @@ def test_sweep_fires_due_timers_and_a_broken_case_fails_its_own_task_run(app: Be
     # Sweeping again fires nothing twice; the broken case fails again, one attempt more.
     again = sweep_timers(return_state=True)
     assert again.is_failed() and broken in again.message
-    assert actions(app, good)["timer_fired"] == 1
+    assert action_counts(app, good)["timer_fired"] == 1
     with app.uow() as uow:
         instance = uow.repo.instance(broken)
         assert instance is not None and instance.error_count == 2
 
 
 def test_a_clean_sweep_completes_with_its_summary(app: Beian, prefect_client: Any) -> None:
-    case = apply(app)
+    case = apply_by_service(app)
     state = sweep_timers(return_state=True)
     assert state.is_completed()
     summary = state.result()
@@ -181,7 +163,7 @@ def test_a_clean_sweep_completes_with_its_summary(app: Beian, prefect_client: An
 
 
 def test_retry_case_runs_a_repaired_case_again(app: Beian, prefect_client: Any) -> None:
-    case = apply(app)
+    case = apply_by_service(app)
     saved = corrupt(app, case)
     assert sweep_timers(return_state=True).is_failed()
     restore(app, case, saved)  # ops repaired what was wrong
@@ -189,7 +171,7 @@ def test_retry_case_runs_a_repaired_case_again(app: Beian, prefect_client: Any) 
     state = retry_case(case, return_state=True)
     assert state.is_completed(), state.message
     assert state.result()["ok"] is True
-    assert actions(app, case)["timer_fired"] == 1
+    assert action_counts(app, case)["timer_fired"] == 1
     with app.uow() as uow:
         instance = uow.repo.instance(case)
         assert instance is not None and instance.error is None and instance.error_count == 0
@@ -206,8 +188,8 @@ def test_delivery_fails_the_case_while_the_website_is_down_then_sends_it_once(
     httpx.post(f"{SANDBOX}/_sandbox/reset").raise_for_status()
     httpx.post(f"{SANDBOX}/_sandbox/mode", json={"system": "notice_website", "mode": "fail", "status": 503}
                ).raise_for_status()
-    case = apply(app)
-    to_publicity(app, case)  # queues the publicity notice for the notice website
+    case = apply_by_service(app)
+    to_publicity_by_service(app, case)  # queues the publicity notice for the notice website
 
     down = deliver_outbox(return_state=True)
     assert down.is_failed() and case in down.message
@@ -230,9 +212,9 @@ def test_delivery_fails_the_case_while_the_website_is_down_then_sends_it_once(
 
 def test_stuck_watch_publishes_the_table_and_announces_each_case_once(app: Beian, prefect_client: Any) -> None:
     started = prefect_now("UTC")
-    waiting = apply(app)  # its acceptance is overdue and its escalation timer late
-    published = apply(app)
-    to_publicity(app, published)  # only its end-of-publicity timer is late
+    waiting = apply_by_service(app)  # its acceptance is overdue and its escalation timer late
+    published = apply_by_service(app)
+    to_publicity_by_service(app, published)  # only its end-of-publicity timer is late
     httpx.post(f"{SANDBOX}/_sandbox/reset").raise_for_status()
     assert deliver_outbox()["failed"] == 0  # the publicity notice is out: a pending one would be late too
 

@@ -38,12 +38,11 @@ from tests.prefect.conftest import (
     WEB_PORT,
     AutomationProbes,
     UpProcess,
-    at,
     eventually,
-    example_application,
     free_port,
     processes_of,
 )
+from tests.support.scenarios import at, example_application
 from workflows import flows
 from workflows.database_clock import read_marker
 from workflows.service import Beian

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DatabaseError
 
 from adapters.outside.db import make_engine
 from tests.conftest import Beian
-from tests.scenarios.test_new_filing import apply, task
+from tests.support.scenarios import apply, task
 
 ARRANGEMENT_2027 = {
     "year": 2027,

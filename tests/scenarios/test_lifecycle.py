@@ -9,71 +9,27 @@ holiday arrangement loaded, so working-day deadlines there are provisional (stat
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import pytest
 
 from tasks.credit_code import check_character
 from tests.conftest import Beian
-from tests.scenarios.test_new_filing import apply, complete, to_publicity
-
-FILED_AT = "2026-10-17T00:00:01+08:00"
-WINDOW_OPENS = "2029-07-16T00:00:01+08:00"
-SECOND_REMINDER = "2029-09-16T00:00:01+08:00"
-EXPIRED = "2029-10-17T00:00:01+08:00"
-ILLEGAL = 5  # tasks.errors.IllegalEvent
-INVALID = 4  # tasks.errors.InvalidInput
-
-
-def file_institution(beian: Beian, write_json: Any, application: dict[str, Any]) -> tuple[str, str]:
-    case = apply(beian, write_json, application)
-    if application["authority_level"] == "municipal":
-        to_publicity(beian, case)
-    else:  # the provincial path has no higher-level review
-        complete(beian, case, "acceptance", {"decision": "accept"}, "2026-09-28T10:00:00+08:00")
-        for bpmn_id in ("expert_review", "site_inspection"):
-            complete(beian, case, bpmn_id, {"result": "pass", "opinion": "符合"}, "2026-10-10T10:00:00+08:00")
-    beian.json("sweep", now=FILED_AT)
-    shown = beian.json("show", case)
-    assert shown["status"] == "filed"
-    return case, shown["filing_number"]
-
-
-def send(beian: Beian, message: str, target: str, data: dict[str, Any] | None, now: str, expect: int = 0) -> Any:
-    args = ["send", message, "--case", target] + (["--data", json.dumps(data, ensure_ascii=False)] if data else [])
-    result = beian(*args, now=now, expect=expect)
-    return result.json if expect == 0 else result.err
-
-
-def history(beian: Beian, target: str) -> list[dict[str, Any]]:
-    return beian.json("show", target)["history"]
-
-
-def status_changes(beian: Beian, target: str) -> list[dict[str, Any]]:
-    return [h for h in history(beian, target) if h["action"] == "filing_status_changed"]
-
-
-def case_task(beian: Beian, filing: str, bpmn_id: str, now: str) -> tuple[str, dict[str, Any]]:
-    open_tasks = [t for t in beian.json("tasks", now=now) if t["bpmn_id"] == bpmn_id]
-    assert len(open_tasks) == 1, f"expected one open {bpmn_id}, got {open_tasks}"
-    return open_tasks[0]["case"], open_tasks[0]
-
-
-def do(beian: Beian, filing: str, bpmn_id: str, data: dict[str, Any], now: str) -> str:
-    case, open_task = case_task(beian, filing, bpmn_id, now)
-    beian.json("complete", open_task["id"], "--data", json.dumps(data, ensure_ascii=False), now=now)
-    return case
-
-
-def assert_each_status_change_once_with_article(beian: Beian, target: str) -> None:
-    changes = status_changes(beian, target)
-    assert changes, "no status change recorded"
-    for change in changes:
-        assert change["article"], change
-    summaries = [c["summary"] for c in changes]
-    assert len(summaries) == len(set((c["at"], c["summary"]) for c in changes)), summaries
-
+from tests.support.scenarios import (
+    EXPIRED,
+    ILLEGAL,
+    INVALID,
+    SECOND_REMINDER,
+    WINDOW_OPENS,
+    apply,
+    assert_each_status_change_once_with_article,
+    complete,
+    do,
+    file_institution,
+    history,
+    send,
+    status_changes,
+)
 
 # --- renewal ----------------------------------------------------------------------------------------------------
 

@@ -8,38 +8,7 @@ import json
 from typing import Any
 
 from tests.conftest import Beian
-
-RECEIVED = "2026-09-24T10:00:00+08:00"          # a Thursday
-ACCEPTANCE_DUE = "2026-10-16T00:00:00+08:00"    # end of 15 Oct, the 10th working day after 24 Sep
-
-
-def apply(beian: Beian, write_json: Any, application: dict[str, Any], received: str = RECEIVED) -> str:
-    path = write_json(application, "application.json")
-    return beian.json("apply", path, "--received-at", received, now=received)["case"]
-
-
-def task(beian: Beian, case: str, bpmn_id: str, now: str | None = None) -> dict[str, Any]:
-    tasks = [t for t in beian.json("tasks", "--case", case, now=now) if t["bpmn_id"] == bpmn_id]
-    assert len(tasks) == 1, f"expected one open {bpmn_id} task, got {tasks}"
-    return tasks[0]
-
-
-def complete(beian: Beian, case: str, bpmn_id: str, data: dict[str, Any], now: str) -> dict[str, Any]:
-    return beian.json("complete", task(beian, case, bpmn_id, now)["id"], "--data", json.dumps(data), now=now)
-
-
-def to_publicity(beian: Beian, case: str) -> None:
-    complete(beian, case, "acceptance", {"decision": "accept"}, "2026-09-28T10:00:00+08:00")
-    complete(beian, case, "expert_review", {"result": "pass", "opinion": "材料齐全，评价能力符合要求"},
-             "2026-10-09T10:00:00+08:00")
-    complete(beian, case, "site_inspection", {"result": "pass", "opinion": "场地设备符合要求"},
-             "2026-10-10T10:00:00+08:00")
-    # The example application is municipal in Sichuan: the province reviews it before publicity.
-    complete(beian, case, "higher_review", {"result": "pass"}, "2026-10-12T09:00:00+08:00")
-
-
-def actions(beian: Beian, case: str) -> list[str]:
-    return [h["action"] for h in beian.json("show", case)["history"]]
+from tests.support.scenarios import ACCEPTANCE_DUE, RECEIVED, actions, apply, complete, task, to_publicity
 
 
 def test_happy_path_to_receipt(beian: Beian, write_json: Any, application: dict[str, Any]) -> None:

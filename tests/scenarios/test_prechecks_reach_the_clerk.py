@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from tests.conftest import Beian
-from tests.scenarios.test_new_filing import apply, complete, task, to_publicity
+from tests.support.scenarios import apply, complete, task, to_publicity
 
 
 def test_too_few_assessors_is_shown_with_its_article(beian: Beian, write_json: Any,

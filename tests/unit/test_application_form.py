@@ -32,7 +32,8 @@ from adapters.entrypoints.web.forms.application import (
 )
 from tasks.application import validate_application
 from tasks.calendar import SHANGHAI
-from tests.unit.test_webforms import browser_post as webforms_browser_post
+from tests.support.forms import browser_post as webforms_browser_post
+from tests.support.forms import flattened
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "adapters" / "entrypoints" / "web" / "templates"
@@ -46,48 +47,6 @@ CLERK = SimpleNamespace(username="intake1", display_name="受理员甲", roles=(
 @pytest.fixture()
 def example() -> dict[str, Any]:
     return json.loads(EXAMPLE_PATH.read_text(encoding="utf-8"))
-
-
-def flattened(application: dict[str, Any], *, blank_rows: bool = True) -> list[tuple[str, str]]:
-    """The pairs a browser posts for ``application``, written out independently of the module under test: fields
-    in page order, one pair per checked level, and (``blank_rows``) the spare blank rows the form always shows."""
-    pairs: list[tuple[str, str]] = [("csrf_token", "t0k"), (RECEIVED_AT_FIELD, "2026-10-15")]
-    pairs += [(f"institution[{key}]", value) for key, value in application["institution"].items()]
-    pairs += [("region", application["region"]), ("authority_level", application["authority_level"]),
-              ("parent_filing_number", application.get("parent_filing_number", ""))]
-    occupations = application["occupations"]
-    for i, occupation in enumerate(occupations):
-        pairs += [(f"occupations[{i}][code]", occupation["code"]), (f"occupations[{i}][name]", occupation["name"])]
-        pairs += [(f"occupations[{i}][levels]", str(level)) for level in occupation["levels"]]
-        pairs += [(f"occupations[{i}][{key}]", occupation.get(key, ""))
-                  for key in ("basis", "standard_name", "question_bank")]
-    if blank_rows:  # an untouched item: its radio group posts "不选择" (an empty value), its checkboxes nothing
-        n = len(occupations)
-        pairs += [(f"occupations[{n}][code]", ""), (f"occupations[{n}][name]", ""), (f"occupations[{n}][basis]", ""),
-                  (f"occupations[{n}][standard_name]", ""), (f"occupations[{n}][question_bank]", "")]
-    for group, columns in (("assessors", ("name", "occupation", "id_number", "organization", "title", "education")),
-                           ("quality_supervisors", ("name", "id_number", "organization", "title", "education")),
-                           ("experts", ("name", "id_number", "organization", "title", "education", "specialty"))):
-        rows = application.get(group, [])
-        for i, row in enumerate(rows):
-            pairs += [(f"{group}[{i}][{column}]", row.get(column, "")) for column in columns]
-        if blank_rows:
-            pairs += [(f"{group}[{len(rows)}][{column}]", "") for column in columns]
-    sites = application.get("sites", [])
-    for i, site in enumerate(sites):
-        pairs += [(f"sites[{i}][name]", site["name"]), (f"sites[{i}][address]", site["address"]),
-                  (f"sites[{i}][area_m2]", str(site.get("area_m2", ""))),
-                  (f"sites[{i}][ownership]", site.get("ownership", ""))]
-        for k, item in enumerate(site.get("equipment", [])):
-            pairs += [(f"sites[{i}][equipment][{k}][{column}]", str(item.get(column, "")))
-                      for column in ("name", "brand", "model", "quantity", "owner")]
-        if blank_rows:
-            k = len(site.get("equipment", []))
-            pairs += [(f"sites[{i}][equipment][{k}][{column}]", "")
-                      for column in ("name", "brand", "model", "quantity", "owner")]
-    for i, material in enumerate(application.get("materials", [])):
-        pairs += [(f"materials[{i}][{key}]", material.get(key, "")) for key in ("kind", "title", "reference")]
-    return pairs
 
 
 def with_values(pairs: Sequence[tuple[str, str]], values: dict[str, str]) -> list[tuple[str, str]]:

@@ -25,7 +25,7 @@ from tasks.limits import (
     nested_deeper_than,
 )
 from tasks.text import BIDI_CONTROLS, printable, text_problem
-from tests.unit.test_application_form import flattened
+from tests.support.forms import flattened
 from workflows.bpmn_check import check_source, size_findings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from tasks.errors import ConcurrentChange, IllegalEvent, NotFound
 from tests.conftest import Beian
-from tests.scenarios.test_new_filing import RECEIVED, apply, task
+from tests.support.scenarios import RECEIVED, apply, task
 from workflows import clock, engine
 from workflows.service import Beian as App
 

@@ -1,6 +1,6 @@
 """Process 1 (备案申请): bpmn/filing_application.bpmn validates, is completely drawn, and every path runs.
 
-The paths run in memory (no database) on the project's own engine pieces, driven by tests/unit/bpmn_harness.py: only
+The paths run in memory (no database) on the project's own engine pieces, driven by tests/support/bpmn_harness.py: only
 the domain side is replaced, by expression functions that count calendar days (the working-day calendar is tested
 elsewhere) and by service operators that return canned results and record their calls.
 """
@@ -21,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from tasks.forms import schema_problems
 from tasks.roles import role_for_lane
-from tests.unit.bpmn_harness import (
+from tests.support.bpmn_harness import (
     FORMS_DIR,
     FUNCTIONS,
     NS,

@@ -2,10 +2,10 @@
 
 bpmn/filing_validity.bpmn, renewal.bpmn, change_report.bpmn and voluntary_termination.bpmn validate, are completely
 drawn, use only the operators and expression functions of the issue 3 design (its operator table is in
-tests/unit/bpmn_harness.py) and every path runs. As in test_filing_bpmn.py the paths run in memory on the project's own
-engine pieces, driven by the harness; only the domain side is replaced by expression functions that count calendar
-days and by service operators that check their parameters against the design, record each call with the virtual time
-it ran at, and answer with canned results.
+tests/support/bpmn_harness.py) and every path runs. As in test_filing_bpmn.py the paths run in memory on the
+project's own engine pieces, driven by the harness; only the domain side is replaced by expression functions that
+count calendar days and by service operators that check their parameters against the design, record each call with the
+virtual time it ran at, and answer with canned results.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from tasks.articles import ARTICLE_KEYS, COMMON
 from tasks.forms import schema_problems
 from tasks.regions import profile_by_key, profile_for_region
 from tasks.roles import role_for_lane
-from tests.unit.bpmn_harness import (
+from tests.support.bpmn_harness import (
     BPMN_DIR,
     CASE_STATUSES,
     DESIGN_OPERATORS,

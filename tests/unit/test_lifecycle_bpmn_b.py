@@ -2,7 +2,7 @@
 
 Each file validates, is read and parsed by `workflows.definitions`, is completely and tidily drawn, and every path
 runs in memory on the project's engine pieces (restricted expressions, the virtual clock, the settle loop and the
-state round trip of `workflows.state`), driven by tests/unit/bpmn_harness.py. Only the domain side is replaced:
+state round trip of `workflows.state`), driven by tests/support/bpmn_harness.py. Only the domain side is replaced:
 expression functions that count calendar days instead of working days, and operators that check their parameters
 against the design (its operator table is in the harness), record the call and answer with a canned result.
 """
@@ -27,7 +27,7 @@ from tasks.articles import ARTICLE_KEYS, JILIN
 from tasks.forms import schema_problems
 from tasks.regions import load_profiles, profile_by_key, profile_for_region
 from tasks.roles import role_for_lane
-from tests.unit.bpmn_harness import (
+from tests.support.bpmn_harness import (
     BPMN_DIR,
     CASE_STATUSES,
     DESIGN_OPERATORS,

@@ -29,7 +29,7 @@ def chain(*tasks: str) -> ParsedDefinition:
     return parse_definition("p", "\n".join([HEAD, *nodes, *links, TAIL]), "p.bpmn", {})
 
 
-def at(definition: ParsedDefinition, done: int) -> BpmnWorkflow:
+def workflow_at(definition: ParsedDefinition, done: int) -> BpmnWorkflow:
     workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs)
     workflow.do_engine_steps()
     for _ in range(done):
@@ -41,19 +41,19 @@ def at(definition: ParsedDefinition, done: int) -> BpmnWorkflow:
 
 
 def test_a_case_on_a_removed_step_is_blocked() -> None:
-    plan = plan_case("C1", "applied", at(chain("a", "b"), 0), chain("b"))
+    plan = plan_case("C1", "applied", workflow_at(chain("a", "b"), 0), chain("b"))
     assert not plan.migratable
     assert plan.problems == ["案件所在的环节“环节a”（a）在新版本中已删除"]
     assert [(p.bpmn_id, p.kind, p.outcome) for p in plan.positions] == [("a", "待办", "removed")]
 
 
 def test_a_case_that_passed_a_removed_step_is_blocked_because_its_history_would_not_restore() -> None:
-    plan = plan_case("C2", "applied", at(chain("a", "b"), 1), chain("b"))
+    plan = plan_case("C2", "applied", workflow_at(chain("a", "b"), 1), chain("b"))
     assert plan.problems == ["已办理的环节“环节a（a）”在新版本中已删除，案件的历史无法对应到新版本"]
 
 
 def test_a_renamed_step_is_followed_and_the_open_task_keeps_its_id_and_data() -> None:
-    workflow = at(chain("a", "b"), 1)
+    workflow = workflow_at(chain("a", "b"), 1)
     (open_task,) = workflow.get_tasks(state=TaskState.READY, manual=True)
     open_task.data["draft"] = "半成品"
     new = chain("a", "b2")
@@ -72,5 +72,5 @@ def test_a_renamed_step_is_followed_and_the_open_task_keeps_its_id_and_data() ->
 
 
 def test_an_unchanged_version_moves_every_position_unchanged() -> None:
-    plan = plan_case("C4", "applied", at(chain("a", "b"), 1), chain("a", "b"))
+    plan = plan_case("C4", "applied", workflow_at(chain("a", "b"), 1), chain("a", "b"))
     assert plan.migratable and [(p.bpmn_id, p.outcome) for p in plan.positions] == [("b", "unchanged")]

@@ -33,7 +33,7 @@ from adapters.outside.pdf import (
 from tasks.errors import NotFound
 from tests.conftest import EXAMPLE_APPLICATION, ROOT
 from tests.conftest import Beian as Cli
-from tests.unit import test_documents, test_lifecycle_documents
+from tests.support import filing_documents, lifecycle_documents
 
 A4 = (595.28, 841.89)  # points
 MM = 72 / 25.4
@@ -42,7 +42,7 @@ LEFT, RIGHT = 28 * MM, 26 * MM
 BODY_PT = 16.0
 TYPE_AREA_CENTRE = LEFT + (A4[0] - LEFT - RIGHT) / 2
 
-CONTEXTS: dict[str, dict[str, Any]] = {**test_documents.CONTEXTS, **test_lifecycle_documents.CONTEXTS}
+CONTEXTS: dict[str, dict[str, Any]] = {**filing_documents.CONTEXTS, **lifecycle_documents.CONTEXTS}
 
 
 def run(*argv: str, data: bytes) -> str:
@@ -110,7 +110,7 @@ def the_line(lines: list[Line], text: str, nth: int = 0) -> Line:
 
 @pytest.fixture(scope="module")
 def receipt() -> tuple[dict[str, Any], bytes]:
-    context = test_documents.context("filing_receipt")
+    context = filing_documents.context("filing_receipt")
     return context, html_to_pdf(render_document("filing_receipt", context).html)
 
 
@@ -253,7 +253,7 @@ def test_a_machine_without_the_cjk_fonts_gets_a_clear_error(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("character", ["\ue000", "\U00020000"], ids=["private-use", "ext-b-not-in-noto"])
 def test_a_character_without_a_glyph_is_refused_not_printed_as_a_box(character: str) -> None:
-    context = test_documents.context("rejection_notice")
+    context = filing_documents.context("rejection_notice")
     context["institution"]["name"] = f"成都{character}精工机械制造有限公司"
     html = render_document("rejection_notice", context).html
     with pytest.raises(GlyphMissing, match=rf"U\+{ord(character):04X}"):

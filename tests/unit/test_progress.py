@@ -62,7 +62,7 @@ def flow_between(xml: str, source: str, target: str) -> str:
     return str(found[0])
 
 
-def open_task(app: Beian, case: str, bpmn_id: str) -> str:
+def open_task_id(app: Beian, case: str, bpmn_id: str) -> str:
     ids = [t["id"] for t in app.cases.tasks(case) if t["bpmn_id"] == bpmn_id]
     assert len(ids) == 1, app.cases.tasks(case)
     return ids[0]
@@ -105,7 +105,7 @@ def test_progress_of_a_real_case(app: Beian) -> None:
     assert flow_between(xml, "set_acceptance_deadline", "acceptance") in passed  # through the boundary split
     assert not passed & {flow_between(xml, "acceptance", "acceptance_decision")}
 
-    app.cases.complete(open_task(app, case, "acceptance"), {"decision": "accept"})
+    app.cases.complete(open_task_id(app, case, "acceptance"), {"decision": "accept"})
     current, done, passed, xml = case_progress(app, case)
     assert current == {"expert_review"}
     assert {"acceptance", "acceptance_decision", "status_under_review"} <= done
@@ -128,7 +128,7 @@ def test_progress_of_a_real_case(app: Beian) -> None:
 def test_progress_through_a_loop(app: Beian) -> None:
     application = json.loads((ROOT / "examples" / "application.json").read_text(encoding="utf-8"))
     case = app.cases.apply(application)["case"]
-    app.cases.complete(open_task(app, case, "acceptance"), {"decision": "supplement", "reasons": "缺少场地证明材料"})
+    app.cases.complete(open_task_id(app, case, "acceptance"), {"decision": "supplement", "reasons": "缺少场地证明材料"})
     current, done, passed, xml = case_progress(app, case)
     assert current == {"await_resubmission"}
     assert flow_between(xml, "acceptance_decision", "notice_supplement") in passed

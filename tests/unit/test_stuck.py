@@ -19,7 +19,7 @@ from sqlalchemy import event, select
 from adapters.outside.db import HumanTask, MessageWait, OutboxMessage, StuckCase
 from adapters.outside.settings import Settings
 from tasks.calendar import SHANGHAI, WorkingDayCalendar
-from workflows import clock
+from tests.support.scenarios import apply_by_service, at, open_task
 from workflows.service import Beian
 from workflows.stuck import StuckItem, find_stuck, record_stuck, stuck_report, working_days_overdue
 
@@ -29,10 +29,6 @@ ACCEPTANCE_DUE = datetime.fromisoformat("2026-10-16T00:00:00+08:00")  # the end 
 SETTINGS = Settings(sweep_interval_seconds=60, sweep_max_attempts=3, web_url="https://beian.example.cn")
 
 
-def at(instant: str) -> Any:
-    return clock.using_clock(clock.VirtualClock(datetime.fromisoformat(instant)))
-
-
 @pytest.fixture
 def app(backend_url: str) -> Iterator[Beian]:
     service = Beian(backend_url)
@@ -40,18 +36,6 @@ def app(backend_url: str) -> Iterator[Beian]:
         service.init()
     yield service
     service.close()
-
-
-def apply(app: Beian, received: str = RECEIVED) -> str:
-    application = json.loads((ROOT / "examples" / "application.json").read_text(encoding="utf-8"))
-    with at(received):
-        return app.cases.apply(application)["case"]
-
-
-def open_task(app: Beian, case: str, bpmn_id: str = "acceptance") -> dict[str, Any]:
-    tasks = [t for t in app.cases.tasks(case) if t["bpmn_id"] == bpmn_id]
-    assert len(tasks) == 1, tasks
-    return tasks[0]
 
 
 def delivered(app: Beian, case: str) -> None:
@@ -100,8 +84,8 @@ def test_overdue_working_days_follow_the_official_calendar(due: str, now: str, e
 # --- the causes ---------------------------------------------------------------------------------------------------
 
 def test_overdue_task_and_late_timer(app: Beian) -> None:
-    case = apply(app)
-    task_id = open_task(app, case)["id"]
+    case = apply_by_service(app)
+    task_id = open_task(app, case, "acceptance")["id"]
 
     # Just past the deadline: the task is overdue (less than a working day); the escalation timer due at the same
     # instant is not late yet, within two sweep intervals.
@@ -136,9 +120,10 @@ def test_overdue_task_and_late_timer(app: Beian) -> None:
 
 
 def test_a_case_waiting_for_a_reply_longer_than_expected(app: Beian) -> None:
-    case = apply(app)
+    case = apply_by_service(app)
     with at("2026-09-28T10:00:00+08:00"):
-        app.cases.complete(open_task(app, case)["id"], {"decision": "supplement", "reasons": "缺少场地产权证明"})
+        app.cases.complete(open_task(app, case, "acceptance")["id"],
+                           {"decision": "supplement", "reasons": "缺少场地产权证明"})
     delivered(app, case)
     with app.uow() as uow:
         wait_id = uow.session.scalars(select(MessageWait.id).where(MessageWait.case_id == case)).one()
@@ -167,7 +152,7 @@ def test_a_case_waiting_for_a_reply_longer_than_expected(app: Beian) -> None:
 
 
 def test_a_case_in_error(app: Beian) -> None:
-    case = apply(app)
+    case = apply_by_service(app)
     failed_at = datetime.fromisoformat("2026-10-16T00:01:00+08:00")
     message = f"案件 {case} 的流程执行出错（环节 受理期限届满）：division by zero；案件保持原状态"
     with app.uow() as uow:
@@ -199,9 +184,10 @@ def test_a_case_in_error(app: Beian) -> None:
 
 
 def test_a_delivery_that_used_up_its_retries(app: Beian) -> None:
-    case = apply(app)
+    case = apply_by_service(app)
     with at("2026-09-28T10:00:00+08:00"):
-        app.cases.complete(open_task(app, case)["id"], {"decision": "supplement", "reasons": "缺少场地产权证明"})
+        app.cases.complete(open_task(app, case, "acceptance")["id"],
+                           {"decision": "supplement", "reasons": "缺少场地产权证明"})
     with app.uow() as uow:
         delivery = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case)).first()
         assert delivery is not None, "the supplement notice is sent to the institution through the outbox"
@@ -236,7 +222,7 @@ def test_a_delivery_that_used_up_its_retries(app: Beian) -> None:
 
 
 def test_finished_cases_are_not_watched_for_tasks(app: Beian) -> None:
-    case = apply(app)
+    case = apply_by_service(app)
     assert of(stuck(app, "2026-10-21T10:00:00+08:00"), case, "task_overdue")
     with app.uow() as uow:
         instance = uow.repo.instance(case)
@@ -248,7 +234,7 @@ def test_finished_cases_are_not_watched_for_tasks(app: Beian) -> None:
 
 def test_provisional_deadline_in_a_year_without_its_arrangement(app: Beian) -> None:
     # Received 24 December 2026: the ten working days run into 2027, whose official arrangement is not known.
-    case = apply(app, "2026-12-24T10:00:00+08:00")
+    case = apply_by_service(app, None, "2026-12-24T10:00:00+08:00")
     with app.uow() as uow:
         task = uow.session.scalars(select(HumanTask).where(HumanTask.case_id == case)).one()
         assert task.provisional and task.due_at is not None
@@ -261,8 +247,8 @@ def test_provisional_deadline_in_a_year_without_its_arrangement(app: Beian) -> N
 # --- ordering, memory and the report -----------------------------------------------------------------------------
 
 def test_most_overdue_first(app: Beian) -> None:
-    early = apply(app)
-    later = apply(app, "2026-10-12T10:00:00+08:00")  # due at the end of 26 October
+    early = apply_by_service(app)
+    later = apply_by_service(app, None, "2026-10-12T10:00:00+08:00")  # due at the end of 26 October
     with at("2026-10-16T08:30:00+08:00"):
         app.operations.sweep()
     items = stuck(app, "2026-10-28T10:00:00+08:00")
@@ -273,10 +259,10 @@ def test_most_overdue_first(app: Beian) -> None:
 
 
 def test_record_reports_newly_stuck_once_and_clears_what_was_resolved(app: Beian) -> None:
-    case = apply(app)
+    case = apply_by_service(app)
     with at("2026-10-16T08:30:00+08:00"):
         app.operations.sweep()
-    task_id = open_task(app, case)["id"]
+    task_id = open_task(app, case, "acceptance")["id"]
 
     newly, cleared = record(app, "2026-10-19T10:00:00+08:00")
     assert [(i.case_id, i.reason_key) for i in newly] == [(case, f"task_overdue:{task_id}")] and cleared == []
@@ -302,7 +288,7 @@ def test_record_reports_newly_stuck_once_and_clears_what_was_resolved(app: Beian
 
 
 def test_stuck_report(app: Beian) -> None:
-    first, second = apply(app), apply(app)
+    first, second = apply_by_service(app), apply_by_service(app)
     with app.uow() as uow:
         instance = uow.repo.instance(second)
         assert instance is not None
@@ -334,7 +320,7 @@ def test_stuck_report(app: Beian) -> None:
 
 
 def test_table_row_has_the_columns_ops_read(app: Beian) -> None:
-    case = apply(app)
+    case = apply_by_service(app)
     (item,) = of(stuck(app, "2026-10-21T10:00:00+08:00"), case, "timer_late")
     row = item.to_row()
     assert list(row) == ["案件", "机构", "流程", "等待", "自何时", "超期(工作日)", "原因", "链接"]
@@ -345,7 +331,7 @@ def test_table_row_has_the_columns_ops_read(app: Beian) -> None:
 
 def test_the_workflow_state_is_never_read(app: Beian) -> None:
     """The watch reads projections and a few instance columns: its cost does not include deserialising cases."""
-    apply(app)
+    apply_by_service(app)
     statements: list[str] = []
 
     def remember(conn: Any, cursor: Any, statement: str, *args: Any) -> None:

@@ -27,6 +27,7 @@ from adapters.entrypoints.web.forms import (
     submitted_values,
 )
 from tasks.forms import schema_problems
+from tests.support.forms import browser_post
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS = ROOT / "bpmn" / "forms"
@@ -110,31 +111,6 @@ def render(fields: list[Field], *, autoescape: bool = True, add_row_button: bool
         "<form>{{ render_fields(fields, add_row_button=add_row_button) }}</form>"
     )
     return template.render(fields=fields, add_row_button=add_row_button)
-
-
-def browser_post(page: str, form_xpath: str | None = None) -> list[tuple[str, str]]:
-    """The pairs a browser submits for the form in ``page`` (the first form matching ``form_xpath``, else the whole
-    page): successful controls, in document order."""
-    pairs: list[tuple[str, str]] = []
-    root = lxml_html.fromstring(page)
-    scope = root.xpath(form_xpath)[0] if form_xpath else root
-    for element in scope.iter("input", "select", "textarea"):
-        name = element.get("name")
-        if not name or element.get("disabled") is not None:
-            continue
-        if element.tag == "textarea":
-            pairs.append((name, element.text or ""))
-        elif element.tag == "select":
-            options = element.findall("option")
-            chosen = next((o for o in options if o.get("selected") is not None), options[0] if options else None)
-            if chosen is not None:
-                pairs.append((name, chosen.get("value", chosen.text or "")))
-        elif element.get("type") in ("checkbox", "radio"):
-            if element.get("checked") is not None:
-                pairs.append((name, element.get("value", "on")))
-        elif element.get("type") not in ("submit", "button", "reset", "file"):
-            pairs.append((name, element.get("value", "")))
-    return pairs
 
 
 def parsed(name: str) -> dict[str, Any]:

@@ -3,19 +3,14 @@ supervision officer from the case page — each for those allowed, refused for t
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
-from fastapi.testclient import TestClient
-from httpx import Response
 
 import adapters.entrypoints.web.diagram as diagram
-from tests.conftest import EXAMPLE_APPLICATION
-from tests.unit.test_application_form import flattened
+from tests.support.web import post_application
 from tests.web.conftest import Site, csrf, diagram_data
 from workflows import clock
 
@@ -51,27 +46,12 @@ def test_without_the_viewer_the_case_page_says_how_to_install_it(site: Site,
     assert diagram_data(page.text) is not None and 'id="diagram-missing"' not in page.text
 
 
-def _posted_example(**changes: str) -> list[tuple[str, str]]:
-    application = json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8"))
-    pairs = [(name, value) for name, value in flattened(application) if name != "csrf_token"]
-    return [(name, changes.get(name, value)) for name, value in pairs]
-
-
-FORM = {"content-type": "application/x-www-form-urlencoded"}
-
-
-def _post_application(client: TestClient, token: str, **changes: str) -> Response:
-    """As a browser posts the form: every pair in order, repeated names included (the level checkboxes)."""
-    body = urlencode([*_posted_example(**changes), ("csrf_token", token)])
-    return client.post("/applications/new", content=body, headers=FORM)
-
-
 def test_the_intake_clerk_registers_a_paper_application(site: Site) -> None:
     client = site.client("li.na")
     form = client.get("/applications/new")
     assert form.status_code == 200 and "登记" in form.text
     token = csrf(form.text)
-    registered = _post_application(client, token)
+    registered = post_application(client, token)
     assert registered.status_code == 303, registered.text[-2000:]
     case = registered.headers["location"].split("/cases/")[1].split("?")[0]
     assert case != site.case and site.service.records.show(case)["case_status"] == "applied"
@@ -81,7 +61,7 @@ def test_the_intake_clerk_registers_a_paper_application(site: Site) -> None:
 def test_a_bad_paper_application_is_refused_with_messages_and_nothing_registered(site: Site) -> None:
     client = site.client("li.na")
     token = csrf(client.get("/applications/new").text)
-    bad = _post_application(client, token, **{"institution[credit_code]": "91510104MA6C8H2K5X"})
+    bad = post_application(client, token, **{"institution[credit_code]": "91510104MA6C8H2K5X"})
     assert bad.status_code == 422 and "统一社会信用代码" in bad.text
     assert [t["case"] for t in site.service.cases.tasks()] == [site.case]
 
@@ -91,7 +71,7 @@ def test_only_intake_clerks_of_the_applications_jurisdiction_register_it(site: S
         assert site.client(username).get("/applications/new").status_code == 403
     other_city = site.client("wang.fang")  # intake, but in Mianyang: the example is a Chengdu application
     token = csrf(other_city.get("/applications/new").text)
-    refused = _post_application(other_city, token)
+    refused = post_application(other_city, token)
     assert refused.status_code == 422 and "不在您的辖区" in refused.text
     assert [t["case"] for t in site.service.cases.tasks()] == [site.case]
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from lxml import html
 
+from tests.support.web import post_application
 from tests.web.conftest import Site, csrf
-from tests.web.test_case_actions import _post_application
 from workflows import clock
 
 
@@ -16,7 +16,7 @@ def test_a_received_date_after_today_is_shown_next_to_its_field(site: Site) -> N
     client = site.client("li.na")
     token = csrf(client.get("/applications/new").text)
     tomorrow = (clock.today_in_shanghai() + timedelta(days=1)).isoformat()
-    refused = _post_application(client, token, received_at=tomorrow)
+    refused = post_application(client, token, received_at=tomorrow)
     assert refused.status_code == 422
     page = html.fromstring(refused.text)
     [field] = page.xpath("//input[@name='received_at']")

@@ -1,0 +1,27 @@
+"""Posting the intake form to the web app as a browser does (`post_application`)."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from tests.conftest import EXAMPLE_APPLICATION
+from tests.support.forms import flattened
+
+
+def posted_example(**changes: str) -> list[tuple[str, str]]:
+    application = json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8"))
+    pairs = [(name, value) for name, value in flattened(application) if name != "csrf_token"]
+    return [(name, changes.get(name, value)) for name, value in pairs]
+
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def post_application(client: TestClient, token: str, **changes: str) -> Response:
+    """As a browser posts the form: every pair in order, repeated names included (the level checkboxes)."""
+    body = urlencode([*posted_example(**changes), ("csrf_token", token)])
+    return client.post("/applications/new", content=body, headers=FORM)
