@@ -22,7 +22,7 @@ Switches, under /_sandbox/ (never token-protected: it is a test and demo tool bo
     GET  /_sandbox/received[?system=key]  recorded deliveries {system, path, key, reference, payload, attempts,
                                received_at}; `attempts` counts every request that carried the key, in any mode.
     POST /_sandbox/reset       forget everything, every system back to ok
-    GET  /_sandbox/            health and the current modes
+    GET  /_sandbox/            health, the current modes, and how many requests are being answered (in_flight)
 
 Modes: `fail` answers the status with a JSON error; `nonsense` answers 200 with garbage, alternating an HTML
 maintenance page and a JSON object without the expected fields; neither records a delivery, so a later
@@ -109,6 +109,13 @@ class SandboxState:
     entities: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     # Set when the server stops: slow requests end at once instead of holding up (or being killed by) shutdown.
     closing: threading.Event = field(default_factory=threading.Event)
+    # Requests to the outside systems being answered now (a slow one included): a test waits for none before it
+    # reads what was recorded, instead of sleeping for as long as it hopes is enough.
+    in_flight: int = 0
+
+    def entered(self, change: int) -> None:
+        with self.lock:
+            self.in_flight += change
 
     def set_mode(self, system: str, mode: Mode) -> None:
         with self.lock:
@@ -197,7 +204,8 @@ def create_app(token: str | None = None, state: SandboxState | None = None) -> S
     state = state if state is not None else SandboxState()
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "systems": list(OUTSIDE_SYSTEMS), "modes": state.describe_modes()})
+        return JSONResponse({"status": "ok", "systems": list(OUTSIDE_SYSTEMS), "modes": state.describe_modes(),
+                             "in_flight": state.in_flight})
 
     async def set_mode(request: Request) -> Response:
         body = await _body(request)
@@ -257,6 +265,13 @@ def create_app(token: str | None = None, state: SandboxState | None = None) -> S
         return JSONResponse({"status": "reset"})
 
     async def outside_system(request: Request) -> Response:
+        state.entered(+1)
+        try:
+            return await answer(request)
+        finally:
+            state.entered(-1)
+
+    async def answer(request: Request) -> Response:
         system, path = request.path_params["system"], request.path_params["path"]
         if system not in OUTSIDE_SYSTEMS:
             return _error(404, f"no outside system {system!r}")
@@ -506,6 +521,10 @@ class SandboxServer:
 
     def modes(self) -> dict[str, dict[str, Any]]:
         return self._call("GET", "/")["modes"]
+
+    def in_flight(self) -> int:
+        """How many requests to the outside systems the sandbox is answering right now."""
+        return int(self._call("GET", "/")["in_flight"])
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
               params: dict[str, str] | None = None) -> Any:

@@ -160,7 +160,7 @@ def test_a_resend_that_overtakes_the_slow_original_is_still_recorded_once(sandbo
     with pytest.raises(OutsideError):
         deliver(system, "notices", {}, "k", timeout=0.1)
     resent = deliver(system, "notices", {}, "k", timeout=TIMEOUT)  # arrives while the original still sleeps
-    time.sleep(0.6)  # let the original finish
+    _wait_for(lambda: sandbox.in_flight() == 0)  # the original has finished
     [record] = sandbox.received("notice_website")
     assert record["reference"] == resent["reference"]
     assert record["attempts"] == 2
@@ -295,7 +295,7 @@ def test_a_slow_lookup_gives_up(sandbox: SandboxServer) -> None:
     assert time.monotonic() - started < 0.45
     assert caught.value.retryable is True
     assert "超时" in caught.value.message and "已尝试 2 次" in caught.value.message
-    time.sleep(0.5)  # let the sandbox finish both before the next test resets it
+    _wait_for(lambda: sandbox.in_flight() == 0)  # the sandbox has finished both before the next test resets it
 
 
 def test_enterprise_active_by_default(sandbox: SandboxServer) -> None:
@@ -382,3 +382,12 @@ def test_a_delivery_answer_without_a_reference_is_retryable(body: Any) -> None:
     with _answering(body, status=201) as client, pytest.raises(OutsideError) as caught:
         deliver(system, "notices", {}, "k", timeout=TIMEOUT, client=client)
     assert caught.value.retryable is True
+
+
+def test_the_sandbox_counts_the_requests_it_is_answering(sandbox: SandboxServer) -> None:
+    sandbox.set_mode("enterprise_registry", "slow", delay=0.5, times=1)
+    assert sandbox.in_flight() == 0
+    with pytest.raises(OutsideError):
+        enterprise_status(sandbox.system("enterprise_registry"), CODE, timeout=0.1, attempts=1, backoff=0.01)
+    assert sandbox.in_flight() == 1  # the slow answer is still being made after the client gave up
+    _wait_for(lambda: sandbox.in_flight() == 0)

@@ -112,6 +112,7 @@ def test_row_lock_serialises_two_caseworkers_completing_the_same_task(cli: Beian
     second.join(20)
     monkeypatch.undo()
 
+    assert not first.is_alive() and not second.is_alive(), "both caseworkers' steps must have finished"
     assert crashes == []
     assert loads == ["accept", "reject"]  # the second step read the state only after the first committed
     assert outcomes["accept"] is None
@@ -163,6 +164,7 @@ def test_two_transactions_create_the_same_counter_at_once(cli: Beian) -> None:
     threads[1].start()
     for thread in threads:
         thread.join(20)
+    assert not any(thread.is_alive() for thread in threads), "a transaction never finished"
     assert errors == []
     assert values == {"first": 1, "second": 2}
     app = App(cli.url)
@@ -192,6 +194,7 @@ def test_two_applications_at_once_get_distinct_case_numbers(cli: Beian, write_js
         thread.start()
     for thread in threads:
         thread.join(30)
+    assert not any(thread.is_alive() for thread in threads), "a submission never finished"
     assert errors == []
     assert len(set(cases)) == 2
     assert [cli.json("show", case)["status"] for case in cases] == ["applied", "applied"]

@@ -8,6 +8,7 @@ server here, at import time, before any test module imports Prefect.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import shutil
@@ -133,24 +134,33 @@ def processes_of(home: Path) -> list[tuple[int, str]]:
     return found
 
 
-@pytest.fixture(scope="session")
-def up() -> Iterator[UpProcess]:
-    """`beian up` on free ports: the session's Prefect server, sandbox and served deployments."""
+@dataclass(frozen=True)
+class Ports:
+    prefect: int
+    sandbox: int
+    web: int
+
+
+@contextlib.contextmanager
+def running_up(home: Path, database: Path, ports: Ports) -> Iterator[UpProcess]:
+    """`beian up` in `home` on `ports`, as a child of the tests, stopped (and every process it started killed) after."""
     # The embedded defaults, as on a fresh machine: tests/conftest.py switches the outside systems off for the rest of
     # the suite, here they are the sandbox `beian up` starts.
     env = {key: value for key, value in os.environ.items()
            if not (key.startswith("BEIAN_") and key.endswith("_URL"))}
-    env |= {"BEIAN_DATABASE_URL": f"sqlite:///{UP_DATABASE}",
+    env |= prefect_environment(home / "up", ports.prefect)
+    env |= {"BEIAN_DATABASE_URL": f"sqlite:///{database}",
            # No scheduled sweep during the tests: they start the runs they check.
            "BEIAN_SWEEP_INTERVAL": "3600", "BEIAN_SWEEP_TOO_LONG": str(TOO_LONG_SECONDS),
            # Served deployments and workers look for work every second instead of every ten.
            "PREFECT_RUNNER_POLL_FREQUENCY": "1", "PREFECT_WORKER_QUERY_SECONDS": "1"}
+    Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "adapters.entrypoints.up", "up", "--db", str(UP_DATABASE), "--home", str(HOME / "up"),
-         "--prefect-port", str(PREFECT_PORT), "--sandbox-port", str(SANDBOX_PORT), "--web-port", str(WEB_PORT)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=HOME,
+        [sys.executable, "-m", "adapters.entrypoints.up", "up", "--db", str(database), "--home", str(home / "up"),
+         "--prefect-port", str(ports.prefect), "--sandbox-port", str(ports.sandbox), "--web-port", str(ports.web)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=home,
         start_new_session=True)
-    handle = UpProcess(process, HOME / "up")
+    handle = UpProcess(process, home / "up")
 
     def pump() -> None:
         assert process.stdout is not None
@@ -163,16 +173,36 @@ def up() -> Iterator[UpProcess]:
         handle.read_until("Ctrl-C", timeout=180)
         yield handle
     finally:
-        _drain_prefect_clients()
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)
             try:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-        for pid, _ in processes_of(HOME / "up"):
+        for pid, _ in processes_of(home / "up"):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def up() -> Iterator[UpProcess]:
+    """`beian up` on free ports: the session's Prefect server, sandbox and served deployments."""
+    try:
+        with running_up(HOME, UP_DATABASE, Ports(PREFECT_PORT, SANDBOX_PORT, WEB_PORT)) as handle:
+            try:
+                yield handle
+            finally:
+                _drain_prefect_clients()
+    finally:
         shutil.rmtree(HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def up_to_stop(tmp_path: Path) -> Iterator[tuple[UpProcess, Ports]]:
+    """A `beian up` of its own, for a test that stops it: the session's one goes on serving the other tests, in
+    whatever order they run."""
+    ports = Ports(free_port(), free_port(), free_port())
+    with running_up(tmp_path, tmp_path / "up.sqlite3", ports) as handle:
+        yield handle, ports
 
 
 def _drain_prefect_clients() -> None:
@@ -236,15 +266,11 @@ HERE = Path(__file__).resolve().parent
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test here goes to one xdist worker (with --dist loadgroup, set in pyproject.toml): they share the
-    session's `beian up` and its automation windows, and the one that stops it must run after all of them. Within a
-    group xdist keeps the order below. The test that stops `beian up` with Ctrl-C runs last, whatever was selected."""
+    session's `beian up` and its automation windows. No test depends on another having run: the one that stops
+    `beian up` with Ctrl-C stops one of its own (`up_to_stop`)."""
     for item in items:
         if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.xdist_group("prefect"))
-    last = [item for item in items if item.get_closest_marker("stops_up")]
-    for item in last:
-        items.remove(item)
-    items.extend(last)
 
 
 class _GroupedOrRefused:
@@ -270,7 +296,6 @@ class _GroupedOrRefused:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "stops_up: stops the session's `beian up`; runs after every other test")
     config.pluginmanager.register(_GroupedOrRefused(), "beian-prefect-xdist-group")
 
 

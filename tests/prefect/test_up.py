@@ -35,8 +35,8 @@ from tests.prefect.conftest import (
     SANDBOX_PORT,
     TOO_LONG_SECONDS,
     UP_DATABASE,
-    WEB_PORT,
     AutomationProbes,
+    Ports,
     UpProcess,
     eventually,
     free_port,
@@ -250,11 +250,11 @@ def test_up_names_a_child_that_dies_and_stops_the_rest(tmp_path: Path, monkeypat
     assert processes_of(home) == []
 
 
-@pytest.mark.stops_up
-def test_ctrl_c_stops_everything_cleanly(up: UpProcess) -> None:
+def test_ctrl_c_stops_everything_cleanly(up_to_stop: tuple[UpProcess, Ports]) -> None:
+    up, ports = up_to_stop
     assert processes_of(up.home), "beian up should be running its children"
     # The web app is up with the first administrator and demo caseworkers (a fresh database).
-    login = httpx.get(f"http://127.0.0.1:{WEB_PORT}/login", timeout=10)
+    login = httpx.get(f"http://127.0.0.1:{ports.web}/login", timeout=10)
     assert login.status_code == 200 and "登录" in login.text
     up.process.send_signal(signal.SIGINT)  # what Ctrl-C in its terminal delivers to it
     assert up.process.wait(timeout=90) == 0
@@ -264,4 +264,4 @@ def test_ctrl_c_stops_everything_cleanly(up: UpProcess) -> None:
                         "停止 / stopping 外部系统沙箱 / sandbox", "停止 / stopping Prefect 服务器 / Prefect server"]
     assert printed.rstrip().endswith("已停止 / stopped")
     assert processes_of(up.home) == []
-    assert _port_free(PREFECT_PORT) and _port_free(SANDBOX_PORT) and _port_free(WEB_PORT)
+    assert _port_free(ports.prefect) and _port_free(ports.sandbox) and _port_free(ports.web)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,12 +70,33 @@ def diagram_data(html: str) -> dict[str, Any] | None:
     return data
 
 
-@pytest.fixture
-def site(backend_url: str) -> Iterator[Site]:
-    service = Beian(backend_url)
+def _initialised_with_people(url: str) -> Beian:
+    service = Beian(url)
     service.init()
     for username, (name, roles, region) in PEOPLE.items():
         add_user(service, username, name, PASSWORD, roles, region, is_admin=username == "admin", actor="test")
+    return service
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database with the schema, the bundled processes and the caseworkers, made once per test process:
+    each test gets a copy of the file (a fresh database of its own) instead of hashing seven passwords again."""
+    path = tmp_path_factory.mktemp("web-template") / "template.sqlite3"
+    _initialised_with_people(f"sqlite:///{path}").close()
+    return path
+
+
+@pytest.fixture
+def site(backend_url: str, sqlite_template: Path) -> Iterator[Site]:
+    if backend_url.startswith("sqlite:///"):
+        target = backend_url.removeprefix("sqlite:///")
+        shutil.copyfile(sqlite_template, target)
+        if (wal := Path(f"{sqlite_template}-wal")).exists():  # a checkpoint left undone: its pages too
+            shutil.copyfile(wal, f"{target}-wal")
+        service = Beian(backend_url)
+    else:
+        service = _initialised_with_people(backend_url)
     case = service.cases.apply(json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8")))["case"]
     app = create_app(backend_url, secret_key="test-secret")
     try:

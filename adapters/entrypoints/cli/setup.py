@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from adapters.entrypoints.cli.common import DEMO, READS, SETUP, emit, open_app
+from adapters.entrypoints.cli.common import DEMO, READS, SETUP, database, emit, open_app
 from tasks.errors import BeianError
 
 
@@ -51,7 +51,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         args.app = app = Beian(fresh_demo_database(path))
         app.init(actor="演示")
         mark_practice(app, "演示")
-        database = str(path.resolve())
+        where = str(path.resolve())
         note = "练习数据库，每次运行 beian demo 时重新创建；不动 ./beian.sqlite3 或 BEIAN_DATABASE_URL 所指的数据库"
     else:
         from adapters.entrypoints.cli.failures import shown_url
@@ -59,12 +59,12 @@ def cmd_demo(args: argparse.Namespace) -> None:
         app = open_app(args)
         check_virtual_write(app, DEMO_STARTS, "beian demo", args.user, override=args.allow_virtual_clock)
         app.init(actor="演示")
-        database, note = shown_url(database(args)), "--db 指定"
+        where, note = shown_url(database(args)), "--db 指定"
     say = (lambda _line: None) if args.json else print
-    say(f"演示数据库：{database}（{note}）")
+    say(f"演示数据库：{where}（{note}）")
     shown = run_demo(app, say=say, out_dir=out)
     if args.json:
-        print(json.dumps({"database": database, **shown}, ensure_ascii=False, indent=2))
+        print(json.dumps({"database": where, **shown}, ensure_ascii=False, indent=2))
 
 
 def cmd_bench_misplaced(args: argparse.Namespace) -> None:
