@@ -133,3 +133,18 @@ def test_expression_figures_compare_the_same_sources(figures: dict[str, Any]) ->
     assert expressions["same_results"] is True and expressions["repetitions"] == STEPS * 25
     for kind in ("condition", "parameter", "conditional", "script"):
         assert _positive(expressions[kind]["bounded_us"]) and _positive(expressions[kind]["python_us"]), kind
+
+
+def test_the_long_parts_report_how_far_they_are(tmp_path: Path) -> None:
+    """The bar `beian bench` draws on a terminal follows these reports: counts that only grow, ending at the total."""
+    from adapters.entrypoints.bench import run_bench
+
+    calls: list[tuple[int, int, str]] = []
+    run_bench(sizes=[30], due=2, steps=3, deliveries=1, directory=tmp_path,
+              on_progress=lambda done, total, what: calls.append((done, total, what)))
+    labels = list(dict.fromkeys(what for _, _, what in calls))
+    assert labels == ["单步：生成实例", "单步：持久化的步骤", "sqlite：生成 N=30 的实例"]
+    for label in labels:
+        mine = [(done, total) for done, total, what in calls if what == label]
+        assert [done for done, _ in mine] == sorted(done for done, _ in mine) and mine[-1][0] == mine[-1][1], mine
+    assert [c for c in calls if c[2] == "单步：持久化的步骤"][-1][:2] == (3 + 3, 3 + 3)  # warm-up steps included

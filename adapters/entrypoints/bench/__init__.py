@@ -58,6 +58,8 @@ from adapters.entrypoints.bench.delivery import bench_delivery
 from adapters.entrypoints.bench.expressions import bench_expressions
 from adapters.entrypoints.bench.steps import bench_step
 from adapters.entrypoints.bench.sweep import bench_sweep, check_sizes
+from adapters.entrypoints.cli.progress_bar import progress_bar
+from workflows.on_progress import OnProgress, no_progress
 
 # Re-exported: the sweep's exactly-once test builds its many cases with the bench's copies, and checks the index name.
 __all__ = ["DUE_INDEX", "CaseTemplate", "insert_copies", "main", "run_bench"]
@@ -120,8 +122,9 @@ def _fresh_postgres(server_url: str) -> Iterator[tuple[str, str]]:
 
 def run_bench(*, sizes: Sequence[int] = DEFAULT_SIZES, due: int = DEFAULT_DUE, steps: int = DEFAULT_STEPS,
               deliveries: int = DEFAULT_DELIVERIES, directory: Path | None = None, postgres_url: str | None = None,
-              say: Say | None = None) -> dict[str, Any]:
-    """Run (a), (b) and (c) and return every figure; `say` receives short progress lines for people."""
+              say: Say | None = None, on_progress: OnProgress = no_progress) -> dict[str, Any]:
+    """Run (a), (b) and (c) and return every figure; `say` receives a line for people as each figure is known,
+    `on_progress` how far the long parts (inserting the copies, the persisted steps) are."""
     say = say or (lambda _line: None)
     ordered = check_sizes(sizes, due)
     if steps < 1:
@@ -140,14 +143,14 @@ def run_bench(*, sizes: Sequence[int] = DEFAULT_SIZES, due: int = DEFAULT_DUE, s
         def sqlite_url(name: str) -> str:
             return f"sqlite:///{(folder / f'bench-{name}.sqlite3').resolve()}"
 
-        step = bench_step(sqlite_url("step"), steps, say)
+        step = bench_step(sqlite_url("step"), steps, say, on_progress)
         say(f"到期查找与清扫（M={due}）：")
-        sweeps = {"sqlite": bench_sweep(sqlite_url("sweep"), ordered, due, say)}
+        sweeps = {"sqlite": bench_sweep(sqlite_url("sweep"), ordered, due, say, on_progress=on_progress)}
         if postgres_url:
             with _fresh_postgres(postgres_url) as (url, version):
                 facts["postgresql"] = version
                 # Analysed after each bulk insert, as autovacuum would have done in a database in steady use.
-                sweeps["postgresql"] = bench_sweep(url, ordered, due, say, analyze=True)
+                sweeps["postgresql"] = bench_sweep(url, ordered, due, say, analyze=True, on_progress=on_progress)
         delivery = bench_delivery(sqlite_url("delivery"), deliveries, sandbox, say)
     expressions = bench_expressions(steps * 25, say)
 
@@ -210,8 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         print(line, file=sys.stderr, flush=True)
 
     try:
-        result = run_bench(sizes=args.sizes, due=args.due, steps=args.steps, deliveries=args.deliveries,
-                           directory=args.db, postgres_url=args.postgres, say=say)
+        # The figures are JSON on standard output; a bar on standard error only where someone watches.
+        with progress_bar(quiet=False) as on_progress:
+            result = run_bench(sizes=args.sizes, due=args.due, steps=args.steps, deliveries=args.deliveries,
+                               directory=args.db, postgres_url=args.postgres, say=say, on_progress=on_progress)
     except BenchError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from adapters.entrypoints.demo import EXAMPLE
 from adapters.outside.db import HumanTask, Instance, MessageWait, Timer
 from tasks.calendar import SHANGHAI
+from workflows.on_progress import OnProgress, no_progress
 
 if TYPE_CHECKING:
     from workflows.service import Beian
@@ -182,9 +183,10 @@ class CaseTemplate:
 
 
 def insert_copies(engine: Engine, template: CaseTemplate, indices: range,
-                  timer_due: Callable[[int], datetime | None] = lambda _index: None) -> None:
+                  timer_due: Callable[[int], datetime | None] = lambda _index: None, *,
+                  on_progress: OnProgress = no_progress, label: str = "生成实例") -> None:
     """Bulk-insert copies `indices` of the template (SQLAlchemy Core, one transaction per batch). `timer_due(index)`
-    moves the copy's timer projection (None: keep the template's due time)."""
+    moves the copy's timer projection (None: keep the template's due time); each batch is reported to `on_progress`."""
     with engine.connect() as conn:
         next_id = (conn.scalar(select(func.max(Instance.id))) or 0) + 1
     for start in range(indices.start, indices.stop, INSERT_BATCH):
@@ -207,6 +209,7 @@ def insert_copies(engine: Engine, template: CaseTemplate, indices: range,
             for table in PROJECTIONS:
                 if projections[table.name]:
                     conn.execute(insert(table), projections[table.name])
+        on_progress(min(start + INSERT_BATCH, indices.stop) - indices.start, len(indices), label)
     if engine.dialect.name == "postgresql":
         # Explicit ids do not move the id sequence; later inserts through the ORM must not collide with them.
         with engine.begin() as conn:

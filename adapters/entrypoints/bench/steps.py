@@ -25,6 +25,7 @@ from adapters.entrypoints.bench.common import (
     new_application,
     percentile,
 )
+from workflows.on_progress import OnProgress, no_progress
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class _BareContext:
     now: datetime
 
 
-def bench_step(url: str, steps: int, say: Say) -> dict[str, Any]:
+def bench_step(url: str, steps: int, say: Say, on_progress: OnProgress = no_progress) -> dict[str, Any]:
     from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
     from SpiffWorkflow.util.task import TaskState
 
@@ -52,7 +53,7 @@ def bench_step(url: str, steps: int, say: Say) -> dict[str, Any]:
     try:
         template = CaseTemplate.read(app.engine, new_application(app))
         acceptance = template.task_id("acceptance")
-        insert_copies(app.engine, template, range(total))
+        insert_copies(app.engine, template, range(total), on_progress=on_progress, label="单步：生成实例")
 
         persisted: list[float] = []
         statuses: set[str] = set()
@@ -63,6 +64,7 @@ def bench_step(url: str, steps: int, say: Say) -> dict[str, Any]:
                 result = app.cases.complete(task_id, dict(ACCEPT), actor="bench")
                 persisted.append(time.perf_counter() - started)
                 statuses.add(result["status"])
+                on_progress(index + 1, total, "单步：持久化的步骤")
         with app.uow() as uow:
             open_after = sorted(t.bpmn_id for t in uow.repo.open_tasks(template.case_of(0)))
             calendar = load_calendar(uow)

@@ -7,13 +7,10 @@ import os
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-
-if TYPE_CHECKING:
-    pass
 
 from adapters.entrypoints.bench.common import (
     DUE_INDEX,
@@ -30,6 +27,7 @@ from adapters.entrypoints.bench.common import (
     query_plan,
     statements,
 )
+from workflows.on_progress import OnProgress, no_progress
 
 
 def _far_future(index: int) -> datetime:
@@ -54,7 +52,8 @@ def check_sizes(sizes: Sequence[int], due: int) -> list[int]:
     return ordered
 
 
-def bench_sweep(url: str, sizes: Sequence[int], due: int, say: Say, *, analyze: bool = False) -> dict[str, Any]:
+def bench_sweep(url: str, sizes: Sequence[int], due: int, say: Say, *, analyze: bool = False,
+                on_progress: OnProgress = no_progress) -> dict[str, Any]:
     from adapters.outside.settings import Settings
     from workflows import clock
     from workflows.sweep import sweep
@@ -77,7 +76,8 @@ def bench_sweep(url: str, sizes: Sequence[int], due: int, say: Say, *, analyze: 
             started = time.perf_counter()
             insert_copies(engine, template, range(first, first + added),
                           lambda index, first=first, fresh_due=fresh_due:
-                          None if index - first < fresh_due else _far_future(index))
+                          None if index - first < fresh_due else _far_future(index),
+                          on_progress=on_progress, label=f"{backend}：生成 N={size} 的实例")
             insert_seconds = time.perf_counter() - started
             next_index += added
             alive = size

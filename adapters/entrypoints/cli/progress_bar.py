@@ -1,6 +1,6 @@
-"""A progress bar for long commands (simulate, bpmn migrate, calendar load, registry-check), drawn by rich on standard
-error, and only where someone watches: not under --json, not when standard error is a pipe or a file, so scripts and
-logs get exactly the output they got before."""
+"""A progress bar for long commands (simulate, bpmn migrate, calendar load, registry-check, bench), drawn by rich on
+standard error, and only where someone watches: not under --json, not when standard error is a pipe or a file, so
+scripts and logs get exactly the output they got before."""
 
 from __future__ import annotations
 
