@@ -31,6 +31,9 @@ from tasks.text import text_problem
 
 MAX_MATERIAL_BYTES: Final = 20 * MIB
 """One material file. A scanned licence is 0.2–2 MB; a 60-page scanned work plan at 300 dpi is about 15 MB."""
+MAX_INTAKE_MATERIAL_BYTES: Final = 60 * MIB
+"""All the files sent with one paper application on the intake form together (more are added on the case page, one
+at a time): bounds what one request holds, as each file is read to be checked."""
 
 MAX_FILE_NAME: Final = 200
 """Characters of a file's name as the institution called it."""

@@ -55,7 +55,7 @@ class Materials(Capability):
                   for entry in profile.materials_for(institution_type)]
         # Files of an item this checklist no longer asks of the institution (its type corrected, say) stay listed.
         listed += [_item_view(profile.material(key) or MaterialItem(key, key, None, False), files, [], False,
-                              required=False)
+                              on_checklist=False)
                    for key, files in sorted(versions.items())]
         return listed
 
@@ -127,9 +127,10 @@ def _declared(instance: Instance) -> dict[str, list[dict[str, str]]]:
 
 
 def _item_view(entry: MaterialItem, versions: list[dict[str, Any]], declared: list[dict[str, str]], missing: bool,
-               required: bool | None = None) -> dict[str, Any]:
-    required = entry.required if required is None else required
-    return {"item": entry.key, "name": entry.name, "article": entry.article or "", "required": required,
+               on_checklist: bool = True) -> dict[str, Any]:
+    """One line of the checklist; an item no longer on it (`on_checklist` False) is never required."""
+    return {"item": entry.key, "name": entry.name, "article": entry.article or "", "on_checklist": on_checklist,
+            "required": entry.required and on_checklist,
             "note": entry.note or "", "borrowed_from": entry.borrowed_from, "versions": versions,
             "declared": declared, "missing": missing}
 

@@ -47,6 +47,8 @@ class Records(Capability):
                 "case_status": instance.status,
                 "case_status_label": STATUSES.get(instance.status, instance.status),
                 "institution": (filing.record if filing else instance.application)["institution"],
+                "application": instance.application,
+                "open": instance.completed_at is None,
                 "region": instance.region,
                 "authority_level": instance.authority_level,
                 "received_at": local(instance.received_at),
@@ -57,6 +59,11 @@ class Records(Capability):
                 "cases": [{"case": c.case_id, "process": c.process_id, "status": c.status,
                            "status_label": STATUSES.get(c.status, c.status), "open": c.completed_at is None,
                            "started_at": local(c.started_at)} for c in cases],
+                # The current-step panel: every open task, with or without a deadline, and who holds it.
+                "open_tasks": [{"case": t.case_id, "id": t.id, "name": t.name, "role": t.role,
+                                "claimed_by": t.claimed_by, "due": local(t.due_at), "provisional": t.provisional,
+                                "overdue": bool(t.due_at and t.due_at <= now), "since": local(t.created_at)}
+                               for t in tasks],
                 "waiting_for": [{"case": t.case_id, "task": t.name, "role": t.role, "due": local(t.due_at)}
                                 for t in tasks]
                 + [{"case": t.case_id, "timer": t.name, "due": local(t.due_at)} for t in timers],

@@ -35,7 +35,7 @@ from adapters.entrypoints.web.base import (
     read_form,
 )
 from adapters.entrypoints.web.caseworkers import register as register_caseworker_pages
-from adapters.entrypoints.web.filters import ROLE_LABELS, cn_date, cn_datetime, cn_due, role_label
+from adapters.entrypoints.web.filters import ROLE_LABELS, actor_name, cn_date, cn_datetime, cn_due, role_label
 from adapters.entrypoints.web.guards import RequestGuard
 from adapters.entrypoints.web.processes.pages import register_process_pages
 from adapters.outside.pdf import PdfError
@@ -71,7 +71,8 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
     service = Beian(database_url)
     app.state.service = service
     templates = Jinja2Templates(directory=str(TEMPLATES))
-    templates.env.filters.update(cn_date=cn_date, cn_datetime=cn_datetime, cn_due=cn_due, role_label=role_label)
+    templates.env.filters.update(cn_date=cn_date, cn_datetime=cn_datetime, cn_due=cn_due, role_label=role_label,
+                                 actor_name=actor_name)
     templates.env.globals.update(process_labels=PROCESS_LABELS, role_labels=ROLE_LABELS,
                                  violation_grounds=[g for g in GROUNDS if g.reportable])
     if STATIC.is_dir():

@@ -46,3 +46,18 @@ def cn_due(value: datetime | str | None) -> str:
 
 def role_label(key: str | None) -> str:
     return ROLE_LABELS.get(key or "", key or "")
+
+
+# The system's own actors as the history names them, in plain words (a person is named by their display name).
+SYSTEM_ACTORS = {"timer": "计时器（到期自动处理）", "outbox": "系统投递", "system": "系统", "registry": "登记系统核验",
+                 "external": "外部系统", "ops": "运维人员", "admin": "系统管理员", "applicant": "申请人",
+                 "preview": "迁移预演"}
+
+
+def actor_name(actor: str | None, people: dict[str, str] | None = None) -> str:
+    """Who did it: a caseworker's name (with the login name, which the audit keeps), or a system actor in words."""
+    if not actor:
+        return ""
+    if people and actor in people:
+        return f"{people[actor]}（{actor}）"
+    return SYSTEM_ACTORS.get(actor, actor)

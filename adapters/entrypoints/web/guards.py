@@ -15,6 +15,7 @@ from urllib.parse import unquote_to_bytes
 from starlette.responses import Response
 
 from tasks.limits import MAX_APPLICATION_BYTES, MAX_DIAGRAM_BYTES, MAX_FORM_BYTES, MIB, amount, json_size_problem
+from tasks.materials import MAX_INTAKE_MATERIAL_BYTES, MAX_MATERIAL_BYTES
 from tasks.text import code_point, refused_character
 
 Scope = MutableMapping[str, Any]
@@ -25,10 +26,12 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Render = Callable[[Scope, int, str, str], Response]
 
 # A browser's encoding of what each kind of route takes: a form's text percent-encoded (a Chinese character is 9
-# bytes), a diagram with its forms as a file upload, as the modeller's JSON, or as the deploy form's base64.
+# bytes), a diagram with its forms as a file upload, as the modeller's JSON, or as the deploy form's base64; a
+# material as a file upload (the multipart framing is well under a MiB), the intake form with the files it carries.
 FORM_BODY_BYTES: Final = 4 * MAX_FORM_BYTES
-APPLICATION_BODY_BYTES: Final = 4 * MAX_APPLICATION_BYTES
+APPLICATION_BODY_BYTES: Final = 4 * MAX_APPLICATION_BYTES + MAX_INTAKE_MATERIAL_BYTES + MIB
 DIAGRAM_BODY_BYTES: Final = 2 * MAX_DIAGRAM_BYTES + MIB
+MATERIAL_BODY_BYTES: Final = MAX_MATERIAL_BYTES + MIB
 
 
 def body_limit(path: str) -> int:
@@ -37,6 +40,8 @@ def body_limit(path: str) -> int:
         return DIAGRAM_BODY_BYTES
     if path.startswith("/applications/"):
         return APPLICATION_BODY_BYTES
+    if path.startswith("/cases/") and path.endswith("/materials"):
+        return MATERIAL_BODY_BYTES
     return FORM_BODY_BYTES
 
 

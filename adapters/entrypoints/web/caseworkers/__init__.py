@@ -1,14 +1,15 @@
-"""The caseworkers' pages: the worklist, a task and its form, a case and its documents, a paper application registered
-by the intake clerk. Each module adds its routes with `register(app, site)`."""
+"""The caseworkers' pages: the worklist, a task and its form, a case with its documents and materials, a paper
+application registered by the intake clerk, the search of cases. Each module adds its routes with
+`register(app, site)`."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from adapters.entrypoints.web.base import Site
-from adapters.entrypoints.web.caseworkers import applications, cases, tasks, worklist
+from adapters.entrypoints.web.caseworkers import applications, cases, materials, tasks, worklist
 
 
 def register(app: FastAPI, site: Site) -> None:
-    for pages in (worklist, tasks, cases, applications):
+    for pages in (worklist, tasks, cases, materials, applications):
         pages.register(app, site)

@@ -1,5 +1,6 @@
-"""A case's page (its status, deadlines, diagram, documents and history), a supervision officer's violation report on
-its filing, and the case's documents as HTML and PDF; each only for those who may see the case (tasks/access.py)."""
+"""A case's page (its status, current steps, application, materials, deadlines, diagram, documents and history), a
+supervision officer's violation report on its filing, and the case's documents as HTML and PDF; each only for those
+who may see the case (tasks/access.py)."""
 
 from __future__ import annotations
 
@@ -11,25 +12,21 @@ from fastapi import Path as PathParameter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.entrypoints.web.base import MAX_ID, AccessDenied, Site, read_form
+from adapters.entrypoints.web.caseworkers.application_view import application_parts
+from adapters.entrypoints.web.caseworkers.case_access import may_upload, visible_case
 from adapters.entrypoints.web.diagram import case_marks, diagram_for, viewer_installed
-from tasks.access import Caseworker, authority_of, may_see_case
+from tasks.access import Caseworker, authority_of
 from tasks.errors import BeianError
+from tasks.materials import ACCEPT_ATTRIBUTE, MAX_MATERIAL_BYTES
+from workflows.users import list_users
 
 
 def register(app: FastAPI, site: Site) -> None:
     def case_for(user: Caseworker, case_id: str) -> dict[str, Any]:
-        view = site.service.records.show(case_id)
-        authorities = _case_task_authorities(case_id)
-        case_authority = authority_of(view["region"], view["authority_level"])
-        if not may_see_case(user, case_authority, authorities):
-            raise AccessDenied(f"案件 {case_id} 不属于您的辖区，无权查看")
-        return view
-
-    def _case_task_authorities(case_id: str) -> list[str]:
-        return site.service.cases.task_authorities(case_id)
+        return visible_case(site, user, case_id)
 
     @app.get("/cases/{case_id}", response_class=HTMLResponse)
-    def case_page(request: Request, case_id: str, done: str = "") -> Response:
+    def case_page(request: Request, case_id: str, done: str = "", uploaded: str = "") -> Response:
         user = site.user_of(request)
         view = case_for(user, case_id)
         progress = site.service.cases.progress(case_id)
@@ -37,10 +34,15 @@ def register(app: FastAPI, site: Site) -> None:
             progress["bpmn_xml"], f"{case_id} {progress['name']} 第 {progress['version']} 版",
             marks=case_marks(progress["current"], progress["done"], progress["done_flows"]),
             focus=sorted(progress["current"]), legend=("current", "done", "taken"), unmarked="未到达")
-        return site.page(request, "case.html", case=view, done=done, diagram=diagram, diagram_problem=problem,
-                    viewer_installed=viewer_installed(), progress=progress,
-                    done_steps=len(progress["done"] - progress["current"]),
-                    can_report=_may_report_violation(user, view))
+        return site.page(request, "case.html", case=view, done=done, uploaded=uploaded, diagram=diagram,
+                         diagram_problem=problem,
+                         viewer_installed=viewer_installed(), progress=progress,
+                         done_steps=len(progress["done"] - progress["current"]),
+                         can_report=_may_report_violation(user, view),
+                         parts=application_parts(view["application"]),
+                         materials=site.service.materials.of_case(case_id),
+                         can_upload=may_upload(user, view), accept=ACCEPT_ATTRIBUTE, max_bytes=MAX_MATERIAL_BYTES,
+                         people={u.username: u.display_name for u in list_users(site.service)})
 
     @app.post("/cases/{case_id}/violations", dependencies=[Depends(read_form)])
     def report_violation(request: Request, case_id: str) -> Response:
