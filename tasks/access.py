@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from tasks.divisions import division_name
 from tasks.regions import AUTHORITY_LEVELS, PROVINCES, province_of
 from tasks.roles import PROCESS_OWNER, ROLES, role_by_key
 
@@ -63,12 +64,18 @@ def is_provincial_code(code: str) -> bool:
 
 
 def authority_name(code: str) -> str:
-    """What people read for an authority code: the province's name, or the province's name and the code of the
-    city or district (the system keeps no list of city names)."""
+    """What people read for an authority (or region) code: the province's name, with its city's or district's
+    (四川省成都市); a code below them keeps the code (四川省成都市 510104), as does one not in tasks/divisions.py."""
     province = PROVINCES.get(code[:2])
     if province is None:
         return code
-    return province if is_provincial_code(code) else f"{province} {code}"
+    if is_provincial_code(code):
+        return province
+    if (name := division_name(code)) is not None:
+        return province + name
+    if (city := division_name(code[:4] + "00")) is not None:
+        return f"{province}{city} {code}"
+    return f"{province} {code}"
 
 
 def user_region_problem(region: object) -> str | None:

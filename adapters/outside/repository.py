@@ -100,6 +100,12 @@ class Repository:
             query = query.with_for_update()
         return self.session.scalars(query).first()
 
+    def instances_of(self, case_ids: Sequence[str]) -> dict[str, Instance]:
+        """The cases of `case_ids` by case number, in one query (a page of the worklist)."""
+        if not case_ids:
+            return {}
+        return {i.case_id: i for i in self.session.scalars(select(Instance).where(Instance.case_id.in_(case_ids)))}
+
     def instance_by_id(self, instance_id: int, *, for_update: bool = False) -> Instance | None:
         query = select(Instance).where(Instance.id == instance_id)
         if for_update and self.dialect == "postgresql":
@@ -411,11 +417,22 @@ class Repository:
             located = select(Instance.id).where(Instance.region.startswith(_region_prefix(region)))
             conditions.append(HumanTask.instance_id.in_(located))
         total = self.session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
+        if limit == 0:  # only the count (the worklist's tabs)
+            return [], total
         page = (select(HumanTask).where(*conditions)
                 .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
                 .limit(limit).offset(offset))
         return list(self.session.scalars(page)), total
 
+
+    def worklist_statuses(self, *, roles: Sequence[str], authority: str) -> list[str]:
+        """The statuses of the cases on which `roles` of `authority` have open tasks: the worklist's status filter
+        offers only these."""
+        if not roles:
+            return []
+        cases = select(HumanTask.instance_id).where(HumanTask.authority == authority,
+                                                    HumanTask.role.in_(list(roles)))
+        return sorted(self.session.scalars(select(Instance.status).where(Instance.id.in_(cases)).distinct()))
 
     def search_cases(self, *, seen_by: str | None, text: str | None = None, process: str | None = None,
                      finished: bool | None = None, status: str | None = None, failed: bool = False,

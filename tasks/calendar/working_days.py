@@ -167,10 +167,11 @@ class WorkingDayCalendar:
         return count
 
     def working_days_left(self, due: datetime, now: datetime) -> int:
-        """Working days from today to the last day before `due` (a deadline due at 00:00 ends the day before),
-        today included: what a caseworker has left."""
+        """Working days after today up to the last day before `due` (a deadline due at 00:00 ends the day before):
+        what a caseworker has left, counted as the deadline was (on the day of receipt of a 10-working-day acceptance,
+        10; 0 on the last day itself, which is still today's to use)."""
         last = (due - timedelta(microseconds=1)).astimezone(SHANGHAI).date()
-        return self.working_days_in(now.astimezone(SHANGHAI).date(), last)
+        return self.working_days_in(now.astimezone(SHANGHAI).date() + timedelta(days=1), last)
 
     def within_working_days(self, event: date | datetime, n: int) -> Deadline:
         """'Within N working days of an event': counting starts the day after the event (Shanghai date)."""

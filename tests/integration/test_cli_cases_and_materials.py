@@ -78,7 +78,7 @@ def test_cases_are_found_by_part_of_the_name_and_listed_a_page_at_a_time(beian: 
     assert [c["case"] for c in found["cases"]] == [first] and (found["total"], found["pages"]) == (2, 2)
     assert found["cases"][0]["status_label"] == "已申请（受理审查中）"
     typed = beian("cases", "--search", second, as_json=False).out
-    assert typed.splitlines() == [f"{second}  成都锦城精工机械制造有限公司  四川省 510104  已申请（受理审查中）  "
+    assert typed.splitlines() == [f"{second}  成都锦城精工机械制造有限公司  四川省成都市 510104  已申请（受理审查中）  "
                                   "收件 2026-10-12", "共 1 件（第 1/1 页）"]
     assert beian.json("cases", "--group", "finished", "--received-from", "2026-10-12")["total"] == 0
     for options, message in ((("--per-page", "500"), "每页 1 至 200 件"),

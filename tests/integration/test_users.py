@@ -48,7 +48,7 @@ def test_add_list_sign_in_change_password_disable(beian: Beian, app: ServiceApp,
     added = add(beian, monkeypatch, "li.si", "--name", "李四", "--role", "intake", "--role", "expert",
                 "--region", "510100").json
     assert added == {"username": "li.si", "display_name": "李四", "roles": ["intake", "expert"],
-                     "role_labels": ["受理人员", "专家评估协调员"], "region": "510100", "region_name": "四川省 510100",
+                     "role_labels": ["受理人员", "专家评估协调员"], "region": "510100", "region_name": "四川省成都市",
                      "is_admin": False, "active": True}
 
     # Without --password-stdin the password is typed twice, without echo.
@@ -63,7 +63,7 @@ def test_add_list_sign_in_change_password_disable(beian: Beian, app: ServiceApp,
     assert [(u["username"], u["is_admin"], u["region"]) for u in listed] == [("li.si", False, "510100"),
                                                                               ("wang_wu", True, "510000")]
     human = beian("users", "list", as_json=False).out
-    assert "li.si  李四  受理人员、专家评估协调员  辖区 四川省 510100" in human
+    assert "li.si  李四  受理人员、专家评估协调员  辖区 四川省成都市" in human
     assert "wang_wu  王五  复核人员  辖区 四川省（510000）  管理员" in human
 
     user = users.authenticate(app, "li.si", PASSWORD)
@@ -101,7 +101,7 @@ def test_add_list_sign_in_change_password_disable(beian: Beian, app: ServiceApp,
             ("user_added", "admin", "li.si"), ("user_added", "admin", "wang_wu"),
             ("password_changed", "admin", "li.si"), ("user_deactivated", "admin", "li.si"),
             ("user_reactivated", "admin", "li.si")]
-        assert events[0].summary == "新增用户 li.si（李四）：受理人员、专家评估协调员，辖区 四川省 510100"
+        assert events[0].summary == "新增用户 li.si（李四）：受理人员、专家评估协调员，辖区 四川省成都市"
 
 
 @pytest.mark.parametrize(("username", "options", "password", "message"), [
@@ -320,7 +320,7 @@ def test_the_worklist_of_an_authority_in_urgency_order(beian: Beian, app: Servic
 def test_a_district_caseworker_in_a_municipality(beian: Beian, monkeypatch: pytest.MonkeyPatch) -> None:
     add(beian, monkeypatch, "zhang", "--name", "张三", "--role", "supervision", "--region", "110108")
     listed = json.loads(beian("users", "list").out)
-    assert [(u["username"], u["region"], u["region_name"]) for u in listed] == [("zhang", "110108", "北京市 110108")]
+    assert [(u["username"], u["region"], u["region_name"]) for u in listed] == [("zhang", "110108", "北京市海淀区")]
 
 
 def test_repeated_failures_pause_sign_in_then_it_resumes_or_an_admin_unlocks_it(

@@ -25,3 +25,17 @@ def post_application(client: TestClient, token: str, **changes: str) -> Response
     """As a browser posts the form: every pair in order, repeated names included (the level checkboxes)."""
     body = urlencode([*posted_example(**changes), ("csrf_token", token)])
     return client.post("/applications/new", content=body, headers=FORM)
+
+
+def post_application_with_files(client: TestClient, token: str, files: list[tuple[str, str, bytes]],
+                                **changes: str) -> Response:
+    """As a browser posts the form with files (multipart): each (checklist item, file name, content) in a row of
+    the 材料文件 section."""
+    data: dict[str, list[str]] = {}
+    for name, value in [*posted_example(**changes), ("csrf_token", token)]:
+        data.setdefault(name, []).append(value)
+    uploads = []
+    for row, (item, file_name, content) in enumerate(files):
+        data[f"material_files[{row}][item]"] = [item]
+        uploads.append((f"material_files[{row}][file]", (file_name, content, "application/octet-stream")))
+    return client.post("/applications/new", data=data, files=uploads)

@@ -77,7 +77,7 @@ def test_authority_of_refuses_what_it_cannot_place(region: str, level: str, juri
 
 
 @pytest.mark.parametrize(("code", "name"), [
-    ("510000", "四川省"), ("510100", "四川省 510100"), ("110108", "北京市 110108"), ("660000", "新疆生产建设兵团"),
+    ("510000", "四川省"), ("510100", "四川省成都市"), ("110108", "北京市海淀区"), ("660000", "新疆生产建设兵团"),
     ("990100", "990100"),
 ])
 def test_authority_name(code: str, name: str) -> None:
@@ -101,7 +101,7 @@ def test_user_region_problem(region: object, problem: str | None) -> None:
 def test_caseworker_properties() -> None:
     municipal = Caseworker("li", "李四", ("intake", "expert"), "510100")
     assert not municipal.is_provincial and municipal.role_labels == ("受理人员", "专家评估协调员")
-    assert municipal.region_name == "四川省 510100" and municipal.active and not municipal.is_admin
+    assert municipal.region_name == "四川省成都市" and municipal.active and not municipal.is_admin
     provincial = Caseworker("wang", "王五", ("reviewer",), "510000")
     assert provincial.is_provincial and provincial.role_labels == ("复核人员",) and provincial.region_name == "四川省"
 
@@ -167,11 +167,11 @@ def test_a_district_caseworker_of_beijing_works_only_in_their_district() -> None
 
 def test_refusals_say_whose_task_it_is_and_what_does_not_fit() -> None:
     user = Caseworker("li", "李四", ("expert",), CHENGDU)
-    assert refusal(user, "intake", CHENGDU) == "该待办属于受理人员（四川省 510100），您没有“受理人员”角色，无权办理"
+    assert refusal(user, "intake", CHENGDU) == "该待办属于受理人员（四川省成都市），您没有“受理人员”角色，无权办理"
     assert refusal(user, "expert", MIANYANG) == (
-        "该待办属于专家评估协调员（四川省 510700），不在您的辖区（四川省 510100），无权办理")
+        "该待办属于专家评估协调员（四川省绵阳市），不在您的辖区（四川省成都市），无权办理")
     assert refusal(user, "reviewer", SICHUAN) == (
-        "该待办属于复核人员（四川省），您不是复核人员，辖区也不符（您的辖区为四川省 510100），无权办理")
+        "该待办属于复核人员（四川省），您不是复核人员，辖区也不符（您的辖区为四川省成都市），无权办理")
     assert refusal(replace(user, active=False), "expert", CHENGDU) == "您的账号（li）已停用，无权办理待办"
     assert "未指定角色" in refusal(user, "", CHENGDU)
     assert refusal(user, "expert", CHENGDU) == ""

@@ -8,14 +8,13 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from lxml import html as lxml_html
 
-from adapters.entrypoints.web.filters import cn_date, cn_datetime, cn_due, role_label
+from adapters.entrypoints.web.filters import actor_name, cn_date, cn_datetime, cn_due, role_label
 from adapters.entrypoints.web.forms import Field
 from adapters.entrypoints.web.forms.application import (
     ADD_ROW_FIELD,
@@ -30,6 +29,8 @@ from adapters.entrypoints.web.forms.application import (
     read_application,
     read_received_at,
 )
+from adapters.entrypoints.web.forms.material_files import file_section
+from tasks.access import Caseworker
 from tasks.application import validate_application
 from tasks.calendar import SHANGHAI
 from tests.support.forms import browser_post as webforms_browser_post
@@ -40,8 +41,7 @@ TEMPLATES = ROOT / "adapters" / "entrypoints" / "web" / "templates"
 EXAMPLE_PATH = ROOT / "examples" / "application.json"
 TODAY = date(2026, 10, 15)
 NOW = datetime(2026, 10, 15, 14, 30, tzinfo=SHANGHAI)
-CLERK = SimpleNamespace(username="intake1", display_name="受理员甲", roles=("intake",), region="510100",
-                        is_admin=False)
+CLERK = Caseworker(username="intake1", display_name="受理员甲", roles=("intake",), region="510100")
 
 
 @pytest.fixture()
@@ -59,13 +59,15 @@ def with_values(pairs: Sequence[tuple[str, str]], values: dict[str, str]) -> lis
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined)
     # The app's own filters, as create_app registers them, so base.html renders as in production.
-    env.filters.update(cn_date=cn_date, cn_datetime=cn_datetime, cn_due=cn_due, role_label=role_label)
+    env.filters.update(cn_date=cn_date, cn_datetime=cn_datetime, cn_due=cn_due, role_label=role_label,
+                       actor_name=actor_name)
     return env
 
 
 def render_page(sections: list[Section], form_errors: Sequence[str] = ()) -> str:
     return environment().get_template("application_form.html").render(
-        sections=sections, form_errors=list(form_errors), user=CLERK, csrf_token="t0k-csrf", request=None)
+        sections=sections, form_errors=list(form_errors), files=file_section(), files_again=False, user=CLERK,
+        csrf_token="t0k-csrf", request=None)
 
 
 def browser_post(page: str) -> list[tuple[str, str]]:

@@ -8,7 +8,9 @@ import re
 
 from tests.support.material_files import PDF, PNG
 from tests.support.scenarios import example_application
+from tests.support.web import post_application_with_files
 from tests.web.conftest import Site, csrf
+from workflows.service.search import CaseQuery
 
 
 def _section(html: str, section: str) -> str:
@@ -132,3 +134,33 @@ def test_the_history_names_people_and_the_systems_own_steps_in_words(site: Site)
     history = _section(site.client("li.na").get(f"/cases/{site.case}").text, "history")
     assert "李受理（li.na）" in history
     assert ">timer<" not in history and ">outbox<" not in history
+
+
+def test_a_paper_application_is_registered_with_its_files(site: Site) -> None:
+    client = site.client("li.na")
+    form = client.get("/applications/new")
+    assert 'enctype="multipart/form-data"' in form.text and 'name="material_files[7][file]"' in form.text
+    registered = post_application_with_files(client, csrf(form.text), [
+        ("application_form", "申请表.pdf", PDF), ("site_equipment_proof", "场地照片.png", PNG)])
+    assert registered.status_code == 303, registered.text[-3000:]
+    case = registered.headers["location"].split("/cases/")[1].split("?")[0]
+    stored = {m["item"]: [v["file_name"] for v in m["versions"]] for m in site.service.materials.of_case(case)}
+    assert stored["application_form"] == ["申请表.pdf"] and stored["site_equipment_proof"] == ["场地照片.png"]
+    history = site.service.records.show(case)["history"]
+    assert [h["actor"] for h in history if "上传材料" in h["summary"]] == ["li.na", "li.na"]
+
+
+def test_a_refused_file_registers_nothing_and_says_to_choose_the_files_again(site: Site) -> None:
+    client = site.client("li.na")
+    token = csrf(client.get("/applications/new").text)
+    cases_before = site.service.search.cases(CaseQuery())["total"]
+    refused = post_application_with_files(client, token, [
+        ("application_form", "申请表.pdf", PDF), ("work_plan", "方案.docx", b"not a zip at all")])
+    assert refused.status_code == 422
+    assert "材料文件第 2 行" in refused.text and "Word 文档" in refused.text and "请重新选择文件" in refused.text
+    assert "work_plan\" selected" in refused.text  # the items chosen are kept
+    off_list = post_application_with_files(client, token, [("district_hr_consent", "同意意见.pdf", PDF)])
+    assert off_list.status_code == 422 and "不是四川省申请材料清单中的材料" in off_list.text
+    no_item = post_application_with_files(client, token, [("", "申请表.pdf", PDF)])
+    assert no_item.status_code == 422 and "请选择这份文件是哪一项材料" in no_item.text
+    assert site.service.search.cases(CaseQuery())["total"] == cases_before  # nothing registered

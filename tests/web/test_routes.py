@@ -162,7 +162,7 @@ def test_a_case_page_is_for_its_region_and_for_the_province_once_it_has_a_task(
     page = client.get(f"/cases/{site.case}")
     assert page.status_code == after
     if after == 200:
-        assert "办理经过" in page.text and "上级复核" in page.text
+        assert "<h2>历史</h2>" in page.text and "上级复核" in page.text
 
 
 def test_the_provincial_reviewer_works_on_the_higher_review(site: Site) -> None:

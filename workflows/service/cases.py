@@ -162,9 +162,9 @@ class Cases(Capability):
             if row is None:
                 raise NotFound("该待办已不存在（可能已办结，或因期限届满被取消）")
             if row.claimed_by != username:
-                raise IllegalEvent("只能退回自己认领的待办，未作任何更改")
+                raise IllegalEvent("只能把自己认领的待办放回待认领，未作任何更改")
             row.claimed_by = None
-            audit_system(uow, username, "task_released", f"退回待办：{row.name}", case_id=row.case_id,
+            audit_system(uow, username, "task_released", f"放回待认领：{row.name}", case_id=row.case_id,
                           task_id=task_id)
             uow.commit()
             return {"task": task_id, "claimed_by": None}
