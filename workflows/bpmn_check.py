@@ -28,6 +28,7 @@ errors (a deployment must be refused)
 
 warnings (deployable, but probably wrong)
   form-unset          a user task without a form: whatever is submitted is accepted unchecked
+  form-checks         a form's x-checks names what is neither a part of the application nor a checklist item
   timer-calendar-days a timer counting days with a literal ISO duration ("P10D"): statutory periods count working
                       days. Silence it where calendar days are meant by giving the timer event the extension
                       property `calendarDays` = `true`
@@ -58,6 +59,7 @@ from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from tasks.errors import DefinitionError
+from tasks.form_checks import checks_problem
 from tasks.limits import MAX_DIAGRAM_BYTES, MAX_FORM_SCHEMA_BYTES, MAX_NESTING, amount, json_size, json_size_problem
 from tasks.roles import ROLES
 from workflows.definitions import FORM_PROPERTY, ParsedDefinition, bpmn_dir, main_process_id, parse_definition
@@ -321,6 +323,9 @@ def _check_user_tasks(parsed: ParsedDefinition, forms: Mapping[str, Any], broken
             if problem:
                 report.error(info.bpmn_id, "form-invalid", f"用户任务{label}的表单 {info.form} 不是有效的 JSON Schema："
                                                            f"{problem}")
+            elif checks := checks_problem(forms[info.form]):
+                report.warning(info.bpmn_id, "form-checks", f"用户任务{label}的表单 {info.form}：{checks}；"
+                                                            "办理页面不会标出这些须核对的内容")
 
 
 def _check_message_schemas(parsed: ParsedDefinition, forms: Mapping[str, Any], broken: Mapping[str, str],

@@ -146,3 +146,15 @@ def test_cli_json_with_errors_exits_7(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["bpmn", "check", "--json", str(FIXTURES / "operator_unknown.bpmn")]) == 7
     result = json.loads(capsys.readouterr().out)
     assert [f["code"] for f in result["findings"]] == ["operator-unknown"]
+
+
+def test_a_forms_x_checks_naming_nothing_known_is_a_warning() -> None:
+    xml = CLEAN.read_text(encoding="utf-8")
+    schema = FORMS["fixture_review.schema.json"]
+    known = check_source(xml, "clean.bpmn", {"fixture_review.schema.json": {
+        **schema, "x-checks": ["occupations", "materials", "materials:work_plan"]}})
+    assert known == []
+    findings = check_source(xml, "clean.bpmn", {"fixture_review.schema.json": {
+        **schema, "x-checks": ["occupation", "materials:fee_schedule"]}})
+    assert [(f.code, f.severity, f.element_id) for f in findings] == [("form-checks", "warning", "review")]
+    assert "“occupation”“materials:fee_schedule”不是申请的部分或材料清单中的材料" in findings[0].message

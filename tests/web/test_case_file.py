@@ -164,3 +164,19 @@ def test_a_refused_file_registers_nothing_and_says_to_choose_the_files_again(sit
     no_item = post_application_with_files(client, token, [("", "申请表.pdf", PDF)])
     assert no_item.status_code == 422 and "请选择这份文件是哪一项材料" in no_item.text
     assert site.service.search.cases(CaseQuery())["total"] == cases_before  # nothing registered
+
+
+def test_a_task_page_shows_the_file_with_what_its_form_asks_to_check_open(site: Site) -> None:
+    task = site.open_task("acceptance")
+    site.service.cases.claim(task["id"], "li.na")
+    site.service.cases.complete(task["id"], {"decision": "accept"}, actor="li.na")
+    expert = site.open_task("expert_review")
+    page = site.client("zhao.lei").get(f"/tasks/{expert['id']}").text
+    file = page.split('<section class="case-file" id="case-file">')[1].split("</section>")[0]
+    opened = re.findall(r'<details class="application-part" open>\s*<summary>([^<{]+)', file)
+    assert [title.strip() for title in opened] == ["申请认定的职业（工种）", "考评人员", "质量督导人员", "专家",
+                                                   "申请材料"]
+    assert re.search(r'data-item="work_plan">\s*<td>[^<]*<span class="badge">须核对</span>', file)
+    assert not re.search(r'data-item="legal_person_certificate">\s*<td>[^<]*<span class="badge">须核对', file)
+    occupation = site.service.records.show(site.case)["application"]["occupations"][0]
+    assert occupation["name"] in file and "四级/中级工" in file

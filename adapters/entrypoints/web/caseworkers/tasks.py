@@ -11,9 +11,11 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.entrypoints.web.base import AccessDenied, Site, read_form
+from adapters.entrypoints.web.caseworkers.application_view import application_parts
 from adapters.entrypoints.web.forms import check_submission, form_fields, submitted_values
 from tasks.access import Caseworker, may_work_on, refusal
 from tasks.errors import BeianError, ConcurrentChange, IllegalEvent, InvalidInput, NotFound
+from workflows.users import list_users
 
 
 def register(app: FastAPI, site: Site) -> None:
@@ -36,8 +38,15 @@ def register(app: FastAPI, site: Site) -> None:
                    saved: bool = False) -> Response:
         schema = _form_schema(task)
         fields = form_fields(schema, values, field_errors)
+        case = site.service.records.show(task["case"])
+        # What the form asks to be checked (its x-checks: parts of the application, "materials" or
+        # "materials:ITEM") is open and marked; the rest of the file is a click away.
+        checks = [str(c) for c in schema.get("x-checks", ()) if isinstance(c, str)]
         return site.page(request, "task.html", status_code=status_code, task=task, fields=fields, schema=schema,
-                    form_errors=form_errors, saved=saved)
+                         form_errors=form_errors, saved=saved, parts=application_parts(case["application"]),
+                         materials=site.service.materials.of_case(task["case"]), checks=checks,
+                         materials_open=any(c.split(":")[0] == "materials" for c in checks),
+                         people={u.username: u.display_name for u in list_users(site.service)})
 
     def posted_to_task(request: Request, task_id: str, verb: str,
                              nothing_done: str) -> tuple[Caseworker, list[tuple[str, str]], dict[str, Any]] | Response:
