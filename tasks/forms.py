@@ -353,8 +353,10 @@ def _label(schema: Mapping[str, Any], path: list[str | int]) -> str:
     for index, part in enumerate(path):
         node = _resolve(schema, node)
         if isinstance(part, int):
+            list_title = _title(schema, node)
             node = node.get("items") if isinstance(node, dict) else None
-            title = _title(schema, node)
+            # An item without a title of its own (a value chosen from a list) is named by its list's.
+            title = _title(schema, node) or list_title
             if title:
                 parts.append(f"{title}第{part + 1}项")
         else:

@@ -167,13 +167,20 @@ def _document_context(ctx: StepContext, **extra: Any) -> dict[str, Any]:
 
 
 def op_issue_notice(ctx: StepContext, kind: str, stage: str = "", reasons: Any = "",
-                    article: str = "") -> dict[str, Any]:
+                    article: str = "", items: Any = ()) -> dict[str, Any]:
+    """A notice of `kind`; a supplementation notice lists `items` (keys of the case's checklist) by the names its
+    region's text gives them, then the caseworker's words on what is missing or wrong, all at once (一次性告知)."""
     received_on = ctx.instance.received_at.astimezone(SHANGHAI).date()
     reasons = reasons or "（未填写理由）"
     extra: dict[str, Any] = {"articles": [article] if article else [], "received_on": received_on}
     if kind == "supplement_notice":
-        extra["missing"] = reasons
-        extra["acceptance_working_days"] = _region(ctx).acceptance_days
+        profile = _region(ctx)
+        keys = [str(key) for key in items] if isinstance(items, list | tuple) else []
+        named = [entry.name if (entry := profile.material(key)) else key for key in keys]
+        extra["missing"] = [*named, f"说明：{reasons}" if named else reasons]
+        extra["acceptance_working_days"] = profile.acceptance_days
+        ctx.audit("supplement_requested", "一次性告知补正：" + "、".join([*named, reasons] if named else [reasons]),
+                  article=article, items=keys, reasons=str(reasons))
     else:
         extra["reasons"] = reasons
     if kind == "not_filed_notice":

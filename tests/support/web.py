@@ -27,15 +27,16 @@ def post_application(client: TestClient, token: str, **changes: str) -> Response
     return client.post("/applications/new", content=body, headers=FORM)
 
 
-def post_application_with_files(client: TestClient, token: str, files: list[tuple[str, str, bytes]],
+def post_application_with_files(client: TestClient, token: str, files: list[tuple[str, str, bytes]], *,
+                                url: str = "/applications/new", extra: tuple[tuple[str, str], ...] = (),
                                 **changes: str) -> Response:
     """As a browser posts the form with files (multipart): each (checklist item, file name, content) in a row of
-    the 材料文件 section."""
+    the 材料文件 section; `url` the intake form's or a case's resubmission form's, `extra` further fields."""
     data: dict[str, list[str]] = {}
-    for name, value in [*posted_example(**changes), ("csrf_token", token)]:
+    for name, value in [*posted_example(**changes), *extra, ("csrf_token", token)]:
         data.setdefault(name, []).append(value)
     uploads = []
     for row, (item, file_name, content) in enumerate(files):
         data[f"material_files[{row}][item]"] = [item]
         uploads.append((f"material_files[{row}][file]", (file_name, content, "application/octet-stream")))
-    return client.post("/applications/new", data=data, files=uploads)
+    return client.post(url, data=data, files=uploads)

@@ -20,7 +20,6 @@ from adapters.entrypoints.web.forms.application import (
     ADD_ROW_FIELD,
     BLANK_ROWS,
     RECEIVED_AT_FIELD,
-    MultiChoiceField,
     RecordsField,
     Section,
     adding_row,
@@ -275,7 +274,7 @@ def test_the_fresh_form_has_its_sections_and_blank_rows() -> None:
     assert len(fields["materials"].children) == BLANK_ROWS["materials"]
     assert fields["assessors[8][occupation]"].value == ""
     levels = fields["occupations[2][levels]"]
-    assert isinstance(levels, MultiChoiceField) and levels.checked == ()
+    assert levels.kind == "checkboxes" and levels.checked == ()
     assert levels.choices == (("5", "五级/初级工"), ("4", "四级/中级工"), ("3", "三级/高级工"), ("2", "二级/技师"),
                               ("1", "一级/高级技师"))
     received = fields[RECEIVED_AT_FIELD]

@@ -105,6 +105,8 @@ OPERATOR_PARAMS: dict[str, set[str]] = {
     "publish_publicity": {"deadline", "article"},
     "issue_filing": {"article"},
 }
+# Parameters an operator may also be given: a supplementation notice's checklist items.
+OPTIONAL_PARAMS: dict[str, set[str]] = {"issue_notice": {"items"}}
 
 REGION_ARTICLES = {
     "acceptance": f"{SICHUAN} 附件3 一.2、二.2",
@@ -122,9 +124,10 @@ REGION_ARTICLES = {
 
 
 def _call_problems(operator: str, params: dict[str, Any]) -> list[str]:
-    """Process 1's operators take exactly their parameters (OPERATOR_PARAMS)."""
+    """Process 1's operators take exactly their parameters (OPERATOR_PARAMS, and those of OPTIONAL_PARAMS)."""
     expected = OPERATOR_PARAMS.get(operator)
-    problems = [] if expected == set(params) else [f"{operator}: parameters {sorted(params)}, expected {expected}"]
+    given = set(params) - OPTIONAL_PARAMS.get(operator, set())
+    problems = [] if expected == given else [f"{operator}: parameters {sorted(params)}, expected {expected}"]
     return problems + text_problems(params)
 
 
@@ -279,7 +282,8 @@ def test_service_tasks_use_known_operators(doc: etree._ElementTree) -> None:
         assert operator is not None, task.get("id")
         parameters = operator.findall("spiffworkflow:parameters/spiffworkflow:parameter", NS)
         params = {p.get("id") for p in parameters}
-        assert params == OPERATOR_PARAMS[operator.get("id")], task.get("id")
+        assert params - OPTIONAL_PARAMS.get(operator.get("id"), set()) == OPERATOR_PARAMS[operator.get("id")], \
+            task.get("id")
         assert operator.get("resultVariable"), f"{task.get('id')} needs an explicit resultVariable"
     results = {t.get("id"): t.find(".//spiffworkflow:serviceTaskOperator", NS).get("resultVariable")
                for t in process_of(doc).findall("bpmn:serviceTask", NS)}
@@ -491,10 +495,12 @@ def test_rejection_ends_not_filed_with_a_notice(definition: ParsedDefinition, se
 
 def test_supplement_restarts_the_acceptance_clock(definition: ParsedDefinition, services: Services) -> None:
     case = Case(definition, services)
-    case.complete("acceptance", {"decision": "supplement", "reasons": "缺少场地权属证明、考评人员资格证明"})
+    case.complete("acceptance", {"decision": "supplement", "missing_items": ["site_equipment_proof"],
+                                 "reasons": "缺少场地权属证明、考评人员资格证明"})
     assert case.open_tasks() == []
     assert services.params_of("issue_notice") == [{"kind": "supplement_notice", "stage": "acceptance",
                                                    "reasons": "缺少场地权属证明、考评人员资格证明",
+                                                   "items": ["site_equipment_proof"],
                                                    "article": REGION_ARTICLES["acceptance"]}]
     assert services.statuses() == [], "the application stays 'applied' while materials are awaited"
     assert "await_resubmission" in case.waiting()

@@ -657,3 +657,25 @@ def test_html_patterns_compile_with_the_v_flag_as_browsers_do() -> None:
     )
     result = subprocess.run(["node", "-e", script, json.dumps(cases)], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout) == [True] * len(cases)
+
+
+def test_a_list_chosen_from_choices_is_a_set_of_checkboxes_read_back_as_a_list() -> None:
+    schema = json.loads((FORMS / "acceptance.schema.json").read_text(encoding="utf-8"))
+    (items,) = [f for f in form_fields(schema) if f.name == "missing_items"]
+    assert items.kind == "checkboxes" and ("work_plan", "工作方案") in items.choices and items.checked == ()
+    page = render(form_fields(schema))
+    assert page.count('name="missing_items"') == len(items.choices)
+    posted = [("decision", "supplement"), ("missing_items", "work_plan"), ("missing_items", "question_bank"),
+              ("missing_items", "work_plan"), ("reasons", "方案缺考评人员安排")]
+    checked = check_submission(schema, posted)
+    assert checked.ok and checked.data["missing_items"] == ["work_plan", "question_bank"]  # each once, in order
+    # Kept as one text in a draft (one value per line) and shown checked again from it or from the data.
+    assert submitted_values(schema, posted)["missing_items"] == "work_plan\nquestion_bank"
+    for values in ({"missing_items": "work_plan\nquestion_bank"}, {"missing_items": ["work_plan", "question_bank"]}):
+        (again,) = [f for f in form_fields(schema, values) if f.name == "missing_items"]
+        assert again.checked == ("work_plan", "question_bank")
+    wrong = check_submission(schema, [("decision", "supplement"), ("missing_items", "fee_schedule"),
+                                      ("reasons", "x")])
+    assert not wrong.ok and "需补正的材料" in wrong.field_errors["missing_items"]
+    none = check_submission(schema, [("decision", "accept")])
+    assert none.ok and "missing_items" not in none.data

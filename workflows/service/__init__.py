@@ -5,6 +5,8 @@ One entry point, `Beian` (the application bound to one database), and a room per
 
 - `app.cases` (cases.py): apply, the open tasks, claim and release, complete, drafts, outside messages;
 - `app.materials` (materials.py): the application's files against the region's checklist, each upload a version;
+- `app.supplements` (supplements.py): what a supplementation asked for, the resubmission with corrected fields and
+  files, and what it changed;
 - `app.processes` (processes.py): deploy a process version, versions, the check, diff, migration of running cases;
 - `app.operations` (operations.py): the timer sweep and the retry of a stuck case;
 - `app.records` (records.py): a case or filing as people read it, the filings list, documents;

@@ -20,12 +20,13 @@ from workflows.service.operations import Operations
 from workflows.service.processes import Processes
 from workflows.service.records import Records
 from workflows.service.search import Search
+from workflows.service.supplements import Supplements
 from workflows.state import load_state
 
 
 class Beian:
-    """The application, bound to one database: `cases`, `materials`, `processes`, `operations`, `records`, `search`
-    and `calendar` are what a user can do with it (see the package's docstring)."""
+    """The application, bound to one database: `cases`, `materials`, `supplements`, `processes`, `operations`,
+    `records`, `search` and `calendar` are what a user can do with it (see the package's docstring)."""
 
     def __init__(self, database_url: str) -> None:
         self.engine = make_engine(database_url)
@@ -37,6 +38,7 @@ class Beian:
         self.operations = Operations(self.uow, self.reading)
         self.records = Records(self.uow, self.reading)
         self.search = Search(self.uow, self.reading)
+        self.supplements = Supplements(self.uow, self.reading)
         self.calendar = Calendar(self.uow, self.reading)
 
     def uow(self) -> UnitOfWork:

@@ -7,9 +7,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from adapters.entrypoints.web.base import Site
-from adapters.entrypoints.web.caseworkers import applications, cases, materials, search, tasks, worklist
+from adapters.entrypoints.web.caseworkers import (
+    applications,
+    cases,
+    materials,
+    resubmission,
+    search,
+    tasks,
+    worklist,
+)
 
 
 def register(app: FastAPI, site: Site) -> None:
-    for pages in (worklist, tasks, search, cases, materials, applications):
+    for pages in (worklist, tasks, search, cases, materials, applications, resubmission):
         pages.register(app, site)

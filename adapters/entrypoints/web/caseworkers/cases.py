@@ -41,6 +41,8 @@ def register(app: FastAPI, site: Site) -> None:
                          can_report=_may_report_violation(user, view),
                          parts=application_parts(view["application"]),
                          materials=site.service.materials.of_case(case_id),
+                         requested=site.service.supplements.requested(case_id),
+                         changes=site.service.supplements.latest_changes(case_id),
                          can_upload=may_upload(user, view), accept=ACCEPT_ATTRIBUTE, max_bytes=MAX_MATERIAL_BYTES,
                          people={u.username: u.display_name for u in list_users(site.service)})
 

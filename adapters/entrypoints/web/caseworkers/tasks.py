@@ -13,12 +13,22 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from adapters.entrypoints.web.base import AccessDenied, Site, read_form
 from adapters.entrypoints.web.caseworkers.application_view import application_parts
 from adapters.entrypoints.web.forms import check_submission, form_fields, submitted_values
+from adapters.entrypoints.web.forms.choices import narrowed_to_checklist, needs_checklist
 from tasks.access import Caseworker, may_work_on, refusal
 from tasks.errors import BeianError, ConcurrentChange, IllegalEvent, InvalidInput, NotFound
 from workflows.users import list_users
 
 
 def register(app: FastAPI, site: Site) -> None:
+    def _form_schema(task: dict[str, Any]) -> dict[str, Any]:
+        """The task's form schema, its checklist choices narrowed to the case's checklist; a task without a form is
+        an empty form (submitting it just completes the task)."""
+        schema: dict[str, Any] = task["schema"] or {"type": "object", "properties": {}}
+        if not needs_checklist(schema):
+            return schema
+        checklist = [(m["item"], m["name"]) for m in site.service.materials.of_case(task["case"]) if m["on_checklist"]]
+        return narrowed_to_checklist(schema, checklist)
+
     def task_for(user: Caseworker, task_id: str) -> dict[str, Any]:
         task = site.service.cases.task(task_id)
         if not may_work_on(user, task["role"], _task_authority(task)):
@@ -46,6 +56,9 @@ def register(app: FastAPI, site: Site) -> None:
                          form_errors=form_errors, saved=saved, parts=application_parts(case["application"]),
                          materials=site.service.materials.of_case(task["case"]), checks=checks,
                          materials_open=any(c.split(":")[0] == "materials" for c in checks),
+                         # A decision taken again after a resubmission: what changed since the last submission.
+                         changes=site.service.supplements.latest_changes(task["case"]),
+                         requested=site.service.supplements.requested(task["case"]),
                          people={u.username: u.display_name for u in list_users(site.service)})
 
     def posted_to_task(request: Request, task_id: str, verb: str,
@@ -118,9 +131,6 @@ def register(app: FastAPI, site: Site) -> None:
         return RedirectResponse(then, status_code=303)
 
 
-def _form_schema(task: dict[str, Any]) -> dict[str, Any]:
-    """The task's form schema; a task without a form is an empty form (submitting it just completes the task)."""
-    return task["schema"] or {"type": "object", "properties": {}}
 
 
 def _task_authority(task: dict[str, Any]) -> str:

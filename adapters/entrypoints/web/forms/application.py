@@ -10,8 +10,8 @@ The application schema (``tasks/schemas/application.schema.json``) has two shape
 - one occupation and one site are each such a schema too, read as a sub-form under the row's name prefix
   (``occupations[0]``, ``sites[1]``); a site's equipment is then a plain list of objects, i.e. a ``webforms``
   table;
-- ``levels`` is this module's own widget: one checkbox per level (``MultiChoiceField``, kind ``checkboxes``),
-  posted as several ``occupations[0][levels]`` pairs;
+- ``levels`` is a ``checkboxes`` field (one checkbox per level), posted as several ``occupations[0][levels]``
+  pairs; it is built here because the levels are integers named by ``LEVEL_NAMES``;
 - the occupation and site lists are a fieldset per item (``RecordsField``, kind ``records``), since an item holds
   a textarea, a checkbox group or a table that does not fit in a table row.
 
@@ -42,7 +42,7 @@ from tasks.forms import field_reference
 from workflows import clock
 
 __all__ = [
-    "ADD_ROW_FIELD", "BLANK_ROWS", "RECEIVED_AT_FIELD", "MultiChoiceField", "RecordsField", "Section",
+    "ADD_ROW_FIELD", "BLANK_ROWS", "RECEIVED_AT_FIELD", "RecordsField", "Section",
     "adding_row", "application_fields", "posted_values", "read_application", "read_received_at",
 ]
 
@@ -65,8 +65,6 @@ RECEIVED_AT_LOOKBACK_DAYS: Final = 366
 """A 收件日期 further back than this is refused as a likely typo (2025 for 2026): the statutory clock would have run
 out long ago, and such a case is for a supervisor to look into, not for routine intake."""
 
-CHECKBOXES: Final = cast(Kind, "checkboxes")
-"""This module's kind for a list of values chosen by checkboxes (``webforms.Kind`` does not list it)."""
 RECORDS: Final = cast(Kind, "records")
 """This module's kind for a list whose items are shown as one fieldset each."""
 
@@ -88,14 +86,6 @@ _PATH_STEP: Final = re.compile(r"\[(\d+)\]|\[([^\[\]]+)\]|\.?([A-Za-z_][A-Za-z0-
 # ---------------------------------------------------------------------------------------------------------
 # What the template renders
 # ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MultiChoiceField(Field):
-    """Several values chosen from ``choices`` (kind ``checkboxes``), posted as one pair per checked box."""
-
-    checked: tuple[str, ...] = ()
-    """The values of the checked boxes, as ``choices`` spells them."""
 
 
 @dataclass(frozen=True)
@@ -206,8 +196,8 @@ def _occupation_row(index: int, values: Mapping[str, Any] | None, errors: Mappin
     prefix = f"occupations[{index}]"
     fields = [_prefixed(f, prefix) for f in form_fields(_schemas().rows["occupations"], values, errors)]
     levels_schema = _schemas().full["properties"]["occupations"]["items"]["properties"]["levels"]
-    levels = MultiChoiceField(
-        name=f"{prefix}[levels]", label=str(levels_schema["title"]), kind=CHECKBOXES, help="可多选",
+    levels = Field(
+        name=f"{prefix}[levels]", label=str(levels_schema["title"]), kind="checkboxes", help="可多选",
         required=levels_schema.get("minItems", 0) > 0, error=errors.get("levels"),
         # Lowest level first, as the schema's description and the notices list them.
         choices=tuple((str(level), LEVEL_NAMES[level]) for level in sorted(LEVEL_NAMES, reverse=True)),

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from adapters.entrypoints.web.forms.fields import MAX_INDEX_DIGITS, TRUE_WORDS, Field
+from adapters.entrypoints.web.forms.fields import CHOICES_SEPARATOR, MAX_INDEX_DIGITS, TRUE_WORDS, Field
 from adapters.entrypoints.web.forms.reading import input_name
 from adapters.entrypoints.web.forms.schema import Spec
 from tasks.calendar import SHANGHAI
@@ -45,6 +45,9 @@ def build_field(spec: Spec, path: tuple[str | int, ...], values: Mapping[str, An
     raw = _lookup(values, name, path)
     if raw is _MISSING and fresh and spec.has_default:
         raw = spec.default
+    if spec.kind == "checkboxes":
+        return Field(choices=tuple((c.value, c.title) for c in spec.choices), checked=checked_values(spec, raw),
+                     **common)
     return Field(choices=tuple((c.value, c.title) for c in spec.choices), value=_display(spec, raw),
                  constraints=dict(spec.constraints), **common)
 
@@ -81,9 +84,27 @@ def _filled(value: Any) -> bool:
     return value.strip() != "" if isinstance(value, str) else value is not None and value is not False
 
 
+def checked_values(spec: Spec, raw: Any) -> tuple[str, ...]:
+    """The values of the boxes to check: from nested data (a list of the schema's values) or from what was posted
+    or saved (the input values, one per line)."""
+    if raw is _MISSING or raw is None:
+        return ()
+    if isinstance(raw, str):
+        return tuple(v for v in (part.strip() for part in raw.split(CHOICES_SEPARATOR)) if v)
+    by_const = {_choice_key(c.const): c.value for c in spec.choices}
+    items = raw if isinstance(raw, list | tuple) else [raw]
+    return tuple(by_const.get(_choice_key(item), str(item)) for item in items)
+
+
+def _choice_key(value: Any) -> str:
+    return f"{type(value).__name__}:{value}"
+
+
 def _display(spec: Spec, raw: Any) -> str:
     if raw is _MISSING or raw is None:
         return ""
+    if spec.kind == "checkboxes":
+        return CHOICES_SEPARATOR.join(checked_values(spec, raw))
     if spec.kind == "checkbox":
         return "true" if raw is True or (isinstance(raw, str) and raw.strip().lower() in TRUE_WORDS) else ""
     if isinstance(raw, bool):

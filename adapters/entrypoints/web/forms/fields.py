@@ -12,7 +12,7 @@ from typing import Any, Final, Literal
 # The translator's placed sentences, so that every message here is word for word what ``schema_problems`` says.
 from tasks.text import MULTILINE_OVER
 
-Kind = Literal["text", "textarea", "radio", "select", "checkbox", "date", "datetime-local", "number",
+Kind = Literal["text", "textarea", "radio", "select", "checkbox", "checkboxes", "date", "datetime-local", "number",
                "integer", "group", "object"]
 
 
@@ -42,8 +42,12 @@ FALSE_WORDS: Final = frozenset({"false", "off", "0"})
 MAX_INDEX_DIGITS: Final = 6  # a row index longer than this is not a row of ours (and would be costly to parse)
 
 
+CHOICES_SEPARATOR: Final = "\n"
+"""How the values checked in a ``checkboxes`` field are kept as one text (a draft, a redisplayed form)."""
+
+
 class UnsupportedFormSchema(ValueError):
-    """The schema has a shape no form widget here stands for (a list of plain values, a list inside a list)."""
+    """The schema has a shape no form widget here stands for (a list of free values, a list inside a list)."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,10 @@ class Field:
     condition: str | None = None
     """For fields required only in some cases (``if``/``then``): when, e.g. ``受理决定为「不予受理」时必填``."""
     choices: tuple[tuple[str, str], ...] = ()
-    """``(value, title)`` for radio and select; ``value`` is what the browser posts."""
+    """``(value, title)`` for radio, select and checkboxes; ``value`` is what the browser posts."""
+    checked: tuple[str, ...] = ()
+    """For ``checkboxes`` (a list of values chosen from ``choices``, posted as one pair per checked box): the values
+    of the checked boxes."""
     value: str = ""
     """The current value, as the input shows it (``true`` for a checked box)."""
     error: str | None = None

@@ -11,6 +11,7 @@ A browser never fills a file input again, so after a refusal the form says that 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
@@ -39,10 +40,11 @@ class FileRow:
     chosen: str
 
 
-def file_rows(posted: list[tuple[str, str]] | None = None) -> list[FileRow]:
-    """The rows to show, keeping the items chosen before a refusal."""
+def file_rows(posted: list[tuple[str, str]] | None = None, first: Sequence[str] = ()) -> list[FileRow]:
+    """The rows to show, keeping the items chosen before a refusal; on a fresh form the rows start with the items
+    `first` (those a supplementation asked for)."""
     chosen = {int(m.group(1)): value for name, value in posted or () if (m := _ROW.fullmatch(name))
-              and m.group(2) == "item"}
+              and m.group(2) == "item"} if posted else dict(enumerate(first))
     return [FileRow(i + 1, f"{PREFIX}[{i}][item]", f"{PREFIX}[{i}][file]", chosen.get(i, "")) for i in range(ROWS)]
 
 
@@ -58,9 +60,9 @@ def item_choices() -> tuple[tuple[str, str], ...]:
     return tuple(seen.items())
 
 
-def file_section(posted: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+def file_section(posted: list[tuple[str, str]] | None = None, first: Sequence[str] = ()) -> dict[str, Any]:
     """What the template's 材料文件 section shows: the rows, the items to choose from, the accepted files and limits."""
-    return {"rows": file_rows(posted), "choices": item_choices(), "accept": ACCEPT_ATTRIBUTE,
+    return {"rows": file_rows(posted, first), "choices": item_choices(), "accept": ACCEPT_ATTRIBUTE,
             "limits": f"每个文件不超过 {amount(MAX_MATERIAL_BYTES)}，合计不超过 {amount(MAX_INTAKE_MATERIAL_BYTES)}"}
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final
 
-from adapters.entrypoints.web.forms.fields import FALSE_WORDS, MAX_INDEX_DIGITS, TRUE_WORDS
+from adapters.entrypoints.web.forms.fields import CHOICES_SEPARATOR, FALSE_WORDS, MAX_INDEX_DIGITS, TRUE_WORDS
 from adapters.entrypoints.web.forms.schema import Spec, object_specs, resolved_node
 from tasks.calendar import SHANGHAI
 
@@ -25,6 +25,8 @@ _OMIT: Final = object()
 class _Reading:
     root: Mapping[str, Any]
     posted: dict[str, str]
+    every: dict[str, list[str]] = field(default_factory=dict)
+    """Each name's values in order (a ``checkboxes`` field posts one pair per checked box)."""
     data: dict[str, Any] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
@@ -32,11 +34,13 @@ class _Reading:
 
 def read_form(schema: dict[str, Any], items: Sequence[tuple[str, str]]) -> _Reading:
     posted: dict[str, str] = {}
+    every: dict[str, list[str]] = {}
     for name, value in items:
         if isinstance(name, str) and isinstance(value, str):
             # Browsers post a textarea's line breaks as CRLF; the process and its documents use LF.
             posted[name] = value.replace("\r\n", "\n").replace("\r", "\n")
-    reading = _Reading(root=schema, posted=posted)
+            every.setdefault(name, []).append(posted[name])
+    reading = _Reading(root=schema, posted=posted, every=every)
     reading.data = _read_object(object_specs(schema, schema, in_row=False), (), (), reading)
     return reading
 
@@ -59,6 +63,8 @@ def _read(spec: Spec, source: tuple[str | int, ...], target: tuple[str | int, ..
             return _OMIT
         return _read_object(spec.children, source, target, reading)
     name = input_name(target)
+    if spec.kind == "checkboxes":
+        return _read_choices(spec, source, target, reading)
     text = reading.posted.get(input_name(source), "").strip()
     if spec.kind == "checkbox":
         reading.values[name] = "true" if text.lower() in TRUE_WORDS else text
@@ -69,6 +75,26 @@ def _read(spec: Spec, source: tuple[str | int, ...], target: tuple[str | int, ..
         reading.problems[name] = f"{path_label(reading.root, target)}：{problem}"
         return _OMIT
     return converted
+
+
+def _read_choices(spec: Spec, source: tuple[str | int, ...], target: tuple[str | int, ...],
+                  reading: _Reading) -> Any:
+    """The checked boxes as the list of the schema's values (a value saved as one text, one per line, is read the
+    same way); omitted when none is checked, so that a required list is reported as missing."""
+    posted = [part.strip() for text in reading.every.get(input_name(source), [])
+              for part in text.split(CHOICES_SEPARATOR) if part.strip()]
+    posted = list(dict.fromkeys(posted))
+    name = input_name(target)
+    if posted:
+        reading.values[name] = CHOICES_SEPARATOR.join(posted)
+    chosen: list[Any] = []
+    for text in posted:
+        value, problem = _convert(spec, text)
+        if problem is not None:
+            reading.problems[name] = f"{path_label(reading.root, target)}：{problem}"
+            return _OMIT
+        chosen.append(value)
+    return chosen if chosen else _OMIT
 
 
 def _read_rows(spec: Spec, source: tuple[str | int, ...], target: tuple[str | int, ...],
@@ -190,9 +216,11 @@ def path_label(root: Mapping[str, Any], path: Sequence[str | int]) -> str:
     node: dict[str, Any] = resolved_node(root, root)
     for index, step in enumerate(path):
         if isinstance(step, int):
+            list_title = node.get("title")
             node = resolved_node(root, node.get("items"))
-            if node.get("title"):
-                parts.append(f"{node['title']}第{step + 1}项")
+            # An item without a title of its own (a value chosen from a list) is named by its list's.
+            if title := node.get("title") or list_title:
+                parts.append(f"{title}第{step + 1}项")
         else:
             properties = node.get("properties", {})
             node = resolved_node(root, properties.get(step) if isinstance(properties, dict) else None)

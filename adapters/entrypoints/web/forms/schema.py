@@ -83,6 +83,9 @@ def _spec(key: str, node: Mapping[str, Any], root: Mapping[str, Any], *, require
     where = f"property {key!r} ({title})"
     if kind_of_json == "array":
         items = resolved_node(root, n.get("items"))
+        item_choices = _choices(items)
+        if item_choices and not in_row:  # several values chosen from a list: one checkbox each
+            return Spec(kind="checkboxes", choices=item_choices, **base)
         if in_row or _json_type(items) != "object":
             raise UnsupportedFormSchema(f"{where}: only a list of objects, not inside another list, has a form")
         children = object_specs(items, root, in_row=True)
