@@ -189,6 +189,28 @@ def op_issue_notice(ctx: StepContext, kind: str, stage: str = "", reasons: Any =
     return {"document_id": document_id}
 
 
+def op_notify_objector(ctx: StepContext, objection: dict[str, Any], upheld: bool, opinion: str,
+                       article: str = "") -> dict[str, Any]:
+    """Tell whoever objected during publicity what the review concluded, by the contact they left (an e-mail
+    address or a phone number); without one, the history says that they could not be told."""
+    contact = str(objection.get("contact", "")).strip()
+    objector = str(objection.get("objector", "")).strip()
+    institution = ctx.instance.application["institution"]["name"]
+    conclusion = "异议成立，该机构不予备案" if upheld else "异议不成立，公示继续至期满"
+    if not contact:
+        ctx.audit("objector_not_told", f"异议人{objector}未留联系方式，复核结论未能告知", article=article)
+        return {"told": False}
+    channel = "email" if "@" in contact else "sms"
+    authority = _region(ctx).authority_name
+    ctx.enqueue("notifications", "messages", f"告知异议人：{objector}", {
+        "channels": [channel], "to": {"name": objector, channel: contact},
+        "subject": "公示异议复核结果",
+        "text": f"【{authority}】{objector}：您对{institution}职业技能等级评价机构备案公示提出的异议，"
+                f"经复核：{conclusion}。复核意见：{opinion}"})
+    ctx.audit("objector_told", f"已告知异议人{objector}复核结论：{conclusion}", article=article)
+    return {"told": True}
+
+
 def op_escalate(ctx: StepContext, reason: str, article: str = "") -> dict[str, Any]:
     ctx.audit("escalated", f"督办：{reason}", article=article)
     return {}
@@ -403,6 +425,7 @@ OPERATORS: dict[str, Callable[..., dict[str, Any]]] = {
     "set_status": op_set_status,
     "issue_notice": op_issue_notice,
     "escalate": op_escalate,
+    "notify_objector": op_notify_objector,
     "publish_publicity": op_publish_publicity,
     "issue_filing": op_issue_filing,
     "filing_status": op_filing_status,

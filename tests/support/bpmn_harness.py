@@ -294,6 +294,8 @@ def _answer(operator: str, params: dict[str, Any], data: dict[str, Any], n: int,
                     "document_id": n}
         case "renew_filing":
             return {"valid_until": "2032-09-30"}
+        case "notify_objector":
+            return {"told": bool(params["objection"].get("contact"))}
         case "terminate_filing":
             return {"terminated": [data["filing"]["number"]]}
         case ("set_status" | "filing_status" | "escalate" | "publish_publicity" | "record_sanction" | "apply_change"

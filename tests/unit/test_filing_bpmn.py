@@ -80,6 +80,7 @@ REQUIRED_IDS = {
     "publicity_ends": "intermediateCatchEvent",
     "objection_received": "intermediateCatchEvent",
     "objection_review": "userTask",
+    "tell_objector": "serviceTask",
     "objection_outcome": "exclusiveGateway",
     "notice_objection_upheld": "serviceTask",
     "issue_receipt": "serviceTask",
@@ -102,6 +103,7 @@ OPERATOR_PARAMS: dict[str, set[str]] = {
     "set_status": {"status", "reason", "article"},
     "issue_notice": {"kind", "stage", "reasons", "article"},
     "escalate": {"reason", "article"},
+    "notify_objector": {"objection", "upheld", "opinion", "article"},
     "publish_publicity": {"deadline", "article"},
     "issue_filing": {"article"},
 }

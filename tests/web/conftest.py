@@ -29,6 +29,7 @@ PEOPLE: dict[str, tuple[str, tuple[str, ...], str]] = {
     "sun.qiang": ("孙复核", ("reviewer",), "510000"),       # the province's higher-level review
     "admin": ("管理员", ("supervision",), "510000"),  # administrator of the province
     "qian.jian": ("钱监管", ("supervision",), "510100"),  # Chengdu supervision
+    "zhou.gong": ("周公示", ("publicity",), "510100"),    # Chengdu publicity: objections during publicity
 }
 
 

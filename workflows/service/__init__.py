@@ -7,6 +7,7 @@ One entry point, `Beian` (the application bound to one database), and a room per
 - `app.materials` (materials.py): the application's files against the region's checklist, each upload a version;
 - `app.supplements` (supplements.py): what a supplementation asked for, the resubmission with corrected fields and
   files, and what it changed;
+- `app.objections` (objections.py): an objection during publicity with its files, registered by the publicity officer;
 - `app.processes` (processes.py): deploy a process version, versions, the check, diff, migration of running cases;
 - `app.operations` (operations.py): the timer sweep and the retry of a stuck case;
 - `app.records` (records.py): a case or filing as people read it, the filings list, documents;

@@ -16,6 +16,7 @@ from workflows.lifecycle import procedure_ground, start_case
 from workflows.service.calendar import Calendar
 from workflows.service.cases import Cases
 from workflows.service.materials import Materials
+from workflows.service.objections import Objections
 from workflows.service.operations import Operations
 from workflows.service.processes import Processes
 from workflows.service.records import Records
@@ -25,8 +26,8 @@ from workflows.state import load_state
 
 
 class Beian:
-    """The application, bound to one database: `cases`, `materials`, `supplements`, `processes`, `operations`,
-    `records`, `search` and `calendar` are what a user can do with it (see the package's docstring)."""
+    """The application, bound to one database: `cases`, `materials`, `supplements`, `objections`, `processes`,
+    `operations`, `records`, `search` and `calendar` are what a user can do with it (see the package's docstring)."""
 
     def __init__(self, database_url: str) -> None:
         self.engine = make_engine(database_url)
@@ -39,6 +40,7 @@ class Beian:
         self.records = Records(self.uow, self.reading)
         self.search = Search(self.uow, self.reading)
         self.supplements = Supplements(self.uow, self.reading)
+        self.objections = Objections(self.uow, self.reading)
         self.calendar = Calendar(self.uow, self.reading)
 
     def uow(self) -> UnitOfWork:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from adapters.outside.db import Instance, Material
 from adapters.outside.repository import UnitOfWork
@@ -18,6 +18,10 @@ from tasks.prechecks import missing_materials
 from tasks.regions import MaterialItem, RegionProfile, profile_for_region
 from workflows import clock
 from workflows.service.base import Capability, audit_system, local
+
+# Files a case keeps that are not the institution's application materials: what they are, as the case page names
+# them. They are versions of their own item, kept and never overwritten as materials are.
+ATTACHMENTS: Final = {"objection_evidence": "公示异议材料"}
 
 
 class Materials(Capability):
@@ -54,8 +58,8 @@ class Materials(Capability):
         listed = [_item_view(entry, versions.pop(entry.key, []), declared.get(entry.key, []), entry.key in missing)
                   for entry in profile.materials_for(institution_type)]
         # Files of an item this checklist no longer asks of the institution (its type corrected, say) stay listed.
-        listed += [_item_view(profile.material(key) or MaterialItem(key, key, None, False), files, [], False,
-                              on_checklist=False)
+        listed += [_item_view(profile.material(key) or MaterialItem(key, ATTACHMENTS.get(key, key), None, False),
+                              files, [], False, on_checklist=False)
                    for key, files in sorted(versions.items())]
         return listed
 
@@ -99,6 +103,19 @@ def store(uow: UnitOfWork, instance: Instance, upload: Upload, actor: str) -> di
     said = f"上传材料：{entry.name}（第 {material.version} 版）{checked.file_name}"
     audit_system(uow, actor, "material_uploaded", said, case_id=instance.case_id, material=material.id,
                  item=entry.key, version=material.version, sha256=checked.sha256)
+    return _version_view(material)
+
+
+def store_attachment(uow: UnitOfWork, instance: Instance, upload: Upload, actor: str) -> dict[str, Any]:
+    """Keep a file that is not an application material (ATTACHMENTS names what its item may be) as the next version
+    of its item, with its audit entry, in the caller's unit of work."""
+    name = ATTACHMENTS[upload.item]
+    checked = upload.file
+    material = uow.repo.add_material(
+        instance.case_id, upload.item, file_name=checked.file_name, media_type=checked.file_type.media_type,
+        sha256=checked.sha256, content=upload.content, uploaded_by=actor, uploaded_at=clock.now())
+    audit_system(uow, actor, "material_uploaded", f"上传{name}：{checked.file_name}", case_id=instance.case_id,
+                 material=material.id, item=upload.item, version=material.version, sha256=checked.sha256)
     return _version_view(material)
 
 

@@ -42,6 +42,8 @@ def body_limit(path: str) -> int:
         return APPLICATION_BODY_BYTES
     if path.startswith("/cases/") and path.endswith("/materials"):
         return MATERIAL_BODY_BYTES
+    if path.startswith("/cases/") and path.endswith("/objections/new"):
+        return MAX_INTAKE_MATERIAL_BYTES + MIB
     return FORM_BODY_BYTES
 
 

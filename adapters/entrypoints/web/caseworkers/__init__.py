@@ -11,6 +11,7 @@ from adapters.entrypoints.web.caseworkers import (
     applications,
     cases,
     materials,
+    publicity,
     resubmission,
     search,
     tasks,
@@ -19,5 +20,5 @@ from adapters.entrypoints.web.caseworkers import (
 
 
 def register(app: FastAPI, site: Site) -> None:
-    for pages in (worklist, tasks, search, cases, materials, applications, resubmission):
+    for pages in (worklist, tasks, search, cases, materials, applications, resubmission, publicity):
         pages.register(app, site)

@@ -39,6 +39,8 @@ def register(app: FastAPI, site: Site) -> None:
                          viewer_installed=viewer_installed(), progress=progress,
                          done_steps=len(progress["done"] - progress["current"]),
                          can_report=_may_report_violation(user, view),
+                         can_object=("publicity" in user.roles and view["case_status"] == "publicity"
+                                     and authority_of(view["region"], view["authority_level"]) == user.region),
                          parts=application_parts(view["application"]),
                          materials=site.service.materials.of_case(case_id),
                          requested=site.service.supplements.requested(case_id),
