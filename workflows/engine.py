@@ -62,6 +62,8 @@ class StepContext:
     ended_at: str | None = None  # the name of the end event the main process reached in this step
     # The data of the task running a service operator (operators read the case's facts from it).
     task_data: dict[str, Any] = field(default_factory=dict)
+    # True while a service operator runs: what it does is the system's, not the person's whose step led to it.
+    automatic: bool = False
     # Effects on *other* cases (start one, cancel one), run after this step is saved, in the same transaction:
     # a case must never be changed while its own step is still running further up the stack.
     followups: list[Callable[[], None]] = field(default_factory=list)
@@ -80,8 +82,15 @@ class StepContext:
             self._calendar = load_calendar(self.uow)
         return self._calendar
 
+    @property
+    def recorded_actor(self) -> str:
+        """Who the history credits: the system for an automatic step (a notice issued, a status set)."""
+        return "system" if self.automatic else self.actor
+
     def audit(self, action: str, summary: str, *, article: str = "", **detail: Any) -> None:
-        self.uow.repo.add(AuditEvent(at=self.now, case_id=self.case_id, actor=self.actor, action=action,
+        if self.automatic:
+            detail = {**detail, "prompted_by": self.actor}
+        self.uow.repo.add(AuditEvent(at=self.now, case_id=self.case_id, actor=self.recorded_actor, action=action,
                                      summary=summary, article=article or "", detail=detail))
 
     def enqueue(self, system: str, path: str, summary: str, payload: dict[str, Any], *,

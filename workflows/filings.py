@@ -61,7 +61,7 @@ def today(ctx: StepContext) -> date:
 
 def audit_for(ctx: StepContext, case_id: str, action: str, summary: str, *, article: str = "", **detail: Any) -> None:
     """An audit entry in another case's history (a branch terminated with its head office)."""
-    ctx.repo.add(AuditEvent(at=ctx.now, case_id=case_id, actor=ctx.actor, action=action, summary=summary,
+    ctx.repo.add(AuditEvent(at=ctx.now, case_id=case_id, actor=ctx.recorded_actor, action=action, summary=summary,
                             article=article or "", detail=detail))
 
 

@@ -186,7 +186,8 @@ def op_issue_notice(ctx: StepContext, kind: str, stage: str = "", reasons: Any =
     if kind == "not_filed_notice":
         extra["stage"] = stage or "acceptance"
     document_id = store_document(ctx, kind, _document_context(ctx, **extra), article)
-    return {"document_id": document_id}
+    # The reasons go on with the result: the status the case ends in says why (not merely 未予备案).
+    return {"document_id": document_id, "reasons": str(reasons)}
 
 
 def op_notify_objector(ctx: StepContext, objection: dict[str, Any], upheld: bool, opinion: str,
@@ -446,7 +447,11 @@ def service_dispatcher(ctx: StepContext) -> Callable[[str, dict[str, Any], dict[
         if handler is None:
             raise ValueError(f"流程调用了未知的服务“{operator}”")
         ctx.task_data = data
-        return handler(ctx, **params)
+        ctx.automatic = True
+        try:
+            return handler(ctx, **params)
+        finally:
+            ctx.automatic = False
 
     return call
 

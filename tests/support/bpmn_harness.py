@@ -287,7 +287,9 @@ def _answer(operator: str, params: dict[str, Any], data: dict[str, Any], n: int,
     match operator:
         case "run_prechecks":
             return precheck
-        case "issue_notice" | "issue_document" | "suspend_filing" | "lift_suspension":
+        case "issue_notice":
+            return {"document_id": n, "reasons": str(params.get("reasons", ""))}
+        case "issue_document" | "suspend_filing" | "lift_suspension":
             return {"document_id": n}
         case "issue_filing":
             return {"filing_number": "川技评备〔2026〕0001号", "valid_from": "2026-09-30", "valid_until": "2029-09-29",

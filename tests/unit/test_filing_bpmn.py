@@ -491,7 +491,8 @@ def test_rejection_ends_not_filed_with_a_notice(definition: ParsedDefinition, se
     assert services.params_of("issue_notice") == [{"kind": "rejection_notice", "stage": "acceptance",
                                                    "reasons": "不属于本机关管辖范围",
                                                    "article": REGION_ARTICLES["acceptance"]}]
-    assert services.params_of("set_status") == [{"status": "not_filed", "reason": "未予备案",
+    # The status says why: the reasons of the decision, not merely 未予备案.
+    assert services.params_of("set_status") == [{"status": "not_filed", "reason": "不属于本机关管辖范围",
                                                  "article": REGION_ARTICLES["receipt"]}]
 
 

@@ -15,7 +15,7 @@ def test_dates_read_as_chinese_dates_in_shanghai() -> None:
 
 
 def test_a_deadline_due_at_midnight_ends_the_day_before_at_24_00() -> None:
-    assert cn_due("2026-12-05T00:00:00+08:00") == "2026年12月4日 24:00"
-    assert cn_due(datetime(2026, 12, 4, 16, 0, tzinfo=UTC)) == "2026年12月4日 24:00"
+    assert cn_due("2026-12-05T00:00:00+08:00") == "2026年12月4日24时"
+    assert cn_due(datetime(2026, 12, 4, 16, 0, tzinfo=UTC)) == "2026年12月4日24时"
     assert cn_due("2026-12-05T09:30:00+08:00") == "2026年12月5日 09:30"
     assert cn_due(None) == ""

@@ -29,7 +29,7 @@ def _upload(site: Site, username: str, item: str, name: str, content: bytes, med
 def test_the_current_step_panel_names_each_open_task_its_role_holder_and_deadline(site: Site) -> None:
     page = site.client("li.na").get(f"/cases/{site.case}").text
     current = _section(page, "current")
-    assert "受理审查" in current and "受理人员" in current and "待认领" in current and "24:00" in current
+    assert "受理审查" in current and "受理人员" in current and "待认领" in current and "24时" in current
     task = site.open_task("acceptance")
     site.service.cases.claim(task["id"], "li.na")
     site.service.cases.complete(task["id"], {"decision": "accept"}, actor="li.na")
@@ -180,3 +180,17 @@ def test_a_task_page_shows_the_file_with_what_its_form_asks_to_check_open(site: 
     assert not re.search(r'data-item="legal_person_certificate">\s*<td>[^<]*<span class="badge">须核对', file)
     occupation = site.service.records.show(site.case)["application"]["occupations"][0]
     assert occupation["name"] in file and "四级/中级工" in file
+
+
+def test_a_refused_case_says_why_and_credits_the_system_for_its_automatic_steps(site: Site) -> None:
+    task = site.open_task("acceptance")
+    site.service.cases.claim(task["id"], "li.na")
+    site.service.cases.complete(task["id"], {"decision": "reject", "reasons": "不属于本机关管辖范围"}, actor="li.na")
+    page = site.client("li.na").get(f"/cases/{site.case}").text
+    assert re.search(r"<dt>原因</dt><dd>不属于本机关管辖范围", page)  # the decision's reasons, not 未予备案
+    history = site.service.records.show(site.case)["history"]
+    completed = [h for h in history if h["action"] == "task_completed"]
+    issued = [h for h in history if h["action"] == "document_issued"]
+    assert [h["actor"] for h in completed] == ["li.na"] and [h["actor"] for h in issued] == ["system"]
+    shown = _section(page, "history")
+    assert "李受理（li.na）" in shown and "<td>系统</td>" in shown

@@ -35,12 +35,13 @@ def cn_datetime(value: datetime | str | None) -> str:
 
 
 def cn_due(value: datetime | str | None) -> str:
-    """A deadline as people say it: one due at 00:00 ends the day before, at 24:00 (2026年12月4日 24:00)."""
+    """A deadline as people say it, and as its explanation (tasks/calendar) writes it: one due at 00:00 ends the day
+    before, at 24时 (2026年12月4日24时)."""
     if value is None or value == "":
         return ""
     local = _shanghai(value)
     if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
-        return f"{cn_date(local - timedelta(days=1))} 24:00"
+        return f"{cn_date(local - timedelta(days=1))}24时"
     return cn_datetime(local)
 
 
