@@ -87,3 +87,23 @@ def test_cases_are_found_by_part_of_the_name_and_listed_a_page_at_a_time(beian: 
                              (("--region", "51"), "地区“51”应为 6 位行政区划代码")):
         result = beian("cases", *options, expect=None)
         assert result.code != 0 and message in result.err
+
+
+def test_a_resubmission_from_the_command_line_brings_corrected_fields_and_files(
+        beian: Beian, write_json: Any, tmp_path: Path, application: dict[str, Any]) -> None:
+    beian.json("init")
+    case = _apply_with_options(beian, write_json, application).json["case"]
+    [acceptance] = beian.json("tasks", "--case", case)
+    beian("complete", acceptance["id"], "--data",
+          json.dumps({"decision": "supplement", "missing_items": ["work_plan"], "reasons": "方案缺考评人员安排"}),
+          now="2026-10-13T10:00:00+08:00")
+    (tmp_path / "方案.pdf").write_bytes(PDF)
+    corrected = {**application, "institution": {**application["institution"], "phone": "028-87654321"}}
+    done = beian("resubmit", case, "--application", write_json(corrected, "corrected.json"),
+                 "--material", f"work_plan={tmp_path / '方案.pdf'}", "--note", "已补充", "--json",
+                 now="2026-10-15T10:00:00+08:00")
+    assert [c["field"] for c in done.json["changes"]] == ["联系电话"] and done.json["materials"][0]["version"] == 1
+    [again] = beian.json("tasks", "--case", case)
+    assert again["bpmn_id"] == "acceptance"
+    late = beian("resubmit", case, "--note", "再补一份", expect=5, now="2026-10-15T11:00:00+08:00")
+    assert "当前不在等待补正材料，未登记" in late.err  # the acceptance is open again: nothing to resubmit

@@ -1,5 +1,5 @@
-"""Cases from the command line: apply (with its material files), the tasks, completing one, outside messages, a case
-or filing shown, filings, cases found by search, documents."""
+"""Cases from the command line: apply (with its material files), a resubmission after 补正, the tasks, completing one,
+outside messages, a case or filing shown, filings, cases found by search, documents."""
 
 from __future__ import annotations
 
@@ -20,6 +20,17 @@ def cmd_apply(args: argparse.Namespace) -> None:
     received = clock.parse_instant(args.received_at) if args.received_at else None
     result = open_app(args).cases.apply(application, received_at=received, actor=args.user, files=files)
     emit(args, result, lambda v: f"已受理登记：案件 {v['case']}（流程实例 {v['instance']}），状态 {v['status']}")
+
+
+def cmd_resubmit(args: argparse.Namespace) -> None:
+    """The institution's resubmission after 补正: the corrected application (optional), its files, a note."""
+    application = read_json_arg(args.application, "补正后的申请") if args.application else None
+    files = [_material(option) for option in args.materials or ()]
+    received = clock.parse_instant(args.received_at) if args.received_at else None
+    result = open_app(args).supplements.resubmit(args.case, received_at=received, application=application,
+                                                 files=files, note=args.note or "", actor=args.user)
+    emit(args, result, lambda v: f"已登记补正：改正 {len(v['changes'])} 个栏目，补交 {len(v['materials'])} 份材料；"
+                                 f"案件 {v['case']} 当前状态：{v['status']}")
 
 
 def _material(option: str) -> Any:
@@ -157,13 +168,22 @@ def cmd_cases(args: argparse.Namespace) -> None:
 
 
 def register(sub: Any) -> None:
-    """Add apply, tasks, complete, send, show, filings, cases and document."""
+    """Add apply, resubmit, tasks, complete, send, show, filings, cases and document."""
     p = sub.add_parser("apply", help="提交备案申请（JSON 文件）")
     p.add_argument("file")
     p.add_argument("--received-at", help="收到申请的时间（默认为当前时间）")
     p.add_argument("--material", dest="materials", action="append", metavar="KIND=FILE",
                    help="随申请提交的材料文件（可重复），如 --material work_plan=工作方案.pdf；类别见地区申请材料清单")
     p.set_defaults(func=cmd_apply, default_user="applicant", effect=LIVE)
+    p = sub.add_parser("resubmit", help="登记补正材料：改正后的申请（JSON 文件，可省略）、补交的材料文件、补正说明")
+    p.add_argument("case", help="等待补正的案件编号")
+    p.add_argument("--application",
+                   help="改正后的完整申请：JSON 文本、文件路径或 -（统一社会信用代码、地区和层级不能改变）")
+    p.add_argument("--material", dest="materials", action="append", metavar="KIND=FILE",
+                   help="补交的材料文件（可重复），每份为该项材料的新版本")
+    p.add_argument("--note", help="补正说明")
+    p.add_argument("--received-at", help="收到补正材料的时间（默认为当前时间）")
+    p.set_defaults(func=cmd_resubmit, default_user="applicant", effect=LIVE)
     p = sub.add_parser("tasks", help="列出待办")
     p.add_argument("--case")
     p.set_defaults(func=cmd_tasks, effect=READS)
