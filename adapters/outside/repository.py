@@ -437,13 +437,15 @@ class Repository:
     def search_cases(self, *, seen_by: str | None, text: str | None = None, process: str | None = None,
                      finished: bool | None = None, status: str | None = None, failed: bool = False,
                      region: str | None = None, received_from: datetime | None = None,
-                     received_before: datetime | None = None, limit: int, offset: int) -> tuple[list[Instance], int]:
+                     received_before: datetime | None = None, filed: bool = False, limit: int,
+                     offset: int) -> tuple[list[Instance], int]:
         """One page of cases, newest received first, and how many match.
 
         `seen_by`: an authority code (the cases it may see, CaseAuthority), a province's two digits (every case in
         it: an administrator's view), or None (every case: the command line on the server). `text`: part of the
         institution's name, of the case number or of its filing's number, or the whole credit code. `region`: the
-        cases located in that division (a city's code covers its districts)."""
+        cases located in that division (a city's code covers its districts). `filed`: only the cases that made a
+        filing (one per filing)."""
         conditions: list[Any] = []
         if seen_by is not None:
             authority = CaseAuthority.authority
@@ -463,6 +465,8 @@ class Repository:
             conditions.append(Instance.status == status)
         if failed:
             conditions.append(Instance.error_at.is_not(None))
+        if filed:  # the cases that made a filing: the list of filings
+            conditions.append(Instance.case_id.in_(select(Filing.case_id)))
         if region is not None:
             conditions.append(Instance.region.startswith(_region_prefix(region)))
         if received_from is not None:

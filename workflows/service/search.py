@@ -18,6 +18,7 @@ from tasks.calendar import SHANGHAI
 from tasks.errors import InvalidInput
 from tasks.regions import PROVINCES
 from tasks.text import text_problem
+from workflows.filings import FILING_STATUSES
 from workflows.operators import STATUSES
 from workflows.service.base import Capability, local
 
@@ -54,6 +55,8 @@ class CaseQuery:
     region: str | None = None
     received_from: date | None = None
     received_to: date | None = None
+    filed: bool = False
+    """Only the cases that made a filing: the list of filings, with each filing's status and validity."""
     page: int = 1
     per_page: int = 50
 
@@ -78,7 +81,7 @@ class Search(Capability):
                 status=group.status, failed=group.failed, region=query.region,
                 received_from=_start_of(query.received_from),
                 received_before=_start_of(query.received_to + timedelta(days=1) if query.received_to else None),
-                limit=query.per_page, offset=(query.page - 1) * query.per_page)
+                filed=query.filed, limit=query.per_page, offset=(query.page - 1) * query.per_page)
             cases = [_case_row(uow, row) for row in rows]
         return {"cases": cases, "total": total, "page": query.page, "per_page": query.per_page,
                 "pages": max(1, -(-total // query.per_page))}
@@ -128,4 +131,6 @@ def _case_row(uow: UnitOfWork, instance: Instance) -> dict[str, Any]:
         "status": instance.status, "status_label": STATUSES.get(instance.status, instance.status),
         "received_at": local(instance.received_at), "finished": instance.completed_at is not None,
         "failed": instance.error_at is not None, "filing_number": filing.filing_number if filing else None,
+        "filing_status_label": FILING_STATUSES.get(filing.status, filing.status) if filing else None,
+        "valid_until": filing.valid_until.isoformat() if filing else None,
     }

@@ -1,4 +1,5 @@
-"""Find any case (案件查询): `/cases?q=TEXT` by part of the institution's name, the credit code, part of the case or
+"""Find any case (案件查询), or any filing (`filed=1`: the cases that made one, with the filing's status and
+validity): `/cases?q=TEXT` by part of the institution's name, the credit code, part of the case or
 filing number, with filters in plain words (process, status group, region by name, received between), a page at a
 time, within what the caseworker may see (app.search.cases, the rule of tasks/access.py)."""
 
@@ -24,11 +25,11 @@ MAX_PAGE_NUMBER = 1_000_000
 def register(app: FastAPI, site: Site) -> None:
     @app.get("/cases", response_class=HTMLResponse)
     def search_cases(request: Request, q: str = "", group: str = "", process: str = "", region: str = "",
-                     received_from: str = "", received_to: str = "",
+                     received_from: str = "", received_to: str = "", filed: str = "",
                      page: Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER)] = 1) -> Response:
         user = site.user_of(request)
         shown = {"q": q, "group": group, "process": process, "region": region, "received_from": received_from,
-                 "received_to": received_to}
+                 "received_to": received_to, "filed": "1" if filed else ""}
         problems: list[str] = []
         first, problem = _day(received_from, "收件起始日")
         problems += [problem] if problem else []
@@ -41,7 +42,8 @@ def register(app: FastAPI, site: Site) -> None:
             try:
                 result = site.service.search.cases(CaseQuery(
                     text=q, group=group or None, process=process or None, region=region or None,
-                    received_from=first, received_to=last, page=page, per_page=PAGE_SIZE), viewer=user)
+                    received_from=first, received_to=last, filed=bool(filed), page=page, per_page=PAGE_SIZE),
+                    viewer=user)
             except InvalidInput as exc:
                 problems.append(exc.message)
         regions = [(code, name) for code, name in DIVISIONS.items() if code.startswith(_prefix(user.region))]
