@@ -96,6 +96,7 @@ def test_a_supervision_officer_opens_an_investigation_from_the_case_page(site: S
     page = officer.get(f"/cases/{site.case}")
     assert "立案调查" in page.text
     assert "备案记录" in page.text and number in page.text and "第 1 期" in page.text
+    assert "车工（6-18-01-01）：五级/初级工、四级/中级工、三级/高级工" in page.text  # names, not codes only
     token = csrf(page.text)
     bad = officer.post(f"/cases/{site.case}/violations", data={"ground": "nonsense", "facts": "x", "csrf_token": token})
     assert bad.status_code == 422 and "未知的违规情形" in bad.text

@@ -10,6 +10,7 @@ from adapters.outside.db import Filing, HumanTask, Timer
 from adapters.outside.documents import TEMPLATE_DIR
 from adapters.outside.pdf import html_to_pdf, pdf_file_name
 from adapters.outside.repository import UnitOfWork
+from tasks.application import LEVEL_NAMES
 from tasks.errors import InvalidInput, NotFound
 from workflows import clock
 from workflows.filings import FILING_STATUSES
@@ -115,6 +116,11 @@ def _filing_view(uow: UnitOfWork, filing: Filing, brief: bool = False) -> dict[s
         "valid_from": filing.valid_from.isoformat(),
         "valid_until": filing.valid_until.isoformat(),
         "occupations": [o["code"] for o in filing.record["occupations"]],
+        # As people read them: the name, the code and the levels filed.
+        "occupations_named": [f"{o['name']}（{o['code']}）："
+                              + "、".join(LEVEL_NAMES.get(level, str(level)) for level in sorted(o["levels"],
+                                                                                               reverse=True))
+                              for o in filing.record["occupations"]],
         "parent": parent.filing_number if parent else None,
         "rating": filing.rating,
         "suspended_by": list(filing.suspended_by),
