@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from adapters.entrypoints.web.app import create_app
 from tests.conftest import EXAMPLE_APPLICATION
 from tests.support.forms import flattened
 from tests.support.material_files import PDF, png_image
+from tests.support.scenarios import filed_now
 from tests.support.served import Served
 from workflows import clock
 from workflows.service import Beian
@@ -148,14 +148,7 @@ def test_the_case_file_from_paper_intake_to_receipt(site: tuple[Beian, Served], 
     clerk.screenshot(path=str(screenshots / "14-07-search.png"), full_page=False)
 
     # The rest by others and the clock; the receipt on the case page.
-    for bpmn_id, data in (("expert_review", {"result": "pass", "opinion": "符合要求"}),
-                          ("site_inspection", {"result": "pass", "opinion": "符合要求"}),
-                          ("higher_review", {"result": "pass"})):
-        (task,) = [t for t in service.cases.tasks(case) if t["bpmn_id"] == bpmn_id]
-        service.cases.complete(task["id"], data)
-    (publicity_end,) = service.records.show(case)["deadlines"]
-    with clock.using_clock(clock.VirtualClock(clock.parse_instant(publicity_end["due"]) + timedelta(seconds=1))):
-        service.operations.sweep()
+    filed_now(service, case, skip=1)
     clerk.goto(f"{served.url}/cases/{case}")
     assert "备案回执" in clerk.inner_text("#documents")
     clerk.screenshot(path=str(screenshots / "14-08-filed-case.png"), full_page=True)

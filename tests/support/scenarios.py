@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,6 +155,30 @@ def to_publicity_by_service(app: Service, case: str) -> None:
     step(app, case, "expert_review", {"result": "pass", "opinion": "材料齐全"}, "2026-10-09T10:00:00+08:00")
     step(app, case, "site_inspection", {"result": "pass", "opinion": "符合要求"}, "2026-10-10T10:00:00+08:00")
     step(app, case, "higher_review", {"result": "pass"}, "2026-10-12T09:00:00+08:00")
+
+
+# What the reviewers decide on the way to publicity (the example passes each).
+REVIEWS_PASSED: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("acceptance", {"decision": "accept"}),
+    ("expert_review", {"result": "pass", "opinion": "材料齐全"}),
+    ("site_inspection", {"result": "pass", "opinion": "符合要求"}),
+    ("higher_review", {"result": "pass"}),
+)
+
+
+def to_publicity_now(app: Service, case: str, *, skip: int = 0) -> None:
+    """The case through acceptance and the reviews into its publicity on the clock as it is (the web and browser
+    tests' cases, received today); `skip` the first steps already done."""
+    for bpmn_id, data in REVIEWS_PASSED[skip:]:
+        app.cases.complete(open_task(app, case, bpmn_id)["id"], dict(data), actor="test")
+
+
+def filed_now(app: Service, case: str, *, skip: int = 0) -> None:
+    """The case to filed on the clock as it is: into its publicity, then the sweep just after it ends."""
+    to_publicity_now(app, case, skip=skip)
+    (publicity_end,) = app.records.show(case)["deadlines"]
+    with clock.using_clock(clock.VirtualClock(clock.parse_instant(publicity_end["due"]) + timedelta(seconds=1))):
+        app.operations.sweep()
 
 
 def file_by_service(app: Service, case: str) -> None:

@@ -8,15 +8,12 @@ from sqlalchemy import select
 
 from adapters.outside.db import OutboxMessage
 from tests.support.material_files import PDF
+from tests.support.scenarios import to_publicity_now
 from tests.web.conftest import Site, csrf
 
 
-def _to_publicity(site: Site) -> None:
-    for bpmn_id, data in (("acceptance", {"decision": "accept"}),
-                          ("expert_review", {"result": "pass", "opinion": "材料齐全"}),
-                          ("site_inspection", {"result": "pass", "opinion": "符合要求"}),
-                          ("higher_review", {"result": "pass"})):
-        site.service.cases.complete(site.open_task(bpmn_id)["id"], data, actor="test")
+def _in_publicity(site: Site) -> None:
+    to_publicity_now(site.service, site.case)
     assert site.service.records.show(site.case)["case_status"] == "publicity"
 
 
@@ -33,7 +30,7 @@ def _object(site: Site, **fields: str) -> object:
 def test_the_publicity_officer_sees_the_cases_in_publicity(site: Site) -> None:
     client = site.client("zhou.gong")
     assert site.case not in client.get("/publicity").text
-    _to_publicity(site)
+    _in_publicity(site)
     page = client.get("/publicity").text
     assert site.case in page and f'href="/cases/{site.case}/objections/new"' in page and "公示" in page
     assert site.client("li.na").get("/publicity").status_code == 403
@@ -41,7 +38,7 @@ def test_the_publicity_officer_sees_the_cases_in_publicity(site: Site) -> None:
 
 
 def test_an_objection_reaches_the_review_and_the_objector_is_told(site: Site) -> None:
-    _to_publicity(site)
+    _in_publicity(site)
     sent = _object(site)
     assert sent.status_code == 303, sent.text[-2000:]
     review = site.open_task("objection_review")
@@ -59,7 +56,7 @@ def test_an_objection_reaches_the_review_and_the_objector_is_told(site: Site) ->
 
 
 def test_without_a_contact_the_history_says_the_objector_could_not_be_told(site: Site) -> None:
-    _to_publicity(site)
+    _in_publicity(site)
     assert _object(site, contact="").status_code == 303
     review = site.open_task("objection_review")
     site.service.cases.complete(review["id"], {"upheld": False, "opinion": "不成立"}, actor="qian.jian")
@@ -75,7 +72,7 @@ def test_an_objection_that_cannot_be_taken_keeps_nothing(site: Site) -> None:
                           files=[("evidence", ("证据.pdf", PDF, "application/pdf"))])
     assert refused.status_code == 422 and "公示异议" in refused.text and "未登记" in refused.text
     assert all(m["item"] != "objection_evidence" for m in site.service.materials.of_case(site.case))
-    _to_publicity(site)
+    _in_publicity(site)
     blank = _object(site, objector="   ")
     assert blank.status_code == 422 and "异议人不能为空" in blank.text
     wrong_type = client.post(f"/cases/{site.case}/objections/new",

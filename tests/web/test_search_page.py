@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from tests.support.scenarios import filed_now
 from tests.web.conftest import Site
 
 
@@ -53,20 +54,9 @@ def test_a_query_that_cannot_be_run_says_why(site: Site) -> None:
 
 
 def test_the_list_of_filings_shows_each_filings_status_and_validity(site: Site) -> None:
-    from datetime import timedelta
-
-    from workflows import clock
-
     client = site.client("li.na")
     assert _found(client.get("/cases", params={"filed": "1"}).text) == []  # applied, not filed
-    for bpmn_id, data in (("acceptance", {"decision": "accept"}),
-                          ("expert_review", {"result": "pass", "opinion": "材料齐全"}),
-                          ("site_inspection", {"result": "pass", "opinion": "符合要求"}),
-                          ("higher_review", {"result": "pass"})):
-        site.service.cases.complete(site.open_task(bpmn_id)["id"], data, actor="test")
-    (publicity_end,) = site.service.records.show(site.case)["deadlines"]
-    with clock.using_clock(clock.VirtualClock(clock.parse_instant(publicity_end["due"]) + timedelta(seconds=1))):
-        site.service.operations.sweep()
+    filed_now(site.service, site.case)
     page = client.get("/cases", params={"filed": "1", "q": "锦城"}).text
     shown = site.service.records.show(site.case)
     assert _found(page) == [site.case] and "备案查询" in page
