@@ -12,17 +12,13 @@ from typing import Any
 
 import pytest
 
-from adapters.entrypoints.web.app import create_app
 from tests.conftest import EXAMPLE_APPLICATION
 from tests.support.forms import flattened
 from tests.support.material_files import PDF, png_image
 from tests.support.scenarios import filed_now
-from tests.support.served import Served
+from tests.support.served import Served, served_site, sign_in
 from workflows import clock
 from workflows.service import Beian
-from workflows.users import add_user
-
-PASSWORD = "correct-horse-1"
 
 # Sets each named control of the form as a browser user would: text, select, one radio of a group, the checkboxes.
 FILL = """([form, pairs]) => {
@@ -40,27 +36,14 @@ FILL = """([form, pairs]) => {
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[Beian, Served]]:
-    url = f"sqlite:///{tmp_path / 'beian.sqlite3'}"
-    service = Beian(url)
-    service.init()
-    add_user(service, "li.na", "李娜", PASSWORD, ["intake"], "510100", actor="test")
-    add_user(service, "zhao.lei", "赵磊", PASSWORD, ["expert"], "510100", actor="test")
-    app = create_app(url, secret_key="browser-test")
-    served = Served(app)
-    try:
+    with served_site(tmp_path / "beian.sqlite3", {"li.na": ("李娜", ["intake"], "510100"),
+                                                   "zhao.lei": ("赵磊", ["expert"], "510100")}) as (service, served):
         yield service, served
-    finally:
-        served.stop()
-        app.state.service.close()
-        service.close()
 
 
-def _sign_in(browser: Any, served: Served, username: str) -> Any:
+def _signed_in(browser: Any, served: Served, username: str) -> Any:
     page = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900}).new_page()
-    page.goto(f"{served.url}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, served, username)
     return page
 
 
@@ -71,7 +54,7 @@ def test_the_case_file_from_paper_intake_to_receipt(site: tuple[Beian, Served], 
     licence.write_bytes(PDF)
     image.write_bytes(png_image())
     plan.write_bytes(PDF)
-    clerk = _sign_in(browser, served, "li.na")
+    clerk = _signed_in(browser, served, "li.na")
 
     # Intake: the paper application with two of its files.
     clerk.goto(f"{served.url}/applications/new")
@@ -126,7 +109,7 @@ def test_the_case_file_from_paper_intake_to_receipt(site: tuple[Beian, Served], 
     assert service.records.show(case)["case_status"] == "under_review"
 
     # The expert opens a material inline from the task page; the expert review has no statutory deadline.
-    expert = _sign_in(browser, served, "zhao.lei")
+    expert = _signed_in(browser, served, "zhao.lei")
     expert.goto(f"{served.url}/tasks")
     expert.locator("table.worklist a", has_text="专家评估").click()
     expert.wait_for_selector("#case-file")

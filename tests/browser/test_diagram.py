@@ -17,14 +17,11 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from adapters.entrypoints.web.app import create_app
 from adapters.entrypoints.web.diagram import VIEWER_BUNDLE
 from tests.conftest import EXAMPLE_APPLICATION, ROOT, _on_ci
-from tests.support.served import Served
+from tests.support.served import Served, served_site, sign_in
 from workflows.service import Beian
-from workflows.users import add_user
 
-PASSWORD = "correct-horse-1"
 CASEWORKER = "li.na"
 OWNER = "zhou.liu"
 LAPTOP = {"width": 1366, "height": 768}
@@ -86,20 +83,10 @@ def bundle_installed() -> None:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[Beian, Served, str]]:
-    url = f"sqlite:///{tmp_path / 'beian.sqlite3'}"
-    service = Beian(url)
-    service.init()
-    add_user(service, CASEWORKER, "李娜", PASSWORD, ["intake"], "510100", actor="test")
-    add_user(service, OWNER, "周流程", PASSWORD, ["process_owner"], "510000", actor="test")
-    case = service.cases.apply(json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8")))["case"]
-    app = create_app(url, secret_key="browser-test")
-    served = Served(app)
-    try:
+    people = {CASEWORKER: ("李娜", ["intake"], "510100"), OWNER: ("周流程", ["process_owner"], "510000")}
+    with served_site(tmp_path / "beian.sqlite3", people) as (service, served):
+        case = service.cases.apply(json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8")))["case"]
         yield service, served, case
-    finally:
-        served.stop()
-        app.state.service.close()
-        service.close()
 
 
 def _open(browser: Any, served: Served, user: str, target: str) -> tuple[Any, list[str]]:
@@ -108,11 +95,7 @@ def _open(browser: Any, served: Served, user: str, target: str) -> tuple[Any, li
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
-    page.goto(f"{served.url}{target}")
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{served.url}{target}")
+    sign_in(page, served, user, target)
     _wait_drawn(page)
     return page, errors
 

@@ -15,15 +15,12 @@ from typing import Any
 
 import pytest
 
-from adapters.entrypoints.web.app import create_app
 from adapters.entrypoints.web.processes.pages import BUNDLE
 from tests.conftest import EXAMPLE_APPLICATION, _on_ci
-from tests.support.served import Served
+from tests.support.served import Served, served_site, sign_in
 from workflows.definitions import parse_definition
 from workflows.service import Beian
-from workflows.users import add_user
 
-PASSWORD = "correct-horse-1"
 OWNER = "zhou.liu"
 NEW_NAME = "受理审查（网页修改）"
 
@@ -40,26 +37,12 @@ def bundle_installed() -> None:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[Beian, Served]]:
-    url = f"sqlite:///{tmp_path / 'beian.sqlite3'}"
-    service = Beian(url)
-    service.init()
-    add_user(service, OWNER, "周流程", PASSWORD, ["process_owner"], "510000", actor="test")
-    app = create_app(url, secret_key="browser-test")
-    served = Served(app)
-    try:
-        yield service, served
-    finally:
-        served.stop()
-        app.state.service.close()
-        service.close()
+    with served_site(tmp_path / "beian.sqlite3", {OWNER: ("周流程", ["process_owner"], "510000")}) as site:
+        yield site
 
 
 def _sign_in(page: Any, served: Served, target: str) -> None:
-    page.goto(f"{served.url}{target}")
-    page.fill("#username", OWNER)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{served.url}{target}")
+    sign_in(page, served, OWNER, target)
 
 
 def _rename(page: Any, element_id: str, name: str) -> None:

@@ -11,31 +11,17 @@ from typing import Any
 
 import pytest
 
-from adapters.entrypoints.web.app import create_app
 from tests.conftest import EXAMPLE_APPLICATION
-from tests.support.served import Served
+from tests.support.served import PASSWORD, Served, served_site
 from workflows import clock
 from workflows.service import Beian
-from workflows.users import add_user
-
-PASSWORD = "correct-horse-1"
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[Beian, Served, str]]:
-    url = f"sqlite:///{tmp_path / 'beian.sqlite3'}"
-    service = Beian(url)
-    service.init()
-    add_user(service, "li.na", "李娜", PASSWORD, ["intake"], "510100", actor="test")
-    case = service.cases.apply(json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8")))["case"]
-    app = create_app(url, secret_key="browser-test")
-    served = Served(app)
-    try:
+    with served_site(tmp_path / "beian.sqlite3", {"li.na": ("李娜", ["intake"], "510100")}) as (service, served):
+        case = service.cases.apply(json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8")))["case"]
         yield service, served, case
-    finally:
-        served.stop()
-        app.state.service.close()
-        service.close()
 
 
 def test_sign_in_complete_the_acceptance_and_open_the_receipt(site: tuple[Beian, Served, str], browser: Any,
