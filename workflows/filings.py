@@ -19,9 +19,11 @@ from typing import Any
 
 from adapters.outside.db import AuditEvent, Document, Filing, FilingChange, FilingOccupation, FilingPeriod, Violation
 from adapters.outside.documents import render_document
-from tasks.calendar import SHANGHAI
+from tasks.access import authority_of
+from tasks.calendar import SHANGHAI, cn_date
 from tasks.filing import anniversary, renewal_second_reminder_on, renewal_window_opens, validity_period
 from tasks.regions import RegionProfile, profile_for_region
+from tasks.remedies import is_adverse, remedy_text
 from workflows.engine import StepContext
 
 FILING_STATUSES: dict[str, str] = {
@@ -177,6 +179,10 @@ def document_context(ctx: StepContext, filing: Filing, case_id: str | None = Non
 
 def store_document(ctx: StepContext, kind: str, context: dict[str, Any], article: str,
                    case_id: str | None = None) -> int:
+    if is_adverse(kind, context.get("termination_kind")) and not context.get("remedy"):
+        # A decision against the institution says how to challenge it, before the authority that made it.
+        instance = ctx.instance
+        context = {**context, "remedy": remedy_text(authority_of(instance.region, instance.authority_level))}
     rendered = render_document(kind, context)
     case = case_id or ctx.case_id
     document = Document(case_id=case, kind=kind, title=rendered.title, number=rendered.number,
@@ -241,7 +247,7 @@ def renew(ctx: StepContext, filing: Filing, article: str, opinion: str = "", sim
     ctx.audit("filing_renewed", f"准予续期：备案 {filing.filing_number} 第 {period} 个有效期 "
               f"{valid_from:%Y-%m-%d} 至 {valid_until:%Y-%m-%d}", article=article, period=period,
               valid_from=valid_from.isoformat(), valid_until=valid_until.isoformat())
-    set_base_status(ctx, filing, "filed", f"准予续期，有效期至 {valid_until:%Y年%m月%d日}", article)
+    set_base_status(ctx, filing, "filed", f"准予续期，有效期至 {cn_date(valid_until)}", article)
     report_to_national_registry(ctx, filing, "renewed", period=period)
     return valid_until
 
@@ -329,7 +335,7 @@ def obligations(filing: Filing, terminated_on: date, refunds: list[dict[str, Any
     items = [
         "对终止备案前已实施的评价行为负责；所颁发的合规职业技能等级证书继续有效",
         "继续承担已发证书数据的复核、更正、撤销工作",
-        f"妥善保管评价资料：纸质材料至少保存至 {paper:%Y年%m月%d日}，电子材料至少保存至 {electronic:%Y年%m月%d日}",
+        f"妥善保管评价资料：纸质材料至少保存至 {cn_date(paper)}，电子材料至少保存至 {cn_date(electronic)}",
         "对已收取、未能提供评价服务的费用应退尽退，并做好考生解释工作",
     ]
     for refund in refunds or []:

@@ -14,7 +14,7 @@ from typing import Any
 from adapters.outside.db import AuditEvent, Filing, Instance
 from adapters.outside.repository import UnitOfWork
 from tasks.application import ApplicationError, validate_application
-from tasks.calendar import SHANGHAI
+from tasks.calendar import SHANGHAI, cn_date
 from tasks.errors import IllegalEvent, InvalidInput, NotFound
 from tasks.filing import anniversary
 from tasks.grounds import PROCEDURE_GROUNDS, UnknownGround, ground, reportable_codes_text
@@ -136,7 +136,7 @@ def _text(payload: dict[str, Any], key: str, what: str) -> str:
 
 def refuse_if_terminated(filing: Filing, label: str) -> None:
     if filing.termination_kind:
-        raise IllegalEvent(f"备案 {filing.filing_number} 已于 {filing.terminated_on:%Y年%m月%d日} "
+        raise IllegalEvent(f"备案 {filing.filing_number} 已于 {cn_date(filing.terminated_on)} "
                            f"{TERMINATION_KINDS[filing.termination_kind]}，不能办理“{label}”，未作任何更改")
 
 
@@ -181,16 +181,16 @@ def _renewal(uow: UnitOfWork, filing: Filing, payload: dict[str, Any], actor: st
                            f"（{profile.article('red_black_list')}），未作任何更改")
     window_opens = date.fromisoformat(facts["window_opens"])
     if today < window_opens:
-        raise IllegalEvent(f"备案 {filing.filing_number} 有效期至 {filing.valid_until:%Y年%m月%d日}，续期申请应在"
-                           f"届满前三个月内提出，即自 {window_opens:%Y年%m月%d日} 起（{profile.article('renewal')}），"
+        raise IllegalEvent(f"备案 {filing.filing_number} 有效期至 {cn_date(filing.valid_until)}，续期申请应在"
+                           f"届满前三个月内提出，即自 {cn_date(window_opens)} 起（{profile.article('renewal')}），"
                            "未作任何更改")
     if today > filing.valid_until:
-        raise IllegalEvent(f"备案 {filing.filing_number} 的有效期已于 {filing.valid_until:%Y年%m月%d日} 届满，"
+        raise IllegalEvent(f"备案 {filing.filing_number} 的有效期已于 {cn_date(filing.valid_until)} 届满，"
                            f"届满前未书面提出续期申请，按自动终止备案处理（{profile.article('renewal')}），未作任何更改")
     # The watch goes first: cancelling it wakes its due timers (e.g. the window opened before any sweep ran), which
     # must not come after the renewal has set the filing under review.
     for watch in open_cases(uow, filing, "filing_validity"):
-        cancel_case(uow, watch.case_id, f"已于 {today:%Y年%m月%d日} 提出续期申请，不再因未申请续期而自动终止",
+        cancel_case(uow, watch.case_id, f"已于 {cn_date(today)} 提出续期申请，不再因未申请续期而自动终止",
                     profile.article("renewal"), actor)
     ctx = start_case(uow, filing, "renewal", procedure_ground("renewal", filing.region), payload, actor)
     return _opened(ctx, filing)
@@ -289,7 +289,7 @@ def _voluntary(uow: UnitOfWork, filing: Filing, payload: dict[str, Any], actor: 
     started = _day(payload.get("notice_started"), "公示开始日期 notice_started")
     _text(payload, "wrapup_plan", "证书数据收尾等工作安排")
     if started > today:
-        raise InvalidInput(f"公示开始日期 {started:%Y年%m月%d日} 晚于今天，请核对")
+        raise InvalidInput(f"公示开始日期 {cn_date(started)} 晚于今天，请核对")
     profile = profile_for_region(filing.region)
     notice = load_calendar(uow).publicity_period(started, profile.voluntary_notice_days)
     if today <= notice.last_day:
@@ -297,8 +297,8 @@ def _voluntary(uow: UnitOfWork, filing: Filing, payload: dict[str, Any], actor: 
         provisional = "（按暂定节假日安排计算）" if notice.provisional else ""
         raise IllegalEvent(
             f"机构应在申请终止备案前持续公示 {profile.voluntary_notice_days} 个工作日"
-            f"（{profile.article('voluntary_termination')}）：公示自 {notice.first_day:%Y年%m月%d日} 起，"
-            f"至 {notice.last_day:%Y年%m月%d日} 期满{provisional}，最早可于 {earliest:%Y年%m月%d日} 提出申请；"
+            f"（{profile.article('voluntary_termination')}）：公示自 {cn_date(notice.first_day)} 起，"
+            f"至 {cn_date(notice.last_day)} 期满{provisional}，最早可于 {cn_date(earliest)} 提出申请；"
             "本次申请未予接收，未作任何更改")
     _already_open(uow, filing, "voluntary_termination", "自愿终止")
     # An institution under investigation cannot leave by its own choice before the investigation ends.

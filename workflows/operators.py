@@ -14,7 +14,7 @@ from typing import Any
 from adapters.outside.db import Filing, FilingPeriod
 from adapters.outside.settings import load_settings
 from adapters.outside.systems import OutsideError, check_dishonesty
-from tasks.calendar import SHANGHAI
+from tasks.calendar import SHANGHAI, cn_date
 from tasks.filing import format_filing_number, validity_period
 from tasks.prechecks import CreditLookup, credit_failures, material_failures, run_prechecks
 from tasks.regions import profile_for_region
@@ -249,7 +249,7 @@ def op_issue_filing(ctx: StepContext, article: str = "") -> dict[str, Any]:
     filing = Filing(filing_number=number, case_id=ctx.case_id, credit_code=instance.credit_code,
                     institution_name=instance.institution_name, institution_type=application["institution"]["type"],
                     region=instance.region, authority_level=instance.authority_level, status="filed",
-                    base_status="filed", status_reason=f"准予备案，有效期至 {valid_until:%Y年%m月%d日}",
+                    base_status="filed", status_reason=f"准予备案，有效期至 {cn_date(valid_until)}",
                     status_article=article, status_since=ctx.now, valid_from=valid_from, valid_until=valid_until,
                     issued_at=ctx.now, record=application, suspended_by=[],
                     parent_id=parent.id if parent else None)

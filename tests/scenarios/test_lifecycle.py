@@ -41,7 +41,7 @@ def test_renewal_in_time_gives_a_continuing_period(beian: Beian, write_json: Any
     before = len(history(beian, number))
     err = send(beian, "renewal_application", number, {"summary": "申请续期"}, "2029-06-01T10:00:00+08:00",
                expect=ILLEGAL)
-    assert "2029年07月16日" in err and "未作任何更改" in err
+    assert "2029年7月16日" in err and "未作任何更改" in err
     assert len(history(beian, number)) == before
 
     beian.json("sweep", now=WINDOW_OPENS)

@@ -194,3 +194,16 @@ def test_a_refused_case_says_why_and_credits_the_system_for_its_automatic_steps(
     assert [h["actor"] for h in completed] == ["li.na"] and [h["actor"] for h in issued] == ["system"]
     shown = _section(page, "history")
     assert "李受理（li.na）" in shown and "<td>系统</td>" in shown
+
+
+def test_an_adverse_decision_says_how_to_challenge_it_and_a_supplement_notice_does_not(site: Site) -> None:
+    task = site.open_task("acceptance")
+    site.service.cases.complete(task["id"], {"decision": "reject", "reasons": "不属于本机关管辖范围"}, actor="li.na")
+    (notice,) = site.service.records.show(site.case)["documents"]
+    html = site.service.records.document(notice["id"])["html"]
+    assert "六十日内向成都市人民政府申请行政复议" in html and "六个月内依法向人民法院提起行政诉讼" in html
+    other = site.service.cases.apply(example_application())["case"]
+    (again,) = [t for t in site.service.cases.tasks(other) if t["bpmn_id"] == "acceptance"]
+    site.service.cases.complete(again["id"], {"decision": "supplement", "reasons": "缺工作方案"}, actor="li.na")
+    (supplement,) = site.service.records.show(other)["documents"]
+    assert "行政复议" not in site.service.records.document(supplement["id"])["html"]
