@@ -343,10 +343,17 @@ def op_issue_document(ctx: StepContext, kind: str, article: str = "", **fields: 
     case_ground = data.get("ground") or {}
     extra: dict[str, Any] = {"articles": [a for a in (article, case_ground.get("article")) if a]}
     if kind == "renewal_reminder":
+        today = ctx.now.astimezone(SHANGHAI).date()
+        if today > filing.valid_until:
+            # Its moment has passed (the system was down, or the sweep ran late): a reminder to renew a filing that
+            # has already expired would mislead; the expiry itself is what happens next.
+            ctx.audit("renewal_reminder_skipped", f"续期提醒未发出：有效期已于 {cn_date(filing.valid_until)} 届满，"
+                      "提醒已过时", article=article, reminder=fields.get("reminder"))
+            return {"document_id": None, "skipped": True}
         facts = data["filing"]
         extra.update(window_opens=facts["window_opens"], valid_until=filing.valid_until)
         if fields.get("reminder") == "second":
-            extra["days_left"] = (filing.valid_until - ctx.now.astimezone(SHANGHAI).date()).days + 1
+            extra["days_left"] = (filing.valid_until - today).days + 1
         ctx.audit("renewal_reminded", f"续期提醒（{'第二次' if fields.get('reminder') == 'second' else '第一次'}）："
                   f"有效期至 {filing.valid_until:%Y-%m-%d}", article=article, reminder=fields.get("reminder"))
     elif kind == "intended_decision":
