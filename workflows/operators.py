@@ -232,16 +232,30 @@ def op_publish_publicity(ctx: StepContext, deadline: dict[str, Any], article: st
     return {}
 
 
+def _legal_day(ctx: StepContext) -> date:
+    """The day the filing takes effect in law: the day the publicity's timer stood for, or the day of the last
+    decision a person took on the case if that came after it (an objection review ending after the publicity);
+    never later than today, and today where the case had no publicity."""
+    today = ctx.now.astimezone(SHANGHAI).date()
+    deadline = ctx.task_data.get("publicity_deadline")
+    if not isinstance(deadline, dict) or not deadline.get("due"):
+        return today
+    due_day = datetime.fromisoformat(str(deadline["due"])).astimezone(SHANGHAI).date()
+    decided = [e.at for e in ctx.repo.history(ctx.case_id) if e.action == "task_completed"]
+    decided_day = max(decided).astimezone(SHANGHAI).date() if decided else due_day
+    return min(today, max(due_day, decided_day))
+
+
 def op_issue_filing(ctx: StepContext, article: str = "") -> dict[str, Any]:
     """Assign the filing number and validity, record the filing with its occupations, issue the receipt, and open
     the case that watches its validity (renewal reminders, automatic termination at expiry).
 
     The filing takes effect on the day the receipt is issued (DOMAIN.md "Time"): normally the day after the
-    publicity's last day, when its timer fires; later if an objection review ended after the publicity."""
+    publicity's last day, when its timer fires; later if an objection review ended after the publicity. A sweep
+    that ran late (the system down) does not move it: see `_legal_day`."""
     instance, profile = ctx.instance, _region(ctx)
     application = instance.application
-    valid_from = ctx.now.astimezone(SHANGHAI).date()
-    valid_from, valid_until = validity_period(valid_from, profile.validity_years)
+    valid_from, valid_until = validity_period(_legal_day(ctx), profile.validity_years)
     seq = ctx.repo.next_value(f"filing:{profile.key}:{valid_from.year}")
     number = format_filing_number(profile, valid_from.year, seq, instance.authority_level, instance.region)
     parent = (ctx.repo.filing_by_number(application["parent_filing_number"])

@@ -44,3 +44,40 @@ def test_a_filing_swept_weeks_late_ends_as_one_swept_on_time(beian: Any, write_j
     assert _end_state(beian, late) == expected
     history = [h["summary"] for h in beian.json("show", late)["history"]]
     assert any(s.startswith("续期提醒未发出：有效期已于 2029年10月16日 届满") for s in history)
+
+
+def test_validity_starts_on_the_legal_day_even_when_the_sweep_runs_days_late(backend_url: str) -> None:
+    from tests.support.scenarios import apply_by_service, at, to_publicity_by_service
+    from workflows.service import Beian
+
+    app = Beian(backend_url)
+    try:
+        app.init()
+        case = apply_by_service(app)
+        to_publicity_by_service(app, case)  # over at the end of Friday 16 October 2026
+        with at("2026-10-19T10:00:00+08:00"):  # the system was down over the weekend
+            app.operations.sweep()
+        shown = app.records.show(case)
+        assert (shown["valid_from"], shown["valid_until"]) == ("2026-10-17", "2029-10-16")
+    finally:
+        app.close()
+
+
+def test_an_objection_review_ending_after_the_publicity_dates_the_filing_by_its_decision(backend_url: str) -> None:
+    from tests.support.scenarios import apply_by_service, at, step, to_publicity_by_service
+    from workflows.service import Beian
+
+    app = Beian(backend_url)
+    try:
+        app.init()
+        case = apply_by_service(app)
+        to_publicity_by_service(app, case)
+        with at("2026-10-15T10:00:00+08:00"):
+            app.cases.send("objection", case, {"objector": "某职业培训学校", "content": "考评人员资格存疑"})
+        step(app, case, "objection_review", {"upheld": False, "opinion": "经核查，异议不成立"},
+             "2026-10-20T09:00:00+08:00")
+        with at("2026-10-21T10:00:00+08:00"):  # and the sweep a day later still
+            app.operations.sweep()
+        assert app.records.show(case)["valid_from"] == "2026-10-20"
+    finally:
+        app.close()
