@@ -8,7 +8,7 @@ of public notice) it is refused with the reason and nothing at all is written.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from adapters.outside.db import AuditEvent, Filing, Instance
@@ -291,9 +291,13 @@ def _voluntary(uow: UnitOfWork, filing: Filing, payload: dict[str, Any], actor: 
     if started > today:
         raise InvalidInput(f"公示开始日期 {cn_date(started)} 晚于今天，请核对")
     profile = profile_for_region(filing.region)
-    notice = load_calendar(uow).publicity_period(started, profile.voluntary_notice_days)
+    calendar = load_calendar(uow)
+    notice = calendar.publicity_period(started, profile.voluntary_notice_days)
     if today <= notice.last_day:
-        earliest = date.fromordinal(notice.last_day.toordinal() + 1)
+        # The first working day after the notice: the day the authority can receive the application.
+        earliest = notice.last_day + timedelta(days=1)
+        while not calendar.is_working_day(earliest):
+            earliest += timedelta(days=1)
         provisional = "（按暂定节假日安排计算）" if notice.provisional else ""
         raise IllegalEvent(
             f"机构应在申请终止备案前持续公示 {profile.voluntary_notice_days} 个工作日"

@@ -276,9 +276,10 @@ def test_voluntary_termination_refused_before_30_working_days_then_completed(
     request = {"notice_started": "2026-11-02", "wrapup_plan": "上传证书数据，退还未评价考生费用",
                "refunds": [{"candidates": 12, "amount": 3600, "note": "未参加评价"}]}
     before = len(history(beian, number))
-    # 30 working days from Monday 2 November 2026 end on Friday 11 December: applying that day is too early.
+    # 30 working days from Monday 2 November 2026 end on Friday 11 December: applying that day is too early, and the
+    # first day it can be received is the next working day, Monday 14 December (not Saturday the 12th).
     err = send(beian, "termination_request", number, request, "2026-12-11T16:00:00+08:00", expect=ILLEGAL)
-    assert "30 个工作日" in err and "2026年12月11日" in err and "2026年12月12日" in err
+    assert "30 个工作日" in err and "2026年12月11日" in err and "最早可于 2026年12月14日 提出申请" in err
     assert len(history(beian, number)) == before and beian.json("show", number)["status"] == "filed"
 
     send(beian, "termination_request", number, request, "2026-12-14T10:00:00+08:00")

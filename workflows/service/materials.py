@@ -63,6 +63,14 @@ class Materials(Capability):
                    for key, files in sorted(versions.items())]
         return listed
 
+    def version(self, material_id: int) -> dict[str, Any]:
+        """A stored version's description, without its bytes (to decide whether its reader may open it)."""
+        with self.reading() as uow:
+            material = uow.repo.material(material_id)
+            if material is None:
+                raise NotFound(f"材料 {material_id} 不存在")
+            return _version_view(material)
+
     def open(self, material_id: int) -> tuple[dict[str, Any], bytes]:
         """A stored version and its bytes, exactly as uploaded."""
         with self.reading() as uow:

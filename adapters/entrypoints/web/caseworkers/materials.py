@@ -50,8 +50,8 @@ def register(app: FastAPI, site: Site) -> None:
     @app.get("/materials/{material_id}")
     def open_material(request: Request, material_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)]) -> Response:
         user = site.user_of(request)
+        visible_case(site, user, site.service.materials.version(material_id)["case"])  # before reading any byte
         version, content = site.service.materials.open(material_id)
-        visible_case(site, user, version["case"])
         disposition = "inline" if version["inline"] else "attachment"
         policy = _PDF if version["media_type"] == "application/pdf" else _SANDBOXED
         return Response(content, media_type=version["media_type"], headers={
