@@ -408,6 +408,25 @@ def test_waiting_is_not_counted_as_computing() -> None:
     assert evaluate("slow()", {}, functions={"slow": slow}, limits=Limits(max_seconds=0.1)) == "done"
 
 
+def test_a_domain_functions_own_computing_is_not_the_expressions() -> None:
+    """A documented function is trusted host code with bounds of its own (loading the calendar on a step's first
+    use, say): its CPU time moves the expression's CPU deadline on, while the wall clock still counts it."""
+    import time
+
+    def busy() -> str:
+        until = time.thread_time() + 0.3
+        while time.thread_time() < until:
+            pass
+        return "done"
+
+    assert evaluate("busy()", {}, functions={"busy": busy}, limits=Limits(max_seconds=0.1)) == "done"
+    with pytest.raises(ExpressionLimitExceeded, match="含等待）超过 0.1 秒"):
+        evaluate("busy()", {}, functions={"busy": busy}, limits=Limits(max_wall_seconds=0.1))
+    with pytest.raises(ExpressionLimitExceeded, match="计算时间超过 0.2 秒"):  # the expression's own loop still counts
+        finishes(lambda: execute("for i in range(10 ** 12):\n    x = busy()", {}, functions={"busy": lambda: "x"},
+                                 limits=Limits(max_steps=10 ** 12, max_seconds=0.2)))
+
+
 def test_limits_leave_ordinary_work_alone() -> None:
     values = run("rows = [{'i': i, 'name': f'第{i}项'} for i in range(2000)]\ntotal = sum(r['i'] for r in rows)",
                  "exec")

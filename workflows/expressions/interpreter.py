@@ -138,7 +138,8 @@ class Interpreter:
     def _domain(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         """A documented function of the system (working days, today…): it gets plain values and must return one."""
         try:
-            result = self.functions[name](*args, **kwargs)
+            with self.meter.host_call():
+                result = self.functions[name](*args, **kwargs)
         except ExpressionError:
             raise
         except TypeError:

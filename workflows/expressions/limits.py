@@ -14,7 +14,9 @@ function blocked on something outside) still ends.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -81,6 +83,18 @@ class Meter:
         if self.steps >= self._next_clock:
             self._next_clock = self.steps + _CLOCK_EVERY
             self.check_clock()
+
+    @contextlib.contextmanager
+    def host_call(self) -> Iterator[None]:
+        """Around a documented function of the system (working days, today…): trusted code with bounds of its own,
+        which may load what it needs (the calendar, from the database, on a step's first use). Its CPU time is not
+        the expression's computation and moves the CPU deadline on; the wall clock still counts it, so nothing an
+        expression calls can make it run longer than `max_wall_seconds`."""
+        started = time.thread_time()
+        try:
+            yield
+        finally:
+            self._cpu_deadline += time.thread_time() - started
 
     def check_clock(self) -> None:
         if time.thread_time() > self._cpu_deadline:
