@@ -8,8 +8,9 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
-from adapters.entrypoints.web.base import AccessDenied, Site, read_form
+from adapters.entrypoints.web.base import Site, read_form
 from adapters.entrypoints.web.caseworkers.application_posts import form_again, read_posted, registered
+from adapters.entrypoints.web.caseworkers.case_access import role_holder
 from adapters.entrypoints.web.forms.application import application_fields
 from adapters.entrypoints.web.forms.material_files import file_section
 from tasks.access import Caseworker, authority_name, authority_of
@@ -17,10 +18,7 @@ from tasks.access import Caseworker, authority_name, authority_of
 
 def register(app: FastAPI, site: Site) -> None:
     def intake_clerk(request: Request) -> Caseworker:
-        user = site.user_of(request)
-        if "intake" not in user.roles or not user.active:
-            raise AccessDenied("只有受理人员可以登记纸质申请")
-        return user
+        return role_holder(site, request, "intake", "只有受理人员可以登记纸质申请")
 
     @app.get("/applications/new", response_class=HTMLResponse)
     def application_form(request: Request) -> Response:

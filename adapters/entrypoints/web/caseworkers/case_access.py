@@ -1,11 +1,15 @@
-"""Who may see a case and who may add to its file, as the case, materials and task pages ask it."""
+"""Who may see a case and who may add to its file, who holds a role, and what people are called, as the caseworkers'
+pages ask it."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Request
+
 from adapters.entrypoints.web.base import AccessDenied, Site
 from tasks.access import Caseworker, authority_of, may_see_case
+from workflows.users import list_users
 
 
 def visible_case(site: Site, user: Caseworker, case_id: str) -> dict[str, Any]:
@@ -21,3 +25,16 @@ def may_upload(user: Caseworker, case: dict[str, Any]) -> bool:
     """The intake clerks of the authority the case was filed with add its materials (paper copies, corrections)."""
     return ("intake" in user.roles and user.active and bool(case.get("open"))
             and authority_of(str(case["region"]), str(case["authority_level"])) == user.region)
+
+
+def role_holder(site: Site, request: Request, role: str, refusal: str) -> Caseworker:
+    """The signed-in caseworker when their account is active and holds `role`; else AccessDenied with `refusal`."""
+    user = site.user_of(request)
+    if role not in user.roles or not user.active:
+        raise AccessDenied(refusal)
+    return user
+
+
+def display_names(site: Site) -> dict[str, str]:
+    """Login name → the name people know a caseworker by (the history, holders and uploads show it)."""
+    return {u.username: u.display_name for u in list_users(site.service)}

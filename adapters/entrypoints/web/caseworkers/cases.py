@@ -13,22 +13,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.entrypoints.web.base import MAX_ID, AccessDenied, Site, read_form
 from adapters.entrypoints.web.caseworkers.application_view import application_parts
-from adapters.entrypoints.web.caseworkers.case_access import may_upload, visible_case
+from adapters.entrypoints.web.caseworkers.case_access import display_names, may_upload, visible_case
 from adapters.entrypoints.web.diagram import case_marks, diagram_for, viewer_installed
 from tasks.access import Caseworker, authority_of
 from tasks.errors import BeianError
 from tasks.materials import ACCEPT_ATTRIBUTE, MAX_MATERIAL_BYTES
-from workflows.users import list_users
 
 
 def register(app: FastAPI, site: Site) -> None:
-    def case_for(user: Caseworker, case_id: str) -> dict[str, Any]:
-        return visible_case(site, user, case_id)
-
     @app.get("/cases/{case_id}", response_class=HTMLResponse)
     def case_page(request: Request, case_id: str, done: str = "", uploaded: str = "") -> Response:
         user = site.user_of(request)
-        view = case_for(user, case_id)
+        view = visible_case(site, user, case_id)
         progress = site.service.cases.progress(case_id)
         diagram, problem = diagram_for(
             progress["bpmn_xml"], f"{case_id} {progress['name']} 第 {progress['version']} 版",
@@ -46,7 +42,7 @@ def register(app: FastAPI, site: Site) -> None:
                          requested=site.service.supplements.requested(case_id),
                          changes=site.service.supplements.latest_changes(case_id),
                          can_upload=may_upload(user, view), accept=ACCEPT_ATTRIBUTE, max_bytes=MAX_MATERIAL_BYTES,
-                         people={u.username: u.display_name for u in list_users(site.service)})
+                         people=display_names(site))
 
     @app.post("/cases/{case_id}/violations", dependencies=[Depends(read_form)])
     def report_violation(request: Request, case_id: str) -> Response:
@@ -54,7 +50,7 @@ def register(app: FastAPI, site: Site) -> None:
         filing of this case."""
         user = site.user_of(request)
         items = dict(site.form_of(request))
-        view = case_for(user, case_id)
+        view = visible_case(site, user, case_id)
         if not _may_report_violation(user, view):
             raise AccessDenied("只有本辖区的监管人员可以对已备案机构立案调查")
         payload = {"ground": items.get("ground", ""), "facts": items.get("facts", "").strip()}
@@ -68,14 +64,14 @@ def register(app: FastAPI, site: Site) -> None:
     def document_page(request: Request, document_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)]) -> Response:
         user = site.user_of(request)
         document = site.service.records.document(document_id)
-        case_for(user, document["case"])
+        visible_case(site, user, document["case"])
         return HTMLResponse(document["html"])
 
     @app.get("/documents/{document_id}.pdf")
     def document_pdf_page(request: Request,
                                 document_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)]) -> Response:
         user = site.user_of(request)
-        case_for(user, site.service.records.document(document_id)["case"])
+        visible_case(site, user, site.service.records.document(document_id)["case"])
         name, pdf = site.service.records.pdf(document_id)
         disposition = f"inline; filename=document-{document_id}.pdf; filename*=UTF-8''{quote(name)}"
         return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})

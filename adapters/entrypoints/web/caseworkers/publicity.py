@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from adapters.entrypoints.web.base import AccessDenied, Site, read_form
-from adapters.entrypoints.web.caseworkers.case_access import visible_case
+from adapters.entrypoints.web.caseworkers.case_access import role_holder, visible_case
 from tasks.access import Caseworker, authority_of
 from tasks.errors import BeianError
 from tasks.limits import amount
@@ -26,10 +26,7 @@ _LIMITS = f"每份不超过 {amount(MAX_MATERIAL_BYTES)}，合计不超过 {amou
 
 def register(app: FastAPI, site: Site) -> None:
     def publicity_officer(request: Request) -> Caseworker:
-        user = site.user_of(request)
-        if "publicity" not in user.roles or not user.active:
-            raise AccessDenied("只有公示人员可以查看公示中的案件、登记公示异议")
-        return user
+        return role_holder(site, request, "publicity", "只有公示人员可以查看公示中的案件、登记公示异议")
 
     @app.get("/publicity", response_class=HTMLResponse)
     def in_publicity(request: Request) -> Response:

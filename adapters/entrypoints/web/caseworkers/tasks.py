@@ -12,11 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.entrypoints.web.base import AccessDenied, Site, read_form
 from adapters.entrypoints.web.caseworkers.application_view import application_parts
+from adapters.entrypoints.web.caseworkers.case_access import display_names
 from adapters.entrypoints.web.forms import check_submission, form_fields, submitted_values
 from adapters.entrypoints.web.forms.choices import narrowed_to_checklist, needs_checklist
 from tasks.access import Caseworker, may_work_on, refusal
 from tasks.errors import BeianError, ConcurrentChange, IllegalEvent, InvalidInput, NotFound
-from workflows.users import list_users
 
 
 def register(app: FastAPI, site: Site) -> None:
@@ -59,7 +59,7 @@ def register(app: FastAPI, site: Site) -> None:
                          # A decision taken again after a resubmission: what changed since the last submission.
                          changes=site.service.supplements.latest_changes(task["case"]),
                          requested=site.service.supplements.requested(task["case"]),
-                         people={u.username: u.display_name for u in list_users(site.service)})
+                         people=display_names(site))
 
     def posted_to_task(request: Request, task_id: str, verb: str,
                              nothing_done: str) -> tuple[Caseworker, list[tuple[str, str]], dict[str, Any]] | Response:

@@ -16,13 +16,13 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from adapters.entrypoints.web.base import Site
+from adapters.entrypoints.web.caseworkers.case_access import display_names
 from tasks.access import Caseworker, authority_name
 from tasks.calendar import WorkingDayCalendar
 from tasks.divisions import DIVISIONS
 from workflows import clock
 from workflows.operators import STATUSES
 from workflows.stuck import working_days_overdue
-from workflows.users import list_users
 
 PAGE_SIZE = 25
 VIEWS = {"mine": "我的待办", "unclaimed": "本角色未认领", "overdue": "已超期", "all": "全部"}
@@ -60,7 +60,7 @@ def register(app: FastAPI, site: Site) -> None:
         return site.page(request, "worklist.html", tasks=tasks, total=total, view=view, views=VIEWS, counts=counts,
                          process=process, status=status, region=region, statuses=statuses, regions=regions,
                          page_number=page_number, pages=pages,
-                         people={u.username: u.display_name for u in list_users(site.service)},
+                         people=display_names(site),
                          query=lambda **changes: "?" + urlencode({"view": view, "process": process, "status": status,
                                                                   "region": region, "page_number": page_number}
                                                                  | changes))
