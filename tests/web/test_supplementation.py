@@ -88,3 +88,15 @@ def test_a_resubmission_that_cannot_be_taken_keeps_nothing(site: Site) -> None:
 def test_no_resubmission_form_while_the_case_does_not_wait_for_one(site: Site) -> None:
     page = site.client("li.na").get(f"/cases/{site.case}/resubmission")
     assert page.status_code == 409 and "不在等待补正材料" in page.text
+
+
+def test_another_citys_clerk_or_another_role_cannot_register_a_resubmission(site: Site) -> None:
+    _ask_for_supplement(site)
+    assert site.client("wang.fang").get(f"/cases/{site.case}/resubmission").status_code == 403  # Mianyang
+    expert = site.client("zhao.lei")
+    assert expert.get(f"/cases/{site.case}/resubmission").status_code == 403
+    sent = post_application_with_files(expert, csrf(expert.get("/tasks").text), [("work_plan", "方案.pdf", PDF)],
+                                       url=f"/cases/{site.case}/resubmission", received_at=_today())
+    assert sent.status_code == 403 and "受理本案的受理人员" in sent.text
+    assert site.service.supplements.requested(site.case)["waiting"]
+    assert all(not m["versions"] for m in site.service.materials.of_case(site.case))
