@@ -58,11 +58,20 @@ from jsonschema.exceptions import SchemaError
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from tasks.articles import ARTICLE_KEYS
 from tasks.errors import DefinitionError
 from tasks.form_checks import checks_problem
 from tasks.limits import MAX_DIAGRAM_BYTES, MAX_FORM_SCHEMA_BYTES, MAX_NESTING, amount, json_size, json_size_problem
 from tasks.roles import ROLES
-from workflows.definitions import FORM_PROPERTY, ParsedDefinition, bpmn_dir, main_process_id, parse_definition
+from workflows.definitions import (
+    ARTICLE_KEY_PROPERTY,
+    FORM_PROPERTY,
+    ParsedDefinition,
+    UserTaskInfo,
+    bpmn_dir,
+    main_process_id,
+    parse_definition,
+)
 from workflows.expressions import BUILTIN_NAMES, names_used, normalise_script, problems, proven_failures
 from workflows.expressions.language import parse
 from workflows.expressions.limits import ExpressionNotAllowed
@@ -326,6 +335,19 @@ def _check_user_tasks(parsed: ParsedDefinition, forms: Mapping[str, Any], broken
             elif checks := checks_problem(forms[info.form]):
                 report.warning(info.bpmn_id, "form-checks", f"用户任务{label}的表单 {info.form}：{checks}；"
                                                             "办理页面不会标出这些须核对的内容")
+        _check_citation(info, label, report)
+
+
+def _check_citation(info: UserTaskInfo, label: str, report: _Report) -> None:
+    """A task cites its article by key, resolved in each case's own region; a literal citation would show one
+    region's text on every region's cases."""
+    if info.article_key is not None and info.article_key not in ARTICLE_KEYS:
+        report.error(info.bpmn_id, "article-key", f"用户任务{label}的条文键 {ARTICLE_KEY_PROPERTY}=“{info.article_key}”"
+                                                  f"不是已知的键（可用：{'、'.join(ARTICLE_KEYS)}）")
+    elif info.article and info.article_key is None:
+        report.warning(info.bpmn_id, "article-literal",
+                       f"用户任务{label}的条文写成了固定文字“{info.article}”，每个地区的案件都会显示它；"
+                       f"请改用扩展属性 {ARTICLE_KEY_PROPERTY}（条文键，按案件所在地区取本地区的条文）")
 
 
 def _check_message_schemas(parsed: ParsedDefinition, forms: Mapping[str, Any], broken: Mapping[str, str],

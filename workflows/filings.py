@@ -25,6 +25,7 @@ from tasks.filing import anniversary, renewal_second_reminder_on, renewal_window
 from tasks.regions import RegionProfile, profile_for_region
 from tasks.remedies import is_adverse, remedy_text
 from workflows.engine import StepContext
+from workflows.issuing import issuer_of, seal_url, served_basis
 
 FILING_STATUSES: dict[str, str] = {
     "filed": "已备案（有效）",
@@ -171,37 +172,51 @@ def hand_over_suspension(filing: Filing, from_case: str, to_case: str) -> None:
 
 def document_context(ctx: StepContext, filing: Filing, case_id: str | None = None, **extra: Any) -> dict[str, Any]:
     record = filing.record
-    return {"case": case_id or ctx.case_id, "institution": record["institution"],
-            "authority_name": profile_of(filing).authority_name, "issued_on": today(ctx),
+    return {"case": case_id or ctx.case_id, "institution": record["institution"], "issued_on": today(ctx),
             "occupations": record["occupations"], "filing_number": filing.filing_number,
             "valid_from": filing.valid_from, "valid_until": filing.valid_until, **extra}
 
 
 def store_document(ctx: StepContext, kind: str, context: dict[str, Any], article: str,
-                   case_id: str | None = None) -> int:
+                   case_id: str | None = None, *, authority: str | None = None,
+                   corrects: Document | None = None) -> int:
+    """Issue a document as the act of `authority` (the case's own unless given): its issuer signs it, its number
+    comes from the issuer's register, it cites only its region's own rules (what was borrowed goes to the history
+    as a 参照 note), and a decision against the institution says how to challenge it."""
+    instance = ctx.instance
+    authority = authority or authority_of(instance.region, instance.authority_level)
+    profile = profile_for_region(authority)
+    issuer = issuer_of(ctx.repo, authority)
+    issued_on: date = context["issued_on"]
+    basis = served_basis(profile, list(context.get("articles") or []) + ([article] if article else []))
+    seq = ctx.repo.next_value(issuer.register(kind, issued_on.year))
+    context = {**context, "authority_name": issuer.name, "on_behalf_of": issuer.on_behalf_of,
+               "seal": seal_url(issuer), "document_number": issuer.number(kind, issued_on.year, seq),
+               "articles": basis.cited}
+    if kind in profile.document_titles:
+        context["title"] = profile.document_titles[kind]
     if is_adverse(kind, context.get("termination_kind")) and not context.get("remedy"):
         # A decision against the institution says how to challenge it, before the authority that made it.
-        instance = ctx.instance
-        context = {**context, "remedy": remedy_text(authority_of(instance.region, instance.authority_level))}
+        context["remedy"] = remedy_text(authority)
     rendered = render_document(kind, context)
     case = case_id or ctx.case_id
     document = Document(case_id=case, kind=kind, title=rendered.title, number=rendered.number,
-                        html=rendered.html, issued_at=ctx.now)
+                        html=rendered.html, issued_at=ctx.now, issuer=authority,
+                        corrects_id=corrects.id if corrects else None)
     ctx.repo.add(document)
     ctx.uow.session.flush()
-    audit_for(ctx, case, "document_issued",
-              f"出具文书：{rendered.title}" + (f"（{rendered.number}）" if rendered.number else ""),
-              article=article, document_id=document.id, kind=kind)
-    numbered = f"（{rendered.number}）" if rendered.number else ""
+    note = f"（内部参照，未写入文书：{'；'.join(basis.references)}）" if basis.references else ""
+    audit_for(ctx, case, "document_issued", f"出具文书：{rendered.title}（{rendered.number}）{note}",
+              article=article if article in basis.cited else "", document_id=document.id, kind=kind,
+              number=rendered.number, issuer=authority, references=basis.references)
     if kind in PUBLIC_DOCUMENTS:
         publish_notice(ctx, "announcement", rendered.title, {"number": rendered.number, "html": rendered.html,
                                                              "document_id": document.id}, case_id=case)
     else:
-        institution = context.get("institution") or ctx.instance.application.get("institution") or {}
-        authority = context.get("authority_name", "")
+        institution = context.get("institution") or instance.application.get("institution") or {}
         notify_institution(ctx, institution, rendered.title,
-                           f"【{authority}】{institution.get('name', '')}：本机关已出具《{rendered.title}》{numbered}，"
-                           "请登录备案系统查看。", case_id=case, document_id=document.id)
+                           f"【{issuer.name}】{institution.get('name', '')}：本机关已出具《{rendered.title}》"
+                           f"（{rendered.number}），请登录备案系统查看。", case_id=case, document_id=document.id)
     return document.id
 
 
@@ -369,7 +384,8 @@ def terminate(ctx: StepContext, filing: Filing, kind: str, ground: dict[str, Any
         extra["parent_filing_number"] = parent.filing_number
     notice = store_document(ctx, "termination_notice", document_context(
         ctx, filing, case, termination_kind=kind, reasons=reason, terminated_on=terminated_on, articles=articles,
-        obligations=duties, ground_label=ground.get("label", ""), **extra), article, case)
+        obligations=duties, ground_label=ground.get("label", ""), **extra), article, case,
+        authority=authority_of(filing.region, filing.authority_level))
     if kind == "ordered" or parent is not None:
         archive(ctx, filing, ground, "ordered_termination" if kind == "ordered" else f"{kind}_termination",
                 f"{label}备案（{ground.get('label', reason)}）", case)
@@ -382,7 +398,8 @@ def terminate(ctx: StepContext, filing: Filing, kind: str, ground: dict[str, Any
                                 parent=filing)
     announcement = store_document(ctx, "termination_announcement", document_context(
         ctx, filing, case, termination_kind=kind, terminated_on=terminated_on, reasons=reason, articles=articles,
-        branches=[{"name": b.institution_name, "filing_number": b.filing_number} for b in branches]), article, case)
+        branches=[{"name": b.institution_name, "filing_number": b.filing_number} for b in branches]), article, case,
+        authority=authority_of(filing.region, filing.authority_level))
     filing.termination = {"kind": kind, "ground": ground, "reason": reason, "case": case,
                           "terminated_on": terminated_on.isoformat(), "notice_document_id": notice,
                           "announcement_document_id": announcement, "obligations": duties,

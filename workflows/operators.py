@@ -14,6 +14,7 @@ from typing import Any
 from adapters.outside.db import Filing, FilingPeriod
 from adapters.outside.settings import load_settings
 from adapters.outside.systems import OutsideError, check_dishonesty
+from tasks.access import authority_name, authority_of
 from tasks.calendar import SHANGHAI, cn_date
 from tasks.filing import format_filing_number, validity_period
 from tasks.prechecks import CreditLookup, credit_failures, material_failures, run_prechecks
@@ -37,6 +38,7 @@ from workflows.filings import (
     suspend,
     terminate,
 )
+from workflows.issuing import issuer_of
 
 # Statuses a diagram may set, with the Chinese label shown to people.
 STATUSES: dict[str, str] = {
@@ -161,8 +163,7 @@ def op_set_status(ctx: StepContext, status: str, reason: str = "", article: str 
 
 def _document_context(ctx: StepContext, **extra: Any) -> dict[str, Any]:
     application = ctx.instance.application
-    profile = _region(ctx)
-    return {"case": ctx.case_id, "institution": application["institution"], "authority_name": profile.authority_name,
+    return {"case": ctx.case_id, "institution": application["institution"],
             "issued_on": ctx.now.astimezone(SHANGHAI).date(), "occupations": application["occupations"], **extra}
 
 
@@ -275,10 +276,15 @@ def op_issue_filing(ctx: StepContext, article: str = "") -> dict[str, Any]:
                               case_id=ctx.case_id, granted_at=ctx.now))
     articles = [a for a in (article, profile.article("validity")) if a]
     extra = {"parent_filing_number": parent.filing_number} if parent else {}
+    # The receipt is the act of the authority that files (the case's own, or the province where its text says so:
+    # Beijing 六（四）, Jilin 第十三条); 备案地区 is the area that authority governs.
+    filing_authority = authority_of(instance.region, instance.authority_level,
+                                    "province" if profile.receipt_level == "provincial" else "case")
+    issuer = issuer_of(ctx.repo, filing_authority)
     receipt = _document_context(ctx, filing_number=number, valid_from=valid_from, valid_until=valid_until,
-                                region_name=profile.name, authority_level=instance.authority_level,
-                                articles=articles, document_number=number, **extra)
-    document_id = store_document(ctx, "filing_receipt", receipt, article)
+                                region_name=authority_name(filing_authority),
+                                filing_authority=issuer.on_behalf_of or issuer.name, articles=articles, **extra)
+    document_id = store_document(ctx, "filing_receipt", receipt, article, authority=filing_authority)
     filing.receipt_document_id = document_id
     ctx.audit("filing_issued", f"准予备案：备案编号 {number}，有效期 {valid_from:%Y-%m-%d} 至 {valid_until:%Y-%m-%d}"
               + (f"（分支机构，上级机构备案编号 {parent.filing_number}）" if parent else ""),

@@ -325,6 +325,27 @@ class Document(Base):
     number: Mapped[str | None] = mapped_column(String(80))
     html: Mapped[str] = mapped_column(Text)
     issued_at: Mapped[datetime]
+    # The authority whose act it is (tasks/issuers.py); None on documents issued before revision 0010. Deferred
+    # (read when used), as is the next: a database not yet upgraded still shows its cases' documents.
+    issuer: Mapped[str | None] = mapped_column(String(6), deferred=True)
+    # A correction (更正通知书) names the document it corrects; the corrected one itself never changes.
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), deferred=True)
+
+
+class IssuerRow(Base):
+    """What an administrator set for one authority's documents (tasks/issuers.py Issuer); an authority without a row
+    is printed from its region's defaults."""
+
+    __tablename__ = "issuers"
+
+    authority: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(60))
+    short_name: Mapped[str] = mapped_column(String(12))
+    number_format: Mapped[str] = mapped_column(String(40))
+    seal_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
 
 
 class CaseAuthority(Base):

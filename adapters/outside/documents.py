@@ -41,6 +41,7 @@ DocumentKind = Literal[
     "warning_notice",
     "interview_notice",
     "wrapup_notice",
+    "correction_notice",
 ]
 
 TITLES: dict[str, str] = {
@@ -63,6 +64,8 @@ TITLES: dict[str, str] = {
     "warning_notice": "警告及限期整改通知书",
     "interview_notice": "约谈通知书",
     "wrapup_notice": "限期收尾通知书",
+    # A served document never changes: a mistake in one is corrected by this, which names it and what was wrong.
+    "correction_notice": "更正通知书",
 }
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -85,10 +88,6 @@ LEVEL_NAMES: dict[int, str] = {
 BASIS_NAMES: dict[str, str] = {
     "national_standard": "国家职业技能标准",
     "evaluation_specification": "评价规范",
-}
-AUTHORITY_LEVEL_NAMES: dict[str, str] = {
-    "provincial": "省级",
-    "municipal": "市（州）级",
 }
 STAGE_NAMES: dict[str, str] = {
     "acceptance": "受理审查",
@@ -119,6 +118,14 @@ COMMON_REQUIRED: dict[str, str] = {
     "institution": "机构信息",
     "authority_name": "发文机关名称",
     "issued_on": "成文日期",
+    "document_number": "发文字号",
+}
+# What every document may be given besides (tasks/issuers.py): the authority the issuing body acts for, its seal
+# (a data: URL of a PNG image), and the region's own name of the document where its text names it differently.
+COMMON_OPTIONAL: dict[str, str] = {
+    "on_behalf_of": "委托机关名称",
+    "seal": "印章图片",
+    "title": "文书标题",
 }
 INSTITUTION_REQUIRED: dict[str, str] = {
     "name": "机构名称",
@@ -138,7 +145,7 @@ KIND_REQUIRED: dict[str, dict[str, str]] = {
         "valid_until": "备案有效期截止日期",
         "occupations": "备案职业（工种）",
         "region_name": "备案地区",
-        "authority_level": "备案机关层级",
+        "filing_authority": "备案机关",
         "articles": "依据条款",
     },
     "rejection_notice": {
@@ -253,6 +260,13 @@ KIND_REQUIRED: dict[str, dict[str, str]] = {
         "wrapup_deadline": "收尾期限的最后一日",
         "opinion": "风险评估意见",
     },
+    "correction_notice": {
+        "articles": "依据条款",
+        "corrected_title": "被更正文书的标题",
+        "corrected_number": "被更正文书的发文字号",
+        "corrected_issued_on": "被更正文书的成文日期",
+        "corrections": "更正内容",
+    },
 }
 # What a document may be given besides its required content; checked like the required content when present
 # (None counts as absent).
@@ -274,23 +288,29 @@ KIND_OPTIONAL: dict[str, dict[str, str]] = {
 
 # The documents of the filing's life after the receipt; their content is also checked by type (below).
 LIFECYCLE_KINDS: frozenset[str] = frozenset(KIND_REQUIRED) - {
+    "correction_notice",
     "filing_receipt",
     "rejection_notice",
     "supplement_notice",
     "not_filed_notice",
 }
 
+# The documents whose every content value is checked by type (below): those of the filing's life, and corrections.
+TYPED_KINDS: frozenset[str] = LIFECYCLE_KINDS | {"correction_notice"}
+
 # How each content key is checked wherever a document takes it. Keys not listed are only checked for presence.
-TEXT_LIST_KEYS = frozenset({"reasons", "missing", "articles", "facts", "obligations"})
+TEXT_LIST_KEYS = frozenset({"reasons", "missing", "articles", "facts", "obligations", "corrections"})
 TEXT_KEYS = frozenset(
     {"filing_number", "parent_filing_number", "subject", "opinion", "conclusion", "ground_label", "remedy",
-     "arrangement"}
+     "arrangement", "document_number", "corrected_title", "corrected_number", "on_behalf_of", "title"}
 )
 DATE_KEYS = frozenset(
     {"issued_on", "received_on", "valid_from", "valid_until", "previous_valid_until", "window_opens",
      "suspended_on", "statement_deadline", "statement_received_on", "terminated_on", "rectification_deadline",
-     "wrapup_deadline"}
+     "wrapup_deadline", "corrected_issued_on"}
 )
+SEAL_PREFIX = "data:image/png;base64,"
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 BOOL_KEYS = frozenset({"approved", "simplified", "invalid_results"})
 # Least value of each whole-number key.
 INT_KEYS: dict[str, int] = {"statement_days": 1, "days_left": 0}
@@ -311,7 +331,7 @@ DEFAULT_ACCEPTANCE_WORKING_DAYS = 10
 class RenderedDocument:
     kind: str
     title: str
-    number: str | None
+    number: str
     html: str
 
 
@@ -349,10 +369,6 @@ def level_names(levels: Iterable[int]) -> str:
 
 def basis_name(code: str) -> str:
     return _label(BASIS_NAMES, code, "评价依据")
-
-
-def authority_level_name(code: str) -> str:
-    return _label(AUTHORITY_LEVEL_NAMES, code, "备案机关层级")
 
 
 def stage_name(code: str) -> str:
@@ -419,7 +435,6 @@ def _build_environment() -> Environment:
         level_name=level_name,
         level_names=level_names,
         basis_name=basis_name,
-        authority_level_name=authority_level_name,
         stage_name=stage_name,
         termination_kind_name=termination_kind_name,
         reminder_name=reminder_name,
@@ -515,7 +530,7 @@ def _check_period(title: str, context: Mapping[str, Any], first: str, last: str,
         raise ValueError(f"{title}的{required[first]}晚于{required[last]}")
 
 
-def _check_lifecycle(kind: str, title: str, context: Mapping[str, Any]) -> None:
+def _check_values(kind: str, title: str, context: Mapping[str, Any]) -> None:
     required = KIND_REQUIRED[kind]
     optional = KIND_OPTIONAL.get(kind, {})
     for key, label in {**COMMON_REQUIRED, **required, **optional}.items():
@@ -534,6 +549,13 @@ def _check_context(kind: str, context: Mapping[str, Any]) -> None:
     title = TITLES[kind]
     required = {**COMMON_REQUIRED, **KIND_REQUIRED[kind]}
     _check_keys(title, context, required)
+    for key, label in COMMON_OPTIONAL.items():
+        if context.get(key) is not None:
+            _check_value(title, key, label, context[key])
+    seal = context.get("seal")
+    if seal is not None and not (isinstance(seal, str) and seal.startswith(SEAL_PREFIX)
+                                 and _BASE64.fullmatch(seal[len(SEAL_PREFIX):])):
+        raise ValueError(f"{title}的印章图片应为 PNG 图片的 data: 地址")
 
     institution = context["institution"]
     if not isinstance(institution, Mapping):
@@ -543,8 +565,8 @@ def _check_context(kind: str, context: Mapping[str, Any]) -> None:
     for key in ("reasons", "missing", "articles"):
         if key in required:
             _check_text_items(title, key, required[key], context[key])
-    if kind in LIFECYCLE_KINDS:
-        _check_lifecycle(kind, title, context)
+    if kind in TYPED_KINDS:
+        _check_values(kind, title, context)
 
     occupations = context.get("occupations")
     if occupations is not None:
@@ -579,18 +601,14 @@ def render_document(kind: str, context: Mapping[str, Any]) -> RenderedDocument:
     title = TITLES[kind]
     _check_context(kind, context)
 
-    number: str | None
-    document_number = context.get("document_number")
-    if not _is_blank(document_number):
-        number = str(document_number)
-    elif kind == "filing_receipt":
-        # The receipt's reference is the filing number itself (Sichuan 附件3 一.4).
-        number = str(context["filing_number"])
-    else:
-        number = None
+    number = str(context["document_number"])
+    # A region whose text names the document differently (Beijing 确认回执, Jilin 备案通知) gives its own title.
+    title = str(context.get("title") or title)
 
     values = dict(context)
     values.setdefault("acceptance_working_days", DEFAULT_ACCEPTANCE_WORKING_DAYS)
+    values.setdefault("on_behalf_of", None)
+    values.setdefault("seal", None)
     values["doc"] = {"kind": kind, "title": title, "number": number}
     try:
         html = _ENV.get_template(f"{kind}.html").render(values)

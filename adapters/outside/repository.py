@@ -24,6 +24,7 @@ from adapters.outside.db import (
     FilingPeriod,
     HumanTask,
     Instance,
+    IssuerRow,
     Material,
     MaterialContent,
     MessageWait,
@@ -298,6 +299,16 @@ class Repository:
         return self.session.get(Document, document_id)
 
     # --- materials ---------------------------------------------------------------------------------------
+    def issuer_row(self, authority: str) -> IssuerRow | None:
+        return self.session.get(IssuerRow, authority)
+
+    def issuer_rows(self) -> list[IssuerRow]:
+        return list(self.session.scalars(select(IssuerRow).order_by(IssuerRow.authority)))
+
+    def corrections_of(self, document_id: int) -> list[Document]:
+        return list(self.session.scalars(select(Document).where(Document.corrects_id == document_id)
+                                         .order_by(Document.id)))
+
     def add_material(self, case_id: str, item: str, *, file_name: str, media_type: str, sha256: str,
                      content: bytes, uploaded_by: str, uploaded_at: datetime) -> Material:
         """A new version of a case's checklist item. The caller holds the case's lock (its unit of work locked the

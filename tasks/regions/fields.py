@@ -3,6 +3,7 @@ what is wrong, so that the parser can report every problem of the file at once."
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 from datetime import date
@@ -65,6 +66,14 @@ def check_field(kind: str, value: Any) -> str | None:
         return f"含无效日期：{'、'.join(bad)}（格式 MM-DD，不可用 02-29）" if bad else None
     if kind == "number_format":
         return number_format_problem(value)
+    if kind == "issuers":
+        return issuer_defaults_problem(value)
+    if kind == "level":
+        return None if value in AUTHORITY_LEVELS or value == "case" else expected("“case”或“provincial”", value)
+    if kind == "titles":
+        if not isinstance(value, Mapping) or not all(isinstance(v, str) and v.strip() for v in value.values()):
+            return expected("文书类别 = 标题 的表", value)
+        return None
     if kind == "articles":
         if not isinstance(value, Mapping):
             return expected("表", value)
@@ -171,3 +180,23 @@ def month_day_in_year(text: str, year: int) -> date:
         raise ValueError(f"无效的月日“{text}”，格式应为 MM-DD")
     return date(year, *parsed)
 
+
+_DIVISION = re.compile(r"\{division(_short)?\}")
+
+
+def issuer_defaults_problem(templates: Any) -> str | None:
+    """A region's `issuers` table: per level the name of the body that issues (name), its short name in document
+    numbers (short) and the authority it acts for (on_behalf_of, optional); `{division}` stands for the city's or
+    district's name and `{division_short}` for its first two characters (tasks/issuers.py)."""
+    if not isinstance(templates, Mapping) or set(templates) != set(AUTHORITY_LEVELS):
+        return expected("含 provincial 与 municipal 两项的表", templates)
+    for level, entry in templates.items():
+        if not isinstance(entry, Mapping) or not {"name", "short"} <= set(entry) <= {"name", "short", "on_behalf_of"}:
+            return f"的 {level} 应为含 name、short（可加 on_behalf_of）的表"
+        for key, value in entry.items():
+            if not isinstance(value, str) or not value.strip():
+                return f"的 {level}.{key} 应为非空字符串"
+            rest = _DIVISION.sub("", value)
+            if "{" in rest or "}" in rest:
+                return f"的 {level}.{key} 只能用占位符 {{division}}（市、区名称）或 {{division_short}}（其前两字）"
+    return None

@@ -12,6 +12,8 @@ from tasks import articles as _articles
 
 INSTITUTION_TYPES: Final = ("employer", "social", "school")
 AUTHORITY_LEVELS: Final = ("provincial", "municipal")
+# The documents a region may retitle (`document_titles`): those whose name the texts give differently.
+RETITLED_KINDS: Final = ("filing_receipt", "renewal_notice", "termination_notice")
 
 # Province-level division codes (GB/T 2260), plus 66 for the Xinjiang Production and Construction Corps,
 # which the Corps' own systems use for its divisions.
@@ -99,6 +101,16 @@ class RegionProfile:
     renewal_second_reminder_days_before_expiry: int
     min_assessors_per_occupation: int
     articles: Mapping[str, str]
+    # How the region's own text is cited (its number or title): every citation in `articles` starts with it, and a
+    # document served in this region cites nothing else as its basis (DOMAIN.md "Legal force").
+    rules: str = ""
+    # Per authority level, the defaults of who issues documents (tasks/issuers.py): name, short, on_behalf_of.
+    issuers: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
+    # Which authority issues the filing receipt: the case's own ("case"), or the province (Beijing 六(四): the
+    # 市鉴定中心 issues the 确认回执 for district cases too; Jilin 第十三条: the province sends the 备案通知).
+    receipt_level: str = "case"
+    # Documents the region's text calls by another name (Beijing 确认回执, Jilin 备案通知): kind -> title.
+    document_titles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Working days an institution publishes its intention before it may apply to terminate (Jilin 第三十二条(一)).
     voluntary_notice_days: int = 30
     # Red-listed institutions continue after expiry through a simplified renewal (XPCC 第二十二条).
@@ -178,8 +190,9 @@ class RegionProfile:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe copy (plain dicts and lists) of the profile's settings, as a process sees them.
 
-        The materials checklist is left out: this copy is stored in every case's workflow state, and no
-        process step reads the checklist from there (the service reads it from the profile).
+        The materials checklist and the settings of documents (rules, issuers, titles) are left out: this copy is
+        stored in every case's workflow state, and no process step reads them from there (the service reads them
+        from the profile).
         """
         return {
             "key": self.key,
@@ -203,6 +216,7 @@ class RegionProfile:
             "min_assessors_per_occupation": self.min_assessors_per_occupation,
             "voluntary_notice_days": self.voluntary_notice_days,
             "red_list_continuation": self.red_list_continuation,
+            "receipt_level": self.receipt_level,
             # Every citation key resolved (own, else the default region's or a national one), so a diagram can
             # cite any of them without knowing which region defines it.
             "articles": {key: cited for key in _articles.ARTICLE_KEYS if (cited := self._article_or_none(key))},

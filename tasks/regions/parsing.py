@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from tasks import articles as _articles
 from tasks.regions.fields import check_field, distinct_numbers_across, expected, windows_overlap
-from tasks.regions.model import OTHER_MATERIAL, MaterialItem, RegionConfigError, RegionProfile
+from tasks.regions.model import OTHER_MATERIAL, RETITLED_KINDS, MaterialItem, RegionConfigError, RegionProfile
 
 # The default profile must cite these itself: it is the fallback for every other region.
 REQUIRED_DEFAULT_ARTICLES: Final = (
@@ -56,6 +56,10 @@ _FIELDS: Final[dict[str, tuple[str, bool]]] = {
     "voluntary_notice_days": ("positive_int", False),
     "red_list_continuation": ("bool", False),
     "articles": ("articles", True),
+    "rules": ("text", True),
+    "issuers": ("issuers", True),
+    "receipt_level": ("level", False),
+    "document_titles": ("titles", False),
     "materials_borrowed_from": ("text", False),
     "materials_note": ("text", False),
 }
@@ -115,6 +119,7 @@ def parse_profiles(data: Mapping[str, Any]) -> dict[str, RegionProfile]:
                 problems.append(f"地区 {key} 与地区 {seen_provinces[code]} 的 province_code 同为 {code}")
             seen_provinces.setdefault(code, key)
     problems.extend(_borrowing_problems(checked))
+    problems.extend(_citation_problems(checked))
     if not problems:
         problems.extend(distinct_numbers_across(checked))
     if problems:
@@ -147,6 +152,11 @@ def parse_profiles(data: Mapping[str, Any]) -> dict[str, RegionProfile]:
             voluntary_notice_days=values.get("voluntary_notice_days", 30),
             red_list_continuation=values.get("red_list_continuation", False),
             articles=MappingProxyType(dict(values["articles"])),
+            rules=values["rules"],
+            issuers=MappingProxyType({level: MappingProxyType(dict(entry))
+                                      for level, entry in values["issuers"].items()}),
+            receipt_level=values.get("receipt_level", "case"),
+            document_titles=MappingProxyType(dict(values.get("document_titles", {}))),
             fallback_articles=empty if key == default_key else fallback,
             materials=_checklist(values, checked),
             materials_borrowed_from=values.get("materials_borrowed_from"),
@@ -164,6 +174,28 @@ def _checklist(values: Mapping[str, Any], checked: Mapping[str, Mapping[str, Any
         for item in (checked[lender][_MATERIALS] if lender else ())
     )
     return borrowed + tuple(values.get(_MATERIALS, ())) + (OTHER_MATERIAL,)
+
+
+def _citation_problems(checked: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """A region's own citations are of its own text: each starts with its `rules` and names no other region's text
+    (a borrowed rule is a 参照 note, never the basis of a document served in the region)."""
+    problems: list[str] = []
+    rules = {key: values["rules"] for key, values in checked.items() if "rules" in values}
+    for key, values in checked.items():
+        own = rules.get(key)
+        if own is None:
+            continue
+        for name, citation in values.get("articles", {}).items():
+            if not citation.startswith(own):
+                problems.append(f"地区 {key} 的 articles.{name} 应以本地区文件 {own} 开头（实为“{citation}”）")
+            elif foreign := [text for other, text in rules.items() if other != key and text in citation]:
+                problems.append(f"地区 {key} 的 articles.{name} 引用了其他地区的文件 {'、'.join(foreign)}："
+                                "其他地区的规定只能作为参照，不能写入本地区的依据")
+        unknown = [kind for kind in values.get("document_titles", {}) if kind not in RETITLED_KINDS]
+        if unknown:
+            problems.append(f"地区 {key} 的 document_titles 含不能改名的文书 {'、'.join(unknown)}"
+                            f"（可改：{'、'.join(RETITLED_KINDS)}）")
+    return problems
 
 
 def _borrowing_problems(checked: Mapping[str, Mapping[str, Any]]) -> list[str]:

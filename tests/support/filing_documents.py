@@ -42,6 +42,7 @@ def common(**overrides: Any) -> dict[str, Any]:
         "institution": institution(),
         "authority_name": "四川省人力资源和社会保障厅",
         "issued_on": date(2026, 11, 3),
+        "document_number": "川技鉴备〔2026〕1号",
     }
     data.update(overrides)
     return data
@@ -54,7 +55,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         valid_until="2029-11-02",
         occupations=occupations(),
         region_name="四川省",
-        authority_level="provincial",
+        filing_authority="四川省人力资源和社会保障厅",
         articles=[SICHUAN_RECEIPT, "《吉林省职业技能等级评价机构管理办法（试行）》第十三条"],
     ),
     "rejection_notice": common(
@@ -78,6 +79,13 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         stage="expert_review",
         reasons="技术评估意见为不合格：考评场地与评价职业不相适应，缺少网络视频监控设备",
         articles="《吉林省职业技能等级评价机构管理办法（试行）》第十二条",
+    ),
+    "correction_notice": common(
+        articles=[SICHUAN_ACCEPTANCE],
+        corrected_title="不予受理通知书",
+        corrected_number="川技鉴不受〔2026〕2号",
+        corrected_issued_on="2026-10-30",
+        corrections=["“收到申请日期”应为2026年10月8日，误写为2026年10月9日"],
     ),
 }
 

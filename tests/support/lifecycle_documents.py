@@ -41,6 +41,7 @@ def common(**extra: Any) -> dict[str, Any]:
         "institution": institution(),
         "authority_name": "四川省人力资源和社会保障厅",
         "issued_on": date(2029, 8, 3),
+        "document_number": "川技鉴〔2029〕3号",
         "filing_number": NUMBER,
         **extra,
     }

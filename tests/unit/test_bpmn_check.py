@@ -158,3 +158,18 @@ def test_a_forms_x_checks_naming_nothing_known_is_a_warning() -> None:
         **schema, "x-checks": ["occupation", "materials:fee_schedule"]}})
     assert [(f.code, f.severity, f.element_id) for f in findings] == [("form-checks", "warning", "review")]
     assert "“occupation”“materials:fee_schedule”不是申请的部分或材料清单中的材料" in findings[0].message
+
+
+def test_a_task_cites_its_article_by_key_resolved_in_the_cases_region() -> None:
+    xml = CLEAN.read_text(encoding="utf-8")
+    form = '<spiffworkflow:property name="formJsonSchemaFilename" value="fixture_review.schema.json" />'
+    assert form in xml
+    literal = xml.replace(form, form + '<spiffworkflow:property name="article" value="川人社办发〔2019〕94号 四" />')
+    [finding] = check_source(literal, "clean.bpmn", FORMS)
+    assert (finding.code, finding.severity, finding.element_id) == ("article-literal", "warning", "review")
+    assert "每个地区的案件都会显示它" in finding.message and "articleKey" in finding.message
+    keyed = xml.replace(form, form + '<spiffworkflow:property name="articleKey" value="publicity" />')
+    assert check_source(keyed, "clean.bpmn", FORMS) == []
+    unknown = xml.replace(form, form + '<spiffworkflow:property name="articleKey" value="publicty" />')
+    [finding] = check_source(unknown, "clean.bpmn", FORMS)
+    assert (finding.code, finding.severity) == ("article-key", "error")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from html.parser import HTMLParser
 from typing import Any, get_args
@@ -77,7 +78,8 @@ def test_every_kind_renders_a_complete_document(kind: str) -> None:
     assert "四川蜀能电力检修有限公司：" in html  # addressee
     assert html.count("四川省人力资源和社会保障厅") >= 2  # masthead and signature
     assert "案件编号：BA-2026-000123" in html
-    assert "用人单位" in html
+    if kind != "correction_notice":  # a correction names the corrected document, not the applicant's particulars
+        assert "用人单位" in html
     assert '"Noto Serif CJK SC", "Source Han Serif SC", "SimSun", serif' in html
     assert "@page { size: A4" in html
 
@@ -85,15 +87,16 @@ def test_every_kind_renders_a_complete_document(kind: str) -> None:
 def test_filing_receipt_states_number_validity_and_scope() -> None:
     doc = render_document("filing_receipt", context("filing_receipt"))
     html = doc.html
-    assert doc.number == "川评备〔2026〕0001号"
+    assert doc.number == "川技鉴备〔2026〕1号"
     assert doc.title == "职业技能等级评价机构备案回执"
-    assert '<div class="doc-number">川评备〔2026〕0001号</div>' in html
+    assert '<div class="doc-number">川技鉴备〔2026〕1号</div>' in html
+    assert '<td class="code filing-number">川评备〔2026〕0001号</td>' in html
     assert "2026年11月3日至2029年11月2日" in html
     assert '<p class="signature-date">2026年11月3日</p>' in html
     assert "91510100MA61R2XK7Q" in html
     assert "四川省成都市高新区天府大道北段1700号" in html
     assert "王建国" in html
-    assert "四川省人力资源和社会保障厅（省级）" in html
+    assert '<td class="filing-authority">四川省人力资源和社会保障厅</td>' in html
     assert "<td>四川省</td>" in html
     # Levels from low to high whatever order they were given in; both bases named.
     assert "<td>五级/初级工、四级/中级工、三级/高级工</td>" in html
@@ -112,15 +115,18 @@ def test_filing_receipt_states_number_validity_and_scope() -> None:
 
 def test_filing_receipt_municipal_without_optional_institution_fields() -> None:
     ctx = context("filing_receipt")
-    ctx["authority_level"] = "municipal"
-    ctx["authority_name"] = "成都市人力资源和社会保障局"
-    ctx["region_name"] = "成都市"
+    ctx["filing_authority"] = "成都市人力资源和社会保障局"
+    ctx["authority_name"] = "成都市职业技能鉴定指导中心"
+    ctx["on_behalf_of"] = "成都市人力资源和社会保障局"
+    ctx["region_name"] = "四川省成都市"
     ctx["institution"] = institution(type="social", address=None)
     del ctx["institution"]["legal_representative"]
-    ctx["document_number"] = "成人社评备〔2026〕12号"
+    ctx["document_number"] = "成都技鉴备〔2026〕12号"
     doc = render_document("filing_receipt", ctx)
-    assert doc.number == "成人社评备〔2026〕12号"
-    assert "成都市人力资源和社会保障局（市（州）级）" in doc.html
+    assert doc.number == "成都技鉴备〔2026〕12号"
+    assert '<td class="filing-authority">成都市人力资源和社会保障局</td>' in doc.html
+    assert '<p class="signature-authority">成都市职业技能鉴定指导中心</p>' in doc.html
+    assert '<p class="signature-behalf">（受成都市人力资源和社会保障局委托）</p>' in doc.html
     assert "社会培训评价组织" in doc.html
     assert ">地址<" not in doc.html and ">法定代表人<" not in doc.html
     assert "川评备〔2026〕0001号" in doc.html  # the filing number stays in the facts table
@@ -140,8 +146,7 @@ def test_rejection_notice_lists_reasons_and_basis() -> None:
 def test_supplement_notice_is_one_time_and_restarts_the_clock() -> None:
     doc = render_document("supplement_notice", context("supplement_notice"))
     html = doc.html
-    assert doc.number is None
-    assert '<div class="doc-number">' not in html
+    assert doc.number == "川技鉴备〔2026〕1号"
     assert "（一次性告知）" in html
     assert "现一次性告知你单位需要补正的全部材料如下" in html
     for item in CONTEXTS["supplement_notice"]["missing"]:
@@ -254,6 +259,33 @@ def test_missing_occupation_field(key: str) -> None:
         render_document("filing_receipt", ctx)
 
 
+def test_a_correction_names_the_document_it_corrects_and_what_is_corrected() -> None:
+    doc = render_document("correction_notice", context("correction_notice"))
+    words = re.sub(r"<[^>]+>|\s+", "", doc.html)
+    assert "本机关于2026年10月30日向你单位出具的《不予受理通知书》（川技鉴不受〔2026〕2号）有误" in words
+    assert "“收到申请日期”应为2026年10月8日，误写为2026年10月9日" in words
+    assert "原文书其余内容不变" in words
+
+
+def test_a_seal_is_printed_over_the_signature_and_must_be_a_png_data_url() -> None:
+    ctx = context("rejection_notice")
+    ctx["seal"] = "data:image/png;base64,iVBORw0KGgo="
+    html = render_document("rejection_notice", ctx).html
+    assert '<div class="signature sealed">' in html
+    assert '<img class="seal" src="data:image/png;base64,iVBORw0KGgo=" alt="四川省人力资源和社会保障厅印章">' in html
+    ctx["seal"] = 'javascript:alert(1)"'
+    with pytest.raises(ValueError, match="印章图片应为 PNG 图片的 data: 地址"):
+        render_document("rejection_notice", ctx)
+
+
+def test_a_region_gives_its_own_title() -> None:
+    ctx = context("filing_receipt")
+    ctx["title"] = "企业职业技能等级认定确认回执"
+    doc = render_document("filing_receipt", ctx)
+    assert doc.title == "企业职业技能等级认定确认回执"
+    assert '<h1 class="title">企业职业技能等级认定确认回执</h1>' in doc.html
+
+
 def test_unknown_kind() -> None:
     with pytest.raises(ValueError, match="未知的文书类型：'dismissal_notice'"):
         render_document("dismissal_notice", context("rejection_notice"))
@@ -263,7 +295,6 @@ def test_unknown_kind() -> None:
     ("path", "value", "message"),
     [
         (("institution", "type"), "company", "未知的机构类型"),
-        (("authority_level",), "national", "未知的备案机关层级"),
         (("occupations", 0, "levels"), [5, 6], "未知的职业技能等级：6"),
         (("occupations", 0, "levels"), [True], "未知的职业技能等级：True"),
         (("occupations", 0, "basis"), "enterprise_rule", "未知的评价依据"),

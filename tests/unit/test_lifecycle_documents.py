@@ -87,7 +87,7 @@ def test_every_kind_has_a_title_a_template_and_a_test_context() -> None:
 def test_renders_a_complete_document(kind: str) -> None:
     doc = render_document(kind, context(kind))
     assert doc.kind == kind and doc.title == TITLES[kind]
-    assert doc.number is None
+    assert doc.number == context(kind)["document_number"]
     assert_well_formed(doc.html)
     words = text(doc.html)
     assert NUMBER in words

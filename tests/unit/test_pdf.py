@@ -156,7 +156,7 @@ def test_receipt_is_laid_out_like_an_official_notice(receipt: tuple[dict[str, An
     lines = lines_of(receipt[1])
     first = [line for line in lines if line.page == 1]
     issuer = the_line(first, "四川省人力资源和社会保障厅")
-    number = the_line(first, "川评备〔2026〕0001号")  # the first: it is also in the table of the receipt
+    number = the_line(first, "川技鉴备〔2026〕1号")
     title = the_line(first, "职业技能等级评价机构备案回执")
     addressee = the_line(first, "四川蜀能电力检修有限公司：")
     body = next(line for line in first if line.text.startswith("你单位报送的"))
@@ -307,7 +307,9 @@ def test_document_pdf_of_an_issued_document(rejected: tuple[Any, dict[str, Any]]
     assert name == f"{listed['case']}_{listed['id']}_不予受理通知书.pdf"
     words = text_of(pdf)
     authority = re.search(r'<p class="signature-authority">(.*?)</p>', stored["html"])
-    assert authority is not None and "人力资源和社会保障" in authority.group(1)
+    assert authority is not None and authority.group(1) == "成都市职业技能鉴定指导中心"
+    assert "（受成都市人力资源和社会保障局委托）" in words
+    assert "成都技鉴不受〔2026〕1号" in words
     for expected in ("不予受理通知书", "成都锦城精工机械制造有限公司：", "不属于本级受理范围", authority.group(1),
                      "2026年9月25日", f"案件编号：{listed['case']}"):
         assert expected in words, expected

@@ -203,7 +203,9 @@ def test_to_dict_is_json_safe_and_complete() -> None:
         assert "typename" not in text
         assert json.loads(text) == data
         # The materials checklist stays out: to_dict is stored in every case's workflow state, which does not use it.
-        left_out = {"fallback_articles", "materials", "materials_borrowed_from", "materials_note"}
+        # So do the settings of documents (issuers, titles, the region's rules), which only the service reads.
+        left_out = {"fallback_articles", "materials", "materials_borrowed_from", "materials_note", "rules", "issuers",
+                    "document_titles"}
         fields = {f.name for f in dataclasses.fields(RegionProfile)} - left_out
         assert set(data) == fields
         # The process sees every citation resolved: the region's own ones as they are, the rest by fallback.
@@ -361,7 +363,29 @@ def test_custom_profile_set_uses_its_own_default_for_fallback() -> None:
     data["default"] = "jilin"
     for key in ("application_materials", "acceptance", "assessors", "expert_review", "publicity",
                 "receipt", "filing_number", "validity"):
-        data["profiles"]["jilin"]["articles"].setdefault(key, f"吉林测试条文 {key}")
+        data["profiles"]["jilin"]["articles"].setdefault(key, f"{articles.JILIN} 测试条文 {key}")
     profiles = parse_profiles(copy.deepcopy(data))
-    assert profiles["beijing"].article("acceptance") == "参照吉林测试条文 acceptance"
+    assert profiles["beijing"].article("acceptance") == f"参照{articles.JILIN} 测试条文 acceptance"
     assert profiles["jilin"].fallback_articles == {}
+
+
+def test_a_regions_own_citations_are_of_its_own_text() -> None:
+    data = packaged_data()
+    data["profiles"]["beijing"]["articles"]["acceptance"] = "川人社办发〔2019〕94号 附件3 一.2"
+    data["profiles"]["xpcc"]["articles"]["receipt"] = f"{articles.XPCC}第十三条（同{articles.SICHUAN} 附件3 一.4）"
+    data["profiles"]["jilin"]["document_titles"] = {"rejection_notice": "不予受理决定书"}
+    problems = "\n".join(config_problems(data))
+    assert "地区 beijing 的 articles.acceptance 应以本地区文件 京人社职鉴发〔2020〕3号 开头" in problems
+    assert f"地区 xpcc 的 articles.receipt 引用了其他地区的文件 {articles.SICHUAN}" in problems
+    assert "地区 jilin 的 document_titles 含不能改名的文书 rejection_notice" in problems
+
+
+def test_issuer_defaults_are_checked() -> None:
+    data = packaged_data()
+    data["profiles"]["sichuan"]["issuers"]["municipal"] = {"name": "{city}职鉴中心", "short": "川"}
+    data["profiles"]["jilin"]["issuers"] = {"provincial": {"name": "吉林省人社厅", "short": "吉"}}
+    data["profiles"]["shanghai"]["receipt_level"] = "national"
+    problems = "\n".join(config_problems(data))
+    assert "地区 sichuan 的字段 issuers的 municipal.name 只能用占位符 {division}" in problems
+    assert "地区 jilin 的字段 issuers应为含 provincial 与 municipal 两项的表" in problems
+    assert "地区 shanghai 的字段 receipt_level应为“case”或“provincial”" in problems
