@@ -327,9 +327,10 @@ class Document(Base):
     issued_at: Mapped[datetime]
     # The authority whose act it is (tasks/issuers.py); None on documents issued before revision 0010. Deferred
     # (read when used), as is the next: a database not yet upgraded still shows its cases' documents.
-    issuer: Mapped[str | None] = mapped_column(String(6), deferred=True)
+    issuer: Mapped[str | None] = mapped_column(String(6), deferred=True, deferred_group="issuing")
     # A correction (更正通知书) names the document it corrects; the corrected one itself never changes.
-    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), deferred=True)
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), deferred=True,
+                                                    deferred_group="issuing")
 
 
 class IssuerRow(Base):

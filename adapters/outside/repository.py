@@ -305,9 +305,9 @@ class Repository:
     def issuer_rows(self) -> list[IssuerRow]:
         return list(self.session.scalars(select(IssuerRow).order_by(IssuerRow.authority)))
 
-    def corrections_of(self, document_id: int) -> list[Document]:
-        return list(self.session.scalars(select(Document).where(Document.corrects_id == document_id)
-                                         .order_by(Document.id)))
+    def case_authority_codes(self) -> list[str]:
+        """Every authority that has a case or a task on one."""
+        return list(self.session.scalars(select(CaseAuthority.authority).distinct()))
 
     def add_material(self, case_id: str, item: str, *, file_name: str, media_type: str, sha256: str,
                      content: bytes, uploaded_by: str, uploaded_at: datetime) -> Material:

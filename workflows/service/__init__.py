@@ -12,7 +12,9 @@ One entry point, `Beian` (the application bound to one database), and a room per
 - `app.operations` (operations.py): the timer sweep and the retry of a stuck case;
 - `app.records` (records.py): a case or filing as people read it, the filings list, documents;
 - `app.search` (search.py): cases found by name, credit code, case or filing number, within what the viewer sees;
-- `app.calendar` (calendar.py): working-day arithmetic and the official arrangements an administrator loads.
+- `app.calendar` (calendar.py): working-day arithmetic and the official arrangements an administrator loads;
+- `app.documents` (documents.py): a correction notice for a served document (which itself never changes);
+- `app.issuers` (issuers.py): who issues and signs each authority's documents, their numbers and seal.
 
 The steps those capabilities run on a case's workflow (complete a task, receive a message, …) are in commands.py.
 Caseworker accounts (workflows.users) and the stuck watch (workflows.stuck) take the application the same way.

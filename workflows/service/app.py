@@ -15,6 +15,8 @@ from workflows.engine import StepContext, definition_of, sync_message_waits
 from workflows.lifecycle import procedure_ground, start_case
 from workflows.service.calendar import Calendar
 from workflows.service.cases import Cases
+from workflows.service.documents import Documents
+from workflows.service.issuers import Issuers
 from workflows.service.materials import Materials
 from workflows.service.objections import Objections
 from workflows.service.operations import Operations
@@ -27,7 +29,8 @@ from workflows.state import load_state
 
 class Beian:
     """The application, bound to one database: `cases`, `materials`, `supplements`, `objections`, `processes`,
-    `operations`, `records`, `search` and `calendar` are what a user can do with it (see the package's docstring)."""
+    `operations`, `records`, `search`, `calendar`, `documents` (corrections) and `issuers` are what a user can do with
+    it (see the package's docstring)."""
 
     def __init__(self, database_url: str) -> None:
         self.engine = make_engine(database_url)
@@ -42,6 +45,8 @@ class Beian:
         self.supplements = Supplements(self.uow, self.reading)
         self.objections = Objections(self.uow, self.reading)
         self.calendar = Calendar(self.uow, self.reading)
+        self.documents = Documents(self.uow, self.reading)
+        self.issuers = Issuers(self.uow, self.reading)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self._sessions)

@@ -70,7 +70,8 @@ class Records(Capability):
                 + [{"case": t.case_id, "timer": t.name, "due": local(t.due_at)} for t in timers],
                 "deadlines": _pending_deadlines(tasks, timers, now),
                 "documents": [{"id": d.id, "case": d.case_id, "kind": d.kind, "title": d.title, "number": d.number,
-                               "issued_at": local(d.issued_at)} for d in uow.repo.documents(case_ids)],
+                               "issued_at": local(d.issued_at), "issuer": d.issuer, "corrects": d.corrects_id}
+                              for d in uow.repo.documents(case_ids)],
                 "error": next((c.error for c in cases if c.error), None),
                 "history": [{"at": local(e.at), "case": e.case_id, "actor": e.actor, "action": e.action,
                              "summary": e.summary, "article": e.article} for e in uow.repo.history(case_ids)],

@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
+from adapters.entrypoints.web.admin.issuers import register_issuer_pages
 from adapters.entrypoints.web.admin.sessions import register_admin_pages
 from adapters.entrypoints.web.base import (
     STATIC,
@@ -239,6 +240,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
     register_process_pages(app, service=service, page=page, user_of=user_of, form_of=form_of,
                            csrf_token=csrf_token)
     register_admin_pages(app, service=service, page=page, user_of=user_of, form_of=form_of)
+    register_issuer_pages(app, service=service, page=page, user_of=user_of, form_of=form_of)
     return app
 
 

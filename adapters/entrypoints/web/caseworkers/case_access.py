@@ -27,6 +27,17 @@ def may_upload(user: Caseworker, case: dict[str, Any]) -> bool:
             and authority_of(str(case["region"]), str(case["authority_level"])) == user.region)
 
 
+CORRECTING_ROLES = frozenset({"intake", "supervision"})
+
+
+def may_correct(user: Caseworker, document: dict[str, Any]) -> bool:
+    """The caseworkers of the authority that issued a document correct it (intake for the application's notices,
+    supervision for those of the filing's life); a correction is not itself corrected, and documents from before
+    the system recorded their issuer cannot be."""
+    return (user.active and bool(CORRECTING_ROLES & set(user.roles)) and document.get("issuer") == user.region
+            and document.get("kind") != "correction_notice")
+
+
 def role_holder(site: Site, request: Request, role: str, refusal: str) -> Caseworker:
     """The signed-in caseworker when their account is active and holds `role`; else AccessDenied with `refusal`."""
     user = site.user_of(request)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.entrypoints.web.base import MAX_ID, AccessDenied, Site, read_form
 from adapters.entrypoints.web.caseworkers.application_view import application_parts
-from adapters.entrypoints.web.caseworkers.case_access import display_names, may_upload, visible_case
+from adapters.entrypoints.web.caseworkers.case_access import display_names, may_correct, may_upload, visible_case
 from adapters.entrypoints.web.diagram import case_marks, diagram_for, viewer_installed
 from tasks.access import Caseworker, authority_of
 from tasks.errors import BeianError
@@ -42,7 +42,25 @@ def register(app: FastAPI, site: Site) -> None:
                          requested=site.service.supplements.requested(case_id),
                          changes=site.service.supplements.latest_changes(case_id),
                          can_upload=may_upload(user, view), accept=ACCEPT_ATTRIBUTE, max_bytes=MAX_MATERIAL_BYTES,
+                         correctable={d["id"] for d in view["documents"] if may_correct(user, d)},
                          people=display_names(site))
+
+    @app.post("/documents/{document_id:int}/corrections", dependencies=[Depends(read_form)])
+    def correct_document(request: Request, document_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)]) -> Response:
+        """A correction notice for a served document, which itself stays as it was."""
+        user = site.user_of(request)
+        document = site.service.records.document(document_id)
+        view = visible_case(site, user, document["case"])
+        listed = next((d for d in view["documents"] if d["id"] == document_id), None)
+        if listed is None or not may_correct(user, listed):
+            raise AccessDenied("只有出具该文书的机关的受理或监管人员可以更正它，未作任何更改")
+        lines = dict(site.form_of(request)).get("corrections", "").splitlines()
+        try:
+            result = site.service.documents.correct(document_id, lines, actor=user.username)
+        except BeianError as exc:
+            return site.page(request, "error.html", status_code=422, title="未出具更正通知书", message=exc.message)
+        done = f"已出具更正通知书，更正《{document['title']}》（{document['number']}）"
+        return RedirectResponse(f"/cases/{quote(result['case'])}?done={quote(done)}#documents", status_code=303)
 
     @app.post("/cases/{case_id}/violations", dependencies=[Depends(read_form)])
     def report_violation(request: Request, case_id: str) -> Response:
