@@ -108,6 +108,7 @@ COMMON: Final = MappingProxyType(
         "branch_termination": f"{JILIN} 第三十四条",
         "violations_archive": f"{JILIN} 第四十条",
         "red_black_list": f"{XPCC} 第二十二条",
+        "administrative_review": f"{XPCC} 第十三条（四）；{JILIN} 第十三条；{BEIJING} 六（三）",
     }
 )
 

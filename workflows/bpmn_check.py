@@ -58,6 +58,7 @@ from jsonschema.exceptions import SchemaError
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from tasks.access import JURISDICTIONS
 from tasks.articles import ARTICLE_KEYS
 from tasks.errors import DefinitionError
 from tasks.form_checks import checks_problem
@@ -66,6 +67,9 @@ from tasks.roles import ROLES
 from workflows.definitions import (
     ARTICLE_KEY_PROPERTY,
     FORM_PROPERTY,
+    JURISDICTION_PROPERTY,
+    JURISDICTION_SETTING,
+    JURISDICTION_SETTINGS,
     ParsedDefinition,
     UserTaskInfo,
     bpmn_dir,
@@ -336,6 +340,15 @@ def _check_user_tasks(parsed: ParsedDefinition, forms: Mapping[str, Any], broken
                 report.warning(info.bpmn_id, "form-checks", f"用户任务{label}的表单 {info.form}：{checks}；"
                                                             "办理页面不会标出这些须核对的内容")
         _check_citation(info, label, report)
+        _check_jurisdiction(info, label, report)
+
+
+def _check_jurisdiction(info: UserTaskInfo, label: str, report: _Report) -> None:
+    known = (*JURISDICTIONS, *(JURISDICTION_SETTING + key for key in JURISDICTION_SETTINGS))
+    if info.jurisdiction not in known:
+        report.error(info.bpmn_id, "jurisdiction",
+                     f"用户任务{label}的管辖 {JURISDICTION_PROPERTY}=“{info.jurisdiction}”无法识别"
+                     f"（可用：{'、'.join(known)}），案件到达时无法确定由哪个机关办理")
 
 
 def _check_citation(info: UserTaskInfo, label: str, report: _Report) -> None:

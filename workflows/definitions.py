@@ -34,6 +34,8 @@ ARTICLE_PROPERTY = "article"
 # A citation key (tasks/articles.py ARTICLE_KEYS) resolved in the case's region, instead of a literal `article`.
 ARTICLE_KEY_PROPERTY = "articleKey"
 JURISDICTION_PROPERTY = "jurisdiction"  # 'province': the task belongs to the provincial authority of the case's region
+JURISDICTION_SETTING = "setting:"  # 'setting:expert_review_level': the case's region decides (tasks/regions.toml)
+JURISDICTION_SETTINGS = ("expert_review_level", "administrative_review_level")
 CONTEXT_PROPERTY = "context"  # comma-separated task-data variables the caseworker sees with the task
 
 
@@ -52,6 +54,17 @@ class DefinitionSource:
     sha256: str
 
 
+def jurisdiction_in(jurisdiction: str, region_code: str) -> str:
+    """"case" or "province" for a case of this region: a task's (or a notice's) jurisdiction as written, or where it
+    names a region setting (`setting:expert_review_level`), what the case's region sets (Beijing: the city assesses)."""
+    if jurisdiction.startswith(JURISDICTION_SETTING):
+        setting = jurisdiction.removeprefix(JURISDICTION_SETTING)
+        if setting not in JURISDICTION_SETTINGS:
+            raise ValueError(f"未知的管辖设置“{setting}”（可用：{'、'.join(JURISDICTION_SETTINGS)}）")
+        return profile_for_region(region_code).level_of(setting)
+    return jurisdiction
+
+
 @dataclass(frozen=True)
 class UserTaskInfo:
     bpmn_id: str
@@ -64,6 +77,9 @@ class UserTaskInfo:
     jurisdiction: str
     context: tuple[str, ...] = ()
     article_key: str | None = None
+
+    def jurisdiction_in(self, region_code: str) -> str:
+        return jurisdiction_in(self.jurisdiction, region_code)
 
     def article_in(self, region_code: str) -> str:
         """The citation shown with the task: its `articleKey` resolved for the case's region, else `article`."""

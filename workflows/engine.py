@@ -310,7 +310,8 @@ def _sync_human_tasks(workflow: BpmnWorkflow, ctx: StepContext) -> None:
             continue
         deadline = deadline_of(task, info.deadline_variable)
         due_at = datetime.fromisoformat(deadline["due"]) if deadline else None
-        authority = authority_of(ctx.instance.region, ctx.instance.authority_level, info.jurisdiction)
+        jurisdiction = info.jurisdiction_in(ctx.instance.region)
+        authority = authority_of(ctx.instance.region, ctx.instance.authority_level, jurisdiction)
         row = existing.get(task_id)
         if row is None or row.authority != authority:  # who may see the case, for lists of cases (CaseAuthority)
             ctx.repo.note_authority(ctx.case_id, authority)
@@ -321,7 +322,7 @@ def _sync_human_tasks(workflow: BpmnWorkflow, ctx: StepContext) -> None:
             continue
         ctx.repo.add(HumanTask(
             id=task_id, instance_id=ctx.instance.id, case_id=ctx.case_id, process_id=ctx.instance.process_id,
-            bpmn_id=info.bpmn_id, name=info.name, role=info.role or "", region=_task_region(ctx, info.jurisdiction),
+            bpmn_id=info.bpmn_id, name=info.name, role=info.role or "", region=_task_region(ctx, jurisdiction),
             authority=authority, form=info.form, article=info.article_in(ctx.instance.region), due_at=due_at,
             provisional=bool(deadline and deadline.get("provisional")), deadline=deadline, created_at=ctx.now,
             context={name: task.data.get(name) for name in info.context} or None))
@@ -341,7 +342,7 @@ def _refresh_from_definition(row: HumanTask, info: Any, authority: str, ctx: Ste
                       f"原认领人 {row.claimed_by} 的认领已解除", task_id=row.id, released=row.claimed_by)
         row.claimed_by = None
     row.bpmn_id, row.name, row.role, row.form = info.bpmn_id, info.name, info.role or "", info.form
-    row.authority, row.region = authority, _task_region(ctx, info.jurisdiction)
+    row.authority, row.region = authority, _task_region(ctx, info.jurisdiction_in(ctx.instance.region))
     row.article = info.article_in(ctx.instance.region)
 
 

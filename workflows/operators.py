@@ -17,8 +17,9 @@ from adapters.outside.systems import OutsideError, check_dishonesty
 from tasks.access import authority_name, authority_of
 from tasks.calendar import SHANGHAI, cn_date
 from tasks.filing import format_filing_number, validity_period
-from tasks.prechecks import CreditLookup, credit_failures, material_failures, run_prechecks
+from tasks.prechecks import CreditLookup, credit_failures, intake_batch, material_failures, run_prechecks
 from tasks.regions import profile_for_region
+from workflows.definitions import jurisdiction_in
 from workflows.engine import StepContext, register_environment
 from workflows.filings import (
     FILING_STATUSES,
@@ -101,8 +102,23 @@ def expression_functions(ctx: StepContext) -> dict[str, Callable[..., Any]]:
         """The instant a calendar day begins in China (for timers on calendar days, e.g. the renewal window)."""
         return datetime.combine(date.fromisoformat(day[:10]), time(0), tzinfo=SHANGHAI).isoformat()
 
+    def acceptance_clock_start(received_at: str) -> str:
+        """When the acceptance clock starts for a (re)submission received at `received_at`: then, or where the region
+        collects applications in batches to examine them after the close (Beijing 五), no earlier than the end of
+        the batch the application joined when it first came in."""
+        profile = _region(ctx)
+        received = _as_instant(received_at)
+        if not profile.acceptance_from_batch_close:
+            return received_at
+        batch = intake_batch(profile, ctx.instance.received_at.astimezone(SHANGHAI).date())
+        if batch is None:
+            return received_at
+        closes = datetime.combine(batch.closes_on, time(23, 59, 59), tzinfo=SHANGHAI)
+        return max(received, closes).isoformat()
+
     return {"within_working_days": within_working_days, "publicity_period": publicity_period,
-            "today": today, "now": now, "start_of_day": start_of_day}
+            "today": today, "now": now, "start_of_day": start_of_day,
+            "acceptance_clock_start": acceptance_clock_start}
 
 
 class _ActiveFilings:
@@ -168,9 +184,10 @@ def _document_context(ctx: StepContext, **extra: Any) -> dict[str, Any]:
 
 
 def op_issue_notice(ctx: StepContext, kind: str, stage: str = "", reasons: Any = "",
-                    article: str = "", items: Any = ()) -> dict[str, Any]:
+                    article: str = "", items: Any = (), jurisdiction: str = "case") -> dict[str, Any]:
     """A notice of `kind`; a supplementation notice lists `items` (keys of the case's checklist) by the names its
-    region's text gives them, then the caseworker's words on what is missing or wrong, all at once (一次性告知)."""
+    region's text gives them, then the caseworker's words on what is missing or wrong, all at once (一次性告知).
+    `jurisdiction` names the authority that decided, as a task's does ("province" for the higher review)."""
     received_on = ctx.instance.received_at.astimezone(SHANGHAI).date()
     reasons = reasons or "（未填写理由）"
     extra: dict[str, Any] = {"articles": [article] if article else [], "received_on": received_on}
@@ -186,7 +203,9 @@ def op_issue_notice(ctx: StepContext, kind: str, stage: str = "", reasons: Any =
         extra["reasons"] = reasons
     if kind == "not_filed_notice":
         extra["stage"] = stage or "acceptance"
-    document_id = store_document(ctx, kind, _document_context(ctx, **extra), article)
+    instance = ctx.instance
+    authority = authority_of(instance.region, instance.authority_level, jurisdiction_in(jurisdiction, instance.region))
+    document_id = store_document(ctx, kind, _document_context(ctx, **extra), article, authority=authority)
     # The reasons go on with the result: the status the case ends in says why (not merely 未予备案).
     return {"document_id": document_id, "reasons": str(reasons)}
 
@@ -293,6 +312,15 @@ def op_issue_filing(ctx: StepContext, article: str = "") -> dict[str, Any]:
     ctx.audit("filing_status_changed", f"备案 {number} 状态：→ {FILING_STATUSES['filed']}", article=article,
               filing_number=number, previous=None, status="filed", termination_kind=None)
     report_to_national_registry(ctx, filing, "filed")
+    if not profile.publicity:
+        # Without a publicity the filing is made known by a published list (Beijing 六（三）: 市人社局…公布企业名单).
+        institution = application["institution"]
+        title = f"{profile.authority_name}公布开展职业技能等级认定工作的企业：{institution['name']}"
+        publish_notice(ctx, "published_list", title, {
+            "institution": {"name": institution["name"], "credit_code": institution["credit_code"]},
+            "filing_number": number, "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat(),
+            "occupations": [{"code": o["code"], "name": o["name"], "levels": o["levels"]}
+                            for o in application["occupations"]], "article": profile.article("administrative_review")})
     _later_start(ctx, filing, "filing_validity", "renewal", "")
     return {"filing_number": number, "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat(),
             "document_id": document_id}

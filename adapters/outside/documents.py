@@ -95,6 +95,7 @@ STAGE_NAMES: dict[str, str] = {
     "site_inspection": "现场考察",
     "higher_review": "上级复核",
     "objection_review": "公示异议核查",
+    "administrative_review": "行政审议",
 }
 # The three kinds of termination (Jilin 第二十九至三十一条; Shanghai 三（四）3).
 TERMINATION_KIND_NAMES: dict[str, str] = {

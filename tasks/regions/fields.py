@@ -69,7 +69,7 @@ def check_field(kind: str, value: Any) -> str | None:
     if kind == "issuers":
         return issuer_defaults_problem(value)
     if kind == "level":
-        return None if value in AUTHORITY_LEVELS or value == "case" else expected("“case”或“provincial”", value)
+        return None if value in ("case", "provincial") else expected("“case”或“provincial”", value)
     if kind == "titles":
         if not isinstance(value, Mapping) or not all(isinstance(v, str) and v.strip() for v in value.values()):
             return expected("文书类别 = 标题 的表", value)

@@ -109,6 +109,13 @@ class RegionProfile:
     # Which authority issues the filing receipt: the case's own ("case"), or the province (Beijing 六(四): the
     # 市鉴定中心 issues the 确认回执 for district cases too; Jilin 第十三条: the province sends the 备案通知).
     receipt_level: str = "case"
+    # The shape of the region's procedure (bpmn/filing_application.bpmn branches on these; DOMAIN.md "Corrections").
+    publicity: bool = True                      # Beijing has none: the 市人社局 confirms and publishes the list
+    site_inspection: bool = True                # Beijing 六（二）: the experts' assessment covers the site
+    preliminary_opinion_on_municipal_path: bool = False   # Beijing 六（一）: the district's 初步意见, then the city
+    expert_review_level: str = "case"           # "provincial": the province (Beijing's 市鉴定中心) runs it
+    administrative_review_level: str = "case"   # who deliberates (Beijing 市人社局, Jilin 省人社厅: provincial)
+    acceptance_from_batch_close: bool = False   # the acceptance clock starts when the application's batch closes
     # Documents the region's text calls by another name (Beijing 确认回执, Jilin 备案通知): kind -> title.
     document_titles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Working days an institution publishes its intention before it may apply to terminate (Jilin 第三十二条(一)).
@@ -162,6 +169,11 @@ class RegionProfile:
             return False
         types = self.higher_review_institution_types
         return not types or institution_type in types
+
+    def level_of(self, setting: str) -> str:
+        """The jurisdiction ("case" or "province", tasks/access.py) a `*_level` setting gives a task."""
+        value = getattr(self, setting)
+        return "province" if value == "provincial" else "case"
 
     def materials_for(self, institution_type: str) -> tuple[MaterialItem, ...]:
         """The checklist items an institution of this type may provide (required or not)."""
@@ -217,6 +229,12 @@ class RegionProfile:
             "voluntary_notice_days": self.voluntary_notice_days,
             "red_list_continuation": self.red_list_continuation,
             "receipt_level": self.receipt_level,
+            "publicity": self.publicity,
+            "site_inspection": self.site_inspection,
+            "preliminary_opinion_on_municipal_path": self.preliminary_opinion_on_municipal_path,
+            "expert_review_level": self.expert_review_level,
+            "administrative_review_level": self.administrative_review_level,
+            "acceptance_from_batch_close": self.acceptance_from_batch_close,
             # Every citation key resolved (own, else the default region's or a national one), so a diagram can
             # cite any of them without knowing which region defines it.
             "articles": {key: cited for key in _articles.ARTICLE_KEYS if (cited := self._article_or_none(key))},

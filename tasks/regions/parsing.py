@@ -59,6 +59,12 @@ _FIELDS: Final[dict[str, tuple[str, bool]]] = {
     "rules": ("text", True),
     "issuers": ("issuers", True),
     "receipt_level": ("level", False),
+    "publicity": ("bool", False),
+    "site_inspection": ("bool", False),
+    "preliminary_opinion_on_municipal_path": ("bool", False),
+    "expert_review_level": ("level", False),
+    "administrative_review_level": ("level", False),
+    "acceptance_from_batch_close": ("bool", False),
     "document_titles": ("titles", False),
     "materials_borrowed_from": ("text", False),
     "materials_note": ("text", False),
@@ -156,6 +162,12 @@ def parse_profiles(data: Mapping[str, Any]) -> dict[str, RegionProfile]:
             issuers=MappingProxyType({level: MappingProxyType(dict(entry))
                                       for level, entry in values["issuers"].items()}),
             receipt_level=values.get("receipt_level", "case"),
+            publicity=values.get("publicity", True),
+            site_inspection=values.get("site_inspection", True),
+            preliminary_opinion_on_municipal_path=values.get("preliminary_opinion_on_municipal_path", False),
+            expert_review_level=values.get("expert_review_level", "case"),
+            administrative_review_level=values.get("administrative_review_level", "case"),
+            acceptance_from_batch_close=values.get("acceptance_from_batch_close", False),
             document_titles=MappingProxyType(dict(values.get("document_titles", {}))),
             fallback_articles=empty if key == default_key else fallback,
             materials=_checklist(values, checked),
@@ -263,6 +275,8 @@ def _check_profile(where: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any], 
             problems.append(f"{where} 的申报期（batch_opens 至 batch_deadlines）相互重叠")
         if deadlines and "articles" in values and "batch" not in values["articles"]:
             problems.append(f"{where} 设有申报批次，articles 中须有 batch（批次的条文依据）")
+    if values.get("acceptance_from_batch_close") and deadlines is not None and not deadlines:
+        problems.append(f"{where} 没有申报批次（batch_deadlines）时不能设置 acceptance_from_batch_close")
     if deadlines is not None and not deadlines and opens:
         problems.append(f"{where} 没有 batch_deadlines 时不应设置 batch_opens")
     return values, problems

@@ -413,9 +413,10 @@ def test_xpcc_red_list_continues_after_expiry_through_a_simplified_renewal(
     do(beian, number, "continuation_review", {"result": "pass", "opinion": "红榜机构，连续备案"},
        "2029-10-18T10:00:00+08:00")
     shown = beian.json("show", number)
-    # The provincial path's publicity ended on Thursday 15 October 2026 (Saturday 10 October was a working day): the
-    # first period ran 16 October 2026 to 15 October 2029, whatever day the sweep ran; the next follows on.
-    assert (shown["status"], shown["valid_from"], shown["valid_until"]) == ("filed", "2029-10-16", "2032-10-15")
+    # The provincial path's publicity ended on Thursday 15 October 2026; the 局长办公会 filed it on 17 October (XPCC
+    # 第十三条（四）, as file_institution has it): the first period ran 17 October 2026 to 16 October 2029, whatever day
+    # the sweep ran; the next follows on.
+    assert (shown["status"], shown["valid_from"], shown["valid_until"]) == ("filed", "2029-10-17", "2032-10-16")
 
 
 def test_xpcc_black_list_cannot_renew_and_leaves_at_expiry(beian: Beian, write_json: Any,

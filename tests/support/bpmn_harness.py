@@ -185,6 +185,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "today": lambda: clock.today_in_shanghai().isoformat(),
     "now": lambda: clock.now().astimezone(clock.SHANGHAI).isoformat(),
     "start_of_day": start_of_day,
+    "acceptance_clock_start": lambda received_at: received_at,  # continuous intake: the clock starts on receipt
 }
 
 # ---------------------------------------------------------------------------------------- the lifecycle design

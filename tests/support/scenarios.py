@@ -71,6 +71,10 @@ def file_institution(beian: Beian, write_json: Any, application: dict[str, Any])
         for bpmn_id in ("expert_review", "site_inspection"):
             complete(beian, case, bpmn_id, {"result": "pass", "opinion": "符合"}, "2026-10-10T10:00:00+08:00")
     beian.json("sweep", now=FILED_AT)
+    if any(t["bpmn_id"] == "administrative_review" for t in beian.json("tasks", "--case", case, now=FILED_AT)):
+        # Where the region deliberates after the publicity (XPCC 第十三条（四）: 局长办公会), on the day it ends.
+        complete(beian, case, "administrative_review", {"result": "pass", "meeting": "2026年第12次局长办公会"},
+                 FILED_AT)
     shown = beian.json("show", case)
     assert shown["status"] == "filed"
     return case, shown["filing_number"]

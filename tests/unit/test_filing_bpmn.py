@@ -89,6 +89,15 @@ REQUIRED_IDS = {
     "not_filed_merge": "exclusiveGateway",
     "status_not_filed": "serviceTask",
     "not_filed": "endEvent",
+    # The regions' branches (tasks/regions.toml: the shape of each region's procedure).
+    "needs_preliminary_opinion": "exclusiveGateway",
+    "preliminary_opinion": "userTask",
+    "needs_site_inspection": "exclusiveGateway",
+    "has_publicity": "exclusiveGateway",
+    "needs_administrative_review": "exclusiveGateway",
+    "administrative_review": "userTask",
+    "administrative_result": "exclusiveGateway",
+    "notice_administrative_fail": "serviceTask",
 }
 USER_TASK_LANES = {
     "acceptance": "受理人员",
@@ -96,6 +105,8 @@ USER_TASK_LANES = {
     "site_inspection": "现场考察组",
     "higher_review": "复核人员",
     "objection_review": "监管人员",
+    "preliminary_opinion": "复核人员",
+    "administrative_review": "审批人员",
 }
 # Service operators the engine provides, with the exact parameters each one takes.
 OPERATOR_PARAMS: dict[str, set[str]] = {
@@ -107,8 +118,8 @@ OPERATOR_PARAMS: dict[str, set[str]] = {
     "publish_publicity": {"deadline", "article"},
     "issue_filing": {"article"},
 }
-# Parameters an operator may also be given: a supplementation notice's checklist items.
-OPTIONAL_PARAMS: dict[str, set[str]] = {"issue_notice": {"items"}}
+# Parameters an operator may also be given: a supplementation notice's checklist items, the authority that decided.
+OPTIONAL_PARAMS: dict[str, set[str]] = {"issue_notice": {"items", "jurisdiction"}}
 
 REGION_ARTICLES = {
     "acceptance": f"{SICHUAN} 附件3 一.2、二.2",
@@ -119,6 +130,7 @@ REGION_ARTICLES = {
     "receipt": f"{SICHUAN} 附件3 一.4、二.5",
     "validity": f"{SICHUAN} 附件3 一.4",
     "assessors": f"{SICHUAN} 二（五）",
+    "administrative_review": "参照《兵团职业技能等级认定工作规程》第十三条（四）",
 }
 
 
@@ -135,14 +147,15 @@ def _call_problems(operator: str, params: dict[str, Any]) -> list[str]:
 
 def _region(**overrides: Any) -> dict[str, Any]:
     return {"name": "四川省", "authority_name": "四川省人力资源和社会保障厅", "acceptance_days": 10,
-            "publicity_days": 5, "higher_review_on_municipal_path": True, "articles": dict(REGION_ARTICLES),
-            **overrides}
+            "publicity_days": 5, "higher_review_on_municipal_path": True, "higher_review_institution_types": [],
+            "publicity": True, "site_inspection": True, "preliminary_opinion_on_municipal_path": False,
+            "administrative_review_before_filing": False, "articles": dict(REGION_ARTICLES), **overrides}
 
 
-def _application(authority_level: str) -> dict[str, Any]:
+def _application(authority_level: str, institution_type: str = "employer") -> dict[str, Any]:
     return {
         "institution": {"name": "成都示例技能评价有限公司", "credit_code": "91350100M000100Y43",
-                        "type": "employer"},
+                        "type": institution_type},
         "region": "510100",
         "authority_level": authority_level,
         "occupations": [{"code": "6-18-01-01", "name": "车工", "levels": [5, 4, 3]}],
@@ -154,8 +167,9 @@ class Case(BpmnCase):
     """An application received on 1 September 2026 by Sichuan (the region profile can be changed)."""
 
     def __init__(self, definition: ParsedDefinition, services: Services, *, authority_level: str = "municipal",
-                 region: dict[str, Any] | None = None, received_at: str = "2026-09-01T09:00:00+08:00") -> None:
-        start_data = {"case": "C-2026-0001", "application": _application(authority_level),
+                 region: dict[str, Any] | None = None, received_at: str = "2026-09-01T09:00:00+08:00",
+                 institution_type: str = "employer") -> None:
+        start_data = {"case": "C-2026-0001", "application": _application(authority_level, institution_type),
                       "received_at": received_at, "region": region or _region()}
         super().__init__(definition, services, start_data, start=START, ends={"filed", "not_filed"})
 
@@ -228,11 +242,16 @@ def test_user_tasks_carry_form_article_and_deadline(definition: ParsedDefinition
         Draft202012Validator.check_schema(definition.form_schema(bpmn_id))
         # By key, so each case shows its own region's article (a Beijing case never cites Sichuan's).
         assert info.article == "" and info.article_key is not None, bpmn_id
-        assert info.article_in("510100").startswith(SICHUAN)
+        assert info.article_in("510100").startswith((SICHUAN, "参照"))
         assert not info.article_in("110108").startswith(SICHUAN)
         assert definition.spec.task_specs[bpmn_id].extensions.get("instructionsForEndUser"), bpmn_id
     assert definition.user_tasks["acceptance"].deadline_variable == "acceptance_deadline"
     assert definition.user_tasks["higher_review"].jurisdiction == "province"
+    # Beijing 六（二）、（三）: the city assesses and the 市人社局 confirms, whichever authority took the application.
+    assert definition.user_tasks["expert_review"].jurisdiction_in("110108") == "province"
+    assert definition.user_tasks["expert_review"].jurisdiction_in("510100") == "case"
+    assert definition.user_tasks["administrative_review"].jurisdiction_in("660100") == "case"
+    assert definition.user_tasks["administrative_review"].jurisdiction_in("220100") == "province"
 
 
 @pytest.mark.parametrize("path", sorted(FORMS_DIR.glob("*.json")), ids=lambda p: p.name)
@@ -634,3 +653,73 @@ def test_an_unknown_decision_fails_loudly(definition: ParsedDefinition, services
     case = Case(definition, services)
     with pytest.raises(WorkflowException):
         case.step(lambda: case.fill("acceptance", {"decision": "maybe"}))
+
+
+# ---------------------------------------------------------------------------------------- each region's shape
+
+
+def _beijing(**overrides: Any) -> dict[str, Any]:
+    """Beijing's shape (京人社职鉴发〔2020〕3号 六): the district's preliminary opinion, one assessment, the 市人社局's
+    confirmation, no publicity, no higher review."""
+    return _region(higher_review_on_municipal_path=False, preliminary_opinion_on_municipal_path=True,
+                   site_inspection=False, publicity=False, administrative_review_before_filing=True, **overrides)
+
+
+def test_beijing_district_opinion_then_assessment_and_confirmation_without_publicity(
+        definition: ParsedDefinition, services: Services) -> None:
+    case = Case(definition, services, authority_level="municipal", region=_beijing())
+    case.complete("acceptance", {"decision": "accept"})
+    assert case.open_tasks() == ["preliminary_opinion"]
+    case.complete("preliminary_opinion", {"recommendation": "recommend", "opinion": "材料齐全，建议确认"})
+    assert case.open_tasks() == ["expert_review"]
+    case.complete("expert_review", {"result": "pass", "opinion": "评估通过"})
+    assert case.open_tasks() == ["administrative_review"], "no site inspection, no higher review, no publicity"
+    case.complete("administrative_review", {"result": "pass", "meeting": "市人社局确认文件"})
+    assert case.ended_at() == ["filed"]
+    assert "publish_publicity" not in services.operators()
+    assert services.statuses() == ["under_review", "filed"]
+    assert services.params_of("set_status")[-1]["reason"] == "经确认，予以备案"
+
+
+def test_a_city_level_beijing_application_has_no_district_opinion(definition: ParsedDefinition,
+                                                                  services: Services) -> None:
+    case = Case(definition, services, authority_level="provincial", region=_beijing())
+    case.complete("acceptance", {"decision": "accept"})
+    assert case.open_tasks() == ["expert_review"]
+
+
+def test_a_refused_confirmation_is_a_not_filed_notice_of_the_deciding_authority(definition: ParsedDefinition,
+                                                                               services: Services) -> None:
+    case = Case(definition, services, authority_level="provincial", region=_beijing())
+    case.complete("acceptance", {"decision": "accept"})
+    case.complete("expert_review", {"result": "pass", "opinion": "评估通过"})
+    case.complete("administrative_review", {"result": "fail", "meeting": "市人社局确认文件",
+                                            "opinion": "评价规范未经备案"})
+    assert case.ended_at() == ["not_filed"]
+    [notice] = services.params_of("issue_notice")
+    assert notice["stage"] == "administrative_review" and notice["reasons"] == "评价规范未经备案"
+    assert notice["jurisdiction"] == "setting:administrative_review_level"
+
+
+def test_xpcc_deliberates_after_the_publicity(definition: ParsedDefinition, services: Services) -> None:
+    case = Case(definition, services, authority_level="provincial",
+                region=_region(administrative_review_before_filing=True))
+    case.pass_reviews(higher=False)
+    assert "publicity_wait" in case.waiting() and case.open_tasks() == []
+    case.later(days=30)
+    case.wake()
+    assert case.open_tasks() == ["administrative_review"], "the 局长办公会 decides on the publicity's result"
+    case.complete("administrative_review", {"result": "pass", "meeting": "2026年第12次局长办公会"})
+    assert case.ended_at() == ["filed"]
+    assert services.statuses() == ["under_review", "publicity", "filed"]
+
+
+@pytest.mark.parametrize(("institution_type", "reviewed"), [("school", True), ("employer", False)])
+def test_shanghai_reviews_only_schools_at_the_higher_level(definition: ParsedDefinition, services: Services,
+                                                           institution_type: str, reviewed: bool) -> None:
+    case = Case(definition, services, region=_region(higher_review_institution_types=["school"]),
+                institution_type=institution_type)
+    case.complete("acceptance", {"decision": "accept"})
+    case.complete("expert_review", {"result": "pass", "opinion": "评估通过"})
+    case.complete("site_inspection", {"result": "pass"})
+    assert case.open_tasks() == (["higher_review"] if reviewed else [])

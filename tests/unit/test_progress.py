@@ -109,12 +109,13 @@ def test_progress_of_a_real_case(app: Beian) -> None:
     current, done, passed, xml = case_progress(app, case)
     assert current == {"expert_review"}
     assert {"acceptance", "acceptance_decision", "status_under_review"} <= done
-    path = ["acceptance", "acceptance_decision", "status_under_review", "expert_review"]
+    path = ["acceptance", "acceptance_decision", "status_under_review", "needs_preliminary_opinion",
+            "preliminary_merge", "expert_review"]
     for source, target in zip(path, path[1:], strict=False):
         assert flow_between(xml, source, target) in passed
     # The branches not taken, and what lies ahead, are not passed.
     for source, target in (("acceptance_decision", "notice_rejection"), ("acceptance_decision", "notice_supplement"),
-                           ("expert_review", "expert_result")):
+                           ("needs_preliminary_opinion", "preliminary_opinion"), ("expert_review", "expert_result")):
         assert flow_between(xml, source, target) not in passed
     assert "expert_result" not in done | current
     assert (current | done | passed) <= model_ids(xml)  # only BPMN ids; never Start, End, *.EndJoin, splits

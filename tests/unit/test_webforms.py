@@ -52,6 +52,11 @@ SUBMISSIONS: dict[str, list[tuple[str, str]]] = {
     "continuation_review.schema.json": [("csrf_token", "t0k"), ("result", "pass"), ("opinion", "")],
     "expert_review.schema.json": [("csrf_token", "t0k"), ("result", "fail"), ("opinion", LONG_OPINION)],
     "higher_review.schema.json": [("csrf_token", "t0k"), ("result", "pass"), ("opinion", "拟备案名单与材料一致。")],
+    "preliminary_opinion.schema.json": [("csrf_token", "t0k"), ("recommendation", "recommend"),
+                                        ("opinion", "申报材料齐全，建议市级组织专家评估。")],
+    "administrative_review.schema.json": [("csrf_token", "t0k"), ("result", "fail"),
+                                          ("meeting", "2026年第12次局长办公会"),
+                                          ("opinion", "评价职业超出兵团确定的范围。")],
     "objection.message.schema.json": [
         ("csrf_token", "t0k"), ("objector", "张三（13800000000）"), ("content", "该机构实际无焊工实训场地。"),
     ],
