@@ -18,7 +18,7 @@ from tasks.access import authority_name, authority_of
 from tasks.calendar import SHANGHAI, cn_date
 from tasks.filing import format_filing_number, validity_period
 from tasks.prechecks import CreditLookup, credit_failures, intake_batch, material_failures, run_prechecks
-from tasks.regions import profile_for_region
+from tasks.regions import RegionProfile, profile_for_region
 from workflows.definitions import jurisdiction_in
 from workflows.engine import StepContext, register_environment
 from workflows.filings import (
@@ -266,6 +266,13 @@ def _legal_day(ctx: StepContext) -> date:
     return min(today, max(due_day, decided_day))
 
 
+def _procedure(profile: RegionProfile) -> str:
+    """What the receipt says the application went through, in the region's own procedure."""
+    steps = ["审核评估", *(["公示"] if profile.publicity else []),
+             *(["审议确认"] if profile.administrative_review_before_filing else [])]
+    return "、".join(steps[:-1]) + "和" + steps[-1] if len(steps) > 1 else steps[0]
+
+
 def op_issue_filing(ctx: StepContext, article: str = "") -> dict[str, Any]:
     """Assign the filing number and validity, record the filing with its occupations, issue the receipt, and open
     the case that watches its validity (renewal reminders, automatic termination at expiry).
@@ -302,7 +309,8 @@ def op_issue_filing(ctx: StepContext, article: str = "") -> dict[str, Any]:
     issuer = issuer_of(ctx.repo, filing_authority)
     receipt = _document_context(ctx, filing_number=number, valid_from=valid_from, valid_until=valid_until,
                                 region_name=authority_name(filing_authority),
-                                filing_authority=issuer.on_behalf_of or issuer.name, articles=articles, **extra)
+                                filing_authority=issuer.on_behalf_of or issuer.name, articles=articles,
+                                procedure=_procedure(profile), **extra)
     document_id = store_document(ctx, "filing_receipt", receipt, article, authority=filing_authority)
     filing.receipt_document_id = document_id
     ctx.audit("filing_issued", f"准予备案：备案编号 {number}，有效期 {valid_from:%Y-%m-%d} 至 {valid_until:%Y-%m-%d}"

@@ -147,6 +147,7 @@ KIND_REQUIRED: dict[str, dict[str, str]] = {
         "occupations": "备案职业（工种）",
         "region_name": "备案地区",
         "filing_authority": "备案机关",
+        "procedure": "办理程序",
         "articles": "依据条款",
     },
     "rejection_notice": {
@@ -302,7 +303,7 @@ TYPED_KINDS: frozenset[str] = LIFECYCLE_KINDS | {"correction_notice"}
 # How each content key is checked wherever a document takes it. Keys not listed are only checked for presence.
 TEXT_LIST_KEYS = frozenset({"reasons", "missing", "articles", "facts", "obligations", "corrections"})
 TEXT_KEYS = frozenset(
-    {"filing_number", "parent_filing_number", "subject", "opinion", "conclusion", "ground_label", "remedy",
+    {"filing_number", "parent_filing_number", "procedure", "subject", "opinion", "conclusion", "ground_label", "remedy",
      "arrangement", "document_number", "corrected_title", "corrected_number", "on_behalf_of", "title"}
 )
 DATE_KEYS = frozenset(

@@ -56,6 +56,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         occupations=occupations(),
         region_name="四川省",
         filing_authority="四川省人力资源和社会保障厅",
+        procedure="审核评估和公示",
         articles=[SICHUAN_RECEIPT, "《吉林省职业技能等级评价机构管理办法（试行）》第十三条"],
     ),
     "rejection_notice": common(

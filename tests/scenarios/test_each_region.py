@@ -1,0 +1,218 @@
+"""Each region's own procedure end to end on the virtual clock (Sichuan provincial and municipal, Beijing, XPCC, Jilin,
+Shanghai), and every document each one issued read as an administrative act: the right issuer, a document number
+from that issuer's register, a legal basis from the region's own rules only, remedies on every adverse decision, and
+dates written as Chinese documents write them."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tasks.articles import BEIJING, JILIN, SICHUAN, XPCC
+from tasks.articles import SHANGHAI as SHANGHAI_RULES
+from tasks.credit_code import check_character, organization_code_check_character
+from tasks.issuers import KIND_WORDS, default_issuer
+from tasks.regions import profile_for_region
+from tasks.remedies import is_adverse
+from tests.support.scenarios import at, example_application
+from workflows import clock
+from workflows.service import Beian
+
+RECEIVED = "2026-09-24T10:00:00+08:00"  # a Thursday, before the Mid-Autumn and National Day holidays
+ALL_RULES = (SICHUAN, BEIJING, JILIN, XPCC, SHANGHAI_RULES)
+
+# What each reviewer decides when the case passes (any step a region has; the driver does the ones that open).
+PASSING: dict[str, dict[str, Any]] = {
+    "acceptance": {"decision": "accept"},
+    "preliminary_opinion": {"recommendation": "recommend", "opinion": "申报材料齐全，建议确认"},
+    "expert_review": {"result": "pass", "opinion": "评价能力符合要求"},
+    "site_inspection": {"result": "pass", "opinion": "场地设备符合要求"},
+    "higher_review": {"result": "pass"},
+    "administrative_review": {"result": "pass", "meeting": "2026年第12次审议会议"},
+}
+
+
+@dataclass(frozen=True)
+class Region:
+    key: str
+    region: str                 # the applicant's division code
+    level: str                  # provincial or municipal
+    institution_type: str
+    steps: tuple[str, ...]      # the human steps, in order, this region's procedure takes
+    receipt_issuer: str         # the authority that issues the receipt
+    receipt_title: str
+    publicity: bool
+
+
+REGIONS = [
+    Region("sichuan-provincial", "510000", "provincial", "employer",
+           ("acceptance", "expert_review", "site_inspection"), "510000", "职业技能等级评价机构备案回执", True),
+    Region("sichuan-municipal", "510104", "municipal", "employer",
+           ("acceptance", "expert_review", "site_inspection", "higher_review"), "510100",
+           "职业技能等级评价机构备案回执", True),
+    Region("beijing", "110108", "municipal", "employer",
+           ("acceptance", "preliminary_opinion", "expert_review", "administrative_review"), "110000",
+           "企业职业技能等级认定确认回执", False),
+    Region("xpcc", "660000", "provincial", "social",
+           ("acceptance", "expert_review", "site_inspection", "administrative_review"), "660000",
+           "职业技能等级评价机构备案回执", True),
+    Region("jilin", "220102", "municipal", "employer",
+           ("acceptance", "expert_review", "site_inspection", "higher_review", "administrative_review"), "220000",
+           "职业技能等级评价机构备案通知", True),
+    Region("shanghai", "310115", "municipal", "school",
+           ("acceptance", "expert_review", "site_inspection", "higher_review"), "310115",
+           "职业技能等级评价机构备案回执", True),
+]
+
+
+def _application(region: Region, name: str, seed: str) -> dict[str, Any]:
+    data = copy.deepcopy(example_application())
+    data["region"], data["authority_level"] = region.region, region.level
+    first17 = f"91{region.region}{seed}{organization_code_check_character(seed)}"
+    data["institution"].update(credit_code=first17 + check_character(first17), name=name, type=region.institution_type)
+    profile = profile_for_region(region.region)
+    data["materials"] = [{"kind": item.key, "title": item.name}
+                         for item in profile.required_materials(region.institution_type)]
+    return data
+
+
+def _later(now: str, **delta: int) -> str:
+    return (datetime.fromisoformat(now) + timedelta(**delta)).isoformat()
+
+
+def _drive_to_the_end(app: Beian, case: str, start: str) -> tuple[list[str], str]:
+    """Complete each task as it opens (a day apart), and sweep when only a timer is left, until the case ends; the
+    human steps taken, and when it ended."""
+    now, taken = start, []
+    for _ in range(30):
+        shown = app.records.show(case)
+        if not shown["open"]:
+            return taken, now
+        tasks = app.cases.tasks(case)
+        if tasks:
+            (task,) = tasks
+            now = _later(now, days=1)
+            with at(now):
+                app.cases.complete(task["id"], dict(PASSING[task["bpmn_id"]]), actor="caseworker")
+            taken.append(task["bpmn_id"])
+            continue
+        due = min(datetime.fromisoformat(d["due"]) for d in shown["deadlines"])
+        now = (due + timedelta(seconds=1)).isoformat()
+        with at(now):
+            app.operations.sweep()
+    raise AssertionError(f"case {case} did not end: {app.records.show(case)['status']}")
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Beian]:
+    app = Beian(f"sqlite:///{tmp_path_factory.mktemp('regions') / 'beian.sqlite3'}")
+    with clock.using_clock(clock.VirtualClock(datetime.fromisoformat(RECEIVED))):
+        app.init()
+    yield app
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def issued(service: Beian) -> dict[str, dict[str, Any]]:
+    """Per region: a filed case and a case refused at acceptance, with every document each issued."""
+    results: dict[str, dict[str, Any]] = {}
+    for index, region in enumerate(REGIONS):
+        filing, refusal = (_application(region, f"示例评价机构{index}有限公司", f"MA6CB{index:02d}3"),
+                           _application(region, f"示例不予受理机构{index}", f"MA6CC{index:02d}3"))
+        with at(RECEIVED):
+            filed, refused = service.cases.apply(filing)["case"], service.cases.apply(refusal)["case"]
+        steps, ended = _drive_to_the_end(service, filed, RECEIVED)
+        with at(_later(RECEIVED, days=2)):
+            (task,) = service.cases.tasks(refused)
+            service.cases.complete(task["id"], {"decision": "reject", "reasons": "申请职业不在本机关受理范围"},
+                                   actor="caseworker")
+        shown = service.records.show(filed)
+        [receipt] = [d for d in shown["documents"] if d["kind"] == "filing_receipt"]
+        results[region.key] = {"region": region, "filed": shown, "steps": steps,
+                               "receipt_text": _text(service.records.document(receipt["id"])["html"]),
+                               "refused": service.records.show(refused), "ended": ended}
+    return results
+
+
+@pytest.mark.parametrize("region", REGIONS, ids=lambda r: r.key)
+def test_each_region_takes_its_own_steps_to_a_filing(issued: dict[str, dict[str, Any]], region: Region) -> None:
+    result = issued[region.key]
+    assert result["steps"] == list(region.steps)
+    filed = result["filed"]
+    assert filed["status"] == "filed", filed["status_reason"]
+    published = [h for h in filed["history"] if h["action"] == "publicity_published"]
+    assert bool(published) == region.publicity
+    [receipt] = [d for d in filed["documents"] if d["kind"] == "filing_receipt"]
+    assert receipt["title"] == region.receipt_title
+    assert receipt["issuer"] == region.receipt_issuer
+    procedure = re.search(r"备案申请，经(.+?)，符合备案条件", result["receipt_text"])
+    assert procedure is not None
+    assert ("公示" in procedure.group(1)) == region.publicity
+    assert ("审议确认" in procedure.group(1)) == ("administrative_review" in region.steps)
+
+
+def test_beijing_examines_a_batch_after_it_closes(issued: dict[str, dict[str, Any]]) -> None:
+    # Received 24 September 2026: the October batch closes on Saturday 31 October; the 10th working day after it is
+    # Friday 13 November, so the acceptance is due at its end (not on 15 October, as counted from receipt).
+    opened = [h for h in issued["beijing"]["filed"]["history"] if h["action"] == "task_opened"]
+    assert opened[0]["summary"] == "待办：受理审查，法定期限至 2026-11-14 00:00"
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", "", re.sub(r"<[^>]+>", "", html))
+
+
+def _basis(html: str) -> list[str]:
+    """What a document cites as its basis: the 依据…的规定 clauses of its body."""
+    return re.findall(r"依据(.+?)的规定", _text(re.sub(r'<p class="remedy">.*?</p>', "", html, flags=re.S)))
+
+
+@pytest.mark.parametrize("region", REGIONS, ids=lambda r: r.key)
+def test_every_document_stands_as_an_administrative_act(service: Beian, issued: dict[str, dict[str, Any]],
+                                                        region: Region) -> None:
+    profile = profile_for_region(region.region)
+    own = profile.rules
+    foreign = [rules for rules in ALL_RULES if rules != own]
+    documents = [*issued[region.key]["filed"]["documents"], *issued[region.key]["refused"]["documents"]]
+    kinds = {d["kind"] for d in documents}
+    assert {"filing_receipt", "rejection_notice"} <= kinds
+    for listed in documents:
+        document = service.records.document(listed["id"])
+        html, words = document["html"], _text(document["html"])
+        issuer = default_issuer(listed["issuer"])
+        where = f"{region.key} {listed['title']}"
+        # The issuer signs, in its own name (and on whose behalf), and numbers it from its register.
+        assert f'<p class="signature-authority">{issuer.name}</p>' in html, where
+        if issuer.on_behalf_of:
+            assert f"（受{issuer.on_behalf_of}委托）" in words, where
+        year = listed["issued_at"][:4]
+        assert re.fullmatch(rf"{re.escape(issuer.short_name + KIND_WORDS[listed['kind']])}〔{year}〕[1-9]\d*号",
+                            listed["number"]), (where, listed["number"])
+        # The basis is the region's own rules, and no other region's text appears anywhere on it.
+        basis = _basis(html)
+        assert basis and all(clause.startswith(own) or clause.startswith("GB") for clause in basis), (where, basis)
+        assert not [rules for rules in foreign if rules in words], where
+        assert "参照" not in words, where
+        # Remedies on every decision against the institution, and only there.
+        assert ("申请行政复议" in words) == is_adverse(listed["kind"]), where
+        # Dates as Chinese documents write them: no leading zeros; signed on the day it was issued.
+        assert not re.search(r"\d{4}年0\d月|月0\d日", words), where
+        issued_on = datetime.fromisoformat(listed["issued_at"]).date()
+        assert f'<p class="signature-date">{issued_on.year}年{issued_on.month}月{issued_on.day}日</p>' in html, where
+    numbers = [d["number"] for d in documents]
+    assert len(numbers) == len(set(numbers)), "a number is never given twice"
+
+
+def test_remedies_name_the_government_of_the_deciding_authority(service: Beian,
+                                                               issued: dict[str, dict[str, Any]]) -> None:
+    bodies = {"sichuan-municipal": "成都市人民政府", "beijing": "北京市海淀区人民政府", "xpcc": "新疆生产建设兵团",
+              "jilin": "长春市人民政府", "shanghai": "上海市浦东新区人民政府", "sichuan-provincial": "四川省人民政府"}
+    for key, body in bodies.items():
+        [notice] = issued[key]["refused"]["documents"]
+        assert f"六十日内向{body}申请行政复议" in _text(service.records.document(notice["id"])["html"]), key
