@@ -109,7 +109,7 @@ REMINDER_NAMES: dict[str, str] = {
 }
 # The review decision after a statement and defence (Jilin 第三十六条).
 REVIEW_DECISION_NAMES: dict[str, str] = {
-    "uphold": "维持终止备案决定",
+    "uphold": "维持拟作出的责令终止备案决定",
     "revoke": "撤销拟作出的终止备案决定，恢复评价活动",
 }
 

@@ -113,11 +113,14 @@ def test_renewal_assessed_as_failing_goes_to_ordered_termination(beian: Beian, w
     assert shown["status"] == "suspended"
     do(beian, number, "termination_investigation",
        {"decision": "propose", "opinion": "续期评估不合格属实", "facts": "续期评估不合格"}, "2029-08-13T10:00:00+08:00")
-    # No statement: the decision is made when the statement period ends (5 working days, provisional in 2029).
+    # No statement: when the statement period ends (5 working days, provisional in 2029) the decision is put to the
+    # approver, who makes it.
     shown = beian.json("show", number)
     period = [d for d in shown["deadlines"] if d["kind"] == "timer"]
     assert len(period) == 1 and period[0]["provisional"] is True
     beian.json("sweep", now="2029-08-21T00:00:01+08:00")
+    do(beian, number, "decide_termination", {"decision": "terminate", "reasons": "续期评估不合格，不予续期"},
+       "2029-08-21T10:00:00+08:00")
     shown = beian.json("show", number)
     assert (shown["status"], shown["termination_kind"]) == ("terminated", "ordered")
     assert [v["ground"] for v in shown["filing"]["violations"]] == ["renewal_failed"]
@@ -175,6 +178,10 @@ def test_ordered_termination_without_statement_and_a_late_statement(beian: Beian
     shown = beian.json("show", number)
     due = [d for d in shown["deadlines"] if d["kind"] == "timer"][0]["due"]
     beian.json("sweep", now=due)
+    # The lapsed period opens the decision; it is a person's, not the timer's.
+    assert beian.json("show", number)["status"] != "terminated"
+    do(beian, number, "decide_termination", {"decision": "terminate", "reasons": "逾期未陈述申辩，违规事实清楚"},
+       "2027-04-20T10:00:00+08:00")
     shown = beian.json("show", number)
     assert (shown["status"], shown["termination_kind"]) == ("terminated", "ordered")
     before = len(shown["history"])
@@ -217,6 +224,8 @@ def test_terminating_a_head_office_terminates_its_branches(beian: Beian, write_j
        {"decision": "propose", "opinion": "属实", "facts": "虚报补贴 20 万元"}, "2027-03-02T10:00:00+08:00")
     due = [d for d in beian.json("show", head_number)["deadlines"] if d["kind"] == "timer"][0]["due"]
     beian.json("sweep", now=due)
+    do(beian, head_number, "decide_termination", {"decision": "terminate", "reasons": "虚报评价补贴，事实清楚"},
+       "2027-03-20T10:00:00+08:00")
     branch_shown = beian.json("show", branch_shown["filing_number"])
     assert (branch_shown["status"], branch_shown["termination_kind"]) == ("terminated", "ordered")
     notices = [d for d in branch_shown["documents"] if d["kind"] == "termination_notice"]

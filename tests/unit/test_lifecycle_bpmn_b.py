@@ -143,6 +143,7 @@ USER_TASKS: dict[str, dict[str, tuple[str, str, tuple[str, ...]]]] = {
     "ordered_termination": {
         "termination_investigation": ("监管人员", "ordered_termination", ("request", "ground")),
         "statement_review": ("复核人员", "statement", ("statement", "termination_investigation", "statement_deadline")),
+        "decide_termination": ("审批人员", "ordered_termination", ("termination_investigation", "statement_deadline")),
     },
     "automatic_termination": {
         "automatic_verification": ("监管人员", "automatic_termination", ("ground", "request")),
@@ -155,7 +156,7 @@ MESSAGES = {
 }
 LANES = {
     "sanction": ["监管人员", "系统"],
-    "ordered_termination": ["监管人员", "复核人员", "系统"],
+    "ordered_termination": ["监管人员", "复核人员", "系统", "审批人员"],
     "automatic_termination": ["监管人员", "系统"],
 }
 
@@ -799,12 +800,13 @@ def test_statement_then_revoked_lifts_the_suspension(ordered: ParsedDefinition, 
     assert services.documents() == ["verification_opinion", "intended_decision", "review_decision"]
     assert services.params_of("issue_document")[-1]["decision"] == "revoke"
     assert services.params_of("lift_suspension") == [{
-        "reason": "复核决定撤销拟作出的责令终止备案决定，解除暂停", "article": ARTICLES["statement"]}]
+        "reason": "撤销拟作出的责令终止备案决定，解除暂停", "article": ARTICLES["statement"]}]
     assert services.statuses() == ["investigating", "awaiting_statement", "statement_review", "revoked"]
     assert "terminate_filing" not in services.operators()
 
 
-def test_no_statement_terminates_when_the_period_ends(ordered: ParsedDefinition, services: Services) -> None:
+def test_a_lapsed_statement_period_opens_the_decision_never_makes_it(ordered: ParsedDefinition,
+                                                                   services: Services) -> None:
     case = _proposed(ordered, services)
     case.at("2026-10-17T23:59:00+08:00")
     case.wake()
@@ -812,10 +814,22 @@ def test_no_statement_terminates_when_the_period_ends(ordered: ParsedDefinition,
 
     case.at("2026-10-18T00:00:01+08:00")
     case.wake()
+    assert case.open_tasks() == ["decide_termination"], "the timer opens the decision for a person"
+    assert case.ended_at() == [] and "terminate_filing" not in services.operators()
+    case.complete("decide_termination", {"decision": "terminate", "reasons": "超出备案范围开展评价，情节严重"})
     assert case.ended_at() == ["terminated"] and case.workflow.is_completed()
     assert services.params_of("terminate_filing")[0]["kind"] == "ordered"
     assert services.statuses() == ["investigating", "awaiting_statement", "terminated"]
     assert "review_decision" not in services.documents()
+
+
+def test_the_decision_may_drop_the_termination(ordered: ParsedDefinition, services: Services) -> None:
+    case = _proposed(ordered, services)
+    case.at("2026-10-18T00:00:01+08:00")
+    case.wake()
+    case.complete("decide_termination", {"decision": "drop", "reasons": "违规情节轻微，已自行纠正"})
+    assert case.ended_at() == ["revoked"] and "terminate_filing" not in services.operators()
+    assert services.params_of("lift_suspension")[0]["reason"] == "撤销拟作出的责令终止备案决定，解除暂停"
 
 
 def test_a_statement_after_the_period_is_not_accepted(ordered: ParsedDefinition, services: Services) -> None:
@@ -827,10 +841,12 @@ def test_a_statement_after_the_period_is_not_accepted(ordered: ParsedDefinition,
     assert "terminate_filing" not in services.operators()
 
     case.wake()
-    assert case.ended_at() == ["terminated"]
-    assert services.statuses() == ["investigating", "awaiting_statement", "terminated"]
+    assert case.open_tasks() == ["decide_termination"]
     with pytest.raises(WorkflowException):
         case.send("statement", {"text": "再次提交"})
+    case.complete("decide_termination", {"decision": "terminate", "reasons": "逾期未陈述申辩，事实清楚"})
+    assert case.ended_at() == ["terminated"]
+    assert services.statuses() == ["investigating", "awaiting_statement", "terminated"]
     assert services.operators().count("terminate_filing") == 1
 
 

@@ -293,7 +293,7 @@ def test_review_decision_upholds_or_revokes() -> None:
     words = text(render("review_decision", statement_received_on="2029-08-08"))
     assert "你单位于2029年8月8日提出的陈述和申辩意见收悉" in words
     assert "与考生档案记载不符，不予采纳" in words
-    assert "经复核，本机关决定：维持终止备案决定。" in words
+    assert "经复核，本机关决定：维持拟作出的责令终止备案决定。" in words
     assert "出具终止备案通知书" in words
     words = text(render("review_decision", decision="revoke", opinion="所涉人员系培训学员，未组织评价。"))
     assert "经复核，本机关决定：撤销拟作出的终止备案决定，恢复评价活动。" in words

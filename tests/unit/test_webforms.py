@@ -52,6 +52,8 @@ SUBMISSIONS: dict[str, list[tuple[str, str]]] = {
     "continuation_review.schema.json": [("csrf_token", "t0k"), ("result", "pass"), ("opinion", "")],
     "expert_review.schema.json": [("csrf_token", "t0k"), ("result", "fail"), ("opinion", LONG_OPINION)],
     "higher_review.schema.json": [("csrf_token", "t0k"), ("result", "pass"), ("opinion", "拟备案名单与材料一致。")],
+    "decide_termination.schema.json": [("csrf_token", "t0k"), ("decision", "terminate"),
+                                         ("reasons", "超出备案范围开展评价，情节严重。")],
     "preliminary_opinion.schema.json": [("csrf_token", "t0k"), ("recommendation", "recommend"),
                                         ("opinion", "申报材料齐全，建议市级组织专家评估。")],
     "administrative_review.schema.json": [("csrf_token", "t0k"), ("result", "fail"),
