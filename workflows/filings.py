@@ -33,6 +33,7 @@ FILING_STATUSES: dict[str, str] = {
     "renewal_review": "续期评估中",
     "suspended": "暂停评价（调查或整改期间）",
     "winding_up": "自愿终止收尾中（已停止报名）",
+    "expired": "有效期已届满（未续期）",
     "terminated": "已终止备案",
 }
 BASE_STATUSES = ("filed", "renewal_window", "renewal_review", "winding_up")
@@ -71,16 +72,21 @@ def audit_for(ctx: StepContext, case_id: str, action: str, summary: str, *, arti
 # --- status --------------------------------------------------------------------------------------------------
 
 
-def visible_status(filing: Filing) -> str:
+def visible_status(filing: Filing, on: date) -> str:
+    """What the filing is on day `on`: terminated; past its validity without a renewal under way (the automatic
+    termination that follows suspends it, but what the public and the institution must read is that it expired);
+    suspended; or its base status."""
     if filing.termination_kind:
         return "terminated"
+    if on > filing.valid_until and filing.base_status in ("filed", "renewal_window"):
+        return "expired"
     if filing.suspended_by:
         return "suspended"
     return filing.base_status
 
 
 def _refresh(ctx: StepContext, filing: Filing, reason: str, article: str, case_id: str | None = None) -> None:
-    status = visible_status(filing)
+    status = visible_status(filing, today(ctx))
     if status == filing.status:
         return
     previous = filing.status

@@ -371,8 +371,16 @@ def op_filing_status(ctx: StepContext, status: str, reason: str, article: str = 
 
 
 def op_suspend_filing(ctx: StepContext, reason: str, article: str = "") -> dict[str, Any]:
+    """Suspend the filing's evaluations for this case. An institution already suspended by another case is not
+    served a second notice for the same stop: this case joins the suspension, and it lasts until every case that
+    imposed it has lifted it; the history says so."""
     filing = _filing(ctx)
+    already = [case for case in filing.suspended_by if case != ctx.case_id]
     suspend(ctx, filing, reason, article)
+    if already:
+        ctx.audit("suspension_joined", f"备案 {filing.filing_number} 已因案件 {'、'.join(already)} 暂停评价，"
+                  "本案一并暂停，不另行出具暂停通知书", article=article, suspended_by=already)
+        return {"document_id": None}
     document_id = store_document(ctx, "suspension_notice",
                                  document_context(ctx, filing, reasons=reason, articles=[article]), article)
     return {"document_id": document_id}

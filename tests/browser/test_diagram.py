@@ -195,7 +195,7 @@ def test_the_case_page_draws_where_the_case_stands_readably(site: tuple[Beian, S
     _wait_drawn(page)
     assert _markers(page, "expert_review") == {"beian-current"}
     assert _markers(page, "acceptance") == {"beian-done"}
-    for source, target in (("acceptance", "acceptance_decision"), ("status_under_review", "expert_review")):
+    for source, target in (("acceptance", "acceptance_decision"), ("preliminary_merge", "expert_review")):
         assert _markers(page, _flow_between(xml, source, target)) == {"beian-taken"}
     assert _markers(page, _flow_between(xml, "acceptance_decision", "notice_rejection")) == set()
     assert "当前环节：专家评估" in page.inner_text(".current-steps")
@@ -275,9 +275,9 @@ def test_the_diff_marks_what_a_version_added_and_changed(site: tuple[Beian, Serv
     for old, new in (
             ('<bpmn:userTask id="acceptance" name="受理审查">',
              '<bpmn:userTask id="acceptance" name="受理审查（新）">'),
-            ('sourceRef="inspection_result" targetRef="needs_higher_review"',
-             'sourceRef="inspection_result" targetRef="extra_review"'),
-            ("<bpmn:incoming>flow_inspection_passed</bpmn:incoming>",
+            ('sourceRef="inspection_merge" targetRef="needs_higher_review"',
+             'sourceRef="inspection_merge" targetRef="extra_review"'),
+            ("<bpmn:incoming>flow_inspection_merge_to_needs_higher_review</bpmn:incoming>",
              "<bpmn:incoming>flow_extra_review_done</bpmn:incoming>"),
             ("<bpmn:flowNodeRef>higher_review</bpmn:flowNodeRef>",
              "<bpmn:flowNodeRef>higher_review</bpmn:flowNodeRef><bpmn:flowNodeRef>extra_review</bpmn:flowNodeRef>"),
@@ -285,16 +285,16 @@ def test_the_diff_marks_what_a_version_added_and_changed(site: tuple[Beian, Serv
              '<bpmn:userTask id="extra_review" name="处室会审"><bpmn:extensionElements><spiffworkflow:properties>'
              '<spiffworkflow:property name="formJsonSchemaFilename" value="higher_review.schema.json" />'
              '</spiffworkflow:properties></bpmn:extensionElements>'
-             '<bpmn:incoming>flow_inspection_passed</bpmn:incoming>'
+             '<bpmn:incoming>flow_inspection_merge_to_needs_higher_review</bpmn:incoming>'
              '<bpmn:outgoing>flow_extra_review_done</bpmn:outgoing></bpmn:userTask>'
              '<bpmn:sequenceFlow id="flow_extra_review_done" sourceRef="extra_review" '
              'targetRef="needs_higher_review" />'
              '\n    <bpmn:exclusiveGateway id="needs_higher_review"'),
             ("</bpmndi:BPMNPlane>",
              '<bpmndi:BPMNShape id="extra_review_di" bpmnElement="extra_review">'
-             '<dc:Bounds x="1600" y="1010" width="100" height="80" /></bpmndi:BPMNShape>'
+             '<dc:Bounds x="2230" y="1010" width="100" height="80" /></bpmndi:BPMNShape>'
              '<bpmndi:BPMNEdge id="flow_extra_review_done_di" bpmnElement="flow_extra_review_done">'
-             '<di:waypoint x="1700" y="1050" /><di:waypoint x="1780" y="1050" /><di:waypoint x="1780" y="1025" />'
+             '<di:waypoint x="2330" y="1050" /><di:waypoint x="2380" y="1050" /><di:waypoint x="2380" y="1025" />'
              '</bpmndi:BPMNEdge></bpmndi:BPMNPlane>')):
         assert xml.count(old) == 1, old
         xml = xml.replace(old, new)

@@ -23,7 +23,8 @@ from workflows.service import Beian as Service
 from workflows.stuck import stuck_report
 
 BUNDLED = ROOT / "bpmn" / "filing_application.bpmn"
-DEADLINE_SCRIPT = "acceptance_deadline = within_working_days(received_at, region['acceptance_days'])"
+DEADLINE_SCRIPT = ("acceptance_deadline = within_working_days(acceptance_clock_start(received_at), "
+                   "region['acceptance_days'])")
 ACCEPT_CONDITION = "acceptance['decision'] == 'accept'"
 ESCALATION_REASON = "'受理期限已届满，尚未作出受理决定'"
 ACCEPTANCE_TIMER = "<bpmn:timeDate xsi:type=\"bpmn:tFormalExpression\">acceptance_deadline['due']</bpmn:timeDate>"

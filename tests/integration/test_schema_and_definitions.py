@@ -61,9 +61,9 @@ def test_bpmn_with_a_forbidden_expression_is_not_deployed(tmp_path: Path, bpmn_c
     monkeypatch.setenv("BEIAN_BPMN_DIR", str(bpmn_copy))
     path = bpmn_copy / "filing_application.bpmn"
     xml = path.read_text(encoding="utf-8")
-    assert "within_working_days(received_at" in xml
-    forbidden = "__import__('os').getcwd() or within_working_days(received_at"
-    path.write_text(xml.replace("within_working_days(received_at", forbidden), encoding="utf-8")
+    assert "within_working_days(acceptance_clock_start(received_at)" in xml
+    forbidden = "__import__('os').getcwd() or within_working_days(acceptance_clock_start(received_at)"
+    path.write_text(xml.replace("within_working_days(acceptance_clock_start(received_at)", forbidden), encoding="utf-8")
     cli = Beian(tmp_path / "forbidden.sqlite3")
     refused = cli("init", expect=7)  # the deployment check refuses it (the engine would refuse it at run time too)
     assert "set_acceptance_deadline" in refused.err and "不允许" in refused.err and "未部署" in refused.err

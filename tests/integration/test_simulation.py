@@ -23,7 +23,7 @@ PUBLICITY = "publicity_deadline = publicity_period(today(), region['publicity_da
 EXTRA_TASK = ('<bpmn:userTask id="extra_review" name="处室会审"><bpmn:extensionElements><spiffworkflow:properties>'
               '<spiffworkflow:property name="formJsonSchemaFilename" value="higher_review.schema.json" />'
               '</spiffworkflow:properties></bpmn:extensionElements>'
-              '<bpmn:incoming>flow_inspection_passed</bpmn:incoming>'
+              '<bpmn:incoming>flow_inspection_merge_to_needs_higher_review</bpmn:incoming>'
               '<bpmn:outgoing>flow_extra_review_done</bpmn:outgoing></bpmn:userTask>'
               '<bpmn:sequenceFlow id="flow_extra_review_done" sourceRef="extra_review" '
               'targetRef="needs_higher_review" />'
@@ -49,9 +49,9 @@ def versions(bpmn_copy: Path) -> dict[str, Path]:
                          encoding="utf-8")
     extra = bundled
     for old, new in (
-            ('sourceRef="inspection_result" targetRef="needs_higher_review"',
-             'sourceRef="inspection_result" targetRef="extra_review"'),
-            ("<bpmn:incoming>flow_inspection_passed</bpmn:incoming>",
+            ('sourceRef="inspection_merge" targetRef="needs_higher_review"',
+             'sourceRef="inspection_merge" targetRef="extra_review"'),
+            ("<bpmn:incoming>flow_inspection_merge_to_needs_higher_review</bpmn:incoming>",
              "<bpmn:incoming>flow_extra_review_done</bpmn:incoming>"),
             ("<bpmn:flowNodeRef>higher_review</bpmn:flowNodeRef>",
              "<bpmn:flowNodeRef>higher_review</bpmn:flowNodeRef><bpmn:flowNodeRef>extra_review</bpmn:flowNodeRef>"),

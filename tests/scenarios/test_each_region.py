@@ -216,3 +216,34 @@ def test_remedies_name_the_government_of_the_deciding_authority(service: Beian,
     for key, body in bodies.items():
         [notice] = issued[key]["refused"]["documents"]
         assert f"六十日内向{body}申请行政复议" in _text(service.records.document(notice["id"])["html"]), key
+
+
+def test_a_shanghai_warning_cites_shanghais_own_ladder_and_one_suspension_is_served_once(
+        service: Beian, issued: dict[str, dict[str, Any]]) -> None:
+    """Shanghai 三（四）2: a serious violation is warned, given a deadline and suspended; the notice rests on that, not
+    on another region's articles (the ground's Jilin number is only an internal 参照 note). A second investigation of
+    an institution already suspended joins the suspension without serving a second notice."""
+    number = issued["shanghai"]["filed"]["filing_number"]
+    now = _later(issued["shanghai"]["ended"], days=30)
+    with at(now):
+        first = service.cases.send("violation_report", number, {"ground": "false_advertising",
+                                                                "facts": "利用广告进行“包过”宣传"}, actor="caseworker")
+        second = service.cases.send("violation_report", number, {"ground": "exam_plan_violation",
+                                                                 "facts": "私自更改考务计划"}, actor="caseworker")
+    for case in (first["case"], second["case"]):
+        (task,) = service.cases.tasks(case)
+        with at(_later(now, days=1)):
+            service.cases.complete(task["id"], {"decision": "warning", "opinion": "经核查属实", "facts": "属实",
+                                                "rectification_days": 20}, actor="caseworker")
+    shown = service.records.show(number)
+    documents = [d for d in shown["documents"] if d["case"] in (first["case"], second["case"])]
+    warnings = [d for d in documents if d["kind"] == "warning_notice"]
+    assert len(warnings) == 2
+    for warning in warnings:
+        words = _text(service.records.document(warning["id"])["html"])
+        assert _basis(service.records.document(warning["id"])["html"]) == [
+            f"{SHANGHAI_RULES}三（四）2"], words
+        assert "吉林" not in words and "申请行政复议" in words
+    assert [d["kind"] for d in documents].count("suspension_notice") == 1
+    assert any(h["action"] == "suspension_joined" for h in shown["history"])
+    assert shown["status"] == "suspended"

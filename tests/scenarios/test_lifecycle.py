@@ -80,7 +80,9 @@ def test_no_renewal_application_terminates_automatically_at_expiry(beian: Beian,
     assert beian.json("show", number)["status"] == "renewal_window"
     beian.json("sweep", now=EXPIRED)
     shown = beian.json("show", number)
-    assert shown["status"] == "suspended"
+    # Expired, as the public and the institution must read it, while the automatic termination (which suspends its
+    # evaluations meanwhile) is verified.
+    assert (shown["status"], shown["status_label"]) == ("expired", "有效期已届满（未续期）")
     auto = [c for c in shown["cases"] if c["process"] == "automatic_termination"]
     assert len(auto) == 1 and auto[0]["open"]
     # Too late now: the application had to be made before the validity ended.

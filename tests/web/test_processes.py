@@ -379,7 +379,7 @@ def test_the_modeller_check_and_deploy_endpoints(owner_site: Site) -> None:
 def test_the_reported_expression_escape_is_refused_by_upload_and_modeller(owner_site: Site) -> None:
     """The escape found by the security review (a match statement's class pattern reaching str.format) and an
     endless loop, uploaded as a process owner would: both are marked on their element and nothing is deployed."""
-    script = "acceptance_deadline = within_working_days(received_at, region['acceptance_days'])"
+    script = "acceptance_deadline = within_working_days(acceptance_clock_start(received_at), region['acceptance_days'])"
     escape = (script + "\nmatch within_working_days:\n    case str(format=f):\n"
               "        leak = f('{0.__globals__[load_settings].__globals__[os].environ[BEIAN_WEB_SECRET]}', "
               "within_working_days)")
