@@ -391,6 +391,11 @@ def op_lift_suspension(ctx: StepContext, reason: str, article: str = "") -> dict
     suspended_on = next((e.at for e in ctx.repo.history(ctx.case_id) if e.action == "filing_status_changed"
                          and (e.detail or {}).get("status") == "suspended"), None)
     lift(ctx, filing, reason, article)
+    if still := list(filing.suspended_by):
+        # Another case's suspension goes on: telling the institution it may resume would be false.
+        ctx.audit("suspension_kept", f"本案解除暂停，但备案 {filing.filing_number} 仍因案件 {'、'.join(still)} "
+                  "暂停评价，不出具恢复评价活动通知书", article=article, suspended_by=still)
+        return {"document_id": None}
     context = document_context(ctx, filing, reasons=reason, articles=[article],
                                suspended_on=suspended_on.astimezone(SHANGHAI).date() if suspended_on else None)
     return {"document_id": store_document(ctx, "suspension_lifted", context, article)}

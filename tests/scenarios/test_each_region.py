@@ -247,3 +247,30 @@ def test_a_shanghai_warning_cites_shanghais_own_ladder_and_one_suspension_is_ser
     assert [d["kind"] for d in documents].count("suspension_notice") == 1
     assert any(h["action"] == "suspension_joined" for h in shown["history"])
     assert shown["status"] == "suspended"
+
+
+def test_lifting_one_of_two_suspensions_serves_no_resumption_notice(service: Beian,
+                                                                   issued: dict[str, dict[str, Any]]) -> None:
+    """While another case still suspends the institution, the one that ends tells it nothing it could misread as
+    leave to resume; the last one lifted serves the 恢复评价活动通知书."""
+    number = issued["xpcc"]["filed"]["filing_number"]
+    now = _later(issued["xpcc"]["ended"], days=30)
+    cases = []
+    for ground in ("false_advertising", "exam_plan_violation"):
+        with at(now):
+            cases.append(service.cases.send("violation_report", number, {"ground": ground, "facts": "待查"},
+                                            actor="caseworker")["case"])
+        (task,) = service.cases.tasks(cases[-1])
+        with at(_later(now, days=1)):
+            service.cases.complete(task["id"], {"decision": "warning", "opinion": "属实", "facts": "属实",
+                                                "rectification_days": 10}, actor="caseworker")
+    for index, case in enumerate(cases):
+        with at(_later(now, days=3 + index)):
+            service.cases.send("rectification_done", number, {"summary": "已整改"}, actor="caseworker")
+        (task,) = service.cases.tasks(case)
+        with at(_later(now, days=4 + index)):
+            service.cases.complete(task["id"], {"result": "pass", "opinion": "整改合格"}, actor="caseworker")
+        shown = service.records.show(number)
+        lifted = [d for d in shown["documents"] if d["kind"] == "suspension_lifted"]
+        assert (shown["status"], len(lifted)) == (("suspended", 0) if index == 0 else ("filed", 1))
+    assert any(h["action"] == "suspension_kept" for h in service.records.show(number)["history"])
