@@ -17,6 +17,7 @@ from adapters.outside.systems import OutsideError, check_dishonesty
 from tasks.access import authority_name, authority_of
 from tasks.calendar import SHANGHAI, cn_date
 from tasks.filing import format_filing_number, validity_period
+from tasks.occupations import Occupation, catalogue_failures
 from tasks.prechecks import CreditLookup, credit_failures, intake_batch, material_failures, run_prechecks
 from tasks.regions import RegionProfile, profile_for_region
 from workflows.definitions import jurisdiction_in
@@ -142,11 +143,20 @@ def op_run_prechecks(ctx: StepContext) -> dict[str, Any]:
     lookup = _credit_lookup(application["institution"]["credit_code"])
     if lookup is not None:
         failures.extend(credit_failures(lookup, profile))
+    catalogued = ctx.repo.catalogue_size() > 0
+    if catalogued:
+        known = ctx.repo.catalogue([o["code"] for o in application["occupations"]])
+        failures.extend(catalogue_failures(application, profile, {
+            code: Occupation(row.code, row.name, row.category, row.standard) for code, row in known.items()}))
+    else:
+        ctx.audit("precheck_skipped", "未载入国家职业目录，未核对申请职业是否为技能类职业（管理员可用 beian catalogue "
+                  "load 载入）", article=profile.article("occupation_scope"))
     if failures:
         for failure in failures:
             ctx.audit("precheck_failed", f"预审未通过：{failure.message}", article=failure.article, code=failure.code)
     else:
-        checked = "考评人员数量、重复备案、申报批次、必备材料" + ("、失信记录" if lookup is not None else "")
+        checked = ("考评人员数量、重复备案、申报批次、必备材料" + ("、失信记录" if lookup is not None else "")
+                   + ("、职业目录" if catalogued else ""))
         ctx.audit("prechecks_passed", f"自动预审通过（{checked}）")
     return {"passed": not failures, "failures": [f.to_dict() for f in failures]}
 

@@ -474,6 +474,20 @@ class CalendarYear(Base):
     loaded_by: Mapped[str] = mapped_column(String(100))
 
 
+class CatalogueOccupation(Base):
+    """One occupation (or 工种) of the national catalogue an administrator loaded (tasks/occupations.py)."""
+
+    __tablename__ = "occupation_catalogue"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(10))
+    standard: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(200))
+    loaded_at: Mapped[datetime]
+    loaded_by: Mapped[str] = mapped_column(String(100))
+
+
 class DatabaseClock(Base):
     """Which clock may run on this database (one row, id 1; workflows/database_clock.py): a practice database takes
     the virtual clock (`--now`) freely; once real time has run on a database that is not one, a virtual clock may

@@ -17,6 +17,7 @@ from adapters.outside.db import (
     AuditEvent,
     CalendarYear,
     CaseAuthority,
+    CatalogueOccupation,
     Document,
     Filing,
     FilingChange,
@@ -304,6 +305,18 @@ class Repository:
 
     def issuer_rows(self) -> list[IssuerRow]:
         return list(self.session.scalars(select(IssuerRow).order_by(IssuerRow.authority)))
+
+    def catalogue(self, codes: Sequence[str]) -> dict[str, CatalogueOccupation]:
+        """The catalogue's entries for `codes` (those it has)."""
+        rows = self.session.scalars(select(CatalogueOccupation).where(CatalogueOccupation.code.in_(list(codes))))
+        return {row.code: row for row in rows}
+
+    def catalogue_size(self) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(CatalogueOccupation)) or 0)
+
+    def replace_catalogue(self, rows: Sequence[CatalogueOccupation]) -> None:
+        self.session.execute(delete(CatalogueOccupation))
+        self.session.add_all(rows)
 
     def case_authority_codes(self) -> list[str]:
         """Every authority that has a case or a task on one."""

@@ -15,6 +15,7 @@ from workflows.engine import StepContext, definition_of, sync_message_waits
 from workflows.lifecycle import procedure_ground, start_case
 from workflows.service.calendar import Calendar
 from workflows.service.cases import Cases
+from workflows.service.catalogue import Catalogue
 from workflows.service.documents import Documents
 from workflows.service.issuers import Issuers
 from workflows.service.materials import Materials
@@ -29,8 +30,8 @@ from workflows.state import load_state
 
 class Beian:
     """The application, bound to one database: `cases`, `materials`, `supplements`, `objections`, `processes`,
-    `operations`, `records`, `search`, `calendar`, `documents` (corrections) and `issuers` are what a user can do with
-    it (see the package's docstring)."""
+    `operations`, `records`, `search`, `calendar`, `documents` (corrections), `issuers` and `catalogue` are what a
+    user can do with it (see the package's docstring)."""
 
     def __init__(self, database_url: str) -> None:
         self.engine = make_engine(database_url)
@@ -47,6 +48,7 @@ class Beian:
         self.calendar = Calendar(self.uow, self.reading)
         self.documents = Documents(self.uow, self.reading)
         self.issuers = Issuers(self.uow, self.reading)
+        self.catalogue = Catalogue(self.uow, self.reading)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self._sessions)

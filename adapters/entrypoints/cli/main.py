@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from adapters.entrypoints.cli import calendar, cases, issuing, operations, processes, servers, setup, users
+from adapters.entrypoints.cli import calendar, cases, catalogue, issuing, operations, processes, servers, setup, users
 from adapters.entrypoints.cli.common import (
     EXIT_USAGE,
     LIVE,
@@ -31,7 +31,8 @@ from tasks.errors import BeianError
 from workflows import clock
 
 # Each area's commands are in its own module (its `register` adds them): setup (init, demo), cases, operations,
-# servers, calendar, processes (bpmn, simulate), users, issuing (issuer, correct). What they share is in common.py.
+# servers, calendar, processes (bpmn, simulate), users, issuing (issuer, correct), catalogue. What they share is in
+# common.py.
 
 
 def _global_options(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="beian", description="职业技能等级评价机构备案系统")
     _global_options(parser, on_command=False)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for area in (setup, cases, operations, servers, calendar, processes, users, issuing):
+    for area in (setup, cases, operations, servers, calendar, processes, users, issuing, catalogue):
         area.register(sub)
     _on_every_command(parser)
     return parser
