@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
+from adapters.outside.db import IssuerRow
 from adapters.outside.repository import Repository
 from tasks.articles import NATIONAL
 from tasks.issuers import Issuer, default_issuer
@@ -17,7 +18,11 @@ _NATIONAL_LAW = "《中华人民共和国"
 
 def issuer_of(repo: Repository, authority: str) -> Issuer:
     """What is printed for `authority`: the administrator's settings, or its region's defaults."""
-    row = repo.issuer_row(authority)
+    return issuer_from(repo.issuer_row(authority), authority)
+
+
+def issuer_from(row: IssuerRow | None, authority: str) -> Issuer:
+    """The issuer an administrator's row gives, or without one the region's defaults."""
     if row is None:
         return default_issuer(authority)
     return Issuer(authority=authority, name=row.name, on_behalf_of=row.on_behalf_of, short_name=row.short_name,

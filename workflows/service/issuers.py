@@ -15,7 +15,7 @@ from tasks.errors import InvalidInput, NotFound
 from tasks.issuers import Issuer, field_problems, seal_problem
 from tasks.regions import PROVINCES
 from workflows import clock
-from workflows.issuing import issuer_of
+from workflows.issuing import issuer_from, issuer_of
 from workflows.service.base import Capability, audit_system
 
 
@@ -44,10 +44,10 @@ class Issuers(Capability):
         """The province's authority and each of its cities or districts, and any other authority of the province
         with saved settings or with cases (a 师市 of the Corps is known only from those)."""
         with self.reading() as uow:
-            saved = {row.authority for row in uow.repo.issuer_rows() if row.authority[:2] == province}
+            saved = {row.authority: row for row in uow.repo.issuer_rows() if row.authority[:2] == province}
             with_cases = {code for code in uow.repo.case_authority_codes() if code[:2] == province}
             codes = sorted({province + "0000", *(c for c in DIVISIONS if c[:2] == province), *saved, *with_cases})
-            return [view(issuer_of(uow.repo, code)) for code in codes]
+            return [view(issuer_from(saved.get(code), code)) for code in codes]
 
     def get(self, authority: str) -> dict[str, Any]:
         with self.reading() as uow:
