@@ -13,6 +13,8 @@ errors (a deployment must be refused)
   lane-role           a user task outside a lane, or in a lane whose name is not a role (tasks/roles.py)
   form-missing        a user task's form schema is not in bpmn/forms (nor next to the file)
   form-invalid        a form or message schema that is not valid JSON or not a valid JSON Schema
+  form-choices        a form property's x-choices names no known source of case choices, or has no oneOf to narrow
+                      (the choice would silently stay open to everything the form lists)
   operator-unknown    a service task without an operator, or with one the engine does not have (OPERATORS)
   operator-parameters a service task passing parameters its operator does not take, or omitting required ones
   expression-syntax   an expression or script that is not valid Python
@@ -62,6 +64,7 @@ from tasks.access import JURISDICTIONS
 from tasks.articles import ARTICLE_KEYS
 from tasks.errors import DefinitionError
 from tasks.form_checks import checks_problem
+from tasks.form_choices import choices_problem
 from tasks.limits import MAX_DIAGRAM_BYTES, MAX_FORM_SCHEMA_BYTES, MAX_NESTING, amount, json_size, json_size_problem
 from tasks.roles import ROLES
 from workflows.definitions import (
@@ -336,6 +339,8 @@ def _check_user_tasks(parsed: ParsedDefinition, forms: Mapping[str, Any], broken
             if problem:
                 report.error(info.bpmn_id, "form-invalid", f"用户任务{label}的表单 {info.form} 不是有效的 JSON Schema："
                                                            f"{problem}")
+            elif choices := choices_problem(forms[info.form]):
+                report.error(info.bpmn_id, "form-choices", f"用户任务{label}的表单 {info.form}：{choices}")
             elif checks := checks_problem(forms[info.form]):
                 report.warning(info.bpmn_id, "form-checks", f"用户任务{label}的表单 {info.form}：{checks}；"
                                                             "办理页面不会标出这些须核对的内容")

@@ -93,6 +93,7 @@ STAGE_NAMES: dict[str, str] = {
     "acceptance": "受理审查",
     "expert_review": "专家评估",
     "site_inspection": "现场考察",
+    "online_assessment": "在线评估",
     "higher_review": "上级复核",
     "objection_review": "公示异议核查",
     "administrative_review": "行政审议",

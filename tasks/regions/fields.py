@@ -12,6 +12,7 @@ from typing import Any
 from tasks import articles as _articles
 from tasks.regions.model import (
     AUTHORITY_LEVELS,
+    INSPECTION_METHODS,
     INSTITUTION_TYPES,
     MATERIAL_KEY,
     NUMBER_FIELDS,
@@ -51,6 +52,13 @@ def check_field(kind: str, value: Any) -> str | None:
         if unknown:
             return f"含未知机构类型：{'、'.join(unknown)}（可选 {'、'.join(INSTITUTION_TYPES)}）"
         return "不应有重复的机构类型" if len(set(value)) != len(value) else None
+    if kind == "inspection_methods":
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            return expected("非空字符串数组", value)
+        unknown = [v for v in value if v not in INSPECTION_METHODS]
+        if unknown:
+            return f"含未知考察方式：{'、'.join(unknown)}（可选 {'、'.join(INSPECTION_METHODS)}）"
+        return "不应有重复的考察方式" if len(set(value)) != len(value) else None
     if kind == "material_key":
         if not isinstance(value, str):
             return expected("字符串", value)

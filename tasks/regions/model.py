@@ -14,6 +14,9 @@ INSTITUTION_TYPES: Final = ("employer", "social", "school")
 AUTHORITY_LEVELS: Final = ("provincial", "municipal")
 # The documents a region may retitle (`document_titles`): those whose name the texts give differently.
 RETITLED_KINDS: Final = ("filing_receipt", "renewal_notice", "termination_notice")
+# How a site may be inspected (`inspection_methods`), by key: what the texts call it. An online assessment is XPCC's
+# (第十三条（二）: 现场考察或在线评估); elsewhere the inspection team goes to the site.
+INSPECTION_METHODS: Final = MappingProxyType({"onsite": "现场考察", "online": "在线评估"})
 
 # Province-level division codes (GB/T 2260), plus 66 for the Xinjiang Production and Construction Corps,
 # which the Corps' own systems use for its divisions.
@@ -116,6 +119,7 @@ class RegionProfile:
     expert_review_level: str = "case"           # "provincial": the province (Beijing's 市鉴定中心) runs it
     administrative_review_level: str = "case"   # who deliberates (Beijing 市人社局, Jilin 省人社厅: provincial)
     acceptance_from_batch_close: bool = False   # the acceptance clock starts when the application's batch closes
+    inspection_methods: tuple[str, ...] = ("onsite",)   # how the site may be inspected (INSPECTION_METHODS)
     # Documents the region's text calls by another name (Beijing 确认回执, Jilin 备案通知): kind -> title.
     document_titles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Working days an institution publishes its intention before it may apply to terminate (Jilin 第三十二条(一)).
@@ -231,6 +235,7 @@ class RegionProfile:
             "receipt_level": self.receipt_level,
             "publicity": self.publicity,
             "site_inspection": self.site_inspection,
+            "inspection_methods": list(self.inspection_methods),
             "preliminary_opinion_on_municipal_path": self.preliminary_opinion_on_municipal_path,
             "expert_review_level": self.expert_review_level,
             "administrative_review_level": self.administrative_review_level,

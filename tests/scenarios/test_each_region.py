@@ -17,6 +17,7 @@ import pytest
 from tasks.articles import BEIJING, JILIN, SICHUAN, XPCC
 from tasks.articles import SHANGHAI as SHANGHAI_RULES
 from tasks.credit_code import check_character, organization_code_check_character
+from tasks.errors import InvalidInput
 from tasks.issuers import KIND_WORDS, default_issuer
 from tasks.regions import profile_for_region
 from tasks.remedies import is_adverse
@@ -274,3 +275,41 @@ def test_lifting_one_of_two_suspensions_serves_no_resumption_notice(service: Bei
         lifted = [d for d in shown["documents"] if d["kind"] == "suspension_lifted"]
         assert (shown["status"], len(lifted)) == (("suspended", 0) if index == 0 else ("filed", 1))
     assert any(h["action"] == "suspension_kept" for h in service.records.show(number)["history"])
+
+
+def _to_site_inspection(service: Beian, region: Region, name: str, seed: str) -> dict[str, Any]:
+    with at(RECEIVED):
+        case = service.cases.apply(_application(region, name, seed))["case"]
+    for step in ("acceptance", "expert_review"):
+        (task,) = service.cases.tasks(case)
+        assert task["bpmn_id"] == step
+        with at(_later(RECEIVED, days=1)):
+            service.cases.complete(task["id"], dict(PASSING[step]), actor="caseworker")
+    (task,) = service.cases.tasks(case)
+    assert task["bpmn_id"] == "site_inspection"
+    return service.cases.task(task["id"])
+
+
+def test_xpcc_may_inspect_by_an_online_assessment_and_other_regions_may_not(service: Beian) -> None:
+    """XPCC 第十三条（二）: 现场考察或在线评估. The inspection form offers the region's methods only, and the step
+    refuses
+    another, whoever submits it; a failed online assessment is named as such on the not-filed notice."""
+    xpcc, sichuan = REGIONS[3], REGIONS[0]
+    task = _to_site_inspection(service, xpcc, "在线评估示例机构", "MA6CD013")
+    assert [(c["const"], c["title"]) for c in task["schema"]["properties"]["method"]["oneOf"]] == [
+        ("onsite", "现场考察"), ("online", "在线评估")]
+    with at(_later(RECEIVED, days=2)):
+        service.cases.complete(task["id"], {"method": "online", "result": "fail", "opinion": "在线评估中视频监控不全"},
+                               actor="caseworker")
+    shown = service.records.show(task["case"])
+    [notice] = [d for d in shown["documents"] if d["kind"] == "not_filed_notice"]
+    words = _text(service.records.document(notice["id"])["html"])
+    assert "在线评估" in words and "在线评估中视频监控不全" in words
+
+    task = _to_site_inspection(service, sichuan, "现场考察示例机构", "MA6CD023")
+    assert [c["const"] for c in task["schema"]["properties"]["method"]["oneOf"]] == ["onsite"]
+    with at(_later(RECEIVED, days=2)), pytest.raises(InvalidInput, match="考察方式"):
+        service.cases.complete(task["id"], {"method": "online", "result": "pass"}, actor="caseworker")
+    assert [t["id"] for t in service.cases.tasks(task["case"])] == [task["id"]], "nothing changed"
+    with at(_later(RECEIVED, days=2)):
+        service.cases.complete(task["id"], {"method": "onsite", "result": "pass"}, actor="caseworker")

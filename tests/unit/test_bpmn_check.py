@@ -173,3 +173,19 @@ def test_a_task_cites_its_article_by_key_resolved_in_the_cases_region() -> None:
     unknown = xml.replace(form, form + '<spiffworkflow:property name="articleKey" value="publicty" />')
     [finding] = check_source(unknown, "clean.bpmn", FORMS)
     assert (finding.code, finding.severity) == ("article-key", "error")
+
+
+def test_a_forms_x_choices_naming_no_known_source_is_an_error() -> None:
+    """A choice marked for narrowing that nothing narrows would stay open to every listed value: refused."""
+    xml = CLEAN.read_text(encoding="utf-8")
+    schema = FORMS["fixture_review.schema.json"]
+    method = {"type": "string", "oneOf": [{"const": "onsite"}, {"const": "online"}]}
+    marked = {**method, "x-choices": "inspection_methods"}
+    assert check_source(xml, "clean.bpmn", {"fixture_review.schema.json": {
+        **schema, "properties": {**schema["properties"], "method": marked}}}) == []
+    findings = check_source(xml, "clean.bpmn", {"fixture_review.schema.json": {
+        **schema, "properties": {**schema["properties"], "method": {**method, "x-choices": "inspection_method"},
+                                 "note": {"type": "string", "x-choices": "checklist"}}}})
+    assert [(f.code, f.severity, f.element_id) for f in findings] == [("form-choices", "error", "review")]
+    assert "栏目 method 的 x-choices“inspection_method”未知" in findings[0].message
+    assert "栏目 note 标注了 x-choices，但没有可供收窄的 oneOf 选项" in findings[0].message

@@ -12,6 +12,7 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 
 from adapters.outside.db import Filing, Instance
 from adapters.outside.repository import UnitOfWork
+from tasks import form_choices
 from tasks.application import ApplicationError, validate_application
 from tasks.calendar import SHANGHAI
 from tasks.errors import IllegalEvent, InvalidInput, NotFound, ReceivedInFuture
@@ -44,7 +45,7 @@ class Cases(Capability):
         """Register an application with its files (each a first version of its checklist item, kept before the
         pre-checks run, which then see them); all of it or nothing."""
         try:
-            normalised = validate_application(application)
+            normalised = validate_application(application, new=True)
         except ApplicationError as exc:
             raise InvalidInput(f"申请材料不符合要求：{'；'.join(exc.problems)}", problems=exc.problems) from None
         check_items(files, normalised["region"], normalised["institution"]["type"])
@@ -106,7 +107,7 @@ class Cases(Capability):
                 "due": local(row.due_at), "provisional": row.provisional,
                 "overdue": bool(row.due_at and row.due_at <= now), "deadline": row.deadline, "article": row.article,
                 "context": row.context or {}, "claimed_by": row.claimed_by, "created_at": local(row.created_at),
-                "schema": definition.form_schema(row.bpmn_id) if definition else None,
+                "schema": _case_schema(definition.form_schema(row.bpmn_id), instance) if definition else None,
                 "institution": instance.institution_name if instance else "",
                 "draft": _draft(instance, definition, row.id) if instance and definition else None,
             }
@@ -285,6 +286,13 @@ class Cases(Capability):
         for case in uow.repo.open_cases_of_filing(filing.id):
             run_step(uow, case.case_id, RefreshFiling(), actor)
         return {"case": None, "filing": filing.filing_number, "status": filing.status, "rating": rating}
+
+
+def _case_schema(schema: dict[str, Any] | None, instance: Instance | None) -> dict[str, Any] | None:
+    """The form as this case may fill it (choices narrowed to its checklist and region, as the step checks them)."""
+    if schema is None or instance is None:
+        return schema
+    return form_choices.for_case(schema, instance.region, instance.application)
 
 
 def _draft(instance: Instance, definition: Any, task_id: str) -> dict[str, str] | None:

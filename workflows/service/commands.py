@@ -14,6 +14,7 @@ from SpiffWorkflow.exceptions import TaskNotFoundException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from tasks import form_choices
 from tasks.calendar import Deadline
 from tasks.errors import IllegalEvent, InvalidInput
 from tasks.forms import schema_problems
@@ -31,8 +32,12 @@ class CompleteTask:
     def apply(self, workflow: BpmnWorkflow, ctx: StepContext) -> None:
         task = _open_task(workflow, self.task_id)
         info = ctx.definition.user_tasks[task.task_spec.bpmn_id]
-        # A task without a form still takes only clean texts and finite numbers (schema None).
-        problems = schema_problems(ctx.definition.form_schema(info.bpmn_id), self.data)
+        # A task without a form still takes only clean texts and finite numbers (schema None); a form's choices that
+        # depend on the case (its checklist, the region's inspection methods) are narrowed to this case's.
+        schema = ctx.definition.form_schema(info.bpmn_id)
+        if schema is not None:
+            schema = form_choices.for_case(schema, ctx.instance.region, ctx.instance.application)
+        problems = schema_problems(schema, self.data)
         if problems:
             raise InvalidInput(f"{info.name}表单填写有误：" + "；".join(problems), problems=problems)
         task.data.pop(DRAFT_KEY, None)  # the draft ends with the task; it must not flow on into the case's data

@@ -14,20 +14,16 @@ from adapters.entrypoints.web.base import AccessDenied, Site, read_form
 from adapters.entrypoints.web.caseworkers.application_view import application_parts
 from adapters.entrypoints.web.caseworkers.case_access import display_names
 from adapters.entrypoints.web.forms import check_submission, form_fields, submitted_values
-from adapters.entrypoints.web.forms.choices import narrowed_to_checklist, needs_checklist
 from tasks.access import Caseworker, may_work_on, refusal
 from tasks.errors import BeianError, ConcurrentChange, IllegalEvent, InvalidInput, NotFound
 
 
 def register(app: FastAPI, site: Site) -> None:
     def _form_schema(task: dict[str, Any]) -> dict[str, Any]:
-        """The task's form schema, its checklist choices narrowed to the case's checklist; a task without a form is
-        an empty form (submitting it just completes the task)."""
+        """The task's form schema (its choices already narrowed to the case's by the service); a task without a form
+        is an empty form (submitting it just completes the task)."""
         schema: dict[str, Any] = task["schema"] or {"type": "object", "properties": {}}
-        if not needs_checklist(schema):
-            return schema
-        checklist = [(m["item"], m["name"]) for m in site.service.materials.of_case(task["case"]) if m["on_checklist"]]
-        return narrowed_to_checklist(schema, checklist)
+        return schema
 
     def task_for(user: Caseworker, task_id: str) -> dict[str, Any]:
         task = site.service.cases.task(task_id)
