@@ -22,6 +22,7 @@ MESSAGES: dict[str, str] = {
     "statement": "陈述申辩",
     "wrapup_done": "收尾工作完成报告",
     "rectification_done": "整改完成报告",
+    "national_filing": "国家备案结果（兵团、国家双备案）",
     **STARTERS,
     "rating": "红黑榜评定结果",
 }

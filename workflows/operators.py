@@ -329,7 +329,10 @@ def op_issue_filing(ctx: StepContext, article: str = "") -> dict[str, Any]:
               valid_until=valid_until.isoformat(), parent=parent.filing_number if parent else None)
     ctx.audit("filing_status_changed", f"备案 {number} 状态：→ {FILING_STATUSES['filed']}", article=article,
               filing_number=number, previous=None, status="filed", termination_kind=None)
-    report_to_national_registry(ctx, filing, "filed")
+    # Where the region files twice (XPCC), this report asks the national registry to file it too, and the case waits
+    # for its answer (bpmn: national_filing_wait).
+    report_to_national_registry(ctx, filing, "filed", **({"national_filing_requested": True}
+                                                         if profile.national_filing else {}))
     if not profile.publicity:
         # Without a publicity the filing is made known by a published list (Beijing 六（三）: 市人社局…公布企业名单).
         institution = application["institution"]
@@ -373,6 +376,30 @@ def _later_cancel(ctx: StepContext) -> Callable[[str, str, str], None]:
         ctx.followups.append(lambda: run_step(ctx.uow, case_id, Cancel(reason, article), ctx.actor))
 
     return schedule
+
+
+# --- dual filing (XPCC 第十三条（四）: 兵团、国家双备案) ------------------------------------------------------------
+
+
+def op_record_national_filing(ctx: StepContext, reply: dict[str, Any], article: str = "") -> dict[str, Any]:
+    """Keep the national registry's acceptance on the filing: the national number and the day it answered."""
+    filing = _filing(ctx)
+    answered = date.fromisoformat(str(reply["acknowledged_on"]))
+    filing.national_filing = {"national_number": str(reply["national_number"]),
+                              "acknowledged_on": answered.isoformat(), "recorded_at": ctx.now.isoformat()}
+    ctx.audit("national_filing_recorded", f"备案 {filing.filing_number} 已通过国家备案：全国备案编号 "
+              f"{reply['national_number']}（{cn_date(answered)} 答复），兵团、国家双备案完成", article=article,
+              filing_number=filing.filing_number, national_number=reply["national_number"])
+    return dict(filing.national_filing)
+
+
+def op_report_national_filing(ctx: StepContext, note: str, article: str = "") -> dict[str, Any]:
+    """Report the filing to the national registry again after it was returned, with what was corrected."""
+    filing = _filing(ctx)
+    report_to_national_registry(ctx, filing, "filed", resubmission=True, corrections=note)
+    ctx.audit("national_filing_resubmitted", f"更正后重新报送国家备案：{note}", article=article,
+              filing_number=filing.filing_number)
+    return {"resubmitted": True}
 
 
 def op_filing_status(ctx: StepContext, status: str, reason: str, article: str = "") -> dict[str, Any]:
@@ -524,6 +551,8 @@ OPERATORS: dict[str, Callable[..., dict[str, Any]]] = {
     "renew_filing": op_renew_filing,
     "terminate_filing": op_terminate_filing,
     "start_process": op_start_process,
+    "record_national_filing": op_record_national_filing,
+    "report_national_filing": op_report_national_filing,
 }
 
 

@@ -255,6 +255,10 @@ class Filing(Base):
     termination_kind: Mapped[str | None] = mapped_column(String(20))
     terminated_on: Mapped[date | None] = mapped_column(Date)
     termination: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # ground, case, documents, obligations
+    # Dual filing (XPCC): the national registry's answer once it accepted the filing (national_number,
+    # acknowledged_on, recorded_at); None until then, and for regions without dual filing. Deferred (read when used,
+    # revision 0012), so a database not yet upgraded still lists its cases.
+    national_filing: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
 
 
 class FilingPeriod(Base):

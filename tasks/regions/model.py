@@ -120,6 +120,10 @@ class RegionProfile:
     administrative_review_level: str = "case"   # who deliberates (Beijing 市人社局, Jilin 省人社厅: provincial)
     acceptance_from_batch_close: bool = False   # the acceptance clock starts when the application's batch closes
     inspection_methods: tuple[str, ...] = ("onsite",)   # how the site may be inspected (INSPECTION_METHODS)
+    # Dual filing (XPCC 第十三条（四）): after its own filing the case waits for the national registry's answer
+    # (national_filing message), reminding the province every `national_filing_reminder_days` working days.
+    national_filing: bool = False
+    national_filing_reminder_days: int = 20
     # Documents the region's text calls by another name (Beijing 确认回执, Jilin 备案通知): kind -> title.
     document_titles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Working days an institution publishes its intention before it may apply to terminate (Jilin 第三十二条(一)).
@@ -236,6 +240,8 @@ class RegionProfile:
             "publicity": self.publicity,
             "site_inspection": self.site_inspection,
             "inspection_methods": list(self.inspection_methods),
+            "national_filing": self.national_filing,
+            "national_filing_reminder_days": self.national_filing_reminder_days,
             "preliminary_opinion_on_municipal_path": self.preliminary_opinion_on_municipal_path,
             "expert_review_level": self.expert_review_level,
             "administrative_review_level": self.administrative_review_level,

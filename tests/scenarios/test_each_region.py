@@ -103,6 +103,13 @@ def _drive_to_the_end(app: Beian, case: str, start: str) -> tuple[list[str], str
                 app.cases.complete(task["id"], dict(PASSING[task["bpmn_id"]]), actor="caseworker")
             taken.append(task["bpmn_id"])
             continue
+        if any("国家备案" in w.get("timer", "") for w in shown["waiting_for"]):
+            # Dual filing (XPCC): the national registry answers some days after the report.
+            now = _later(now, days=3)
+            with at(now):
+                app.cases.send("national_filing", case, {"result": "accepted", "national_number": "NATL-2026-0001",
+                                                         "acknowledged_on": now[:10]}, actor="external")
+            continue
         due = min(datetime.fromisoformat(d["due"]) for d in shown["deadlines"])
         now = (due + timedelta(seconds=1)).isoformat()
         with at(now):
@@ -313,3 +320,53 @@ def test_xpcc_may_inspect_by_an_online_assessment_and_other_regions_may_not(serv
     assert [t["id"] for t in service.cases.tasks(task["case"])] == [task["id"]], "nothing changed"
     with at(_later(RECEIVED, days=2)):
         service.cases.complete(task["id"], {"method": "onsite", "result": "pass"}, actor="caseworker")
+
+
+def test_xpcc_files_twice_and_waits_for_the_national_registry(service: Beian) -> None:
+    """XPCC 第十三条（四）: 兵团、国家双备案. After its own receipt the case waits for the national registry's answer,
+    reminds the province when it is late (a reminder, never a decision), takes a return for correction to a person
+    at the province, reports again, and records the national number when the registry accepts."""
+    xpcc = REGIONS[3]
+    with at(RECEIVED):
+        case = service.cases.apply(_application(xpcc, "双备案示例机构", "MA6CE013"))["case"]
+    now = RECEIVED
+    for _ in xpcc.steps:
+        (task,) = service.cases.tasks(case)
+        now = _later(now, days=1)
+        with at(now):
+            service.cases.complete(task["id"], dict(PASSING[task["bpmn_id"]]), actor="caseworker")
+        if task["bpmn_id"] == "site_inspection":  # the publicity runs before the deliberation
+            due = min(datetime.fromisoformat(d["due"]) for d in service.records.show(case)["deadlines"])
+            now = (due + timedelta(seconds=1)).isoformat()
+            with at(now):
+                service.operations.sweep()
+    shown = service.records.show(case)
+    assert shown["status"] == "filed" and shown["open"], "filed in the Corps, waiting for the national filing"
+    [reminder] = [w for w in shown["waiting_for"] if "国家备案" in w.get("timer", "")]
+    # Twenty working days without an answer: the province is reminded, and the wait goes on.
+    later = (datetime.fromisoformat(reminder["due"]) + timedelta(seconds=1)).isoformat()
+    with at(later):
+        service.operations.sweep()
+    shown = service.records.show(case)
+    assert shown["open"] and [h for h in shown["history"] if h["action"] == "escalated"
+                              and "仍未收到国家备案结果" in h["summary"]]
+    # Returned: a person at the province corrects and reports again.
+    with at(_later(later, days=1)):
+        service.cases.send("national_filing", shown["filing_number"],
+                           {"result": "returned", "acknowledged_on": later[:10], "reasons": "职业编码与目录不一致"},
+                           actor="external")
+    (task,) = service.cases.tasks(case)
+    assert (task["bpmn_id"], task["role"]) == ("national_filing_returned", "intake")
+    assert service.cases.task(task["id"])["context"]["national_filing_reply"]["reasons"] == "职业编码与目录不一致"
+    with at(_later(later, days=2)), pytest.raises(InvalidInput):
+        service.cases.send("national_filing", case, {"result": "accepted", "acknowledged_on": later[:10]},
+                           actor="external")  # accepted without its national number: refused, nothing changed
+    with at(_later(later, days=2)):
+        service.cases.complete(task["id"], {"corrections": "已按国家职业分类大典更正职业编码"}, actor="caseworker")
+        service.cases.send("national_filing", case, {"result": "accepted", "national_number": "NATL-2026-0099",
+                                                     "acknowledged_on": later[:10]}, actor="external")
+    shown = service.records.show(case)
+    assert not shown["open"] and shown["status"] == "filed"
+    assert shown["filing"]["national_filing"]["national_number"] == "NATL-2026-0099"
+    actions = [h["action"] for h in shown["history"]]
+    assert "national_filing_resubmitted" in actions and "national_filing_recorded" in actions

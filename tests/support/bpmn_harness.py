@@ -295,6 +295,11 @@ def _answer(operator: str, params: dict[str, Any], data: dict[str, Any], n: int,
         case "issue_filing":
             return {"filing_number": "川技评备〔2026〕0001号", "valid_from": "2026-09-30", "valid_until": "2029-09-29",
                     "document_id": n}
+        case "record_national_filing":
+            return {"national_number": params["reply"]["national_number"],
+                    "acknowledged_on": params["reply"]["acknowledged_on"]}
+        case "report_national_filing":
+            return {"resubmitted": True}
         case "renew_filing":
             return {"valid_until": "2032-09-30"}
         case "notify_objector":

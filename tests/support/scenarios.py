@@ -77,6 +77,10 @@ def file_institution(beian: Beian, write_json: Any, application: dict[str, Any])
                  FILED_AT)
     shown = beian.json("show", case)
     assert shown["status"] == "filed"
+    if shown["open"]:  # dual filing (XPCC 第十三条（四）): the national registry accepts it the same day
+        send(beian, "national_filing", case, {"result": "accepted", "national_number": "NATL-2026-0001",
+                                              "acknowledged_on": FILED_AT[:10]}, FILED_AT)
+        assert not beian.json("show", case)["open"]
     return case, shown["filing_number"]
 
 

@@ -107,6 +107,7 @@ USER_TASK_LANES = {
     "objection_review": "监管人员",
     "preliminary_opinion": "复核人员",
     "administrative_review": "审批人员",
+    "national_filing_returned": "受理人员",
 }
 # Service operators the engine provides, with the exact parameters each one takes.
 OPERATOR_PARAMS: dict[str, set[str]] = {
@@ -117,6 +118,8 @@ OPERATOR_PARAMS: dict[str, set[str]] = {
     "notify_objector": {"objection", "upheld", "opinion", "article"},
     "publish_publicity": {"deadline", "article"},
     "issue_filing": {"article"},
+    "record_national_filing": {"reply", "article"},
+    "report_national_filing": {"note", "article"},
 }
 # Parameters an operator may also be given: a supplementation notice's checklist items, the authority that decided.
 OPTIONAL_PARAMS: dict[str, set[str]] = {"issue_notice": {"items", "jurisdiction"}}
@@ -131,6 +134,7 @@ REGION_ARTICLES = {
     "validity": f"{SICHUAN} 附件3 一.4",
     "assessors": f"{SICHUAN} 二（五）",
     "administrative_review": "参照《兵团职业技能等级认定工作规程》第十三条（四）",
+    "national_registry": "参照《兵团职业技能等级认定工作规程》第十三条（四）、（五）",
 }
 
 
@@ -171,7 +175,7 @@ class Case(BpmnCase):
                  institution_type: str = "employer") -> None:
         start_data = {"case": "C-2026-0001", "application": _application(authority_level, institution_type),
                       "received_at": received_at, "region": region or _region()}
-        super().__init__(definition, services, start_data, start=START, ends={"filed", "not_filed"})
+        super().__init__(definition, services, start_data, start=START, ends={"filed", "not_filed", "filed_nationally"})
 
     def pass_reviews(self, *, higher: bool = True) -> None:
         self.complete("acceptance", {"decision": "accept"})
@@ -289,14 +293,16 @@ def test_form_schemas_accept_and_refuse(definition: ParsedDefinition, form: str,
 
 def test_messages_carry_their_variables(doc: etree._ElementTree, definition: ParsedDefinition) -> None:
     names = {m.get("name") for m in doc.findall("bpmn:message", NS)}
-    assert names == definition.messages == {"resubmission", "objection"}
-    for bpmn_id, message in (("await_resubmission", "resubmission"), ("objection_received", "objection")):
+    assert names == definition.messages == {"resubmission", "objection", "national_filing"}
+    variables = {"resubmission": "resubmission", "objection": "objection", "national_filing": "national_filing_reply"}
+    for bpmn_id, message in (("await_resubmission", "resubmission"), ("objection_received", "objection"),
+                             ("national_filing_received", "national_filing")):
         element = process_of(doc).find(f"bpmn:intermediateCatchEvent[@id='{bpmn_id}']", NS)
         event = element.find("bpmn:messageEventDefinition", NS)
         ref = doc.find(f"bpmn:message[@id='{event.get('messageRef')}']", NS)
         assert ref.get("name") == message
         variable = event.find("bpmn:extensionElements/spiffworkflow:messageVariable", NS)
-        assert variable is not None and variable.text == message
+        assert variable is not None and variable.text == variables[message]
         assert definition.message_schema(message) is not None, message
 
 
@@ -723,3 +729,37 @@ def test_shanghai_reviews_only_schools_at_the_higher_level(definition: ParsedDef
     case.complete("expert_review", {"result": "pass", "opinion": "评估通过"})
     case.complete("site_inspection", {"result": "pass"})
     assert case.open_tasks() == (["higher_review"] if reviewed else [])
+
+
+def test_xpcc_waits_for_the_national_filing_reminds_and_takes_a_return_to_a_person(
+        definition: ParsedDefinition, services: Services) -> None:
+    """兵团、国家双备案 (XPCC 第十三条（四）): after its own receipt the case waits for the national registry; a late
+    answer reminds (and the wait goes on), a return goes to the province's intake to correct and report again, an
+    acceptance is recorded and ends the case. Without dual filing the case ends at the receipt."""
+    case = Case(definition, services, authority_level="provincial",
+                region=_region(national_filing=True, national_filing_reminder_days=20))
+    case.pass_reviews(higher=False)
+    case.later(days=30)
+    case.wake()
+    assert services.statuses()[-1] == "filed" and "national_filing_wait" in case.waiting()
+    case.later(days=40)
+    case.wake()
+    assert services.operators()[-1] == "escalate" and "national_filing_wait" in case.waiting()
+    case.send("national_filing", {"result": "returned", "acknowledged_on": "2026-12-01", "reasons": "编码有误"})
+    assert case.open_tasks() == ["national_filing_returned"]
+    case.complete("national_filing_returned", {"corrections": "已更正职业编码"})
+    assert services.params_of("report_national_filing")[-1]["note"] == "已更正职业编码"
+    case.send("national_filing", {"result": "accepted", "acknowledged_on": "2026-12-10", "national_number": "N-1"})
+    assert case.ended_at() == ["filed_nationally"]
+    assert services.params_of("record_national_filing")[-1]["reply"]["national_number"] == "N-1"
+
+
+def test_a_region_profile_from_before_dual_filing_ends_at_the_receipt(definition: ParsedDefinition,
+                                                                     services: Services) -> None:
+    """A running case migrated from an older version carries a region profile without the setting: no dual filing."""
+    case = Case(definition, services, authority_level="provincial")
+    assert "national_filing" not in _region()
+    case.pass_reviews(higher=False)
+    case.later(days=30)
+    case.wake()
+    assert case.ended_at() == ["filed"]

@@ -125,6 +125,7 @@ def _filing_view(uow: UnitOfWork, filing: Filing, brief: bool = False) -> dict[s
         "parent": parent.filing_number if parent else None,
         "rating": filing.rating,
         "suspended_by": list(filing.suspended_by),
+        "national_filing": dict(filing.national_filing) if filing.national_filing else None,
     }
     if brief:
         return view
