@@ -2,7 +2,12 @@
 allows of its ``oneOf`` (a single choice) or its ``items.oneOf`` (a list of choices), named as the region names them:
 
 * ``checklist``          — the items of the case's own checklist (the materials a supplementation asks for);
-* ``inspection_methods`` — how the site is inspected: on site, or (XPCC 第十三条（二）) by an online assessment.
+* ``inspection_methods`` — how the site is inspected: on site, or (XPCC 第十三条（二）) by an online assessment;
+* ``sanction_ladder``    — what an investigation may conclude, in the region's words (Shanghai 三（四）2 has its own
+  tiers: 即知即改 … 终止备案; elsewhere the form's three of Jilin 第二十五、二十六条);
+* ``certificate_data_measures`` — whether uploaded certificate data may be revoked (Shanghai 三（四）2).
+
+A source may leave a choice's title to the form (None): the region then only decides whether it is offered.
 
 The narrowed schema is the one the web form is built from and the one every submission is checked against, on the
 web and from the CLI alike (`workflows.service.commands.CompleteTask`): a value the region does not allow is refused
@@ -14,16 +19,24 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from tasks.regions import INSPECTION_METHODS, INSTITUTION_TYPES, RegionProfile, profile_for_region
+from tasks.regions import (
+    DEFAULT_LADDER,
+    INSPECTION_METHODS,
+    INSTITUTION_TYPES,
+    RegionProfile,
+    profile_for_region,
+)
 
 KEYWORD: Final = "x-choices"
 
 SOURCES: Final[Mapping[str, str]] = {
     "checklist": "本案件申请材料清单中的材料",
     "inspection_methods": "本地区允许的考察方式",
+    "sanction_ladder": "本地区的违纪违规处理措施",
+    "certificate_data_measures": "本地区可否撤销违规上传的证书数据",
 }
 
-Choices = Sequence[tuple[str, str]]
+Choices = Sequence[tuple[str, str | None]]
 
 
 def sources_in(schema: Any) -> set[str]:
@@ -67,6 +80,10 @@ def case_choices(profile: RegionProfile, institution_type: str) -> dict[str, Cho
     return {
         "checklist": [(item.key, item.name) for item in items],
         "inspection_methods": [(key, INSPECTION_METHODS[key]) for key in profile.inspection_methods],
+        "sanction_ladder": (list(profile.sanction_ladder.items()) if profile.sanction_ladder
+                            else [(key, None) for key in DEFAULT_LADDER]),
+        "certificate_data_measures": [("none", None), *([("revoke", None)] if profile.certificate_data_revocation
+                                                         else [])],
     }
 
 
@@ -82,8 +99,9 @@ def narrowed(schema: dict[str, Any], choices: Mapping[str, Choices]) -> dict[str
         options = _choice_list(prop)
         if options is None:
             continue
-        allowed = {choice.get("const") for choice in options if isinstance(choice, dict)}
-        options[:] = [{"const": key, "title": title} for key, title in choices[prop[KEYWORD]] if key in allowed]
+        titles = {choice.get("const"): choice.get("title") for choice in options if isinstance(choice, dict)}
+        options[:] = [{"const": key, "title": title or titles[key]} for key, title in choices[prop[KEYWORD]]
+                      if key in titles]
     return result
 
 

@@ -14,10 +14,11 @@ not achieved in time. Articles are cited from the Jilin text, marked 参照 for 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from tasks.articles import JILIN, REFERENCE_PREFIX
+from tasks.articles import JILIN, REFERENCE_PREFIX, SHANGHAI
 
 Procedure = Literal["ordered_termination", "sanction", "automatic_termination"]
 
@@ -30,7 +31,12 @@ class Ground:
     procedure: Procedure
     reportable: bool = True  # may be named in a violation_report
 
+    # Where a region's own text is the ground's basis (region key -> its citation); elsewhere Jilin's, as 参照.
+    own_articles: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+
     def citation(self, region_key: str) -> str:
+        if region_key in self.own_articles:
+            return self.own_articles[region_key]
         cited = f"{JILIN} {self.article}"
         return cited if region_key == "jilin" else REFERENCE_PREFIX + cited
 
@@ -59,6 +65,9 @@ GROUNDS: Final[tuple[Ground, ...]] = (
     Ground("refusing_supervision", "拒不执行监管要求，或不履行工作承诺造成严重不良社会影响", "第二十七条（十）", _O),
     Ground("renewal_failed", "申请续期未达到备案条件", "第二十七条（七）", _O, reportable=False),
     Ground("rectification_failed", "限期整改未按期完成或达不到要求", "第二十七条（七）", _O, reportable=False),
+    # Shanghai 三（四）2: an investigation that finds the especially serious tier moves on to a termination.
+    Ground("especially_serious", "存在特别严重违纪违规情形", "第二十七条", _O, reportable=False,
+           own_articles={"shanghai": f"{SHANGHAI} 三（四）2"}),
     # 第二十五条: interview of the head, results may be declared invalid.
     Ground("lax_candidate_review", "考生资质审核不严、考场秩序混乱或未执行评价标准（情节轻微）", "第二十五条（一）",
            _S),

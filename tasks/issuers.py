@@ -50,6 +50,8 @@ KIND_WORDS: Final = MappingProxyType({
     "warning_notice": "警",
     "interview_notice": "谈",
     "wrapup_notice": "收尾",
+    "correct_now_notice": "即改",
+    "certificate_revocation_notice": "撤证",
     "correction_notice": "更",
 })
 """The word of each document kind in its number (`{kind}`): short, distinct, and read as what the document is."""

@@ -499,6 +499,24 @@ def op_record_sanction(ctx: StepContext, measure: str, article: str = "", invali
     return {}
 
 
+def op_revoke_certificates(ctx: StepContext, detail: str, article: str = "") -> dict[str, Any]:
+    """Revoke certificate data the institution uploaded beyond its filed scope or wrongly (Shanghai 三（四）2): a
+    decision served on the institution, kept in its violations archive, and the certificate data system told to
+    withdraw the data (through the outbox, after the step commits)."""
+    filing = _filing(ctx)
+    case_ground = ctx.task_data.get("ground") or {}
+    document_id = store_document(ctx, "certificate_revocation_notice", document_context(
+        ctx, filing, articles=[a for a in (article, case_ground.get("article")) if a], detail=detail,
+        ground_label=case_ground.get("label", "")), article)
+    archive(ctx, filing, case_ground, "certificate_revocation",
+            f"撤销违规上传的证书数据：{detail}（{case_ground.get('label', '')}）")
+    ctx.enqueue("certificate_registry", "revocations", f"撤销证书数据：备案 {filing.filing_number}", {
+        "filing_number": filing.filing_number, "credit_code": filing.credit_code,
+        "institution_name": filing.institution_name, "detail": detail, "document_id": document_id},
+        case_id=ctx.case_id, filing_id=filing.id)
+    return {"document_id": document_id}
+
+
 def op_apply_change(ctx: StepContext, article: str = "", opinion: str = "") -> dict[str, Any]:
     changes = (ctx.task_data.get("request") or {}).get("changes", [])
     apply_change(ctx, _filing(ctx), changes, article, opinion)
@@ -553,6 +571,7 @@ OPERATORS: dict[str, Callable[..., dict[str, Any]]] = {
     "start_process": op_start_process,
     "record_national_filing": op_record_national_filing,
     "report_national_filing": op_report_national_filing,
+    "revoke_certificates": op_revoke_certificates,
 }
 
 

@@ -59,6 +59,7 @@ _DELIVERY_VERBS: dict[str, str] = {
     "notice_website": "发布",
     "national_registry": "报送",
     "notifications": "发送",
+    "certificate_registry": "报送",
 }
 
 # Instance columns the watch shows; selecting them (not the entity) keeps the workflow state out of the query.

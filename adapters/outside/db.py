@@ -300,7 +300,8 @@ class Violation(Base):
     ground: Mapped[str] = mapped_column(String(40))
     ground_label: Mapped[str] = mapped_column(Text)
     article: Mapped[str] = mapped_column(Text)
-    measure: Mapped[str] = mapped_column(String(40))  # interview | warning | ordered_termination
+    # interview | warning | certificate_revocation | ordered_termination
+    measure: Mapped[str] = mapped_column(String(40))
     summary: Mapped[str] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(index=True)
 

@@ -41,6 +41,8 @@ DocumentKind = Literal[
     "warning_notice",
     "interview_notice",
     "wrapup_notice",
+    "correct_now_notice",
+    "certificate_revocation_notice",
     "correction_notice",
 ]
 
@@ -64,6 +66,10 @@ TITLES: dict[str, str] = {
     "warning_notice": "警告及限期整改通知书",
     "interview_notice": "约谈通知书",
     "wrapup_notice": "限期收尾通知书",
+    # Shanghai 三（四）2: what is not yet a violation is to be corrected at once (即知即改、立行立改).
+    "correct_now_notice": "即知即改通知书",
+    # Shanghai 三（四）2: certificate data uploaded beyond the filed scope or wrongly is revoked.
+    "certificate_revocation_notice": "撤销违规证书数据决定书",
     # A served document never changes: a mistake in one is corrected by this, which names it and what was wrong.
     "correction_notice": "更正通知书",
 }
@@ -257,6 +263,17 @@ KIND_REQUIRED: dict[str, dict[str, str]] = {
         "ground_label": "违规情形",
         "invalid_results": "是否作出评价结果无效处理",
     },
+    "correct_now_notice": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "facts": "查明的事实",
+    },
+    "certificate_revocation_notice": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "detail": "撤销的证书数据",
+        "ground_label": "违规情形",
+    },
     "wrapup_notice": {
         "filing_number": "机构备案编号",
         "articles": "依据条款",
@@ -302,7 +319,7 @@ LIFECYCLE_KINDS: frozenset[str] = frozenset(KIND_REQUIRED) - {
 TYPED_KINDS: frozenset[str] = LIFECYCLE_KINDS | {"correction_notice"}
 
 # How each content key is checked wherever a document takes it. Keys not listed are only checked for presence.
-TEXT_LIST_KEYS = frozenset({"reasons", "missing", "articles", "facts", "obligations", "corrections"})
+TEXT_LIST_KEYS = frozenset({"reasons", "missing", "articles", "facts", "obligations", "corrections", "detail"})
 TEXT_KEYS = frozenset(
     {"filing_number", "parent_filing_number", "procedure", "subject", "opinion", "conclusion", "ground_label", "remedy",
      "arrangement", "document_number", "corrected_title", "corrected_number", "on_behalf_of", "title"}

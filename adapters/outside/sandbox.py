@@ -3,8 +3,9 @@
 Each system is served under a path prefix named by its key (the default `base_url` in `adapters/outside/settings.py`),
 following the contract in `adapters/outside/systems.py`:
 
-    POST /{notice_website|national_registry|notifications}/{any path}   → 201 {"reference": "<key>-<n>",
-         "received_at": ISO}; a repeated Idempotency-Key for the same system → 200, same reference, no new record
+    POST /{notice_website|national_registry|notifications|certificate_registry}/{any path}
+         → 201 {"reference": "<key>-<n>", "received_at": ISO}; a repeated Idempotency-Key for the same system
+         → 200, same reference, no new record
     GET  /credit_registry/dishonesty/{code}    → {"credit_code", "listed", "records"}   (default: not listed)
     GET  /enterprise_registry/entities/{code}  → {"credit_code", "status", "since"}       (default: active)
 
@@ -60,7 +61,7 @@ from adapters.outside.settings import OUTSIDE_SYSTEMS, SANDBOX_PORT, OutsideSyst
 
 log = logging.getLogger(__name__)
 
-DELIVERING_SYSTEMS = ("notice_website", "national_registry", "notifications")
+DELIVERING_SYSTEMS = ("notice_website", "national_registry", "notifications", "certificate_registry")
 MODES = ("ok", "fail", "slow", "nonsense")
 ENTITY_STATUSES = ("active", "deregistered", "bankrupt", "closed", "unknown")
 NONSENSE_HTML = "<html>维护中</html>"

@@ -6,7 +6,8 @@ sandbox server on loopback. In production each outside system gets its own base 
     BEIAN_<SYSTEM>_URL      base URL of the outside system (empty = not configured)
     BEIAN_<SYSTEM>_TOKEN    bearer credential sent as `Authorization: Bearer …`
 
-for SYSTEM in CREDIT_REGISTRY, ENTERPRISE_REGISTRY, NOTICE_WEBSITE, NATIONAL_REGISTRY, NOTIFICATIONS.
+for SYSTEM in CREDIT_REGISTRY, ENTERPRISE_REGISTRY, NOTICE_WEBSITE, NATIONAL_REGISTRY, NOTIFICATIONS,
+CERTIFICATE_REGISTRY.
 `docs/operations.md` lists every variable.
 """
 
@@ -31,6 +32,7 @@ OUTSIDE_SYSTEMS: dict[str, str] = {
     "notice_website": "公示公告网站",
     "national_registry": "全国评价机构备案信息库",
     "notifications": "短信/电子邮件通知网关",
+    "certificate_registry": "职业技能等级证书数据系统",
 }
 
 # How long the authority expects to wait for each outside reply before a case counts as stuck, in working days

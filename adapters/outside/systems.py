@@ -7,7 +7,7 @@ Every request
     `Authorization: Bearer <token>` when the system has a token (omitted when the token is empty).
     Answers are JSON objects, UTF-8. Redirects are not followed.
 
-Deliveries (notice_website, national_registry, notifications)
+Deliveries (notice_website, national_registry, notifications, certificate_registry)
     POST {base}/{path}                     body: a JSON object (the payload)
         header `Idempotency-Key: <key>`    the same key always means the same delivery: the system must do it
                                            at most once and answer a repeat with the same reference.

@@ -18,12 +18,14 @@ from types import MappingProxyType
 from tasks.regions.fields import month_day_in_year
 from tasks.regions.model import (
     AUTHORITY_LEVELS,
+    DEFAULT_LADDER,
     INSPECTION_METHODS,
     INSTITUTION_TYPES,
     MATERIAL_KEY,
     NUMBER_FIELDS,
     OTHER_MATERIAL,
     PROVINCES,
+    SANCTION_MEASURES,
     MaterialItem,
     RegionConfigError,
     RegionProfile,
@@ -33,8 +35,8 @@ from tasks.regions.model import (
 from tasks.regions.parsing import REQUIRED_DEFAULT_ARTICLES, parse_profiles, parse_toml, profiles_from_toml
 
 __all__ = [
-    "AUTHORITY_LEVELS", "INSPECTION_METHODS", "INSTITUTION_TYPES", "MATERIAL_KEY", "NUMBER_FIELDS", "OTHER_MATERIAL",
-    "PROVINCES",
+    "AUTHORITY_LEVELS", "DEFAULT_LADDER", "INSPECTION_METHODS", "INSTITUTION_TYPES", "MATERIAL_KEY", "NUMBER_FIELDS",
+    "OTHER_MATERIAL", "PROVINCES", "SANCTION_MEASURES",
     "REQUIRED_DEFAULT_ARTICLES", "MaterialItem", "RegionConfigError", "RegionProfile", "default_profile",
     "is_known_province", "load_profiles", "month_day_in_year", "parse_profiles", "profile_by_key",
     "profile_for_region", "profiles_from_toml", "province_of",

@@ -18,6 +18,7 @@ from tasks.regions.model import (
     NUMBER_FIELDS,
     OTHER_MATERIAL,
     PROVINCES,
+    SANCTION_MEASURES,
 )
 
 TYPE_NAMES = {
@@ -59,6 +60,13 @@ def check_field(kind: str, value: Any) -> str | None:
         if unknown:
             return f"含未知考察方式：{'、'.join(unknown)}（可选 {'、'.join(INSPECTION_METHODS)}）"
         return "不应有重复的考察方式" if len(set(value)) != len(value) else None
+    if kind == "sanction_ladder":
+        if not isinstance(value, Mapping) or not all(isinstance(v, str) and v.strip() for v in value.values()):
+            return expected("措施键到措施名称（非空字符串）的表", value)
+        unknown = [key for key in value if key not in SANCTION_MEASURES]
+        if unknown:
+            return f"含未知措施：{'、'.join(unknown)}（可选 {'、'.join(SANCTION_MEASURES)}）"
+        return None if "no_violation" in value else "须含 no_violation（调查未发现违规时的结论）"
     if kind == "material_key":
         if not isinstance(value, str):
             return expected("字符串", value)

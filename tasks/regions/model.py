@@ -17,6 +17,11 @@ RETITLED_KINDS: Final = ("filing_receipt", "renewal_notice", "termination_notice
 # How a site may be inspected (`inspection_methods`), by key: what the texts call it. An online assessment is XPCC's
 # (第十三条（二）: 现场考察或在线评估); elsewhere the inspection team goes to the site.
 INSPECTION_METHODS: Final = MappingProxyType({"onsite": "现场考察", "online": "在线评估"})
+# What an investigation of a violation may conclude (bpmn/sanction.bpmn), in the order of severity. Every region has
+# the three of Jilin 第二十五、二十六条 (DEFAULT_LADDER); Shanghai 三（四）2 has its own four tiers besides the finding
+# of no violation: 即知即改 for what is not yet a violation, and a termination for the especially serious.
+SANCTION_MEASURES: Final = ("no_violation", "correct_now", "interview", "warning", "terminate")
+DEFAULT_LADDER: Final = ("no_violation", "interview", "warning")
 
 # Province-level division codes (GB/T 2260), plus 66 for the Xinjiang Production and Construction Corps,
 # which the Corps' own systems use for its divisions.
@@ -124,6 +129,11 @@ class RegionProfile:
     # (national_filing message), reminding the province every `national_filing_reminder_days` working days.
     national_filing: bool = False
     national_filing_reminder_days: int = 20
+    # The region's own ladder of measures (SANCTION_MEASURES key -> how its text words it); empty: DEFAULT_LADDER, as
+    # the investigation form words it.
+    sanction_ladder: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Shanghai 三（四）2: certificate data uploaded beyond the filed scope or wrongly is revoked.
+    certificate_data_revocation: bool = False
     # Documents the region's text calls by another name (Beijing 确认回执, Jilin 备案通知): kind -> title.
     document_titles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Working days an institution publishes its intention before it may apply to terminate (Jilin 第三十二条(一)).
@@ -242,6 +252,8 @@ class RegionProfile:
             "inspection_methods": list(self.inspection_methods),
             "national_filing": self.national_filing,
             "national_filing_reminder_days": self.national_filing_reminder_days,
+            "sanction_ladder": dict(self.sanction_ladder),
+            "certificate_data_revocation": self.certificate_data_revocation,
             "preliminary_opinion_on_municipal_path": self.preliminary_opinion_on_municipal_path,
             "expert_review_level": self.expert_review_level,
             "administrative_review_level": self.administrative_review_level,

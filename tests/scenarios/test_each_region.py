@@ -370,3 +370,84 @@ def test_xpcc_files_twice_and_waits_for_the_national_registry(service: Beian) ->
     assert shown["filing"]["national_filing"]["national_number"] == "NATL-2026-0099"
     actions = [h["action"] for h in shown["history"]]
     assert "national_filing_resubmitted" in actions and "national_filing_recorded" in actions
+
+
+def _investigation(service: Beian, number: str, now: str, ground: str = "false_advertising") -> dict[str, Any]:
+    with at(now):
+        case = service.cases.send("violation_report", number, {"ground": ground, "facts": "待查"},
+                                  actor="caseworker")["case"]
+    (task,) = service.cases.tasks(case)
+    return service.cases.task(task["id"])
+
+
+def test_shanghai_investigates_on_its_own_ladder(service: Beian, issued: dict[str, dict[str, Any]]) -> None:
+    """Shanghai 三（四）2: 即知即改 for what is not yet a violation, then 约谈提醒、责令改正 / 警告、限期整改、暂停评价
+    /
+    终止备案, in its own words; uploaded certificate data beyond the scope is revoked by a decision with remedies and
+    sent to the certificate data system. Sichuan's investigator is offered Jilin's three, and neither the extra
+    tiers nor a revocation, whoever submits them."""
+    number = issued["shanghai"]["filed"]["filing_number"]
+    now = _later(issued["shanghai"]["ended"], days=60)
+    before = service.records.show(number)
+    task = _investigation(service, number, now)
+    ladder = task["schema"]["properties"]["decision"]["oneOf"]
+    assert [(c["const"], c["title"][:6]) for c in ladder] == [
+        ("no_violation", "未发现违规"), ("correct_now", "违反管理规定"), ("interview", "一般违纪违规"),
+        ("warning", "严重违纪违规"), ("terminate", "特别严重违纪")]
+    assert [c["const"] for c in task["schema"]["properties"]["certificate_data"]["oneOf"]] == ["none", "revoke"]
+    with at(_later(now, days=1)):
+        service.cases.complete(task["id"], {"decision": "correct_now", "opinion": "尚未构成违纪违规",
+                                            "facts": "考场公告张贴位置不显著"}, actor="caseworker")
+    shown = service.records.show(task["case"])
+    assert not shown["open"] and shown["case_status"] == "closed"
+    [notice] = [d for d in shown["documents"] if d["kind"] == "correct_now_notice"]
+    words = _text(service.records.document(notice["id"])["html"])
+    assert "即知即改、立行立改" in words and "申请行政复议" not in words and "吉林" not in words
+    filing = service.records.show(number)
+    assert filing["status"] == before["status"], "no measure on the filing"
+    assert filing["filing"]["violations"] == before["filing"]["violations"], "not a violation: nothing archived"
+
+    task = _investigation(service, number, _later(now, days=5))
+    with at(_later(now, days=6)):
+        service.cases.complete(task["id"], {
+            "decision": "interview", "opinion": "属实", "facts": "超范围上传证书数据",
+            "certificate_data": "revoke", "certificate_data_detail": "2026年第3批次电工（6-31-01-03）三级证书12份"},
+            actor="caseworker")
+    shown = service.records.show(task["case"])
+    [revocation] = [d for d in shown["documents"] if d["kind"] == "certificate_revocation_notice"]
+    html = service.records.document(revocation["id"])["html"]
+    words = _text(html)
+    assert "撤销你单位上传的上述违规证书数据" in words and "2026年第3批次电工" in words
+    assert "申请行政复议" in words and _basis(html) == [f"{SHANGHAI_RULES}三（四）2"]
+    assert {d["kind"] for d in shown["documents"]} >= {"certificate_revocation_notice", "interview_notice"}
+    measures = [v["measure"] for v in service.records.show(number)["filing"]["violations"]]
+    assert measures.count("certificate_revocation") == 1 and "interview" in measures
+    with service.uow() as uow:
+        sent = [m.payload["detail"] for m in uow.repo.outbox_of_case(task["case"]) if m.system == "certificate_registry"]
+    assert sent == ["2026年第3批次电工（6-31-01-03）三级证书12份"]
+
+    task = _investigation(service, number, _later(now, days=10))
+    with at(_later(now, days=11)):
+        service.cases.complete(task["id"], {"decision": "terminate", "opinion": "情节特别严重",
+                                            "facts": "有组织舞弊"}, actor="caseworker")
+    cases = service.records.show(number)["cases"]
+    [ordered] = [c for c in cases if c["process"] == "ordered_termination" and c["open"]]
+    shown = service.records.show(ordered["case"])
+    assert any("上海市人社局" in (h["article"] or "") and "特别严重" in h["summary"] for h in shown["history"]), \
+        "the ground is Shanghai's own tier, not a 参照 of Jilin's"
+
+
+def test_other_regions_offer_the_three_measures_and_no_revocation(service: Beian,
+                                                                   issued: dict[str, dict[str, Any]]) -> None:
+    number = issued["sichuan-provincial"]["filed"]["filing_number"]
+    task = _investigation(service, number, _later(issued["sichuan-provincial"]["ended"], days=60))
+    assert [c["const"] for c in task["schema"]["properties"]["decision"]["oneOf"]] == [
+        "no_violation", "interview", "warning"]
+    assert [c["const"] for c in task["schema"]["properties"]["certificate_data"]["oneOf"]] == ["none"]
+    for refused in ({"decision": "correct_now", "opinion": "x", "facts": "x"},
+                    {"decision": "terminate", "opinion": "x", "facts": "x"},
+                    {"decision": "interview", "opinion": "x", "facts": "x", "certificate_data": "revoke",
+                     "certificate_data_detail": "x"}):
+        with pytest.raises(InvalidInput):
+            service.cases.complete(task["id"], refused, actor="caseworker")
+    assert [t["id"] for t in service.cases.tasks(task["case"])] == [task["id"]], "nothing changed"

@@ -204,6 +204,7 @@ DESIGN_OPERATORS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "terminate_filing": (frozenset({"kind", "reason", "article"}), frozenset()),
     "start_process": (frozenset({"process", "ground", "reason", "article"}), frozenset()),
     "escalate": (frozenset({"reason", "article"}), frozenset()),
+    "revoke_certificates": (frozenset({"detail", "article"}), frozenset()),
 }
 DOCUMENT_FIELDS: dict[str, frozenset[str]] = {
     "renewal_reminder": frozenset({"reminder"}),
@@ -214,6 +215,7 @@ DOCUMENT_FIELDS: dict[str, frozenset[str]] = {
     "interview_notice": frozenset({"facts", "invalid_results"}),
     "warning_notice": frozenset({"facts", "rectification_deadline"}),
     "wrapup_notice": frozenset({"wrapup_deadline", "opinion"}),
+    "correct_now_notice": frozenset({"facts"}),
     "change_decision": frozenset({"approved", "reasons"}),
 }
 CASE_STATUSES = {
@@ -306,6 +308,8 @@ def _answer(operator: str, params: dict[str, Any], data: dict[str, Any], n: int,
             return {"told": bool(params["objection"].get("contact"))}
         case "terminate_filing":
             return {"terminated": [data["filing"]["number"]]}
+        case "revoke_certificates":
+            return {"document_id": n}
         case ("set_status" | "filing_status" | "escalate" | "publish_publicity" | "record_sanction" | "apply_change"
               | "start_process"):
             return {}

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 JILIN = "《吉林省职业技能等级评价机构管理办法（试行）》（征求意见稿）"
+SHANGHAI = "上海市人社局《关于加强职业技能等级认定规范管理的通知》（2024年4月26日）"
 
 
 RENEWAL = f"参照{JILIN} 第二十八条、第三十条（一）"
@@ -116,6 +117,15 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         facts=["2029年7月12日电工四级考试未安排质量督导"],
         ground_label="对评价活动未安排质量督导或质量督导流于形式",
         invalid_results=False,
+    ),
+    "correct_now_notice": common(
+        articles=[f"{SHANGHAI} 三（四）2"],
+        facts=["2029年7月12日考场公告张贴位置不显著"],
+    ),
+    "certificate_revocation_notice": common(
+        articles=[f"{SHANGHAI} 三（四）2"],
+        ground_label="超出备案范围开展评价工作",
+        detail=["2029年第3批次电工（6-31-01-03）三级证书12份：电工未在备案范围内"],
     ),
     "wrapup_notice": common(
         articles=[f"参照{JILIN} 第三十二条、第三十九条"],

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tasks.form_choices import case_choices, choices_problem, for_case, narrowed
+from tasks.grounds import ground
 from tasks.regions import RegionConfigError, load_profiles, parse_toml, profile_by_key
 from tasks.regions.parsing import parse_profiles
 
@@ -77,3 +78,37 @@ def test_regions_toml_refuses_an_unknown_or_empty_inspection_method() -> None:
     empty = text.replace('inspection_methods = ["onsite", "online"]', 'inspection_methods = []')
     with pytest.raises(RegionConfigError, match="inspection_methods"):
         parse_profiles(parse_toml(empty))
+
+
+def test_the_investigation_offers_the_regions_own_ladder_in_its_words() -> None:
+    form = {"type": "object", "properties": {"decision": {
+        "type": "string", "x-choices": "sanction_ladder",
+        "oneOf": [{"const": key, "title": f"表单：{key}"}
+                  for key in ("no_violation", "correct_now", "interview", "warning", "terminate")]}}}
+    sichuan = for_case(form, "510000", {"institution": {"type": "employer"}})["properties"]["decision"]["oneOf"]
+    assert sichuan == [{"const": key, "title": f"表单：{key}"} for key in ("no_violation", "interview", "warning")]
+    shanghai = for_case(form, "310115", {"institution": {"type": "school"}})["properties"]["decision"]["oneOf"]
+    assert [c["const"] for c in shanghai] == ["no_violation", "correct_now", "interview", "warning", "terminate"]
+    assert shanghai[1]["title"] == "违反管理规定但尚未构成违纪违规：要求即知即改、立行立改"
+
+
+@pytest.mark.parametrize("ladder, message", [
+    ('{ no_violation = "未发现违规", punish = "罚款" }', "含未知措施：punish"),
+    ('{ interview = "约谈" }', "须含 no_violation"),
+    ('{ no_violation = "" }', "措施键到措施名称"),
+])
+def test_regions_toml_refuses_a_ladder_with_unknown_or_missing_measures(ladder: str, message: str) -> None:
+    text = resources.files("tasks").joinpath("regions.toml").read_text(encoding="utf-8")
+    start = text.index("[profiles.shanghai.sanction_ladder]")
+    end = text.index("\n\n", start)
+    bad = (text[:start] + text[end:]).replace(
+        "certificate_data_revocation = true", f"certificate_data_revocation = true\nsanction_ladder = {ladder}", 1)
+    with pytest.raises(RegionConfigError, match=message):
+        parse_profiles(parse_toml(bad))
+
+
+def test_an_especially_serious_ground_rests_on_shanghais_own_text_there() -> None:
+
+    found = ground("especially_serious")
+    assert found.citation("shanghai").startswith("上海市人社局") and found.citation("shanghai").endswith("三（四）2")
+    assert found.citation("sichuan").startswith("参照") and not found.reportable

@@ -95,6 +95,11 @@ REQUIRED_IDS: dict[str, dict[str, str]] = {
         "transfer_rectification_failed": "serviceTask",
         "transfer_rectification_overdue": "serviceTask",
         "transferred": "endEvent",
+        "revokes_certificate_data": "exclusiveGateway",
+        "revoke_certificate_data": "serviceTask",
+        "notice_correct_now": "serviceTask",
+        "corrected_now": "endEvent",
+        "transfer_especially_serious": "serviceTask",
     },
     "ordered_termination": {
         "start": "startEvent",
@@ -915,3 +920,29 @@ def test_an_unknown_decision_fails_loudly(services: Services, process: str, form
     with pytest.raises(WorkflowException):
         case.step(fill)
     assert case.open_tasks() == [form] and services.calls == calls
+
+
+def test_sanction_correct_now_asks_for_an_immediate_correction_and_archives_nothing(
+        sanction: ParsedDefinition, services: Services) -> None:
+    """Shanghai 三（四）2: not yet a violation — 即知即改、立行立改, no measure, nothing in the violations archive."""
+    case = Case(sanction, services)
+    case.complete("sanction_investigation", {"decision": "correct_now", "opinion": "尚未构成违纪违规",
+                                             "facts": "考场公告张贴位置不显著"})
+    assert case.ended_at() == ["corrected_now"]
+    assert services.operators() == ["set_status", "issue_document", "set_status"]
+    assert services.params_of("issue_document") == [{"kind": "correct_now_notice", "facts": "考场公告张贴位置不显著",
+                                                     "article": ARTICLES["sanctions"]}]
+    assert services.statuses() == ["investigating", "closed"]
+
+
+def test_sanction_revokes_certificate_data_before_its_measure_and_the_especially_serious_go_to_termination(
+        sanction: ParsedDefinition, services: Services) -> None:
+    case = Case(sanction, services)
+    case.complete("sanction_investigation", {"decision": "terminate", "opinion": "情节特别严重", "facts": "有组织舞弊",
+                                             "certificate_data": "revoke", "certificate_data_detail": "证书12份"})
+    assert case.ended_at() == ["transferred"]
+    assert services.operators() == ["set_status", "revoke_certificates", "start_process", "set_status"]
+    assert services.params_of("revoke_certificates") == [{"detail": "证书12份", "article": ARTICLES["sanctions"]}]
+    [started] = services.params_of("start_process")
+    assert (started["process"], started["ground"]) == ("ordered_termination", "especially_serious")
+    assert started["reason"] == "经调查核实存在特别严重违纪违规情形：有组织舞弊"

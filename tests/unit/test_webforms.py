@@ -26,6 +26,7 @@ from adapters.entrypoints.web.forms import (
     problems_by_field,
     submitted_values,
 )
+from tasks import form_choices
 from tasks.forms import schema_problems
 from tests.support.forms import browser_post
 
@@ -54,6 +55,11 @@ SUBMISSIONS: dict[str, list[tuple[str, str]]] = {
     "higher_review.schema.json": [("csrf_token", "t0k"), ("result", "pass"), ("opinion", "拟备案名单与材料一致。")],
     "decide_termination.schema.json": [("csrf_token", "t0k"), ("decision", "terminate"),
                                          ("reasons", "超出备案范围开展评价，情节严重。")],
+    "national_filing_returned.schema.json": [("csrf_token", "t0k"),
+                                             ("corrections", "已按国家职业分类大典更正电工的职业编码。")],
+    "national_filing.message.schema.json": [("csrf_token", "t0k"), ("result", "accepted"),
+                                            ("national_number", "NATL-2026-0099"), ("acknowledged_on", "2026-11-20"),
+                                            ("reasons", "")],
     "preliminary_opinion.schema.json": [("csrf_token", "t0k"), ("recommendation", "recommend"),
                                         ("opinion", "申报材料齐全，建议市级组织专家评估。")],
     "administrative_review.schema.json": [("csrf_token", "t0k"), ("result", "fail"),
@@ -251,7 +257,9 @@ def test_required_and_conditionally_required() -> None:
     assert expert["opinion"].condition == "专家评估结论为「不通过」时必填"
     sanction = by_name(form_fields(load("sanction_investigation.schema.json")))
     assert sanction["facts"].condition == (
-        "核查结论为「情节轻微：约谈主要负责人」或「情节严重或一年内再次出现：警告、限期整改、暂停评价」时必填")
+        "核查结论为「尚未构成违纪违规：要求即知即改、立行立改」或「情节轻微：约谈主要负责人」或"
+        "「情节严重或一年内再次出现：警告、限期整改、暂停评价」或「特别严重：转入终止备案程序」时必填")
+    assert sanction["certificate_data_detail"].condition == "违规上传的证书数据为「撤销其上传的违规证书数据」时必填"
     assert sanction["rectification_days"].condition == (
         "核查结论为「情节严重或一年内再次出现：警告、限期整改、暂停评价」时必填")
     assert sanction["opinion"].required and sanction["opinion"].condition is None
@@ -539,7 +547,10 @@ def test_add_row_button_is_reported() -> None:
 
 
 def test_html_required_only_for_unconditionally_required_fields() -> None:
-    page = lxml_html.fromstring(render(form_fields(load("sanction_investigation.schema.json"))))
+    # As a Sichuan case offers it: the region's three measures (tasks/form_choices.py).
+    schema = form_choices.for_case(load("sanction_investigation.schema.json"), "510000",
+                                   {"institution": {"type": "employer"}})
+    page = lxml_html.fromstring(render(form_fields(schema)))
     required = {e.get("name") for e in page.xpath("//*[@required]")}
     assert required == {"decision", "opinion"}
     assert len(page.xpath('//input[@name="decision"][@required]')) == 3

@@ -240,6 +240,12 @@ def _describe_if(condition: Mapping[str, Any], root: Mapping[str, Any], properti
         if not isinstance(wanted, list) or not wanted:
             return None
         titles = {_choice_value(c.const): c.title for c in _choices(field_schema)}
+        if titles:
+            # A form narrowed to the case's choices (tasks/form_choices.py) names only the values it offers; a rule
+            # on none of them never applies to this case.
+            wanted = [v for v in wanted if _choice_value(v) in titles]
+            if not wanted:
+                return None
         shown = "或".join(f"「{titles.get(_choice_value(v), _plain(v))}」" for v in wanted)
         phrases.append(f"{title}为{shown}")
     return "且".join(phrases)
