@@ -52,6 +52,7 @@ KIND_WORDS: Final = MappingProxyType({
     "wrapup_notice": "收尾",
     "correct_now_notice": "即改",
     "certificate_revocation_notice": "撤证",
+    "delisting_notice": "退录",
     "correction_notice": "更",
 })
 """The word of each document kind in its number (`{kind}`): short, distinct, and read as what the document is."""

@@ -17,7 +17,8 @@ from tasks.divisions import division_name
 from tasks.regions import PROVINCES
 
 ADVERSE_KINDS: Final = frozenset({"rejection_notice", "not_filed_notice", "warning_notice", "renewal_refusal",
-                                  "suspension_notice", "termination_notice", "certificate_revocation_notice"})
+                                  "suspension_notice", "termination_notice", "certificate_revocation_notice",
+                                  "delisting_notice"})
 """The documents that decide against the institution (a termination only when it did not ask for it)."""
 
 _CORPS: Final = "66"

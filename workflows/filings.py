@@ -34,6 +34,7 @@ FILING_STATUSES: dict[str, str] = {
     "suspended": "暂停评价（调查或整改期间）",
     "winding_up": "自愿终止收尾中（已停止报名）",
     "expired": "有效期已届满（未续期）",
+    "delisted": "已退出评价机构目录（红黑榜评为“黑色”）",
     "terminated": "已终止备案",
 }
 BASE_STATUSES = ("filed", "renewal_window", "renewal_review", "winding_up")
@@ -73,11 +74,13 @@ def audit_for(ctx: StepContext, case_id: str, action: str, summary: str, *, arti
 
 
 def visible_status(filing: Filing, on: date) -> str:
-    """What the filing is on day `on`: terminated; past its validity without a renewal under way (the automatic
-    termination that follows suspends it, but what the public and the institution must read is that it expired);
-    suspended; or its base status."""
+    """What the filing is on day `on`: terminated; out of the directory (XPCC 第二十二条: rated black); past its
+    validity without a renewal under way (the automatic termination that follows suspends it, but what the public
+    and the institution must read is that it expired); suspended; or its base status."""
     if filing.termination_kind:
         return "terminated"
+    if filing.rating == "black":
+        return "delisted"
     if on > filing.valid_until and filing.base_status in ("filed", "renewal_window"):
         return "expired"
     if filing.suspended_by:
@@ -145,6 +148,27 @@ def notify_institution(ctx: StepContext, institution: dict[str, Any], subject: s
                 {"channels": channels, "to": {"name": institution.get("contact") or institution.get("name"),
                                               "organisation": institution.get("name"), **recipients},
                  "subject": subject, "text": text, **extra}, case_id=case_id)
+
+
+RATINGS: dict[str, str] = {"red": "红色", "black": "黑色"}
+
+
+def rate(ctx: StepContext, filing: Filing, rating: str, reasons: str = "") -> int | None:
+    """Record the red/black list rating (XPCC 第二十二条): a red filing continues after expiry by a simplified renewal;
+    a black one leaves the directory of evaluation institutions at once (its status says so, the national registry is
+    told) and is served the decision, with remedies; it cannot renew. The id of the document served, if any."""
+    profile = profile_of(filing)
+    article = profile.article("red_black_list")
+    filing.rating = rating
+    ctx.audit("filing_rated", f"备案 {filing.filing_number} 评为“{RATINGS[rating]}”"
+              + (f"：{reasons}" if reasons else ""), article=article, rating=rating)
+    if rating == "black":
+        reason = "红黑榜评为“黑色”，退出评价机构目录"
+        _refresh(ctx, filing, reason, article)
+        return store_document(ctx, "delisting_notice", document_context(
+            ctx, filing, articles=[article], reasons=[reasons or reason]), article)
+    _refresh(ctx, filing, "红黑榜评为“红色”", article)
+    return None
 
 
 def set_base_status(ctx: StepContext, filing: Filing, status: str, reason: str, article: str) -> None:

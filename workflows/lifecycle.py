@@ -177,7 +177,7 @@ def _renewal(uow: UnitOfWork, filing: Filing, payload: dict[str, Any], actor: st
     profile = profile_for_region(filing.region)
     _already_open(uow, filing, "renewal", "续期")
     if profile.red_list_continuation and filing.rating == "black":
-        raise IllegalEvent(f"备案 {filing.filing_number} 已被评为“黑色”，有效期满后退出评价机构目录，不能续期"
+        raise IllegalEvent(f"备案 {filing.filing_number} 已被评为“黑色”并退出评价机构目录，不能续期"
                            f"（{profile.article('red_black_list')}），未作任何更改")
     window_opens = date.fromisoformat(facts["window_opens"])
     if today < window_opens:

@@ -43,6 +43,7 @@ DocumentKind = Literal[
     "wrapup_notice",
     "correct_now_notice",
     "certificate_revocation_notice",
+    "delisting_notice",
     "correction_notice",
 ]
 
@@ -70,6 +71,8 @@ TITLES: dict[str, str] = {
     "correct_now_notice": "即知即改通知书",
     # Shanghai 三（四）2: certificate data uploaded beyond the filed scope or wrongly is revoked.
     "certificate_revocation_notice": "撤销违规证书数据决定书",
+    # XPCC 第二十二条: an institution rated black leaves the directory of evaluation institutions.
+    "delisting_notice": "退出评价机构目录通知书",
     # A served document never changes: a mistake in one is corrected by this, which names it and what was wrong.
     "correction_notice": "更正通知书",
 }
@@ -273,6 +276,11 @@ KIND_REQUIRED: dict[str, dict[str, str]] = {
         "articles": "依据条款",
         "detail": "撤销的证书数据",
         "ground_label": "违规情形",
+    },
+    "delisting_notice": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "reasons": "评定理由",
     },
     "wrapup_notice": {
         "filing_number": "机构备案编号",

@@ -432,11 +432,21 @@ def test_xpcc_red_list_continues_after_expiry_through_a_simplified_renewal(
 
 def test_xpcc_black_list_cannot_renew_and_leaves_at_expiry(beian: Beian, write_json: Any,
                                                            application: dict[str, Any]) -> None:
+    """XPCC 第二十二条: 评为“黑色”的…退出评价机构目录 — at once, by a decision served with its remedies; the filing
+    cannot renew and is terminated automatically at expiry."""
     _, number = file_institution(beian, write_json, _xpcc(application))
-    send(beian, "rating", number, {"rating": "black"}, "2029-01-10T10:00:00+08:00")
+    send(beian, "rating", number, {"rating": "black", "reasons": "现场督导发现考务管理混乱"},
+         "2029-01-10T10:00:00+08:00")
+    shown = beian.json("show", number)
+    assert (shown["status"], shown["status_label"]) == ("delisted", "已退出评价机构目录（红黑榜评为“黑色”）")
+    [notice] = [d for d in shown["documents"] if d["kind"] == "delisting_notice"]
+    text = beian("document", str(notice["id"])).out
+    assert "退出评价机构目录" in text and "现场督导发现考务管理混乱" in text and "申请行政复议" in text
+    assert "《兵团职业技能等级认定工作规程》第二十二条" in text and "吉林" not in text
+    assert [h for h in shown["history"] if h["action"] == "filing_status_changed" and "黑色" in h["summary"]]
     err = send(beian, "renewal_application", number, {"summary": "续期"}, "2029-08-01T10:00:00+08:00",
                expect=ILLEGAL)
-    assert "黑色" in err
+    assert "黑色" in err and "退出评价机构目录" in err
     beian.json("sweep", now=EXPIRED)
     assert [c["process"] for c in beian.json("show", number)["cases"] if c["open"]] == ["automatic_termination"]
 

@@ -127,6 +127,10 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         ground_label="超出备案范围开展评价工作",
         detail=["2029年第3批次电工（6-31-01-03）三级证书12份：电工未在备案范围内"],
     ),
+    "delisting_notice": common(
+        articles=["《兵团职业技能等级认定工作规程》第二十二条"],
+        reasons=["2029年度红黑榜评估：现场督导发现考务管理混乱，社会反响差"],
+    ),
     "wrapup_notice": common(
         articles=[f"参照{JILIN} 第三十二条、第三十九条"],
         wrapup_deadline="2029-09-30",

@@ -22,13 +22,13 @@ from tasks.regions import profile_for_region
 from tasks.text import text_problem
 from workflows import clock
 from workflows.engine import StepContext, definition_of, run_step, start_instance
-from workflows.filings import TERMINATION_KINDS
-from workflows.lifecycle import new_case_id, open_procedure
+from workflows.filings import RATINGS, TERMINATION_KINDS
+from workflows.lifecycle import new_case_id, open_procedure, refuse_if_terminated
 from workflows.messages import MESSAGES, STARTERS
 from workflows.operators import STATUSES
 from workflows.progress import progress_of, read_process_model
 from workflows.service.base import Capability, audit_system, local, minute
-from workflows.service.commands import DRAFT_KEY, CompleteTask, RefreshFiling, SaveDraft, SendMessage
+from workflows.service.commands import DRAFT_KEY, CompleteTask, RateFiling, RefreshFiling, SaveDraft, SendMessage
 from workflows.service.materials import Upload, check_items, store
 from workflows.state import load_state
 from workflows.transient import rerun_if_transient
@@ -272,20 +272,28 @@ class Cases(Capability):
         return candidates[0].case_id
 
     def _rate(self, uow: UnitOfWork, filing: Filing, payload: dict[str, Any], actor: str) -> dict[str, Any]:
-        """Record the red/black list rating (XPCC 第二十二条) and let the filing's open cases see it."""
+        """Record the red/black list rating (XPCC 第二十二条) as a step of the case that watches the filing (a black
+        one serves the delisting decision there), and let the filing's other open cases see it."""
         profile = profile_for_region(filing.region)
         if not profile.red_list_continuation:
             raise IllegalEvent(f"{profile.name}未实行红黑榜连续备案制度，未作任何更改")
         rating = payload.get("rating")
-        if rating not in ("red", "black"):
+        if rating not in RATINGS:
             raise InvalidInput("红黑榜评定结果 rating 应为 red（红色）或 black（黑色）")
-        filing.rating = rating
-        colour = "红色" if rating == "red" else "黑色"
-        audit_system(uow, actor, "filing_rated", f"备案 {filing.filing_number} 评为“{colour}”",
-                      case_id=filing.case_id, rating=rating)
-        for case in uow.repo.open_cases_of_filing(filing.id):
-            run_step(uow, case.case_id, RefreshFiling(), actor)
-        return {"case": None, "filing": filing.filing_number, "status": filing.status, "rating": rating}
+        reasons = payload.get("reasons", "")
+        if not isinstance(reasons, str):
+            raise InvalidInput("评定理由 reasons 应为文字")
+        refuse_if_terminated(filing, "红黑榜评定")
+        cases = uow.repo.open_cases_of_filing(filing.id)
+        if not cases:
+            raise IllegalEvent(f"备案 {filing.filing_number} 没有在办的案件可以记录评定结果，未作任何更改")
+        # The validity watch carries the filing through its period; a renewal or another procedure otherwise.
+        watch = next((c for c in cases if c.process_id == "filing_validity"), cases[0])
+        ctx = run_step(uow, watch.case_id, RateFiling(rating, reasons.strip()), actor)
+        for case in cases:
+            if case.case_id != watch.case_id:
+                run_step(uow, case.case_id, RefreshFiling(), actor)
+        return {"case": ctx.case_id, "filing": filing.filing_number, "status": filing.status, "rating": rating}
 
 
 def _case_schema(schema: dict[str, Any] | None, instance: Instance | None) -> dict[str, Any] | None:

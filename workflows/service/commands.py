@@ -19,7 +19,7 @@ from tasks.calendar import Deadline
 from tasks.errors import IllegalEvent, InvalidInput
 from tasks.forms import schema_problems
 from workflows.engine import StepContext
-from workflows.filings import filing_facts
+from workflows.filings import filing_facts, rate
 from workflows.messages import MESSAGES
 from workflows.operators import STATUSES
 
@@ -135,6 +135,22 @@ class RecomputeDeadlines:
                       f"节假日安排已载入，重新计算暂定期限：{old_due[:10]} → {new['due'][:10]}"
                       + ("" if new["provisional"] else "（已确定）"),
                       old_due=old_due, deadline=new)
+
+
+@dataclass(frozen=True)
+class RateFiling:
+    """Record a red/black list rating on the case that watches the filing (its document is that case's), and give
+    the case's waiting tasks the filing's new facts."""
+
+    rating: str
+    reasons: str = ""
+
+    def apply(self, workflow: BpmnWorkflow, ctx: StepContext) -> None:
+        filing = ctx.repo.filing(ctx.instance.filing_id, for_update=True) if ctx.instance.filing_id else None
+        if filing is None:
+            raise IllegalEvent(f"案件 {ctx.case_id} 没有关联的备案，未作任何更改")
+        rate(ctx, filing, self.rating, self.reasons)
+        RefreshFiling().apply(workflow, ctx)
 
 
 @dataclass(frozen=True)
