@@ -74,6 +74,7 @@ ARTICLE_KEYS: Final = MappingProxyType(
         "branch_termination": "总部终止备案时分支机构一并终止",
         "violations_archive": "违纪违规行为处理档案",
         "red_black_list": "红黑榜评估与连续备案",
+        "annual_report": "年度工作总结及认定计划报送",
     }
 )
 

@@ -115,4 +115,5 @@ PROCEDURE_GROUNDS: Final = {
     "continuation": "红榜机构有效期满连续备案",
     "change": "备案事项变更报告",
     "voluntary": "机构申请自愿终止备案",
+    "annual_report": "年度工作总结及认定计划报送",
 }

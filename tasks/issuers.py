@@ -53,6 +53,7 @@ KIND_WORDS: Final = MappingProxyType({
     "correct_now_notice": "即改",
     "certificate_revocation_notice": "撤证",
     "delisting_notice": "退录",
+    "annual_report_request": "报",
     "correction_notice": "更",
 })
 """The word of each document kind in its number (`{kind}`): short, distinct, and read as what the document is."""

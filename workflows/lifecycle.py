@@ -35,6 +35,7 @@ CASE_PREFIXES: dict[str, str] = {
     "ordered_termination": "ZL",
     "automatic_termination": "ZD",
     "voluntary_termination": "ZY",
+    "annual_report": "NB",
 }
 
 PROCESS_LABELS: dict[str, str] = {
@@ -46,6 +47,7 @@ PROCESS_LABELS: dict[str, str] = {
     "ordered_termination": "责令终止备案程序",
     "automatic_termination": "自动终止备案程序",
     "voluntary_termination": "自愿终止备案程序",
+    "annual_report": "年度工作总结及认定计划报送",
 }
 
 ENTITY_CLOSED_REASONS = {"deregistered": "注销", "bankrupt": "破产", "closed": "关闭"}
@@ -62,7 +64,7 @@ def procedure_ground(code: str, region: str) -> dict[str, str]:
     if code in PROCEDURE_GROUNDS:
         profile = profile_for_region(region)
         key = {"renewal": "renewal", "continuation": "red_black_list", "change": "changes",
-               "voluntary": "voluntary_termination"}[code]
+               "voluntary": "voluntary_termination", "annual_report": "annual_report"}[code]
         return {"code": code, "label": PROCEDURE_GROUNDS[code], "article": profile.article(key),
                 "procedure": code}
     return ground(code).to_dict(profile_for_region(region).key)

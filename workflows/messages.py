@@ -23,6 +23,7 @@ MESSAGES: dict[str, str] = {
     "wrapup_done": "收尾工作完成报告",
     "rectification_done": "整改完成报告",
     "national_filing": "国家备案结果（兵团、国家双备案）",
+    "annual_report": "年度工作总结及认定计划",
     **STARTERS,
     "rating": "红黑榜评定结果",
 }

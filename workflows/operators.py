@@ -72,6 +72,8 @@ STATUSES: dict[str, str] = {
     "transferred": "已移交责令终止程序",
     "closed": "已办结",
     "cancelled": "已终止办理",
+    "awaiting_report": "待报送年度总结和计划",
+    "reported": "年度报送已收悉",
 }
 
 
@@ -343,6 +345,8 @@ def op_issue_filing(ctx: StepContext, article: str = "") -> dict[str, Any]:
             "occupations": [{"code": o["code"], "name": o["name"], "levels": o["levels"]}
                             for o in application["occupations"]], "article": profile.article("administrative_review")})
     _later_start(ctx, filing, "filing_validity", "renewal", "")
+    if profile.annual_report:  # Beijing 六（四）: the yearly summary and plan, from the first new year on
+        _later_start(ctx, filing, "annual_report", "annual_report", "")
     return {"filing_number": number, "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat(),
             "document_id": document_id}
 
@@ -470,6 +474,8 @@ def op_issue_document(ctx: StepContext, kind: str, article: str = "", **fields: 
                      rectification_deadline=_last_day(fields.pop("rectification_deadline")))
     elif kind == "interview_notice":
         extra["ground_label"] = case_ground.get("label", "")
+    elif kind == "annual_report_request":
+        extra["report_deadline"] = _last_day(fields.pop("report_deadline"))
     elif kind == "wrapup_notice":
         extra["wrapup_deadline"] = _last_day(fields.pop("wrapup_deadline"))
     elif kind == "verification_opinion":
@@ -485,6 +491,16 @@ def op_issue_document(ctx: StepContext, kind: str, article: str = "", **fields: 
         extra["changes"] = [{"label": c["label"], "after": describe(c["after"])} for c in applied]
     document_id = store_document(ctx, kind, document_context(ctx, filing, **extra, **fields), article)
     return {"document_id": document_id}
+
+
+def op_record_annual_report(ctx: StepContext, report: dict[str, Any], opinion: str = "",
+                            article: str = "") -> dict[str, Any]:
+    """Keep the institution's yearly summary and plan (Beijing 六（四）) in the case's history, as received."""
+    year = int(report["year"])
+    ctx.audit("annual_report_recorded", f"收悉{year}年度工作总结及{year + 1}年认定计划"
+              + (f"（审核意见：{opinion}）" if opinion else ""), article=article, year=year,
+              report_summary=report["summary"], report_plan=report["plan"])
+    return {"year": year}
 
 
 def op_record_sanction(ctx: StepContext, measure: str, article: str = "", invalid_results: bool = False) -> dict:
@@ -572,6 +588,7 @@ OPERATORS: dict[str, Callable[..., dict[str, Any]]] = {
     "record_national_filing": op_record_national_filing,
     "report_national_filing": op_report_national_filing,
     "revoke_certificates": op_revoke_certificates,
+    "record_annual_report": op_record_annual_report,
 }
 
 

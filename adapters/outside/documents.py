@@ -44,6 +44,7 @@ DocumentKind = Literal[
     "correct_now_notice",
     "certificate_revocation_notice",
     "delisting_notice",
+    "annual_report_request",
     "correction_notice",
 ]
 
@@ -73,6 +74,8 @@ TITLES: dict[str, str] = {
     "certificate_revocation_notice": "撤销违规证书数据决定书",
     # XPCC 第二十二条: an institution rated black leaves the directory of evaluation institutions.
     "delisting_notice": "退出评价机构目录通知书",
+    # Beijing 六（四）: the yearly summary and plan, asked for when late or incomplete.
+    "annual_report_request": "年度工作总结及认定计划报送通知",
     # A served document never changes: a mistake in one is corrected by this, which names it and what was wrong.
     "correction_notice": "更正通知书",
 }
@@ -282,6 +285,13 @@ KIND_REQUIRED: dict[str, dict[str, str]] = {
         "articles": "依据条款",
         "reasons": "评定理由",
     },
+    "annual_report_request": {
+        "filing_number": "机构备案编号",
+        "articles": "依据条款",
+        "report_year": "工作总结年度",
+        "report_deadline": "报送期限的最后一日",
+        "reasons": "报送通知的原因",
+    },
     "wrapup_notice": {
         "filing_number": "机构备案编号",
         "articles": "依据条款",
@@ -335,13 +345,13 @@ TEXT_KEYS = frozenset(
 DATE_KEYS = frozenset(
     {"issued_on", "received_on", "valid_from", "valid_until", "previous_valid_until", "window_opens",
      "suspended_on", "statement_deadline", "statement_received_on", "terminated_on", "rectification_deadline",
-     "wrapup_deadline", "corrected_issued_on"}
+     "wrapup_deadline", "corrected_issued_on", "report_deadline"}
 )
 SEAL_PREFIX = "data:image/png;base64,"
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 BOOL_KEYS = frozenset({"approved", "simplified", "invalid_results"})
 # Least value of each whole-number key.
-INT_KEYS: dict[str, int] = {"statement_days": 1, "days_left": 0}
+INT_KEYS: dict[str, int] = {"statement_days": 1, "days_left": 0, "report_year": 2000}
 # Coded values and the table that names them (the same tables the filters use).
 CODE_KEYS: dict[str, tuple[Mapping[str, str], str]] = {
     "reminder": (REMINDER_NAMES, "提醒次数"),

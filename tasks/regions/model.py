@@ -134,6 +134,11 @@ class RegionProfile:
     sanction_ladder: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Shanghai 三（四）2: certificate data uploaded beyond the filed scope or wrongly is revoked.
     certificate_data_revocation: bool = False
+    # Beijing 六（四）: each year an annual summary and plan, due `annual_report_days` working days from 1 January
+    # ("年初", not fixed by the text), followed up every `annual_report_follow_up_days` working days while missing.
+    annual_report: bool = False
+    annual_report_days: int = 20
+    annual_report_follow_up_days: int = 10
     # Documents the region's text calls by another name (Beijing 确认回执, Jilin 备案通知): kind -> title.
     document_titles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Working days an institution publishes its intention before it may apply to terminate (Jilin 第三十二条(一)).
@@ -254,6 +259,9 @@ class RegionProfile:
             "national_filing_reminder_days": self.national_filing_reminder_days,
             "sanction_ladder": dict(self.sanction_ladder),
             "certificate_data_revocation": self.certificate_data_revocation,
+            "annual_report": self.annual_report,
+            "annual_report_days": self.annual_report_days,
+            "annual_report_follow_up_days": self.annual_report_follow_up_days,
             "preliminary_opinion_on_municipal_path": self.preliminary_opinion_on_municipal_path,
             "expert_review_level": self.expert_review_level,
             "administrative_review_level": self.administrative_review_level,

@@ -423,7 +423,8 @@ def test_shanghai_investigates_on_its_own_ladder(service: Beian, issued: dict[st
     measures = [v["measure"] for v in service.records.show(number)["filing"]["violations"]]
     assert measures.count("certificate_revocation") == 1 and "interview" in measures
     with service.uow() as uow:
-        sent = [m.payload["detail"] for m in uow.repo.outbox_of_case(task["case"]) if m.system == "certificate_registry"]
+        sent = [m.payload["detail"] for m in uow.repo.outbox_of_case(task["case"])
+                if m.system == "certificate_registry"]
     assert sent == ["2026年第3批次电工（6-31-01-03）三级证书12份"]
 
     task = _investigation(service, number, _later(now, days=10))
@@ -451,3 +452,53 @@ def test_other_regions_offer_the_three_measures_and_no_revocation(service: Beian
         with pytest.raises(InvalidInput):
             service.cases.complete(task["id"], refused, actor="caseworker")
     assert [t["id"] for t in service.cases.tasks(task["case"])] == [task["id"]], "nothing changed"
+
+
+def test_beijing_reports_each_year_its_summary_and_plan(service: Beian, issued: dict[str, dict[str, Any]]) -> None:
+    """Beijing 六（四）: 企业每年年初…报送上一年工作总结及当年认定计划. From the filing on, a yearly case waits for the
+    report (due 20 working days into the new year); a late one is asked for by a notice (a reminder, never a
+    sanction); a
+    person at the city receives it or asks for more; once received, the next year's case waits for the next
+    report."""
+    number = issued["beijing"]["filed"]["filing_number"]
+    [case] = [c["case"] for c in service.records.show(number)["cases"]
+              if c["process"] == "annual_report" and c["open"]]
+    assert case.startswith("NB")
+    [due] = [d for d in service.records.show(case)["deadlines"] if d["name"] == "等待报送"]
+    # 20 working days from 1 January 2027: 4 January … 29 January (the New Year holiday is 1–3 January).
+    assert due["last_day"] == "2027-01-29" and "1月1日" in due["explanation"], due
+    late = (datetime.fromisoformat(due["due"]) + timedelta(seconds=1)).isoformat()
+    with at(late):
+        service.operations.sweep()
+    shown = service.records.show(case)
+    [request] = [d for d in shown["documents"] if d["kind"] == "annual_report_request"]
+    words = _text(service.records.document(request["id"])["html"])
+    assert "逾期未报送2026年度工作总结及2027年认定计划" in words and "申请行政复议" not in words
+    assert _basis(service.records.document(request["id"])["html"]) == [f"{BEIJING}六（四）"]
+    report = {"year": 2026, "summary": "2026年组织电工认定2批次", "plan": "2027年计划认定电工三级、四级各1批次"}
+    with at(_later(late, days=1)):
+        service.cases.send("annual_report", number, report, actor="external")
+    (task,) = service.cases.tasks(case)
+    assert (task["bpmn_id"], task["role"]) == ("annual_report_review", "supervision")
+    assert service.cases.task(task["id"])["context"]["annual_report"] == report
+    with at(_later(late, days=2)):
+        service.cases.complete(task["id"], {"result": "resubmit", "opinion": "认定计划未列明人数"}, actor="caseworker")
+    assert len([d for d in service.records.show(case)["documents"] if d["kind"] == "annual_report_request"]) == 2
+    with at(_later(late, days=3)):
+        service.cases.send("annual_report", number, {**report, "plan": report["plan"] + "，各40人"}, actor="external")
+        (task,) = service.cases.tasks(case)
+        service.cases.complete(task["id"], {"result": "accepted"}, actor="caseworker")
+    shown = service.records.show(case)
+    assert not shown["open"] and shown["case_status"] == "reported"
+    assert any(h["action"] == "annual_report_recorded" and "收悉2026年度工作总结及2027年认定计划" in h["summary"]
+               for h in shown["history"])
+    [following] = [c for c in service.records.show(number)["cases"]
+                   if c["process"] == "annual_report" and c["open"]]
+    [next_due] = [d for d in service.records.show(following["case"])["deadlines"] if d["name"] == "等待报送"]
+    assert next_due["due"].startswith("2028-"), "the next report is due early next year"
+
+
+def test_only_beijing_asks_for_the_yearly_report(issued: dict[str, dict[str, Any]]) -> None:
+    for key, result in issued.items():
+        processes = {c["process"] for c in result["filed"]["cases"]}
+        assert ("annual_report" in processes) is (key == "beijing"), key

@@ -131,6 +131,12 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         articles=["《兵团职业技能等级认定工作规程》第二十二条"],
         reasons=["2029年度红黑榜评估：现场督导发现考务管理混乱，社会反响差"],
     ),
+    "annual_report_request": common(
+        articles=["京人社职鉴发〔2020〕3号 六（四）"],
+        reasons=["逾期未报送2026年度工作总结及2027年认定计划"],
+        report_year=2026,
+        report_deadline="2027-02-26",
+    ),
     "wrapup_notice": common(
         articles=[f"参照{JILIN} 第三十二条、第三十九条"],
         wrapup_deadline="2029-09-30",

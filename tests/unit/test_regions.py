@@ -170,6 +170,8 @@ def test_all_citation_keys_are_known() -> None:
             if key in ("filing_number", "branch", "national_registry", "higher_review", "site_inspection",
                        "administrative_review", "jurisdiction"):
                 continue
+            if key == "annual_report" and not profile.annual_report:  # only where the text asks for it (Beijing)
+                continue
             assert profile.article(key), (profile.key, key)
 
 
