@@ -3,9 +3,19 @@
 ``validate_application`` is the gate at submission: it returns a normalised copy of a well-formed
 application, or raises ``ApplicationError`` listing *every* problem in Chinese, so the institution can
 correct everything in one go (一次性告知). It checks the JSON Schema (``schemas/application.schema.json``)
-and the rules a schema cannot express: the credit code's check characters (GB 32100-2015), that the
-region is a real province-level area and fits the authority level, that occupation codes are not listed
-twice, and that every assessor examines one of the application's occupations.
+and the rules a schema cannot express: the credit code's check characters (GB 32100-2015), the legal
+representative's identity number (GB 11643-1999: birth date and check character), that the region is a real
+province-level area and fits the authority level, that occupation codes are not listed twice, and that every
+assessor examines one of the application's occupations.
+
+A *new* application (``new=True``: registered through ``app.cases.apply``, whatever the way in) must also give
+what the schema leaves optional only because applications stored before it was asked for lack it
+(``NEW_APPLICATION_REQUIRED``: the legal representative and the identity number, without which the credit
+pre-check cannot look the person up). A resubmission or a change report of such an older case is checked as
+before; a missing number then reaches the intake clerk as a credit check to do by hand (``tasks.prechecks``).
+
+The identity number is personal data: the schema gives it no ``pattern`` (a pattern's message quotes the value),
+and ``tasks.id_number`` words its problems without repeating the number.
 
 Substantive conditions that a caseworker weighs (enough assessors, no active filing, the batch window)
 are pre-checks (``tasks/prechecks.py``): they are shown to the intake clerk, not enforced here.
@@ -34,6 +44,7 @@ from jsonschema import Draft202012Validator
 from tasks.credit_code import credit_code_problem, normalize_credit_code
 from tasks.forms import RESERVED_KEYS as RESERVED_KEYS  # re-exported: part of this module's API
 from tasks.forms import field_reference, json_type_name, schema_problems
+from tasks.id_number import id_number_problem, normalize_id_number
 from tasks.limits import MAX_APPLICATION_BYTES, MAX_ASSESSORS_PER_OCCUPATION, submission_size_problem
 from tasks.regions import INSTITUTION_TYPES, PROVINCES, profile_for_region
 
@@ -43,6 +54,9 @@ LEVEL_NAMES: Final = {
 }
 
 _ROOT_LABEL = "申请"
+
+# Fields of ``institution`` a new application must give, though the schema allows stored ones without them.
+NEW_APPLICATION_REQUIRED: Final = ("legal_representative", "legal_representative_id_number")
 
 _OCCUPATION_CODE = re.compile(r"^[1-8]-[0-9]{2}-[0-9]{2}-[0-9]{2}(-[0-9]{2})?$")
 _REGION_CODE = re.compile(r"^[0-9]{6}$")
@@ -57,16 +71,21 @@ class ApplicationError(ValueError):
         super().__init__(f"申请材料有 {len(self.problems)} 处问题：{listed}")
 
 
-def application_schema() -> dict[str, Any]:
-    """The application's JSON Schema (draft 2020-12), a fresh copy the caller may change."""
-    return copy.deepcopy(_schema())
+def application_schema(*, new: bool = False) -> dict[str, Any]:
+    """The application's JSON Schema (draft 2020-12), a fresh copy the caller may change; with ``new``, as a new
+    application must meet it (``NEW_APPLICATION_REQUIRED`` required of the institution)."""
+    return _requiring_new(copy.deepcopy(_schema())) if new else copy.deepcopy(_schema())
 
 
-def validate_application(data: object) -> dict[str, Any]:
+def validate_application(data: object, *, new: bool = False) -> dict[str, Any]:
     """A normalised copy of ``data`` if it is a well-formed application; else ApplicationError.
 
-    Normalisation: the credit code is upper-cased with all whitespace removed (full-width characters
-    folded to ASCII); identity-card numbers get an upper-case ``X``. Nothing else is changed.
+    ``new``: ``data`` is a new application (not a resubmission or a changed record of one received earlier), which
+    must give everything ``NEW_APPLICATION_REQUIRED`` names.
+
+    Normalisation: the credit code and the legal representative's identity number are upper-cased with all
+    whitespace removed (full-width characters folded to ASCII); identity-card numbers get an upper-case ``X``.
+    Nothing else is changed.
     """
     if not isinstance(data, Mapping):
         raise ApplicationError([f"{_ROOT_LABEL}：应为 JSON 对象，实为{json_type_name(data)}"])
@@ -77,7 +96,7 @@ def validate_application(data: object) -> dict[str, Any]:
     if too_large:
         raise ApplicationError([f"{_ROOT_LABEL}：{too_large}"])
     normalized = _normalize(copy.deepcopy(dict(data)))
-    problems = schema_problems(_validation_schema(), normalized, root_label=_ROOT_LABEL)
+    problems = schema_problems(_validation_schema(new), normalized, root_label=_ROOT_LABEL)
     problems.extend(_rule_problems(normalized))
     if problems:
         raise ApplicationError(problems)
@@ -98,6 +117,9 @@ def _normalize(data: dict[str, Any]) -> dict[str, Any]:
     institution = data.get("institution")
     if isinstance(institution, dict) and isinstance(institution.get("credit_code"), str):
         institution["credit_code"] = normalize_credit_code(institution["credit_code"])
+    if isinstance(institution, dict) and isinstance(institution.get("legal_representative_id_number"), str):
+        institution["legal_representative_id_number"] = normalize_id_number(
+            institution["legal_representative_id_number"])
     for group in ("assessors", "experts", "quality_supervisors"):
         people = data.get(group)
         if isinstance(people, list):
@@ -120,11 +142,19 @@ def _schema() -> dict[str, Any]:
     return schema
 
 
-@lru_cache(maxsize=1)
-def _validation_schema() -> dict[str, Any]:
+def _requiring_new(schema: dict[str, Any]) -> dict[str, Any]:
+    institution = schema["properties"]["institution"]
+    institution["required"] = [*institution["required"],
+                               *(key for key in NEW_APPLICATION_REQUIRED if key not in institution["required"])]
+    return schema
+
+
+@lru_cache(maxsize=2)
+def _validation_schema(new: bool = False) -> dict[str, Any]:
     """The schema with its local ``$ref``s written out in place: the same rules, validated about three times faster
-    (resolving a reference costs more than checking a field, and an application names thousands of people)."""
-    schema = _schema()
+    (resolving a reference costs more than checking a field, and an application names thousands of people).
+    ``new``: as a new application must meet it."""
+    schema = application_schema(new=new)
 
     def inline(node: Any) -> Any:
         if isinstance(node, list):
@@ -152,6 +182,7 @@ def _where(path: list[str | int]) -> str:
 def _rule_problems(data: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
     problems.extend(_credit_code_problems(data))
+    problems.extend(_legal_representative_problems(data))
     problems.extend(_region_problems(data))
     codes = _occupation_codes_by_index(data)
     problems.extend(_duplicate_occupation_problems(codes))
@@ -180,6 +211,17 @@ def _credit_code_problems(data: Mapping[str, Any]) -> list[str]:
         return []  # the schema already reports a missing or empty code
     problem = credit_code_problem(code)
     return [f"{_where(['institution', 'credit_code'])}：{problem}"] if problem else []
+
+
+def _legal_representative_problems(data: Mapping[str, Any]) -> list[str]:
+    institution = data.get("institution")
+    if not isinstance(institution, Mapping):
+        return []
+    number = institution.get("legal_representative_id_number")
+    if not isinstance(number, str) or not number:
+        return []  # the schema already reports a wrong type, an empty number, or one missing from a new application
+    problem = id_number_problem(number)
+    return [f"{_where(['institution', 'legal_representative_id_number'])}：{problem}"] if problem else []
 
 
 def _region_problems(data: Mapping[str, Any]) -> list[str]:

@@ -14,9 +14,11 @@ checked the credit code):
   declared verifiable online (Sichuan 五: 能通过网络核验的，可不提供书面材料) with the route to verify it.
 
 * ``credit``        — the credit registry has no dishonesty record (失信) for the institution or its legal
-  representative (Jilin 第六条; XPCC 第十二条（一）). The lookup itself is done by the step through
-  ``adapters.outside.systems``; this module only judges its outcome, including a registry that could not be reached
-  (the clerk must then check by hand: an unanswered lookup is not a pass).
+  representative (Jilin 第六条; XPCC 第十二条（一）), each reported on its own. The lookups themselves are done by
+  the step through ``adapters.outside.systems`` (the person by the identity number the application gives); this
+  module only judges their outcome, including a registry that could not be reached and an application without the
+  number (received before it was asked for): the clerk must then check by hand, as an unanswered lookup is not a
+  pass. The number is shown masked (``tasks.id_number.mask_id_number``): these messages go into the case history.
 
 What "in the batch window" means
 --------------------------------
@@ -46,6 +48,7 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 
 from tasks.calendar import cn_date
+from tasks.id_number import mask_id_number
 from tasks.regions import MaterialItem, RegionProfile, month_day_in_year
 
 
@@ -67,23 +70,41 @@ class ActiveFilings(Protocol):
 
 @dataclass(frozen=True)
 class CreditLookup:
-    """What the credit registry said about the institution: its dishonesty records, or why it could not say."""
+    """What the credit registry said about one party (the institution, or its legal representative): its dishonesty
+    records, or why it could not say."""
 
     records: tuple[dict[str, str], ...] = ()
     error: str | None = None
 
 
-def credit_failures(lookup: CreditLookup, profile: RegionProfile) -> list[CheckFailure]:
+def credit_failures(application: Mapping[str, Any], institution: CreditLookup, representative: CreditLookup | None,
+                    profile: RegionProfile) -> list[CheckFailure]:
+    """The credit check's failures: the institution's, then its legal representative's, each on its own.
+
+    ``representative`` is None when the application gives no identity number to look the person up by; that is a
+    failure too (the clerk checks by hand), never a silent pass."""
+    article = profile.article("credit")
+    failures = _credit_failures("机构", institution, article)
+    given = application["institution"]
+    person = "法定代表人" + (f" {given['legal_representative']}" if given.get("legal_representative") else "")
+    number = given.get("legal_representative_id_number")
+    if representative is None or not number:
+        return [*failures, CheckFailure(
+            "credit", f"未能核查{person}的失信记录：未提供法定代表人身份证件号码，请人工核查后再作受理决定", article)]
+    return [*failures, *_credit_failures(f"{person}（身份证件号码 {mask_id_number(number)}）", representative, article)]
+
+
+def _credit_failures(party: str, lookup: CreditLookup, article: str) -> list[CheckFailure]:
     if lookup.error is not None:
-        return [CheckFailure("credit", f"未能完成失信记录核查（{lookup.error}），请人工核查后再作受理决定",
-                             profile.article("credit"))]
+        return [CheckFailure("credit", f"未能完成{party}的失信记录核查（{lookup.error}），请人工核查后再作受理决定",
+                             article)]
     if not lookup.records:
         return []
     listed = "；".join(
         "、".join(part for part in (r.get("authority"), r.get("reason"),
                                     f"自 {r['since']} 起" if r.get("since") else None) if part)
         for r in lookup.records)
-    return [CheckFailure("credit", f"信用信息平台有失信记录：{listed}", profile.article("credit"))]
+    return [CheckFailure("credit", f"信用信息平台有{party}的失信记录：{listed}", article)]
 
 
 def missing_materials(application: Mapping[str, Any], profile: RegionProfile,

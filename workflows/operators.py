@@ -13,7 +13,7 @@ from typing import Any
 
 from adapters.outside.db import Filing, FilingPeriod
 from adapters.outside.settings import load_settings
-from adapters.outside.systems import OutsideError, check_dishonesty
+from adapters.outside.systems import DishonestyResult, OutsideError, check_dishonesty, check_person_dishonesty
 from tasks.access import authority_name, authority_of
 from tasks.calendar import SHANGHAI, cn_date
 from tasks.filing import format_filing_number, validity_period
@@ -142,9 +142,9 @@ def op_run_prechecks(ctx: StepContext) -> dict[str, Any]:
     profile = _region(ctx)
     failures = run_prechecks(application, profile, received_on, _ActiveFilings(ctx))
     failures.extend(material_failures(application, profile, {m.item for m in ctx.repo.materials(ctx.instance.case_id)}))
-    lookup = _credit_lookup(application["institution"]["credit_code"])
-    if lookup is not None:
-        failures.extend(credit_failures(lookup, profile))
+    credit = _credit_lookups(application["institution"])
+    if credit is not None:
+        failures.extend(credit_failures(application, *credit, profile))
     catalogued = ctx.repo.catalogue_size() > 0
     if catalogued:
         known = ctx.repo.catalogue([o["code"] for o in application["occupations"]])
@@ -157,22 +157,34 @@ def op_run_prechecks(ctx: StepContext) -> dict[str, Any]:
         for failure in failures:
             ctx.audit("precheck_failed", f"预审未通过：{failure.message}", article=failure.article, code=failure.code)
     else:
-        checked = ("考评人员数量、重复备案、申报批次、必备材料" + ("、失信记录" if lookup is not None else "")
+        checked = ("考评人员数量、重复备案、申报批次、必备材料" + ("、失信记录" if credit is not None else "")
                    + ("、职业目录" if catalogued else ""))
         ctx.audit("prechecks_passed", f"自动预审通过（{checked}）")
     return {"passed": not failures, "failures": [f.to_dict() for f in failures]}
 
 
-def _credit_lookup(credit_code: str) -> CreditLookup | None:
-    """Ask the credit registry (a short lookup with quick retries: a step must not hang). None: not configured."""
+def _credit_lookups(institution: dict[str, Any]) -> tuple[CreditLookup, CreditLookup | None] | None:
+    """Ask the credit registry about the institution and about its legal representative (short lookups with quick
+    retries: a step must not hang), each answered or failed on its own. The person is None when the application
+    gives no identity number to ask by. None: the registry is not configured."""
     settings = load_settings()
     system = settings.system("credit_registry")
     if not system.configured:
         return None
+    timeout = min(settings.http_timeout_seconds, 5.0)
+    entity = _credit_lookup(lambda: check_dishonesty(system, institution["credit_code"], timeout=timeout))
+    number = institution.get("legal_representative_id_number")
+    if not number:
+        return entity, None
+    return entity, _credit_lookup(lambda: check_person_dishonesty(
+        system, number, institution.get("legal_representative", ""), timeout=timeout))
+
+
+def _credit_lookup(ask: Callable[[], DishonestyResult]) -> CreditLookup:
     try:
-        result = check_dishonesty(system, credit_code, timeout=min(settings.http_timeout_seconds, 5.0))
+        result = ask()
     except OutsideError as exc:
-        return CreditLookup(error=exc.message)
+        return CreditLookup(error=exc.message)  # holds no identity number in full (adapters.outside.systems)
     return CreditLookup(records=tuple(result.records) if result.listed else ())
 
 
@@ -493,6 +505,24 @@ def op_issue_document(ctx: StepContext, kind: str, article: str = "", **fields: 
     return {"document_id": document_id}
 
 
+def op_revoke_certificates(ctx: StepContext, detail: str, article: str = "") -> dict[str, Any]:
+    """Revoke certificate data the institution uploaded beyond its filed scope or wrongly (Shanghai 三（四）2): a
+    decision served on the institution, kept in its violations archive, and the certificate data system told to
+    withdraw the data (through the outbox, after the step commits)."""
+    filing = _filing(ctx)
+    case_ground = ctx.task_data.get("ground") or {}
+    document_id = store_document(ctx, "certificate_revocation_notice", document_context(
+        ctx, filing, articles=[a for a in (article, case_ground.get("article")) if a], detail=detail,
+        ground_label=case_ground.get("label", "")), article)
+    archive(ctx, filing, case_ground, "certificate_revocation",
+            f"撤销违规上传的证书数据：{detail}（{case_ground.get('label', '')}）")
+    ctx.enqueue("certificate_registry", "revocations", f"撤销证书数据：备案 {filing.filing_number}", {
+        "filing_number": filing.filing_number, "credit_code": filing.credit_code,
+        "institution_name": filing.institution_name, "detail": detail, "document_id": document_id},
+        case_id=ctx.case_id, filing_id=filing.id)
+    return {"document_id": document_id}
+
+
 def op_record_annual_report(ctx: StepContext, report: dict[str, Any], opinion: str = "",
                             article: str = "") -> dict[str, Any]:
     """Keep the institution's yearly summary and plan (Beijing 六（四）) in the case's history, as received."""
@@ -513,24 +543,6 @@ def op_record_sanction(ctx: StepContext, measure: str, article: str = "", invali
         label += "，相应评价成绩（结果）无效"
     archive(ctx, filing, case_ground, measure, f"{label}（{case_ground.get('label', '')}）")
     return {}
-
-
-def op_revoke_certificates(ctx: StepContext, detail: str, article: str = "") -> dict[str, Any]:
-    """Revoke certificate data the institution uploaded beyond its filed scope or wrongly (Shanghai 三（四）2): a
-    decision served on the institution, kept in its violations archive, and the certificate data system told to
-    withdraw the data (through the outbox, after the step commits)."""
-    filing = _filing(ctx)
-    case_ground = ctx.task_data.get("ground") or {}
-    document_id = store_document(ctx, "certificate_revocation_notice", document_context(
-        ctx, filing, articles=[a for a in (article, case_ground.get("article")) if a], detail=detail,
-        ground_label=case_ground.get("label", "")), article)
-    archive(ctx, filing, case_ground, "certificate_revocation",
-            f"撤销违规上传的证书数据：{detail}（{case_ground.get('label', '')}）")
-    ctx.enqueue("certificate_registry", "revocations", f"撤销证书数据：备案 {filing.filing_number}", {
-        "filing_number": filing.filing_number, "credit_code": filing.credit_code,
-        "institution_name": filing.institution_name, "detail": detail, "document_id": document_id},
-        case_id=ctx.case_id, filing_id=filing.id)
-    return {"document_id": document_id}
 
 
 def op_apply_change(ctx: StepContext, article: str = "", opinion: str = "") -> dict[str, Any]:

@@ -165,7 +165,7 @@ def plan_arrivals(profile: Profile, office: OfficeTime, cases: int, first: date,
     base = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     for index, applicant in enumerate(profile.applicants):
         try:
-            validate_application(synthetic_application(base, 0, applicant))
+            validate_application(synthetic_application(base, 0, applicant), new=True)
         except ApplicationError as exc:
             raise ProfileError(f"模拟配置 arrivals.applicants[{index}] 生成的申请不符合要求："
                                + "；".join(exc.problems)) from None

@@ -7,6 +7,8 @@ following the contract in `adapters/outside/systems.py`:
          → 201 {"reference": "<key>-<n>", "received_at": ISO}; a repeated Idempotency-Key for the same system
          → 200, same reference, no new record
     GET  /credit_registry/dishonesty/{code}    → {"credit_code", "listed", "records"}   (default: not listed)
+    POST /credit_registry/persons/dishonesty  {"id_number", "name"} → {"id_number", "listed", "records"}
+                                                                     (default: not listed; the name is not checked)
     GET  /enterprise_registry/entities/{code}  → {"credit_code", "status", "since"}       (default: active)
 
 The bearer token is checked only when the sandbox was started with one (401 otherwise).
@@ -18,6 +20,7 @@ Switches, under /_sandbox/ (never token-protected: it is a test and demo tool bo
                                 "times": n (optional: only the next n requests, then ok again)}
                                "*" sets every system, each with its own count of `times`.
     POST /_sandbox/dishonest   {"credit_code", "records": [{"authority", "reason", "since"}]}  ([] clears)
+    POST /_sandbox/dishonest_person  {"id_number", "records": [...]}   the same for a person, by identity number
     POST /_sandbox/entity      {"credit_code", "status": active|deregistered|bankrupt|closed|unknown, "since"}
                                "unknown" makes the enterprise registry answer 404 for the code.
     GET  /_sandbox/received[?system=key]  recorded deliveries {system, path, key, reference, payload, attempts,
@@ -31,7 +34,8 @@ successful resend records it exactly once. `slow` waits `delay` seconds and then
 a client that gave up and resends with the same key gets the same reference (the idempotency path).
 
 Run it: `python -m adapters.outside.sandbox --host 127.0.0.1 --port 4210`; in tests, `with SandboxServer() as sandbox:`.
-State lives in memory, in one process, behind a lock.
+State lives in memory, in one process, behind a lock. The request log names the path, never a body, so the
+identity numbers of the person lookups (in their bodies) stay out of it.
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ DELIVERING_SYSTEMS = ("notice_website", "national_registry", "notifications", "c
 MODES = ("ok", "fail", "slow", "nonsense")
 ENTITY_STATUSES = ("active", "deregistered", "bankrupt", "closed", "unknown")
 NONSENSE_HTML = "<html>维护中</html>"
+PERSON_LOOKUP = "persons/dishonesty"  # the credit registry's person lookup, under /credit_registry/
+RECORD_FIELDS = ("authority", "reason", "since")
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,7 @@ class SandboxState:
     issued: dict[str, int] = field(default_factory=dict)
     nonsense_served: dict[str, int] = field(default_factory=dict)
     dishonest: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    dishonest_persons: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # by identity number
     entities: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     # Set when the server stops: slow requests end at once instead of holding up (or being killed by) shutdown.
     closing: threading.Event = field(default_factory=threading.Event)
@@ -171,15 +178,25 @@ class SandboxState:
             return self.nonsense_served[system]
 
     def set_dishonest(self, credit_code: str, records: list[dict[str, str]]) -> None:
-        with self.lock:
-            if records:
-                self.dishonest[credit_code] = records
-            else:
-                self.dishonest.pop(credit_code, None)
+        self._list(self.dishonest, credit_code, records)
 
     def dishonesty(self, credit_code: str) -> list[dict[str, str]]:
         with self.lock:
             return copy.deepcopy(self.dishonest.get(credit_code, []))
+
+    def set_dishonest_person(self, id_number: str, records: list[dict[str, str]]) -> None:
+        self._list(self.dishonest_persons, id_number, records)
+
+    def person_dishonesty(self, id_number: str) -> list[dict[str, str]]:
+        with self.lock:
+            return copy.deepcopy(self.dishonest_persons.get(id_number, []))
+
+    def _list(self, table: dict[str, list[dict[str, str]]], key: str, records: list[dict[str, str]]) -> None:
+        with self.lock:
+            if records:
+                table[key] = records
+            else:
+                table.pop(key, None)
 
     def set_entity(self, credit_code: str, status: str, since: str | None) -> None:
         with self.lock:
@@ -192,7 +209,7 @@ class SandboxState:
     def reset(self) -> None:
         with self.lock:
             for table in (self.modes, self.deliveries, self.attempts, self.issued, self.nonsense_served,
-                          self.dishonest, self.entities):
+                          self.dishonest, self.dishonest_persons, self.entities):
                 table.clear()
 
 
@@ -231,14 +248,16 @@ def create_app(token: str | None = None, state: SandboxState | None = None) -> S
     async def set_dishonest(request: Request) -> Response:
         body = await _body(request)
         code = _credit_code(body)
-        records = body.get("records", [])
-        if not isinstance(records, list) or not all(
-            isinstance(r, dict) and all(isinstance(r.get(k), str) for k in ("authority", "reason", "since"))
-            for r in records
-        ):
-            raise _BadRequest("records must be a list of {authority, reason, since} strings")
-        state.set_dishonest(code, [{k: r[k] for k in ("authority", "reason", "since")} for r in records])
+        records = _records(body)
+        state.set_dishonest(code, records)
         return JSONResponse({"credit_code": code, "listed": bool(records)})
+
+    async def set_dishonest_person(request: Request) -> Response:
+        body = await _body(request)
+        number = _id_number(body)
+        records = _records(body)
+        state.set_dishonest_person(number, records)
+        return JSONResponse({"listed": bool(records)})  # the number is not echoed: it is personal data
 
     async def set_entity(request: Request) -> Response:
         body = await _body(request)
@@ -279,18 +298,19 @@ def create_app(token: str | None = None, state: SandboxState | None = None) -> S
         if token is not None and request.headers.get("authorization") != f"Bearer {token}":
             return _error(401, "missing or wrong bearer token")
         lookup = _lookup_target(system, path)
-        if system in DELIVERING_SYSTEMS:
+        person = system == "credit_registry" and path == PERSON_LOOKUP
+        if system in DELIVERING_SYSTEMS or person:
             if request.method != "POST":
-                return _error(405, "deliveries are POST")
+                return _error(405, "the person lookup is POST" if person else "deliveries are POST")
         elif lookup is None:
             return _error(404, f"{system} does not serve {request.method} /{path}")
         key = request.headers.get("idempotency-key", "")
         payload: object = None
-        if system in DELIVERING_SYSTEMS:
+        if system in DELIVERING_SYSTEMS or person:
             # Read the whole request before any delay, like a real server: a client that gives up while we are
             # "slow" must not take its request back with it.
             payload = await _json_or_none(request)
-            if key:
+            if key and not person:
                 state.count_attempt(system, key)
 
         mode = state.take_mode(system)
@@ -306,6 +326,8 @@ def create_app(token: str | None = None, state: SandboxState | None = None) -> S
         if mode.mode == "slow" and not await _pause(state, mode.delay):
             return _error(503, "sandbox: shutting down")
 
+        if person:
+            return _person_lookup(state, payload)
         if lookup is not None:
             return _lookup(state, system, lookup)
         return _deliver(state, system, path, key, payload)
@@ -317,6 +339,7 @@ def create_app(token: str | None = None, state: SandboxState | None = None) -> S
         Route("/_sandbox/", health, methods=["GET"]),
         Route("/_sandbox/mode", set_mode, methods=["POST"]),
         Route("/_sandbox/dishonest", set_dishonest, methods=["POST"]),
+        Route("/_sandbox/dishonest_person", set_dishonest_person, methods=["POST"]),
         Route("/_sandbox/entity", set_entity, methods=["POST"]),
         Route("/_sandbox/received", received, methods=["GET"]),
         Route("/_sandbox/reset", reset, methods=["POST"]),
@@ -348,6 +371,22 @@ def _credit_code(body: dict[str, Any]) -> str:
     return code
 
 
+def _id_number(body: dict[str, Any]) -> str:
+    number = body.get("id_number")
+    if not isinstance(number, str) or not number:
+        raise _BadRequest("id_number is required")
+    return number.upper()  # as the application stores it (an ``x`` typed in a test lists the same person)
+
+
+def _records(body: dict[str, Any]) -> list[dict[str, str]]:
+    records = body.get("records", [])
+    if not isinstance(records, list) or not all(
+        isinstance(r, dict) and all(isinstance(r.get(k), str) for k in RECORD_FIELDS) for r in records
+    ):
+        raise _BadRequest("records must be a list of {authority, reason, since} strings")
+    return [{k: r[k] for k in RECORD_FIELDS} for r in records]
+
+
 def _lookup_target(system: str, path: str) -> str | None:
     """The credit code a lookup asks about, or None when the path is not a lookup of this system."""
     prefix = {"credit_registry": "dishonesty", "enterprise_registry": "entities"}.get(system)
@@ -365,6 +404,14 @@ def _lookup(state: SandboxState, system: str, code: str) -> Response:
     if status == "unknown":
         return _error(404, f"no entity with credit code {code}")
     return JSONResponse({"credit_code": code, "status": status, "since": since})
+
+
+def _person_lookup(state: SandboxState, body: object) -> Response:
+    number = body.get("id_number") if isinstance(body, dict) else None
+    if not isinstance(number, str) or not number:
+        return _error(400, "body must be a JSON object with id_number")
+    records = state.person_dishonesty(number.upper())
+    return JSONResponse({"id_number": number, "listed": bool(records), "records": records})
 
 
 async def _pause(state: SandboxState, seconds: float) -> bool:
@@ -510,6 +557,9 @@ class SandboxServer:
 
     def set_dishonest(self, credit_code: str, records: list[dict[str, str]]) -> None:
         self._call("POST", "/dishonest", {"credit_code": credit_code, "records": records})
+
+    def set_dishonest_person(self, id_number: str, records: list[dict[str, str]]) -> None:
+        self._call("POST", "/dishonest_person", {"id_number": id_number, "records": records})
 
     def set_entity(self, credit_code: str, status: str, since: str | None = None) -> None:
         self._call("POST", "/entity", {"credit_code": credit_code, "status": status, "since": since})

@@ -17,10 +17,15 @@ Deliveries (notice_website, national_registry, notifications, certificate_regist
     any other 4xx → the request itself is wrong (credentials, payload, address): retrying will not help.
 
 Lookups (credit_registry, enterprise_registry)
-    GET {base}/dishonesty/{credit_code}    (credit_registry)
+    GET {base}/dishonesty/{credit_code}    (credit_registry: an institution)
     200  {"credit_code": "<the code asked>", "listed": true|false,
           "records": [{"authority": str, "reason": str, "since": "YYYY-MM-DD"}, ...]}
          `listed` is true exactly when `records` is not empty.
+    POST {base}/persons/dishonesty         (credit_registry: a person, the institution's legal representative)
+         body: {"id_number": "<18-character resident identity number, GB 11643>", "name": "<the person's name>"}
+         A query, safe to repeat (no Idempotency-Key). The number travels in the body, never in the address:
+         addresses end up in access logs on every hop, and the number is personal data.
+    200  {"id_number": "<the number asked>", "listed": true|false, "records": [...]}   records as above.
     GET {base}/entities/{credit_code}      (enterprise_registry)
     200  {"credit_code": "<the code asked>", "status": "active"|"deregistered"|"bankrupt"|"closed",
           "since": "YYYY-MM-DD" | null}
@@ -29,6 +34,10 @@ Lookups (credit_registry, enterprise_registry)
 
 `deliver` makes exactly one attempt: the outbox owns retries across runs (`backoff_delay` spaces them). The
 lookups run inside a workflow step, so they retry a few times, briefly, and then give up with `OutsideError`.
+
+An identity number never appears in full in an `OutsideError`'s message (which reaches the case history, the
+intake clerk's task and the logs): the person lookup masks it, and any other one an answer quoted, as
+`5101**********1234`.
 """
 
 from __future__ import annotations
@@ -45,12 +54,15 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from adapters.outside.settings import OUTSIDE_SYSTEMS, OutsideSystem
+from tasks.id_number import mask_id_number, mask_id_numbers_in
 
 ENTITY_STATUSES = frozenset({"active", "deregistered", "bankrupt", "closed"})
 # Statuses a retry may cure: the other side is down, overloaded, or gave up waiting for us.
 RETRYABLE_STATUSES = frozenset({408, 429})
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SNIPPET = 80  # characters of an unusable answer quoted in the message: enough to recognise it, not a dump
+# How the key a lookup answer must echo is called in a message.
+_ASKED = {"credit_code": "统一社会信用代码", "id_number": "身份证号码"}
 _HTTP_REASONS = {
     401: "凭据被拒绝",
     403: "无权访问",
@@ -139,7 +151,34 @@ def check_dishonesty(
     def once(http: httpx.Client) -> DishonestyResult:
         response = _get(system, http, f"dishonesty/{quote(credit_code, safe='')}", timeout)
         _raise_for_status(system, response)
-        return _dishonesty(system, response, credit_code)
+        return _dishonesty(system, response, "credit_code", credit_code)
+
+    return _with_retries(system, attempts, backoff, client, once)
+
+
+def check_person_dishonesty(
+    system: OutsideSystem,
+    id_number: str,
+    name: str,
+    *,
+    timeout: float,
+    attempts: int = 2,
+    backoff: float = 0.2,
+    client: httpx.Client | None = None,
+) -> DishonestyResult:
+    """Whether the credit registry lists the person with this identity number as dishonest (失信), with the records.
+
+    Retried and judged as `check_dishonesty` is; the errors it raises hold no identity number in full."""
+
+    def once(http: httpx.Client) -> DishonestyResult:
+        try:
+            response = _post(system, http, "persons/dishonesty", {"id_number": id_number, "name": name}, timeout)
+            _raise_for_status(system, response)
+            return _dishonesty(system, response, "id_number", id_number)
+        except OutsideError as exc:
+            # Masked here, before the retries add to the message: every way an error is worded (a quoted answer,
+            # a mismatched echo) is covered, including ways added later.
+            raise _masking(exc, id_number) from None
 
     return _with_retries(system, attempts, backoff, client, once)
 
@@ -196,6 +235,12 @@ def _client(client: httpx.Client | None) -> Iterator[httpx.Client]:
 def _get(system: OutsideSystem, http: httpx.Client, path: str, timeout: float) -> httpx.Response:
     url = f"{_base_url(system)}/{path}"
     return _send(system, timeout, lambda: http.get(url, headers=_auth(system), timeout=timeout))
+
+
+def _post(system: OutsideSystem, http: httpx.Client, path: str, body: dict[str, Any], timeout: float) -> httpx.Response:
+    """A query whose subject goes in the body (personal data stays out of the address, hence out of access logs)."""
+    url = f"{_base_url(system)}/{path}"
+    return _send(system, timeout, lambda: http.post(url, json=body, headers=_auth(system), timeout=timeout))
 
 
 def _send(system: OutsideSystem, timeout: float, request: Callable[[], httpx.Response]) -> httpx.Response:
@@ -318,17 +363,26 @@ def _day(value: object) -> date | None:
         return None
 
 
-def _check_code(system: OutsideSystem, response: httpx.Response, answer: dict[str, Any], credit_code: str) -> None:
-    # An answer about another entity (a proxy mix-up, a cache) must never be taken for ours.
-    if not isinstance(answer.get("credit_code"), str):
-        raise _unusable(system, response, "缺少 credit_code")
-    if answer["credit_code"] != credit_code:
-        raise _unusable(system, response, f"答复的是另一个统一社会信用代码 {answer['credit_code']}")
+def _masking(error: OutsideError, id_number: str) -> OutsideError:
+    """`error` with `id_number`, and anything else shaped like an identity number, masked in its message."""
+    message = error.message.replace(id_number, mask_id_number(id_number)) if id_number else error.message
+    return OutsideError(error.system, mask_id_numbers_in(message), retryable=error.retryable,
+                        status_code=error.status_code)
 
 
-def _dishonesty(system: OutsideSystem, response: httpx.Response, credit_code: str) -> DishonestyResult:
+def _check_asked(system: OutsideSystem, response: httpx.Response, answer: dict[str, Any], key: str,
+                 asked: str) -> None:
+    # An answer about another entity or person (a proxy mix-up, a cache) must never be taken for ours.
+    if not isinstance(answer.get(key), str):
+        raise _unusable(system, response, f"缺少 {key}")
+    if answer[key] != asked:
+        raise _unusable(system, response, f"答复的是另一个{_ASKED[key]} {answer[key]}")
+
+
+def _dishonesty(system: OutsideSystem, response: httpx.Response, key: str, asked: str) -> DishonestyResult:
+    """A dishonesty answer about `asked`, the value of `key` ("credit_code" or "id_number") the lookup sent."""
     answer = _json_object(system, response)
-    _check_code(system, response, answer, credit_code)
+    _check_asked(system, response, answer, key, asked)
     listed, records = answer.get("listed"), answer.get("records")
     if not isinstance(listed, bool) or not isinstance(records, list):
         raise _unusable(system, response, "缺少 listed 或 records")
@@ -346,7 +400,7 @@ def _dishonesty(system: OutsideSystem, response: httpx.Response, credit_code: st
 
 def _entity(system: OutsideSystem, response: httpx.Response, credit_code: str) -> EnterpriseStatus:
     answer = _json_object(system, response)
-    _check_code(system, response, answer, credit_code)
+    _check_asked(system, response, answer, "credit_code", credit_code)
     status = answer.get("status")
     if status not in ENTITY_STATUSES:
         raise _unusable(system, response, "status 不是 active/deregistered/bankrupt/closed 之一")

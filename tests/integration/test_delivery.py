@@ -7,6 +7,7 @@ registry, the enterprise registry, the notice website, the national registry and
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,8 +16,9 @@ import pytest
 
 from adapters.outside.db import OutboxMessage
 from adapters.outside.sandbox import SandboxServer
+from tasks.errors import InvalidInput
 from tests.conftest import Beian
-from tests.support.scenarios import FILED_AT, apply, file_institution
+from tests.support.scenarios import FILED_AT, apply, file_institution, task
 from workflows.clock import parse_instant
 from workflows.service import Beian as ServiceApp
 
@@ -170,7 +172,32 @@ def test_the_credit_registry_feeds_the_prechecks(beian: Beian, write_json: Any, 
     other = dict(application, institution=dict(application["institution"], name="另一家机构"))
     case = apply(beian, write_json, other)
     failures = beian.json("tasks", "--case", case)[0]["context"]["precheck"]["failures"]
-    assert [f["code"] for f in failures] == ["credit"] and "人工核查" in failures[0]["message"]
+    # Neither lookup was answered: one check by hand for the institution, one for its legal representative.
+    assert [f["code"] for f in failures] == ["credit", "credit"]
+    assert all("人工核查" in f["message"] for f in failures) and "法定代表人 李建国" in failures[1]["message"]
+
+
+def test_a_listed_legal_representative_reaches_the_intake_clerk(beian: Beian, write_json: Any,
+                                                               application: dict[str, Any],
+                                                               outside: SandboxServer) -> None:
+    number = application["institution"]["legal_representative_id_number"]
+    outside.set_dishonest_person(number, [{"authority": "成都市中级人民法院", "reason": "失信被执行人",
+                                           "since": "2025-06-01"}])
+    case = apply(beian, write_json, application)
+    (failure,) = task(beian, case, "acceptance")["context"]["precheck"]["failures"]
+    assert failure["code"] == "credit" and failure["article"] == "川人社办发〔2019〕94号 二（一）"
+    assert failure["message"] == ("信用信息平台有法定代表人 李建国（身份证件号码 5101**********1232）的失信记录："
+                                  "成都市中级人民法院、失信被执行人、自 2025-06-01 起")
+    # What the clerk reads in the task list, and the history: the person named, the number masked.
+    assert "⚠ 预审：信用信息平台有法定代表人 李建国" in beian("tasks", "--case", case, as_json=False).out
+    history = json.dumps(beian.json("show", case)["history"], ensure_ascii=False)
+    assert "法定代表人 李建国" in history and number not in history
+    assert beian.json("show", case)["status"] == "applied"  # nothing decided automatically
+
+    # A new application without the number is refused at intake: it could not be looked up.
+    del application["institution"]["legal_representative_id_number"]
+    refused = beian("apply", write_json(application, "no-number.json"), expect=InvalidInput.exit_code)
+    assert "institution.legal_representative_id_number（法定代表人身份证件号码）：缺少必填项" in refused.err
 
 
 def test_a_deregistered_institution_is_found_by_the_registry_check(beian: Beian, write_json: Any,

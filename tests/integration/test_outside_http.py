@@ -7,6 +7,8 @@ sandbox, by design, never answers with a well-formed but contradictory lookup.
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -24,11 +26,15 @@ from adapters.outside.systems import (
     OutsideError,
     backoff_delay,
     check_dishonesty,
+    check_person_dishonesty,
     deliver,
     enterprise_status,
 )
 
 CODE = "91510100MA61234567"
+PERSON = "510104197203151232"  # the example application's legal representative
+MASKED = "5101**********1232"
+OTHER_PERSON = "11010519491231002X"
 TIMEOUT = 2.0
 
 
@@ -298,6 +304,65 @@ def test_a_slow_lookup_gives_up(sandbox: SandboxServer) -> None:
     _wait_for(lambda: sandbox.in_flight() == 0)  # the sandbox has finished both before the next test resets it
 
 
+# --- the person lookup (the legal representative) -------------------------------------------------------------
+
+def test_a_person_is_not_listed_by_default(sandbox: SandboxServer) -> None:
+    result = check_person_dishonesty(sandbox.system("credit_registry"), PERSON, "李建国", timeout=TIMEOUT)
+    assert result == DishonestyResult(listed=False, records=[])
+
+
+def test_a_person_listed_by_identity_number(sandbox: SandboxServer) -> None:
+    system = sandbox.system("credit_registry")
+    record = {"authority": "成都市中级人民法院", "reason": "失信被执行人", "since": "2025-06-01"}
+    sandbox.set_dishonest_person(PERSON, [record])
+    assert check_person_dishonesty(system, PERSON, "李建国", timeout=TIMEOUT) == DishonestyResult(True, [record])
+    # Another person, and the institution's own code, are not listed by it.
+    assert check_person_dishonesty(system, OTHER_PERSON, "李建国", timeout=TIMEOUT).listed is False
+    assert check_dishonesty(system, CODE, timeout=TIMEOUT).listed is False
+    sandbox.set_dishonest_person(PERSON, [])
+    assert check_person_dishonesty(system, PERSON, "李建国", timeout=TIMEOUT).listed is False
+
+
+def test_the_sandbox_needs_a_number_to_list_a_person(sandbox: SandboxServer) -> None:
+    with pytest.raises(RuntimeError, match="id_number is required"):
+        sandbox.set_dishonest_person("", [])
+    with pytest.raises(RuntimeError, match="records must be a list"):
+        sandbox.set_dishonest_person(PERSON, [{"authority": "某院"}])
+
+
+def test_the_person_lookup_retries_a_passing_failure(sandbox: SandboxServer) -> None:
+    sandbox.set_mode("credit_registry", "fail", times=1)
+    result = check_person_dishonesty(sandbox.system("credit_registry"), PERSON, "李建国", timeout=TIMEOUT,
+                                     attempts=2, backoff=0.01)
+    assert result.listed is False
+
+
+def test_garbage_about_a_person_fails_after_the_attempts(sandbox: SandboxServer) -> None:
+    sandbox.set_mode("credit_registry", "nonsense")
+    with pytest.raises(OutsideError) as caught:
+        check_person_dishonesty(sandbox.system("credit_registry"), PERSON, "李建国", timeout=TIMEOUT, attempts=2,
+                                backoff=0.01)
+    assert caught.value.retryable is True
+    assert "返回内容无法识别" in caught.value.message and "已尝试 2 次" in caught.value.message
+
+
+def test_the_identity_number_stays_out_of_the_logs(sandbox: SandboxServer, caplog: pytest.LogCaptureFixture) -> None:
+    # The client's own request log (httpx) and the sandbox's: both name the address, which holds no number.
+    caplog.set_level(logging.INFO, logger="httpx")
+    caplog.set_level(logging.INFO, logger="adapters.outside.sandbox")
+    sandbox.set_dishonest_person(PERSON, [{"authority": "某院", "reason": "失信被执行人", "since": "2025-06-01"}])
+    assert check_person_dishonesty(sandbox.system("credit_registry"), PERSON, "李建国", timeout=TIMEOUT).listed
+    _wait_for(lambda: any("/credit_registry/persons/dishonesty" in r.getMessage() for r in caplog.records))
+    assert not [r.getMessage() for r in caplog.records if PERSON in r.getMessage()]
+
+
+def test_the_enterprise_registry_serves_no_person_lookup(sandbox: SandboxServer) -> None:
+    system = OutsideSystem("enterprise_registry", f"{sandbox.url}/enterprise_registry", "")
+    with pytest.raises(OutsideError) as caught:
+        check_person_dishonesty(system, PERSON, "李建国", timeout=TIMEOUT)
+    assert caught.value.status_code == 404 and caught.value.retryable is False
+
+
 def test_enterprise_active_by_default(sandbox: SandboxServer) -> None:
     status = enterprise_status(sandbox.system("enterprise_registry"), CODE, timeout=TIMEOUT)
     assert status == EnterpriseStatus(status="active", since=None)
@@ -361,6 +426,42 @@ def test_malformed_dishonesty_answers_are_refused(body: Any) -> None:
         check_dishonesty(system, CODE, timeout=TIMEOUT, attempts=1, client=client)
     assert caught.value.retryable is True
     assert "返回内容无法识别" in caught.value.message
+
+
+def test_the_number_travels_in_the_body_not_in_the_address() -> None:
+    seen: list[httpx.Request] = []
+
+    def registry(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"id_number": PERSON, "listed": False, "records": []})
+
+    system = OutsideSystem("credit_registry", "http://registry.test/v1", "t")
+    with httpx.Client(transport=httpx.MockTransport(registry)) as client:
+        check_person_dishonesty(system, PERSON, "李建国", timeout=TIMEOUT, client=client)
+    (request,) = seen
+    assert (request.method, str(request.url)) == ("POST", "http://registry.test/v1/persons/dishonesty")
+    assert json.loads(request.content) == {"id_number": PERSON, "name": "李建国"}
+    assert request.headers["authorization"] == "Bearer t"
+
+
+@pytest.mark.parametrize(("body", "status", "said"), [
+    # About someone else (a proxy mix-up): both numbers masked, in what is said and in the answer quoted.
+    ({"id_number": OTHER_PERSON.lower(), "listed": False, "records": []}, 200,
+     '答复的是另一个身份证号码 1101**********002X；HTTP 200，application/json：{"id_number":"1101**********002X"'),
+    ({"listed": False, "records": []}, 200, "缺少 id_number"),
+    ({"id_number": PERSON, "listed": True, "records": []}, 200,
+     f'listed 与 records 相互矛盾；HTTP 200，application/json：{{"id_number":"{MASKED}"'),
+    # A refusal that quotes what it was sent.
+    ({"error": f"id_number {PERSON} 与姓名不符"}, 422,
+     f'对方拒收请求（HTTP 422）：{{"error":"id_number {MASKED} 与姓名不符'),
+])
+def test_an_error_about_a_person_holds_no_identity_number(body: Any, status: int, said: str) -> None:
+    system = OutsideSystem("credit_registry", "http://registry.test", "t")
+    with _answering(body, status) as client, pytest.raises(OutsideError) as caught:
+        check_person_dishonesty(system, PERSON, "李建国", timeout=TIMEOUT, attempts=1, client=client)
+    message = caught.value.message
+    assert said in message
+    assert PERSON not in message and OTHER_PERSON not in message.upper()
 
 
 @pytest.mark.parametrize("body", [

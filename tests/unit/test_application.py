@@ -222,6 +222,53 @@ def test_credit_code_length_and_characters(example: dict[str, Any]) -> None:
     assert "第 16 位「I」" in problem
 
 
+LEGAL_ID = "institution.legal_representative_id_number（法定代表人身份证件号码）"
+
+
+@pytest.mark.parametrize(("number", "expected"), [
+    ("510104197203151237", "校验码错误：第 18 位应为 2，实为 7（请逐位核对号码）"),
+    ("51010419720315123", "长度应为 18 位，实为 17 位"),
+    ("510104197202301232", "第 7–14 位（出生日期）不是有效的日期：该月的日应为 01–29"),
+])
+def test_legal_representative_id_number_is_checked(example: dict[str, Any], number: str, expected: str) -> None:
+    example["institution"]["legal_representative_id_number"] = number
+    assert problems_of(example) == [f"{LEGAL_ID}：{expected}"]
+
+
+def test_a_wrong_legal_representative_id_number_is_not_repeated_in_full(example: dict[str, Any]) -> None:
+    # Personal data: the message says what is wrong, never the whole number (as a schema pattern's message would).
+    example["institution"]["legal_representative_id_number"] = "5101041972031512"
+    (problem,) = problems_of(example)
+    assert "5101041972031512" not in problem and "19720315" not in problem
+
+
+def test_legal_representative_id_number_is_normalised(example: dict[str, Any]) -> None:
+    example["institution"]["legal_representative_id_number"] = " １１０１０５ 19491231002x"
+    assert validate_application(example)["institution"]["legal_representative_id_number"] == "11010519491231002X"
+
+
+def test_a_new_application_must_name_and_identify_its_legal_representative(example: dict[str, Any]) -> None:
+    assert validate_application(example, new=True) == example
+    del example["institution"]["legal_representative_id_number"]
+    with pytest.raises(ApplicationError) as caught:
+        validate_application(example, new=True)
+    assert caught.value.problems == [f"{LEGAL_ID}：缺少必填项"]
+    del example["institution"]["legal_representative"]
+    with pytest.raises(ApplicationError) as caught:
+        validate_application(example, new=True)
+    assert "institution.legal_representative（法定代表人）：缺少必填项" in caught.value.problems
+    # What was received before the number was asked for stays valid (a resubmission, a change report of it).
+    assert validate_application(example) == example
+
+
+def test_the_new_application_schema_requires_more_of_the_institution() -> None:
+    stored, new = application_schema(), application_schema(new=True)
+    assert "legal_representative_id_number" not in stored["properties"]["institution"]["required"]
+    assert {"legal_representative", "legal_representative_id_number"} <= set(
+        new["properties"]["institution"]["required"])
+    assert stored["properties"]["institution"]["properties"] == new["properties"]["institution"]["properties"]
+
+
 def test_region_must_be_a_known_province(example: dict[str, Any]) -> None:
     example["region"] = "991234"
     assert problems_of(example) == ["region（所在行政区划代码）：「991234」的前两位 99 不是省级行政区划代码"]

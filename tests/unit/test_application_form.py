@@ -185,6 +185,23 @@ def test_wrong_values_are_said_in_chinese_beside_their_fields(example: dict[str,
     assert application["occupations"][0]["levels"] == [7, 5, 4, 3]  # read, not filed
 
 
+def test_a_new_application_needs_the_legal_representatives_identity_number(example: dict[str, Any]) -> None:
+    name = "institution[legal_representative_id_number]"
+    blank = with_values(flattened(example), {name: ""})
+    _, field_errors, _ = read_application(blank, new=True)
+    assert field_errors == {name: "法定代表人身份证件号码：缺少必填项"}
+    # A resubmission of a case received before the number was asked for may leave it out.
+    assert read_application(blank)[1] == {}
+    _, field_errors, _ = read_application(with_values(flattened(example), {name: "510104197203151237"}))
+    assert field_errors == {name: "法定代表人身份证件号码：校验码错误：第 18 位应为 2，实为 7（请逐位核对号码）"}
+    # The intake form marks it required; the resubmission form does not.
+    required = set(lxml_html.fromstring(render_page(application_fields(today=TODAY, new=True))).xpath(
+        "//*[@required]/@name"))
+    assert {name, "institution[legal_representative]"} <= required
+    assert name not in set(lxml_html.fromstring(render_page(application_fields(today=TODAY))).xpath(
+        "//*[@required]/@name"))
+
+
 def test_a_level_that_is_no_number_is_reported_and_a_repeated_one_is_named(example: dict[str, Any]) -> None:
     pairs = flattened(example) + [("occupations[0][levels]", "五"), ("occupations[1][levels]", "4")]
     _, field_errors, _ = read_application(pairs)

@@ -1,4 +1,5 @@
-"""Pre-checks of a new application: assessors per occupation, active filings, batch windows."""
+"""Pre-checks of a new application: assessors per occupation, active filings, batch windows, the credit registry's
+answers about the institution and its legal representative."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import pytest
 from tasks.application import validate_application
 from tasks.prechecks import (
     CheckFailure,
+    CreditLookup,
     IntakeBatch,
+    credit_failures,
     intake_batch,
     next_intake_batch,
     run_prechecks,
@@ -61,6 +64,11 @@ def sichuan() -> RegionProfile:
 @pytest.fixture()
 def beijing() -> RegionProfile:
     return profile_by_key("beijing")
+
+
+@pytest.fixture()
+def jilin() -> RegionProfile:
+    return profile_by_key("jilin")
 
 
 def test_the_example_passes(application: dict[str, Any], sichuan: RegionProfile) -> None:
@@ -236,6 +244,62 @@ def test_fixed_period_across_the_new_year(beijing: RegionProfile) -> None:
     assert intake_batch(winter, date(2027, 1, 31)) == IntakeBatch(1, date(2026, 11, 1), date(2027, 1, 31))
     assert intake_batch(winter, date(2027, 2, 1)) is None
     assert next_intake_batch(winter, date(2027, 2, 1)) == IntakeBatch(1, date(2027, 11, 1), date(2028, 1, 31))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Credit (the registry's answers; the lookups themselves are the step's)
+# ---------------------------------------------------------------------------------------------------------
+
+CLEAN = CreditLookup()
+LISTED = CreditLookup(records=({"authority": "成都市中级人民法院", "reason": "失信被执行人", "since": "2025-06-01"},))
+UNREACHABLE = CreditLookup(error="信用信息平台（失信记录核查）：对方服务暂不可用（HTTP 503）（已尝试 2 次）")
+
+
+def test_neither_listed_passes(application: dict[str, Any], sichuan: RegionProfile) -> None:
+    assert credit_failures(application, CLEAN, CLEAN, sichuan) == []
+
+
+def test_a_listed_legal_representative_is_named(application: dict[str, Any], sichuan: RegionProfile) -> None:
+    (failure,) = credit_failures(application, CLEAN, LISTED, sichuan)
+    assert failure == CheckFailure(
+        "credit", "信用信息平台有法定代表人 李建国（身份证件号码 5101**********1232）的失信记录："
+                  "成都市中级人民法院、失信被执行人、自 2025-06-01 起", "川人社办发〔2019〕94号 二（一）")
+    assert "510104197203151232" not in failure.message  # it goes into the case history: masked
+
+
+def test_institution_and_legal_representative_are_reported_separately(
+        application: dict[str, Any], sichuan: RegionProfile) -> None:
+    failures = credit_failures(application, LISTED, LISTED, sichuan)
+    assert [f.code for f in failures] == ["credit", "credit"]
+    assert failures[0].message.startswith("信用信息平台有机构的失信记录：成都市中级人民法院")
+    assert failures[1].message.startswith("信用信息平台有法定代表人 李建国（")
+    (institution,) = credit_failures(application, LISTED, CLEAN, sichuan)
+    assert "法定代表人" not in institution.message
+
+
+def test_a_missing_identity_number_is_not_a_pass(application: dict[str, Any], sichuan: RegionProfile) -> None:
+    # An application received before the number was asked for: the person could not be looked up.
+    del application["institution"]["legal_representative_id_number"]
+    (failure,) = credit_failures(application, CLEAN, None, sichuan)
+    assert failure.code == "credit" and failure.article == sichuan.article("credit")
+    assert failure.message == ("未能核查法定代表人 李建国的失信记录：未提供法定代表人身份证件号码，"
+                               "请人工核查后再作受理决定")
+    del application["institution"]["legal_representative"]
+    (failure,) = credit_failures(application, CLEAN, None, sichuan)
+    assert failure.message.startswith("未能核查法定代表人的失信记录：未提供法定代表人身份证件号码，请人工核查")
+
+
+def test_an_unanswered_lookup_is_not_a_pass(application: dict[str, Any], sichuan: RegionProfile) -> None:
+    (person,) = credit_failures(application, CLEAN, UNREACHABLE, sichuan)
+    assert person.message == (f"未能完成法定代表人 李建国（身份证件号码 5101**********1232）的失信记录核查"
+                              f"（{UNREACHABLE.error}），请人工核查后再作受理决定")
+    both = credit_failures(application, UNREACHABLE, UNREACHABLE, sichuan)
+    assert [f.message.split("（")[0] for f in both] == ["未能完成机构的失信记录核查", "未能完成法定代表人 李建国"]
+
+
+def test_the_credit_article_is_the_regions(application: dict[str, Any], jilin: RegionProfile) -> None:
+    (failure,) = credit_failures(application, CLEAN, LISTED, jilin)
+    assert failure.article == jilin.article("credit") and "第六条" in failure.article
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -45,6 +45,8 @@ def test_the_application_is_laid_out_for_reading(site: Site) -> None:
     part = _section(site.client("li.na").get(f"/cases/{site.case}").text, "application")
     occupation = application["occupations"][0]
     assert application["institution"]["legal_representative"] in part
+    # Caseworkers check the person by the number: the case file shows it in full, under its own label.
+    assert "<dt>法定代表人身份证件号码</dt><dd>510104197203151232</dd>" in part
     assert "用人单位" in part or "社会培训评价组织" in part or "院校" in part  # the type by its title, not its code
     assert occupation["name"] in part and occupation["code"] in part and "四级/中级工" in part
     assert application["assessors"][0]["name"] in part and application["sites"][0]["address"] in part

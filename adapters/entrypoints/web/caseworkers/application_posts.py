@@ -40,19 +40,20 @@ class PostedApplication:
     form_errors: list[str] = field(default_factory=list)
     files_sent: bool = False
     add_row: str | None = None  # a list's "添加一行" was pressed: show the form again, nothing else
+    new: bool = False  # a new application (the intake form), not a resubmission: it must give more
 
     @property
     def ok(self) -> bool:
         return self.add_row is None and not self.errors and not self.form_errors
 
 
-def read_posted(request: Request, items: list[tuple[str, str]]) -> PostedApplication:
+def read_posted(request: Request, items: list[tuple[str, str]], *, new: bool = False) -> PostedApplication:
     posted = PostedApplication(items, files_sent=any(isinstance(value, UploadFile) and value.filename
-                                                     for _, value in request.state.form.multi_items()))
+                                                     for _, value in request.state.form.multi_items()), new=new)
     if (row := adding_row(items)) is not None:
         posted.add_row = row
         return posted
-    posted.application, posted.errors, posted.form_errors = read_application(items)
+    posted.application, posted.errors, posted.form_errors = read_application(items, new=new)
     posted.files, file_problems = read_material_files(request.state.form)
     posted.form_errors += file_problems
     posted.received_at, problem = read_received_at(items, clock.now())
@@ -65,7 +66,8 @@ def form_again(site: Site, request: Request, posted: PostedApplication, **contex
     """The form as it was posted, with its messages (422), or with one more row (200) when a row was added."""
     return site.page(request, "application_form.html", status_code=200 if posted.add_row else 422,
                      form_errors=posted.form_errors,
-                     sections=application_fields(posted_values(posted.items), posted.errors, add_row=posted.add_row),
+                     sections=application_fields(posted_values(posted.items), posted.errors, add_row=posted.add_row,
+                                                 new=posted.new),
                      files=file_section(posted.items), files_again=posted.files_sent, **context)
 
 

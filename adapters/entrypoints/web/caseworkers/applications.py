@@ -23,13 +23,13 @@ def register(app: FastAPI, site: Site) -> None:
     @app.get("/applications/new", response_class=HTMLResponse)
     def application_form(request: Request) -> Response:
         intake_clerk(request)
-        return site.page(request, "application_form.html", sections=application_fields(), form_errors=[],
+        return site.page(request, "application_form.html", sections=application_fields(new=True), form_errors=[],
                          files=file_section())
 
     @app.post("/applications/new", response_class=HTMLResponse, dependencies=[Depends(read_form)])
     def register_application(request: Request) -> Response:
         user = intake_clerk(request)
-        posted = read_posted(request, site.form_of(request))
+        posted = read_posted(request, site.form_of(request), new=True)
         if posted.ok:
             application = posted.application
             authority = authority_of(application["region"], application["authority_level"])

@@ -115,9 +115,11 @@ class _Schemas:
     """One item of ``occupations`` (without ``levels``) and of ``sites``, each as a schema of its own."""
 
 
-@lru_cache(maxsize=1)
-def _schemas() -> _Schemas:
-    full = application_schema()
+@lru_cache(maxsize=2)
+def _schemas(new: bool = False) -> _Schemas:
+    """``new``: as a new application must fill it (``tasks.application.NEW_APPLICATION_REQUIRED`` required); the
+    resubmission of a case received before those fields were asked for may leave them out."""
+    full = application_schema(new=new)
     flat = copy.deepcopy(full)
     for key in _ROW_LISTS:
         del flat["properties"][key]
@@ -139,7 +141,7 @@ def _schemas() -> _Schemas:
 
 
 def application_fields(values: Mapping[str, Any] | None = None, errors: Mapping[str, str] | None = None, *,
-                       add_row: str | None = None, today: date | None = None) -> list[Section]:
+                       add_row: str | None = None, today: date | None = None, new: bool = False) -> list[Section]:
     """The application form's sections, filled from ``values``, with ``errors`` beside their fields.
 
     ``values`` may be an application (nested, as ``read_application`` returns it) or what was posted, by input
@@ -147,8 +149,10 @@ def application_fields(values: Mapping[str, Any] | None = None, errors: Mapping[
     ``errors`` are ``read_application``'s field errors (plus ``read_received_at``'s under ``RECEIVED_AT_FIELD``).
     ``add_row``: the list whose "添加一行" button was pressed (``adding_row``) gets one more blank row.
     ``today`` (Beijing; the clock's by default) is the 收件日期's default and latest allowed value.
+    ``new``: the form registers a new application (not a resubmission): what only a new one must give is marked
+    required.
     """
-    schemas = _schemas()
+    schemas = _schemas(new)
     fresh = values is None
     shown: Mapping[str, Any] = values or {}
     problems: Mapping[str, str] = errors or {}
@@ -306,8 +310,10 @@ class _Reading:
     """For ``occupations`` and ``sites``: posted item index → index after blank items are dropped."""
 
 
-def read_application(items: Sequence[tuple[str, str]]) -> tuple[dict[str, Any], dict[str, str], list[str]]:
-    """The posted ``(name, value)`` pairs as an application, checked by ``validate_application``.
+def read_application(items: Sequence[tuple[str, str]], *,
+                     new: bool = False) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """The posted ``(name, value)`` pairs as an application, checked by ``validate_application`` (as a new
+    application with ``new``).
 
     Returns the application, Chinese messages by input name (blank rows dropped and the rest renumbered, as
     ``posted_values`` numbers them), and messages about no particular field. With no messages at all the
@@ -319,7 +325,7 @@ def read_application(items: Sequence[tuple[str, str]]) -> tuple[dict[str, Any], 
     field_errors = dict(reading.problems)
     form_errors: list[str] = []
     try:
-        application = validate_application(reading.data)
+        application = validate_application(reading.data, new=new)
     except ApplicationError as exc:
         application = reading.data
         placed: dict[str, list[str]] = {}
