@@ -44,6 +44,9 @@ def remedy_text(authority: str) -> str:
             "也可以自收到本决定之日起六个月内依法向人民法院提起行政诉讼。")
 
 
-def is_adverse(kind: str, termination_kind: str | None = None) -> bool:
-    """Whether a document of `kind` decides against the institution (a voluntary termination does not)."""
+def is_adverse(kind: str, termination_kind: str | None = None, decision: str | None = None) -> bool:
+    """Whether a document of `kind` decides against the institution (a voluntary termination does not; a review
+    decision does when it upholds the termination, Jilin 第三十六条)."""
+    if kind == "review_decision":
+        return decision == "uphold"
     return kind in ADVERSE_KINDS and not (kind == "termination_notice" and termination_kind == "voluntary")

@@ -150,6 +150,32 @@ def notify_institution(ctx: StepContext, institution: dict[str, Any], subject: s
                  "subject": subject, "text": text, **extra}, case_id=case_id)
 
 
+def reinstate(ctx: StepContext, filing: Filing, reason: str, article: str,
+              parent: Filing | None = None) -> list[Filing]:
+    """Undo the filing's ordered termination, revoked on review (Jilin 第三十六条), with the branches terminated with it
+    (第三十四条); announce it where the termination was announced. Returns every filing reinstated."""
+    termination = filing.termination or {}
+    if filing.termination_kind != "ordered":
+        return []
+    filing.termination_kind, filing.terminated_on = None, None
+    filing.termination = {**termination, "revoked": {"reason": reason, "case": ctx.case_id,
+                                                     "on": today(ctx).isoformat()}}
+    _refresh(ctx, filing, f"恢复备案：{reason}", article, filing.case_id if parent else None)
+    reinstated = [filing]
+    for branch in ctx.repo.branches(filing.id):
+        if (branch.termination or {}).get("parent") == filing.filing_number and branch.termination_kind == "ordered":
+            reinstated += reinstate(ctx, branch, f"总部（备案编号 {filing.filing_number}）恢复备案，分支机构一并恢复",
+                                    article, parent=filing)
+    if parent is None:
+        institution = filing.record["institution"]
+        publish_notice(ctx, "reinstatement", f"关于撤销{institution['name']}责令终止备案决定的公告", {
+            "institution": {"name": institution["name"], "credit_code": filing.credit_code},
+            "filing_number": filing.filing_number, "valid_until": filing.valid_until.isoformat(),
+            "terminated_on": termination.get("terminated_on"), "reason": reason, "article": article,
+            "branches": [f.filing_number for f in reinstated[1:]]}, case_id=ctx.case_id, filing_id=filing.id)
+    return reinstated
+
+
 RATINGS: dict[str, str] = {"red": "红色", "black": "黑色"}
 
 
@@ -225,7 +251,7 @@ def store_document(ctx: StepContext, kind: str, context: dict[str, Any], article
                "articles": basis.cited}
     if kind in profile.document_titles:
         context["title"] = profile.document_titles[kind]
-    if is_adverse(kind, context.get("termination_kind")) and not context.get("remedy"):
+    if is_adverse(kind, context.get("termination_kind"), context.get("decision")) and not context.get("remedy"):
         # A decision against the institution says how to challenge it, before the authority that made it.
         context["remedy"] = remedy_text(authority)
     rendered = render_document(kind, context)

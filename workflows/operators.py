@@ -33,6 +33,7 @@ from workflows.filings import (
     lift,
     publish_notice,
     record_refused_change,
+    reinstate,
     renew,
     report_to_national_registry,
     set_base_status,
@@ -66,7 +67,7 @@ STATUSES: dict[str, str] = {
     "winding_up": "收尾中",
     "terminated": "已终止备案",
     "dismissed": "调查终结（未发现违规）",
-    "revoked": "复核撤销",
+    "revoked": "复核撤销终止备案决定",
     "lifted": "已解除暂停",
     "sanctioned": "已处理",
     "transferred": "已移交责令终止程序",
@@ -74,6 +75,7 @@ STATUSES: dict[str, str] = {
     "cancelled": "已终止办理",
     "awaiting_report": "待报送年度总结和计划",
     "reported": "年度报送已收悉",
+    "dropped": "不予责令终止备案",
 }
 
 
@@ -493,9 +495,13 @@ def op_issue_document(ctx: StepContext, kind: str, article: str = "", **fields: 
     elif kind == "verification_opinion":
         extra["subject"] = case_ground.get("label", "")
     elif kind == "review_decision":
-        statement = data.get("statement") or {}
+        # Jilin 第三十六条: the review of a statement and defence against the termination decision served.
+        statement = data.get("review_statement") or {}
         if statement.get("submitted_on"):
             extra["statement_received_on"] = statement["submitted_on"]
+        termination = filing.termination or {}
+        notice = ctx.repo.document(termination["notice_document_id"]) if termination.get("notice_document_id") else None
+        extra.update(terminated_on=filing.terminated_on, termination_number=notice.number if notice else None)
     elif kind == "change_decision":
         changes = (data.get("request") or {}).get("changes", [])
         _, applied = changed_record(filing.record, changes)
@@ -531,6 +537,15 @@ def op_record_annual_report(ctx: StepContext, report: dict[str, Any], opinion: s
               + (f"（审核意见：{opinion}）" if opinion else ""), article=article, year=year,
               report_summary=report["summary"], report_plan=report["plan"])
     return {"year": year}
+
+
+def op_reinstate_filing(ctx: StepContext, reason: str, article: str = "") -> dict[str, Any]:
+    """Undo an ordered termination the review revoked (Jilin 第三十六条): the filing (and the branches terminated with
+    it) is in force again, announced, and watched through its validity again."""
+    reinstated = reinstate(ctx, _filing(ctx), reason, article)
+    for filing in reinstated:
+        _later_start(ctx, filing, "filing_validity", "renewal", ctx.case_id)
+    return {"reinstated": [f.filing_number for f in reinstated]}
 
 
 def op_record_sanction(ctx: StepContext, measure: str, article: str = "", invalid_results: bool = False) -> dict:
@@ -601,6 +616,7 @@ OPERATORS: dict[str, Callable[..., dict[str, Any]]] = {
     "report_national_filing": op_report_national_filing,
     "revoke_certificates": op_revoke_certificates,
     "record_annual_report": op_record_annual_report,
+    "reinstate_filing": op_reinstate_filing,
 }
 
 

@@ -122,8 +122,8 @@ REMINDER_NAMES: dict[str, str] = {
 }
 # The review decision after a statement and defence (Jilin 第三十六条).
 REVIEW_DECISION_NAMES: dict[str, str] = {
-    "uphold": "维持拟作出的责令终止备案决定",
-    "revoke": "撤销拟作出的终止备案决定，恢复评价活动",
+    "uphold": "维持责令终止备案决定",
+    "revoke": "撤销责令终止备案决定，恢复备案",
 }
 
 # What each document must be given, with the label used in the error message a caseworker may see.
@@ -314,7 +314,8 @@ KIND_OPTIONAL: dict[str, dict[str, str]] = {
     "renewal_refusal": {"simplified": "是否连续备案"},
     "change_decision": {"reasons": "不予变更理由", "opinion": "审核意见"},
     "suspension_lifted": {"suspended_on": "暂停评价活动日期"},
-    "review_decision": {"statement_received_on": "收到陈述和申辩意见日期"},
+    "review_decision": {"statement_received_on": "收到陈述和申辩意见日期", "terminated_on": "终止备案日期",
+                        "termination_number": "终止备案通知书文号", "valid_until": "备案有效期截止日期"},
     "termination_notice": {
         "ground_label": "终止备案情形",
         "parent_filing_number": "总部机构备案编号",
@@ -340,7 +341,8 @@ TYPED_KINDS: frozenset[str] = LIFECYCLE_KINDS | {"correction_notice"}
 TEXT_LIST_KEYS = frozenset({"reasons", "missing", "articles", "facts", "obligations", "corrections", "detail"})
 TEXT_KEYS = frozenset(
     {"filing_number", "parent_filing_number", "procedure", "subject", "opinion", "conclusion", "ground_label", "remedy",
-     "arrangement", "document_number", "corrected_title", "corrected_number", "on_behalf_of", "title"}
+     "arrangement", "document_number", "corrected_title", "corrected_number", "on_behalf_of", "title",
+     "termination_number"}
 )
 DATE_KEYS = frozenset(
     {"issued_on", "received_on", "valid_from", "valid_until", "previous_valid_until", "window_opens",

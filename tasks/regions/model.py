@@ -139,6 +139,9 @@ class RegionProfile:
     annual_report: bool = False
     annual_report_days: int = 20
     annual_report_follow_up_days: int = 10
+    # Jilin 第三十六条: working days after an ordered termination is served in which the institution may state its case
+    # against it (陈述和申辩) and have it reviewed; no text fixes the period.
+    review_request_days: int = 15
     # Documents the region's text calls by another name (Beijing 确认回执, Jilin 备案通知): kind -> title.
     document_titles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Working days an institution publishes its intention before it may apply to terminate (Jilin 第三十二条(一)).
@@ -262,6 +265,7 @@ class RegionProfile:
             "annual_report": self.annual_report,
             "annual_report_days": self.annual_report_days,
             "annual_report_follow_up_days": self.annual_report_follow_up_days,
+            "review_request_days": self.review_request_days,
             "preliminary_opinion_on_municipal_path": self.preliminary_opinion_on_municipal_path,
             "expert_review_level": self.expert_review_level,
             "administrative_review_level": self.administrative_review_level,

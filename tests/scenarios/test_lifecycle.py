@@ -141,35 +141,55 @@ def _investigate_to_statement(beian: Beian, number: str, now: str) -> None:
     assert "intended_decision" in [d["kind"] for d in beian.json("show", number)["documents"]]
 
 
-def test_ordered_termination_statement_then_decision_upheld(beian: Beian, write_json: Any,
-                                                            application: dict[str, Any]) -> None:
+def _decided(beian: Beian, number: str, reasons: str, now: str) -> None:
+    do(beian, number, "decide_termination", {"decision": "terminate", "reasons": reasons}, now)
+    shown = beian.json("show", number)
+    assert (shown["status"], shown["termination_kind"]) == ("terminated", "ordered")
+
+
+def test_ordered_termination_views_before_the_decision_and_a_statement_after_it_upheld(
+        beian: Beian, write_json: Any, application: dict[str, Any]) -> None:
+    """Jilin 第三十五条: told first, the institution's views go to the approver who decides; 第三十六条: a statement and
+    defence against the decision served is reviewed, and an upheld termination says how to challenge it."""
     _, number = file_institution(beian, write_json, application)
     err = send(beian, "statement", number, {"text": "我单位不存在违规"}, "2027-04-01T10:00:00+08:00", expect=ILLEGAL)
     assert "陈述申辩" in err
     _investigate_to_statement(beian, number, "2027-04-01T10:00:00+08:00")
     send(beian, "statement", number, {"text": "所涉职业已申请调整"}, "2027-04-08T10:00:00+08:00")
+    _decided(beian, number, "调整申请不改变超范围评价的事实", "2027-04-09T10:00:00+08:00")
+    send(beian, "statement", number, {"text": "终止决定认定的事实有误"}, "2027-04-12T10:00:00+08:00")
     do(beian, number, "statement_review", {"decision": "uphold", "opinion": "陈述理由不成立"},
-       "2027-04-12T10:00:00+08:00")
+       "2027-04-14T10:00:00+08:00")
     shown = beian.json("show", number)
     assert (shown["status"], shown["termination_kind"]) == ("terminated", "ordered")
-    kinds = [d["kind"] for d in shown["documents"]]
-    assert "review_decision" in kinds and "termination_notice" in kinds
+    [review] = [d for d in shown["documents"] if d["kind"] == "review_decision"]
+    text = beian("document", str(review["id"])).out
+    assert "维持责令终止备案决定" in text and "申请行政复议" in text and "2027年4月9日" in text
     assert [v["measure"] for v in shown["filing"]["violations"]] == ["ordered_termination"]
+    assert not any(c["open"] for c in shown["cases"])
     assert_each_status_change_once_with_article(beian, number)
 
 
-def test_ordered_termination_revoked_on_review_restores_the_filing(beian: Beian, write_json: Any,
-                                                                   application: dict[str, Any]) -> None:
+def test_ordered_termination_revoked_on_review_reinstates_the_filing(beian: Beian, write_json: Any,
+                                                                     application: dict[str, Any]) -> None:
     _, number = file_institution(beian, write_json, application)
     _investigate_to_statement(beian, number, "2027-04-01T10:00:00+08:00")
-    send(beian, "statement", number, {"text": "所涉评价为备案职业"}, "2027-04-08T10:00:00+08:00")
+    due = [d for d in beian.json("show", number)["deadlines"] if d["kind"] == "timer"][0]["due"]
+    beian.json("sweep", now=due)
+    _decided(beian, number, "超范围评价属实", "2027-04-14T10:00:00+08:00")
+    send(beian, "statement", number, {"text": "所涉评价为备案职业"}, "2027-04-15T10:00:00+08:00")
     do(beian, number, "statement_review", {"decision": "revoke", "opinion": "陈述理由成立"},
-       "2027-04-12T10:00:00+08:00")
+       "2027-04-19T10:00:00+08:00")
     shown = beian.json("show", number)
     assert shown["status"] == "filed" and shown["termination_kind"] is None
-    assert "suspension_lifted" in [d["kind"] for d in shown["documents"]]
+    [review] = [d for d in shown["documents"] if d["kind"] == "review_decision"]
+    text = beian("document", str(review["id"])).out
+    assert "撤销责令终止备案决定，恢复备案" in text and "申请行政复议" not in text
     statuses = [h["summary"] for h in status_changes(beian, number)]
-    assert len(statuses) == 3  # filed, suspended, filed again
+    assert len(statuses) == 4 and "恢复备案" in statuses[-1]  # filed, suspended, terminated, filed again
+    # Watched through its validity again, and the revocation announced where the termination was.
+    assert [c["process"] for c in shown["cases"] if c["open"]] == ["filing_validity"]
+    assert any(h["action"] == "filing_status_changed" and "恢复备案" in h["summary"] for h in shown["history"])
     assert_each_status_change_once_with_article(beian, number)
 
 
@@ -182,12 +202,15 @@ def test_ordered_termination_without_statement_and_a_late_statement(beian: Beian
     beian.json("sweep", now=due)
     # The lapsed period opens the decision; it is a person's, not the timer's.
     assert beian.json("show", number)["status"] != "terminated"
-    do(beian, number, "decide_termination", {"decision": "terminate", "reasons": "逾期未陈述申辩，违规事实清楚"},
-       "2027-04-20T10:00:00+08:00")
+    _decided(beian, number, "逾期未陈述申辩，违规事实清楚", "2027-04-20T10:00:00+08:00")
+    # The window for a statement against the decision (15 working days) passes without one: the case ends.
+    window = [d for d in beian.json("show", number)["deadlines"] if d["kind"] == "timer"][0]["last_day"]
+    assert window == "2027-05-11"  # 15 working days after 20 April (the Labour Day holiday skipped)
+    beian.json("sweep", now="2027-05-12T00:00:01+08:00")
     shown = beian.json("show", number)
-    assert (shown["status"], shown["termination_kind"]) == ("terminated", "ordered")
+    assert not any(c["open"] for c in shown["cases"])
     before = len(shown["history"])
-    send(beian, "statement", number, {"text": "迟到的陈述"}, "2027-05-01T10:00:00+08:00", expect=ILLEGAL)
+    send(beian, "statement", number, {"text": "迟到的陈述"}, "2027-06-01T10:00:00+08:00", expect=ILLEGAL)
     assert len(history(beian, number)) == before
 
 

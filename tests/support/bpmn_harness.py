@@ -205,6 +205,7 @@ DESIGN_OPERATORS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "start_process": (frozenset({"process", "ground", "reason", "article"}), frozenset()),
     "escalate": (frozenset({"reason", "article"}), frozenset()),
     "revoke_certificates": (frozenset({"detail", "article"}), frozenset()),
+    "reinstate_filing": (frozenset({"reason", "article"}), frozenset()),
 }
 DOCUMENT_FIELDS: dict[str, frozenset[str]] = {
     "renewal_reminder": frozenset({"reminder"}),
@@ -221,7 +222,7 @@ DOCUMENT_FIELDS: dict[str, frozenset[str]] = {
 CASE_STATUSES = {
     "monitoring", "renewal_review", "renewed", "renewal_refused", "change_review", "change_approved",
     "change_refused", "investigating", "rectifying", "awaiting_statement", "statement_review", "risk_assessment",
-    "winding_up", "terminated", "dismissed", "revoked", "lifted", "sanctioned", "transferred", "closed",
+    "winding_up", "terminated", "dismissed", "revoked", "lifted", "sanctioned", "transferred", "closed", "dropped",
 }
 FILING_STATUSES = {"filed", "renewal_window", "renewal_review", "winding_up"}
 PROCESSES_STARTED = {"renewal", "automatic_termination", "ordered_termination"}
@@ -310,6 +311,8 @@ def _answer(operator: str, params: dict[str, Any], data: dict[str, Any], n: int,
             return {"terminated": [data["filing"]["number"]]}
         case "revoke_certificates":
             return {"document_id": n}
+        case "reinstate_filing":
+            return {"reinstated": [data["filing"]["number"]]}
         case ("set_status" | "filing_status" | "escalate" | "publish_publicity" | "record_sanction" | "apply_change"
               | "start_process"):
             return {}

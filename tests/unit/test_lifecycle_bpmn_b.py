@@ -13,7 +13,7 @@ import ast
 import inspect
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -122,6 +122,13 @@ REQUIRED_IDS: dict[str, dict[str, str]] = {
         "revoked": "endEvent",
         "terminate_ordered": "serviceTask",
         "terminated": "endEvent",
+        "set_review_request_deadline": "scriptTask",
+        "review_request_wait": "eventBasedGateway",
+        "review_request_received": "intermediateCatchEvent",
+        "review_request_period_ends": "intermediateCatchEvent",
+        "status_upheld": "serviceTask",
+        "reinstate_ordered": "serviceTask",
+        "reinstated": "endEvent",
     },
     "automatic_termination": {
         "start": "startEvent",
@@ -147,8 +154,10 @@ USER_TASKS: dict[str, dict[str, tuple[str, str, tuple[str, ...]]]] = {
     },
     "ordered_termination": {
         "termination_investigation": ("监管人员", "ordered_termination", ("request", "ground")),
-        "statement_review": ("复核人员", "statement", ("statement", "termination_investigation", "statement_deadline")),
-        "decide_termination": ("审批人员", "ordered_termination", ("termination_investigation", "statement_deadline")),
+        "statement_review": ("复核人员", "statement",
+                             ("review_statement", "termination_investigation", "decide_termination")),
+        "decide_termination": ("审批人员", "ordered_termination",
+                               ("termination_investigation", "statement", "statement_deadline")),
     },
     "automatic_termination": {
         "automatic_verification": ("监管人员", "automatic_termination", ("ground", "request")),
@@ -444,7 +453,8 @@ def test_expressions_stay_inside_the_restricted_environment(doc: etree._ElementT
 def test_timers_wait_for_a_deadline_computed_in_the_process(process_id: str, doc: etree._ElementTree) -> None:
     timers = {e.getparent().getparent().get("id"): e.text for e in process_of(doc).iter(f"{{{NS['bpmn']}}}timeDate")}
     expected = {"sanction": {"rectification_overdue": "rectification_deadline['due']"},
-                "ordered_termination": {"statement_period_ends": "statement_deadline['due']"},
+                "ordered_termination": {"statement_period_ends": "statement_deadline['due']",
+                                        "review_request_period_ends": "review_request_deadline['due']"},
                 "automatic_termination": {}}[process_id]
     assert timers == expected
 
@@ -774,40 +784,64 @@ def test_the_statement_period_is_the_regions_setting(ordered: ParsedDefinition, 
     assert case.data()["statement_deadline"]["days"] == region_days
 
 
-def test_statement_then_upheld_terminates(ordered: ParsedDefinition, services: Services) -> None:
+def _terminated(ordered: ParsedDefinition, services: Services) -> Case:
+    """The 告知 period lapsed and the approver decided to terminate: the window for a statement against it is open."""
+    case = _proposed(ordered, services)
+    case.at("2026-10-18T00:00:01+08:00")
+    case.wake()
+    case.complete("decide_termination", {"decision": "terminate", "reasons": "超出备案范围开展评价，情节严重"})
+    return case
+
+
+def test_views_during_the_notice_go_to_the_person_who_decides(ordered: ParsedDefinition, services: Services) -> None:
+    """Jilin 第三十五条: told before the decision; what the institution answers is put before the approver, who decides
+    (there is no review before a decision exists)."""
     case = _proposed(ordered, services)
     case.at("2026-10-14T15:00:00+08:00")
     statement = {"text": "我方对“电工”的评价系受委托的培训考核，不属于职业技能等级评价", "submitted_on": "2026-10-14"}
     case.send("statement", statement)
-    assert case.open_tasks() == ["statement_review"]
-    assert case.task("statement_review").data["statement"] == statement
-    assert services.statuses()[-1] == "statement_review"
-    assert "statement_wait" not in case.waiting()
+    assert case.open_tasks() == ["decide_termination"]
+    assert case.task("decide_termination").data["statement"] == statement
+    assert "statement_wait" not in case.waiting() and "terminate_filing" not in services.operators()
+    case.complete("decide_termination", {"decision": "terminate", "reasons": "申辩所称与考生档案记载不符"})
+    assert services.params_of("terminate_filing") == [{
+        "kind": "ordered", "reason": "经调查核实存在责令终止备案情形（超出备案范围开展评价工作），责令终止备案",
+        "article": ARTICLES["ordered_termination"]}]
+    assert services.statuses() == ["investigating", "awaiting_statement", "terminated"]
+    assert "review_request_wait" in case.waiting(), "the institution may now state its case against the decision"
 
-    case.at("2026-10-20T10:00:00+08:00")  # the review may outlast the statement period
+
+def test_a_statement_against_the_termination_is_reviewed_and_may_be_upheld(ordered: ParsedDefinition,
+                                                                          services: Services) -> None:
+    """Jilin 第三十六条: 对处理决定存在异议的机构，可以…进行陈述和申辩。经复核后，作出复核决定."""
+    case = _terminated(ordered, services)
+    deadline = case.data()["review_request_deadline"]
+    assert deadline["days"] == REGION.get("review_request_days", REGION["statement_days"])
+    case.at("2026-10-20T10:00:00+08:00")
+    statement = {"text": "终止决定认定的事实有误", "submitted_on": "2026-10-20"}
+    case.send("statement", statement)
+    assert case.open_tasks() == ["statement_review"]
+    assert case.task("statement_review").data["review_statement"] == statement
     case.complete("statement_review", {"decision": "uphold", "opinion": "经复核，评价记录显示颁发了职业技能等级证书"})
     assert case.ended_at() == ["terminated"] and case.workflow.is_completed()
     assert services.params_of("issue_document")[-1] == {
         "kind": "review_decision", "decision": "uphold", "opinion": "经复核，评价记录显示颁发了职业技能等级证书",
         "article": ARTICLES["statement"]}
-    assert services.params_of("terminate_filing") == [{
-        "kind": "ordered", "reason": "经调查核实存在责令终止备案情形（超出备案范围开展评价工作），责令终止备案",
-        "article": ARTICLES["ordered_termination"]}]
-    assert services.statuses() == ["investigating", "awaiting_statement", "statement_review", "terminated"]
-    assert "lift_suspension" not in services.operators()
+    assert services.statuses() == ["investigating", "awaiting_statement", "terminated", "statement_review",
+                                   "terminated"]
+    assert services.operators().count("terminate_filing") == 1 and "reinstate_filing" not in services.operators()
 
 
-def test_statement_then_revoked_lifts_the_suspension(ordered: ParsedDefinition, services: Services) -> None:
-    case = _proposed(ordered, services)
+def test_a_review_that_revokes_the_termination_reinstates_the_filing(ordered: ParsedDefinition,
+                                                                     services: Services) -> None:
+    case = _terminated(ordered, services)
     case.send("statement", {"text": "所涉评价为企业内部培训考核"})
     case.complete("statement_review", {"decision": "revoke", "opinion": "申辩理由成立"})
-    assert case.ended_at() == ["revoked"] and case.workflow.is_completed()
-    assert services.documents() == ["verification_opinion", "intended_decision", "review_decision"]
+    assert case.ended_at() == ["reinstated"] and case.workflow.is_completed()
     assert services.params_of("issue_document")[-1]["decision"] == "revoke"
-    assert services.params_of("lift_suspension") == [{
-        "reason": "撤销拟作出的责令终止备案决定，解除暂停", "article": ARTICLES["statement"]}]
-    assert services.statuses() == ["investigating", "awaiting_statement", "statement_review", "revoked"]
-    assert "terminate_filing" not in services.operators()
+    assert services.params_of("reinstate_filing") == [{
+        "reason": "经复核撤销责令终止备案决定：申辩理由成立", "article": ARTICLES["statement"]}]
+    assert services.statuses()[-2:] == ["statement_review", "revoked"]
 
 
 def test_a_lapsed_statement_period_opens_the_decision_never_makes_it(ordered: ParsedDefinition,
@@ -822,8 +856,12 @@ def test_a_lapsed_statement_period_opens_the_decision_never_makes_it(ordered: Pa
     assert case.open_tasks() == ["decide_termination"], "the timer opens the decision for a person"
     assert case.ended_at() == [] and "terminate_filing" not in services.operators()
     case.complete("decide_termination", {"decision": "terminate", "reasons": "超出备案范围开展评价，情节严重"})
-    assert case.ended_at() == ["terminated"] and case.workflow.is_completed()
     assert services.params_of("terminate_filing")[0]["kind"] == "ordered"
+    assert case.ended_at() == [], "the window for a statement against the decision is open"
+    due = case.data()["review_request_deadline"]["due"]
+    case.at((datetime.fromisoformat(due) + timedelta(seconds=1)).isoformat())
+    case.wake()
+    assert case.ended_at() == ["terminated"] and case.workflow.is_completed()
     assert services.statuses() == ["investigating", "awaiting_statement", "terminated"]
     assert "review_decision" not in services.documents()
 
@@ -834,13 +872,15 @@ def test_the_decision_may_drop_the_termination(ordered: ParsedDefinition, servic
     case.wake()
     case.complete("decide_termination", {"decision": "drop", "reasons": "违规情节轻微，已自行纠正"})
     assert case.ended_at() == ["revoked"] and "terminate_filing" not in services.operators()
-    assert services.params_of("lift_suspension")[0]["reason"] == "撤销拟作出的责令终止备案决定，解除暂停"
+    assert services.params_of("lift_suspension")[0]["reason"] == "决定不予责令终止备案，解除暂停"
+    assert services.statuses()[-1] == "dropped"
 
 
-def test_a_statement_after_the_period_is_not_accepted(ordered: ParsedDefinition, services: Services) -> None:
+def test_a_statement_after_the_notice_period_waits_for_the_decision(ordered: ParsedDefinition,
+                                                                    services: Services) -> None:
     case = _proposed(ordered, services)
     case.at("2026-10-19T09:00:00+08:00")
-    with pytest.raises(WorkflowException):  # the period ended first: nothing waits for a statement any more
+    with pytest.raises(WorkflowException):  # the period ended first: nothing waits for a statement until decided
         case.send("statement", {"text": "迟交的陈述申辩"})
     assert "statement_wait" in case.waiting(), "the refused step changed nothing"
     assert "terminate_filing" not in services.operators()
@@ -850,8 +890,6 @@ def test_a_statement_after_the_period_is_not_accepted(ordered: ParsedDefinition,
     with pytest.raises(WorkflowException):
         case.send("statement", {"text": "再次提交"})
     case.complete("decide_termination", {"decision": "terminate", "reasons": "逾期未陈述申辩，事实清楚"})
-    assert case.ended_at() == ["terminated"]
-    assert services.statuses() == ["investigating", "awaiting_statement", "terminated"]
     assert services.operators().count("terminate_filing") == 1
 
 

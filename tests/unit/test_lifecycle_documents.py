@@ -290,14 +290,19 @@ def test_intended_decision_refuses_a_deadline_it_cannot_date() -> None:
 
 
 def test_review_decision_upholds_or_revokes() -> None:
-    words = text(render("review_decision", statement_received_on="2029-08-08"))
-    assert "你单位于2029年8月8日提出的陈述和申辩意见收悉" in words
+    """Jilin 第三十六条: the review of a statement and defence against the termination decision served."""
+    words = text(render("review_decision", statement_received_on="2029-08-08", terminated_on="2029-08-01",
+                        termination_number="川技鉴终〔2029〕2号"))
+    assert ("本机关于2029年8月1日对你单位（机构备案编号：川评备〔2026〕0001号）"
+            "作出责令终止职业技能等级评价机构备案的决定（川技鉴终〔2029〕2号）") in words
+    assert "你单位于2029年8月8日对该决定提出的陈述和申辩意见收悉" in words
     assert "与考生档案记载不符，不予采纳" in words
-    assert "经复核，本机关决定：维持拟作出的责令终止备案决定。" in words
-    assert "出具终止备案通知书" in words
-    words = text(render("review_decision", decision="revoke", opinion="所涉人员系培训学员，未组织评价。"))
-    assert "经复核，本机关决定：撤销拟作出的终止备案决定，恢复评价活动。" in words
-    assert "恢复你单位职业技能等级评价活动" in words
+    assert "经复核，本机关决定：维持责令终止备案决定。" in words
+    assert "原责令终止备案决定继续有效" in words
+    words = text(render("review_decision", decision="revoke", opinion="所涉人员系培训学员，未组织评价。",
+                        valid_until="2029-11-02"))
+    assert "经复核，本机关决定：撤销责令终止备案决定，恢复备案。" in words
+    assert "恢复你单位备案（有效期至2029年11月2日）和职业技能等级评价活动" in words
     assert "维持" not in words
     with pytest.raises(ValueError, match="未知的复核决定：'partial'"):
         render("review_decision", decision="partial")

@@ -30,3 +30,13 @@ def test_the_remedy_names_both_ways_and_their_periods() -> None:
 ])
 def test_which_documents_are_adverse(kind: str, termination: str | None, adverse: bool) -> None:
     assert is_adverse(kind, termination) is adverse
+
+
+@pytest.mark.parametrize(("kind", "decision", "adverse"), [
+    ("review_decision", "uphold", True), ("review_decision", "revoke", False),
+    ("certificate_revocation_notice", None, True), ("delisting_notice", None, True),
+    ("correct_now_notice", None, False), ("annual_report_request", None, False),
+])
+def test_a_review_that_upholds_a_termination_and_the_regions_own_decisions(kind: str, decision: str | None,
+                                                                          adverse: bool) -> None:
+    assert is_adverse(kind, None, decision) is adverse
