@@ -23,6 +23,7 @@ from typing import Any
 
 from tasks.calendar import SHANGHAI, WorkingDayCalendar
 from tasks.errors import InvalidInput
+from tasks.form_choices import KEYWORD as CASE_CHOICES
 from tasks.forms import schema_problems
 from tasks.roles import ROLES
 from workflows.messages import MESSAGES
@@ -432,12 +433,16 @@ def choice_key(value: Any) -> str:
 
 def choice_fields(schema: Mapping[str, Any], node: Mapping[str, Any] | None = None,
                   prefix: str = "") -> Iterator[tuple[str, list[Any]]]:
-    """(dotted field path, allowed values) of every choice field, nested objects included."""
+    """(dotted field path, allowed values) of every choice field, nested objects included. A choice that depends on
+    the case (`x-choices`, tasks/form_choices.py: the region's inspection methods, its ladder of measures) is not the
+    profile's to weigh: the simulation fills in the form's default, or its first choice."""
     current = resolve(schema, schema if node is None else node)
     for name, sub in (current.get("properties") or {}).items():
         sub = resolve(schema, sub)
         path = f"{prefix}{name}"
         values = choices_of(sub)
+        if values is not None and CASE_CHOICES in sub:
+            continue
         if values is not None:
             yield path, values
         elif sub.get("type") == "object" or "properties" in sub:
@@ -455,7 +460,7 @@ def _value(schema: Mapping[str, Any], node: Mapping[str, Any], path: str, chosen
            label: str) -> Any:
     values = choices_of(node)
     if values is not None:
-        return chosen[path] if path in chosen else values[0]
+        return chosen[path] if path in chosen else node.get("default", values[0])
     kind = node.get("type")
     if kind == "object" or "properties" in node:
         return {name: _value(schema, resolve(schema, sub), f"{path}.{name}" if path else name, chosen, now,
