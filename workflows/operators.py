@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from typing import Any
+from urllib.parse import quote
 
 from adapters.outside.db import Filing, FilingPeriod
 from adapters.outside.settings import load_settings
@@ -292,6 +293,11 @@ def _legal_day(ctx: StepContext) -> date:
     return min(today, max(due_day, decided_day))
 
 
+def _verify_url(filing_number: str) -> str:
+    """Where the public checks the receipt (the public pages of the web app, BEIAN_WEB_URL)."""
+    return f"{load_settings().web_url}/public/verify/{quote(filing_number, safe='')}"
+
+
 def _procedure(profile: RegionProfile) -> str:
     """What the receipt says the application went through, in the region's own procedure."""
     steps = ["审核评估", *(["公示"] if profile.publicity else []),
@@ -336,7 +342,7 @@ def op_issue_filing(ctx: StepContext, article: str = "") -> dict[str, Any]:
     receipt = _document_context(ctx, filing_number=number, valid_from=valid_from, valid_until=valid_until,
                                 region_name=authority_name(filing_authority),
                                 filing_authority=issuer.on_behalf_of or issuer.name, articles=articles,
-                                procedure=_procedure(profile), **extra)
+                                procedure=_procedure(profile), verify_url=_verify_url(number), **extra)
     document_id = store_document(ctx, "filing_receipt", receipt, article, authority=filing_authority)
     filing.receipt_document_id = document_id
     ctx.audit("filing_issued", f"准予备案：备案编号 {number}，有效期 {valid_from:%Y-%m-%d} 至 {valid_until:%Y-%m-%d}"

@@ -562,3 +562,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+class PublicSubmission(Base):
+    """What the public sent through the public pages (an objection during publicity), by address and time: what the
+    per-address and per-day limits count (workflows/service/public.py). The objection itself is the case's message."""
+
+    __tablename__ = "public_submissions"
+    __table_args__ = (Index("ix_public_submissions_kind_client_at", "kind", "client", "at"),
+                      Index("ix_public_submissions_kind_at", "kind", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    client: Mapped[str] = mapped_column(String(64))  # the address the request came from
+    at: Mapped[datetime]
+    case_id: Mapped[str | None] = mapped_column(String(40))

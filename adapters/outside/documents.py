@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import segno
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError
 
 DocumentKind = Literal[
@@ -309,6 +310,8 @@ KIND_REQUIRED: dict[str, dict[str, str]] = {
 # What a document may be given besides its required content; checked like the required content when present
 # (None counts as absent).
 KIND_OPTIONAL: dict[str, dict[str, str]] = {
+    # Where the public checks the receipt (workflows/service/public.py), printed with its QR code.
+    "filing_receipt": {"verify_url": "核验网址"},
     "renewal_reminder": {"days_left": "距有效期届满的剩余天数"},
     "renewal_notice": {"simplified": "是否连续备案", "opinion": "评估意见"},
     "renewal_refusal": {"simplified": "是否连续备案"},
@@ -461,6 +464,13 @@ def chinese_date(d: date | datetime | str) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def qr_data_uri(url: str) -> str:
+    """The QR code of a web address, as an SVG data: URL (no file, no network: drawn by segno in memory)."""
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > 500:
+        raise ValueError(f"核验网址应为 http(s) 网址：{url!r}")
+    return str(segno.make(url, error="m").svg_data_uri(scale=4, border=2))
+
+
 def _build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -480,6 +490,7 @@ def _build_environment() -> Environment:
         reminder_name=reminder_name,
         review_decision_name=review_decision_name,
         as_list=as_list,
+        qr_data_uri=qr_data_uri,
     )
     return env
 

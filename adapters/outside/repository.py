@@ -31,6 +31,7 @@ from adapters.outside.db import (
     MessageWait,
     OutboxMessage,
     ProcessDefinition,
+    PublicSubmission,
     SignInAttempt,
     Timer,
     User,
@@ -259,6 +260,38 @@ class Repository:
         if region is not None:
             query = query.where(Filing.region.startswith(region.rstrip("0") or region))
         return list(self.session.scalars(query.order_by(Filing.id)))
+
+    def directory_filings(self, statuses: Sequence[str], *, on_or_after: Any, query: str = "", region: str = "",
+                          occupation: str = "", offset: int = 0, limit: int = 20) -> tuple[list[Filing], int]:
+        """Filings in one of `statuses` still valid on `on_or_after` (a date), found by part of the name or the whole
+        credit code or filing number, within a region (a division code prefix) and naming an occupation code; one
+        page of them, by filing number, and how many there are."""
+        conditions: list[Any] = [Filing.status.in_(list(statuses)), Filing.valid_until >= on_or_after]
+        if query:
+            conditions.append(or_(Filing.institution_name.contains(query, autoescape=True),
+                                  Filing.credit_code == query.upper(), Filing.filing_number == query))
+        if region:
+            conditions.append(Filing.region.startswith(region.rstrip("0") or region))
+        if occupation:
+            conditions.append(Filing.id.in_(select(FilingOccupation.filing_id)
+                                            .where(FilingOccupation.occupation_code == occupation)))
+        total = self.session.scalar(select(func.count()).select_from(Filing).where(*conditions)) or 0
+        rows = self.session.scalars(select(Filing).where(*conditions).order_by(Filing.filing_number)
+                                    .offset(offset).limit(limit))
+        return list(rows), total
+
+    def cases_in_status(self, process_id: str, status: str) -> list[Instance]:
+        return list(self.session.scalars(select(Instance).where(
+            Instance.process_id == process_id, Instance.status == status, Instance.completed_at.is_(None))
+            .order_by(Instance.received_at, Instance.id)))
+
+    def public_submissions(self, kind: str, since: datetime, client: str | None = None) -> int:
+        """How many submissions of `kind` came since `since` (from `client`, if given)."""
+        query = select(func.count()).select_from(PublicSubmission).where(
+            PublicSubmission.kind == kind, PublicSubmission.at >= since)
+        if client is not None:
+            query = query.where(PublicSubmission.client == client)
+        return self.session.scalar(query) or 0
 
     def branches(self, filing_id: int) -> list[Filing]:
         return list(self.session.scalars(select(Filing).where(Filing.parent_id == filing_id).order_by(Filing.id)))

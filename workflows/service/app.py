@@ -22,6 +22,7 @@ from workflows.service.materials import Materials
 from workflows.service.objections import Objections
 from workflows.service.operations import Operations
 from workflows.service.processes import Processes
+from workflows.service.public import Public
 from workflows.service.records import Records
 from workflows.service.search import Search
 from workflows.service.supplements import Supplements
@@ -30,8 +31,8 @@ from workflows.state import load_state
 
 class Beian:
     """The application, bound to one database: `cases`, `materials`, `supplements`, `objections`, `processes`,
-    `operations`, `records`, `search`, `calendar`, `documents` (corrections), `issuers` and `catalogue` are what a
-    user can do with it (see the package's docstring)."""
+    `operations`, `records`, `search`, `calendar`, `documents` (corrections), `issuers`, `catalogue` and `public`
+    are what a user can do with it (see the package's docstring)."""
 
     def __init__(self, database_url: str) -> None:
         self.engine = make_engine(database_url)
@@ -49,6 +50,7 @@ class Beian:
         self.documents = Documents(self.uow, self.reading)
         self.issuers = Issuers(self.uow, self.reading)
         self.catalogue = Catalogue(self.uow, self.reading)
+        self.public = Public(self.uow, self.reading, self.objections)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self._sessions)

@@ -39,6 +39,7 @@ from adapters.entrypoints.web.caseworkers import register as register_caseworker
 from adapters.entrypoints.web.filters import ROLE_LABELS, actor_name, cn_date, cn_datetime, cn_due, role_label
 from adapters.entrypoints.web.guards import RequestGuard
 from adapters.entrypoints.web.processes.pages import register_process_pages
+from adapters.entrypoints.web.public.pages import register_public_pages
 from adapters.outside.pdf import PdfError
 from tasks.access import Caseworker
 from tasks.errors import (
@@ -241,6 +242,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
                            csrf_token=csrf_token)
     register_admin_pages(app, service=service, page=page, user_of=user_of, form_of=form_of)
     register_issuer_pages(app, service=service, page=page, user_of=user_of, form_of=form_of)
+    register_public_pages(app, service=service, page=page, form_of=form_of)
     return app
 
 

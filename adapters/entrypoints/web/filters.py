@@ -52,7 +52,7 @@ def role_label(key: str | None) -> str:
 # The system's own actors as the history names them, in plain words (a person is named by their display name).
 SYSTEM_ACTORS = {"timer": "计时器（到期自动处理）", "outbox": "系统投递", "system": "系统", "registry": "登记系统核验",
                  "external": "外部系统", "ops": "运维人员", "admin": "系统管理员", "applicant": "申请人",
-                 "preview": "迁移预演"}
+                 "preview": "迁移预演", "public": "社会公众（网上提交）"}
 
 
 def actor_name(actor: str | None, people: dict[str, str] | None = None) -> str:
