@@ -29,7 +29,6 @@ from workflows.issuing import issuer_of
 from workflows.service.base import Capability
 from workflows.service.materials import Upload
 from workflows.service.objections import Objections
-from workflows.transient import rerun_if_transient
 
 # What the public reads for each filing status, and which of them the directory lists.
 PUBLIC_STATUSES: Final[Mapping[str, str]] = {
@@ -110,11 +109,12 @@ class Public(Capability):
                 raise NotFound("该机构不在公示期内（公示可能已结束），不能再提出异议")
             return _publicity_view(uow, instance)
 
-    @rerun_if_transient
     def object(self, case_id: str, *, objector: str, contact: str, content: str, files: Sequence[Upload],
                client: str) -> dict[str, Any]:
         """An objection from the public during publicity (XPCC 第十三条（三）): bounded, counted against the address and
-        the day, and then the same objection the publicity officer registers (app.objections), credited to 公众."""
+        the day, and then the same objection the publicity officer registers (app.objections), credited to 公众. Not
+        rerun as a whole on a transient database error: the registration reruns itself, and a second objection must
+        never follow the first."""
         problems = [f"{label}{problem}" for label, value, limit, multiline, required in (
             ("姓名或名称", objector, MAX_OBJECTOR, False, True), ("联系方式", contact, MAX_CONTACT, False, True),
             ("异议内容", content, MAX_CONTENT, True, True))
