@@ -11,9 +11,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.entrypoints.web.base import AccessDenied, Site, read_form
-from adapters.entrypoints.web.caseworkers import task_context
 from adapters.entrypoints.web.caseworkers.application_view import application_parts
 from adapters.entrypoints.web.caseworkers.case_access import display_names
+from adapters.entrypoints.web.caseworkers.task_context import sections as given_sections
 from adapters.entrypoints.web.forms import check_submission, form_fields, submitted_values
 from tasks.access import Caseworker, may_work_on, refusal
 from tasks.errors import BeianError, ConcurrentChange, IllegalEvent, InvalidInput, NotFound
@@ -56,7 +56,7 @@ def register(app: FastAPI, site: Site) -> None:
                          # A decision taken again after a resubmission: what changed since the last submission.
                          changes=site.service.supplements.latest_changes(task["case"]),
                          requested=site.service.supplements.requested(task["case"]),
-                         people=display_names(site), given=task_context.sections(task["context"]))
+                         people=display_names(site), given=given_sections(task["context"]))
 
     def posted_to_task(request: Request, task_id: str, verb: str,
                              nothing_done: str) -> tuple[Caseworker, list[tuple[str, str]], dict[str, Any]] | Response:
