@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import segno
@@ -471,6 +472,11 @@ def qr_data_uri(url: str) -> str:
     return str(segno.make(url, error="m").svg_data_uri(scale=4, border=2))
 
 
+def readable_url(url: str) -> str:
+    """A web address as people read and type it (川技评备〔2026〕0001号, not its percent-encoding)."""
+    return unquote(url)
+
+
 def _build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -491,6 +497,7 @@ def _build_environment() -> Environment:
         review_decision_name=review_decision_name,
         as_list=as_list,
         qr_data_uri=qr_data_uri,
+        readable_url=readable_url,
     )
     return env
 
