@@ -167,6 +167,7 @@ def reinstate(ctx: StepContext, filing: Filing, reason: str, article: str,
             reinstated += reinstate(ctx, branch, f"总部（备案编号 {filing.filing_number}）恢复备案，分支机构一并恢复",
                                     article, parent=filing)
     if parent is None:
+        revoke_archived(ctx, reason)
         institution = filing.record["institution"]
         publish_notice(ctx, "reinstatement", f"关于撤销{institution['name']}责令终止备案决定的公告", {
             "institution": {"name": institution["name"], "credit_code": filing.credit_code},
@@ -385,6 +386,18 @@ def add_occupations(ctx: StepContext, filing: Filing, occupations: list[dict[str
 
 
 # --- sanctions and the violations archive --------------------------------------------------------------------------
+
+
+def revoke_archived(ctx: StepContext, reason: str) -> list[Violation]:
+    """Take what this case put in the violations archive out of force, revoked on review (Jilin 第三十六条): the
+    rows stay as the record of what was decided and are marked with the day, the case and the reason."""
+    rows = [v for v in ctx.repo.case_violations(ctx.case_id) if v.revoked is None]
+    for violation in rows:
+        violation.revoked = {"on": today(ctx).isoformat(), "case": ctx.case_id, "reason": reason}
+    if rows:
+        audit_for(ctx, ctx.case_id, "violation_revoked", "违纪违规行为处理档案中的记录经复核撤销："
+                  + "；".join(v.summary for v in rows), measures=[v.measure for v in rows])
+    return rows
 
 
 def archive(ctx: StepContext, filing: Filing, ground: dict[str, Any], measure: str, summary: str,

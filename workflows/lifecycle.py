@@ -98,7 +98,8 @@ def start_case(uow: UnitOfWork, filing: Filing, process_id: str, case_ground: di
     today = now.astimezone(SHANGHAI).date()
     year_ago = datetime.combine(anniversary(today, -1), time(0), tzinfo=SHANGHAI)
     prior = [{"measure": v.measure, "ground": v.ground_label, "decided_at": v.decided_at.astimezone(SHANGHAI)
-              .date().isoformat(), "case": v.case_id} for v in uow.repo.violations(filing.id, since=year_ago)]
+              .date().isoformat(), "case": v.case_id}
+             for v in uow.repo.violations(filing.id, since=year_ago, in_force=True)]
     return start_instance(uow, instance, {
         "case": case_id, "filing": filing_facts(filing, parent), "region": profile.to_dict(), "ground": case_ground,
         "request": request, "source_case": source_case, "prior_sanctions": prior,

@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 from typing import Any
 from urllib.parse import quote
 
-from adapters.outside.db import Filing, FilingPeriod
+from adapters.outside.db import Document, Filing, FilingPeriod
 from adapters.outside.settings import load_settings
 from adapters.outside.systems import DishonestyResult, OutsideError, check_dishonesty, check_person_dishonesty
 from tasks.access import authority_name, authority_of
@@ -37,6 +37,7 @@ from workflows.filings import (
     reinstate,
     renew,
     report_to_national_registry,
+    revoke_archived,
     set_base_status,
     store_document,
     suspend,
@@ -69,6 +70,8 @@ STATUSES: dict[str, str] = {
     "terminated": "已终止备案",
     "dismissed": "调查终结（未发现违规）",
     "revoked": "复核撤销终止备案决定",
+    "sanction_dropped": "不予处理",
+    "sanction_revoked": "复核撤销处理决定",
     "lifted": "已解除暂停",
     "sanctioned": "已处理",
     "transferred": "已移交责令终止程序",
@@ -487,6 +490,8 @@ def op_issue_document(ctx: StepContext, kind: str, article: str = "", **fields: 
         ctx.audit("renewal_reminded", f"续期提醒（{'第二次' if fields.get('reminder') == 'second' else '第一次'}）："
                   f"有效期至 {filing.valid_until:%Y-%m-%d}", article=article, reminder=fields.get("reminder"))
     elif kind == "intended_decision":
+        # Versions deployed before sanctions and refused renewals were told too only told of terminations.
+        fields.setdefault("measure", "ordered_termination")
         extra.update(ground_label=case_ground.get("label", ""), statement_days=_region(ctx).statement_days,
                      statement_deadline=_last_day(fields.pop("statement_deadline")))
     elif kind == "warning_notice":
@@ -501,13 +506,18 @@ def op_issue_document(ctx: StepContext, kind: str, article: str = "", **fields: 
     elif kind == "verification_opinion":
         extra["subject"] = case_ground.get("label", "")
     elif kind == "review_decision":
-        # Jilin 第三十六条: the review of a statement and defence against the termination decision served.
+        # Jilin 第三十六条: the review of a statement and defence against a decision served (an ordered termination, or
+        # a sanction of this case).
         statement = data.get("review_statement") or {}
         if statement.get("submitted_on"):
             extra["statement_received_on"] = statement["submitted_on"]
-        termination = filing.termination or {}
-        notice = ctx.repo.document(termination["notice_document_id"]) if termination.get("notice_document_id") else None
-        extra.update(terminated_on=filing.terminated_on, termination_number=notice.number if notice else None)
+        if fields.get("measure", "ordered_termination") == "ordered_termination":
+            termination = filing.termination or {}
+            notice_id = termination.get("notice_document_id")
+            notice = ctx.repo.document(notice_id) if notice_id else None
+            extra.update(terminated_on=filing.terminated_on, termination_number=notice.number if notice else None)
+        elif decided := _decision_served(ctx):
+            extra.update(decided_on=decided.issued_at.astimezone(SHANGHAI).date(), decision_number=decided.number)
     elif kind == "change_decision":
         changes = (data.get("request") or {}).get("changes", [])
         _, applied = changed_record(filing.record, changes)
@@ -515,6 +525,35 @@ def op_issue_document(ctx: StepContext, kind: str, article: str = "", **fields: 
         extra["changes"] = [{"label": c["label"], "after": describe(c["after"])} for c in applied]
     document_id = store_document(ctx, kind, document_context(ctx, filing, **extra, **fields), article)
     return {"document_id": document_id}
+
+
+# The documents that serve a sanction's decision (the one a statement and defence is against, Jilin 第三十六条).
+SANCTION_DECISIONS = ("warning_notice", "interview_notice", "correct_now_notice", "certificate_revocation_notice")
+
+
+def _decision_served(ctx: StepContext) -> Document | None:
+    """The last decision this case served on the institution."""
+    served = [d for d in ctx.repo.documents(ctx.case_id) if d.kind in SANCTION_DECISIONS]
+    return served[-1] if served else None
+
+
+def op_revoke_sanction(ctx: StepContext, reason: str, article: str = "") -> dict[str, Any]:
+    """A sanction revoked on review (Jilin 第三十六条): its records leave the violations archive (kept, marked revoked),
+    and certificate data it revoked is restored in the certificate data system (through the outbox)."""
+    filing = _filing(ctx)
+    revoked = revoke_archived(ctx, reason)
+    if ctx.case_id in filing.suspended_by:
+        # A warning's suspension for rectification ends with it; the review decision served says so.
+        lift(ctx, filing, reason, article)
+    for violation in revoked:
+        if violation.measure == "certificate_revocation":
+            ctx.enqueue("certificate_registry", "restorations", f"恢复证书数据：备案 {filing.filing_number}", {
+                "filing_number": filing.filing_number, "credit_code": filing.credit_code,
+                "institution_name": filing.institution_name, "detail": violation.summary, "reason": reason},
+                case_id=ctx.case_id, filing_id=filing.id)
+    ctx.audit("sanction_revoked", f"经复核撤销处理决定：{reason}", article=article,
+              measures=[v.measure for v in revoked])
+    return {"revoked": [v.measure for v in revoked]}
 
 
 def op_revoke_certificates(ctx: StepContext, detail: str, article: str = "") -> dict[str, Any]:
@@ -614,6 +653,7 @@ OPERATORS: dict[str, Callable[..., dict[str, Any]]] = {
     "lift_suspension": op_lift_suspension,
     "issue_document": op_issue_document,
     "record_sanction": op_record_sanction,
+    "revoke_sanction": op_revoke_sanction,
     "apply_change": op_apply_change,
     "renew_filing": op_renew_filing,
     "terminate_filing": op_terminate_filing,

@@ -304,6 +304,9 @@ class Violation(Base):
     measure: Mapped[str] = mapped_column(String(40))
     summary: Mapped[str] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(index=True)
+    # Revoked on review (Jilin 第三十六条): {"on": date, "case": case id, "reason": text}; the row stays as the record
+    # of what was decided, and no longer counts against the institution.
+    revoked: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class FilingOccupation(Base):

@@ -122,11 +122,29 @@ REMINDER_NAMES: dict[str, str] = {
     "first": "第一次提醒",
     "second": "第二次提醒",
 }
-# The review decision after a statement and defence (Jilin 第三十六条).
+# The review decision after a statement and defence (Jilin 第三十六条): of a sanction, and of an ordered termination.
 REVIEW_DECISION_NAMES: dict[str, str] = {
+    "uphold": "维持原处理决定",
+    "revoke": "撤销原处理决定",
+}
+TERMINATION_REVIEW_DECISION_NAMES: dict[str, str] = {
     "uphold": "维持责令终止备案决定",
     "revoke": "撤销责令终止备案决定，恢复备案",
 }
+# The decisions an institution is told of before they are made (Jilin 第三十五条) and may have reviewed after
+# (第三十六条): what is intended, in the words of the notice, and the notice's title.
+DECISION_MEASURES: dict[str, str] = {
+    "ordered_termination": "责令终止职业技能等级评价机构备案",
+    "correct_now": "要求你单位即知即改、立行立改",
+    "interview": "约谈你单位主要负责人",
+    "warning": "予以警告、限期整改，整改期间暂停评价活动",
+    "renewal_refusal": "不予续期备案",
+}
+INTENDED_DECISION_TITLES: dict[str, str] = {
+    "ordered_termination": "拟作出终止备案决定告知书",
+    "renewal_refusal": "拟作出不予续期备案决定告知书",
+}
+INTENDED_DECISION_DEFAULT_TITLE = "拟作出处理决定告知书"
 
 # What each document must be given, with the label used in the error message a caseworker may see.
 COMMON_REQUIRED: dict[str, str] = {
@@ -227,7 +245,7 @@ KIND_REQUIRED: dict[str, dict[str, str]] = {
     "intended_decision": {
         "filing_number": "机构备案编号",
         "articles": "依据条款",
-        "ground_label": "终止备案情形",
+        "measure": "拟作出的决定",
         "facts": "查明的事实",
         "reasons": "拟作出决定的理由",
         "statement_deadline": "陈述和申辩期限的最后一日",
@@ -318,8 +336,15 @@ KIND_OPTIONAL: dict[str, dict[str, str]] = {
     "renewal_refusal": {"simplified": "是否连续备案"},
     "change_decision": {"reasons": "不予变更理由", "opinion": "审核意见"},
     "suspension_lifted": {"suspended_on": "暂停评价活动日期"},
+    # A violation's label (the ground investigated); a refused renewal has none.
+    "intended_decision": {"ground_label": "违规情形", "invalid_results": "是否作出评价结果无效处理",
+                          "certificate_data_detail": "拟撤销的证书数据", "rectification_days": "整改期限（工作日）"},
+    # Without `measure` the review is of an ordered termination (the only decision reviewed before sanctions were).
     "review_decision": {"statement_received_on": "收到陈述和申辩意见日期", "terminated_on": "终止备案日期",
-                        "termination_number": "终止备案通知书文号", "valid_until": "备案有效期截止日期"},
+                        "termination_number": "终止备案通知书文号", "valid_until": "备案有效期截止日期",
+                        "measure": "原处理决定", "decided_on": "原处理决定日期", "decision_number": "原处理决定文号",
+                        "invalid_results": "是否作出评价结果无效处理",
+                        "certificate_data_detail": "撤销的证书数据", "rectification_days": "整改期限（工作日）"},
     "termination_notice": {
         "ground_label": "终止备案情形",
         "parent_filing_number": "总部机构备案编号",
@@ -346,22 +371,23 @@ TEXT_LIST_KEYS = frozenset({"reasons", "missing", "articles", "facts", "obligati
 TEXT_KEYS = frozenset(
     {"filing_number", "parent_filing_number", "procedure", "subject", "opinion", "conclusion", "ground_label", "remedy",
      "arrangement", "document_number", "corrected_title", "corrected_number", "on_behalf_of", "title",
-     "termination_number"}
+     "termination_number", "decision_number", "certificate_data_detail"}
 )
 DATE_KEYS = frozenset(
     {"issued_on", "received_on", "valid_from", "valid_until", "previous_valid_until", "window_opens",
      "suspended_on", "statement_deadline", "statement_received_on", "terminated_on", "rectification_deadline",
-     "wrapup_deadline", "corrected_issued_on", "report_deadline"}
+     "wrapup_deadline", "corrected_issued_on", "report_deadline", "decided_on"}
 )
 SEAL_PREFIX = "data:image/png;base64,"
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 BOOL_KEYS = frozenset({"approved", "simplified", "invalid_results"})
 # Least value of each whole-number key.
-INT_KEYS: dict[str, int] = {"statement_days": 1, "days_left": 0, "report_year": 2000}
+INT_KEYS: dict[str, int] = {"statement_days": 1, "days_left": 0, "report_year": 2000, "rectification_days": 1}
 # Coded values and the table that names them (the same tables the filters use).
 CODE_KEYS: dict[str, tuple[Mapping[str, str], str]] = {
     "reminder": (REMINDER_NAMES, "提醒次数"),
     "decision": (REVIEW_DECISION_NAMES, "复核决定"),
+    "measure": (DECISION_MEASURES, "处理决定"),
     "termination_kind": (TERMINATION_KIND_NAMES, "终止备案类型"),
 }
 CHANGE_REQUIRED: dict[str, str] = {"label": "变更事项名称", "after": "变更后内容"}
@@ -427,8 +453,28 @@ def reminder_name(code: str) -> str:
     return _label(REMINDER_NAMES, code, "提醒次数")
 
 
-def review_decision_name(code: str) -> str:
-    return _label(REVIEW_DECISION_NAMES, code, "复核决定")
+def review_decision_name(code: str, measure: str = "ordered_termination") -> str:
+    names = TERMINATION_REVIEW_DECISION_NAMES if measure == "ordered_termination" else REVIEW_DECISION_NAMES
+    return _label(names, code, "复核决定")
+
+
+def decision_measures(measure: str, invalid_results: bool = False, certificate_data_detail: str | None = None,
+                      rectification_days: int | None = None) -> list[str]:
+    """What a decision does, item by item, as the notice of the intended decision and the review decision say it."""
+    items = [_label(DECISION_MEASURES, measure, "处理决定")]
+    if measure == "interview" and invalid_results:
+        items[0] += "，并对相应评价成绩（结果）作无效处理"
+    if measure == "warning" and rectification_days:
+        items[0] += f"（整改期限为{rectification_days}个工作日）"
+    if certificate_data_detail:
+        items.append(f"撤销你单位违规上传的证书数据（{certificate_data_detail}）")
+    return items
+
+
+def _default_title(kind: str, context: Mapping[str, Any]) -> str:
+    if kind == "intended_decision":
+        return INTENDED_DECISION_TITLES.get(str(context["measure"]), INTENDED_DECISION_DEFAULT_TITLE)
+    return TITLES[kind]
 
 
 def as_list(value: str | Sequence[str]) -> list[str]:
@@ -485,6 +531,7 @@ def _build_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals.update(decision_measures=decision_measures)
     env.filters.update(
         chinese_date=chinese_date,
         institution_type_name=institution_type_name,
@@ -661,7 +708,7 @@ def render_document(kind: str, context: Mapping[str, Any]) -> RenderedDocument:
 
     number = str(context["document_number"])
     # A region whose text names the document differently (Beijing 确认回执, Jilin 备案通知) gives its own title.
-    title = str(context.get("title") or title)
+    title = str(context.get("title") or _default_title(kind, context))
 
     values = dict(context)
     values.setdefault("acceptance_working_days", DEFAULT_ACCEPTANCE_WORKING_DAYS)

@@ -307,11 +307,19 @@ class Repository:
         return list(self.session.scalars(
             select(FilingChange).where(FilingChange.filing_id == filing_id).order_by(FilingChange.id)))
 
-    def violations(self, filing_id: int, since: datetime | None = None) -> list[Violation]:
+    def violations(self, filing_id: int, since: datetime | None = None, *,
+                   in_force: bool = False) -> list[Violation]:
+        """The filing's violations archive; `in_force` leaves out what was revoked on review."""
         query = select(Violation).where(Violation.filing_id == filing_id)
         if since is not None:
             query = query.where(Violation.decided_at >= since)
+        if in_force:
+            query = query.where(Violation.revoked.is_(None))
         return list(self.session.scalars(query.order_by(Violation.id)))
+
+    def case_violations(self, case_id: str) -> list[Violation]:
+        return list(self.session.scalars(select(Violation).where(Violation.case_id == case_id)
+                                         .order_by(Violation.id)))
 
     def cases_of_filing(self, filing: Filing) -> list[Instance]:
         """Every case of the filing, the new-filing case first."""

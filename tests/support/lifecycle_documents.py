@@ -79,6 +79,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     ),
     "intended_decision": common(
         articles=[ORDERED, STATEMENT],
+        measure="ordered_termination",
         ground_label="超出备案范围开展评价工作",
         facts=["2029年5月至6月，对未备案职业“钳工”组织评价两批次，共86人"],
         reasons="上述行为属于超出备案范围开展评价工作",

@@ -274,7 +274,27 @@ def test_intended_decision_states_facts_reasons_basis_and_the_right_to_be_heard(
     assert f"{basis}，本机关拟对你单位作出责令终止职业技能等级评价机构备案的决定" in words
     assert "陈述和申辩的权利" in words
     assert "5个工作日内，即最迟于2029年8月10日（含当日）向本机关提出书面陈述和申辩意见" in words
-    assert "逾期未提出陈述和申辩的，视为放弃陈述和申辩的权利，本机关将依法作出终止备案决定" in words
+    assert "逾期未提出陈述和申辩的，视为放弃陈述和申辩的权利，本机关将依法作出决定" in words
+    assert "本机关将在作出决定前对你单位提出的事实、理由和证据进行审查" in words
+
+
+def test_a_sanction_and_a_refused_renewal_are_told_in_their_own_words() -> None:
+    """Jilin 第三十五条 before every decision against the institution: a sanction (with its particulars) and a refused
+    renewal are told like a termination, each under its own title."""
+    words = text(render("intended_decision", measure="warning", rectification_days=20,
+                        certificate_data_detail="超范围上传的证书12份", ground_label="“包过”等虚假宣传"))
+    assert "拟作出处理决定告知书" in words
+    assert "涉嫌“包过”等虚假宣传的有关情况进行了调查核实" in words
+    assert "本机关拟对你单位作出如下决定：1.予以警告、限期整改，整改期间暂停评价活动（整改期限为20个工作日）" in words
+    assert "2.撤销你单位违规上传的证书数据（超范围上传的证书12份）" in words
+    words = text(render("intended_decision", measure="interview", invalid_results=True))
+    assert "拟对你单位作出约谈你单位主要负责人，并对相应评价成绩（结果）作无效处理的决定" in words
+    words = text(render("intended_decision", measure="renewal_refusal", ground_label=None))
+    assert "拟作出不予续期备案决定告知书" in words
+    assert "备案期内的工作开展情况进行了续期评估。经评估：" in words
+    assert "本机关拟对你单位作出不予续期备案的决定" in words
+    with pytest.raises(ValueError, match="未知的处理决定"):
+        render("intended_decision", measure="fine")
 
 
 @pytest.mark.parametrize("days", [0, True, "5", 2.5])
@@ -306,6 +326,21 @@ def test_review_decision_upholds_or_revokes() -> None:
     assert "维持" not in words
     with pytest.raises(ValueError, match="未知的复核决定：'partial'"):
         render("review_decision", decision="partial")
+
+
+def test_review_decision_of_a_sanction_names_it_and_what_revoking_it_undoes() -> None:
+    words = text(render("review_decision", measure="warning", rectification_days=20, decided_on="2029-08-01",
+                        decision_number="川技鉴警〔2029〕3号"))
+    assert ("本机关于2029年8月1日对你单位（机构备案编号：川评备〔2026〕0001号）作出予以警告、限期整改，"
+            "整改期间暂停评价活动（整改期限为20个工作日）的决定（川技鉴警〔2029〕3号）") in words
+    assert "经复核，本机关决定：维持原处理决定。" in words and "原处理决定继续有效" in words
+    words = text(render("review_decision", measure="warning", decision="revoke", opinion="宣传材料系他人冒用。",
+                        certificate_data_detail="证书12份"))
+    assert "经复核，本机关决定：撤销原处理决定。" in words
+    assert "撤销上述处理决定，解除暂停评价活动，该处理记录不再列入你单位违纪违规行为处理档案" in words
+    assert "已撤销的证书数据，本机关已通知职业技能等级证书数据系统予以恢复" in words
+    words = text(render("review_decision", measure="interview", decision="revoke", opinion="事实不清。"))
+    assert "解除暂停" not in words and "证书数据" not in words
 
 
 TERMINATION_INTROS = {

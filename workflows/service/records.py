@@ -138,7 +138,8 @@ def _filing_view(uow: UnitOfWork, filing: Filing, brief: bool = False) -> dict[s
                         "decided_at": local(c.decided_at)} for c in uow.repo.filing_changes(filing.id)]
     view["violations"] = [{"case": v.case_id, "ground": v.ground, "ground_label": v.ground_label,
                            "article": v.article, "measure": v.measure, "summary": v.summary,
-                           "decided_at": local(v.decided_at)} for v in uow.repo.violations(filing.id)]
+                           "decided_at": local(v.decided_at), "revoked": v.revoked}
+                          for v in uow.repo.violations(filing.id)]
     view["termination"] = filing.termination
     return view
 
