@@ -226,6 +226,17 @@ def test_remedies_name_the_government_of_the_deciding_authority(service: Beian,
         assert f"六十日内向{body}申请行政复议" in _text(service.records.document(notice["id"])["html"]), key
 
 
+def _decide_after_views(service: Beian, case: str, when: datetime, views: str = "对认定的事实有异议") -> None:
+    """Jilin 第三十五条: the institution, told the intended sanction, answers; the approver then imposes it."""
+    with at(when):
+        service.cases.send("statement", case, {"text": views}, actor="institution")
+    (task,) = service.cases.tasks(case)
+    assert task["bpmn_id"] == "decide_sanction"
+    with at(when):
+        service.cases.complete(task["id"], {"decision": "impose", "reasons": "陈述意见不能否定查明的事实"},
+                               actor="approver")
+
+
 def test_a_shanghai_warning_cites_shanghais_own_ladder_and_one_suspension_is_served_once(
         service: Beian, issued: dict[str, dict[str, Any]]) -> None:
     """Shanghai 三（四）2: a serious violation is warned, given a deadline and suspended; the notice rests on that, not
@@ -243,6 +254,7 @@ def test_a_shanghai_warning_cites_shanghais_own_ladder_and_one_suspension_is_ser
         with at(_later(now, days=1)):
             service.cases.complete(task["id"], {"decision": "warning", "opinion": "经核查属实", "facts": "属实",
                                                 "rectification_days": 20}, actor="caseworker")
+        _decide_after_views(service, case, _later(now, days=2))
     shown = service.records.show(number)
     documents = [d for d in shown["documents"] if d["case"] in (first["case"], second["case"])]
     warnings = [d for d in documents if d["kind"] == "warning_notice"]
@@ -272,6 +284,7 @@ def test_lifting_one_of_two_suspensions_serves_no_resumption_notice(service: Bei
         with at(_later(now, days=1)):
             service.cases.complete(task["id"], {"decision": "warning", "opinion": "属实", "facts": "属实",
                                                 "rectification_days": 10}, actor="caseworker")
+        _decide_after_views(service, cases[-1], _later(now, days=2))
     for index, case in enumerate(cases):
         with at(_later(now, days=3 + index)):
             service.cases.send("rectification_done", number, {"summary": "已整改"}, actor="caseworker")
@@ -413,6 +426,14 @@ def test_shanghai_investigates_on_its_own_ladder(service: Beian, issued: dict[st
             "decision": "interview", "opinion": "属实", "facts": "超范围上传证书数据",
             "certificate_data": "revoke", "certificate_data_detail": "2026年第3批次电工（6-31-01-03）三级证书12份"},
             actor="caseworker")
+    told = [d for d in service.records.show(task["case"])["documents"] if d["case"] == task["case"]]
+    assert [d["kind"] for d in told] == ["intended_decision"], "told first, nothing imposed yet"
+    [intended] = told
+    html = service.records.document(intended["id"])["html"]
+    words = _text(html)
+    assert "拟作出处理决定告知书" in words and "撤销你单位违规上传的证书数据（2026年第3批次电工" in words
+    assert "吉林" not in words and "申请行政复议" not in words, "a notice of an intended decision is no decision"
+    _decide_after_views(service, task["case"], _later(now, days=7))
     shown = service.records.show(task["case"])
     [revocation] = [d for d in shown["documents"] if d["kind"] == "certificate_revocation_notice"]
     html = service.records.document(revocation["id"])["html"]

@@ -108,21 +108,33 @@ def test_renewal_assessed_as_failing_goes_to_ordered_termination(beian: Beian, w
     send(beian, "renewal_application", number, {"summary": "申请续期"}, "2029-08-01T10:00:00+08:00")
     do(beian, number, "renewal_assessment", {"result": "fail", "opinion": "一年以上未开展评价"},
        "2029-08-10T10:00:00+08:00")
+    # Jilin 第三十五条: the institution is told the intended refusal first; the assessor does not refuse.
+    shown = beian.json("show", number)
+    told = [d for d in shown["documents"] if d["kind"] == "intended_decision"]
+    assert [d["title"] for d in told] == ["拟作出不予续期备案决定告知书"]
+    assert "renewal_refusal" not in [d["kind"] for d in shown["documents"]]
+    assert not [c for c in shown["cases"] if c["process"] == "ordered_termination"]
+    # No views within the period (5 working days from Friday 10 August, provisional in 2029): the period's end puts
+    # the decision to the approver, who makes it.
+    beian.json("sweep", now="2029-08-18T00:00:01+08:00")
+    assert "renewal_refusal" not in [d["kind"] for d in beian.json("show", number)["documents"]]
+    do(beian, number, "decide_renewal", {"decision": "refuse", "reasons": "一年以上未开展评价，不予续期"},
+       "2029-08-20T10:00:00+08:00")
     shown = beian.json("show", number)
     assert "renewal_refusal" in [d["kind"] for d in shown["documents"]]
     ordered = [c for c in shown["cases"] if c["process"] == "ordered_termination"]
     assert len(ordered) == 1
     assert shown["status"] == "suspended"
     do(beian, number, "termination_investigation",
-       {"decision": "propose", "opinion": "续期评估不合格属实", "facts": "续期评估不合格"}, "2029-08-13T10:00:00+08:00")
+       {"decision": "propose", "opinion": "续期评估不合格属实", "facts": "续期评估不合格"}, "2029-08-21T10:00:00+08:00")
     # No statement: when the statement period ends (5 working days, provisional in 2029) the decision is put to the
     # approver, who makes it.
     shown = beian.json("show", number)
     period = [d for d in shown["deadlines"] if d["kind"] == "timer"]
     assert len(period) == 1 and period[0]["provisional"] is True
-    beian.json("sweep", now="2029-08-21T00:00:01+08:00")
+    beian.json("sweep", now="2029-08-29T00:00:01+08:00")
     do(beian, number, "decide_termination", {"decision": "terminate", "reasons": "续期评估不合格，不予续期"},
-       "2029-08-21T10:00:00+08:00")
+       "2029-08-29T10:00:00+08:00")
     shown = beian.json("show", number)
     assert (shown["status"], shown["termination_kind"]) == ("terminated", "ordered")
     assert [v["ground"] for v in shown["filing"]["violations"]] == ["renewal_failed"]
@@ -343,14 +355,22 @@ def test_voluntary_wrapup_overdue_escalates(beian: Beian, write_json: Any, appli
 # --- sanctions ------------------------------------------------------------------------------------------------------
 
 
-def _warning(beian: Beian, number: str) -> None:
+def _warning(beian: Beian, number: str) -> str:
     send(beian, "violation_report", number, {"ground": "false_advertising", "facts": "网络宣传“包过”"},
          "2027-03-01T10:00:00+08:00")
     assert beian.json("show", number)["status"] == "filed"  # investigated without suspension
-    do(beian, number, "sanction_investigation",
-       {"decision": "warning", "opinion": "宣传“包过”属实", "facts": "官网宣传“包过”", "rectification_days": 10},
-       "2027-03-02T10:00:00+08:00")
+    case = do(beian, number, "sanction_investigation",
+              {"decision": "warning", "opinion": "宣传“包过”属实", "facts": "官网宣传“包过”", "rectification_days": 10},
+              "2027-03-02T10:00:00+08:00")
+    # Told first (Jilin 第三十五条): nothing is imposed until the approver decides, after the institution's views.
+    shown = beian.json("show", case)
+    assert shown["case_status"] == "awaiting_statement" and shown["status"] == "filed"
+    assert [d["title"] for d in shown["documents"] if d["kind"] == "intended_decision"] == ["拟作出处理决定告知书"]
+    send(beian, "statement", case, {"text": "宣传系代理机构所为"}, "2027-03-03T10:00:00+08:00")
+    do(beian, number, "decide_sanction", {"decision": "impose", "reasons": "代理机构以本机构名义宣传，机构应负责"},
+       "2027-03-03T11:00:00+08:00")
     assert beian.json("show", number)["status"] == "suspended"
+    return case
 
 
 def test_rectification_in_time_lifts_the_suspension(beian: Beian, write_json: Any,
@@ -385,13 +405,46 @@ def test_interview_sanction_is_archived(beian: Beian, write_json: Any, applicati
     _, number = file_institution(beian, write_json, application)
     send(beian, "violation_report", number, {"ground": "reused_papers", "facts": "同一试卷使用3次"},
          "2027-03-01T10:00:00+08:00")
-    do(beian, number, "sanction_investigation",
-       {"decision": "interview", "opinion": "属实", "facts": "同一试卷使用3次", "invalid_results": True},
-       "2027-03-02T10:00:00+08:00")
+    case = do(beian, number, "sanction_investigation",
+              {"decision": "interview", "opinion": "属实", "facts": "同一试卷使用3次", "invalid_results": True},
+              "2027-03-02T10:00:00+08:00")
+    assert beian.json("show", number)["filing"]["violations"] == []
+    # No views within the period (5 working days, provisional in 2027): its end opens the decision.
+    beian.json("sweep", now="2027-03-10T00:00:01+08:00")
+    do(beian, number, "decide_sanction", {"decision": "impose", "reasons": "事实清楚"}, "2027-03-10T10:00:00+08:00")
     shown = beian.json("show", number)
     assert shown["status"] == "filed"
     assert [v["measure"] for v in shown["filing"]["violations"]] == ["interview"]
     assert "interview_notice" in [d["kind"] for d in shown["documents"]]
+    # The institution may still state its case against the interview served (Jilin 第三十六条), for 15 working days.
+    assert beian.json("show", case)["case_status"] == "sanctioned"
+    windows = [w for w in beian.json("show", case)["waiting_for"] if w["case"] == case]
+    assert windows == [{"case": case, "timer": "陈述申辩期间", "due": "2027-04-01T00:00:00+08:00"}]
+
+
+def test_a_warning_revoked_on_review_lifts_the_suspension_and_leaves_the_archive(
+        beian: Beian, write_json: Any, application: dict[str, Any]) -> None:
+    """Jilin 第三十六条 on a sanction: a statement against the warning during the rectification, a review decision
+    that revokes it — the suspension ends, the record is kept but revoked, and no longer counts as a prior one."""
+    _, number = file_institution(beian, write_json, application)
+    case = _warning(beian, number)
+    send(beian, "statement", case, {"text": "宣传页面系他人仿冒，附公证书"}, "2027-03-05T10:00:00+08:00")
+    do(beian, number, "statement_review", {"decision": "revoke", "opinion": "经核实，宣传页面系他人仿冒"},
+       "2027-03-08T10:00:00+08:00")
+    shown = beian.json("show", number)
+    assert shown["status"] == "filed"
+    [violation] = shown["filing"]["violations"]
+    assert violation["measure"] == "warning" and violation["revoked"]["case"] == case
+    review = [d for d in beian.json("show", case)["documents"] if d["kind"] == "review_decision"]
+    assert [d["title"] for d in review] == ["复核决定书"]
+    assert beian.json("show", case)["case_status"] == "sanction_revoked"
+    # A later report finds no prior violation in force.
+    send(beian, "violation_report", number, {"ground": "false_advertising", "facts": "再次宣传"},
+         "2027-04-01T10:00:00+08:00")
+    opened = [c for c in beian.json("show", number)["cases"] if c["process"] == "sanction" and c["open"]]
+    task = [t for t in beian.json("tasks", now="2027-04-01T10:00:00+08:00")
+            if t["case"] == opened[0]["case"] and t["bpmn_id"] == "sanction_investigation"]
+    assert task and task[0].get("data", {}).get("prior_sanctions", []) == []
 
 
 def test_unknown_ground_is_refused(beian: Beian, write_json: Any, application: dict[str, Any]) -> None:

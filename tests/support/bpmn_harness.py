@@ -206,23 +206,30 @@ DESIGN_OPERATORS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "escalate": (frozenset({"reason", "article"}), frozenset()),
     "revoke_certificates": (frozenset({"detail", "article"}), frozenset()),
     "reinstate_filing": (frozenset({"reason", "article"}), frozenset()),
+    "revoke_sanction": (frozenset({"reason", "article"}), frozenset()),
 }
 DOCUMENT_FIELDS: dict[str, frozenset[str]] = {
     "renewal_reminder": frozenset({"reminder"}),
     "renewal_refusal": frozenset({"reasons"}),
     "verification_opinion": frozenset({"opinion", "conclusion"}),
-    "intended_decision": frozenset({"facts", "reasons", "statement_deadline"}),
-    "review_decision": frozenset({"decision", "opinion"}),
+    "intended_decision": frozenset({"measure", "facts", "reasons", "statement_deadline"}),
+    "review_decision": frozenset({"measure", "decision", "opinion"}),
     "interview_notice": frozenset({"facts", "invalid_results"}),
     "warning_notice": frozenset({"facts", "rectification_deadline"}),
     "wrapup_notice": frozenset({"wrapup_deadline", "opinion"}),
     "correct_now_notice": frozenset({"facts"}),
     "change_decision": frozenset({"approved", "reasons"}),
 }
+# What a decision's notice and review decision may also say of a sanction (the measure's particulars).
+DOCUMENT_OPTIONAL: dict[str, frozenset[str]] = {
+    "intended_decision": frozenset({"invalid_results", "rectification_days", "certificate_data_detail"}),
+    "review_decision": frozenset({"invalid_results", "rectification_days", "certificate_data_detail"}),
+}
 CASE_STATUSES = {
     "monitoring", "renewal_review", "renewed", "renewal_refused", "change_review", "change_approved",
     "change_refused", "investigating", "rectifying", "awaiting_statement", "statement_review", "risk_assessment",
     "winding_up", "terminated", "dismissed", "revoked", "lifted", "sanctioned", "transferred", "closed", "dropped",
+    "sanction_dropped", "sanction_revoked",
 }
 FILING_STATUSES = {"filed", "renewal_window", "renewal_review", "winding_up"}
 PROCESSES_STARTED = {"renewal", "automatic_termination", "ordered_termination"}
@@ -241,6 +248,7 @@ def design_problems(operator: str, params: dict[str, Any]) -> list[str]:
     required, optional = DESIGN_OPERATORS[operator]
     if operator == "issue_document":
         required = required | DOCUMENT_FIELDS.get(params.get("kind"), frozenset({"<unknown kind>"}))
+        optional = optional | DOCUMENT_OPTIONAL.get(params.get("kind"), frozenset())
     problems = [f"missing {name}" for name in sorted(required - set(params))]
     problems += [f"unexpected {name}" for name in sorted(set(params) - required - optional)]
     problems += text_problems(params)
@@ -313,6 +321,8 @@ def _answer(operator: str, params: dict[str, Any], data: dict[str, Any], n: int,
             return {"document_id": n}
         case "reinstate_filing":
             return {"reinstated": [data["filing"]["number"]]}
+        case "revoke_sanction":
+            return {"revoked": ["warning"]}
         case ("set_status" | "filing_status" | "escalate" | "publish_publicity" | "record_sanction" | "apply_change"
               | "start_process"):
             return {}

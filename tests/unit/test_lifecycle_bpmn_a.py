@@ -75,12 +75,14 @@ PROCESSES: dict[str, Process] = {
          "continuation_decision": "exclusiveGateway"},
         {}, ends=frozenset({"continuation_started", "automatic_termination_started"})),
     "renewal": Process(
-        "续期备案", frozenset({"系统", "专家评估协调员", "复核人员"}),
+        "续期备案", frozenset({"系统", "专家评估协调员", "复核人员", "审批人员"}),
         {"start": "startEvent", "continuation_review": "userTask", "renewal_assessment": "userTask",
-         "assessment_result": "exclusiveGateway"},
+         "assessment_result": "exclusiveGateway", "notice_intended_decision": "serviceTask",
+         "statement_wait": "eventBasedGateway", "decide_renewal": "userTask", "renewal_decision": "exclusiveGateway"},
         {"continuation_review": ("复核人员", "red_black_list", ("filing",)),
-         "renewal_assessment": ("专家评估协调员", "renewal", ("filing", "request"))},
-        ends=frozenset({"renewed", "renewal_refused"})),
+         "renewal_assessment": ("专家评估协调员", "renewal", ("filing", "request")),
+         "decide_renewal": ("审批人员", "renewal", ("assessment", "statement", "statement_deadline"))},
+        messages=frozenset({"statement"}), ends=frozenset({"renewed", "renewal_refused"})),
     "change_report": Process(
         "备案事项变更", frozenset({"系统", "受理人员"}),
         {"start": "startEvent", "change_review": "userTask", "change_result": "exclusiveGateway"},
@@ -577,19 +579,55 @@ def test_renewal_assessment_passed_renews_the_filing(services: Services) -> None
     assert "start_process" not in services.operators() and "issue_document" not in services.operators()
 
 
-def test_renewal_assessment_failed_refuses_and_starts_ordered_termination(services: Services) -> None:
+def _refusal_told(services: Services, opinion: str = "备案期内连续一年未开展评价工作") -> Case:
     case = _renewal(services, simplified=False)
-    case.complete("renewal_assessment", {"result": "fail", "opinion": "备案期内连续一年未开展评价工作"})
-    assert services.params_of("issue_document") == [{"kind": "renewal_refusal",
-                                                     "reasons": "备案期内连续一年未开展评价工作",
-                                                     "article": SICHUAN["articles"]["renewal"]}]
-    assert services.statuses() == ["renewal_review", "renewal_refused"]
+    case.complete("renewal_assessment", {"result": "fail", "opinion": opinion})
+    return case
+
+
+def test_a_failed_assessment_is_told_before_anyone_refuses(services: Services) -> None:
+    """Jilin 第三十五条: the intended refusal with its facts and a period for views; the assessor does not refuse."""
+    case = _refusal_told(services)
+    deadline = case.data()["statement_deadline"]
+    assert services.params_of("issue_document") == [{
+        "kind": "intended_decision", "measure": "renewal_refusal", "facts": "备案期内连续一年未开展评价工作",
+        "reasons": "经评估，不符合续期备案的条件", "statement_deadline": deadline,
+        "article": SICHUAN["articles"]["statement"]}]
+    assert services.statuses() == ["renewal_review", "awaiting_statement"]
+    assert case.open_tasks() == [] and case.due("statement_wait") == deadline["due"]
+    assert "start_process" not in services.operators()
+    later = datetime.fromisoformat(deadline["due"]) + timedelta(seconds=2)
+    case.at(later.isoformat())
+    case.wake()
+    assert case.open_tasks() == ["decide_renewal"], "a lapsed period opens the decision, never makes it"
+    assert "start_process" not in services.operators()
+
+
+def test_the_approver_refuses_the_renewal_and_ordered_termination_starts(services: Services) -> None:
+    case = _refusal_told(services)
+    case.send("statement", {"text": "我方2029年已恢复评价工作", "submitted_on": "2029-08-16"})
+    assert case.task("decide_renewal").data["statement"]["text"] == "我方2029年已恢复评价工作"
+    case.complete("decide_renewal", {"decision": "refuse", "reasons": "恢复评价不足以改变备案期内的评估结论"})
+    assert services.params_of("issue_document")[1] == {"kind": "renewal_refusal",
+                                                       "reasons": "恢复评价不足以改变备案期内的评估结论",
+                                                       "article": SICHUAN["articles"]["renewal"]}
+    assert services.statuses() == ["renewal_review", "awaiting_statement", "renewal_refused"]
     assert services.params_of("start_process") == [{"process": "ordered_termination", "ground": "renewal_failed",
                                                     "reason": "续期评估不合格，转入责令终止备案程序",
                                                     "article": SICHUAN["articles"]["ordered_termination"]}]
     assert services.operators()[-3:] == ["issue_document", "set_status", "start_process"]
     assert case.ended_at() == ["renewal_refused"]
     assert "renew_filing" not in services.operators()
+
+
+def test_views_that_hold_renew_the_filing(services: Services) -> None:
+    case = _refusal_told(services)
+    case.send("statement", {"text": "评估遗漏了2028年的三批评价记录", "submitted_on": "2029-08-16"})
+    case.complete("decide_renewal", {"decision": "renew", "reasons": "补充的评价记录属实，准予续期"})
+    assert services.params_of("renew_filing") == [{"article": SICHUAN["articles"]["renewal"],
+                                                   "opinion": "补充的评价记录属实，准予续期", "simplified": False}]
+    assert services.statuses()[-1] == "renewed" and case.ended_at() == ["renewed"]
+    assert "start_process" not in services.operators()
 
 
 def test_continuation_of_a_red_listed_institution_is_confirmed_by_a_reviewer(services: Services) -> None:
@@ -606,8 +644,11 @@ def test_continuation_of_a_red_listed_institution_is_confirmed_by_a_reviewer(ser
 def test_continuation_refused_takes_the_refusal_path(services: Services) -> None:
     case = _renewal(services, simplified=True)
     case.complete("continuation_review", {"result": "fail", "opinion": "红黑榜评估后发现违规记录"})
-    assert services.params_of("issue_document")[0]["reasons"] == "红黑榜评估后发现违规记录"
-    assert services.statuses() == ["renewal_review", "renewal_refused"]
+    assert services.params_of("issue_document")[0]["facts"] == "红黑榜评估后发现违规记录"
+    case.send("statement", {"text": "违规记录已整改完毕"})
+    case.complete("decide_renewal", {"decision": "refuse", "reasons": "违规记录属实"})
+    assert services.params_of("issue_document")[1]["reasons"] == "违规记录属实"
+    assert services.statuses() == ["renewal_review", "awaiting_statement", "renewal_refused"]
     assert [p["process"] for p in services.params_of("start_process")] == ["ordered_termination"]
     assert case.ended_at() == ["renewal_refused"]
 

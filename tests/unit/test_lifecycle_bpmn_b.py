@@ -100,6 +100,27 @@ REQUIRED_IDS: dict[str, dict[str, str]] = {
         "notice_correct_now": "serviceTask",
         "corrected_now": "endEvent",
         "transfer_especially_serious": "serviceTask",
+        "transferred_serious": "endEvent",
+        "set_statement_deadline": "scriptTask",
+        "notice_intended_decision": "serviceTask",
+        "statement_wait": "eventBasedGateway",
+        "statement_received": "intermediateCatchEvent",
+        "statement_period_ends": "intermediateCatchEvent",
+        "decide_sanction": "userTask",
+        "sanction_outcome": "exclusiveGateway",
+        "dropped": "endEvent",
+        "measure_decided": "exclusiveGateway",
+        "set_review_request_deadline": "scriptTask",
+        "review_request_wait": "eventBasedGateway",
+        "review_request_received": "intermediateCatchEvent",
+        "review_request_period_ends": "intermediateCatchEvent",
+        "rectification_statement": "intermediateCatchEvent",
+        "statement_review": "userTask",
+        "document_review_decision": "serviceTask",
+        "review_outcome": "exclusiveGateway",
+        "revoke_decision": "serviceTask",
+        "upheld": "endEvent",
+        "sanction_revoked": "endEvent",
     },
     "ordered_termination": {
         "start": "startEvent",
@@ -151,6 +172,9 @@ USER_TASKS: dict[str, dict[str, tuple[str, str, tuple[str, ...]]]] = {
         "sanction_investigation": ("监管人员", "sanctions", ("request", "ground", "prior_sanctions")),
         "rectification_check": ("监管人员", "sanctions",
                                 ("rectification_done", "sanction_investigation", "rectification_deadline")),
+        "decide_sanction": ("审批人员", "sanctions", ("sanction_investigation", "statement", "statement_deadline")),
+        "statement_review": ("复核人员", "statement",
+                             ("review_statement", "sanction_investigation", "decide_sanction")),
     },
     "ordered_termination": {
         "termination_investigation": ("监管人员", "ordered_termination", ("request", "ground")),
@@ -164,12 +188,12 @@ USER_TASKS: dict[str, dict[str, tuple[str, str, tuple[str, ...]]]] = {
     },
 }
 MESSAGES = {
-    "sanction": {"rectification_reported": "rectification_done"},
+    "sanction": {"rectification_reported": "rectification_done", "statement_received": "statement"},
     "ordered_termination": {"statement_received": "statement"},
     "automatic_termination": {},
 }
 LANES = {
-    "sanction": ["监管人员", "系统"],
+    "sanction": ["监管人员", "审批人员", "系统", "复核人员"],
     "ordered_termination": ["监管人员", "复核人员", "系统", "审批人员"],
     "automatic_termination": ["监管人员", "系统"],
 }
@@ -318,6 +342,7 @@ def test_messages_are_declared_and_stored_under_their_names(process_id: str, doc
 FORM_FILES = [
     "sanction_investigation.schema.json", "rectification_check.schema.json", "termination_investigation.schema.json",
     "statement_review.schema.json", "automatic_verification.schema.json", "statement.message.schema.json",
+    "decide_sanction.schema.json", "decide_termination.schema.json",
     "rectification_done.message.schema.json",
 ]
 
@@ -357,6 +382,18 @@ SANCTION_WARNING = {"decision": "warning", "opinion": "经查，该机构在招�
     ("sanction_investigation", {**SANCTION_WARNING, "facts": ""}, False),
     ("sanction_investigation", {"decision": "terminate", "opinion": "x"}, False),
     ("sanction_investigation", {"decision": "no_violation", "opinion": "x", "typename": "x"}, False),
+    # Certificate data is revoked with an interview or a warning, told to the institution first (Jilin 第三十五条).
+    ("sanction_investigation",
+     {**SANCTION_WARNING, "certificate_data": "revoke", "certificate_data_detail": "证书12份"}, True),
+    ("sanction_investigation", {"decision": "correct_now", "opinion": "x", "facts": "x", "certificate_data": "revoke",
+                                "certificate_data_detail": "证书12份"}, False),
+    ("sanction_investigation", {"decision": "terminate", "opinion": "x", "facts": "x", "certificate_data": "revoke",
+                                "certificate_data_detail": "证书12份"}, False),
+    ("decide_sanction", {"decision": "impose", "reasons": "申辩理由不成立"}, True),
+    ("decide_sanction", {"decision": "drop", "reasons": "机构已证明宣传材料系他人冒用"}, True),
+    ("decide_sanction", {"decision": "drop"}, False),
+    ("decide_sanction", {"decision": "impose", "reasons": " "}, False),
+    ("decide_sanction", {"decision": "warning", "reasons": "x"}, False),
     ("rectification_check", {"result": "pass"}, True),
     ("rectification_check", {"result": "fail", "opinion": "仍在宣传“包过”"}, True),
     ("rectification_check", {"result": "fail"}, False),
@@ -452,7 +489,9 @@ def test_expressions_stay_inside_the_restricted_environment(doc: etree._ElementT
 
 def test_timers_wait_for_a_deadline_computed_in_the_process(process_id: str, doc: etree._ElementTree) -> None:
     timers = {e.getparent().getparent().get("id"): e.text for e in process_of(doc).iter(f"{{{NS['bpmn']}}}timeDate")}
-    expected = {"sanction": {"rectification_overdue": "rectification_deadline['due']"},
+    expected = {"sanction": {"rectification_overdue": "rectification_deadline['due']",
+                             "statement_period_ends": "statement_deadline['due']",
+                             "review_request_period_ends": "review_request_deadline['due']"},
                 "ordered_termination": {"statement_period_ends": "statement_deadline['due']",
                                         "review_request_period_ends": "review_request_deadline['due']"},
                 "automatic_termination": {}}[process_id]
@@ -472,6 +511,7 @@ def test_gateways_have_a_default_or_exhaustive_conditions(doc: etree._ElementTre
 
 DECISIONS = {  # gateway -> (process, form, field its conditions read)
     "sanction_decision": ("sanction", "sanction_investigation", "decision"),
+    "sanction_outcome": ("sanction", "decide_sanction", "decision"),
     "rectification_result": ("sanction", "rectification_check", "result"),
     "termination_decision": ("ordered_termination", "termination_investigation", "decision"),
     "review_outcome": ("ordered_termination", "statement_review", "decision"),
@@ -524,6 +564,11 @@ def test_every_element_is_drawn_with_right_angled_flows(doc: etree._ElementTree)
             assert edges[flow.get("id")].find("bpmndi:BPMNLabel", NS) is not None, flow.get("id")
 
 
+# The sanction diagram carries four measures, the notice before the decision and the review after it (Jilin
+# 第三十五、三十六条): taller than the others, it still fits a 1920×1080 screen at 80 %.
+SCREEN = {"sanction": (2400, 1100)}
+
+
 def test_layout_is_tidy_and_fits_one_screen(doc: etree._ElementTree) -> None:
     shapes = shape_boxes(doc)
     nodes = [e.get("id") for e in flow_nodes(doc)]
@@ -531,7 +576,8 @@ def test_layout_is_tidy_and_fits_one_screen(doc: etree._ElementTree) -> None:
         for b in nodes[i + 1:]:
             assert not overlap(shapes[a], shapes[b]), f"{a} overlaps {b}"
     pool = shapes[doc.find("bpmn:collaboration/bpmn:participant", NS).get("id")]
-    assert pool[2] <= 2400 and pool[3] <= 800, f"pool {pool[2]}×{pool[3]} does not fit one screen"
+    width, height = SCREEN.get(process_of(doc).get("id"), (2400, 800))
+    assert pool[2] <= width and pool[3] <= height, f"pool {pool[2]}×{pool[3]} does not fit one screen"
     for lane in process_of(doc).iterfind("bpmn:laneSet/bpmn:lane", NS):
         box = shapes[lane.get("id")]
         assert inside((box[0], box[1]), pool) and inside((box[0] + box[2], box[1] + box[3]), pool)
@@ -575,10 +621,25 @@ def sanction() -> ParsedDefinition:
     return parsed("sanction")
 
 
-def _warned(definition: ParsedDefinition, services: Services, days: int = 20) -> Case:
+SANCTION_STATEMENT = {"text": "宣传材料系代理机构擅自发布，我方已要求撤下", "submitted_on": "2026-10-12"}
+SANCTION_NOTICE_DUE = "2026-10-17T23:59:59+08:00"  # today + region['statement_days'] (5) in the stand-in calendar
+
+
+def _decided(definition: ParsedDefinition, services: Services, form: dict[str, Any], *,
+             decision: str = "impose") -> Case:
+    """Investigated, told (the institution answers the same day) and decided by the approver."""
     case = Case(definition, services)
-    case.complete("sanction_investigation", {**SANCTION_WARNING, "rectification_days": days})
+    case.complete("sanction_investigation", form)
+    case.send("statement", SANCTION_STATEMENT)
+    case.complete("decide_sanction", {"decision": decision, "reasons": "机构的意见不能否定查明的事实"})
     return case
+
+
+def _warned(definition: ParsedDefinition, services: Services, days: int = 20) -> Case:
+    return _decided(definition, services, {**SANCTION_WARNING, "rectification_days": days})
+
+
+TOLD = ["set_status", "issue_document", "set_status"]  # investigating; the notice of the intended decision; its period
 
 
 def test_sanction_opens_the_investigation_with_its_context(sanction: ParsedDefinition, services: Services) -> None:
@@ -604,43 +665,145 @@ def test_sanction_no_violation_is_dismissed_with_an_opinion(sanction: ParsedDefi
     assert services.statuses() == ["investigating", "dismissed"]
 
 
+def test_a_proposed_sanction_is_told_before_anyone_decides(sanction: ParsedDefinition, services: Services) -> None:
+    """Jilin 第三十五条: the intended decision with its facts, reasons and basis, and a period for views; the
+    investigator proposes, nothing is imposed yet."""
+    case = Case(sanction, services)
+    case.complete("sanction_investigation", {**SANCTION_WARNING, "certificate_data": "revoke",
+                                             "certificate_data_detail": "超范围上传的证书12份"})
+    assert services.operators() == TOLD and case.open_tasks() == []
+    deadline = case.data()["statement_deadline"]
+    assert (deadline["days"], deadline["due"]) == (REGION["statement_days"], SANCTION_NOTICE_DUE)
+    assert services.params_of("issue_document") == [{
+        "kind": "intended_decision", "measure": "warning", "facts": "招生简章宣称“包过”",
+        "reasons": "经查，该机构在招生简章中宣称“包过”", "invalid_results": False, "rectification_days": 20,
+        "certificate_data_detail": "超范围上传的证书12份", "statement_deadline": deadline,
+        "article": ARTICLES["statement"]}]
+    assert services.statuses() == ["investigating", "awaiting_statement"]
+    assert case.due("statement_wait") == SANCTION_NOTICE_DUE
+    assert not {"record_sanction", "suspend_filing", "revoke_certificates"} & set(services.operators())
+
+
+def test_the_institutions_views_go_to_the_approver_who_may_drop_the_sanction(sanction: ParsedDefinition,
+                                                                            services: Services) -> None:
+    case = Case(sanction, services)
+    case.complete("sanction_investigation", {"decision": "interview", "opinion": "情节轻微", "facts": "考场秩序混乱"})
+    case.send("statement", SANCTION_STATEMENT)
+    assert case.open_tasks() == ["decide_sanction"]
+    assert case.task("decide_sanction").data["statement"] == SANCTION_STATEMENT
+    case.complete("decide_sanction", {"decision": "drop", "reasons": "机构提供的监控录像证明考场秩序正常"})
+    assert case.ended_at() == ["dropped"] and case.workflow.is_completed()
+    assert services.operators() == [*TOLD, "issue_document", "set_status"]
+    assert services.params_of("issue_document")[1] == {
+        "kind": "verification_opinion", "opinion": "机构提供的监控录像证明考场秩序正常",
+        "conclusion": "经审查机构的陈述和申辩意见，决定不予处理", "article": ARTICLES["statement"]}
+    assert services.statuses()[-1] == "sanction_dropped"
+    assert "record_sanction" not in services.operators()
+
+
+def test_a_lapsed_notice_period_opens_the_decision_never_makes_it(sanction: ParsedDefinition,
+                                                                 services: Services) -> None:
+    case = Case(sanction, services)
+    case.complete("sanction_investigation", {"decision": "interview", "opinion": "情节轻微", "facts": "考场秩序混乱"})
+    case.at("2026-10-17T23:59:00+08:00")
+    case.wake()
+    assert case.open_tasks() == [] and "statement_wait" in case.waiting()
+    case.at("2026-10-18T00:00:01+08:00")
+    case.wake()
+    assert case.open_tasks() == ["decide_sanction"] and services.operators() == TOLD
+    assert "statement" not in case.task("decide_sanction").data
+
+
 @pytest.mark.parametrize("invalid_results", [True, False, None])
 def test_sanction_interview_is_archived_and_notified(sanction: ParsedDefinition, services: Services,
                                                      invalid_results: bool | None) -> None:
     form: dict[str, Any] = {"decision": "interview", "opinion": "情节轻微", "facts": "考场秩序混乱"}
     if invalid_results is not None:
         form["invalid_results"] = invalid_results
-    case = Case(sanction, services)
-    case.complete("sanction_investigation", form)
-    assert case.ended_at() == ["sanctioned"] and case.workflow.is_completed()
+    case = _decided(sanction, services, form)
     invalid = bool(invalid_results)
-    assert services.operators() == ["set_status", "record_sanction", "issue_document", "set_status"]
+    assert services.operators() == [*TOLD, "record_sanction", "issue_document", "set_status"]
     assert services.params_of("record_sanction") == [{"measure": "interview", "invalid_results": invalid,
                                                       "article": ARTICLES["violations_archive"]}]
-    assert services.params_of("issue_document") == [{"kind": "interview_notice", "facts": "考场秩序混乱",
-                                                     "invalid_results": invalid, "article": ARTICLES["sanctions"]}]
+    assert services.params_of("issue_document")[1] == {"kind": "interview_notice", "facts": "考场秩序混乱",
+                                                       "invalid_results": invalid, "article": ARTICLES["sanctions"]}
     final = services.params_of("set_status")[-1]
     assert final["status"] == "sanctioned"
     assert ("评价结果无效" in final["reason"]) is invalid
+    # Jilin 第三十六条: the institution may still state its case against the decision served; the case waits.
+    assert case.ended_at() == [] and "review_request_wait" in case.waiting()
+    due = case.due("review_request_wait")
+    assert due == "2026-10-27T23:59:59+08:00"  # today + review_request_days (15) in the stand-in calendar
+    case.at("2026-10-28T00:00:01+08:00")
+    case.wake()
+    assert case.ended_at() == ["sanctioned"] and case.workflow.is_completed()
+
+
+@pytest.mark.parametrize(("decision", "end", "status"), [("uphold", "upheld", "sanctioned"),
+                                                          ("revoke", "sanction_revoked", "sanction_revoked")])
+def test_a_statement_against_an_interview_is_reviewed(sanction: ParsedDefinition, services: Services,
+                                                      decision: str, end: str, status: str) -> None:
+    case = _decided(sanction, services, {"decision": "interview", "opinion": "情节轻微", "facts": "考场秩序混乱"})
+    case.at("2026-10-20T10:00:00+08:00")
+    case.send("statement", {"text": "约谈所依据的事实有误", "submitted_on": "2026-10-20"})
+    assert case.open_tasks() == ["statement_review"]
+    assert case.task("statement_review").data["review_statement"]["text"] == "约谈所依据的事实有误"
+    calls = len(services.calls)
+    case.complete("statement_review", {"decision": decision, "opinion": "复核意见"})
+    assert case.ended_at() == [end] and case.workflow.is_completed()
+    assert services.calls[calls][0] == "issue_document"
+    assert services.calls[calls][1] == {
+        "kind": "review_decision", "measure": "interview", "decision": decision, "opinion": "复核意见",
+        "invalid_results": False, "rectification_days": None, "certificate_data_detail": None,
+        "article": ARTICLES["statement"]}
+    assert services.statuses()[-1] == status
+    assert ("revoke_sanction" in services.operators()) is (decision == "revoke")
 
 
 def test_sanction_warning_suspends_and_waits_for_the_rectification(sanction: ParsedDefinition,
                                                                    services: Services) -> None:
     case = _warned(sanction, services)
     assert case.open_tasks() == []
-    assert services.operators() == ["set_status", "record_sanction", "suspend_filing", "issue_document",
-                                    "set_status"]
+    assert services.operators() == [*TOLD, "record_sanction", "suspend_filing", "issue_document", "set_status"]
     deadline = case.data()["rectification_deadline"]
     assert (deadline["start"], deadline["days"], deadline["due"]) == ("2026-10-12", 20, "2026-11-01T23:59:59+08:00")
     assert services.params_of("record_sanction") == [{"measure": "warning", "invalid_results": False,
                                                       "article": ARTICLES["violations_archive"]}]
     assert services.params_of("suspend_filing") == [{"reason": "予以警告、限期整改，整改期间暂停评价活动",
                                                      "article": ARTICLES["sanctions"]}]
-    assert services.params_of("issue_document") == [{"kind": "warning_notice", "facts": "招生简章宣称“包过”",
-                                                     "rectification_deadline": deadline,
-                                                     "article": ARTICLES["sanctions"]}]
-    assert services.statuses() == ["investigating", "rectifying"]
+    assert services.params_of("issue_document")[1] == {"kind": "warning_notice", "facts": "招生简章宣称“包过”",
+                                                       "rectification_deadline": deadline,
+                                                       "article": ARTICLES["sanctions"]}
+    assert services.statuses() == ["investigating", "awaiting_statement", "rectifying"]
     assert case.waiting()["rectification_wait"].internal_data["event_value"] == "2026-11-01T23:59:59+08:00"
+
+
+def test_a_statement_during_the_rectification_upheld_goes_back_to_the_rectification(sanction: ParsedDefinition,
+                                                                                  services: Services) -> None:
+    case = _warned(sanction, services)
+    case.at("2026-10-15T10:00:00+08:00")
+    case.send("statement", {"text": "警告过重", "submitted_on": "2026-10-15"})
+    assert case.open_tasks() == ["statement_review"] and "rectification_wait" not in case.waiting()
+    case.complete("statement_review", {"decision": "uphold", "opinion": "事实清楚，维持警告"})
+    assert case.open_tasks() == [] and case.ended_at() == []
+    assert case.due("rectification_wait") == "2026-11-01T23:59:59+08:00", "the same rectification period"
+    assert services.statuses()[-1] == "rectifying"
+    assert "lift_suspension" not in services.operators()
+    case.send("rectification_done", {"summary": "已撤下全部宣传材料"})
+    case.complete("rectification_check", {"result": "pass"})
+    assert case.ended_at() == ["closed"]
+
+
+def test_a_warning_revoked_on_review_ends_the_rectification(sanction: ParsedDefinition, services: Services) -> None:
+    case = _warned(sanction, services)
+    case.send("statement", {"text": "宣传材料系他人冒用"})
+    case.complete("statement_review", {"decision": "revoke", "opinion": "经核实宣传材料系他人冒用"})
+    assert case.ended_at() == ["sanction_revoked"] and case.workflow.is_completed()
+    assert services.operators()[-3:] == ["issue_document", "revoke_sanction", "set_status"]
+    assert services.params_of("revoke_sanction") == [{"reason": "经复核撤销处理决定：经核实宣传材料系他人冒用",
+                                                      "article": ARTICLES["statement"]}]
+    assert services.statuses()[-1] == "sanction_revoked"
+    assert "rectification_wait" not in case.waiting()
 
 
 def test_sanction_rectification_done_and_passed_lifts_the_suspension(sanction: ParsedDefinition,
@@ -660,7 +823,7 @@ def test_sanction_rectification_done_and_passed_lifts_the_suspension(sanction: P
     assert case.ended_at() == ["closed"] and case.workflow.is_completed()
     assert services.params_of("lift_suspension") == [{"reason": "整改验收合格，解除暂停评价",
                                                       "article": ARTICLES["sanctions"]}]
-    assert services.statuses() == ["investigating", "rectifying", "closed"]
+    assert services.statuses() == ["investigating", "awaiting_statement", "rectifying", "closed"]
     assert "start_process" not in services.operators()
 
 
@@ -674,7 +837,7 @@ def test_sanction_rectification_failed_goes_to_ordered_termination(sanction: Par
                                                     "ground": "rectification_failed",
                                                     "reason": "限期整改验收不合格：仍在网站宣称“包过”",
                                                     "article": ARTICLES["ordered_termination"]}]
-    assert services.statuses() == ["investigating", "rectifying", "transferred"]
+    assert services.statuses() == ["investigating", "awaiting_statement", "rectifying", "transferred"]
     assert "lift_suspension" not in services.operators(), "the suspension is handed over, not lifted"
 
 
@@ -692,7 +855,7 @@ def test_sanction_rectification_overdue_goes_to_ordered_termination(sanction: Pa
                                                     "ground": "rectification_failed",
                                                     "reason": "整改期限届满，未报告整改完成",
                                                     "article": ARTICLES["ordered_termination"]}]
-    assert services.statuses() == ["investigating", "rectifying", "transferred"]
+    assert services.statuses() == ["investigating", "awaiting_statement", "rectifying", "transferred"]
 
     with pytest.raises(WorkflowException):  # a report after the deadline finds nothing waiting for it
         case.send("rectification_done", {"summary": "迟交的整改报告"})
@@ -770,8 +933,9 @@ def test_ordered_termination_proposal_is_told_before_deciding(ordered: ParsedDef
                        "article": ARTICLES["ordered_termination"]}
     deadline = case.data()["statement_deadline"]
     assert (deadline["days"], deadline["due"]) == (REGION["statement_days"], STATEMENT_DUE)
-    assert intended == {"kind": "intended_decision", "facts": PROPOSAL["facts"], "reasons": PROPOSAL["opinion"],
-                        "statement_deadline": deadline, "article": ARTICLES["statement"]}
+    assert intended == {"kind": "intended_decision", "measure": "ordered_termination", "facts": PROPOSAL["facts"],
+                        "reasons": PROPOSAL["opinion"], "statement_deadline": deadline,
+                        "article": ARTICLES["statement"]}
     assert services.statuses() == ["investigating", "awaiting_statement"]
     assert case.waiting()["statement_wait"].internal_data["event_value"] == STATEMENT_DUE
 
@@ -825,8 +989,8 @@ def test_a_statement_against_the_termination_is_reviewed_and_may_be_upheld(order
     case.complete("statement_review", {"decision": "uphold", "opinion": "经复核，评价记录显示颁发了职业技能等级证书"})
     assert case.ended_at() == ["terminated"] and case.workflow.is_completed()
     assert services.params_of("issue_document")[-1] == {
-        "kind": "review_decision", "decision": "uphold", "opinion": "经复核，评价记录显示颁发了职业技能等级证书",
-        "article": ARTICLES["statement"]}
+        "kind": "review_decision", "measure": "ordered_termination", "decision": "uphold",
+        "opinion": "经复核，评价记录显示颁发了职业技能等级证书", "article": ARTICLES["statement"]}
     assert services.statuses() == ["investigating", "awaiting_statement", "terminated", "statement_review",
                                    "terminated"]
     assert services.operators().count("terminate_filing") == 1 and "reinstate_filing" not in services.operators()
@@ -973,14 +1137,20 @@ def test_sanction_correct_now_asks_for_an_immediate_correction_and_archives_noth
     assert services.statuses() == ["investigating", "closed"]
 
 
-def test_sanction_revokes_certificate_data_before_its_measure_and_the_especially_serious_go_to_termination(
+def test_certificate_data_is_revoked_once_decided_and_the_especially_serious_go_to_termination(
         sanction: ParsedDefinition, services: Services) -> None:
-    case = Case(sanction, services)
-    case.complete("sanction_investigation", {"decision": "terminate", "opinion": "情节特别严重", "facts": "有组织舞弊",
-                                             "certificate_data": "revoke", "certificate_data_detail": "证书12份"})
-    assert case.ended_at() == ["transferred"]
-    assert services.operators() == ["set_status", "revoke_certificates", "start_process", "set_status"]
+    case = _decided(sanction, services, {"decision": "interview", "opinion": "情节较轻", "facts": "超范围上传",
+                                         "certificate_data": "revoke", "certificate_data_detail": "证书12份"})
+    assert services.operators()[len(TOLD):] == ["revoke_certificates", "record_sanction", "issue_document",
+                                                "set_status"]
     assert services.params_of("revoke_certificates") == [{"detail": "证书12份", "article": ARTICLES["sanctions"]}]
-    [started] = services.params_of("start_process")
+    assert "review_request_wait" in case.waiting()
+
+    serious = Services()
+    case = Case(sanction, serious)
+    case.complete("sanction_investigation", {"decision": "terminate", "opinion": "情节特别严重", "facts": "有组织舞弊"})
+    assert case.ended_at() == ["transferred_serious"]
+    assert serious.operators() == ["set_status", "start_process", "set_status"], "its own procedure tells first"
+    [started] = serious.params_of("start_process")
     assert (started["process"], started["ground"]) == ("ordered_termination", "especially_serious")
     assert started["reason"] == "经调查核实存在特别严重违纪违规情形：有组织舞弊"
