@@ -107,6 +107,9 @@ class Cases(Capability):
                 "due": local(row.due_at), "provisional": row.provisional,
                 "overdue": bool(row.due_at and row.due_at <= now), "deadline": row.deadline, "article": row.article,
                 "context": row.context or {}, "claimed_by": row.claimed_by, "created_at": local(row.created_at),
+                # An earlier step's form result is read with that form's own titles (决定：作出处理, not "impose").
+                "context_forms": {key: schema for key in (row.context or {})
+                                  if definition and (schema := definition.form_schema(key)) is not None},
                 "schema": _case_schema(definition.form_schema(row.bpmn_id), instance) if definition else None,
                 "institution": instance.institution_name if instance else "",
                 "draft": _draft(instance, definition, row.id) if instance and definition else None,

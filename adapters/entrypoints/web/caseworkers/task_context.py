@@ -9,8 +9,9 @@ from typing import Any, Final
 
 TITLES: Final[Mapping[str, str]] = {
     "objection": "公示异议", "statement": "机构的意见（陈述和申辩）",
-    "review_statement": "对终止备案决定的陈述和申辩", "termination_investigation": "调查核实结论",
-    "decide_termination": "终止备案决定", "sanction_investigation": "调查核实结论",
+    "review_statement": "对已送达决定的陈述和申辩", "termination_investigation": "调查核实结论",
+    "decide_termination": "终止备案决定", "sanction_investigation": "调查核实结论（拟作出的处理）",
+    "decide_sanction": "处理决定", "assessment": "续期评估结论",
     "national_filing_reply": "国家备案答复", "annual_report": "年度工作总结及认定计划",
     "rectification_done": "整改完成报告", "wrapup_done": "收尾工作完成报告", "request": "申请或报告",
     "ground": "立案事由", "prior_sanctions": "以往处理记录", "statement_deadline": "告知期限",
@@ -30,14 +31,32 @@ _DEADLINE_KEYS: Final = ("due", "explanation")
 _SKIP: Final = frozenset({"precheck", "region", "application", "form_draft"})
 
 
-def sections(context: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """[{title, rows: [(label, text)]}] for each context item the task page shows (the pre-check aside)."""
+def sections(context: Mapping[str, Any], forms: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """[{title, rows: [(label, text)]}] for each context item the task page shows (the pre-check aside). An item that
+    is an earlier step's form result is read with that form's titles, given in `forms` (step id → its schema)."""
     shown = []
     for key, value in context.items():
         if key in _SKIP or value in (None, "", [], {}):
             continue
-        shown.append({"title": TITLES.get(key, key), "rows": _rows(value)})
+        schema = (forms or {}).get(key)
+        rows = _form_rows(value, schema) if isinstance(schema, Mapping) and isinstance(value, Mapping) \
+            else _rows(value)
+        shown.append({"title": TITLES.get(key, key), "rows": rows})
     return shown
+
+
+def _form_rows(value: Mapping[str, Any], schema: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A form's answers under the form's own field titles, a choice by its title rather than its code."""
+    properties = schema.get("properties") if isinstance(schema.get("properties"), Mapping) else {}
+    rows = []
+    for field, answer in value.items():
+        if answer in (None, "", [], {}):
+            continue
+        spec = properties.get(field) if isinstance(properties.get(field), Mapping) else {}
+        label = str(spec.get("title") or LABELS.get(str(field), str(field)))
+        titles = {c.get("const"): c.get("title") for c in spec.get("oneOf", []) if isinstance(c, Mapping)}
+        rows.append((label, str(titles[answer]) if isinstance(answer, str) and titles.get(answer) else _text(answer)))
+    return rows
 
 
 def _rows(value: Any) -> list[tuple[str, str]]:

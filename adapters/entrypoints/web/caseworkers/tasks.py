@@ -56,7 +56,7 @@ def register(app: FastAPI, site: Site) -> None:
                          # A decision taken again after a resubmission: what changed since the last submission.
                          changes=site.service.supplements.latest_changes(task["case"]),
                          requested=site.service.supplements.requested(task["case"]),
-                         people=display_names(site), given=given_sections(task["context"]))
+                         people=display_names(site), given=given_sections(task["context"], task.get("context_forms")))
 
     def posted_to_task(request: Request, task_id: str, verb: str,
                              nothing_done: str) -> tuple[Caseworker, list[tuple[str, str]], dict[str, Any]] | Response:
