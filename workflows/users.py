@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from workflows.service import Beian
 
 HASHER: Final = PasswordHasher()  # argon2id
+T = TypeVar("T")
 
 USERNAME_PATTERN: Final = re.compile(r"[a-z0-9_.-]{3,40}")
 MIN_PASSWORD_LENGTH: Final = 10
@@ -59,7 +60,7 @@ def _check_username(username: object) -> str:
     return username
 
 
-def _check_password(password: object, username: str) -> str:
+def check_password(password: object, username: str) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"密码太短：至少 {MIN_PASSWORD_LENGTH} 个字符")
     if len(password) > MAX_PASSWORD_LENGTH:
@@ -71,7 +72,7 @@ def _check_password(password: object, username: str) -> str:
     return password
 
 
-def _check_display_name(display_name: object) -> str:
+def check_display_name(display_name: object) -> str:
     if not isinstance(display_name, str):
         raise InvalidInput("显示名不能为空")
     name = display_name.strip()
@@ -110,8 +111,8 @@ def add_user(app: Beian, username: str, display_name: str, password: str, roles:
              is_admin: bool = False, actor: str) -> Caseworker:
     """Create an account. Every input is checked (InvalidInput, in Chinese); a taken username is refused."""
     username = _check_username(username)
-    name = _check_display_name(display_name)
-    password = _check_password(password, username)
+    name = check_display_name(display_name)
+    password = check_password(password, username)
     role_keys = _check_roles(roles)
     region = _check_region(region)
     password_hash = HASHER.hash(password)
@@ -149,45 +150,55 @@ class SignInLocked(BeianError):
 
 def authenticate(app: Beian, username: str, password: str, client: str = "") -> Caseworker | None:
     """The caseworker if `username` and `password` match an active account, else None; SignInLocked while the
-    account (or the client address) is locked after repeated failures. Every attempt is recorded.
+    account (or the client address) is locked after repeated failures. Every attempt is recorded."""
+    # What no username holds (a control character, a lone surrogate) cannot be looked up or recorded as it is.
+    name = printable((username.strip().lower() if isinstance(username, str) else "")[:40])
+    return sign_in(app, name, password, client, lambda uow: uow.repo.user(name) if name else None, caseworker)
+
+
+def sign_in(app: Beian, recorded: str, password: str, client: str, find: Callable[[UnitOfWork], Any],
+            view: Callable[[Any], T]) -> T | None:
+    """One sign-in, for caseworkers and portal accounts alike: the account `find` looks up (a row with
+    `password_hash` and `active`) seen through `view` if the password matches, else None; SignInLocked while the
+    name `recorded` (or the client address) is locked after repeated failures. Every attempt is recorded under
+    `recorded`.
 
     An unknown user costs the same as a wrong password (a hash is verified either way), so response times do not
     tell which accounts exist; unknown names are locked like real ones, for the same reason. A hash made with
     outdated parameters is replaced after a successful check."""
-    # What no username holds (a control character, a lone surrogate) cannot be looked up or recorded as it is.
-    name = printable((username.strip().lower() if isinstance(username, str) else "")[:40])
     client = printable(client[:64])
     if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
         password = ""
     now = clock.now()
     with app.uow() as uow:
-        locked = _lock(uow, name, client, now)
+        locked = _lock(uow, recorded, client, now)
         if locked is not None:
-            uow.repo.add(SignInAttempt(at=now, username=name, client=client, outcome="refused"))
+            uow.repo.add(SignInAttempt(at=now, username=recorded, client=client, outcome="refused"))
             uow.commit()
             raise locked
-        row = uow.repo.user(name) if name else None
+        row = find(uow)
         if row is None:
             _verify(_dummy_hash(), password)
             ok = False
         else:
             ok = _verify(row.password_hash, password) and row.active
-        uow.repo.add(SignInAttempt(at=now, username=name, client=client, outcome="success" if ok else "failure"))
+        uow.repo.add(SignInAttempt(at=now, username=recorded, client=client, outcome="success" if ok else "failure"))
         if not ok:
             uow.session.flush()
-            if _lock(uow, name, client, now) is not None:
+            if _lock(uow, recorded, client, now) is not None:
                 _audit(uow, "system", "sign_in_locked",
-                       f"用户名“{name}”连续登录失败 {MAX_FAILURES} 次（或同一地址失败过多），暂停登录 "
-                       f"{LOCK_WINDOW.seconds // 60} 分钟", username=name, client=client)
+                       f"用户名“{recorded}”连续登录失败 {MAX_FAILURES} 次（或同一地址失败过多），暂停登录 "
+                       f"{LOCK_WINDOW.seconds // 60} 分钟", username=recorded, client=client)
             uow.commit()
             return None
         assert row is not None
         if HASHER.check_needs_rehash(row.password_hash):
             row.password_hash = HASHER.hash(password)
-            _audit(uow, "system", "password_rehashed", f"用户 {row.username} 的密码哈希已按当前参数更新",
-                   username=row.username)
+            _audit(uow, "system", "password_rehashed", f"用户 {recorded} 的密码哈希已按当前参数更新",
+                   username=recorded)
+        seen = view(row)
         uow.commit()
-        return caseworker(row)
+        return seen
 
 
 def _lock(uow: UnitOfWork, name: str, client: str, now: datetime) -> SignInLocked | None:
@@ -228,7 +239,7 @@ def list_users(app: Beian) -> list[Caseworker]:
 def set_password(app: Beian, username: str, password: str, actor: str) -> None:
     with app.uow() as uow:
         row = _existing(uow, username)
-        password = _check_password(password, row.username)
+        password = check_password(password, row.username)
         row.password_hash = HASHER.hash(password)
         row.password_changed_at = clock.now()
         ended = end_sessions(uow, row.username, "password")

@@ -580,3 +580,47 @@ class PublicSubmission(Base):
     client: Mapped[str] = mapped_column(String(64))  # the address the request came from
     at: Mapped[datetime]
     case_id: Mapped[str | None] = mapped_column(String(40))
+
+
+class InstitutionAccount(Base):
+    """A person of an evaluation institution who signs in to the portal (`/portal/`). Its own table, never a caseworker:
+    portal sessions and sign-in attempts carry the username as ``portal:<username>``, a name no caseworker account
+    can hold, so a portal session can never open a caseworker's page. `credit_code` is the institution the account
+    acts for, proven by a one-time code sent to the contact; `is_admin` marks who may invite colleagues."""
+
+    __tablename__ = "institution_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    credit_code: Mapped[str] = mapped_column(String(18), index=True)
+    institution_name: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(String(100))  # a mobile number or an e-mail address, proven by a code
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    password_changed_at: Mapped[datetime]
+
+
+class OneTimeCode(Base):
+    """A code sent to a contact to prove it (registering an institution, accepting an invitation). Only a keyed hash
+    of the code is kept; it expires, takes a bounded number of tries and is used once. `details` holds what the code
+    confirms (the institution's name; an invitation's username and who invited)."""
+
+    __tablename__ = "one_time_codes"
+    __table_args__ = (Index("ix_one_time_codes_contact_created_at", "contact", "created_at"),
+                      Index("ix_one_time_codes_client_created_at", "client", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # register | invite
+    credit_code: Mapped[str] = mapped_column(String(18), index=True)
+    contact: Mapped[str] = mapped_column(String(100))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None]
+    client: Mapped[str] = mapped_column(String(64))
