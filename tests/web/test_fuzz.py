@@ -92,7 +92,9 @@ def fuzzed(site: Site) -> Iterator[tuple[Site, dict[str, str]]]:
     site.service.cases.complete(task["id"], {"decision": "reject", "reasons": "不属于技能类职业"})
     (document,) = site.service.records.show(second)["documents"]
     real = {"task_id": site.open_task("acceptance")["id"], "case_id": site.case, "document_id": str(document["id"]),
-            "process_id": "filing_application", "version": "1"}
+            "process_id": "filing_application", "version": "1",
+            # The portal's: a reply a case may wait for, a colleague's name and what is done to the account.
+            "message": "statement", "username": "wang.xm", "action": "disable"}
     yield site, real
 
 

@@ -17,7 +17,9 @@ One entry point, `Beian` (the application bound to one database), and a room per
 - `app.issuers` (issuers.py): who issues and signs each authority's documents, their numbers and seal;
 - `app.catalogue` (catalogue.py): the national occupation catalogue the pre-check reads;
 - `app.public` (public.py): what the public reads without signing in (receipt check, directory, publicity) and its
-  objections during publicity, bounded per address and per day.
+  objections during publicity, bounded per address and per day;
+- `app.portal` (portal.py): what an institution's people see and send in the portal — only their own cases,
+  filings and documents (accounts: workflows.institutions).
 
 The steps those capabilities run on a case's workflow (complete a task, receive a message, …) are in commands.py.
 Caseworker accounts (workflows.users) and the stuck watch (workflows.stuck) take the application the same way.

@@ -21,6 +21,7 @@ from workflows.service.issuers import Issuers
 from workflows.service.materials import Materials
 from workflows.service.objections import Objections
 from workflows.service.operations import Operations
+from workflows.service.portal import Portal
 from workflows.service.processes import Processes
 from workflows.service.public import Public
 from workflows.service.records import Records
@@ -31,8 +32,8 @@ from workflows.state import load_state
 
 class Beian:
     """The application, bound to one database: `cases`, `materials`, `supplements`, `objections`, `processes`,
-    `operations`, `records`, `search`, `calendar`, `documents` (corrections), `issuers`, `catalogue` and `public`
-    are what a user can do with it (see the package's docstring)."""
+    `operations`, `records`, `search`, `calendar`, `documents` (corrections), `issuers`, `catalogue`, `public`
+    and `portal` are what a user can do with it (see the package's docstring)."""
 
     def __init__(self, database_url: str) -> None:
         self.engine = make_engine(database_url)
@@ -51,6 +52,7 @@ class Beian:
         self.issuers = Issuers(self.uow, self.reading)
         self.catalogue = Catalogue(self.uow, self.reading)
         self.public = Public(self.uow, self.reading, self.objections)
+        self.portal = Portal(self.uow, self.reading, self.cases)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self._sessions)

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 from adapters.entrypoints.web.admin.issuers import register_issuer_pages
 from adapters.entrypoints.web.admin.sessions import register_admin_pages
 from adapters.entrypoints.web.base import (
+    ANONYMOUS_CSRF_COOKIE,
     STATIC,
     AccessDenied,
     SignInRequired,
@@ -38,6 +39,7 @@ from adapters.entrypoints.web.base import (
 from adapters.entrypoints.web.caseworkers import register as register_caseworker_pages
 from adapters.entrypoints.web.filters import ROLE_LABELS, actor_name, cn_date, cn_datetime, cn_due, role_label
 from adapters.entrypoints.web.guards import RequestGuard
+from adapters.entrypoints.web.portal.pages import register_portal_pages
 from adapters.entrypoints.web.processes.pages import register_process_pages
 from adapters.entrypoints.web.public.pages import register_public_pages
 from adapters.outside.pdf import PdfError
@@ -57,8 +59,6 @@ from workflows.users import SignInLocked, authenticate, get_user
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SESSION_COOKIE = "beian_session"
-# Before signing in there is no session: the sign-in form's CSRF token is a cookie of its own (double submit).
-ANONYMOUS_CSRF_COOKIE = "beian_csrf"
 # What a person calls each number a link carries (for the page that says one is wrong).
 PARAMETER_LABELS = {"page_number": "页码", "document_id": "文书编号", "version": "版本号", "from_version": "源版本号",
                     "to_version": "目标版本号", "deployed": "已部署的版本号", "unchanged": "未变化的版本号"}
@@ -94,9 +94,12 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
     app.add_middleware(RequestGuard, render=lambda scope, *args: plain_page(Request(scope), *args))
 
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        context.update(request=request, user=_user_or_none(request), csrf_token=csrf_token(request),
-                       now=clock.now())
-        response = templates.TemplateResponse(request, name, context, status_code=status_code)
+        """A page; the portal passes its own `csrf_token` (its session's), which wins over the caseworker's."""
+        values = {"request": request, "now": clock.now()}
+        values["user"] = None if context.get("portal") else _user_or_none(request)
+        values["csrf_token"] = context.pop("csrf_token", None) or csrf_token(request)
+        values.update(context)
+        response = templates.TemplateResponse(request, name, values, status_code=status_code)
         if new_token := getattr(request.state, "new_anonymous_csrf", None):
             set_cookie(response, ANONYMOUS_CSRF_COOKIE, new_token)
         return response
@@ -117,6 +120,10 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         session = signed_in(request)
         if session is not None:
             return session.csrf_token
+        return anonymous_csrf(request)
+
+    def anonymous_csrf(request: Request) -> str:
+        """The browser's own CSRF cookie (double submit), made with the page when it has none."""
         token = request.cookies.get(ANONYMOUS_CSRF_COOKIE, "")
         if not is_token(token):
             if not getattr(request.state, "new_anonymous_csrf", None):
@@ -243,6 +250,8 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
     register_admin_pages(app, service=service, page=page, user_of=user_of, form_of=form_of)
     register_issuer_pages(app, service=service, page=page, user_of=user_of, form_of=form_of)
     register_public_pages(app, service=service, page=page, form_of=form_of)
+    register_portal_pages(app, service=service, page=page, secret_key=secret_key, secure_cookies=secure_cookies,
+                          anonymous_csrf=anonymous_csrf)
     return app
 
 

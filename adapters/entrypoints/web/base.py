@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_ID = 2**31 - 1  # the largest id (and version number) a database integer column holds
+# Before signing in there is no session: a form's CSRF token is a cookie of its own (double submit).
+ANONYMOUS_CSRF_COOKIE = "beian_csrf"
 
 
 class AccessDenied(Exception):

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from tasks.calendar import SHANGHAI
 from tasks.calendar import cn_date as cn_day
 from tasks.roles import PROCESS_OWNER, ROLES
+from workflows.institutions import PORTAL
 
 ROLE_LABELS = {role.key: role.label for role in (*ROLES, PROCESS_OWNER)}
 
@@ -61,4 +62,7 @@ def actor_name(actor: str | None, people: dict[str, str] | None = None) -> str:
         return ""
     if people and actor in people:
         return f"{people[actor]}（{actor}）"
+    if actor.startswith(PORTAL):
+        # Done by a person of the institution in the portal (workflows/institutions.py).
+        return f"机构（{actor.removeprefix(PORTAL)}）"
     return SYSTEM_ACTORS.get(actor, actor)

@@ -1,0 +1,273 @@
+"""The institution portal (`/portal/`): register with the credit code and a contact proven by a one-time code, sign in
+(a session of its own, cookie `beian_portal`), see the institution's filings, cases and what is expected of it by
+when, read its documents, send the replies its cases wait for, and — for its administrator — invite colleagues.
+
+A portal session opens only portal pages: its username is ``portal:<name>`` (workflows/institutions.py), which no
+caseworker page accepts, and this module accepts no other. Every form carries the session's CSRF token (before
+signing in, the anonymous double-submit cookie); every answer comes from `app.portal`, filtered by the account's
+credit code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from adapters.entrypoints.web.base import ANONYMOUS_CSRF_COOKIE, MAX_ID, check_token, is_token, read_form
+from adapters.entrypoints.web.forms import check_submission, form_fields
+from tasks.errors import BeianError, NotFound
+from workflows.institutions import (
+    PORTAL,
+    InstitutionUser,
+    SignInLocked,
+    accept_invitation,
+    authenticate_institution,
+    colleagues,
+    complete_registration,
+    institution_user,
+    invite,
+    request_registration,
+    set_active,
+)
+from workflows.service import Beian
+from workflows.sessions import SESSION_HOURS, SignedIn, end_session, session_of, start_session
+
+PORTAL_COOKIE = "beian_portal"
+Page = Callable[..., HTMLResponse]
+
+
+class PortalSignInRequired(Exception):
+    pass
+
+
+def register_portal_pages(app: FastAPI, *, service: Beian, page: Page, secret_key: str, secure_cookies: bool,
+                          anonymous_csrf: Callable[[Request], str]) -> None:
+
+    def session(request: Request) -> SignedIn | None:
+        if not hasattr(request.state, "portal_session"):
+            found = session_of(service, secret_key, request.cookies.get(PORTAL_COOKIE))
+            request.state.portal_session = found if found is not None and found.username.startswith(PORTAL) else None
+        signed: SignedIn | None = request.state.portal_session
+        return signed
+
+    def account(request: Request) -> InstitutionUser | None:
+        signed = session(request)
+        return institution_user(service, signed.username) if signed is not None else None
+
+    def signed_in(request: Request) -> InstitutionUser:
+        user = account(request)
+        if user is None:
+            raise PortalSignInRequired
+        return user
+
+    def token(request: Request) -> str:
+        signed = session(request)
+        return signed.csrf_token if signed is not None else anonymous_csrf(request)
+
+    def show(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        return page(request, name, status_code=status_code, portal=True, csrf_token=token(request),
+                    member=account(request), **context)
+
+    def posted(request: Request) -> dict[str, str]:
+        """The posted text fields after the CSRF check (the portal session's token, else the anonymous cookie's)."""
+        items: list[tuple[str, str]] = request.state.form_items
+        signed = session(request)
+        expected = signed.csrf_token if signed is not None else request.cookies.get(ANONYMOUS_CSRF_COOKIE, "")
+        if not is_token(expected) or not check_token(dict(items).get("csrf_token", ""), expected):
+            raise PortalRefused("页面已过期或来源不明（安全校验未通过），请刷新页面后重试；未作任何更改", 403)
+        return {key: value for key, value in items}
+
+    def client(request: Request) -> str:
+        return request.client.host if request.client else ""
+
+    def signed_in_response(user: InstitutionUser, request: Request, target: str = "/portal/") -> Response:
+        end_session(service, secret_key, request.cookies.get(PORTAL_COOKIE))
+        new_token, _ = start_session(service, secret_key, PORTAL + user.username, client=client(request),
+                                     user_agent=request.headers.get("user-agent", ""))
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(PORTAL_COOKIE, new_token, max_age=SESSION_HOURS * 3600, path="/portal", httponly=True,
+                            samesite="lax", secure=secure_cookies)
+        return response
+
+    @app.exception_handler(PortalSignInRequired)
+    async def _sign_in(request: Request, _exc: PortalSignInRequired) -> Response:
+        return RedirectResponse(f"/portal/login?next={quote(request.url.path)}", status_code=303)
+
+    @app.exception_handler(PortalRefused)
+    def _refused(request: Request, exc: PortalRefused) -> Response:
+        return show(request, "portal_message.html", status_code=exc.status, title="未能完成", message=exc.message)
+
+    # --- registering and signing in -------------------------------------------------------------------------
+    @app.get("/portal/register", response_class=HTMLResponse)
+    def register_form(request: Request) -> Response:
+        return show(request, "portal_register.html", step="request", values={}, error=None)
+
+    @app.post("/portal/register", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def register_request(request: Request) -> Response:
+        items = posted(request)
+        values = {k: items.get(k, "") for k in ("credit_code", "institution_name", "contact")}
+        try:
+            sent = request_registration(service, values["credit_code"], values["institution_name"],
+                                        values["contact"], client=client(request))
+        except BeianError as exc:
+            return show(request, "portal_register.html", status_code=422, step="request", values=values,
+                        error=exc.message)
+        return show(request, "portal_register.html", step="verify", values={**values, **sent}, error=None)
+
+    @app.post("/portal/register/verify", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def register_verify(request: Request) -> Response:
+        items = posted(request)
+        values = {k: items.get(k, "") for k in ("credit_code", "institution_name", "contact", "username",
+                                                "display_name")}
+        try:
+            user = complete_registration(service, values["credit_code"], values["contact"], items.get("code", ""),
+                                         values["username"], values["display_name"], items.get("password", ""),
+                                         client=client(request))
+        except BeianError as exc:
+            return show(request, "portal_register.html", status_code=422, step="verify", values=values,
+                        error=exc.message)
+        return signed_in_response(user, request)
+
+    @app.get("/portal/login", response_class=HTMLResponse)
+    def login_form(request: Request, next: str = "/portal/") -> Response:  # noqa: A002 — the usual name
+        return show(request, "portal_login.html", next=_safe_next(next), error=None)
+
+    @app.post("/portal/login", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def login(request: Request) -> Response:
+        items = posted(request)
+        target = _safe_next(items.get("next", "/portal/"))
+        try:
+            user = authenticate_institution(service, items.get("username", ""), items.get("password", ""),
+                                            client=client(request))
+        except SignInLocked as exc:
+            return show(request, "portal_login.html", status_code=429, next=target, error=exc.message)
+        if user is None:
+            return show(request, "portal_login.html", status_code=401, next=target,
+                        error="用户名或密码不正确，或账号已停用")
+        return signed_in_response(user, request, target)
+
+    @app.post("/portal/logout", dependencies=[Depends(read_form)])
+    def logout(request: Request) -> Response:
+        posted(request)
+        end_session(service, secret_key, request.cookies.get(PORTAL_COOKIE))
+        response = RedirectResponse("/portal/login", status_code=303)
+        response.delete_cookie(PORTAL_COOKIE, path="/portal")
+        return response
+
+    @app.get("/portal/invitation", response_class=HTMLResponse)
+    def invitation_form(request: Request) -> Response:
+        return show(request, "portal_invitation.html", values={}, error=None)
+
+    @app.post("/portal/invitation", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def invitation(request: Request) -> Response:
+        items = posted(request)
+        values = {k: items.get(k, "") for k in ("credit_code", "username", "contact")}
+        try:
+            user = accept_invitation(service, values["credit_code"], values["username"], values["contact"],
+                                     items.get("code", ""), items.get("password", ""), client=client(request))
+        except BeianError as exc:
+            return show(request, "portal_invitation.html", status_code=422, values=values, error=exc.message)
+        return signed_in_response(user, request)
+
+    # --- the institution's own --------------------------------------------------------------------------------
+    @app.get("/portal", include_in_schema=False)
+    def portal_root() -> Response:
+        return RedirectResponse("/portal/", status_code=303)
+
+    @app.get("/portal/", response_class=HTMLResponse)
+    def home(request: Request) -> Response:
+        user = signed_in(request)
+        return show(request, "portal_home.html", overview=service.portal.overview(user),
+                    inbox=service.portal.inbox(user))
+
+    @app.get("/portal/documents/{document_id}", response_class=HTMLResponse)
+    def document(request: Request, document_id: int = Path(ge=1, le=MAX_ID)) -> Response:
+        user = signed_in(request)
+        try:
+            found = service.portal.document(user, document_id)
+        except NotFound as exc:
+            return show(request, "portal_message.html", status_code=404, title="未找到", message=exc.message)
+        # A served document is self-contained HTML; it is shown as issued, nothing of the portal around it.
+        return HTMLResponse(found["html"], headers={"Content-Security-Policy": "default-src 'none'; "
+                                                    "img-src data:; style-src 'unsafe-inline'"})
+
+    @app.get("/portal/cases/{case_id}/{message}", response_class=HTMLResponse)
+    def reply_form(request: Request, case_id: str, message: str) -> Response:
+        user = signed_in(request)
+        try:
+            schema = service.portal.reply_schema(user, case_id, message)
+        except NotFound as exc:
+            return show(request, "portal_message.html", status_code=404, title="未找到", message=exc.message)
+        return show(request, "portal_reply.html", case=service.portal.case(user, case_id), message=message,
+                    schema=schema, fields=form_fields(schema), errors=[])
+
+    @app.post("/portal/cases/{case_id}/{message}", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def reply(request: Request, case_id: str, message: str) -> Response:
+        user = signed_in(request)
+        posted(request)
+        try:
+            schema = service.portal.reply_schema(user, case_id, message)
+        except NotFound as exc:
+            return show(request, "portal_message.html", status_code=404, title="未找到", message=exc.message)
+        form_items = [(k, v) for k, v in request.state.form_items if k != "csrf_token"]
+        submission = check_submission(schema, form_items)
+        case = service.portal.case(user, case_id)
+        if submission.field_errors or submission.form_errors:
+            return show(request, "portal_reply.html", status_code=422, case=case, message=message, schema=schema,
+                        fields=form_fields(schema, submission.values, submission.field_errors),
+                        errors=submission.form_errors or ["请按提示改正后再提交，本次提交未作任何更改"])
+        try:
+            service.portal.reply(user, message, case_id, submission.data)
+        except BeianError as exc:
+            return show(request, "portal_reply.html", status_code=409, case=case, message=message, schema=schema,
+                        fields=form_fields(schema, submission.values), errors=[exc.message])
+        return RedirectResponse("/portal/?sent=1", status_code=303)
+
+    # --- the institution's people (its administrator) -----------------------------------------------------------
+    @app.get("/portal/staff", response_class=HTMLResponse)
+    def staff(request: Request) -> Response:
+        user = signed_in(request)
+        return show(request, "portal_staff.html", people=colleagues(service, user), values={}, error=None,
+                    sent=None)
+
+    @app.post("/portal/staff", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def staff_invite(request: Request) -> Response:
+        user = signed_in(request)
+        items = posted(request)
+        values = {k: items.get(k, "") for k in ("username", "display_name", "contact")}
+        try:
+            sent = invite(service, user, values["username"], values["display_name"], values["contact"],
+                          client=client(request))
+        except BeianError as exc:
+            return show(request, "portal_staff.html", status_code=422, people=colleagues(service, user),
+                        values=values, error=exc.message, sent=None)
+        return show(request, "portal_staff.html", people=colleagues(service, user), values={}, error=None,
+                    sent=sent)
+
+    @app.post("/portal/staff/{username}/{action}", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def staff_active(request: Request, username: str, action: str) -> Response:
+        user = signed_in(request)
+        posted(request)
+        if action not in ("disable", "enable"):
+            return show(request, "portal_message.html", status_code=404, title="未找到", message="没有这个操作")
+        try:
+            set_active(service, user, username, action == "enable")
+        except BeianError as exc:
+            return show(request, "portal_staff.html", status_code=409, people=colleagues(service, user),
+                        values={}, error=exc.message, sent=None)
+        return RedirectResponse("/portal/staff", status_code=303)
+
+
+class PortalRefused(Exception):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _safe_next(target: str) -> str:
+    """Only a portal path (no open redirect, and no caseworker page)."""
+    return target if target.startswith("/portal/") and not target.startswith("//") else "/portal/"

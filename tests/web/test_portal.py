@@ -1,0 +1,200 @@
+"""The institution portal over HTTP (issue 16): registering with the credit code and a contact proven by a one-time
+code, signing in, the institution's own cases, deadlines and documents, a reply its case waits for (recorded as
+机构（用户名）), inviting a colleague — and what it must never do: open another institution's case or document, pass
+for a caseworker, or take a form without its CSRF token."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from adapters.entrypoints.web.app import SESSION_COOKIE
+from adapters.entrypoints.web.portal.pages import PORTAL_COOKIE
+from adapters.outside.db import OutboxMessage
+from tasks.credit_code import check_character
+from tests.web.conftest import PASSWORD, Site, csrf
+from tests.web.test_case_actions import _filed
+
+EXAMPLE_CODE = "91510104MA6C8H2K5N"
+EXAMPLE_EMAIL = "hr@jincheng-jg.example.cn"  # the contact the example application gave
+OTHER_CODE = "91510100MA62L0BQ7" + check_character("91510100MA62L0BQ7")
+NEW_PASSWORD = "portal-pass-2026"
+
+
+def _code_sent_to(site: Site, contact: str) -> str:
+    """The last code the notifications outside system was asked to send to `contact` (what the person reads)."""
+    with site.service.reading() as uow:
+        texts = [m.payload["text"] for m in uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+                 if m.system == "notifications" and contact in m.payload.get("to", {}).values()]
+    assert texts, f"no code sent to {contact}"
+    found = re.search(r"验证码 (\d{6})", texts[-1])
+    assert found, texts[-1]
+    return found.group(1)
+
+
+def _register(site: Site, credit_code: str, contact: str, username: str, name: str = "示例机构") -> TestClient:
+    client = TestClient(site.app, follow_redirects=False)
+    form = client.get("/portal/register")
+    assert form.status_code == 200 and "机构注册" in form.text
+    sent = client.post("/portal/register", data={"csrf_token": csrf(form.text), "credit_code": credit_code,
+                                                 "institution_name": name, "contact": contact})
+    assert sent.status_code == 200 and "验证码已发送至" in sent.text, sent.text[-1500:]
+    done = client.post("/portal/register/verify", data={
+        "csrf_token": csrf(sent.text), "credit_code": credit_code, "institution_name": name, "contact": contact,
+        "code": _code_sent_to(site, contact), "username": username, "display_name": "王晓梅", "password": NEW_PASSWORD})
+    assert done.status_code == 303 and done.headers["location"] == "/portal/", done.text[-1500:]
+    assert PORTAL_COOKIE in done.cookies
+    return client
+
+
+def test_an_institution_registers_with_a_code_sent_to_its_contact_and_sees_its_own(site: Site) -> None:
+    client = TestClient(site.app, follow_redirects=False)
+    form = client.get("/portal/register")
+    token = csrf(form.text)
+    bad = client.post("/portal/register", data={"csrf_token": token, "credit_code": "91510104MA6C8H2K5X",
+                                                "institution_name": "成都锦城", "contact": EXAMPLE_EMAIL})
+    assert bad.status_code == 422 and "统一社会信用代码有误：校验码错误" in bad.text
+    stranger = client.post("/portal/register", data={"csrf_token": token, "credit_code": EXAMPLE_CODE,
+                                                     "institution_name": "成都锦城", "contact": "13800000000"})
+    assert stranger.status_code == 422 and "申请中登记的联系电话或电子邮箱" in stranger.text
+    sent = client.post("/portal/register", data={"csrf_token": token, "credit_code": EXAMPLE_CODE,
+                                                 "institution_name": "成都锦城", "contact": EXAMPLE_EMAIL})
+    assert "验证码已发送至 h***@jincheng-jg.example.cn" in sent.text
+    code = _code_sent_to(site, EXAMPLE_EMAIL)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    fields = {"csrf_token": csrf(sent.text), "credit_code": EXAMPLE_CODE, "institution_name": "成都锦城",
+              "contact": EXAMPLE_EMAIL, "username": "wang.xm", "display_name": "王晓梅", "password": NEW_PASSWORD}
+    refused = client.post("/portal/register/verify", data={**fields, "code": wrong})
+    assert refused.status_code == 422 and "验证码不正确，还可尝试 4 次" in refused.text
+    done = client.post("/portal/register/verify", data={**fields, "code": code})
+    assert done.status_code == 303
+    home = client.get("/portal/")
+    assert home.status_code == 200
+    assert "成都锦城" in home.text and site.case in home.text and "备案申请" in home.text
+    # The code works once; the institution registers once (its administrator invites the others).
+    again = TestClient(site.app, follow_redirects=False)
+    page = again.get("/portal/register")
+    taken = again.post("/portal/register", data={"csrf_token": csrf(page.text), "credit_code": EXAMPLE_CODE,
+                                                 "institution_name": "成都锦城", "contact": EXAMPLE_EMAIL})
+    assert taken.status_code == 422 and "已开通账户" in taken.text
+
+
+def test_the_institution_reads_its_documents_and_never_anothers(site: Site) -> None:
+    ours = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    _filed(site)
+    home = ours.get("/portal/")
+    links = re.findall(r'href="/portal/documents/(\d+)"', home.text)
+    assert links and "职业技能等级评价机构备案回执" in home.text
+    receipt = ours.get(f"/portal/documents/{links[0]}")
+    assert receipt.status_code == 200 and "default-src 'none'" in receipt.headers["content-security-policy"]
+
+    theirs = _register(site, OTHER_CODE, "13912345678", "li.other", name="另一家机构")
+    assert theirs.get("/portal/").text.count("/portal/documents/") == 0
+    for document_id in links + ["999999"]:
+        answer = theirs.get(f"/portal/documents/{document_id}")
+        assert answer.status_code == 404 and "不属于本机构" in answer.text, "the same answer as a missing one"
+    assert theirs.get(f"/portal/cases/{site.case}/statement").status_code == 404
+    assert site.case not in theirs.get("/portal/").text
+
+
+def test_a_portal_session_is_never_a_caseworkers_and_back(site: Site) -> None:
+    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    portal_token = client.cookies.get(PORTAL_COOKIE)
+    caseworker = TestClient(site.app, follow_redirects=False)
+    caseworker.cookies.set(SESSION_COOKIE, portal_token)
+    assert caseworker.get("/tasks").headers["location"].startswith("/login")
+    staff = site.client("li.na")
+    staff_token = staff.cookies.get(SESSION_COOKIE)
+    impostor = TestClient(site.app, follow_redirects=False)
+    impostor.cookies.set(PORTAL_COOKIE, staff_token, path="/portal")
+    assert impostor.get("/portal/").headers["location"].startswith("/portal/login")
+    # A caseworker's name is not a portal account, and the same password does not open the portal.
+    page = impostor.get("/portal/login")
+    denied = impostor.post("/portal/login", data={"csrf_token": csrf(page.text), "username": "li.na",
+                                                  "password": PASSWORD})
+    assert denied.status_code == 401
+
+
+def test_every_portal_form_needs_its_csrf_token(site: Site) -> None:
+    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    register = {"credit_code": OTHER_CODE, "institution_name": "某", "contact": "x@y.cn"}
+    for path, data in (("/portal/staff", {"username": "x.y", "display_name": "某", "contact": "13700000000"}),
+                       ("/portal/logout", {}), ("/portal/login", {"username": "wang.xm", "password": NEW_PASSWORD}),
+                       ("/portal/register", register)):
+        refused = client.post(path, data={**data, "csrf_token": "x" * 43})
+        assert refused.status_code == 403 and "安全校验未通过" in refused.text, path
+    assert client.get("/portal/").status_code == 200, "still signed in: the forged logout did nothing"
+
+
+def test_a_statement_sent_from_the_portal_reaches_the_case_as_the_institutions(site: Site) -> None:
+    number = _filed(site)
+    opened = site.service.cases.send("violation_report", number, {"ground": "false_advertising",
+                                                                  "facts": "官网宣传“包过”"}, actor="qian.jian")
+    (task,) = site.service.cases.tasks(opened["case"])
+    site.service.cases.complete(task["id"], {"decision": "interview", "opinion": "属实", "facts": "官网宣传“包过”"},
+                                actor="qian.jian")
+    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    home = client.get("/portal/")
+    link = f"/portal/cases/{opened['case']}/statement"
+    assert link in home.text and "告知期间" in home.text and "拟作出处理决定告知书" in home.text
+    form = client.get(link)
+    assert form.status_code == 200 and "陈述" in form.text
+    empty = client.post(link, data={"csrf_token": csrf(form.text), "text": "  "})
+    assert empty.status_code == 422
+    sent = client.post(link, data={"csrf_token": csrf(form.text), "text": "宣传页面系他人仿冒"})
+    assert sent.status_code == 303, sent.text[-1500:]
+    (decide,) = site.service.cases.tasks(opened["case"])
+    assert decide["bpmn_id"] == "decide_sanction"
+    assert site.service.cases.task(decide["id"])["context"]["statement"]["text"] == "宣传页面系他人仿冒"
+    history = site.service.records.show(opened["case"])["history"]
+    assert any(h["actor"] == "portal:wang.xm" for h in history)
+    page = site.client("qian.jian").get(f"/cases/{opened['case']}")
+    assert "机构（wang.xm）" in page.text
+    # Nothing waits for it any more: the same reply is refused with the reason, nothing changed.
+    assert client.get(link).status_code == 404
+
+
+def test_the_administrator_invites_a_colleague_who_joins_with_the_code(site: Site) -> None:
+    admin = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    page = admin.get("/portal/staff")
+    assert "王晓梅" in page.text and "管理员" in page.text
+    invited = admin.post("/portal/staff", data={"csrf_token": csrf(page.text), "username": "zhao.kj",
+                                                "display_name": "赵会计", "contact": "13698765432"})
+    assert invited.status_code == 200 and "已邀请 zhao.kj" in invited.text
+    colleague = TestClient(site.app, follow_redirects=False)
+    form = colleague.get("/portal/invitation")
+    fields: dict[str, Any] = {"csrf_token": csrf(form.text), "credit_code": EXAMPLE_CODE, "username": "zhao.kj",
+                              "contact": "13698765432", "password": "colleague-pass-1"}
+    wrong_name = colleague.post("/portal/invitation", data={**fields, "username": "zhao.x",
+                                                            "code": _code_sent_to(site, "13698765432")})
+    assert wrong_name.status_code == 422 and "用户名与邀请不符" in wrong_name.text
+    # The wrong name used the code up: a fresh invitation sends a new one.
+    admin.post("/portal/staff", data={"csrf_token": csrf(page.text), "username": "zhao.kj", "display_name": "赵会计",
+                                      "contact": "13698765432"})
+    joined = colleague.post("/portal/invitation", data={**fields, "code": _code_sent_to(site, "13698765432")})
+    assert joined.status_code == 303
+    assert EXAMPLE_CODE in colleague.get("/portal/").text
+    assert "邀请本机构人员" not in colleague.get("/portal/staff").text, "only the administrator invites"
+    refused = colleague.post("/portal/staff", data={"csrf_token": csrf(colleague.get("/portal/staff").text),
+                                                    "username": "q.q", "display_name": "某", "contact": "13511112222"})
+    assert refused.status_code == 422 and "只有本机构的管理员" in refused.text
+    # Disabling the colleague ends the colleague's session at once.
+    staff_page = admin.get("/portal/staff")
+    assert admin.post("/portal/staff/zhao.kj/disable", data={"csrf_token": csrf(staff_page.text)}).status_code == 303
+    assert colleague.get("/portal/").headers["location"].startswith("/portal/login")
+
+
+def test_repeated_wrong_passwords_lock_the_portal_account(site: Site) -> None:
+    _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    client = TestClient(site.app, follow_redirects=False)
+    page = client.get("/portal/login")
+    for _ in range(5):
+        wrong = client.post("/portal/login", data={"csrf_token": csrf(page.text), "username": "wang.xm",
+                                                   "password": "not-the-password"})
+        assert wrong.status_code == 401
+    locked = client.post("/portal/login", data={"csrf_token": csrf(page.text), "username": "wang.xm",
+                                                "password": NEW_PASSWORD})
+    assert locked.status_code == 429 and "登录失败次数过多" in locked.text
