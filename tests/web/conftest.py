@@ -8,6 +8,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from adapters.entrypoints.web.app import create_app
 from tests.conftest import EXAMPLE_APPLICATION
+from workflows import clock
 from workflows.service import Beian
 from workflows.users import add_user
 
@@ -105,3 +107,19 @@ def site(backend_url: str, sqlite_template: Path) -> Iterator[Site]:
     finally:
         app.state.service.close()
         service.close()
+
+
+def filed(site: Site) -> str:
+    """The example application taken through to its receipt (each step passed, the publicity run out): the filing
+    number."""
+    for bpmn_id, data in (("acceptance", {"decision": "accept"}),
+                          ("expert_review", {"result": "pass", "opinion": "符合要求"}),
+                          ("site_inspection", {"result": "pass", "opinion": "符合要求"}),
+                          ("higher_review", {"result": "pass"})):
+        site.service.cases.complete(site.open_task(bpmn_id)["id"], data)
+    (publicity,) = site.service.records.show(site.case)["deadlines"]
+    with clock.using_clock(clock.VirtualClock(clock.parse_instant(publicity["due"]) + timedelta(seconds=1))):
+        site.service.operations.sweep()
+    number = site.service.records.show(site.case)["filing_number"]
+    assert number
+    return number

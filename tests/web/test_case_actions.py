@@ -4,15 +4,13 @@ supervision officer from the case page — each for those allowed, refused for t
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 import adapters.entrypoints.web.diagram as diagram
 from tests.support.web import post_application
-from tests.web.conftest import Site, csrf, diagram_data
-from workflows import clock
+from tests.web.conftest import Site, csrf, diagram_data, filed
 
 
 def test_the_case_page_gives_the_diagram_with_the_current_task_marked(site: Site) -> None:
@@ -76,22 +74,8 @@ def test_only_intake_clerks_of_the_applications_jurisdiction_register_it(site: S
     assert [t["case"] for t in site.service.cases.tasks()] == [site.case]
 
 
-def _filed(site: Site) -> str:
-    for bpmn_id, data in (("acceptance", {"decision": "accept"}),
-                          ("expert_review", {"result": "pass", "opinion": "符合要求"}),
-                          ("site_inspection", {"result": "pass", "opinion": "符合要求"}),
-                          ("higher_review", {"result": "pass"})):
-        site.service.cases.complete(site.open_task(bpmn_id)["id"], data)
-    (publicity,) = site.service.records.show(site.case)["deadlines"]
-    with clock.using_clock(clock.VirtualClock(clock.parse_instant(publicity["due"]) + timedelta(seconds=1))):
-        site.service.operations.sweep()
-    number = site.service.records.show(site.case)["filing_number"]
-    assert number
-    return number
-
-
 def test_a_supervision_officer_opens_an_investigation_from_the_case_page(site: Site) -> None:
-    number = _filed(site)
+    number = filed(site)
     officer = site.client("qian.jian")
     page = officer.get(f"/cases/{site.case}")
     assert "立案调查" in page.text
@@ -108,7 +92,7 @@ def test_a_supervision_officer_opens_an_investigation_from_the_case_page(site: S
 
 
 def test_others_cannot_open_an_investigation(site: Site) -> None:
-    _filed(site)
+    filed(site)
     for username in ("li.na", "zhao.lei", "admin"):  # intake, expert, and the province's supervision (municipal case)
         client = site.client(username)
         page = client.get(f"/cases/{site.case}")

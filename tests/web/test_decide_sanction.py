@@ -3,13 +3,12 @@ proposed in the investigation's own words and the institution's views; the decis
 
 from __future__ import annotations
 
-from tests.web.conftest import PASSWORD, Site, csrf
-from tests.web.test_case_actions import _filed
+from tests.web.conftest import PASSWORD, Site, csrf, filed
 from workflows.users import add_user
 
 
 def test_the_approver_reads_the_proposal_and_the_views_and_decides(site: Site) -> None:
-    number = _filed(site)
+    number = filed(site)
     add_user(site.service, "wu.pi", "吴审批", PASSWORD, ("approver",), "510100", actor="test")
     opened = site.service.cases.send("violation_report", number, {"ground": "false_advertising",
                                                                   "facts": "官网宣传“包过”"}, actor="qian.jian")

@@ -15,8 +15,7 @@ from adapters.entrypoints.web.app import SESSION_COOKIE
 from adapters.entrypoints.web.portal.pages import PORTAL_COOKIE
 from adapters.outside.db import OutboxMessage
 from tasks.credit_code import check_character
-from tests.web.conftest import PASSWORD, Site, csrf
-from tests.web.test_case_actions import _filed
+from tests.web.conftest import PASSWORD, Site, csrf, filed
 
 EXAMPLE_CODE = "91510104MA6C8H2K5N"
 EXAMPLE_EMAIL = "hr@jincheng-jg.example.cn"  # the contact the example application gave
@@ -84,7 +83,7 @@ def test_an_institution_registers_with_a_code_sent_to_its_contact_and_sees_its_o
 
 def test_the_institution_reads_its_documents_and_never_anothers(site: Site) -> None:
     ours = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
-    _filed(site)
+    filed(site)
     home = ours.get("/portal/")
     links = re.findall(r'href="/portal/documents/(\d+)"', home.text)
     assert links and "职业技能等级评价机构备案回执" in home.text
@@ -130,7 +129,7 @@ def test_every_portal_form_needs_its_csrf_token(site: Site) -> None:
 
 
 def test_a_statement_sent_from_the_portal_reaches_the_case_as_the_institutions(site: Site) -> None:
-    number = _filed(site)
+    number = filed(site)
     opened = site.service.cases.send("violation_report", number, {"ground": "false_advertising",
                                                                   "facts": "官网宣传“包过”"}, actor="qian.jian")
     (task,) = site.service.cases.tasks(opened["case"])
@@ -198,3 +197,29 @@ def test_repeated_wrong_passwords_lock_the_portal_account(site: Site) -> None:
     locked = client.post("/portal/login", data={"csrf_token": csrf(page.text), "username": "wang.xm",
                                                 "password": NEW_PASSWORD})
     assert locked.status_code == 429 and "登录失败次数过多" in locked.text
+
+
+def test_the_institution_starts_what_it_is_entitled_to_on_its_own_filing(site: Site) -> None:
+    number = filed(site)
+    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    assert "/portal/start/change_report?filing=" in client.get("/portal/").text
+    form = client.get("/portal/start/change_report", params={"filing": number})
+    assert form.status_code == 200 and "地址" in form.text and "考评人员" not in form.text.split("<form")[1]
+    token = csrf(form.text)
+    reported = client.post("/portal/start/change_report", data={
+        "csrf_token": token, "filing": number, "field": "address", "after": "四川省成都市锦江区东大街 1 号",
+        "explanation": "办公场所搬迁"})
+    assert reported.status_code == 303, reported.text[-1500:]
+    [change] = [c for c in site.service.records.show(number)["cases"] if c["process"] == "change_report"]
+    assert any(h["actor"] == "portal:wang.xm" for h in site.service.records.show(change["case"])["history"])
+    # What the process does not allow now is refused with the reason, and nothing changes.
+    early = client.post("/portal/start/renewal_application", data={"csrf_token": token, "filing": number,
+                                                                   "summary": "申请续期"})
+    assert early.status_code == 422 and "续期申请应在届满前三个月内提出" in early.text and "未作任何更改" in early.text
+    other = client.post("/portal/start/renewal_application",
+                        data={"csrf_token": token, "filing": "川技评备〔2026〕9999号", "summary": "x"})
+    assert other.status_code == 404 and "不属于本机构" in other.text
+    bogus = client.post("/portal/start/change_report", data={"csrf_token": token, "filing": number,
+                                                             "field": "experts", "after": "x"})
+    assert bogus.status_code == 422 and "请选择要变更的事项" in bogus.text
+    assert client.get("/portal/start/rating").status_code == 404

@@ -18,7 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.entrypoints.web.base import ANONYMOUS_CSRF_COOKIE, MAX_ID, check_token, is_token, read_form
 from adapters.entrypoints.web.forms import check_submission, form_fields
-from tasks.errors import BeianError, NotFound
+from tasks.errors import BeianError, InvalidInput, NotFound
+from workflows.filings import CHANGE_FIELDS
 from workflows.institutions import (
     PORTAL,
     InstitutionUser,
@@ -33,6 +34,7 @@ from workflows.institutions import (
     set_active,
 )
 from workflows.service import Beian
+from workflows.service.portal import STARTS
 from workflows.sessions import SESSION_HOURS, SignedIn, end_session, session_of, start_session
 
 PORTAL_COOKIE = "beian_portal"
@@ -226,6 +228,31 @@ def register_portal_pages(app: FastAPI, *, service: Beian, page: Page, secret_ke
                         fields=form_fields(schema, submission.values), errors=[exc.message])
         return RedirectResponse("/portal/?sent=1", status_code=303)
 
+    # --- events the institution starts on a filing of its own ------------------------------------------------
+    @app.get("/portal/start/{message}", response_class=HTMLResponse)
+    def start_form(request: Request, message: str, filing: str = "") -> Response:
+        signed_in(request)
+        if message not in STARTS:
+            return show(request, "portal_message.html", status_code=404, title="未找到", message="没有这个事项")
+        return show(request, "portal_start.html", message=message, label=STARTS[message], filing=filing,
+                    values={}, error=None, change_fields=TEXT_CHANGES)
+
+    @app.post("/portal/start/{message}", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def start(request: Request, message: str) -> Response:
+        user = signed_in(request)
+        items = posted(request)
+        if message not in STARTS:
+            return show(request, "portal_message.html", status_code=404, title="未找到", message="没有这个事项")
+        filing = items.get("filing", "")
+        values = {k: v for k, v in items.items() if k != "csrf_token"}
+        try:
+            service.portal.start(user, message, filing, _start_payload(message, items))
+        except BeianError as exc:
+            status = 404 if isinstance(exc, NotFound) else 422
+            return show(request, "portal_start.html", status_code=status, message=message, label=STARTS[message],
+                        filing=filing, values=values, error=exc.message, change_fields=TEXT_CHANGES)
+        return RedirectResponse("/portal/?sent=1", status_code=303)
+
     # --- the institution's people (its administrator) -----------------------------------------------------------
     @app.get("/portal/staff", response_class=HTMLResponse)
     def staff(request: Request) -> Response:
@@ -259,6 +286,24 @@ def register_portal_pages(app: FastAPI, *, service: Beian, page: Page, secret_ke
             return show(request, "portal_staff.html", status_code=409, people=colleagues(service, user),
                         values={}, error=exc.message, sent=None)
         return RedirectResponse("/portal/staff", status_code=303)
+
+
+# What a change report from the portal may change: the institution's own particulars, one at a time (sites, staff
+# lists and occupations are structured: reported through the authority for now).
+TEXT_CHANGES = {key: label for key, (section, _, label) in CHANGE_FIELDS.items() if section == "institution"}
+
+
+def _start_payload(message: str, items: dict[str, str]) -> dict[str, Any]:
+    """The event as the service takes it (the same shape the CLI sends); its checks are the service's."""
+    if message == "renewal_application":
+        return {"summary": items.get("summary", "")}
+    if message == "termination_request":
+        return {"notice_started": items.get("notice_started", ""), "wrapup_plan": items.get("wrapup_plan", "")}
+    field = items.get("field", "")
+    if field not in TEXT_CHANGES:
+        raise InvalidInput("请选择要变更的事项")
+    return {"changes": [{"field": field, "after": items.get("after", "").strip()}],
+            "explanation": items.get("explanation", "")}
 
 
 class PortalRefused(Exception):
