@@ -113,6 +113,8 @@ class Instance(Base):
     # filing it produced. Every case of one filing shares its history.
     filing_id: Mapped[int | None] = mapped_column(ForeignKey("filings.id"), index=True)
     request: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the outside event that opened a lifecycle case
+    # How a filing application came in: "online" (the institution's portal), else on paper (registered by intake).
+    channel: Mapped[str | None] = mapped_column(String(10))
 
     # Optimistic concurrency: every UPDATE says WHERE row_version = <read value>; a concurrent writer makes it
     # match nothing and SQLAlchemy raises StaleDataError instead of silently merging two steps.

@@ -15,6 +15,8 @@ from adapters.entrypoints.web.app import SESSION_COOKIE
 from adapters.entrypoints.web.portal.pages import PORTAL_COOKIE
 from adapters.outside.db import OutboxMessage
 from tasks.credit_code import check_character
+from tests.support.material_files import PDF
+from tests.support.web import post_application_with_files
 from tests.web.conftest import PASSWORD, Site, csrf, filed
 
 EXAMPLE_CODE = "91510104MA6C8H2K5N"
@@ -223,3 +225,32 @@ def test_the_institution_starts_what_it_is_entitled_to_on_its_own_filing(site: S
                                                              "field": "experts", "after": "x"})
     assert bogus.status_code == 422 and "请选择要变更的事项" in bogus.text
     assert client.get("/portal/start/rating").status_code == 404
+
+
+def test_an_application_filed_online_reaches_intake_marked_as_such(site: Site) -> None:
+    """The same form and checks as intake's, without its 收件日期 (the moment of filing is the date); for the
+    institution's own credit code only; the intake clerk's worklist says 网上申请; the history 机构（用户名）."""
+    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    form = client.get("/portal/apply")
+    assert form.status_code == 200 and "网上备案申请" in form.text and "收件日期" not in form.text
+    assert f'value="{EXAMPLE_CODE}"' in form.text, "the institution's own code, filled in"
+    token = csrf(form.text)
+    other = post_application_with_files(client, token, [], url="/portal/apply",
+                                        **{"institution[credit_code]": OTHER_CODE})
+    assert other.status_code == 422 and "网上申请只能为本机构提交" in other.text
+    broken = post_application_with_files(client, token, [], url="/portal/apply", **{"institution[name]": ""})
+    assert broken.status_code == 422
+    before = {t["case"] for t in site.service.cases.tasks()}
+    filed_online = post_application_with_files(client, token, [("application_form", "备案申请表.pdf", PDF)],
+                                               url="/portal/apply")
+    assert filed_online.status_code == 303, filed_online.text[-2000:]
+    case = filed_online.headers["location"].split("applied=")[1]
+    assert case not in before and case in {t["case"] for t in site.service.cases.tasks()}
+    assert case in client.get("/portal/").text
+    worklist = site.client("li.na").get("/tasks")
+    row = worklist.text.split(case)[0].rsplit("<tr", 1)[-1] + worklist.text.split(case)[1].split("</tr>")[0]
+    assert "网上申请" in row
+    history = site.service.records.show(case)["history"]
+    assert history[0]["actor"] == "portal:wang.xm"
+    materials = {m["item"]: m for m in site.service.materials.of_case(case)}
+    assert materials["application_form"]["versions"][0]["file_name"] == "备案申请表.pdf"

@@ -41,9 +41,10 @@ class Cases(Capability):
 
     @rerun_if_transient
     def apply(self, application: object, received_at: datetime | None = None,
-              actor: str = "applicant", files: Sequence[Upload] = ()) -> dict[str, Any]:
+              actor: str = "applicant", files: Sequence[Upload] = (), *, online: bool = False) -> dict[str, Any]:
         """Register an application with its files (each a first version of its checklist item, kept before the
-        pre-checks run, which then see them); all of it or nothing."""
+        pre-checks run, which then see them); all of it or nothing. `online`: filed by the institution in the portal
+        (the worklist says 网上申请)."""
         try:
             normalised = validate_application(application, new=True)
         except ApplicationError as exc:
@@ -67,7 +68,7 @@ class Cases(Capability):
                 status="applied", status_reason=STATUSES["applied"], status_article=profile.article("acceptance"),
                 status_since=now, institution_name=institution["name"], credit_code=institution["credit_code"],
                 region=normalised["region"], authority_level=normalised["authority_level"], application=normalised,
-                received_at=received, started_at=now, updated_at=now)
+                received_at=received, started_at=now, updated_at=now, channel="online" if online else None)
             uow.repo.add(instance)
             uow.session.flush()
             ctx = StepContext(uow, instance, definition_of(uow, definition.id), actor, now)

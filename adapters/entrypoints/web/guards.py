@@ -38,7 +38,8 @@ def body_limit(path: str) -> int:
     """The largest request body the route at `path` takes."""
     if path.startswith("/processes/"):
         return DIAGRAM_BODY_BYTES
-    if path.startswith("/applications/") or (path.startswith("/cases/") and path.endswith("/resubmission")):
+    if path.startswith("/applications/") or path == "/portal/apply" or (
+            path.startswith("/cases/") and path.endswith("/resubmission")):
         return APPLICATION_BODY_BYTES
     if path.startswith("/cases/") and path.endswith("/materials"):
         return MATERIAL_BODY_BYTES

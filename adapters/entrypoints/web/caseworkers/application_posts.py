@@ -47,7 +47,9 @@ class PostedApplication:
         return self.add_row is None and not self.errors and not self.form_errors
 
 
-def read_posted(request: Request, items: list[tuple[str, str]], *, new: bool = False) -> PostedApplication:
+def read_posted(request: Request, items: list[tuple[str, str]], *, new: bool = False,
+                received: bool = True) -> PostedApplication:
+    """`received`: the form has a 收件日期 (paper, registered by intake); online the moment of filing is the date."""
     posted = PostedApplication(items, files_sent=any(isinstance(value, UploadFile) and value.filename
                                                      for _, value in request.state.form.multi_items()), new=new)
     if (row := adding_row(items)) is not None:
@@ -56,9 +58,10 @@ def read_posted(request: Request, items: list[tuple[str, str]], *, new: bool = F
     posted.application, posted.errors, posted.form_errors = read_application(items, new=new)
     posted.files, file_problems = read_material_files(request.state.form)
     posted.form_errors += file_problems
-    posted.received_at, problem = read_received_at(items, clock.now())
-    if problem:
-        posted.errors[RECEIVED_AT_FIELD] = problem
+    if received:
+        posted.received_at, problem = read_received_at(items, clock.now())
+        if problem:
+            posted.errors[RECEIVED_AT_FIELD] = problem
     return posted
 
 

@@ -96,4 +96,5 @@ def _task_line(row: Any, case: Any, now: datetime, calendar: WorkingDayCalendar)
             "due": due, "overdue": overdue, "days": days, "provisional": row.provisional,
             "claimed_by": row.claimed_by, "article": row.article,
             "institution": case.institution_name if case else "", "received_at": case.received_at if case else None,
-            "region_name": authority_name(case.region) if case else ""}
+            "region_name": authority_name(case.region) if case else "",
+            "online": bool(case and case.channel == "online")}

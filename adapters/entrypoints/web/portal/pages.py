@@ -17,7 +17,10 @@ from fastapi import Depends, FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.entrypoints.web.base import ANONYMOUS_CSRF_COOKIE, MAX_ID, check_token, is_token, read_form
+from adapters.entrypoints.web.caseworkers.application_posts import read_posted
 from adapters.entrypoints.web.forms import check_submission, form_fields
+from adapters.entrypoints.web.forms.application import application_fields, posted_values
+from adapters.entrypoints.web.forms.material_files import file_section
 from tasks.errors import BeianError, InvalidInput, NotFound
 from workflows.filings import CHANGE_FIELDS
 from workflows.institutions import (
@@ -227,6 +230,43 @@ def register_portal_pages(app: FastAPI, *, service: Beian, page: Page, secret_ke
             return show(request, "portal_reply.html", status_code=409, case=case, message=message, schema=schema,
                         fields=form_fields(schema, submission.values), errors=[exc.message])
         return RedirectResponse("/portal/?sent=1", status_code=303)
+
+    # --- an application filed online ----------------------------------------------------------------------------
+    def application_page(request: Request, status_code: int = 200, values: Any = None,
+                         errors: dict[str, str] | None = None, form_errors: list[str] | None = None,
+                         add_row: str | None = None, files_again: bool = False,
+                         items: list[tuple[str, str]] | None = None) -> HTMLResponse:
+        # The same form as intake's, without its 收件日期: online, the moment of filing is the date received.
+        sections = [s for s in application_fields(values, errors, add_row=add_row, new=True)
+                    if s.title != "收件信息"]
+        return show(request, "application_form.html", status_code=status_code, online=True, sections=sections,
+                    form_errors=form_errors or [], files=file_section(items or []), files_again=files_again)
+
+    @app.get("/portal/apply", response_class=HTMLResponse)
+    def apply_form(request: Request) -> Response:
+        user = signed_in(request)
+        return application_page(request, values={"institution": {"credit_code": user.credit_code,
+                                                                 "name": user.institution_name}})
+
+    @app.post("/portal/apply", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def apply(request: Request) -> Response:
+        user = signed_in(request)
+        posted(request)
+        items: list[tuple[str, str]] = request.state.form_items
+        reading = read_posted(request, items, new=True, received=False)
+        if reading.ok and reading.application["institution"]["credit_code"] != user.credit_code:
+            reading.form_errors = [f"统一社会信用代码应为本机构的 {user.credit_code}：网上申请只能为本机构提交"]
+        if reading.ok:
+            try:
+                result = service.cases.apply(reading.application, actor=user.actor, files=reading.files, online=True)
+            except InvalidInput as exc:
+                reading.form_errors = exc.problems or [exc.message]
+            else:
+                return RedirectResponse(f"/portal/?applied={quote(result['case'])}", status_code=303)
+        return application_page(request, status_code=200 if reading.add_row else 422,
+                                values=posted_values(reading.items), errors=reading.errors,
+                                form_errors=reading.form_errors, add_row=reading.add_row,
+                                files_again=reading.files_sent, items=reading.items)
 
     # --- events the institution starts on a filing of its own ------------------------------------------------
     @app.get("/portal/start/{message}", response_class=HTMLResponse)
