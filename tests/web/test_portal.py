@@ -15,7 +15,7 @@ from adapters.entrypoints.web.app import SESSION_COOKIE
 from adapters.entrypoints.web.portal.pages import PORTAL_COOKIE
 from adapters.outside.db import OutboxMessage
 from tasks.credit_code import check_character
-from tests.support.material_files import PDF
+from tests.support.material_files import PDF, PNG
 from tests.support.web import post_application_with_files
 from tests.web.conftest import PASSWORD, Site, csrf, filed
 
@@ -254,3 +254,30 @@ def test_an_application_filed_online_reaches_intake_marked_as_such(site: Site) -
     assert history[0]["actor"] == "portal:wang.xm"
     materials = {m["item"]: m for m in site.service.materials.of_case(case)}
     assert materials["application_form"]["versions"][0]["file_name"] == "备案申请表.pdf"
+
+
+def test_the_institution_answers_a_supplementation_with_corrected_fields_and_files(site: Site) -> None:
+    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    site.service.cases.complete(site.open_task("acceptance")["id"], {
+        "decision": "supplement", "missing_items": ["legal_person_certificate"], "reasons": "营业执照复印件不清晰"},
+        actor="li.na")
+    home = client.get("/portal/")
+    link = f"/portal/cases/{site.case}/resubmission"
+    assert link in home.text and "提交补正材料" in home.text and "补正材料通知书" in home.text
+    form = client.get(link)
+    assert form.status_code == 200 and "营业执照复印件不清晰" in form.text and "收件日期" not in form.text
+    assert 'value="成都锦城精工机械制造有限公司"' in form.text
+    token = csrf(form.text)
+    swapped = post_application_with_files(client, token, [], url=link, **{"institution[credit_code]": OTHER_CODE})
+    assert swapped.status_code == 422 and "补正不能改变申请机构" in swapped.text
+    assert site.service.supplements.requested(site.case)["waiting"], "nothing kept"
+    sent = post_application_with_files(client, token, [("legal_person_certificate", "营业执照.png", PNG)], url=link,
+                                       extra=(("note", "已补交清晰的营业执照"),),
+                                       **{"institution[phone]": "028-87654321"})
+    assert sent.status_code == 303, sent.text[-2000:]
+    assert not site.service.supplements.requested(site.case)["waiting"]
+    assert site.service.records.show(site.case)["application"]["institution"]["phone"] == "028-87654321"
+    assert any(h["actor"] == "portal:wang.xm" for h in site.service.records.show(site.case)["history"])
+    assert client.get(link).status_code == 404, "nothing waits for a resubmission any more"
+    theirs = _register(site, OTHER_CODE, "13912345678", "li.other", name="另一家机构")
+    assert theirs.get(link).status_code == 404

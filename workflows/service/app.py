@@ -52,7 +52,7 @@ class Beian:
         self.issuers = Issuers(self.uow, self.reading)
         self.catalogue = Catalogue(self.uow, self.reading)
         self.public = Public(self.uow, self.reading, self.objections)
-        self.portal = Portal(self.uow, self.reading, self.cases)
+        self.portal = Portal(self.uow, self.reading, self.cases, self.supplements)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self._sessions)

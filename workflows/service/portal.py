@@ -22,6 +22,7 @@ from workflows.messages import MESSAGES
 from workflows.operators import STATUSES
 from workflows.service.base import Capability, local
 from workflows.service.cases import Cases
+from workflows.service.supplements import Supplements
 
 if TYPE_CHECKING:
     from workflows.institutions import InstitutionUser
@@ -32,14 +33,18 @@ REPLIES: Final[Mapping[str, str]] = {key: MESSAGES[key] for key in (
     "statement", "rectification_done", "wrapup_done", "annual_report")}
 STARTS: Final[Mapping[str, str]] = {key: MESSAGES[key] for key in (
     "renewal_application", "change_report", "termination_request")}
+# What a case may wait for from the institution: the replies above, and a resubmission (补正: the corrected
+# application with its files, sent through its own form).
+WAITED: Final[Mapping[str, str]] = {**REPLIES, "resubmission": MESSAGES["resubmission"]}
 MAX_LISTED: Final = 200
 NOT_FOUND: Final = "没有找到该记录（或不属于本机构）"
 
 
 class Portal(Capability):
-    def __init__(self, uow: Any, reading: Any, cases: Cases) -> None:
+    def __init__(self, uow: Any, reading: Any, cases: Cases, supplements: Supplements) -> None:
         super().__init__(uow, reading)
         self._cases = cases
+        self._supplements = supplements
 
     def overview(self, user: InstitutionUser) -> dict[str, Any]:
         """The institution's filings and cases, newest first; for each open case what the authority waits for from
@@ -52,7 +57,7 @@ class Portal(Capability):
             open_ids = [c.case_id for c in cases if c.completed_at is None]
             waits: dict[str, set[str]] = {}
             for wait in uow.session.scalars(select(MessageWait).where(MessageWait.case_id.in_(open_ids))):
-                if wait.message in REPLIES:
+                if wait.message in WAITED:
                     waits.setdefault(wait.case_id, set()).add(wait.message)
             timers: dict[str, list[dict[str, Any]]] = {}
             for timer in uow.session.scalars(select(Timer).where(Timer.case_id.in_(open_ids))
@@ -71,7 +76,7 @@ class Portal(Capability):
                            "process_label": PROCESS_LABELS.get(c.process_id, c.process_id),
                            "status": c.status, "status_label": STATUSES.get(c.status, c.status),
                            "open": c.completed_at is None, "received_at": local(c.received_at),
-                           "expected": [{"message": m, "label": REPLIES[m]} for m in sorted(waits.get(c.case_id, ()))],
+                           "expected": [{"message": m, "label": WAITED[m]} for m in sorted(waits.get(c.case_id, ()))],
                            "deadlines": timers.get(c.case_id, [])} for c in cases],
             }
 
@@ -136,6 +141,30 @@ class Portal(Capability):
         if owned is None:
             raise NotFound(NOT_FOUND)
         return self._cases.send(message, filing_number, data, actor=user.actor)
+
+    def requested(self, user: InstitutionUser, case_id: str) -> dict[str, Any]:
+        """What the supplementation of the institution's case asked for, while the case waits for it."""
+        self._own_case(user, case_id)
+        requested = self._supplements.requested(case_id)
+        if requested is None or not requested["waiting"]:
+            raise NotFound(f"案件 {case_id} 目前不等待补正材料")
+        return requested
+
+    def application(self, user: InstitutionUser, case_id: str) -> dict[str, Any]:
+        """The institution's application as it stands (to correct it)."""
+        self._own_case(user, case_id)
+        with self.reading() as uow:
+            instance = uow.repo.instance(case_id)
+            return dict(instance.application or {}) if instance else {}
+
+    def resubmit(self, user: InstitutionUser, case_id: str, application: dict[str, Any], files: Any,
+                 note: str) -> dict[str, Any]:
+        """The institution's own resubmission, through the same call intake uses; its credit code cannot change."""
+        self.requested(user, case_id)
+        if (application.get("institution") or {}).get("credit_code") != user.credit_code:
+            raise InvalidInput(f"统一社会信用代码应为本机构的 {user.credit_code}，补正不能改变申请机构")
+        return self._supplements.resubmit(case_id, application=application, files=files, note=note,
+                                          actor=user.actor)
 
     def _own_case(self, user: InstitutionUser, case_id: str) -> None:
         with self.reading() as uow:

@@ -39,7 +39,7 @@ def body_limit(path: str) -> int:
     if path.startswith("/processes/"):
         return DIAGRAM_BODY_BYTES
     if path.startswith("/applications/") or path == "/portal/apply" or (
-            path.startswith("/cases/") and path.endswith("/resubmission")):
+            path.startswith(("/cases/", "/portal/cases/")) and path.endswith("/resubmission")):
         return APPLICATION_BODY_BYTES
     if path.startswith("/cases/") and path.endswith("/materials"):
         return MATERIAL_BODY_BYTES

@@ -199,6 +199,42 @@ def register_portal_pages(app: FastAPI, *, service: Beian, page: Page, secret_ke
         return HTMLResponse(found["html"], headers={"Content-Security-Policy": "default-src 'none'; "
                                                     "img-src data:; style-src 'unsafe-inline'"})
 
+    @app.get("/portal/cases/{case_id}/resubmission", response_class=HTMLResponse)
+    def resubmission_form(request: Request, case_id: str) -> Response:
+        user = signed_in(request)
+        try:
+            requested = service.portal.requested(user, case_id)
+        except NotFound as exc:
+            return show(request, "portal_message.html", status_code=404, title="未找到", message=exc.message)
+        sections = [s for s in application_fields(service.portal.application(user, case_id))
+                    if s.title != "收件信息"]
+        return show(request, "application_form.html", online=True, sections=sections, form_errors=[],
+                    files=file_section(first=[i["item"] for i in requested["items"]]), files_again=False,
+                    resubmission=requested, case=case_id, note="")
+
+    @app.post("/portal/cases/{case_id}/resubmission", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def resubmit(request: Request, case_id: str) -> Response:
+        user = signed_in(request)
+        posted(request)
+        try:
+            requested = service.portal.requested(user, case_id)
+        except NotFound as exc:
+            return show(request, "portal_message.html", status_code=404, title="未找到", message=exc.message)
+        reading = read_posted(request, request.state.form_items, received=False)
+        note = dict(reading.items).get("note", "")
+        if reading.ok:
+            try:
+                service.portal.resubmit(user, case_id, reading.application, reading.files, note)
+            except BeianError as exc:
+                reading.form_errors = getattr(exc, "problems", None) or [exc.message]
+            else:
+                return RedirectResponse("/portal/?sent=1", status_code=303)
+        sections = [s for s in application_fields(posted_values(reading.items), reading.errors,
+                                                  add_row=reading.add_row) if s.title != "收件信息"]
+        return show(request, "application_form.html", status_code=200 if reading.add_row else 422, online=True,
+                    sections=sections, form_errors=reading.form_errors, files=file_section(reading.items),
+                    files_again=reading.files_sent, resubmission=requested, case=case_id, note=note)
+
     @app.get("/portal/cases/{case_id}/{message}", response_class=HTMLResponse)
     def reply_form(request: Request, case_id: str, message: str) -> Response:
         user = signed_in(request)
