@@ -626,3 +626,19 @@ class OneTimeCode(Base):
     tries: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None]
     client: Mapped[str] = mapped_column(String(64))
+
+
+class PortalDraft(Base):
+    """A form an institution's person saved in the portal without sending it (an online application): the text
+    fields as posted, one per person and kind, replaced at each save and dropped when the form is sent. Files are not
+    kept in a draft: they are chosen when the form is sent."""
+
+    __tablename__ = "portal_drafts"
+    __table_args__ = (UniqueConstraint("username", "kind", name="uq_portal_drafts_username_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(32))
+    credit_code: Mapped[str] = mapped_column(String(18))
+    kind: Mapped[str] = mapped_column(String(20))  # application
+    items: Mapped[list[Any]] = mapped_column(JSON)  # [[name, value], …] as posted
+    saved_at: Mapped[datetime]

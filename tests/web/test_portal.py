@@ -281,3 +281,21 @@ def test_the_institution_answers_a_supplementation_with_corrected_fields_and_fil
     assert client.get(link).status_code == 404, "nothing waits for a resubmission any more"
     theirs = _register(site, OTHER_CODE, "13912345678", "li.other", name="另一家机构")
     assert theirs.get(link).status_code == 404
+
+
+def test_an_online_application_is_saved_as_a_draft_and_found_again(site: Site) -> None:
+    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    token = csrf(client.get("/portal/apply").text)
+    saved = post_application_with_files(client, token, [], url="/portal/apply", extra=(("_save_draft", "1"),),
+                                        **{"institution[address]": "四川省成都市锦江区暂存路 9 号"})
+    assert saved.status_code == 200 and "已暂存" in saved.text
+    assert {t["case"] for t in site.service.cases.tasks()} == {site.case}, "a draft files nothing"
+    again = client.get("/portal/apply")
+    assert "四川省成都市锦江区暂存路 9 号" in again.text and "已暂存" in again.text
+    # Another institution's person never sees it.
+    theirs = _register(site, OTHER_CODE, "13912345678", "li.other", name="另一家机构")
+    assert "暂存路" not in theirs.get("/portal/apply").text
+    sent = post_application_with_files(client, csrf(again.text), [], url="/portal/apply",
+                                       **{"institution[address]": "四川省成都市锦江区暂存路 9 号"})
+    assert sent.status_code == 303
+    assert "暂存路" not in client.get("/portal/apply").text, "sent: the draft is gone"

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from adapters.outside.db import Document, Filing, Instance, MessageWait, Timer
+from adapters.outside.db import Document, Filing, Instance, MessageWait, PortalDraft, Timer
 from tasks.errors import InvalidInput, NotFound
+from tasks.limits import MAX_APPLICATION_BYTES, submission_size_problem
 from workflows import clock
 from workflows.engine import definition_of
 from workflows.filings import FILING_STATUSES
@@ -165,6 +166,38 @@ class Portal(Capability):
             raise InvalidInput(f"统一社会信用代码应为本机构的 {user.credit_code}，补正不能改变申请机构")
         return self._supplements.resubmit(case_id, application=application, files=files, note=note,
                                           actor=user.actor)
+
+    def save_draft(self, user: InstitutionUser, kind: str, items: list[tuple[str, str]]) -> str:
+        """Keep a form's text fields as posted (one draft per person and kind, replaced); the time it was saved."""
+        kept = [[name, value] for name, value in items if name != "csrf_token"]
+        if problem := submission_size_problem(kept, MAX_APPLICATION_BYTES, "暂存内容"):
+            raise InvalidInput(problem + "，未暂存")
+        now = clock.now()
+        with self.uow() as uow:
+            row = uow.session.scalars(select(PortalDraft).where(PortalDraft.username == user.username,
+                                                                PortalDraft.kind == kind)).first()
+            if row is None:
+                uow.repo.add(PortalDraft(username=user.username, credit_code=user.credit_code, kind=kind,
+                                         items=kept, saved_at=now))
+            else:
+                row.items, row.saved_at = kept, now
+            uow.commit()
+        return local(now) or ""
+
+    def draft(self, user: InstitutionUser, kind: str) -> dict[str, Any] | None:
+        """The person's saved form: its posted fields and when it was saved."""
+        with self.reading() as uow:
+            row = uow.session.scalars(select(PortalDraft).where(PortalDraft.username == user.username,
+                                                                PortalDraft.kind == kind)).first()
+            if row is None or row.credit_code != user.credit_code:
+                return None
+            return {"items": [(str(n), str(v)) for n, v in row.items], "saved_at": local(row.saved_at)}
+
+    def drop_draft(self, user: InstitutionUser, kind: str) -> None:
+        with self.uow() as uow:
+            uow.session.execute(delete(PortalDraft).where(PortalDraft.username == user.username,
+                                                          PortalDraft.kind == kind))
+            uow.commit()
 
     def _own_case(self, user: InstitutionUser, case_id: str) -> None:
         with self.reading() as uow:

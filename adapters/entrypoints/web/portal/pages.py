@@ -41,6 +41,7 @@ from workflows.service.portal import STARTS
 from workflows.sessions import SESSION_HOURS, SignedIn, end_session, session_of, start_session
 
 PORTAL_COOKIE = "beian_portal"
+SAVE_DRAFT = "_save_draft"  # the online application's 暂存 button
 Page = Callable[..., HTMLResponse]
 
 
@@ -271,16 +272,21 @@ def register_portal_pages(app: FastAPI, *, service: Beian, page: Page, secret_ke
     def application_page(request: Request, status_code: int = 200, values: Any = None,
                          errors: dict[str, str] | None = None, form_errors: list[str] | None = None,
                          add_row: str | None = None, files_again: bool = False,
-                         items: list[tuple[str, str]] | None = None) -> HTMLResponse:
+                         items: list[tuple[str, str]] | None = None, saved_at: str | None = None) -> HTMLResponse:
         # The same form as intake's, without its 收件日期: online, the moment of filing is the date received.
         sections = [s for s in application_fields(values, errors, add_row=add_row, new=True)
                     if s.title != "收件信息"]
         return show(request, "application_form.html", status_code=status_code, online=True, sections=sections,
-                    form_errors=form_errors or [], files=file_section(items or []), files_again=files_again)
+                    form_errors=form_errors or [], files=file_section(items or []), files_again=files_again,
+                    saved_at=saved_at)
 
     @app.get("/portal/apply", response_class=HTMLResponse)
     def apply_form(request: Request) -> Response:
         user = signed_in(request)
+        draft = service.portal.draft(user, "application")
+        if draft is not None:
+            return application_page(request, values=posted_values(draft["items"]), items=draft["items"],
+                                    saved_at=draft["saved_at"])
         return application_page(request, values={"institution": {"credit_code": user.credit_code,
                                                                  "name": user.institution_name}})
 
@@ -289,6 +295,14 @@ def register_portal_pages(app: FastAPI, *, service: Beian, page: Page, secret_ke
         user = signed_in(request)
         posted(request)
         items: list[tuple[str, str]] = request.state.form_items
+        if any(name == SAVE_DRAFT for name, _ in items):
+            form_items = [(k, v) for k, v in items if k != SAVE_DRAFT]
+            try:
+                saved_at = service.portal.save_draft(user, "application", form_items)
+            except BeianError as exc:
+                return application_page(request, status_code=422, values=posted_values(form_items),
+                                        form_errors=[exc.message], items=form_items)
+            return application_page(request, values=posted_values(form_items), items=form_items, saved_at=saved_at)
         reading = read_posted(request, items, new=True, received=False)
         if reading.ok and reading.application["institution"]["credit_code"] != user.credit_code:
             reading.form_errors = [f"统一社会信用代码应为本机构的 {user.credit_code}：网上申请只能为本机构提交"]
@@ -298,6 +312,7 @@ def register_portal_pages(app: FastAPI, *, service: Beian, page: Page, secret_ke
             except InvalidInput as exc:
                 reading.form_errors = exc.problems or [exc.message]
             else:
+                service.portal.drop_draft(user, "application")
                 return RedirectResponse(f"/portal/?applied={quote(result['case'])}", status_code=303)
         return application_page(request, status_code=200 if reading.add_row else 422,
                                 values=posted_values(reading.items), errors=reading.errors,
