@@ -141,6 +141,7 @@ def test_a_statement_sent_from_the_portal_reaches_the_case_as_the_institutions(s
     home = client.get("/portal/")
     link = f"/portal/cases/{opened['case']}/statement"
     assert link in home.text and "告知期间" in home.text and "拟作出处理决定告知书" in home.text
+    assert re.search(r"告知期间：[^<]*（剩 [0-5] 个工作日）", home.text), "what is left, in working days"
     form = client.get(link)
     assert form.status_code == 200 and "陈述" in form.text
     empty = client.post(link, data={"csrf_token": csrf(form.text), "text": "  "})
@@ -299,3 +300,13 @@ def test_an_online_application_is_saved_as_a_draft_and_found_again(site: Site) -
                                        **{"institution[address]": "四川省成都市锦江区暂存路 9 号"})
     assert sent.status_code == 303
     assert "暂存路" not in client.get("/portal/apply").text, "sent: the draft is gone"
+
+
+def test_an_online_application_is_bounded_before_it_is_read(site: Site) -> None:
+    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    token = csrf(client.get("/portal/apply").text)
+    huge = client.post("/portal/apply", data={"csrf_token": token},
+                       files=[("material_files[0][file]", ("big.pdf", b"%PDF-" + b"0" * (40 * 1024 * 1024),
+                                                           "application/pdf"))])
+    assert huge.status_code == 413 and "提交的内容过大" in huge.text and "未作任何更改" in huge.text
+    assert {t["case"] for t in site.service.cases.tasks()} == {site.case}

@@ -16,7 +16,7 @@ from adapters.outside.db import Document, Filing, Instance, MessageWait, PortalD
 from tasks.errors import InvalidInput, NotFound
 from tasks.limits import MAX_APPLICATION_BYTES, submission_size_problem
 from workflows import clock
-from workflows.engine import definition_of
+from workflows.engine import definition_of, load_calendar
 from workflows.filings import FILING_STATUSES
 from workflows.lifecycle import PROCESS_LABELS
 from workflows.messages import MESSAGES
@@ -61,10 +61,14 @@ class Portal(Capability):
                 if wait.message in WAITED:
                     waits.setdefault(wait.case_id, set()).add(wait.message)
             timers: dict[str, list[dict[str, Any]]] = {}
+            calendar = load_calendar(uow)
             for timer in uow.session.scalars(select(Timer).where(Timer.case_id.in_(open_ids))
                                              .order_by(Timer.due_at)):
+                overdue = timer.due_at <= now
                 timers.setdefault(timer.case_id, []).append(
-                    {"name": timer.name, "due": local(timer.due_at), "overdue": timer.due_at <= now})
+                    {"name": timer.name, "due": local(timer.due_at), "overdue": overdue,
+                     # What is left, as the legal periods count it (working days after today).
+                     "working_days_left": None if overdue else calendar.working_days_left(timer.due_at, now)})
             filings = list(uow.session.scalars(select(Filing).where(Filing.credit_code == user.credit_code)
                                                .order_by(Filing.id)))
             return {
