@@ -12,9 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from adapters.entrypoints.web.app import SESSION_COOKIE
+from adapters.entrypoints.web.guards import APPLICATION_BODY_BYTES, FORM_BODY_BYTES, body_limit
 from adapters.entrypoints.web.portal.pages import PORTAL_COOKIE
 from adapters.outside.db import OutboxMessage
 from tasks.credit_code import check_character
+from tasks.materials import MAX_MATERIAL_BYTES
 from tests.support.material_files import PDF, PNG
 from tests.support.web import post_application_with_files
 from tests.web.conftest import PASSWORD, Site, csrf, filed
@@ -302,11 +304,15 @@ def test_an_online_application_is_saved_as_a_draft_and_found_again(site: Site) -
     assert "暂存路" not in client.get("/portal/apply").text, "sent: the draft is gone"
 
 
-def test_an_online_application_is_bounded_before_it_is_read(site: Site) -> None:
+def test_an_online_application_and_the_portals_forms_are_bounded(site: Site) -> None:
+    """The portal's bodies are bounded as intake's and the forms' (the guard, before reading); a file over the
+    material limit is refused by name and nothing is filed."""
+    assert body_limit("/portal/apply") == APPLICATION_BODY_BYTES
+    assert body_limit(f"/portal/cases/{site.case}/resubmission") == APPLICATION_BODY_BYTES
+    assert body_limit("/portal/login") == body_limit("/portal/staff") == FORM_BODY_BYTES
     client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
     token = csrf(client.get("/portal/apply").text)
-    huge = client.post("/portal/apply", data={"csrf_token": token},
-                       files=[("material_files[0][file]", ("big.pdf", b"%PDF-" + b"0" * (40 * 1024 * 1024),
-                                                           "application/pdf"))])
-    assert huge.status_code == 413 and "提交的内容过大" in huge.text and "未作任何更改" in huge.text
+    too_big = b"%PDF-" + b"0" * (MAX_MATERIAL_BYTES + 1)
+    big = post_application_with_files(client, token, [("application_form", "big.pdf", too_big)], url="/portal/apply")
+    assert big.status_code == 422 and "big.pdf" in big.text
     assert {t["case"] for t in site.service.cases.tasks()} == {site.case}
