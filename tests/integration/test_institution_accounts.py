@@ -124,3 +124,20 @@ def test_sending_is_bounded_per_contact_and_bad_input_is_named(app: Beian, sandb
                                  "13700001111")
     with clock.using_clock(clock.VirtualClock(NOW + CODE_TTL + timedelta(seconds=1))):
         assert request_registration(app, CODE, "深圳示例", PHONE)["sent_to"] == "136****5678"
+
+
+def test_a_code_the_gateway_refused_is_listed_as_stuck_and_sent_again(app: Beian, sandbox: SandboxServer,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.outside.settings import load_settings
+
+    monkeypatch.setenv("BEIAN_DELIVERY_MAX_ATTEMPTS", "1")
+    sandbox.set_mode("notifications", "fail")
+    with clock.using_clock(clock.VirtualClock(NOW)):
+        request_registration(app, CODE, "深圳示例", PHONE)
+        result = deliver_due(app, load_settings())
+        assert result["failed"] == 1 and sandbox.received("notifications") == []
+        sandbox.set_mode("notifications", "ok")
+        retried = app.operations.retry(f"ZH-{CODE}", actor="ops")
+    assert retried["ok"] and retried["requeued"] == 1 and retried["step"] is None
+    [message] = sandbox.received("notifications")
+    assert "验证码" in message["payload"]["text"]

@@ -27,8 +27,19 @@ class Operations(Capability):
         settings = settings or load_settings()
         with self.uow() as uow:
             instance = uow.repo.instance(case_id, for_update=True)
-            if instance is None:
+            if instance is None and not uow.repo.outbox_of_case(case_id):
                 raise NotFound(f"案件 {case_id} 不存在")
+        if instance is None:
+            # Deliveries of no case (the portal's one-time codes, under ZH-<credit code>): only those to send again.
+            requeued = requeue_failed(self, case_id, actor)
+            with self.uow() as uow:
+                pending = [row.id for row in uow.repo.outbox_of_case(case_id) if row.status == "pending"]
+            delivery = deliver_case(self, settings, case_id, pending)
+            return {"case": case_id, "step": None, "requeued": requeued, "delivery": delivery.to_dict(),
+                    "ok": delivery.ok}
+        with self.uow() as uow:
+            instance = uow.repo.instance(case_id, for_update=True)
+            assert instance is not None
             instance_id, previous_error = instance.id, instance.error
             instance.error_count = 0
             audit_system(uow, actor, "retry_requested",
