@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 from uuid import uuid4
@@ -27,6 +26,7 @@ from adapters.outside.db import AuditEvent, Filing, Instance, InstitutionAccount
 from adapters.outside.repository import UnitOfWork
 from tasks.credit_code import credit_code_problem, normalize_credit_code
 from tasks.errors import IllegalEvent, InvalidInput
+from tasks.portal_accounts import PHONE, PORTAL, InstitutionUser, mask
 from tasks.text import printable, text_problem
 from workflows import clock
 from workflows.sessions import end_sessions
@@ -35,9 +35,7 @@ from workflows.users import HASHER, SignInLocked, check_display_name, check_pass
 if TYPE_CHECKING:
     from workflows.service import Beian
 
-PORTAL: Final = "portal:"  # before a portal username wherever caseworkers' names are kept too (sessions, attempts)
 USERNAME_PATTERN: Final = re.compile(r"[a-z0-9_.-]{3,32}")
-PHONE: Final = re.compile(r"1[3-9]\d{9}")
 EMAIL: Final = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}")
 MAX_CONTACT: Final = 100
 MAX_INSTITUTION_NAME: Final = 100
@@ -48,27 +46,6 @@ CODES_PER_CONTACT: Final = 3
 CODES_PER_CLIENT_PER_DAY: Final = 20
 CODES_PER_DAY: Final = 5000
 PURPOSES: Final = {"register": "注册机构账户", "invite": "接受本机构管理员的邀请"}
-
-
-@dataclass(frozen=True)
-class InstitutionUser:
-    username: str
-    display_name: str
-    credit_code: str
-    institution_name: str
-    contact: str
-    is_admin: bool
-    active: bool
-
-    @property
-    def actor(self) -> str:
-        """How the history records what this person did (shown as 机构（用户名）)."""
-        return PORTAL + self.username
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"username": self.username, "display_name": self.display_name, "credit_code": self.credit_code,
-                "institution_name": self.institution_name, "contact": mask(self.contact), "is_admin": self.is_admin,
-                "active": self.active}
 
 
 def _user(row: InstitutionAccount) -> InstitutionUser:
@@ -117,14 +94,6 @@ def _check_institution_name(name: object) -> str:
     if len(value) > MAX_INSTITUTION_NAME:
         raise InvalidInput(f"机构名称太长：最多 {MAX_INSTITUTION_NAME} 个字符")
     return value
-
-
-def mask(contact: str) -> str:
-    """A contact as a page or the history may show it: 138****5678, z***@example.cn."""
-    if PHONE.fullmatch(contact):
-        return f"{contact[:3]}****{contact[-4:]}"
-    name, _, domain = contact.partition("@")
-    return f"{name[:1]}***@{domain}" if domain else "***"
 
 
 def _known_contacts(uow: UnitOfWork, credit_code: str) -> set[str] | None:
@@ -258,23 +227,14 @@ def complete_registration(app: Beian, credit_code: object, contact: object, code
     now = clock.now()
     with app.uow() as uow:
         _refuse_taken(uow, credit)
-        if uow.session.scalars(select(InstitutionAccount.id).where(InstitutionAccount.username == name)).first():
+        if _taken(uow, name):
             raise InvalidInput(f"用户名“{name}”已被使用，请换一个")
         row = _use_code(uow, "register", credit, to, code, now)
-        account = InstitutionAccount(username=name, display_name=shown, credit_code=credit,
-                                     institution_name=row.details["institution_name"], contact=to,
-                                     password_hash=password_hash, is_admin=True, active=True, created_at=now,
-                                     created_by=PORTAL + name, password_changed_at=now)
-        uow.repo.add(account)
-        _audit(uow, PORTAL + name, "portal_account_added",
-               f"机构账户注册：{account.institution_name}（{credit}）管理员 {name}（{shown}），"
-               f"联系方式 {mask(to)} 已验证",
-               credit_code=credit, username=name, is_admin=True)
-        try:
-            uow.commit()
-        except IntegrityError:
-            raise InvalidInput(f"用户名“{name}”已被使用，请换一个") from None
-        return _user(account)
+        institution = row.details["institution_name"]
+        return _add_account(uow, now, name, shown, credit, institution, to, password_hash, is_admin=True,
+                            created_by=PORTAL + name,
+                            summary=f"机构账户注册：{institution}（{credit}）管理员 {name}（{shown}），"
+                                    f"联系方式 {mask(to)} 已验证")
 
 
 def invite(app: Beian, admin: InstitutionUser, username: object, display_name: object, contact: object,
@@ -287,7 +247,7 @@ def invite(app: Beian, admin: InstitutionUser, username: object, display_name: o
     to = check_contact(contact)
     now = clock.now()
     with app.uow() as uow:
-        if uow.session.scalars(select(InstitutionAccount.id).where(InstitutionAccount.username == name)).first():
+        if _taken(uow, name):
             raise InvalidInput(f"用户名“{name}”已被使用，请换一个")
         _send_code(uow, "invite", admin.credit_code, to,
                    {"username": name, "display_name": shown, "invited_by": admin.username,
@@ -310,22 +270,36 @@ def accept_invitation(app: Beian, credit_code: object, username: object, contact
         row = _use_code(uow, "invite", credit, to, code, now)
         if row.details.get("username") != name:
             raise InvalidInput("用户名与邀请不符，请使用邀请中的用户名")
-        if uow.session.scalars(select(InstitutionAccount.id).where(InstitutionAccount.username == name)).first():
-            raise InvalidInput(f"用户名“{name}”已被使用，请请管理员重新邀请")
-        account = InstitutionAccount(username=name, display_name=row.details["display_name"], credit_code=credit,
-                                     institution_name=row.details["institution_name"], contact=to,
-                                     password_hash=password_hash, is_admin=False, active=True, created_at=now,
-                                     created_by=PORTAL + str(row.details.get("invited_by")),
-                                     password_changed_at=now)
-        uow.repo.add(account)
-        _audit(uow, PORTAL + name, "portal_account_added",
-               f"{name}（{account.display_name}）接受 {row.details.get('invited_by')} 的邀请，加入 "
-               f"{account.institution_name} 的机构账户", credit_code=credit, username=name, is_admin=False)
-        try:
-            uow.commit()
-        except IntegrityError:
-            raise InvalidInput(f"用户名“{name}”已被使用，请请管理员重新邀请") from None
-        return _user(account)
+        if _taken(uow, name):
+            raise InvalidInput(f"用户名“{name}”已被使用，请管理员换一个用户名重新邀请")
+        invited_by = str(row.details.get("invited_by"))
+        return _add_account(uow, now, name, row.details["display_name"], credit, row.details["institution_name"], to,
+                            password_hash, is_admin=False, created_by=PORTAL + invited_by,
+                            summary=f"{name}（{row.details['display_name']}）接受 {invited_by} 的邀请，加入 "
+                                    f"{row.details['institution_name']} 的机构账户")
+
+
+def _taken(uow: UnitOfWork, username: str) -> bool:
+    return uow.session.scalars(select(InstitutionAccount.id).where(InstitutionAccount.username == username)).first() \
+        is not None
+
+
+def _add_account(uow: UnitOfWork, now: datetime, username: str, display_name: str, credit_code: str,
+                 institution_name: str, contact: str, password_hash: str, *, is_admin: bool, created_by: str,
+                 summary: str) -> InstitutionUser:
+    """Create the account in the caller's unit of work (its code already used) and commit, audited."""
+    account = InstitutionAccount(username=username, display_name=display_name, credit_code=credit_code,
+                                 institution_name=institution_name, contact=contact, password_hash=password_hash,
+                                 is_admin=is_admin, active=True, created_at=now, created_by=created_by,
+                                 password_changed_at=now)
+    uow.repo.add(account)
+    _audit(uow, PORTAL + username, "portal_account_added", summary, credit_code=credit_code, username=username,
+           is_admin=is_admin)
+    try:
+        uow.commit()
+    except IntegrityError:  # the same name taken at the same moment
+        raise InvalidInput(f"用户名“{username}”已被使用，请换一个") from None
+    return _user(account)
 
 
 def set_active(app: Beian, admin: InstitutionUser, username: str, active: bool) -> InstitutionUser:

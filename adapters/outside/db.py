@@ -114,7 +114,8 @@ class Instance(Base):
     filing_id: Mapped[int | None] = mapped_column(ForeignKey("filings.id"), index=True)
     request: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the outside event that opened a lifecycle case
     # How a filing application came in: "online" (the institution's portal), else on paper (registered by intake).
-    channel: Mapped[str | None] = mapped_column(String(10))
+    # Deferred: a command reading a database not yet upgraded (a downgrade, a rolling upgrade) never selects it.
+    channel: Mapped[str | None] = mapped_column(String(10), deferred=True)
 
     # Optimistic concurrency: every UPDATE says WHERE row_version = <read value>; a concurrent writer makes it
     # match nothing and SQLAlchemy raises StaleDataError instead of silently merging two steps.
@@ -308,7 +309,7 @@ class Violation(Base):
     decided_at: Mapped[datetime] = mapped_column(index=True)
     # Revoked on review (Jilin 第三十六条): {"on": date, "case": case id, "reason": text}; the row stays as the record
     # of what was decided, and no longer counts against the institution.
-    revoked: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    revoked: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), deferred=True)
 
 
 class FilingOccupation(Base):

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, defer, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
 from adapters.outside.db import (
     AuditEvent,
@@ -104,10 +104,12 @@ class Repository:
         return self.session.scalars(query).first()
 
     def instances_of(self, case_ids: Sequence[str]) -> dict[str, Instance]:
-        """The cases of `case_ids` by case number, in one query (a page of the worklist)."""
+        """The cases of `case_ids` by case number, in one query (a page of the worklist, which also says how each
+        came in: its deferred `channel` is loaded with it)."""
         if not case_ids:
             return {}
-        return {i.case_id: i for i in self.session.scalars(select(Instance).where(Instance.case_id.in_(case_ids)))}
+        query = select(Instance).where(Instance.case_id.in_(case_ids)).options(undefer(Instance.channel))
+        return {i.case_id: i for i in self.session.scalars(query)}
 
     def instance_by_id(self, instance_id: int, *, for_update: bool = False) -> Instance | None:
         query = select(Instance).where(Instance.id == instance_id)

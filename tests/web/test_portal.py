@@ -175,7 +175,7 @@ def test_the_administrator_invites_a_colleague_who_joins_with_the_code(site: Sit
     wrong_name = colleague.post("/portal/invitation", data={**fields, "username": "zhao.x",
                                                             "code": _code_sent_to(site, "13698765432")})
     assert wrong_name.status_code == 422 and "用户名与邀请不符" in wrong_name.text
-    # The wrong name used the code up: a fresh invitation sends a new one.
+    # A fresh invitation sends a new code: the newest one counts.
     admin.post("/portal/staff", data={"csrf_token": csrf(page.text), "username": "zhao.kj", "display_name": "赵会计",
                                       "contact": "13698765432"})
     joined = colleague.post("/portal/invitation", data={**fields, "code": _code_sent_to(site, "13698765432")})

@@ -8,13 +8,14 @@ exactly like one that does not exist, so guessing numbers tells nothing."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from sqlalchemy import delete, select
 
 from adapters.outside.db import Document, Filing, Instance, MessageWait, PortalDraft, Timer
 from tasks.errors import InvalidInput, NotFound
 from tasks.limits import MAX_APPLICATION_BYTES, submission_size_problem
+from tasks.portal_accounts import InstitutionUser
 from workflows import clock
 from workflows.engine import definition_of, load_calendar
 from workflows.filings import FILING_STATUSES
@@ -24,9 +25,6 @@ from workflows.operators import STATUSES
 from workflows.service.base import Capability, local
 from workflows.service.cases import Cases
 from workflows.service.supplements import Supplements
-
-if TYPE_CHECKING:
-    from workflows.institutions import InstitutionUser
 
 # What an institution may send to a case of its own that waits for it, and the events that open a procedure on its
 # filing. Anything else (an objection, a rating, a national registry's answer) comes from someone else.

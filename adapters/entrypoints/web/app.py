@@ -32,7 +32,7 @@ from adapters.entrypoints.web.base import (
     AccessDenied,
     SignInRequired,
     Site,
-    check_token,
+    csrf_passes,
     is_token,
     read_form,
 )
@@ -150,7 +150,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         items: list[tuple[str, str]] = request.state.form_items
         session = signed_in(request)
         expected = session.csrf_token if session is not None else request.cookies.get(ANONYMOUS_CSRF_COOKIE, "")
-        if not is_token(expected) or not check_token(dict(items).get("csrf_token", ""), expected):
+        if not csrf_passes(items, expected):
             raise AccessDenied("页面已过期或来源不明（安全校验未通过），请刷新页面后重试；未作任何更改")
         return items
 

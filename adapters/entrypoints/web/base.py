@@ -53,6 +53,12 @@ def check_token(sent: str, expected: str) -> bool:
     return secrets.compare_digest(sent.encode(errors="replace"), expected.encode())
 
 
+def csrf_passes(items: list[tuple[str, str]], expected: str) -> bool:
+    """Whether a posted form carries the CSRF token expected for it (a token this app made, compared in constant
+    time)."""
+    return is_token(expected) and check_token(dict(items).get("csrf_token", ""), expected)
+
+
 @dataclass(frozen=True)
 class Site:
     """What each audience's pages are given by create_app: the application, the page renderer (the signed-in user,

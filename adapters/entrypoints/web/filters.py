@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 
 from tasks.calendar import SHANGHAI
 from tasks.calendar import cn_date as cn_day
+from tasks.portal_accounts import PORTAL
 from tasks.roles import PROCESS_OWNER, ROLES
-from workflows.institutions import PORTAL
 
 ROLE_LABELS = {role.key: role.label for role in (*ROLES, PROCESS_OWNER)}
 

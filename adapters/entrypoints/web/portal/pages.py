@@ -16,7 +16,7 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from adapters.entrypoints.web.base import ANONYMOUS_CSRF_COOKIE, MAX_ID, check_token, is_token, read_form
+from adapters.entrypoints.web.base import ANONYMOUS_CSRF_COOKIE, MAX_ID, csrf_passes, read_form
 from adapters.entrypoints.web.caseworkers.application_posts import read_posted
 from adapters.entrypoints.web.forms import check_submission, form_fields
 from adapters.entrypoints.web.forms.application import application_fields, posted_values
@@ -82,7 +82,7 @@ def register_portal_pages(app: FastAPI, *, service: Beian, page: Page, secret_ke
         items: list[tuple[str, str]] = request.state.form_items
         signed = session(request)
         expected = signed.csrf_token if signed is not None else request.cookies.get(ANONYMOUS_CSRF_COOKIE, "")
-        if not is_token(expected) or not check_token(dict(items).get("csrf_token", ""), expected):
+        if not csrf_passes(items, expected):
             raise PortalRefused("页面已过期或来源不明（安全校验未通过），请刷新页面后重试；未作任何更改", 403)
         return {key: value for key, value in items}
 
