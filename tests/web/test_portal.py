@@ -316,3 +316,17 @@ def test_an_online_application_and_the_portals_forms_are_bounded(site: Site) -> 
     big = post_application_with_files(client, token, [("application_form", "big.pdf", too_big)], url="/portal/apply")
     assert big.status_code == 422 and "big.pdf" in big.text
     assert {t["case"] for t in site.service.cases.tasks()} == {site.case}
+
+
+def test_an_investigation_is_not_shown_before_the_institution_is_told(site: Site) -> None:
+    number = filed(site)
+    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    opened = site.service.cases.send("violation_report", number, {"ground": "false_advertising",
+                                                                  "facts": "官网宣传“包过”"}, actor="qian.jian")
+    assert opened["case"] not in client.get("/portal/").text, "a report must not tip the institution off"
+    assert client.get(f"/portal/cases/{opened['case']}/statement").status_code == 404
+    (task,) = site.service.cases.tasks(opened["case"])
+    site.service.cases.complete(task["id"], {"decision": "warning", "opinion": "属实", "facts": "官网宣传“包过”",
+                                             "rectification_days": 10}, actor="qian.jian")
+    home = client.get("/portal/").text
+    assert opened["case"] in home and "拟作出处理决定告知书" in home

@@ -35,6 +35,8 @@ STARTS: Final[Mapping[str, str]] = {key: MESSAGES[key] for key in (
 # What a case may wait for from the institution: the replies above, and a resubmission (补正: the corrected
 # application with its files, sent through its own form).
 WAITED: Final[Mapping[str, str]] = {**REPLIES, "resubmission": MESSAGES["resubmission"]}
+# The procedures that begin with an investigation of the institution.
+INVESTIGATIONS: Final = frozenset({"sanction", "ordered_termination", "automatic_termination"})
 MAX_LISTED: Final = 200
 NOT_FOUND: Final = "没有找到该记录（或不属于本机构）"
 
@@ -53,6 +55,11 @@ class Portal(Capability):
             cases = list(uow.session.scalars(
                 select(Instance).where(Instance.credit_code == user.credit_code)
                 .order_by(Instance.id.desc()).limit(MAX_LISTED)))
+            # An investigation the institution has not been told of yet (no document served on it) is the
+            # authority's own business: a report against the institution must not tip it off.
+            told = set(uow.session.scalars(select(Document.case_id).distinct().where(
+                Document.case_id.in_([c.case_id for c in cases if c.process_id in INVESTIGATIONS]))))
+            cases = [c for c in cases if c.process_id not in INVESTIGATIONS or c.case_id in told]
             open_ids = [c.case_id for c in cases if c.completed_at is None]
             waits: dict[str, set[str]] = {}
             for wait in uow.session.scalars(select(MessageWait).where(MessageWait.case_id.in_(open_ids))):
