@@ -210,7 +210,10 @@ def _change(uow: UnitOfWork, filing: Filing, payload: dict[str, Any], actor: str
             problems.append(f"第 {index} 项应写明 field（可选：{fields}）和变更后的内容 after")
     if problems:
         raise InvalidInput("变更报告有误：" + "；".join(problems), problems=problems)
-    proposed, _ = changed_record(filing.record, changes)
+    proposed, applied = changed_record(filing.record, changes)
+    unchanged = [c["label"] for c in applied if c["before"] == c["after"]]
+    if unchanged:
+        raise InvalidInput(f"变更后的{'、'.join(unchanged)}与备案信息相同，没有需要报告的变更，未作任何更改")
     try:
         validate_application(proposed)
     except ApplicationError as exc:

@@ -207,6 +207,21 @@ def test_an_institution_registers_applies_is_filed_reports_a_change_and_renews(w
     page.click("form.task-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/portal/\?sent=1"))
     assert any(c["process"] == "change_report" for c in service.records.show(number)["cases"])
+    # A second examination site: the site list as filed, one site added on the application form's own fields.
+    _home(page, served)
+    page.click("a[href^='/portal/start/change_report']")
+    page.click("a[href^='/portal/start/change_report/sites']")
+    assert page.input_value("[name='sites[0][name]']") == "锦城精工技能实训中心", "the list as filed"
+    page.fill("[name='sites[1][name]']", "锦城精工第二考点")
+    page.fill("[name='sites[1][address]']", "四川省成都市成华区建设路 2 号")
+    page.fill("[name='sites[1][area_m2]']", "800")
+    page.fill("#f-explanation", "新增考核场地")
+    page.screenshot(path=str(screenshots / "portal-04b-change-sites.png"), full_page=True)
+    page.click("form.application-form button.primary")
+    page.wait_for_url(re.compile(r".*/portal/\?sent=1"))
+    reported = [service.records.reported_changes(c["case"]) for c in service.records.show(number)["cases"]
+                if c["process"] == "change_report"]
+    assert any(r and any(f["after"] == "锦城精工第二考点" for f in r["fields"]) for r in reported)
 
     # Three years later, in the renewal window (three months before the last valid day).
     valid_until = service.records.show(number)["valid_until"]

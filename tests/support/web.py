@@ -1,4 +1,4 @@
-"""Posting the intake form to the web app as a browser does (`post_application`)."""
+"""Posting forms to the web app as a browser does (`post_pairs`, the intake form: `post_application`)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,14 @@ def posted_example(**changes: str) -> list[tuple[str, str]]:
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
+def post_pairs(client: TestClient, url: str, pairs: list[tuple[str, str]]) -> Response:
+    """As a browser posts a form without files: every pair in order, repeated names included."""
+    return client.post(url, content=urlencode(pairs), headers=FORM)
+
+
 def post_application(client: TestClient, token: str, **changes: str) -> Response:
     """As a browser posts the form: every pair in order, repeated names included (the level checkboxes)."""
-    body = urlencode([*posted_example(**changes), ("csrf_token", token)])
-    return client.post("/applications/new", content=body, headers=FORM)
+    return post_pairs(client, "/applications/new", [*posted_example(**changes), ("csrf_token", token)])
 
 
 def post_application_with_files(client: TestClient, token: str, files: list[tuple[str, str, bytes]], *,

@@ -14,8 +14,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from adapters.entrypoints.web.app import create_app
+from adapters.entrypoints.web.portal.pages import PORTAL_COOKIE
+from adapters.outside.db import OutboxMessage
+from tasks.credit_code import check_character
 from tests.conftest import EXAMPLE_APPLICATION
 from workflows import clock
 from workflows.service import Beian
@@ -123,3 +127,39 @@ def filed(site: Site) -> str:
     number = site.service.records.show(site.case)["filing_number"]
     assert number
     return number
+
+
+# --- the institution portal ---------------------------------------------------------------------------------
+
+EXAMPLE_CODE = "91510104MA6C8H2K5N"
+EXAMPLE_EMAIL = "hr@jincheng-jg.example.cn"  # the contact the example application gave
+OTHER_CODE = "91510100MA62L0BQ7" + check_character("91510100MA62L0BQ7")
+NEW_PASSWORD = "portal-pass-2026"  # the portal accounts' password
+
+
+def code_sent_to(site: Site, contact: str) -> str:
+    """The last code the notifications outside system was asked to send to `contact` (what the person reads)."""
+    with site.service.reading() as uow:
+        texts = [m.payload["text"] for m in uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+                 if m.system == "notifications" and contact in m.payload.get("to", {}).values()]
+    assert texts, f"no code sent to {contact}"
+    found = re.search(r"验证码 (\d{6})", texts[-1])
+    assert found, texts[-1]
+    return found.group(1)
+
+
+def register_institution(site: Site, credit_code: str, contact: str, username: str,
+                         name: str = "示例机构") -> TestClient:
+    """A portal client signed in as a new account of the institution, registered with the code the sandbox got."""
+    client = TestClient(site.app, follow_redirects=False)
+    form = client.get("/portal/register")
+    assert form.status_code == 200 and "机构注册" in form.text
+    sent = client.post("/portal/register", data={"csrf_token": csrf(form.text), "credit_code": credit_code,
+                                                 "institution_name": name, "contact": contact})
+    assert sent.status_code == 200 and "验证码已发送至" in sent.text, sent.text[-1500:]
+    done = client.post("/portal/register/verify", data={
+        "csrf_token": csrf(sent.text), "credit_code": credit_code, "institution_name": name, "contact": contact,
+        "code": code_sent_to(site, contact), "username": username, "display_name": "王晓梅", "password": NEW_PASSWORD})
+    assert done.status_code == 303 and done.headers["location"] == "/portal/", done.text[-1500:]
+    assert PORTAL_COOKIE in done.cookies
+    return client

@@ -94,7 +94,8 @@ def fuzzed(site: Site) -> Iterator[tuple[Site, dict[str, str]]]:
     real = {"task_id": site.open_task("acceptance")["id"], "case_id": site.case, "document_id": str(document["id"]),
             "process_id": "filing_application", "version": "1",
             # The portal's: a reply a case may wait for, a colleague's name and what is done to the account.
-            "message": "statement", "username": "wang.xm", "action": "disable"}
+            "message": "statement", "username": "wang.xm", "action": "disable",
+            "name": "sites"}  # a list a change report gives anew
     yield site, real
 
 

@@ -7,50 +7,28 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from adapters.entrypoints.web.app import SESSION_COOKIE
 from adapters.entrypoints.web.guards import APPLICATION_BODY_BYTES, FORM_BODY_BYTES, body_limit
 from adapters.entrypoints.web.portal.pages import PORTAL_COOKIE
-from adapters.outside.db import OutboxMessage
-from tasks.credit_code import check_character
 from tasks.materials import MAX_MATERIAL_BYTES
 from tests.support.material_files import PDF, PNG
 from tests.support.web import post_application_with_files
-from tests.web.conftest import PASSWORD, Site, csrf, filed
-
-EXAMPLE_CODE = "91510104MA6C8H2K5N"
-EXAMPLE_EMAIL = "hr@jincheng-jg.example.cn"  # the contact the example application gave
-OTHER_CODE = "91510100MA62L0BQ7" + check_character("91510100MA62L0BQ7")
-NEW_PASSWORD = "portal-pass-2026"
-
-
-def _code_sent_to(site: Site, contact: str) -> str:
-    """The last code the notifications outside system was asked to send to `contact` (what the person reads)."""
-    with site.service.reading() as uow:
-        texts = [m.payload["text"] for m in uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-                 if m.system == "notifications" and contact in m.payload.get("to", {}).values()]
-    assert texts, f"no code sent to {contact}"
-    found = re.search(r"验证码 (\d{6})", texts[-1])
-    assert found, texts[-1]
-    return found.group(1)
-
-
-def _register(site: Site, credit_code: str, contact: str, username: str, name: str = "示例机构") -> TestClient:
-    client = TestClient(site.app, follow_redirects=False)
-    form = client.get("/portal/register")
-    assert form.status_code == 200 and "机构注册" in form.text
-    sent = client.post("/portal/register", data={"csrf_token": csrf(form.text), "credit_code": credit_code,
-                                                 "institution_name": name, "contact": contact})
-    assert sent.status_code == 200 and "验证码已发送至" in sent.text, sent.text[-1500:]
-    done = client.post("/portal/register/verify", data={
-        "csrf_token": csrf(sent.text), "credit_code": credit_code, "institution_name": name, "contact": contact,
-        "code": _code_sent_to(site, contact), "username": username, "display_name": "王晓梅", "password": NEW_PASSWORD})
-    assert done.status_code == 303 and done.headers["location"] == "/portal/", done.text[-1500:]
-    assert PORTAL_COOKIE in done.cookies
-    return client
+from tests.web.conftest import (
+    EXAMPLE_CODE,
+    EXAMPLE_EMAIL,
+    NEW_PASSWORD,
+    OTHER_CODE,
+    PASSWORD,
+    Site,
+    code_sent_to,
+    csrf,
+    filed,
+    register_institution,
+)
 
 
 def test_an_institution_registers_with_a_code_sent_to_its_contact_and_sees_its_own(site: Site) -> None:
@@ -66,7 +44,7 @@ def test_an_institution_registers_with_a_code_sent_to_its_contact_and_sees_its_o
     sent = client.post("/portal/register", data={"csrf_token": token, "credit_code": EXAMPLE_CODE,
                                                  "institution_name": "成都锦城", "contact": EXAMPLE_EMAIL})
     assert "验证码已发送至 h***@jincheng-jg.example.cn" in sent.text
-    code = _code_sent_to(site, EXAMPLE_EMAIL)
+    code = code_sent_to(site, EXAMPLE_EMAIL)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     fields = {"csrf_token": csrf(sent.text), "credit_code": EXAMPLE_CODE, "institution_name": "成都锦城",
               "contact": EXAMPLE_EMAIL, "username": "wang.xm", "display_name": "王晓梅", "password": NEW_PASSWORD}
@@ -86,7 +64,7 @@ def test_an_institution_registers_with_a_code_sent_to_its_contact_and_sees_its_o
 
 
 def test_the_institution_reads_its_documents_and_never_anothers(site: Site) -> None:
-    ours = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    ours = register_institution(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
     filed(site)
     home = ours.get("/portal/")
     links = re.findall(r'href="/portal/documents/(\d+)"', home.text)
@@ -94,7 +72,7 @@ def test_the_institution_reads_its_documents_and_never_anothers(site: Site) -> N
     receipt = ours.get(f"/portal/documents/{links[0]}")
     assert receipt.status_code == 200 and "default-src 'none'" in receipt.headers["content-security-policy"]
 
-    theirs = _register(site, OTHER_CODE, "13912345678", "li.other", name="另一家机构")
+    theirs = register_institution(site, OTHER_CODE, "13912345678", "li.other", name="另一家机构")
     assert theirs.get("/portal/").text.count("/portal/documents/") == 0
     for document_id in links + ["999999"]:
         answer = theirs.get(f"/portal/documents/{document_id}")
@@ -104,7 +82,7 @@ def test_the_institution_reads_its_documents_and_never_anothers(site: Site) -> N
 
 
 def test_a_portal_session_is_never_a_caseworkers_and_back(site: Site) -> None:
-    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    client = register_institution(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
     portal_token = client.cookies.get(PORTAL_COOKIE)
     caseworker = TestClient(site.app, follow_redirects=False)
     caseworker.cookies.set(SESSION_COOKIE, portal_token)
@@ -122,7 +100,7 @@ def test_a_portal_session_is_never_a_caseworkers_and_back(site: Site) -> None:
 
 
 def test_every_portal_form_needs_its_csrf_token(site: Site) -> None:
-    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    client = register_institution(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
     register = {"credit_code": OTHER_CODE, "institution_name": "某", "contact": "x@y.cn"}
     for path, data in (("/portal/staff", {"username": "x.y", "display_name": "某", "contact": "13700000000"}),
                        ("/portal/logout", {}), ("/portal/login", {"username": "wang.xm", "password": NEW_PASSWORD}),
@@ -139,7 +117,7 @@ def test_a_statement_sent_from_the_portal_reaches_the_case_as_the_institutions(s
     (task,) = site.service.cases.tasks(opened["case"])
     site.service.cases.complete(task["id"], {"decision": "interview", "opinion": "属实", "facts": "官网宣传“包过”"},
                                 actor="qian.jian")
-    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    client = register_institution(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
     home = client.get("/portal/")
     link = f"/portal/cases/{opened['case']}/statement"
     assert link in home.text and "告知期间" in home.text and "拟作出处理决定告知书" in home.text
@@ -162,7 +140,7 @@ def test_a_statement_sent_from_the_portal_reaches_the_case_as_the_institutions(s
 
 
 def test_the_administrator_invites_a_colleague_who_joins_with_the_code(site: Site) -> None:
-    admin = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    admin = register_institution(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
     page = admin.get("/portal/staff")
     assert "王晓梅" in page.text and "管理员" in page.text
     invited = admin.post("/portal/staff", data={"csrf_token": csrf(page.text), "username": "zhao.kj",
@@ -173,12 +151,12 @@ def test_the_administrator_invites_a_colleague_who_joins_with_the_code(site: Sit
     fields: dict[str, Any] = {"csrf_token": csrf(form.text), "credit_code": EXAMPLE_CODE, "username": "zhao.kj",
                               "contact": "13698765432", "password": "colleague-pass-1"}
     wrong_name = colleague.post("/portal/invitation", data={**fields, "username": "zhao.x",
-                                                            "code": _code_sent_to(site, "13698765432")})
+                                                            "code": code_sent_to(site, "13698765432")})
     assert wrong_name.status_code == 422 and "用户名与邀请不符" in wrong_name.text
     # A fresh invitation sends a new code: the newest one counts.
     admin.post("/portal/staff", data={"csrf_token": csrf(page.text), "username": "zhao.kj", "display_name": "赵会计",
                                       "contact": "13698765432"})
-    joined = colleague.post("/portal/invitation", data={**fields, "code": _code_sent_to(site, "13698765432")})
+    joined = colleague.post("/portal/invitation", data={**fields, "code": code_sent_to(site, "13698765432")})
     assert joined.status_code == 303
     assert EXAMPLE_CODE in colleague.get("/portal/").text
     assert "邀请本机构人员" not in colleague.get("/portal/staff").text, "only the administrator invites"
@@ -192,7 +170,7 @@ def test_the_administrator_invites_a_colleague_who_joins_with_the_code(site: Sit
 
 
 def test_repeated_wrong_passwords_lock_the_portal_account(site: Site) -> None:
-    _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    register_institution(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
     client = TestClient(site.app, follow_redirects=False)
     page = client.get("/portal/login")
     for _ in range(5):
@@ -206,10 +184,12 @@ def test_repeated_wrong_passwords_lock_the_portal_account(site: Site) -> None:
 
 def test_the_institution_starts_what_it_is_entitled_to_on_its_own_filing(site: Site) -> None:
     number = filed(site)
-    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    client = register_institution(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
     assert "/portal/start/change_report?filing=" in client.get("/portal/").text
     form = client.get("/portal/start/change_report", params={"filing": number})
-    assert form.status_code == 200 and "地址" in form.text and "考评人员" not in form.text.split("<form")[1]
+    assert form.status_code == 200 and '<option value="address"' in form.text
+    assert '<option value="assessors"' not in form.text, "a list is changed on its own form"
+    assert f"/portal/start/change_report/assessors?filing={quote(number)}" in form.text
     token = csrf(form.text)
     reported = client.post("/portal/start/change_report", data={
         "csrf_token": token, "filing": number, "field": "address", "after": "四川省成都市锦江区东大街 1 号",
@@ -233,7 +213,7 @@ def test_the_institution_starts_what_it_is_entitled_to_on_its_own_filing(site: S
 def test_an_application_filed_online_reaches_intake_marked_as_such(site: Site) -> None:
     """The same form and checks as intake's, without its 收件日期 (the moment of filing is the date); for the
     institution's own credit code only; the intake clerk's worklist says 网上申请; the history 机构（用户名）."""
-    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    client = register_institution(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
     form = client.get("/portal/apply")
     assert form.status_code == 200 and "网上备案申请" in form.text and "收件日期" not in form.text
     assert f'value="{EXAMPLE_CODE}"' in form.text, "the institution's own code, filled in"
@@ -260,7 +240,7 @@ def test_an_application_filed_online_reaches_intake_marked_as_such(site: Site) -
 
 
 def test_the_institution_answers_a_supplementation_with_corrected_fields_and_files(site: Site) -> None:
-    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    client = register_institution(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
     site.service.cases.complete(site.open_task("acceptance")["id"], {
         "decision": "supplement", "missing_items": ["legal_person_certificate"], "reasons": "营业执照复印件不清晰"},
         actor="li.na")
@@ -282,12 +262,12 @@ def test_the_institution_answers_a_supplementation_with_corrected_fields_and_fil
     assert site.service.records.show(site.case)["application"]["institution"]["phone"] == "028-87654321"
     assert any(h["actor"] == "portal:wang.xm" for h in site.service.records.show(site.case)["history"])
     assert client.get(link).status_code == 404, "nothing waits for a resubmission any more"
-    theirs = _register(site, OTHER_CODE, "13912345678", "li.other", name="另一家机构")
+    theirs = register_institution(site, OTHER_CODE, "13912345678", "li.other", name="另一家机构")
     assert theirs.get(link).status_code == 404
 
 
 def test_an_online_application_is_saved_as_a_draft_and_found_again(site: Site) -> None:
-    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    client = register_institution(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
     token = csrf(client.get("/portal/apply").text)
     saved = post_application_with_files(client, token, [], url="/portal/apply", extra=(("_save_draft", "1"),),
                                         **{"institution[address]": "四川省成都市锦江区暂存路 9 号"})
@@ -296,7 +276,7 @@ def test_an_online_application_is_saved_as_a_draft_and_found_again(site: Site) -
     again = client.get("/portal/apply")
     assert "四川省成都市锦江区暂存路 9 号" in again.text and "已暂存" in again.text
     # Another institution's person never sees it.
-    theirs = _register(site, OTHER_CODE, "13912345678", "li.other", name="另一家机构")
+    theirs = register_institution(site, OTHER_CODE, "13912345678", "li.other", name="另一家机构")
     assert "暂存路" not in theirs.get("/portal/apply").text
     sent = post_application_with_files(client, csrf(again.text), [], url="/portal/apply",
                                        **{"institution[address]": "四川省成都市锦江区暂存路 9 号"})
@@ -310,7 +290,7 @@ def test_an_online_application_and_the_portals_forms_are_bounded(site: Site) -> 
     assert body_limit("/portal/apply") == APPLICATION_BODY_BYTES
     assert body_limit(f"/portal/cases/{site.case}/resubmission") == APPLICATION_BODY_BYTES
     assert body_limit("/portal/login") == body_limit("/portal/staff") == FORM_BODY_BYTES
-    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    client = register_institution(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
     token = csrf(client.get("/portal/apply").text)
     too_big = b"%PDF-" + b"0" * (MAX_MATERIAL_BYTES + 1)
     big = post_application_with_files(client, token, [("application_form", "big.pdf", too_big)], url="/portal/apply")
@@ -320,7 +300,7 @@ def test_an_online_application_and_the_portals_forms_are_bounded(site: Site) -> 
 
 def test_an_investigation_is_not_shown_before_the_institution_is_told(site: Site) -> None:
     number = filed(site)
-    client = _register(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
+    client = register_institution(site, EXAMPLE_CODE, EXAMPLE_EMAIL, "wang.xm")
     opened = site.service.cases.send("violation_report", number, {"ground": "false_advertising",
                                                                   "facts": "官网宣传“包过”"}, actor="qian.jian")
     assert opened["case"] not in client.get("/portal/").text, "a report must not tip the institution off"

@@ -145,12 +145,17 @@ class Portal(Capability):
         """Open a procedure on a filing of the institution (renewal, change report, voluntary termination)."""
         if message not in STARTS:
             raise InvalidInput(f"机构不能提交“{MESSAGES.get(message, message)}”")
-        with self.reading() as uow:
-            owned = uow.session.scalar(select(Filing.id).where(Filing.filing_number == filing_number,
-                                                                 Filing.credit_code == user.credit_code))
-        if owned is None:
-            raise NotFound(NOT_FOUND)
+        self.filing_record(user, filing_number)
         return self._cases.send(message, filing_number, data, actor=user.actor)
+
+    def filing_record(self, user: InstitutionUser, filing_number: str) -> dict[str, Any]:
+        """The particulars on file for a filing of the institution (what a change report starts from)."""
+        with self.reading() as uow:
+            filing = uow.session.scalars(select(Filing).where(Filing.filing_number == filing_number,
+                                                              Filing.credit_code == user.credit_code)).first()
+            if filing is None:
+                raise NotFound(NOT_FOUND)
+            return dict(filing.record)
 
     def requested(self, user: InstitutionUser, case_id: str) -> dict[str, Any]:
         """What the supplementation of the institution's case asked for, while the case waits for it."""

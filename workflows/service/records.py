@@ -11,9 +11,10 @@ from adapters.outside.documents import TEMPLATE_DIR
 from adapters.outside.pdf import html_to_pdf, pdf_file_name
 from adapters.outside.repository import UnitOfWork
 from tasks.application import LEVEL_NAMES
+from tasks.application_diff import application_changes
 from tasks.errors import InvalidInput, NotFound
 from workflows import clock
-from workflows.filings import FILING_STATUSES
+from workflows.filings import FILING_STATUSES, changed_record
 from workflows.operators import STATUSES
 from workflows.service.base import Capability, local
 
@@ -77,6 +78,21 @@ class Records(Capability):
                              "summary": e.summary, "article": e.article} for e in uow.repo.history(case_ids)],
             }
             return view
+
+    def reported_changes(self, case_id: str) -> dict[str, Any] | None:
+        """What a change report asks to change, field by field, against the particulars on file when it was made
+        (before → after, as a resubmission's changes are shown); None for a case that is not a change report."""
+        with self.reading() as uow:
+            instance = uow.repo.instance(case_id)
+            if instance is None:
+                raise NotFound(f"案件 {case_id} 不存在")
+            request = instance.request or {}
+            changes = request.get("changes")
+            if instance.process_id != "change_report" or not isinstance(changes, list):
+                return None
+            proposed, _ = changed_record(instance.application, changes)
+            return {"at": local(instance.received_at), "fields": application_changes(instance.application, proposed),
+                    "note": str(request.get("explanation") or "")}
 
     def filings(self, status: str | None = None, region: str | None = None) -> list[dict[str, Any]]:
         if status is not None and status not in FILING_STATUSES:

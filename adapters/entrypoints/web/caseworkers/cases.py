@@ -41,6 +41,7 @@ def register(app: FastAPI, site: Site) -> None:
                          materials=site.service.materials.of_case(case_id),
                          requested=site.service.supplements.requested(case_id),
                          changes=site.service.supplements.latest_changes(case_id),
+                         reported=site.service.records.reported_changes(case_id),
                          can_upload=may_upload(user, view), accept=ACCEPT_ATTRIBUTE, max_bytes=MAX_MATERIAL_BYTES,
                          correctable={d["id"] for d in view["documents"] if may_correct(user, d)},
                          people=display_names(site))

@@ -29,6 +29,9 @@ LABELS: Final[Mapping[str, str]] = {
 # Inside a deadline only how it was computed is worth reading; inside a filing only its number and validity.
 _DEADLINE_KEYS: Final = ("due", "explanation")
 _SKIP: Final = frozenset({"precheck", "region", "application", "form_draft"})
+# A change report's changes are shown field by field, before and after, in a panel of their own
+# (app.records.reported_changes); here only its explanation.
+_SKIP_INSIDE: Final = frozenset({"changes"})
 
 
 def sections(context: Mapping[str, Any], forms: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -63,7 +66,8 @@ def _rows(value: Any) -> list[tuple[str, str]]:
     if isinstance(value, Mapping):
         if "due" in value and "explanation" in value:
             return [("计算方法", str(value["explanation"]))]
-        return [(LABELS.get(str(k), str(k)), _text(v)) for k, v in value.items() if v not in (None, "", [], {})]
+        return [(LABELS.get(str(k), str(k)), _text(v)) for k, v in value.items()
+                if v not in (None, "", [], {}) and k not in _SKIP_INSIDE]
     if isinstance(value, list):
         return [(str(index), _text(item)) for index, item in enumerate(value, start=1)]
     return [("", _text(value))]

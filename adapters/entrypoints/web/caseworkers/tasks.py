@@ -55,6 +55,7 @@ def register(app: FastAPI, site: Site) -> None:
                          materials_open=any(c.split(":")[0] == "materials" for c in checks),
                          # A decision taken again after a resubmission: what changed since the last submission.
                          changes=site.service.supplements.latest_changes(task["case"]),
+                         reported=site.service.records.reported_changes(task["case"]),
                          requested=site.service.supplements.requested(task["case"]),
                          people=display_names(site), given=given_sections(task["context"], task.get("context_forms")))
 

@@ -42,8 +42,9 @@ from tasks.forms import field_reference
 from workflows import clock
 
 __all__ = [
-    "ADD_ROW_FIELD", "BLANK_ROWS", "RECEIVED_AT_FIELD", "RecordsField", "Section",
-    "adding_row", "application_fields", "posted_values", "read_application", "read_received_at",
+    "ADD_ROW_FIELD", "BLANK_ROWS", "LISTS", "RECEIVED_AT_FIELD", "RecordsField", "Section",
+    "adding_row", "application_fields", "list_field", "posted_values", "read_application", "read_list",
+    "read_received_at",
 ]
 
 RECEIVED_AT_FIELD: Final = "received_at"
@@ -71,6 +72,9 @@ RECORDS: Final = cast(Kind, "records")
 _ROOT_LABEL: Final = "申请"  # as tasks.application words its messages
 _ROW_LISTS: Final = ("occupations", "sites")  # lists whose items are read as sub-forms
 _TABLE_LISTS: Final = ("assessors", "quality_supervisors", "experts", "materials")  # webforms tables
+LISTS: Final = ("occupations", "assessors", "quality_supervisors", "experts", "sites")
+"""The lists of the filed particulars a change report may give anew, each on a form of its own (``list_field``,
+``read_list``); the declared materials are not a particular of the filing."""
 _MAX_INDEX_DIGITS: Final = 6  # as in webforms: a longer row index is not a row of ours
 _INDEX: Final = rf"\[(\d{{1,{_MAX_INDEX_DIGITS}}})\]"
 _ADDABLE: Final = re.compile(rf"(?:{'|'.join(_ROW_LISTS + _TABLE_LISTS)})|sites{_INDEX}\[equipment\]")
@@ -171,6 +175,19 @@ def application_fields(values: Mapping[str, Any] | None = None, errors: Mapping[
                                             _site_row),)),
         Section("材料清单", (flat["materials"],)),
     ]
+
+
+def list_field(name: str, values: Mapping[str, Any], errors: Mapping[str, str] | None = None, *,
+               add_row: str | None = None) -> Field:
+    """List ``name`` (one of ``LISTS``) as the application form shows it, filled from ``values``: a filed record
+    (nested) or what was posted (by input name)."""
+    if name not in LISTS:
+        raise KeyError(name)
+    for section in application_fields(values, errors, add_row=add_row):
+        for found in section.fields:
+            if found.name == name:
+                return found
+    raise AssertionError(name)
 
 
 def _received_at_field(values: Mapping[str, Any], errors: Mapping[str, str], today: date) -> Field:
@@ -340,6 +357,38 @@ def read_application(items: Sequence[tuple[str, str]], *,
                     messages.append(message)
         field_errors.update({name: "；".join(messages) for name, messages in placed.items()})
     return application, field_errors, form_errors
+
+
+def read_list(items: Sequence[tuple[str, str]], name: str,
+              record: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str], list[str]]:
+    """List ``name`` (one of ``LISTS``) as posted on its own form, and the whole ``record`` with it in place checked
+    by ``validate_application`` (a change must leave a filing every way in would accept).
+
+    Returns the list (normalised when there are no messages), messages by input name about the list's fields, and
+    messages about the rest (e.g. an occupation left without assessors). Pairs of other fields are ignored."""
+    if name not in LISTS:
+        raise KeyError(name)
+    reading = _read([(key, value) for key, value in items if _in_list(key, name)])
+    rows: list[dict[str, Any]] = list(reading.data.get(name) or [])
+    field_errors = {key: message for key, message in reading.problems.items() if _in_list(key, name)}
+    form_errors: list[str] = []
+    try:
+        checked = validate_application({**record, name: rows})
+    except ApplicationError as exc:
+        for problem in exc.problems:
+            place, message = _placed(problem)
+            if place is not None and _in_list(place, name):
+                if place not in reading.problems:
+                    field_errors[place] = "；".join(filter(None, (field_errors.get(place), message))) \
+                        if message not in field_errors.get(place, "") else field_errors[place]
+            elif message not in form_errors:
+                form_errors.append(message)
+        return rows, field_errors, form_errors
+    return (rows, field_errors, []) if field_errors else (list(checked[name]), {}, [])
+
+
+def _in_list(input_name: str, name: str) -> bool:
+    return input_name == name or input_name.startswith(f"{name}[")
 
 
 def posted_values(items: Sequence[tuple[str, str]]) -> dict[str, Any]:

@@ -19,7 +19,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from adapters.entrypoints.web.base import ANONYMOUS_CSRF_COOKIE, MAX_ID, csrf_passes, read_form
 from adapters.entrypoints.web.caseworkers.application_posts import read_posted
 from adapters.entrypoints.web.forms import check_submission, form_fields
-from adapters.entrypoints.web.forms.application import application_fields, posted_values
+from adapters.entrypoints.web.forms.application import (
+    LISTS,
+    adding_row,
+    application_fields,
+    list_field,
+    posted_values,
+    read_list,
+)
 from adapters.entrypoints.web.forms.material_files import file_section
 from tasks.errors import BeianError, InvalidInput, NotFound
 from workflows.filings import CHANGE_FIELDS
@@ -326,7 +333,7 @@ def register_portal_pages(app: FastAPI, *, service: Beian, page: Page, secret_ke
         if message not in STARTS:
             return show(request, "portal_message.html", status_code=404, title="未找到", message="没有这个事项")
         return show(request, "portal_start.html", message=message, label=STARTS[message], filing=filing,
-                    values={}, error=None, change_fields=TEXT_CHANGES)
+                    values={}, error=None, change_fields=TEXT_CHANGES, change_lists=CHANGE_LISTS)
 
     @app.post("/portal/start/{message}", response_class=HTMLResponse, dependencies=[Depends(read_form)])
     def start(request: Request, message: str) -> Response:
@@ -341,8 +348,55 @@ def register_portal_pages(app: FastAPI, *, service: Beian, page: Page, secret_ke
         except BeianError as exc:
             status = 404 if isinstance(exc, NotFound) else 422
             return show(request, "portal_start.html", status_code=status, message=message, label=STARTS[message],
-                        filing=filing, values=values, error=exc.message, change_fields=TEXT_CHANGES)
+                        filing=filing, values=values, error=exc.message, change_fields=TEXT_CHANGES,
+                        change_lists=CHANGE_LISTS)
         return RedirectResponse("/portal/?sent=1", status_code=303)
+
+    # A list of the filed particulars given anew (the whole list, edited from the filing record).
+    def change_list_page(request: Request, name: str, filing: str, values: Any, status_code: int = 200,
+                         field_errors: dict[str, str] | None = None, errors: list[str] | None = None,
+                         add_row: str | None = None, explanation: str = "") -> HTMLResponse:
+        return show(request, "portal_change_list.html", status_code=status_code, list_name=name,
+                    label=CHANGE_LISTS[name], filing=filing, explanation=explanation, errors=errors or [],
+                    field=list_field(name, values, field_errors, add_row=add_row))
+
+    @app.get("/portal/start/change_report/{name}", response_class=HTMLResponse)
+    def change_list_form(request: Request, name: str, filing: str = "") -> Response:
+        user = signed_in(request)
+        if name not in CHANGE_LISTS:
+            return show(request, "portal_message.html", status_code=404, title="未找到", message="没有这个变更事项")
+        try:
+            record = service.portal.filing_record(user, filing)
+        except NotFound as exc:
+            return show(request, "portal_message.html", status_code=404, title="未找到", message=exc.message)
+        return change_list_page(request, name, filing, record)
+
+    @app.post("/portal/start/change_report/{name}", response_class=HTMLResponse, dependencies=[Depends(read_form)])
+    def change_list(request: Request, name: str) -> Response:
+        user = signed_in(request)
+        fields = posted(request)
+        if name not in CHANGE_LISTS:
+            return show(request, "portal_message.html", status_code=404, title="未找到", message="没有这个变更事项")
+        filing, explanation = fields.get("filing", ""), fields.get("explanation", "")
+        try:
+            record = service.portal.filing_record(user, filing)
+        except NotFound as exc:
+            return show(request, "portal_message.html", status_code=404, title="未找到", message=exc.message)
+        items: list[tuple[str, str]] = request.state.form_items
+        again = posted_values(items)
+        if (row := adding_row(items)) is not None:
+            return change_list_page(request, name, filing, again, add_row=row, explanation=explanation)
+        rows, field_errors, errors = read_list(items, name, record)
+        if not field_errors and not errors:
+            try:
+                service.portal.start(user, "change_report", filing, {
+                    "changes": [{"field": name, "after": rows}], "explanation": explanation})
+            except BeianError as exc:
+                errors = getattr(exc, "problems", None) or [exc.message]
+            else:
+                return RedirectResponse("/portal/?sent=1", status_code=303)
+        return change_list_page(request, name, filing, again, status_code=422, field_errors=field_errors,
+                                errors=errors, explanation=explanation)
 
     # --- the institution's people (its administrator) -----------------------------------------------------------
     @app.get("/portal/staff", response_class=HTMLResponse)
@@ -379,9 +433,10 @@ def register_portal_pages(app: FastAPI, *, service: Beian, page: Page, secret_ke
         return RedirectResponse("/portal/staff", status_code=303)
 
 
-# What a change report from the portal may change: the institution's own particulars, one at a time (sites, staff
-# lists and occupations are structured: reported through the authority for now).
+# What a change report from the portal may change: the institution's own particulars, one at a time, and each list
+# of the filed particulars (sites, staff, occupations) given anew on the application form's own fields.
 TEXT_CHANGES = {key: label for key, (section, _, label) in CHANGE_FIELDS.items() if section == "institution"}
+CHANGE_LISTS = {key: CHANGE_FIELDS[key][2] for key in LISTS}
 
 
 def _start_payload(message: str, items: dict[str, str]) -> dict[str, Any]:
