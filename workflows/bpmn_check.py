@@ -27,6 +27,11 @@ errors (a deployment must be refused)
                       over more turns than its step allowance
   gateway-condition   an exclusive/inclusive gateway with 2+ outgoing flows where a flow has no condition and is
                       not the default
+  task-kind           a task nobody performs (a plain task, a manual task: the case would stop there for good) or
+                      one the engine cannot run (a business rule task needs DMN)
+  foreign-expression  an expression in another engine's language (JUEL ${…}, FEEL =…), with its Python spelling
+  timer-unquoted      a timer written as bare ISO 8601 text (P30D, R3/PT10M, 2026-10-01T09:00), as Camunda Modeler
+                      writes it: beian's timers are expressions (workflows/bpmn_dialects.py)
 
 warnings (deployable, but probably wrong)
   form-unset          a user task without a form: whatever is submitted is accepted unchecked
@@ -36,6 +41,12 @@ warnings (deployable, but probably wrong)
                       property `calendarDays` = `true`
                       (`<spiffworkflow:properties><spiffworkflow:property name="calendarDays" value="true"/>`).
   message-unknown     a catch event or receive task waiting for a message the system never sends (workflows.messages)
+  foreign-engine      the file was written for another engine (Camunda Modeler's executionPlatform, …)
+  foreign-extension   an element carrying another engine's settings (camunda:, zeebe:, activiti:, flowable:) or an
+                      unknown namespace's: each said with what beian reads instead (a form among another engine's
+                      properties is also named on the task's form-unset finding)
+  new-process         the file's process id is none of the deployed ones: it would start a new process, not a new
+                      version (said only where a database is asked)
   running-id-removed  an element that running instances of the deployed version stand on is gone in this file:
                       they cannot be migrated onto it as they are
 """
@@ -49,11 +60,11 @@ import inspect
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Final, Literal, Protocol, cast
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -67,6 +78,13 @@ from tasks.form_checks import checks_problem
 from tasks.form_choices import choices_problem
 from tasks.limits import MAX_DIAGRAM_BYTES, MAX_FORM_SCHEMA_BYTES, MAX_NESTING, amount, json_size, json_size_problem
 from tasks.roles import ROLES
+from workflows.bpmn_dialects import (
+    feel_hint,
+    foreign_expression,
+    foreign_form_ids,
+    foreign_settings,
+    unquoted_timer,
+)
 from workflows.definitions import (
     ARTICLE_KEY_PROPERTY,
     FORM_PROPERTY,
@@ -117,11 +135,19 @@ def has_errors(findings: Iterable[Finding]) -> bool:
 # --- entry points ------------------------------------------------------------------------------------------------
 
 
-def check_files(paths: Iterable[Path | str],
-                running_ids: Callable[[str], set[str]] | None = None) -> list[Finding]:
+class DeployedProcesses(Protocol):
+    """What a check learns from a database: the processes deployed, and where their running cases stand."""
+
+    def ids(self) -> list[str]: ...
+
+    def running_ids(self, process_id: str) -> set[str]: ...
+
+
+def check_files(paths: Iterable[Path | str], deployed: DeployedProcesses | None = None) -> list[Finding]:
     """Check BPMN files as they would be deployed. Form schemas are looked up in the bundled `bpmn/forms`, then in
     `forms/` beside the file, then beside the file itself (a later place wins, so a file brings its own forms).
-    `running_ids(process_id)`: the element ids the running cases of that process stand on (from a database)."""
+    `deployed` (a database's processes): a file is compared with the running cases of its process, and a file that
+    would start a new process is said to."""
     findings: list[Finding] = []
     for raw in paths:
         path = Path(raw)
@@ -139,16 +165,17 @@ def check_files(paths: Iterable[Path | str],
         running = None
         # A file that does not parse has nothing to compare with: _check says why it does not parse.
         with contextlib.suppress(DefinitionError):
-            running = running_ids(main_process_id(xml, path.name)) if running_ids is not None else None
-        findings.extend(_check(xml, path.name, forms, broken, running))
+            running = deployed.running_ids(main_process_id(xml, path.name)) if deployed is not None else None
+        findings.extend(_check(xml, path.name, forms, broken, running, deployed.ids() if deployed else ()))
     return findings
 
 
-def check_source(xml: str, file_name: str, forms: Mapping[str, Any],
-                 running_ids: set[str] | None = None) -> list[Finding]:
+def check_source(xml: str, file_name: str, forms: Mapping[str, Any], running_ids: set[str] | None = None,
+                 deployed_ids: Collection[str] = ()) -> list[Finding]:
     """Check one BPMN document; `forms` maps a schema file name (`acceptance.schema.json`) to its parsed JSON.
-    `running_ids`: the element ids that running instances of the currently deployed version stand on."""
-    return _check(xml, file_name, forms, {}, running_ids)
+    `running_ids`: the element ids that running instances of the currently deployed version stand on;
+    `deployed_ids`: the processes deployed (a file whose process is none of them would start a new one)."""
+    return _check(xml, file_name, forms, {}, running_ids, deployed_ids)
 
 
 def size_findings(xml: str, file_name: str, forms: Mapping[str, Any]) -> list[Finding]:
@@ -223,7 +250,7 @@ class _Report:
 
 
 def _check(xml: str, file_name: str, forms: Mapping[str, Any], broken: Mapping[str, str],
-           running_ids: set[str] | None) -> list[Finding]:
+           running_ids: set[str] | None, deployed_ids: Collection[str] = ()) -> list[Finding]:
     too_large = size_findings(xml, file_name, forms)
     if too_large:
         return too_large
@@ -239,16 +266,25 @@ def _check(xml: str, file_name: str, forms: Mapping[str, Any], broken: Mapping[s
     if _check_xsd(root, report):
         return report.findings  # SpiffWorkflow validates with the same schema: parsing would only repeat it
     _check_id_clashes(root, report)
+    _check_dialects(root, report)
+    _check_task_kinds(root, report)
     parsed = _parse(xml, file_name, forms, report)
     if parsed is not None:
         _check_user_tasks(parsed, forms, broken, report)
         _check_message_schemas(parsed, forms, broken, report)
+        if deployed_ids and parsed.process_id not in deployed_ids:
+            report.warning(None, "new-process",
+                           f"文件中的流程 id “{parsed.process_id}”与已部署的流程都不同："
+                           "部署后将新建一个流程（第 1 版），而不是已有流程的新版本，已有流程的案件不受影响。"
+                           "要更新已有流程，请保持流程 id 不变"
+                           f"（已部署：{'、'.join(sorted(deployed_ids))}）")
     _check_service_tasks(root, report)
     _check_expressions(root, report)
     _check_timers(root, report)
     _check_gateways(root, report)
     _check_messages(root, report)
     _drop_parse_errors_explained_elsewhere(report)
+    _explain_foreign_forms(root, report)
     if running_ids:
         present = {e.get("id") for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
         for removed in sorted(running_ids - present):
@@ -426,7 +462,8 @@ def _expressions(root: etree._Element) -> Iterator[tuple[str | None, str, str, s
             yield flow.get("id"), "条件", condition.text.strip(), "eval"
     for tag in _TIMER_EXPRESSIONS:
         for timer in root.iter(f"{{{BPMN_NS}}}{tag}"):
-            if (timer.text or "").strip():
+            # Bare ISO 8601 text is not an expression gone wrong but another modeller's spelling (_check_timers).
+            if (timer.text or "").strip() and not unquoted_timer(timer.text):
                 yield _owner_id(timer), "定时表达式", timer.text.strip(), "eval"
     for tag in ("loopCardinality", "completionCondition", "condition"):
         for element in root.iter(f"{{{BPMN_NS}}}{tag}"):
@@ -451,6 +488,39 @@ def _expressions(root: etree._Element) -> Iterator[tuple[str | None, str, str, s
             yield _owner_id(path), "关联表达式", path.text.strip(), "eval"
 
 
+def _check_dialects(root: etree._Element, report: _Report) -> None:
+    for found in foreign_settings(root, report.label):
+        report.add(found.element_id, cast(Severity, found.severity), found.code, found.message)
+
+
+def _explain_foreign_forms(root: etree._Element, report: _Report) -> None:
+    """A task without a form whose form was set for another engine: its "no form" finding says so."""
+    elsewhere = foreign_form_ids(root)
+    hint = ("；该任务的表单是按其他引擎的写法设置的（见该任务“带有 beian 不读取的设置”的提醒），"
+            f"请改用扩展属性 {FORM_PROPERTY}")
+    report.findings = [replace(f, message=f.message + hint)
+                       if f.code == "form-unset" and f.element_id in elsewhere else f for f in report.findings]
+
+
+# Task kinds the engine takes but nobody performs: SpiffWorkflow waits on them as manual tasks, which beian never
+# offers to anyone (a user task is offered to its lane's role), so every case reaching one stops there.
+_UNPERFORMED: Final = {"task": "任务（无类型）", "manualTask": "人工任务"}
+
+
+def _check_task_kinds(root: etree._Element, report: _Report) -> None:
+    for tag, kind in _UNPERFORMED.items():
+        for task in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            task_id = task.get("id")
+            report.error(task_id, "task-kind",
+                         f"{kind}{report.label(task_id)}没有人办理，也不会自动完成：案件到达这里就会一直停住。"
+                         "请在建模器中把它改为用户任务（放进角色泳道并指定表单），或服务任务（指定系统的服务）、"
+                         "脚本任务")
+    for task in root.iter(f"{{{BPMN_NS}}}businessRuleTask"):
+        task_id = task.get("id")
+        report.error(task_id, "task-kind", f"业务规则任务{report.label(task_id)}需要 DMN 决策表，系统不支持："
+                                           "请改用网关的条件或脚本任务")
+
+
 def _check_expressions(root: etree._Element, report: _Report) -> None:
     known = _known()
     python_builtins = set(dir(builtins))
@@ -458,10 +528,14 @@ def _check_expressions(root: etree._Element, report: _Report) -> None:
         label = report.label(element_id)
         flat = " ".join(source.split())  # one line: a script's line breaks would break the report's lines
         shown = flat if len(flat) <= 80 else flat[:77] + "…"
+        if mode == "eval" and (foreign := foreign_expression(source)):
+            report.error(element_id, "foreign-expression", f"元素{label}的{what}“{shown}”{foreign}")
+            continue
         try:
             tree = parse(source, mode)
         except ExpressionNotAllowed as exc:
-            report.error(element_id, "expression-syntax", f"元素{label}的{what}“{shown}”无法解析：{exc}")
+            report.error(element_id, "expression-syntax",
+                         f"元素{label}的{what}“{shown}”无法解析：{exc}{feel_hint(source)}")
             continue
         found = problems(source, mode, reserved=known.functions)
         if found:
@@ -492,6 +566,14 @@ def _check_timers(root: etree._Element, report: _Report) -> None:
         for tag in _TIMER_EXPRESSIONS:
             expression = definition.find(f"bpmn:{tag}", NS)
             if expression is None or not (expression.text or "").strip():
+                continue
+            if bare := unquoted_timer(expression.text):
+                report.error(event_id, "timer-unquoted",
+                             f"定时事件{report.label(event_id)}的时间“{bare}”没有加引号：这是 Camunda Modeler "
+                             "等按 ISO 8601 填写的写法，而 beian 的定时表达式是 Python 表达式，"
+                             "每个到达这里的案件都会出错。"
+                             "按工作日计算的法定期限请写 within_working_days(...)['due']；确实按自然日的，写成带引号的 "
+                             f"\"{bare}\"，并给事件加上扩展属性 {CALENDAR_DAYS_PROPERTY} = true")
                 continue
             literal = _day_duration_literal(expression.text.strip())
             if literal:

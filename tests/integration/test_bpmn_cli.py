@@ -37,6 +37,18 @@ def test_a_changed_file_is_deployed_as_a_new_version_beside_the_old(beian: Beian
         (1, False, "admin"), (2, True, "process-owner")]
 
 
+def test_a_file_whose_process_id_is_new_is_said_to_start_a_new_process(beian: Beian, tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "bpmn", tmp_path / "bpmn")
+    renamed = tmp_path / "bpmn" / "filing_application.bpmn"
+    renamed.write_text(renamed.read_text(encoding="utf-8").replace('"filing_application"', '"filing_application_v2"'),
+                       encoding="utf-8")
+    checked = beian.json("bpmn", "check", str(renamed))
+    assert [(f["code"], f["severity"]) for f in checked["findings"]] == [("new-process", "warning")]
+    deployed = beian("bpmn", "deploy", str(renamed), as_json=False)
+    assert "filing_application_v2 第 1 版（新流程，已部署）" in deployed.out
+    assert "[new-process]" in deployed.err and "“filing_application_v2”与已部署的流程都不同" in deployed.err
+
+
 def test_check_warns_diff_shows_and_migrate_previews_then_moves_a_running_case(beian: Beian, tmp_path: Path) -> None:
     case = beian.json("apply", str(ROOT / "examples" / "application.json"), now="2026-09-24T10:00+08:00")["case"]
     other = beian.json("apply", str(ROOT / "examples" / "application.json"), now="2026-09-24T11:00+08:00")["case"]

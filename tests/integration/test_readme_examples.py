@@ -88,4 +88,4 @@ def test_readme_block_runs_as_written(block: list[str], tmp_path: Path) -> None:
         assert "职业技能等级评价机构备案回执" in (tmp_path / "receipt.html").read_text(encoding="utf-8")
         assert not (tmp_path / "beian.sqlite3").exists()  # the tour kept to its practice database
     if before:
-        assert "filing_application 第 2 版（新部署）" in done.stdout and "已迁移 0 件" in done.stdout
+        assert "filing_application 第 2 版（已部署）" in done.stdout and "已迁移 0 件" in done.stdout

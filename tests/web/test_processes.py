@@ -220,6 +220,12 @@ def test_an_upload_of_another_process_is_refused(owner_site: Site) -> None:
     response = _upload(_owner(owner_site), "filing_application", "renewal.bpmn", xml)
     assert response.status_code == 422
     assert "process-mismatch" in response.text and "“renewal”" in _text(response.text)
+    # A process id deployed nowhere, uploaded on a process's page: refused the same way, not offered as a new process.
+    xml = (ROOT / "bpmn" / "filing_application.bpmn").read_text(encoding="utf-8")
+    renamed = xml.replace('"filing_application"', '"filing_application_v2"')
+    response = _upload(_owner(owner_site), "filing_application", "filing_application.bpmn", renamed)
+    assert response.status_code == 422
+    assert "process-mismatch" in response.text and "new-process" not in response.text
 
 
 def test_a_changed_bundled_file_deploys_a_new_version_audited(owner_site: Site) -> None:

@@ -27,9 +27,10 @@ class Processes(Capability):
         with self.uow() as uow:
             latest = uow.repo.latest_definition(source.process_id)
             if latest is not None and latest.sha256 == source.sha256:  # deployed already: checked then
-                return {"process": source.process_id, "version": latest.version, "deployed": False}
+                return {"process": source.process_id, "version": latest.version, "deployed": False,
+                        "new_process": False}
             findings = check_source(source.bpmn_xml, source.file_name, source.forms,
-                                    set(uow.repo.running_positions(source.process_id)))
+                                    set(uow.repo.running_positions(source.process_id)), uow.repo.process_ids())
             if has_errors(findings):
                 errors = [f.message for f in findings if f.severity == "error"]
                 raise DefinitionError(f"{source.file_name} 有 {len(errors)} 处错误，未部署：" + "；".join(errors),
@@ -45,7 +46,7 @@ class Processes(Capability):
                           f"部署流程 {source.process_id} 第 {version} 版（{source.file_name}）",
                           process=source.process_id, version=version, sha256=source.sha256)
             uow.commit()
-            return {"process": source.process_id, "version": version, "deployed": True}
+            return {"process": source.process_id, "version": version, "deployed": True, "new_process": latest is None}
 
     def versions(self, process_id: str) -> list[dict[str, Any]]:
         """Every deployed version of a process, oldest first, with its running and total instances."""
@@ -69,7 +70,8 @@ class Processes(Capability):
             process_id = main_process_id(xml, file_name)
         except DefinitionError:
             process_id = None  # the check itself reports why the file does not parse
-        return check_source(xml, file_name, forms, self.running_ids(process_id) if process_id else set())
+        return check_source(xml, file_name, forms, self.running_ids(process_id) if process_id else set(),
+                            self.ids())
 
     def running_ids(self, process_id: str) -> set[str]:
         """The element ids running cases of the process stand on (open tasks, armed timers, awaited messages)."""

@@ -5,31 +5,33 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.entrypoints.cli.common import LIVE, READS, SETUP, Parser, emit, open_app
 from adapters.entrypoints.cli.progress_bar import progress_bar
 
+if TYPE_CHECKING:
+    from workflows.bpmn_check import DeployedProcesses
 
-def _running_ids(args: argparse.Namespace) -> Callable[[str], set[str]] | None:
-    """What the running cases stand on, when there is a database to ask (a check needs none: a SQLite file that
-    does not exist yet is not created for it)."""
+
+def _deployed(args: argparse.Namespace) -> DeployedProcesses | None:
+    """The deployed processes and what their running cases stand on, when there is a database to ask (a check needs
+    none: a SQLite file that does not exist yet is not created for it)."""
     from adapters.outside.db import database_url
 
     url = database_url(args.db)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return None
-    return open_app(args).processes.running_ids
+    return open_app(args).processes
 
 
 def cmd_bpmn_check(args: argparse.Namespace) -> None:
     from tasks.errors import DefinitionError
     from workflows.bpmn_check import check_files, has_errors
 
-    findings = check_files(args.files, _running_ids(args))
+    findings = check_files(args.files, _deployed(args))
     errors = sum(f.severity == "error" for f in findings)
     result = {"files": list(args.files), "errors": errors, "warnings": len(findings) - errors,
               "findings": [f.to_dict() for f in findings]}
@@ -51,14 +53,15 @@ def cmd_bpmn_deploy(args: argparse.Namespace) -> None:
     from workflows.definitions import read_source
 
     app = open_app(args)
-    findings = check_files(args.files, app.processes.running_ids)
+    findings = check_files(args.files, app.processes)
     for f in findings:  # warnings do not stop a deployment, but the process owner reads them
         print(f"{f.file}：{'错误' if f.severity == 'error' else '提醒'} [{f.code}] {f.message}", file=sys.stderr)
     if has_errors(findings):
         raise DefinitionError(f"发现 {sum(f.severity == 'error' for f in findings)} 处错误，未部署任何文件")
     deployed = [app.processes.deploy(read_source(Path(path)), actor=args.user) for path in args.files]
     emit(args, {"deployed": deployed}, lambda v: "\n".join(
-        f"{d['process']} 第 {d['version']} 版" + ("（新部署）" if d["deployed"] else "（内容未变，未部署）")
+        f"{d['process']} 第 {d['version']} 版" + ("（新流程，已部署）" if d.get("new_process") else "（已部署）"
+                                                 if d["deployed"] else "（内容未变，未部署）")
         for d in v["deployed"]))
 
 

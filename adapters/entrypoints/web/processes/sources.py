@@ -180,7 +180,9 @@ def assemble(service: Beian, process_id: str, xml: str, sent_name: str, uploaded
             elif (bundled := _bundled_form(name)) is not None:
                 forms[name] = bundled
     unused = sorted(set(uploaded_forms) - set(forms))
-    findings.extend(service.processes.check(xml, file_name, forms))
+    # On a process's own page a file of another process is refused above (process-mismatch), not a new process.
+    findings.extend(f for f in service.processes.check(xml, file_name, forms)
+                    if not (f.code == "new-process" and found is not None and found != process_id))
     candidate = Candidate(process_id, xml, file_name, sent_name, forms, _ordered(findings), unused_forms=unused)
     if not has_errors(candidate.findings):
         parsed = parse_definition(process_id, xml, file_name, forms)
