@@ -47,6 +47,8 @@ warnings (deployable, but probably wrong)
                       properties is also named on the task's form-unset finding)
   new-process         the file's process id is none of the deployed ones: it would start a new process, not a new
                       version (said only where a database is asked)
+  running-case-fails  (error, with a database) the file tried on a running case of its process, migrated inside a
+                      transaction that is rolled back: the new diagram fails on it (workflows/service/rehearsal.py)
   running-id-removed  an element that running instances of the deployed version stand on is gone in this file:
                       they cannot be migrated onto it as they are
 """
@@ -142,6 +144,8 @@ class DeployedProcesses(Protocol):
 
     def running_ids(self, process_id: str) -> set[str]: ...
 
+    def running_case_findings(self, xml: str, file_name: str, forms: Mapping[str, Any]) -> list[Finding]: ...
+
 
 def check_files(paths: Iterable[Path | str], deployed: DeployedProcesses | None = None) -> list[Finding]:
     """Check BPMN files as they would be deployed. Form schemas are looked up in the bundled `bpmn/forms`, then in
@@ -166,7 +170,10 @@ def check_files(paths: Iterable[Path | str], deployed: DeployedProcesses | None 
         # A file that does not parse has nothing to compare with: _check says why it does not parse.
         with contextlib.suppress(DefinitionError):
             running = deployed.running_ids(main_process_id(xml, path.name)) if deployed is not None else None
-        findings.extend(_check(xml, path.name, forms, broken, running, deployed.ids() if deployed else ()))
+        found = _check(xml, path.name, forms, broken, running, deployed.ids() if deployed else ())
+        if deployed is not None and not has_errors(found):
+            found += deployed.running_case_findings(xml, path.name, forms)
+        findings.extend(found)
     return findings
 
 

@@ -230,7 +230,10 @@ def run_step(uow: UnitOfWork, case_id: str, event: Event, actor: str) -> StepCon
     _attach_engine(workflow, ctx)
 
     def step() -> None:
-        _run_engine(workflow, ctx)
+        # Timers that fell due fire before the event, so no one beats a deadline that passed; an event that takes
+        # the state as it is (a migration: the old version may be what fails) says so with `engine_first`.
+        if getattr(event, "engine_first", True):
+            _run_engine(workflow, ctx)
         event.apply(workflow, ctx)
         _run_engine(workflow, ctx)
 

@@ -19,7 +19,7 @@ the reason; they finish on their own version.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
@@ -186,6 +186,9 @@ class CasePlan:
     status: str
     positions: list[Position] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What moving does besides the positions, found by doing it (workflows/service/rehearsal.py): a released
+    claim."""
 
     @property
     def migratable(self) -> bool:
@@ -193,7 +196,8 @@ class CasePlan:
 
     def to_dict(self) -> dict[str, Any]:
         return {"case_id": self.case_id, "status": self.status, "migratable": self.migratable,
-                "problems": list(self.problems), "positions": [asdict(p) for p in self.positions]}
+                "problems": list(self.problems), "notes": list(self.notes),
+                "positions": [asdict(p) for p in self.positions]}
 
 
 class _WorkflowDiff(WorkflowDiff):
@@ -256,8 +260,19 @@ def plan_case(case_id: str, status: str, workflow: BpmnWorkflow, new: ParsedDefi
                 # repeat work: the process owner must decide, not the migration.
                 plan.problems.append(f"{where}在新版本中类型已改变（{type_label(task.task_spec)} → "
                                      f"{type_label(target)}）")
+            elif target is not None and _has_boundary_events(task.task_spec) != _has_boundary_events(target):
+                # SpiffWorkflow puts a task with boundary events under a split of its own; the case's tree has the
+                # task where the old diagram put it, and the next completion fails ("BoundaryEventSplit was not
+                # reached"). The case moves once it has left this step.
+                added = "增加" if _has_boundary_events(target) else "去掉"
+                plan.problems.append(f"{where}在新版本中{added}了边界事件（如期限届满提醒）：停在该环节上的案件"
+                                     "无法原样迁移，请在该环节办结后再迁移")
     plan.positions.sort(key=lambda p: p.bpmn_id)
     return plan
+
+
+def _has_boundary_events(spec: Any) -> bool:
+    return any(str(getattr(before, "name", "")).endswith(".BoundaryEventSplit") for before in spec.inputs)
 
 
 def _task_changes(task: Task, target: Any, diff: _WorkflowDiff) -> list[str]:
@@ -290,7 +305,7 @@ def _position(task: Task, target: Any, removed: bool, changes: list[str]) -> Pos
         else:
             detail = f"到期时间不变：{_due_text(task)}"
     elif kind == "待办":
-        kept = "认领人、已有数据与法定期限不变"
+        kept = "已有数据与法定期限不变；认领人不变，除非办理角色或机关改变"
         detail = f"待办保留，新版本修改了：{'、'.join(changes)}（{kept}）" if changes else f"待办保留（{kept}）"
     else:
         detail = "继续等待" + ("；新版本修改了：" + "、".join(changes) if changes else "")
@@ -311,7 +326,11 @@ def _timer_changed(spec: Any, target: Any) -> bool:
 
 @dataclass(frozen=True)
 class MigrateTo:
-    """The event that moves a case to another version of its process, inside the case's own step."""
+    """The event that moves a case to another version of its process, inside the case's own step. It applies to
+    the state as it is (`engine_first`): a case that the old version failed on is moved before its engine runs
+    again, and then runs on the new version."""
+
+    engine_first: ClassVar[bool] = False
 
     source_definition_id: int
     source_version: int

@@ -85,6 +85,13 @@ class Repository:
                 counts.setdefault(bpmn_id, set()).add(instance_id)
         return {bpmn_id: len(ids) for bpmn_id, ids in counts.items()}
 
+    def running_positions_of(self, instance_id: int) -> set[str]:
+        """The BPMN element ids one case stands on (open tasks, armed timers, awaited messages)."""
+        found: set[str] = set()
+        for table in (HumanTask, Timer, MessageWait):
+            found.update(self.session.scalars(select(table.bpmn_id).where(table.instance_id == instance_id)))
+        return found
+
     def running_instances(self, definition_id: int) -> list[Instance]:
         return list(self.session.scalars(select(Instance).where(Instance.definition_id == definition_id,
                                                                 Instance.completed_at.is_(None))

@@ -3,19 +3,21 @@ file against the cases running on its process, diff two versions, and migrate ru
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from adapters.outside.db import ProcessDefinition
+from adapters.outside.db import Instance, ProcessDefinition
 from adapters.outside.repository import UnitOfWork
-from tasks.errors import BeianError, DefinitionError, InvalidInput, NotFound
+from tasks.errors import DefinitionError, InvalidInput, NotFound
 from workflows import clock
 from workflows.bpmn_check import Finding, check_source, has_errors, size_findings
-from workflows.definitions import DefinitionSource, main_process_id
+from workflows.definitions import DefinitionSource, main_process_id, parse_definition, source_digest
 from workflows.engine import definition_of
+from workflows.messages import MESSAGES
 from workflows.migration import CasePlan, MigrateTo, plan_case, version_diff
 from workflows.on_progress import OnProgress, no_progress
 from workflows.service.base import Capability, audit_system, local
+from workflows.service.rehearsal import rehearse
 from workflows.state import load_state
 
 
@@ -23,18 +25,27 @@ class Processes(Capability):
     """The deployed BPMN processes and their versions."""
 
     def deploy(self, source: DefinitionSource, actor: str) -> dict[str, Any]:
-        """Deploy a new version, after the same checks as `beian bpmn check`: a file with errors is refused."""
-        with self.uow() as uow:
+        """Deploy a new version, after the same checks as `beian bpmn check` (the running cases tried on it
+        included): a file with errors is refused."""
+        with self.reading() as uow:
             latest = uow.repo.latest_definition(source.process_id)
             if latest is not None and latest.sha256 == source.sha256:  # deployed already: checked then
                 return {"process": source.process_id, "version": latest.version, "deployed": False,
                         "new_process": False}
-            findings = check_source(source.bpmn_xml, source.file_name, source.forms,
-                                    set(uow.repo.running_positions(source.process_id)), uow.repo.process_ids())
-            if has_errors(findings):
-                errors = [f.message for f in findings if f.severity == "error"]
-                raise DefinitionError(f"{source.file_name} 有 {len(errors)} 处错误，未部署：" + "；".join(errors),
-                                      problems=errors)
+            running, deployed = set(uow.repo.running_positions(source.process_id)), uow.repo.process_ids()
+        # Checked before the deploying transaction opens: trying the running cases needs a transaction of its own.
+        findings = check_source(source.bpmn_xml, source.file_name, source.forms, running, deployed)
+        if not has_errors(findings):
+            findings += self.running_case_findings(source.bpmn_xml, source.file_name, source.forms)
+        if has_errors(findings):
+            errors = [f.message for f in findings if f.severity == "error"]
+            raise DefinitionError(f"{source.file_name} 有 {len(errors)} 处错误，未部署：" + "；".join(errors),
+                                  problems=errors)
+        with self.uow() as uow:
+            latest = uow.repo.latest_definition(source.process_id)  # again: another deployment may have come first
+            if latest is not None and latest.sha256 == source.sha256:
+                return {"process": source.process_id, "version": latest.version, "deployed": False,
+                        "new_process": False}
             version = (latest.version + 1) if latest else 1
             row = ProcessDefinition(process_id=source.process_id, version=version, name=source.name,
                                     file_name=source.file_name, bpmn_xml=source.bpmn_xml, forms=source.forms,
@@ -70,8 +81,53 @@ class Processes(Capability):
             process_id = main_process_id(xml, file_name)
         except DefinitionError:
             process_id = None  # the check itself reports why the file does not parse
-        return check_source(xml, file_name, forms, self.running_ids(process_id) if process_id else set(),
-                            self.ids())
+        findings = check_source(xml, file_name, forms, self.running_ids(process_id) if process_id else set(),
+                                self.ids())
+        if not has_errors(findings):
+            findings += self.running_case_findings(xml, file_name, forms)
+        return findings
+
+    def running_case_findings(self, xml: str, file_name: str, forms: Mapping[str, Any]) -> list[Finding]:
+        """The file tried on the running cases of its process before it is deployed: inside a transaction that is
+        rolled back, the file becomes the next version and one case for each place cases stand on (at most
+        REHEARSED_CASES) is migrated to it and tried on from there (workflows/service/rehearsal.py). The new
+        diagram failing on a case is an error naming the element and the case. A case the diagrams do not allow
+        to move as it stands is not: it finishes on its version (the migration preview lists it)."""
+        try:
+            process_id = main_process_id(xml, file_name)
+            parsed = parse_definition(process_id, xml, file_name, dict(forms))
+        except DefinitionError:
+            return []  # the static check says why
+        findings: list[Finding] = []
+        with self.uow() as uow:  # never committed
+            latest = uow.repo.latest_definition(process_id)
+            if latest is None:
+                return []
+            running = _one_per_place(uow, uow.repo.running_instances(latest.id))
+            if not running:
+                return []
+            row = ProcessDefinition(process_id=process_id, version=latest.version + 1, name=parsed.name,
+                                    file_name=file_name, bpmn_xml=xml, forms=dict(forms),
+                                    sha256=source_digest(xml, dict(forms)), deployed_at=clock.now(),
+                                    deployed_by="check")
+            uow.repo.add(row)
+            uow.session.flush()
+            old, new = definition_of(uow, latest.id), definition_of(uow, row.id)
+            event = MigrateTo(latest.id, latest.version, row.id, row.version, new)
+            for instance in running:
+                case_id, where = instance.case_id, _places(uow, instance)
+                workflow = load_state(instance.state, old.spec, old.subprocess_specs)
+                if not plan_case(case_id, instance.status, workflow, new).migratable:
+                    continue
+                savepoint = uow.session.begin_nested()
+                try:
+                    tried = rehearse(uow, case_id, event, "check")
+                finally:
+                    savepoint.rollback()
+                findings += [Finding(file_name, failure.element_id, "error", "running-case-fails",
+                                     f"运行中的案件 {case_id}（停在{where}）在新版本上试运行：{failure.message}")
+                             for failure in tried.failures]
+        return findings
 
     def running_ids(self, process_id: str) -> set[str]:
         """The element ids running cases of the process stand on (open tasks, armed timers, awaited messages)."""
@@ -140,16 +196,22 @@ class Processes(Capability):
                 plans.append(plan_case(instance.case_id, instance.status, workflow, new_definition))
             on_progress(len(running), len(running), "核对运行中的案件")
         migrated: list[str] = []
-        if not dry_run:
-            for moved, plan in enumerate(plans):
-                on_progress(moved, len(plans), "迁移案件")
-                if not plan.migratable:
-                    continue
-                try:
-                    self._step(plan.case_id, event, actor)
+        # Each case the diagrams allow to move is moved for real in its own transaction and tried on from there
+        # (workflows/service/rehearsal.py); a preview rolls it back, a migration keeps it only without problems.
+        what = "试迁移案件" if dry_run else "迁移案件"
+        for moved, plan in enumerate(plans):
+            on_progress(moved, len(plans), what)
+            if not plan.migratable:
+                continue
+            with self.uow() as uow:
+                rehearsal = rehearse(uow, plan.case_id, event, actor)
+                plan.problems.extend(rehearsal.problems)
+                plan.notes.extend(rehearsal.released)
+                if not dry_run and plan.migratable:
+                    uow.commit()
                     migrated.append(plan.case_id)
-                except BeianError as exc:
-                    plan.problems.append(str(exc))
+        on_progress(len(plans), len(plans), what)
+        if not dry_run:
             with self.uow() as uow:
                 audit_system(uow, actor, "process_migration",
                               f"迁移流程 {process_id}：第 {from_version} 版 → 第 {to_version} 版，"
@@ -157,8 +219,31 @@ class Processes(Capability):
                               process=process_id, from_version=from_version, to_version=to_version,
                               migrated=migrated)
                 uow.commit()
-            on_progress(len(plans), len(plans), "迁移案件")
         return {"process": process_id, "from_version": from_version, "to_version": to_version, "dry_run": dry_run,
                 "cases": [plan.to_dict() for plan in plans], "migrated": migrated,
                 "migratable": sum(1 for plan in plans if plan.migratable),
                 "blocked": sum(1 for plan in plans if not plan.migratable)}
+
+
+REHEARSED_CASES = 20
+"""Running cases a check tries the new version on: one per distinct place cases stand on, oldest first."""
+
+
+def _places(uow: UnitOfWork, instance: Instance) -> str:
+    """Where a case stands, as a person names it: its open tasks, armed timers and awaited messages."""
+    names = [f"“{t.name}”" for t in uow.repo.human_tasks(instance.id)]
+    names += [f"“{t.name}”" for t in uow.repo.timers(instance.id)]
+    names += [f"“等待{MESSAGES.get(w.message, w.message)}”" for w in uow.repo.message_waits(instance.id)]
+    return "、".join(names) or "（无）"
+
+
+def _one_per_place(uow: UnitOfWork, instances: Sequence[Instance]) -> list[Instance]:
+    """The first case standing on each distinct set of places (with its region: expressions read the region's
+    settings), at most REHEARSED_CASES: cases standing on the same steps take the same ways on."""
+    chosen: dict[tuple[str, frozenset[str]], Instance] = {}
+    for instance in instances:
+        key = (instance.region, frozenset(uow.repo.running_positions_of(instance.id)))
+        chosen.setdefault(key, instance)
+        if len(chosen) >= REHEARSED_CASES:
+            break
+    return list(chosen.values())

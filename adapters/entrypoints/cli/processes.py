@@ -108,6 +108,7 @@ def cmd_bpmn_migrate(args: argparse.Namespace) -> None:
             lines.append(f"{case['case_id']}（{mark}）")
             lines += [f"  {p['kind']} {p['name']}（{p['bpmn_id']}）：{p['detail']}" for p in case["positions"]]
             lines += [f"  原因：{problem}" for problem in case["problems"]]
+            lines += [f"  另：{note}" for note in case.get("notes", [])]
         head = (f"{v['process']} 第 {v['from_version']} 版 → 第 {v['to_version']} 版"
                 + ("（预览，未作任何更改）" if v["dry_run"] else ""))
         left = len(v["cases"]) - len(v["migrated"])
