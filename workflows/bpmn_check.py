@@ -47,6 +47,8 @@ warnings (deployable, but probably wrong)
                       properties is also named on the task's form-unset finding)
   new-process         the file's process id is none of the deployed ones: it would start a new process, not a new
                       version (said only where a database is asked)
+  deadline-days       a user task's deadlineWorkingDays that is not a whole number of days in 1..365 (error), or set
+                      beside a `deadline` variable, which wins (warning)
   running-case-fails  (error, with a database) the file tried on a running case of its process, migrated inside a
                       transaction that is rolled back: the new diagram fails on it (workflows/service/rehearsal.py)
   running-id-removed  an element that running instances of the deployed version stand on is gone in this file:
@@ -89,10 +91,13 @@ from workflows.bpmn_dialects import (
 )
 from workflows.definitions import (
     ARTICLE_KEY_PROPERTY,
+    DEADLINE_DAYS_PROPERTY,
+    DEADLINE_PROPERTY,
     FORM_PROPERTY,
     JURISDICTION_PROPERTY,
     JURISDICTION_SETTING,
     JURISDICTION_SETTINGS,
+    MAX_DEADLINE_DAYS,
     ParsedDefinition,
     UserTaskInfo,
     bpmn_dir,
@@ -389,6 +394,29 @@ def _check_user_tasks(parsed: ParsedDefinition, forms: Mapping[str, Any], broken
                                                             "办理页面不会标出这些须核对的内容")
         _check_citation(info, label, report)
         _check_jurisdiction(info, label, report)
+        _check_deadline_days(parsed, info, label, report)
+
+
+def _check_deadline_days(parsed: ParsedDefinition, info: UserTaskInfo, label: str, report: _Report) -> None:
+    written = _user_task_property(parsed, info.bpmn_id, DEADLINE_DAYS_PROPERTY)
+    if written is None:
+        return
+    if info.deadline_days is None:
+        report.error(info.bpmn_id, "deadline-days", f"用户任务{label}的期限 {DEADLINE_DAYS_PROPERTY}=“{written}”"
+                                                    f"应为 1 至 {MAX_DEADLINE_DAYS} 之间的整数（工作日数）")
+    elif info.deadline_variable:
+        report.warning(info.bpmn_id, "deadline-days", f"用户任务{label}同时设置了期限变量 {DEADLINE_PROPERTY}"
+                                                      f"（{info.deadline_variable}）和 {DEADLINE_DAYS_PROPERTY}："
+                                                      "以期限变量为准，工作日数不起作用")
+
+
+def _user_task_property(parsed: ParsedDefinition, bpmn_id: str, name: str) -> str | None:
+    for spec in (parsed.spec, *parsed.subprocess_specs.values()):
+        task_spec = spec.task_specs.get(bpmn_id)
+        if task_spec is not None:
+            value = (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get(name)
+            return None if value is None else str(value)
+    return None
 
 
 def _check_jurisdiction(info: UserTaskInfo, label: str, report: _Report) -> None:

@@ -30,6 +30,9 @@ from tasks.roles import role_for_lane
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 DEADLINE_PROPERTY = "deadline"
+# A deadline set in the modeller: this many working days from the day the task opens (the official calendar).
+DEADLINE_DAYS_PROPERTY = "deadlineWorkingDays"
+MAX_DEADLINE_DAYS = 365
 ARTICLE_PROPERTY = "article"
 # A citation key (tasks/articles.py ARTICLE_KEYS) resolved in the case's region, instead of a literal `article`.
 ARTICLE_KEY_PROPERTY = "articleKey"
@@ -77,6 +80,8 @@ class UserTaskInfo:
     jurisdiction: str
     context: tuple[str, ...] = ()
     article_key: str | None = None
+    deadline_days: int | None = None
+    """`deadlineWorkingDays`: the deadline counted from the day the task opens (when no `deadline` variable)."""
 
     def jurisdiction_in(self, region_code: str) -> str:
         return jurisdiction_in(self.jurisdiction, region_code)
@@ -165,6 +170,7 @@ def parse_definition(process_id: str, xml: str, file_name: str, forms: dict[str,
                 article_key=props.get(ARTICLE_KEY_PROPERTY),
                 jurisdiction=props.get(JURISDICTION_PROPERTY, "case"),
                 context=tuple(v.strip() for v in props.get(CONTEXT_PROPERTY, "").split(",") if v.strip()),
+                deadline_days=deadline_days(props.get(DEADLINE_DAYS_PROPERTY)),
             )
         if isinstance(task_spec, CatchingEvent):
             definition = task_spec.event_definition
@@ -173,6 +179,15 @@ def parse_definition(process_id: str, xml: str, file_name: str, forms: dict[str,
                 if isinstance(event, MessageEventDefinition):
                     parsed.messages.add(event.name)
     return parsed
+
+
+def deadline_days(written: str | None) -> int | None:
+    """`deadlineWorkingDays` as a number of days, or None when unset or not a whole number in 1..MAX_DEADLINE_DAYS
+    (the check says why)."""
+    text = (written or "").strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_DEADLINE_DAYS:
+        return None
+    return int(text)
 
 
 def _all_task_specs(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> list[Any]:

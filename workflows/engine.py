@@ -311,11 +311,16 @@ def _sync_human_tasks(workflow: BpmnWorkflow, ctx: StepContext) -> None:
         info = ctx.definition.user_tasks.get(task.task_spec.bpmn_id)
         if info is None:
             continue
+        row = existing.get(task_id)
         deadline = deadline_of(task, info.deadline_variable)
+        if deadline is None and info.deadline_days:
+            # Counted from the day the task opened, again at every step: a provisional deadline becomes exact once
+            # the year's official calendar is loaded.
+            opened = (row.created_at if row is not None else ctx.now).astimezone(SHANGHAI).date()
+            deadline = ctx.calendar.within_working_days(opened, info.deadline_days).to_dict()
         due_at = datetime.fromisoformat(deadline["due"]) if deadline else None
         jurisdiction = info.jurisdiction_in(ctx.instance.region)
         authority = authority_of(ctx.instance.region, ctx.instance.authority_level, jurisdiction)
-        row = existing.get(task_id)
         if row is None or row.authority != authority:  # who may see the case, for lists of cases (CaseAuthority)
             ctx.repo.note_authority(ctx.case_id, authority)
         if row is not None:  # still open; its deadline may have been recomputed, its version migrated
