@@ -31,7 +31,7 @@ def test_init_twice_deploys_once_and_a_changed_file_becomes_a_new_version(tmp_pa
     monkeypatch.setenv("BEIAN_BPMN_DIR", str(bpmn_copy))
     cli = Beian(tmp_path / "versions.sqlite3")
     first = cli.json("init")["definitions"]
-    assert {"process": "filing_application", "version": 1, "deployed": True} in first
+    assert {"process": "filing_application", "version": 1, "deployed": True, "new_process": True} in first
     assert all(d["version"] == 1 and d["deployed"] for d in first)
     assert not any(d["deployed"] for d in cli.json("init")["definitions"])
     old_case = apply(cli, write_json, application)
@@ -41,7 +41,7 @@ def test_init_twice_deploys_once_and_a_changed_file_becomes_a_new_version(tmp_pa
     path.write_text(path.read_text(encoding="utf-8").replace('name="受理审查"', 'name="受理审查（新版）"'),
                     encoding="utf-8")
     assert [d for d in cli.json("init")["definitions"] if d["deployed"]] == [
-        {"process": "filing_application", "version": 2, "deployed": True}]
+        {"process": "filing_application", "version": 2, "deployed": True, "new_process": False}]
     new_case = apply(cli, write_json, application)
     assert task(cli, old_case, "acceptance")["name"] == "受理审查"
     assert task(cli, new_case, "acceptance")["name"] == "受理审查（新版）"

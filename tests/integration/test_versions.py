@@ -29,7 +29,8 @@ def test_new_cases_take_the_new_version_and_running_ones_keep_theirs(backend_url
         changed.write_text(changed.read_text(encoding="utf-8").replace(
             'name="受理审查"', 'name="受理审查（新版）"', 1), encoding="utf-8")
         deployed = app.processes.deploy(read_source(changed), actor="process-owner")
-        assert deployed == {"process": "filing_application", "version": 2, "deployed": True}
+        assert deployed == {"process": "filing_application", "version": 2, "deployed": True,
+                            "new_process": False}
         # the same content: no version 3
         assert app.processes.deploy(read_source(changed), actor="process-owner")["deployed"] is False
 

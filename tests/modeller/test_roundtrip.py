@@ -150,7 +150,8 @@ def test_a_filing_runs_the_same_on_the_saved_version(round_tripped: Path, tmp_pa
             original_case = app.cases.apply(application, received_at=received)["case"]
             deployed = app.processes.deploy(read_source(round_tripped / "filing_application.bpmn"),
                                             actor="process-owner")
-            assert deployed == {"process": "filing_application", "version": 2, "deployed": True}
+            assert deployed == {"process": "filing_application", "version": 2, "deployed": True,
+                                "new_process": False}
             saved_case = app.cases.apply(application, received_at=received)["case"]
         versions = {v["version"]: v["running"] for v in app.processes.versions("filing_application")}
         assert versions == {1: 1, 2: 1}
@@ -195,3 +196,15 @@ def test_bpmnlint_catches_an_unnamed_user_task(node: str, tmp_path: Path) -> Non
                           cwd=TOOLS, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode != 0
     assert re.search(r"acceptance\s+error\s+Element is missing label/name\s+label-required", done.stdout), done.stdout
+
+
+def test_the_web_modellers_typed_save_is_the_plain_save(node: str, round_tripped: Path, tmp_path: Path) -> None:
+    """The web modeller reads the spiffworkflow extensions with its moddle descriptor (tools/bpmnio/src/
+    spiffworkflow.json, so its properties panel can edit them): what it saves is byte for byte what the plain
+    bpmn.io save above writes, which is proven lossless for the engine."""
+    for path in BUNDLED:
+        target = tmp_path / path.name
+        done = subprocess.run([node, str(TOOLS / "roundtrip.mjs"), "--spiffworkflow", str(path), str(target)],
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, f"the typed open/save of {path.name} warned:\n{done.stderr}"
+        assert target.read_bytes() == (round_tripped / path.name).read_bytes(), path.name

@@ -347,10 +347,18 @@ def test_the_modeller_page_loads_the_bundle_or_says_how_to_install_it(owner_site
     monkeypatch.setattr(processes, "BUNDLE", tmp_path / "missing.js")
     page = client.get("/processes/filing_application/modeller")
     assert page.status_code == 200
-    assert "npm ci --prefix tools/bpmnio" in _text(page.text) and "bpmn-modeler" not in page.text
+    assert "npm ci --prefix tools/bpmnio" in _text(page.text) and "beian-modeller/modeller.js" not in page.text
     monkeypatch.setattr(processes, "BUNDLE", Path(__file__))  # any existing file stands for the installed bundle
     page = client.get("/processes/filing_application/modeller")
-    assert "/static/vendor/bpmn-js/bpmn-modeler.production.min.js" in page.text
+    assert "/static/vendor/beian-modeller/modeller.js" in page.text
+    catalogue = json.loads(html.unescape(re.search(
+        r'<script type="application/json" id="modeller-catalogue">(.*?)</script>', page.text, re.S).group(1)))
+    assert {"key": "intake", "label": "受理人员"} in catalogue["roles"]
+    assert "系统" not in [role["label"] for role in catalogue["roles"]], "nobody does a task in the system's lane"
+    assert {"file": "acceptance.schema.json", "title": "受理审查"} in catalogue["forms"]
+    assert all(not f["file"].endswith(".message.schema.json") for f in catalogue["forms"])
+    assert {"name": "escalate", "parameters": [{"name": "reason", "required": True},
+                                               {"name": "article", "required": False}]} in catalogue["operators"]
     assert 'data-xml-url="/processes/filing_application/versions/1.bpmn"' in page.text
     assert f'data-csrf-token="{csrf(page.text)}"' in page.text
 

@@ -31,6 +31,7 @@ from adapters.entrypoints.web.base import (
     read_form,
 )
 from adapters.entrypoints.web.diagram import DiagramError, diagram_for, drawn_ids, viewer_installed
+from adapters.entrypoints.web.processes.catalogue import modeller_catalogue
 from adapters.entrypoints.web.processes.sources import (
     Candidate,
     assemble,
@@ -50,7 +51,7 @@ from workflows.operators import STATUSES
 from workflows.service import Beian
 
 PageFn = Callable[..., HTMLResponse]
-BUNDLE = STATIC / "vendor" / "bpmn-js" / "bpmn-modeler.production.min.js"
+BUNDLE = STATIC / "vendor" / "beian-modeller" / "modeller.js"  # tools/bpmnio/build-modeller.mjs
 NOT_AN_OWNER = "只有流程管理员可以查看和修改流程图、部署新版本和迁移案件；如需此权限请联系系统管理员"
 SEVERITY_LABELS = {"error": "错误", "warning": "警告"}
 OUTCOME_LABELS = {"unchanged": "不变", "changed": "有变化", "removed": "已删除"}
@@ -257,7 +258,8 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         shown = stored_version(service, process_id, version)
         latest = stored_version(service, process_id)
         return page(request, "modeller.html", process=process_id, label=process_label(process_id, shown.name),
-                    shown=shown, latest=latest.version, installed=BUNDLE.is_file())
+                    shown=shown, latest=latest.version, installed=BUNDLE.is_file(),
+                    catalogue=modeller_catalogue(shown.forms))
 
     def json_request(request: Request) -> tuple[Caseworker, dict[str, Any]] | JSONResponse:
         """The signed-in owner and the JSON body, after the CSRF header check; or the JSON error to answer."""

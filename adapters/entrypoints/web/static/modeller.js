@@ -1,5 +1,6 @@
-// The process owners' modeller page: bpmn-js (the bpmn.io Modeler, loaded before this file as the global BpmnJS)
-// edits a deployed version of a diagram; "检查" sends the saved XML to the server's check and marks every element
+// The process owners' modeller page: bpmn-js (the bpmn.io Modeler with its properties panel and beian's groups,
+// loaded before this file as window.BeianModeler from static/vendor/beian-modeller/, built by tools/bpmnio) edits a
+// deployed version of a diagram; "检查" sends the saved XML to the server's check and marks every element
 // with a finding on the canvas (a marker and an overlay with the message); "部署" sends it to be checked again and
 // deployed. Every request carries the session's CSRF token in the X-CSRF-Token header.
 //
@@ -23,12 +24,15 @@
     status.className = kind || '';
   }
 
-  if (typeof window.BpmnJS !== 'function') {
+  if (typeof window.BeianModeler !== 'function') {
     say('网页建模器（bpmn-js）未能载入：请运行 npm ci --prefix tools/bpmnio 后刷新本页', 'error');
     return;
   }
 
-  var modeler = new window.BpmnJS({ container: '#modeller-canvas' });
+  // The choices of the properties panel (roles, forms, articles, …), embedded by the server as JSON.
+  var catalogue = JSON.parse(document.getElementById('modeller-catalogue').textContent);
+  var modeler = window.BeianModeler({ container: '#modeller-canvas', panel: '#modeller-properties',
+    catalogue: catalogue });
   window.beianModeler = modeler; // for the browser tests, which drive bpmn-js through its own API
   var marked = [];
   var SEVERITY = { error: '错误', warning: '警告' };

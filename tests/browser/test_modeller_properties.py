@@ -1,0 +1,181 @@
+"""The modeller's properties panel in real Chromium (issue 17): a process owner drops a plain task on a flow, turns it
+into a user task with bpmn-js's own replace menu, and in the panel's 办理设置 picks its role (the task moves into
+that lane), a form and a deadline of 7 working days — all clicks, no XML. The check passes, the version deploys, a
+running case migrates to it and reaches the new task: with that role, that form, and its deadline computed on the
+official calendar. A timer set to working days in 定时设置 is written as the engine reads it.
+
+The bundle comes from `npm ci --prefix tools/bpmnio` (tools/bpmnio/build-modeller.mjs); without it these tests skip
+locally and fail on CI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.entrypoints.web.processes.pages import BUNDLE
+from tests.conftest import EXAMPLE_APPLICATION, _on_ci
+from tests.support.scenarios import open_task
+from tests.support.served import Served, served_site, sign_in
+from workflows.service import Beian
+
+OWNER = "zhou.liu"
+NEW_TASK = "法制审核"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def bundle_installed() -> None:
+    if BUNDLE.is_file():
+        return
+    missing = f"the web modeller bundle is missing ({BUNDLE}): run `npm ci --prefix tools/bpmnio --no-audit --no-fund`"
+    if _on_ci():
+        pytest.fail(f"{missing} but CI=true: CI must run the modeller in the browser", pytrace=False)
+    pytest.skip(missing)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[Beian, Served]]:
+    with served_site(tmp_path / "beian.sqlite3", {OWNER: ("周流程", ["process_owner"], "510000")}) as site:
+        yield site
+
+
+def _open_modeller(page: Any, served: Served) -> None:
+    sign_in(page, served, OWNER, "/processes/filing_application/modeller")
+    page.wait_for_selector("#modeller[data-ready=true]", timeout=20000)
+
+
+def _plain_task_on_the_expert_pass_flow(page: Any) -> str:
+    """A palette task dropped between the expert review's 通过 branch and the next gateway: the flow now ends on it
+    and it leads on (what dropping a shape on a flow does, done through bpmn-js's modeling API)."""
+    return str(page.evaluate("""(name) => {
+        const modeler = window.beianModeler;
+        const registry = modeler.get('elementRegistry');
+        const modeling = modeler.get('modeling');
+        const flow = registry.get('flow_expert_passed');
+        const next = registry.get('needs_site_inspection');
+        const source = registry.get('expert_result');
+        const task = modeler.get('elementFactory').createShape({ type: 'bpmn:Task' });
+        const at = { x: (source.x + next.x) / 2 + 50, y: source.y + source.height / 2 };
+        const created = modeling.createShape(task, at, source.parent);
+        modeling.updateLabel(created, name);
+        modeling.reconnectEnd(flow, created, { x: created.x, y: created.y + created.height / 2 });
+        modeling.connect(created, next);
+        return created.id;
+    }""", NEW_TASK))
+
+
+def _click(page: Any, element_id: str) -> None:
+    """Zoom to 100 % on the element, as a person does before working on one step of a large diagram, and click
+    the middle of its shape."""
+    box = page.evaluate("""(id) => {
+        const modeler = window.beianModeler;
+        const canvas = modeler.get('canvas');
+        const element = modeler.get('elementRegistry').get(id);
+        canvas.zoom(1);
+        canvas.scrollToElement(element, { top: 200, left: 300 });
+        const rect = modeler.get('elementRegistry').getGraphics(element).getBoundingClientRect();
+        return { x: rect.x + rect.width / 2, y: rect.y + rect.height / 2 };
+    }""", element_id)
+    page.mouse.click(box["x"], box["y"])
+
+
+def _element_named(page: Any, name: str) -> str:
+    return str(page.evaluate("""(name) => window.beianModeler.get('elementRegistry')
+        .filter((e) => e.businessObject && e.businessObject.name === name && !e.labelTarget)[0].id""", name))
+
+
+def _open_group(page: Any, group: str) -> None:
+    header = page.locator(f"[data-group-id='group-{group}'] .bio-properties-panel-group-header")
+    header.wait_for(timeout=10000)
+    if "open" not in (header.get_attribute("class") or ""):
+        header.click()
+
+
+def test_a_plain_task_becomes_a_user_task_with_a_role_a_form_and_seven_working_days(
+        site: tuple[Beian, Served], browser: Any, screenshots: Path) -> None:
+    service, served = site
+    application = json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8"))
+    case = service.cases.apply(application)["case"]
+    service.cases.complete(open_task(service, case, "acceptance")["id"], {"decision": "accept"})
+    page = browser.new_page(locale="zh-CN", viewport={"width": 1600, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    _open_modeller(page, served)
+    plain = _plain_task_on_the_expert_pass_flow(page)
+
+    # The plain task is refused by the check, named.
+    page.click("#modeller-check")
+    page.wait_for_selector(f".djs-element.beian-error[data-element-id={plain}]", timeout=20000)
+    assert "task-kind" in page.inner_text("#modeller-findings")
+
+    # Turn it into a user task: the wrench of its context pad, then 用户任务 (User Task) in bpmn-js's replace menu.
+    _click(page, plain)
+    page.click(".djs-context-pad .entry[data-action='replace']")
+    page.click(".djs-popup [data-id='replace-with-user-task']")
+    task_id = _element_named(page, NEW_TASK)  # the replaced task stays selected: the panel shows its settings
+    _open_group(page, "beian-user-task")
+    page.select_option("select[name='beian-role']", "监管人员")
+    page.select_option("select[name='beian-form']", "higher_review.schema.json")
+    page.fill("input[name='beian-deadline']", "7")
+    page.keyboard.press("Tab")
+    page.wait_for_function("""(id) => {
+        const bo = window.beianModeler.get('elementRegistry').get(id).businessObject;
+        const props = (bo.extensionElements && bo.extensionElements.values[0] || {}).properties || [];
+        return props.some((p) => p.name === 'deadlineWorkingDays' && p.value === '7');
+    }""", arg=task_id, timeout=10000)
+    lane = page.evaluate("""(id) => window.beianModeler.get('elementRegistry').get(id).businessObject.lanes
+        .map((l) => l.name)""", task_id)
+    assert "监管人员" in lane, "the role is the lane the task now stands in"
+    page.screenshot(path=str(screenshots / "modeller-properties-01-user-task.png"))
+
+    page.click("#modeller-check")
+    page.wait_for_function("document.querySelector('#modeller-status').textContent.includes('没有错误')",
+                           timeout=20000)
+    page.click("#modeller-deploy")
+    page.wait_for_selector("#modeller-deployed-link", timeout=30000)
+    assert "已部署为第 2 版" in page.inner_text("#modeller-status")
+    assert errors == []
+    page.close()
+
+    # The running case moves to version 2 and reaches the new task after the expert review passes.
+    assert service.processes.migrate("filing_application", 1, 2, actor=OWNER)["migrated"] == [case]
+    service.cases.complete(open_task(service, case, "expert_review")["id"], {"result": "pass", "opinion": "符合"})
+    task = service.cases.task(open_task(service, case, task_id)["id"])
+    assert task["name"] == NEW_TASK and task["role"] == "supervision" and task["schema"]["title"] == "上级复核"
+    assert task["due"] and "7个工作日" in task["deadline"]["explanation"]
+
+
+def test_a_timer_set_to_working_days_is_written_as_the_engine_reads_it(
+        site: tuple[Beian, Served], browser: Any) -> None:
+    _, served = site
+    page = browser.new_page(locale="zh-CN", viewport={"width": 1600, "height": 1000})
+    _open_modeller(page, served)
+    _click(page, "acceptance_overdue")
+    _open_group(page, "beian-timer")
+    assert page.input_value("select[name='beian-timer-kind']") == "expression", "acceptance_deadline['due']"
+    page.select_option("select[name='beian-timer-kind']", "working")
+    page.fill("input[name='beian-timer-days']", "15")
+    page.keyboard.press("Tab")
+    page.wait_for_function("""() => {
+        const bo = window.beianModeler.get('elementRegistry').get('acceptance_overdue').businessObject;
+        const timer = bo.eventDefinitions[0].timeDate;
+        return timer && timer.body === "within_working_days(today(), 15)['due']";
+    }""", timeout=10000)
+    page.select_option("select[name='beian-timer-kind']", "calendar")
+    page.wait_for_function("""() => {
+        const bo = window.beianModeler.get('elementRegistry').get('acceptance_overdue').businessObject;
+        const timer = bo.eventDefinitions[0];
+        const props = (bo.extensionElements && bo.extensionElements.values.find(
+            (v) => v.$type === 'spiffworkflow:properties') || {}).properties || [];
+        return !timer.timeDate && timer.timeDuration && timer.timeDuration.body === '"P15D"'
+            && props.some((p) => p.name === 'calendarDays' && p.value === 'true');
+    }""", timeout=10000)
+    page.click("#modeller-check")
+    page.wait_for_function("document.querySelector('#modeller-status').textContent.includes('检查')"
+                           " && !document.querySelector('#modeller-status').textContent.includes('正在')",
+                           timeout=20000)
+    assert "timer-calendar-days" not in page.inner_text("#modeller-findings"), "calendarDays silences the warning"
+    page.close()
