@@ -179,3 +179,39 @@ def test_a_timer_set_to_working_days_is_written_as_the_engine_reads_it(
                            timeout=20000)
     assert "timer-calendar-days" not in page.inner_text("#modeller-findings"), "calendarDays silences the warning"
     page.close()
+
+
+def test_a_service_tasks_operator_and_parameters_and_a_message_wait_are_chosen_in_the_panel(
+        site: tuple[Beian, Served], browser: Any) -> None:
+    _, served = site
+    page = browser.new_page(locale="zh-CN", viewport={"width": 1600, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    _open_modeller(page, served)
+    assert "基本信息" in page.inner_text("#modeller-properties"), "the panel speaks Chinese"
+
+    _click(page, "escalate_acceptance")
+    _open_group(page, "beian-service-task")
+    assert page.input_value("select[name='beian-operator']") == "escalate"
+    assert page.input_value("input[name='beian-parameter-reason']") == "'受理期限已届满，尚未作出受理决定'"
+    page.fill("input[name='beian-parameter-reason']", "'受理期限届满，请即督办'")
+    page.keyboard.press("Tab")
+    page.wait_for_function("""() => {
+        const bo = window.beianModeler.get('elementRegistry').get('escalate_acceptance').businessObject;
+        const operator = bo.extensionElements.values.find((v) => v.$type === 'spiffworkflow:serviceTaskOperator');
+        return operator.parameterList.parameters.some((p) => p.id === 'reason' && p.value === "'受理期限届满，请即督办'");
+    }""", timeout=10000)
+
+    _click(page, "await_resubmission")
+    _open_group(page, "beian-message")
+    assert page.input_value("select[name='beian-message-name']") == "resubmission"
+    page.select_option("select[name='beian-message-name']", "statement")
+    page.wait_for_function("""() => {
+        const bo = window.beianModeler.get('elementRegistry').get('await_resubmission').businessObject;
+        return bo.eventDefinitions[0].messageRef.name === 'statement';
+    }""", timeout=10000)
+    xml = page.evaluate("window.beianModeler.saveXML({ format: true }).then((r) => r.xml)")
+    assert '<bpmn:message id="message_statement" name="statement" />' in xml
+    assert "受理期限届满，请即督办" in xml  # the quotes are written as &#39; in the attribute
+    assert errors == []
+    page.close()

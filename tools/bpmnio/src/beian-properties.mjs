@@ -1,6 +1,7 @@
 // The properties panel's groups for what beian's engine reads, in the process owner's words (Chinese): who does a
-// user task (its lane's role), its form, its deadline in working days and the article it rests on; a timer's kind
-// (working or calendar days) and length; a gateway branch's condition. Everything is written the way the engine
+// user task (its lane's role), its form, its deadline in working days and the article it rests on; a service task's
+// operator and parameters; a timer's kind (working or calendar days) and length; the message a catch event waits
+// for; a gateway branch's condition. Everything is written the way the engine
 // reads it (spiffworkflow:property, bpmn:timeDate, bpmn:conditionExpression) through bpmn-js's own commands, so
 // undo works and the server's check sees exactly what was clicked. The choices come from the server's catalogue
 // (adapters/entrypoints/web/processes/catalogue.py), embedded in the page.
@@ -298,6 +299,159 @@ function isBranch(element) {
     && (is(source, 'bpmn:ExclusiveGateway') || is(source, 'bpmn:InclusiveGateway'));
 }
 
+// --- service tasks ---------------------------------------------------------------------------------------------
+
+const OPERATOR = 'spiffworkflow:serviceTaskOperator';
+
+function operatorOf(element) {
+  const extensions = getBusinessObject(element).get('extensionElements');
+  return extensions ? extensions.get('values').find((v) => v.$type === OPERATOR) : undefined;
+}
+
+function parametersOf(operator) {
+  const list = operator ? operator.get('parameterList') : undefined;
+  return list ? list.get('parameters') : [];
+}
+
+// Choose the service (operator): its parameters are kept where the new one takes them, the others dropped, so the
+// check never sees parameters the service does not take.
+function setOperator(element, name, catalogue, modeling, moddle) {
+  const bo = getBusinessObject(element);
+  let extensions = bo.get('extensionElements');
+  if (!extensions) {
+    extensions = moddle.create('bpmn:ExtensionElements', { values: [] });
+    extensions.$parent = bo;
+    modeling.updateProperties(element, { extensionElements: extensions });
+  }
+  const existing = operatorOf(element);
+  const wanted = (catalogue.operators.find((o) => o.name === name) || { parameters: [] }).parameters;
+  const kept = parametersOf(existing).filter((p) => wanted.some((w) => w.name === p.id));
+  const list = moddle.create('spiffworkflow:parameters', { parameters: kept });
+  if (!existing) {
+    const created = moddle.create(OPERATOR, { id: name, parameterList: list });
+    list.$parent = created;
+    created.$parent = extensions;
+    modeling.updateModdleProperties(element, extensions, { values: [...extensions.get('values'), created] });
+    return;
+  }
+  list.$parent = existing;
+  modeling.updateModdleProperties(element, existing, { id: name, parameterList: list });
+}
+
+function setParameter(element, name, value, modeling, moddle) {
+  const operator = operatorOf(element);
+  if (!operator) {
+    return;
+  }
+  let list = operator.get('parameterList');
+  if (!list) {
+    list = moddle.create('spiffworkflow:parameters', { parameters: [] });
+    list.$parent = operator;
+    modeling.updateModdleProperties(element, operator, { parameterList: list });
+  }
+  const parameters = list.get('parameters');
+  const existing = parameters.find((p) => p.id === name);
+  const text = (value || '').trim();
+  if (!text) {
+    if (existing) {
+      modeling.updateModdleProperties(element, list, { parameters: parameters.filter((p) => p !== existing) });
+    }
+    return;
+  }
+  if (existing) {
+    modeling.updateModdleProperties(element, existing, { value: text });
+    return;
+  }
+  const created = moddle.create('spiffworkflow:parameter', { id: name, type: 'any', value: text });
+  created.$parent = list;
+  modeling.updateModdleProperties(element, list, { parameters: [...parameters, created] });
+}
+
+function OperatorEntry(props) {
+  const { element, id, catalogue } = props;
+  const modeling = useService('modeling');
+  const moddle = useService('moddle');
+  return h(SelectEntry, {
+    element, id, label: '系统服务',
+    description: '服务任务由系统执行的服务；参数随服务而定。',
+    getValue: () => { const operator = operatorOf(element); return operator ? operator.get('id') || '' : ''; },
+    setValue: (name) => { if (name) { setOperator(element, name, catalogue, modeling, moddle); } },
+    getOptions: () => [{ value: '', label: '（请选择）' },
+      ...catalogue.operators.map((o) => ({ value: o.name, label: o.name }))],
+  });
+}
+
+function ParameterEntry(props) {
+  const { element, id, parameter } = props;
+  const modeling = useService('modeling');
+  const moddle = useService('moddle');
+  const debounce = useService('debounceInput');
+  return h(TextFieldEntry, {
+    element, id, debounce, label: `参数 ${parameter.name}${parameter.required ? '（必填）' : ''}`,
+    description: "Python 表达式，如 '受理期限已届满'（文字加引号）或 region['articles']['acceptance']",
+    getValue: () => { const found = parametersOf(operatorOf(element)).find((p) => p.id === parameter.name);
+      return found ? found.value || '' : ''; },
+    setValue: (value) => setParameter(element, parameter.name, value, modeling, moddle),
+    validate: (value) => (parameter.required && !(value || '').trim() ? '必填' : null),
+  });
+}
+
+function serviceTaskGroup(element, catalogue) {
+  const operator = operatorOf(element);
+  const name = operator ? operator.get('id') : '';
+  const parameters = (catalogue.operators.find((o) => o.name === name) || { parameters: [] }).parameters;
+  return {
+    id: 'beian-service-task', label: '系统服务',
+    entries: [
+      { id: 'beian-operator', element, catalogue, component: OperatorEntry, isEdited: isSelectEntryEdited },
+      ...parameters.map((parameter) => ({ id: `beian-parameter-${parameter.name}`, element, parameter,
+        component: ParameterEntry, isEdited: isTextFieldEntryEdited })),
+    ],
+  };
+}
+
+// --- messages --------------------------------------------------------------------------------------------------
+
+function messageDefinitionOf(element) {
+  const definitions = getBusinessObject(element).get('eventDefinitions') || [];
+  return definitions.find((d) => is(d, 'bpmn:MessageEventDefinition'));
+}
+
+function definitionsOf(bo) {
+  let node = bo;
+  while (node && !is(node, 'bpmn:Definitions')) {
+    node = node.$parent;
+  }
+  return node;
+}
+
+function MessageEntry(props) {
+  const { element, id, catalogue } = props;
+  const modeling = useService('modeling');
+  const moddle = useService('moddle');
+  return h(SelectEntry, {
+    element, id, label: '等待的消息',
+    description: '系统收到该消息（机构的答复、外部系统的回复等）时流程继续。',
+    getValue: () => { const ref = messageDefinitionOf(element).get('messageRef'); return ref ? ref.name || '' : ''; },
+    setValue: (name) => {
+      if (!name) {
+        return;
+      }
+      const definitions = definitionsOf(getBusinessObject(element));
+      const roots = definitions.get('rootElements');
+      let message = roots.find((r) => is(r, 'bpmn:Message') && r.name === name);
+      if (!message) {
+        message = moddle.create('bpmn:Message', { id: `message_${name}`, name });
+        message.$parent = definitions;
+        modeling.updateModdleProperties(element, definitions, { rootElements: [...roots, message] });
+      }
+      modeling.updateModdleProperties(element, messageDefinitionOf(element), { messageRef: message });
+    },
+    getOptions: () => [{ value: '', label: '（请选择）' },
+      ...catalogue.messages.map((m) => ({ value: m.name, label: `${m.label}（${m.name}）` }))],
+  });
+}
+
 // --- the provider ----------------------------------------------------------------------------------------------
 
 export function beianPropertiesModule(catalogue) {
@@ -310,8 +464,16 @@ export function beianPropertiesModule(catalogue) {
       if (is(element, 'bpmn:UserTask')) {
         ours.push(userTaskGroup(element, catalogue));
       }
+      if (is(element, 'bpmn:ServiceTask')) {
+        ours.push(serviceTaskGroup(element, catalogue));
+      }
       if (timerOf(element)) {
         ours.push(timerGroup(element));
+      }
+      if (messageDefinitionOf(element) && is(element, 'bpmn:CatchEvent')) {
+        ours.push({ id: 'beian-message', label: '消息',
+          entries: [{ id: 'beian-message-name', element, catalogue, component: MessageEntry,
+            isEdited: isSelectEntryEdited }] });
       }
       if (isBranch(element)) {
         ours.push({ id: 'beian-condition', label: '分支条件',

@@ -6,12 +6,14 @@ import BpmnModeler from 'bpmn-js/lib/Modeler';
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
 import spiffworkflow from './spiffworkflow.json';
 import { beianPropertiesModule } from './beian-properties.mjs';
+import translateZh from './translate-zh.mjs';
 
 window.BeianModeler = function BeianModeler({ container, panel, catalogue }) {
   return new BpmnModeler({
     container,
     propertiesPanel: { parent: panel },
-    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, beianPropertiesModule(catalogue)],
+    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, beianPropertiesModule(catalogue),
+      translateZh],
     moddleExtensions: { spiffworkflow },
   });
 };
