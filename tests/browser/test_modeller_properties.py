@@ -199,7 +199,8 @@ def test_a_service_tasks_operator_and_parameters_and_a_message_wait_are_chosen_i
     page.wait_for_function("""() => {
         const bo = window.beianModeler.get('elementRegistry').get('escalate_acceptance').businessObject;
         const operator = bo.extensionElements.values.find((v) => v.$type === 'spiffworkflow:serviceTaskOperator');
-        return operator.parameterList.parameters.some((p) => p.id === 'reason' && p.value === "'受理期限届满，请即督办'");
+        return operator.parameterList.parameters.some(
+            (p) => p.id === 'reason' && p.value === "'受理期限届满，请即督办'");
     }""", timeout=10000)
 
     _click(page, "await_resubmission")
