@@ -1,5 +1,5 @@
-"""The modeller's properties panel in real Chromium (issue 17): a process owner drops a plain task on a flow, turns it
-into a user task with bpmn-js's own replace menu, and in the panel's 办理设置 picks its role (the task moves into
+"""The modeller's properties panel in real Chromium (issue 17): a process owner drops a plain task on a flow (the live
+lint marks it at once), turns it into a user task with bpmn-js's own replace menu, and in the panel's 办理设置 picks its role (the task moves into
 that lane), a form and a deadline of 7 working days — all clicks, no XML. The check passes, the version deploys, a
 running case migrates to it and reaches the new task: with that role, that form, and its deadline computed on the
 official calendar. A timer set to working days in 定时设置 is written as the engine reads it.
@@ -105,6 +105,9 @@ def test_a_plain_task_becomes_a_user_task_with_a_role_a_form_and_seven_working_d
     page.on("pageerror", lambda error: errors.append(str(error)))
     _open_modeller(page, served)
     plain = _plain_task_on_the_expert_pass_flow(page)
+    # Live lint marks it at once, before any check (bpmnlint with beian's rules, tools/bpmnio/src/lint/rules.mjs).
+    page.wait_for_selector(f".djs-overlays[data-container-id={plain}] .bjsl-overlay", timeout=10000)
+    assert page.locator(".djs-overlay .bjsl-overlay").count() == 1, "the bundled diagram itself lints clean"
 
     # The plain task is refused by the check, named.
     page.click("#modeller-check")
@@ -130,6 +133,8 @@ def test_a_plain_task_becomes_a_user_task_with_a_role_a_form_and_seven_working_d
         .map((l) => l.name)""", task_id)
     assert "监管人员" in lane, "the role is the lane the task now stands in"
     page.screenshot(path=str(screenshots / "modeller-properties-01-user-task.png"))
+    page.wait_for_function(f"!document.querySelector('.djs-overlays[data-container-id={task_id}] .bjsl-overlay')",
+                           timeout=10000)  # the live lint has nothing left to say about it
 
     page.click("#modeller-check")
     page.wait_for_function("document.querySelector('#modeller-status').textContent.includes('没有错误')",
