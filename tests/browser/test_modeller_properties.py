@@ -1,8 +1,9 @@
 """The modeller's properties panel in real Chromium (issue 17): a process owner drops a plain task on a flow (the live
-lint marks it at once), turns it into a user task with bpmn-js's own replace menu, and in the panel's 办理设置 picks its role (the task moves into
-that lane), a form and a deadline of 7 working days — all clicks, no XML. The check passes, the version deploys, a
-running case migrates to it and reaches the new task: with that role, that form, and its deadline computed on the
-official calendar. A timer set to working days in 定时设置 is written as the engine reads it.
+lint marks it at once), turns it into a user task with bpmn-js's own replace menu, and in the panel's 办理设置 picks
+its role (the task moves into that lane), builds its form in the form editor and sets a deadline of 7 working days —
+all clicks, no XML. The check passes, the version deploys, a running case migrates to it and reaches the new task:
+with that role, that form (validated by the server), and its deadline computed on the official calendar. A timer set
+to working days in 定时设置, a service's parameter and a message wait are written as the engine reads them.
 
 The bundle comes from `npm ci --prefix tools/bpmnio` (tools/bpmnio/build-modeller.mjs); without it these tests skip
 locally and fail on CI."""
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from adapters.entrypoints.web.processes.pages import BUNDLE
+from tasks.errors import InvalidInput
 from tests.conftest import EXAMPLE_APPLICATION, _on_ci
 from tests.support.scenarios import open_task
 from tests.support.served import Served, served_site, sign_in
@@ -121,7 +123,25 @@ def test_a_plain_task_becomes_a_user_task_with_a_role_a_form_and_seven_working_d
     task_id = _element_named(page, NEW_TASK)  # the replaced task stays selected: the panel shows its settings
     _open_group(page, "beian-user-task")
     page.select_option("select[name='beian-role']", "监管人员")
-    page.select_option("select[name='beian-form']", "higher_review.schema.json")
+    # A form of its own, built in the form editor: a required choice and a long text.
+    page.click(".beian-new-form")
+    page.fill("#form-editor input[name='form-file']", "legal_review.schema.json")
+    page.fill("#form-editor input[name='form-title']", "法制审核意见")
+    page.click("#form-editor-save")
+    assert "表单至少要有一个字段" in page.inner_text("#form-editor-problems"), "refused with the reason"
+    for name, title, kind in (("conclusion", "审核结论", "choice"), ("opinion", "审核意见", "textarea")):
+        page.click("#form-editor-add")
+        row = page.locator("#form-editor tbody tr").last
+        row.locator("input[name='field-name']").fill(name)
+        row.locator("input[name='field-title']").fill(title)
+        row.locator("select[name='field-kind']").select_option(kind)
+    first = page.locator("#form-editor tbody tr").first
+    first.locator("input[name='field-required']").check()
+    first.locator("textarea[name='field-choices']").fill("pass=同意\nfail=不同意")
+    page.screenshot(path=str(screenshots / "modeller-properties-00-form-editor.png"))
+    page.click("#form-editor-save")
+    page.wait_for_selector("#form-editor", state="detached", timeout=10000)
+    assert page.input_value("select[name='beian-form']") == "legal_review.schema.json"
     page.fill("input[name='beian-deadline']", "7")
     page.keyboard.press("Tab")
     page.wait_for_function("""(id) => {
@@ -149,8 +169,18 @@ def test_a_plain_task_becomes_a_user_task_with_a_role_a_form_and_seven_working_d
     assert service.processes.migrate("filing_application", 1, 2, actor=OWNER)["migrated"] == [case]
     service.cases.complete(open_task(service, case, "expert_review")["id"], {"result": "pass", "opinion": "符合"})
     task = service.cases.task(open_task(service, case, task_id)["id"])
-    assert task["name"] == NEW_TASK and task["role"] == "supervision" and task["schema"]["title"] == "上级复核"
+    assert task["name"] == NEW_TASK and task["role"] == "supervision" and task["schema"]["title"] == "法制审核意见"
     assert task["due"] and "7个工作日" in task["deadline"]["explanation"]
+    assert service.processes.version("filing_application", 2)["forms"]["legal_review.schema.json"] == {
+        "$schema": "https://json-schema.org/draft/2020-12/schema", "title": "法制审核意见", "type": "object",
+        "additionalProperties": False, "required": ["conclusion"],
+        "properties": {"conclusion": {"title": "审核结论", "type": "string", "oneOf": [
+                           {"const": "pass", "title": "同意"}, {"const": "fail", "title": "不同意"}]},
+                       "opinion": {"title": "审核意见", "type": "string", "maxLength": 4000}}}
+    # The server validates the task against the form built in the editor.
+    with pytest.raises(InvalidInput):
+        service.cases.complete(task["id"], {"opinion": "缺少结论"})
+    service.cases.complete(task["id"], {"conclusion": "pass", "opinion": "合法"})
 
 
 def test_a_timer_set_to_working_days_is_written_as_the_engine_reads_it(

@@ -355,7 +355,8 @@ def test_the_modeller_page_loads_the_bundle_or_says_how_to_install_it(owner_site
         r'<script type="application/json" id="modeller-catalogue">(.*?)</script>', page.text, re.S).group(1)))
     assert {"key": "intake", "label": "受理人员"} in catalogue["roles"]
     assert "系统" not in [role["label"] for role in catalogue["roles"]], "nobody does a task in the system's lane"
-    assert {"file": "acceptance.schema.json", "title": "受理审查"} in catalogue["forms"]
+    acceptance = next(f for f in catalogue["forms"] if f["file"] == "acceptance.schema.json")
+    assert acceptance["title"] == "受理审查" and acceptance["schema"]["properties"]["decision"]
     assert all(not f["file"].endswith(".message.schema.json") for f in catalogue["forms"])
     assert {"name": "escalate", "parameters": [{"name": "reason", "required": True},
                                                {"name": "article", "required": False}]} in catalogue["operators"]
@@ -388,6 +389,29 @@ def test_the_modeller_check_and_deploy_endpoints(owner_site: Site) -> None:
 
     bad = client.post("/processes/filing_application/modeller/check", content=b"not json", headers=headers)
     assert bad.status_code == 400
+    odd = client.post("/processes/filing_application/modeller/check", json={"xml": broken, "forms": []},
+                      headers=headers)
+    assert odd.status_code == 400
+
+
+def test_forms_from_the_modellers_form_editor_are_checked_and_deployed_with_the_diagram(owner_site: Site) -> None:
+    client = _owner(owner_site)
+    headers = {"X-CSRF-Token": _token(client)}
+    xml = FILING.read_text(encoding="utf-8").replace('value="acceptance.schema.json"', 'value="intake.schema.json"', 1)
+    form = {"title": "受理（网页编辑）", "type": "object", "additionalProperties": False, "required": ["decision"],
+            "properties": {"decision": {"title": "决定", "type": "string",
+                                        "oneOf": [{"const": "accept", "title": "受理"}]}}}
+    broken = {**form, "required": "decision"}  # not a JSON Schema
+    checked = client.post("/processes/filing_application/modeller/check",
+                          json={"xml": xml, "forms": {"intake.schema.json": broken, "notes.txt": form}},
+                          headers=headers).json()
+    codes = {(f["code"], f["file"]) for f in checked["findings"]}
+    assert ("form-invalid", "filing_application.bpmn") in codes and ("upload", "notes.txt") in codes
+    assert not checked["deployable"]
+    done = client.post("/processes/filing_application/modeller/deploy",
+                       json={"xml": xml, "forms": {"intake.schema.json": form}}, headers=headers)
+    assert done.status_code == 200, done.json()
+    assert owner_site.service.processes.version("filing_application", 2)["forms"]["intake.schema.json"] == form
 
 
 def test_the_reported_expression_escape_is_refused_by_upload_and_modeller(owner_site: Site) -> None:

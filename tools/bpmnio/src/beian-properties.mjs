@@ -148,6 +148,18 @@ function DeadlineEntry(props) {
   });
 }
 
+// 编辑表单… / 新建表单…: the page's form editor (static/form-editor.js) opens on the task's form or a new one; what it
+// saves travels with the diagram. The panel only asks: the page listens for `beian:edit-form` on the document.
+function FormButtons(props) {
+  const { element } = props;
+  const ask = (isNew) => document.dispatchEvent(new CustomEvent('beian:edit-form', {
+    detail: { element, file: isNew ? '' : getProperty(element, FORM) || '', isNew } }));
+  return h('div', { class: 'bio-properties-panel-entry beian-form-buttons' },
+    getProperty(element, FORM)
+      ? h('button', { type: 'button', class: 'beian-edit-form', onClick: () => ask(false) }, '编辑表单…') : null,
+    h('button', { type: 'button', class: 'beian-new-form', onClick: () => ask(true) }, '新建表单…'));
+}
+
 function userTaskGroup(element, catalogue) {
   const formOptions = [{ value: '', label: '（不指定表单）' },
     ...catalogue.forms.map((form) => ({ value: form.file, label: `${form.title}（${form.file}）` }))];
@@ -159,6 +171,7 @@ function userTaskGroup(element, catalogue) {
       { id: 'beian-role', element, catalogue, component: RoleEntry, isEdited: isSelectEntryEdited },
       { id: 'beian-form', element, name: FORM, label: '表单', options: formOptions, component: PropertySelect,
         isEdited: isSelectEntryEdited, description: '办理人填写并提交的表单，服务器按同一定义校验。' },
+      { id: 'beian-form-buttons', element, component: FormButtons },
       { id: 'beian-deadline', element, catalogue, component: DeadlineEntry, isEdited: isTextFieldEntryEdited },
       { id: 'beian-article', element, name: ARTICLE_KEY, label: '依据条文', options: articleOptions,
         component: PropertySelect, isEdited: isSelectEntryEdited,

@@ -35,19 +35,19 @@ def modeller_catalogue(version_forms: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _forms(version_forms: Mapping[str, Any]) -> list[dict[str, str]]:
-    found: dict[str, str] = {}
-    for name, schema in version_forms.items():
-        if name.endswith(FORM_SUFFIX) and not name.endswith(MESSAGE_SUFFIX):
-            found[name] = _title(schema, name)
+def _forms(version_forms: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each task form with its title and its schema (what the form editor starts from)."""
+    found: dict[str, Any] = {name: schema for name, schema in version_forms.items()
+                             if name.endswith(FORM_SUFFIX) and not name.endswith(MESSAGE_SUFFIX)}
     for path in sorted((bpmn_dir() / "forms").glob(f"*{FORM_SUFFIX}")):
         if path.name in found or path.name.endswith(MESSAGE_SUFFIX):
             continue
         try:
-            found[path.name] = _title(json.loads(path.read_text(encoding="utf-8")), path.name)
+            found[path.name] = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             continue  # an unreadable form is not offered; the check names it if a task uses it
-    return [{"file": name, "title": title} for name, title in sorted(found.items(), key=lambda item: item[1])]
+    forms = [{"file": name, "title": _title(schema, name), "schema": schema} for name, schema in found.items()]
+    return sorted(forms, key=lambda form: (form["title"], form["file"]))
 
 
 def _title(schema: Any, name: str) -> str:

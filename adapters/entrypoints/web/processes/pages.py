@@ -281,9 +281,18 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, not UTF-8, or nested beyond reason
             data = None
-        if not isinstance(data, dict) or not isinstance(data.get("xml"), str):
-            return JSONResponse({"error": "请求格式不正确：应提交 {\"xml\": \"…\"}"}, status_code=400)
+        if not isinstance(data, dict) or not isinstance(data.get("xml"), str) \
+                or not isinstance(data.get("forms", {}), dict):
+            return JSONResponse({"error": "请求格式不正确：应提交 {\"xml\": \"…\", \"forms\": {…}}"}, status_code=400)
         return user, data
+
+    def modeller_candidate(process_id: str, data: dict[str, Any]) -> Candidate:
+        """The modeller's diagram with the forms edited in its form editor, read as uploaded form files are (one
+        way in for a form, whatever sent it), then assembled and checked like an upload."""
+        edited = [(str(name), json.dumps(schema, ensure_ascii=False).encode("utf-8"))
+                  for name, schema in data.get("forms", {}).items()]
+        forms, problems = read_form_uploads(edited)
+        return assemble(service, process_id, data["xml"], "网页建模器", forms, problems)
 
     def _findings_json(candidate: Candidate) -> dict[str, Any]:
         drawn = _drawn(candidate.xml) if not _too_large(candidate.findings) else frozenset()
@@ -298,7 +307,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         if isinstance(got, JSONResponse):
             return got
         try:
-            candidate = assemble(service, process_id, got[1]["xml"], "网页建模器", {})
+            candidate = modeller_candidate(process_id, got[1])
         except NotFound as exc:
             return JSONResponse({"error": exc.message}, status_code=404)
         return JSONResponse(_findings_json(candidate))
@@ -310,7 +319,7 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
             return got
         user, data = got
         try:
-            candidate = assemble(service, process_id, data["xml"], "网页建模器", {})
+            candidate = modeller_candidate(process_id, data)
         except NotFound as exc:
             return JSONResponse({"error": exc.message}, status_code=404)
         answer = _findings_json(candidate)

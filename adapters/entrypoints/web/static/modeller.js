@@ -34,6 +34,57 @@
   var modeler = window.BeianModeler({ container: '#modeller-canvas', panel: '#modeller-properties',
     catalogue: catalogue });
   window.beianModeler = modeler; // for the browser tests, which drive bpmn-js through its own API
+  // Forms made or changed in the form editor (static/form-editor.js), by file name: sent with the diagram.
+  var editedForms = {};
+
+  document.addEventListener('beian:edit-form', function (event) {
+    var element = event.detail.element;
+    var known = catalogue.forms.filter(function (f) { return f.file === event.detail.file; })[0];
+    window.BeianFormEditor.open({
+      file: event.detail.file,
+      isNew: event.detail.isNew,
+      schema: editedForms[event.detail.file] || (known ? known.schema : { type: 'object', properties: {} }),
+      onSave: function (file, schema) {
+        editedForms[file] = schema;
+        var entry = catalogue.forms.filter(function (f) { return f.file === file; })[0];
+        if (entry) {
+          entry.schema = schema;
+          entry.title = schema.title;
+        } else {
+          catalogue.forms.push({ file: file, title: schema.title, schema: schema });
+        }
+        // The task takes the form (an undoable change, like any other in the panel).
+        setTaskForm(element, file);
+        say('表单 ' + file + ' 已保存在本次修改中：检查或部署时一并提交', 'ok');
+      }
+    });
+  });
+
+  function setTaskForm(element, file) {
+    var modeling = modeler.get('modeling');
+    var moddle = modeler.get('moddle');
+    var bo = element.businessObject;
+    var extensions = bo.extensionElements;
+    if (!extensions) {
+      extensions = moddle.create('bpmn:ExtensionElements', { values: [] });
+      extensions.$parent = bo;
+      modeling.updateProperties(element, { extensionElements: extensions });
+    }
+    var properties = extensions.values.filter(function (v) { return v.$type === 'spiffworkflow:properties'; })[0];
+    if (!properties) {
+      properties = moddle.create('spiffworkflow:properties', { properties: [] });
+      properties.$parent = extensions;
+      modeling.updateModdleProperties(element, extensions, { values: extensions.values.concat([properties]) });
+    }
+    var existing = properties.properties.filter(function (p) { return p.name === 'formJsonSchemaFilename'; })[0];
+    if (existing) {
+      modeling.updateModdleProperties(element, existing, { value: file });
+    } else {
+      var created = moddle.create('spiffworkflow:property', { name: 'formJsonSchemaFilename', value: file });
+      created.$parent = properties;
+      modeling.updateModdleProperties(element, properties, { properties: properties.properties.concat([created]) });
+    }
+  }
   var marked = [];
   var SEVERITY = { error: '错误', warning: '警告' };
 
@@ -95,7 +146,7 @@
         method: 'POST',
         credentials: 'same-origin',
         headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': root.dataset.csrfToken },
-        body: JSON.stringify({ xml: saved.xml })
+        body: JSON.stringify({ xml: saved.xml, forms: editedForms })
       });
     }).then(function (response) {
       var type = response.headers.get('Content-Type') || '';
