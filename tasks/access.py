@@ -22,7 +22,7 @@ from typing import Final
 
 from tasks.divisions import division_name
 from tasks.regions import AUTHORITY_LEVELS, PROVINCES, province_of
-from tasks.roles import PROCESS_OWNER, ROLES, role_by_key
+from tasks.roles import PROCESS_OWNER, all_roles, role_by_key, role_label
 
 JURISDICTIONS: Final = ("case", "province")
 
@@ -30,8 +30,10 @@ JURISDICTIONS: Final = ("case", "province")
 # 110100 "市辖区" and 500200 "县" as groupings, not as authorities).
 DISTRICT_LEVEL_PROVINCES: Final = frozenset({"11", "12", "31", "50"})
 
-# Roles a person may hold: the lanes (the "system" lane is the engine's own) and the process owner.
-ASSIGNABLE_ROLES: Final = (*(role.key for role in ROLES if role.key != "system"), PROCESS_OWNER.key)
+def assignable_roles() -> tuple[str, ...]:
+    """Roles a person may hold: the lanes' (the "system" lane is the engine's own, added ones included) and the
+    process owner."""
+    return (*(role.key for role in all_roles() if role.key != "system"), PROCESS_OWNER.key)
 
 
 def province_authority(region: str) -> str:
@@ -116,7 +118,7 @@ class Caseworker:
 
     @property
     def role_labels(self) -> tuple[str, ...]:
-        return tuple(role_by_key(key).label for key in self.roles)
+        return tuple(role_label(key) for key in self.roles)
 
     @property
     def region_name(self) -> str:

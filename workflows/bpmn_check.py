@@ -81,7 +81,7 @@ from tasks.errors import DefinitionError
 from tasks.form_checks import checks_problem
 from tasks.form_choices import choices_problem
 from tasks.limits import MAX_DIAGRAM_BYTES, MAX_FORM_SCHEMA_BYTES, MAX_NESTING, amount, json_size, json_size_problem
-from tasks.roles import ROLES
+from tasks.roles import all_roles
 from workflows.bpmn_dialects import (
     feel_hint,
     foreign_expression,
@@ -364,7 +364,7 @@ def _parse(xml: str, file_name: str, forms: Mapping[str, Any], report: _Report) 
 
 def _check_user_tasks(parsed: ParsedDefinition, forms: Mapping[str, Any], broken: Mapping[str, str],
                       report: _Report) -> None:
-    lanes = "、".join(role.label for role in ROLES)
+    lanes = "、".join(role.label for role in all_roles())
     for info in parsed.user_tasks.values():
         label = report.label(info.bpmn_id)
         if info.lane is None:
@@ -372,7 +372,7 @@ def _check_user_tasks(parsed: ParsedDefinition, forms: Mapping[str, Any], broken
                                                     f"请把它放进以角色命名的泳道：{lanes}")
         elif info.role is None:
             report.error(info.bpmn_id, "lane-role", f"用户任务{label}所在泳道“{info.lane}”不是已知的角色；"
-                                                    f"泳道名称应为：{lanes}")
+                                                    f"泳道名称应为：{lanes}；新的角色由管理员先添加（beian roles add）")
         if info.form is None:
             report.warning(info.bpmn_id, "form-unset", f"用户任务{label}没有指定表单（扩展属性 {FORM_PROPERTY}），"
                                                        "办理时提交的任何内容都会被接受而不经校验")

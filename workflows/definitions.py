@@ -253,3 +253,9 @@ def cached_definition(row_id: int, sha256: str, process_id: str, xml: str, file_
     with _cache_lock:
         _cache[key] = parsed
     return parsed
+
+
+def forget_parsed(row_id: int, sha256: str) -> None:
+    """Drop one parsed version from the cache (it is parsed again on next use: a lane's role became known)."""
+    with _cache_lock:
+        _cache.pop((row_id, sha256), None)

@@ -31,8 +31,9 @@ from tasks.access import authority_of
 from tasks.calendar import SHANGHAI, WorkingDayCalendar, parse_arrangement
 from tasks.errors import ConcurrentChange, NotFound, StepFailed
 from workflows import clock
-from workflows.definitions import ParsedDefinition, cached_definition
+from workflows.definitions import ParsedDefinition, cached_definition, forget_parsed
 from workflows.expressions import DATA_ONLY_ENGINE, ExpressionError, script_engine
+from workflows.roles import load_added_roles
 from workflows.state import dump_state, load_state
 
 clock.install_into_spiff()
@@ -151,7 +152,13 @@ def register_environment(factory: EnvironmentFactory) -> None:
 
 def definition_of(uow: UnitOfWork, definition_id: int) -> ParsedDefinition:
     row = uow.repo.definition(definition_id)
-    return cached_definition(row.id, row.sha256, row.process_id, row.bpmn_xml, row.file_name, row.forms)
+    parsed = cached_definition(row.id, row.sha256, row.process_id, row.bpmn_xml, row.file_name, row.forms)
+    if any(info.lane and info.role is None for info in parsed.user_tasks.values()) and load_added_roles(uow):
+        # A lane this process did not know when it parsed the diagram: a role added since (perhaps by another
+        # process). Parsed again with it; the check made sure every deployed lane is a role.
+        forget_parsed(row.id, row.sha256)
+        parsed = cached_definition(row.id, row.sha256, row.process_id, row.bpmn_xml, row.file_name, row.forms)
+    return parsed
 
 
 def _attach_engine(workflow: BpmnWorkflow, ctx: StepContext) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.outside.db import AuditEvent, SignInAttempt, User
 from adapters.outside.repository import UnitOfWork
-from tasks.access import ASSIGNABLE_ROLES, Caseworker, authority_name, user_region_problem
+from tasks.access import Caseworker, assignable_roles, authority_name, is_provincial_code, user_region_problem
 from tasks.errors import BeianError, InvalidInput, NotFound
 from tasks.roles import role_by_key
 from tasks.text import printable, text_problem
@@ -87,14 +87,24 @@ def check_display_name(display_name: object) -> str:
 def _check_roles(roles: Sequence[str]) -> tuple[str, ...]:
     if isinstance(roles, str) or not roles:
         raise InvalidInput("请至少指定一个角色，可选：" + _role_choices())
-    unknown = [r for r in roles if r not in ASSIGNABLE_ROLES]
+    unknown = [r for r in roles if r not in assignable_roles()]
     if unknown:
         raise InvalidInput(f"未知的角色：{'、'.join(map(str, unknown))}；可选：" + _role_choices())
     return tuple(dict.fromkeys(roles))  # in the given order, each once
 
 
 def _role_choices() -> str:
-    return "、".join(f"{key}（{role_by_key(key).label}）" for key in ASSIGNABLE_ROLES)
+    return "、".join(f"{key}（{role_by_key(key).label}）" for key in assignable_roles())
+
+
+def _check_levels(role_keys: Sequence[str], region: str) -> None:
+    """A role added for one level of authority is held only there (a provincial 法制审核员 in a province)."""
+    for key in role_keys:
+        role = role_by_key(key)
+        if role.level == "province" and not is_provincial_code(region):
+            raise InvalidInput(f"角色“{role.label}”设在省级，用户的辖区应为省级（如 510000），实为 {region}")
+        if role.level == "city" and is_provincial_code(region):
+            raise InvalidInput(f"角色“{role.label}”设在市级，用户的辖区应为市（州）或区（县），实为省级 {region}")
 
 
 def _check_region(region: object) -> str:
@@ -115,6 +125,7 @@ def add_user(app: Beian, username: str, display_name: str, password: str, roles:
     password = check_password(password, username)
     role_keys = _check_roles(roles)
     region = _check_region(region)
+    _check_levels(role_keys, region)
     password_hash = HASHER.hash(password)
     now = clock.now()
     with app.uow() as uow:

@@ -435,6 +435,20 @@ class User(Base):
     password_changed_at: Mapped[datetime]
 
 
+class AddedRole(Base):
+    """A caseworker role an administrator added (tasks/roles.py holds the built-in ones): a lane named by its label
+    stands for it, users hold it by its key."""
+
+    __tablename__ = "roles"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    label: Mapped[str] = mapped_column(String(40), unique=True)
+    description: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(10))  # province / city / any
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
 class SignInAttempt(Base):
     """Every sign-in to the web app, successful or not, and each administrator's unlock: the sign-in audit, and what
     the lockout after repeated failures counts (workflows/users.py)."""

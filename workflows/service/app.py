@@ -13,6 +13,7 @@ from workflows import clock
 from workflows.definitions import DefinitionSource, bundled_sources
 from workflows.engine import StepContext, definition_of, sync_message_waits
 from workflows.lifecycle import procedure_ground, start_case
+from workflows.roles import load_added_roles
 from workflows.service.calendar import Calendar
 from workflows.service.cases import Cases
 from workflows.service.catalogue import Catalogue
@@ -53,6 +54,8 @@ class Beian:
         self.catalogue = Catalogue(self.uow, self.reading)
         self.public = Public(self.uow, self.reading, self.objections)
         self.portal = Portal(self.uow, self.reading, self.cases, self.supplements)
+        with self.reading() as uow:  # the roles an administrator added, for lanes and names (workflows/roles.py)
+            load_added_roles(uow)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self._sessions)

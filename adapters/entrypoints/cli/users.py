@@ -107,15 +107,43 @@ def _existing_user(app: Any, username: str) -> str:
     return user.username
 
 
+def cmd_roles_add(args: argparse.Namespace) -> None:
+    from workflows.roles import add_role
+
+    role = add_role(open_app(args), args.key, args.label, args.description, args.level, actor=args.user)
+    emit(args, {"key": role.key, "label": role.label, "description": role.description, "level": role.level},
+         lambda v: f"已新增角色：{v['label']}（{v['key']}）。流程图中以“{v['label']}”命名的泳道即由该角色办理；"
+                   f"用 beian users add --role {v['key']} 为用户指定")
+
+
+def cmd_roles_list(args: argparse.Namespace) -> None:
+    from workflows.roles import list_roles
+
+    emit(args, list_roles(open_app(args)), lambda v: "\n".join(
+        f"{r['key']}  {r['label']}  {r['level_label']}" + ("  （管理员添加）" if r["added"] else "")
+        + (f"  {r['description']}" if r["description"] else "") for r in v))
+
+
 def register(sub: Any) -> None:
-    """Add the users commands."""
+    """Add the users and roles commands."""
+    roles = sub.add_parser("roles", help="角色（泳道）管理（管理员）").add_subparsers(
+        dest="roles_command", required=True, parser_class=Parser)
+    p = roles.add_parser("add", help="新增角色：流程图中以其名称命名的泳道即由该角色办理")
+    p.add_argument("key", help="角色代码：小写英文字母、数字和 _，如 legal_review")
+    p.add_argument("--label", required=True, help="角色名称（泳道名称），如 法制审核员")
+    p.add_argument("--level", choices=("province", "city", "any"), default="any",
+                   help="持有该角色的用户所在层级：province 省级、city 市级、any 不限（默认）")
+    p.add_argument("--description", default="", help="角色说明")
+    p.set_defaults(func=cmd_roles_add, default_user="admin", effect=SETUP)
+    roles.add_parser("list", help="列出全部角色").set_defaults(func=cmd_roles_list, effect=READS)
     users = sub.add_parser("users", help="用户管理（管理员）").add_subparsers(dest="users_command", required=True,
                                                                         parser_class=Parser)
     p = users.add_parser("add", help="新增用户（密码两次输入，或用 --password-stdin 从标准输入读一行）")
     p.add_argument("username", help="用户名：3–40 个字符，小写字母、数字和 _ . -")
     p.add_argument("--name", required=True, help="显示名，如 张三")
     p.add_argument("--role", action="append", required=True,
-                   help="角色（可重复）：intake、expert、inspection、reviewer、publicity、supervision、approver")
+                   help="角色（可重复）：intake、expert、inspection、reviewer、publicity、supervision、approver、"
+                        "process_owner，及管理员添加的角色（beian roles list）")
     p.add_argument("--region", required=True, help="辖区代码：省级如 510000，市级如 510100（直辖市为区代码）")
     p.add_argument("--admin", action="store_true", help="管理员")
     p.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行）")

@@ -37,7 +37,7 @@ from adapters.entrypoints.web.base import (
     read_form,
 )
 from adapters.entrypoints.web.caseworkers import register as register_caseworker_pages
-from adapters.entrypoints.web.filters import ROLE_LABELS, actor_name, cn_date, cn_datetime, cn_due, role_label
+from adapters.entrypoints.web.filters import actor_name, cn_date, cn_datetime, cn_due, role_label
 from adapters.entrypoints.web.guards import RequestGuard
 from adapters.entrypoints.web.portal.pages import register_portal_pages
 from adapters.entrypoints.web.processes.pages import register_process_pages
@@ -75,7 +75,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.filters.update(cn_date=cn_date, cn_datetime=cn_datetime, cn_due=cn_due, role_label=role_label,
                                  actor_name=actor_name)
-    templates.env.globals.update(process_labels=PROCESS_LABELS, role_labels=ROLE_LABELS,
+    templates.env.globals.update(process_labels=PROCESS_LABELS,
                                  violation_grounds=[g for g in GROUNDS if g.reportable])
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

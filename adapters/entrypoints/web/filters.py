@@ -8,9 +8,7 @@ from datetime import date, datetime, timedelta
 from tasks.calendar import SHANGHAI
 from tasks.calendar import cn_date as cn_day
 from tasks.portal_accounts import PORTAL
-from tasks.roles import PROCESS_OWNER, ROLES
-
-ROLE_LABELS = {role.key: role.label for role in (*ROLES, PROCESS_OWNER)}
+from tasks.roles import role_label as _role_label
 
 
 def cn_date(value: date | datetime | str | None) -> str:
@@ -47,7 +45,7 @@ def cn_due(value: datetime | str | None) -> str:
 
 
 def role_label(key: str | None) -> str:
-    return ROLE_LABELS.get(key or "", key or "")
+    return _role_label(key or "")
 
 
 # The system's own actors as the history names them, in plain words (a person is named by their display name).

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tasks.articles import ARTICLE_KEYS
-from tasks.roles import ROLES
+from tasks.roles import all_roles
 from workflows.definitions import MAX_DEADLINE_DAYS, bpmn_dir
 from workflows.messages import MESSAGES
 from workflows.operators import OPERATORS
@@ -24,8 +24,8 @@ def modeller_catalogue(version_forms: Mapping[str, Any]) -> dict[str, Any]:
     """The choices for a diagram whose deployed version carries `version_forms` (its forms first, then the
     bundled ones in bpmn/forms)."""
     return {
-        "roles": [{"key": role.key, "label": role.label} for role in ROLES if role.key != "system"],
-        "system_lane": next(role.label for role in ROLES if role.key == "system"),
+        "roles": [{"key": role.key, "label": role.label} for role in all_roles() if role.key != "system"],
+        "system_lane": next(role.label for role in all_roles() if role.key == "system"),
         "forms": _forms(version_forms),
         "articles": [{"key": key, "label": label} for key, label in ARTICLE_KEYS.items()],
         "operators": [{"name": name, "parameters": _parameters(handler)}
