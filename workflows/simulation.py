@@ -15,6 +15,7 @@ not from the luck of the draw. `docs/simulation.md` documents the profile and ev
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import heapq
 import os
 import random
@@ -47,11 +48,13 @@ from workflows.simulation_profile import (
     choose,
     generate,
 )
-from workflows.simulation_report import difference
+from workflows.simulation_report import STEP_LABELS, difference
 
 DEFAULT_SEED = 20260101
 MAX_CASES = 5000
 SIMULATABLE = {"filing_application"}
+# The engine steps the run counts, by how the run drives the service (the report names them in Chinese).
+STEP_KINDS = tuple(STEP_LABELS)
 _OUTSIDE_SYSTEMS = ("CREDIT_REGISTRY", "ENTERPRISE_REGISTRY", "NOTICE_WEBSITE", "NATIONAL_REGISTRY", "NOTIFICATIONS")
 _ACTOR = "模拟"
 # Where the simulation runs, as the report says it: never on the database it reads the versions from.
@@ -63,17 +66,62 @@ SCRATCH_DATABASES = "每个版本一个临时练习数据库（SQLite，运行�
 
 @dataclass(frozen=True)
 class Variant:
-    """One version to simulate: deployed in the user's database, a file not deployed yet, or the bundled file."""
+    """One version to simulate: deployed in the user's database, a file not deployed yet, or the bundled file.
 
-    label: str
+    It is named by what it is (`label`: "第 1 版（已部署，filing_application.bpmn）", "文件 bpmn/x.bpmn（未部署）"), so
+    a process owner reading the report knows which column is which without looking back at the command line."""
+
+    name: str  # "第 1 版", "文件 bpmn/x.bpmn" (the path as given), "内置文件 filing_application.bpmn"
+    notes: tuple[str, ...]  # what else tells it apart: "已部署", its file, "未部署", a hash prefix, a repeat
+    heading: str  # short, for a table column beside its number: "第 1 版", "文件 x.bpmn"
     origin: str  # "deployed" | "file" | "bundled"
     version: int | None
     file: str | None
     source: DefinitionSource
 
+    @property
+    def label(self) -> str:
+        return f"{self.name}（{'，'.join(self.notes)}）" if self.notes else self.name
+
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "origin": self.origin, "version": self.version, "file": self.file,
-                "sha256": self.source.sha256}
+        return {"label": self.label, "heading": self.heading, "origin": self.origin, "version": self.version,
+                "file": self.file, "file_name": self.source.file_name, "sha256": self.source.sha256}
+
+
+def _deployed_variant(number: int, source: DefinitionSource) -> Variant:
+    notes = ("已部署", source.file_name) if source.file_name else ("已部署",)
+    return Variant(f"第 {number} 版", notes, f"第 {number} 版", "deployed", number, None, source)
+
+
+def _file_variant(given: str, source: DefinitionSource, deployed: Deployed) -> Variant:
+    # A file identical to a deployed version is not "a version not deployed yet": saying so spares the process owner
+    # comparing a version with itself by mistake (e.g. the edit was not saved).
+    same = sorted(number for number, d in deployed.versions.items() if d.sha256 == source.sha256)
+    note = f"与已部署的第 {'、'.join(str(n) for n in same)} 版内容相同" if same else "未部署"
+    return Variant(f"文件 {given}", (note,), f"文件 {Path(given).name}", "file", None, given, source)
+
+
+def _distinct(variants: list[Variant]) -> list[Variant]:
+    """Variants that would read the same are told apart by what differs: their content (a hash prefix, as
+    `beian bpmn versions` shows it) when a file changed between two reads, else which run of the same thing it is."""
+    labels = Counter(v.label for v in variants)
+    hashes = {label: {v.source.sha256 for v in variants if v.label == label} for label in labels}
+    repeats = Counter((v.label, v.source.sha256) for v in variants)
+    seen: Counter[tuple[str, str]] = Counter()
+    named = []
+    for v in variants:
+        key = (v.label, v.source.sha256)
+        extra: tuple[str, ...] = ()
+        if labels[v.label] > 1 and len(hashes[v.label]) > 1:
+            extra += (f"sha256 {v.source.sha256[:12]}",)
+        if repeats[key] > 1:
+            seen[key] += 1
+            extra += (f"第 {seen[key]} 次运行",)
+        named.append(dataclasses.replace(v, notes=v.notes + extra) if extra else v)
+    # Short column headings of different things that collide (two files of the same name in different folders) fall
+    # back to the name; a repeat of the same thing keeps its heading (its number and the legend tell them apart).
+    names = {heading: {v.name for v in named if v.heading == heading} for heading in {v.heading for v in named}}
+    return [dataclasses.replace(v, heading=v.name) if len(names[v.heading]) > 1 else v for v in named]
 
 
 @dataclass(frozen=True)
@@ -145,7 +193,7 @@ def resolve_variants(process: str, requested: Sequence[tuple[str, str]], deploye
             if number not in deployed.versions:
                 have = "、".join(f"第 {v} 版" for v in sorted(deployed.versions)) or "没有任何已部署的版本"
                 raise NotFound(f"数据库中没有流程 {process} 的第 {number} 版（该数据库中：{have}）")
-            variants.append(Variant(f"第 {number} 版", "deployed", number, None, deployed.versions[number]))
+            variants.append(_deployed_variant(number, deployed.versions[number]))
         else:
             path = Path(value)
             if not path.is_file():
@@ -158,17 +206,16 @@ def resolve_variants(process: str, requested: Sequence[tuple[str, str]], deploye
                 errors = [f.message for f in findings if f.severity == "error"]
                 raise DefinitionError(f"{path.name} 有 {len(errors)} 处错误，不能模拟：" + "；".join(errors),
                                       problems=errors)
-            variants.append(Variant(f"文件 {path.name}", "file", None, str(path), source))
+            variants.append(_file_variant(value, source, deployed))
     if not variants:
         if deployed.versions:
             latest = max(deployed.versions)
-            variants.append(Variant(f"第 {latest} 版", "deployed", latest, None, deployed.versions[latest]))
+            variants.append(_deployed_variant(latest, deployed.versions[latest]))
         else:
             path = bpmn_dir() / f"{process}.bpmn"
-            variants.append(Variant(f"内置 {path.name}", "bundled", None, str(path), read_source(path)))
-    labels = Counter(v.label for v in variants)
-    return [v if labels[v.label] == 1 else Variant(f"{v.label}（#{i + 1}）", v.origin, v.version, v.file, v.source)
-            for i, v in enumerate(variants)]
+            variants.append(Variant(f"内置文件 {path.name}", ("未部署",), f"内置 {path.name}", "bundled", None,
+                                    str(path), read_source(path)))
+    return _distinct(variants)
 
 
 # --- one version's run -------------------------------------------------------------------------------------------
@@ -219,7 +266,12 @@ class VariantRun:
         self.cases: dict[str, _Case] = {}
         self.sweeps: set[datetime] = set()
         self.late: Counter[str] = Counter()
-        self.steps = 0
+        # Engine steps by kind (each one service call that ran the engine on a case and committed, failed ones
+        # included: their failure is recorded too), and the time spent inside those calls only, so the steps per
+        # second measure the engine and database, not preparing the scratch database or the simulation's own reads.
+        self.steps: Counter[str] = Counter({kind: 0 for kind in STEP_KINDS})
+        self.engine_cpu = 0.0
+        self.engine_wall = 0.0
         self.messages_sent: Counter[str] = Counter()
         self.messages_dropped: Counter[str] = Counter()
         self.messages_withheld: dict[str, str] = {}  # wait id → message the profile says never comes
@@ -230,6 +282,16 @@ class VariantRun:
 
     def _rng(self, case: _Case, *key: object) -> random.Random:
         return random.Random("|".join(str(k) for k in (self.seed, case.index, *key)))
+
+    @contextlib.contextmanager
+    def _engine(self) -> Iterator[None]:
+        """Time one service call: CPU time (this process's: other work on the machine hardly moves it), wall time."""
+        cpu, wall = timer.process_time(), timer.perf_counter()
+        try:
+            yield
+        finally:
+            self.engine_cpu += timer.process_time() - cpu
+            self.engine_wall += timer.perf_counter() - wall
 
     def run(self) -> dict[str, Any]:
         from workflows.engine import load_calendar
@@ -284,8 +346,9 @@ class VariantRun:
     # -- events --
 
     def _on_arrive(self, when: datetime, arrival: Arrival) -> None:
-        result = self.app.cases.apply(arrival.application, received_at=when, actor=f"{_ACTOR}-申请机构")
-        self.steps += 1
+        with self._engine():
+            result = self.app.cases.apply(arrival.application, received_at=when, actor=f"{_ACTOR}-申请机构")
+        self.steps["apply"] += 1
         case = _Case(arrival.index, result["case"], result["instance"], when, arrival.applicant.label)
         self.cases[case.case_id] = case
         self._refresh(case)
@@ -306,12 +369,13 @@ class VariantRun:
         data = checked(plan.schema, generate(plan.schema or {}, chosen, when, plan.name),
                        f"任务“{plan.name}”（{bpmn_id}）")
         try:
-            self.app.cases.complete(task_id, data, actor=f"{_ACTOR}-{plan.role or '办事员'}")
+            with self._engine():
+                self.app.cases.complete(task_id, data, actor=f"{_ACTOR}-{plan.role or '办事员'}")
         except BeianError as exc:
             case.error = exc.message
             return
         finally:
-            self.steps += 1
+            self.steps["complete"] += 1
         if due is not None and when >= due:
             self.late[bpmn_id] += 1
         self._refresh(case)
@@ -331,19 +395,22 @@ class VariantRun:
         schema = self.plan.definition.message_schema(message)
         payload = checked(schema, generate(schema or {}, chosen, when, message), f"消息“{message}”")
         try:
-            self.app.cases.send(message, case_id, payload, actor=f"{_ACTOR}-外部")
+            with self._engine():
+                self.app.cases.send(message, case_id, payload, actor=f"{_ACTOR}-外部")
         except BeianError as exc:
             case.error = exc.message
             return
         finally:
-            self.steps += 1
+            self.steps["send"] += 1
         self.messages_sent[message] += 1
         self._refresh(case)
 
     def _on_sweep(self, when: datetime, _: None) -> None:
-        result = self.app.operations.sweep(max_attempts=3, actor=f"{_ACTOR}-定时")
+        # A sweep that fires nothing (its timer went with a completed task) still counts in the engine's time.
+        with self._engine():
+            result = self.app.operations.sweep(max_attempts=3, actor=f"{_ACTOR}-定时")
         for item in result["fired"] + result["failed"]:
-            self.steps += 1
+            self.steps["timer"] += 1
             case = self.cases.get(item["case"])
             if case is None:
                 continue
@@ -435,6 +502,19 @@ class VariantRun:
                                         .order_by(Document.id)).all()
         return documents[-1].removesuffix("通知书") if documents else status_label
 
+    def _engine_figures(self) -> dict[str, Any]:
+        """How fast the engine went: steps per second of the time spent in the engine's calls, on CPU time (the
+        headline: other load on the machine hardly moves it) and on wall time (which adds waiting for the disk and
+        for other processes). None only if a clock measured no time at all."""
+        steps = sum(self.steps.values())
+
+        def rate(seconds: float) -> float | None:
+            return round(steps / seconds, 1) if seconds > 0 else None
+
+        return {"steps": steps, "steps_by_kind": dict(self.steps),
+                "steps_per_second": rate(self.engine_cpu), "steps_per_wall_second": rate(self.engine_wall),
+                "engine_seconds": {"cpu": round(self.engine_cpu, 3), "wall": round(self.engine_wall, 3)}}
+
     def _figures(self, records: list[dict[str, Any]], open_overdue: Counter[str], escalations: int) -> dict[str, Any]:
         filed = [r for r in records if r["outcome"] == "filed"]
         ended = [r for r in records if r["outcome"] != "filed" and "ended_at" in r]
@@ -467,7 +547,7 @@ class VariantRun:
             "unprofiled_messages": self.plan.unprofiled_messages,
             "unused_profile_tasks": self.plan.unused_profile_tasks,
             "messages": {"sent": dict(self.messages_sent), "dropped_wait_over": dict(self.messages_dropped)},
-            "steps": self.steps,
+            **self._engine_figures(),
             "cases": records,
         }
 

@@ -6,6 +6,10 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+# The engine steps a run counts (workflows/simulation.py), as the report names them: a registered application, a
+# task completed, an outside message received, a timer fired by the sweep.
+STEP_LABELS: dict[str, str] = {"apply": "申请", "complete": "办结待办", "send": "外部消息", "timer": "定时事件"}
+
 # Figures compared between versions: (key path, Chinese label).
 FIGURES: tuple[tuple[str, str], ...] = (
     ("started", "启动案件"),
@@ -68,14 +72,18 @@ def render(report: dict[str, Any]) -> str:
     lines = [f"模拟 {report['process']}：{report['cases']} 件合成申请，于 {report['from']} 至 {report['until']} "
              f"的工作日办公时间（{report['office_hours']}）内到达（{pattern}），"
              f"随机种子 {report['seed']}，配置：{report['profile']}",
-             f"运行至所有案件结束，最迟 {report['horizon'][:16].replace('T', ' ')}；"
-             + "；".join(f"{v['variant']['label']} 用时 {v['seconds']} 秒（{v['steps']} 步）" for v in versions)]
+             f"运行至所有案件结束，最迟 {report['horizon'][:16].replace('T', ' ')}"]
     if report.get("databases"):
         lines.append(f"数据库：{report['databases']}")
-    lines.append("")
+    # Each version named in full once, with the engine's speed on it; the table's columns then carry its number and
+    # a short heading, so that long file paths do not stretch every row of the table.
     numbered = len(versions) > 1
-    header = ["指标"] + [f"[{i + 1}] {v['variant']['label']}" if numbered else v["variant"]["label"]
-                         for i, v in enumerate(versions)]
+    marks = [f"[{i + 1}] " if numbered else "" for i in range(len(versions))]
+    lines.append("比较的版本（第一个为基准，差值 = 该版本 − [1]）：" if numbered else "模拟的版本：")
+    for mark, v in zip(marks, versions, strict=True):
+        lines += [f"  {mark}{v['variant']['label']}", f"      {engine_line(v)}"]
+    lines.append("")
+    header = ["指标"] + [f"{mark}{v['variant']['heading']}" for mark, v in zip(marks, versions, strict=True)]
     header += [f"差值 [{i + 2}]−[1]" for i in range(len(versions) - 1)]
     rows = []
     for key, label in FIGURES:
@@ -87,11 +95,19 @@ def render(report: dict[str, Any]) -> str:
         lines.append("  ".join(_pad(cell, widths[i], right=i > 0) for i, cell in enumerate(row)).rstrip())
         if number == 0:
             lines.append("  ".join("-" * w for w in widths))
-    for v in versions:
+    for mark, v in zip(marks, versions, strict=True):
         notes = _notes(v)
         if notes:
-            lines += ["", f"{v['variant']['label']}："] + [f"  {note}" for note in notes]
+            lines += ["", f"{mark}{v['variant']['label']}："] + [f"  {note}" for note in notes]
     return "\n".join(lines)
+
+
+def engine_line(result: dict[str, Any]) -> str:
+    """The engine's speed in one version's run: its steps, by kind, per second of CPU time spent in them."""
+    kinds = "、".join(f"{STEP_LABELS[kind]} {n}" for kind, n in result["steps_by_kind"].items())
+    return (f"引擎步数 {result['steps']}（{kinds}），每秒 {_number(result['steps_per_second'])} 步"
+            f"（CPU 时间，引擎用 {_number(result['engine_seconds']['cpu'])} 秒；"
+            f"按墙钟每秒 {_number(result['steps_per_wall_second'])} 步）；全程用时 {result['seconds']} 秒")
 
 
 def _notes(result: dict[str, Any]) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,9 @@ import pytest
 
 from tasks.errors import InvalidInput
 from tests.conftest import ROOT, Beian
-from workflows.simulation import read_deployed, resolve_variants, simulate
+from workflows import simulation
+from workflows.definitions import DefinitionSource, read_source
+from workflows.simulation import Deployed, read_deployed, resolve_variants, simulate
 from workflows.simulation_profile import ProfileError, load_profile, merge, profile_from_data
 
 FIRST, LAST = date(2026, 9, 1), date(2026, 9, 30)
@@ -75,8 +79,13 @@ def test_a_longer_publicity_and_an_extra_step_show_in_the_figures(versions: dict
     report = simulate("filing_application", cases=12, first=FIRST, last=LAST, profile=_quiet_profile(),
                       requested=[("file", str(versions[k])) for k in ("bundled", "publicity7", "extra")], seed=11)
     base, publicity, extra = report["versions"]
+    # Each file is named by the path as given, and said not to be deployed; the columns get its file name.
     assert [v["variant"]["label"] for v in report["versions"]] == [
+        f"文件 {versions[k]}（未部署）" for k in ("bundled", "publicity7", "extra")]
+    assert [v["variant"]["heading"] for v in report["versions"]] == [
         "文件 filing_application.bpmn", "文件 publicity7.bpmn", "文件 extra_review.bpmn"]
+    assert [d["version"] for d in report["differences"]] == [f"文件 {versions[k]}（未部署）"
+                                                             for k in ("publicity7", "extra")]
     for result in (base, publicity, extra):
         assert result["started"] == 12 and result["stuck"] == 0 and result["in_progress"] == 0
     assert base["filed"] >= 6  # the default weights file most applications
@@ -99,6 +108,50 @@ def test_a_longer_publicity_and_an_extra_step_show_in_the_figures(versions: dict
     assert extra["defaults_used"] == [
         {"task": "extra_review", "name": "处室会审", "setting": "duration", "from": "roles.reviewer.duration"},
         {"task": "extra_review", "name": "处室会审", "setting": "outcomes.result", "from": "outcomes.result"}]
+    # The engine's steps: one application per case, and the extra step is one more completion for every case that
+    # reached it (each filed case did); each version says how many steps per second of CPU time the engine made.
+    for result in (base, publicity, extra):
+        assert result["steps_by_kind"]["apply"] == 12
+        assert result["steps"] == sum(result["steps_by_kind"].values())
+        assert result["steps_per_second"] > 0 and result["steps_per_wall_second"] > 0
+        assert result["engine_seconds"]["cpu"] > 0
+    assert publicity["steps_by_kind"] == base["steps_by_kind"]
+    assert extra["steps_by_kind"]["complete"] >= base["steps_by_kind"]["complete"] + base["filed"]
+
+
+def test_each_version_is_named_by_what_it_is_and_look_alikes_are_told_apart(
+        tmp_path: Path, bpmn_copy: Path, versions: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    deployed = Deployed({1: read_source(versions["bundled"]), 2: read_source(versions["publicity7"])}, [])
+    elsewhere = shutil.copytree(bpmn_copy, tmp_path / "elsewhere") / "extra_review.bpmn"  # same name, other folder
+    extra = str(versions["extra"])
+    variants = resolve_variants("filing_application", [
+        ("version", "1"), ("file", extra), ("file", str(versions["publicity7"])), ("file", extra),
+        ("file", str(elsewhere))], deployed)
+    assert [v.label for v in variants] == [
+        "第 1 版（已部署，filing_application.bpmn）",
+        f"文件 {extra}（未部署，第 1 次运行）",
+        f"文件 {versions['publicity7']}（与已部署的第 2 版内容相同）",  # not a new version: it is deployed
+        f"文件 {extra}（未部署，第 2 次运行）",
+        f"文件 {elsewhere}（未部署）"]
+    # Two files called extra_review.bpmn: their columns are headed by their paths, not by a number alone.
+    assert [v.heading for v in variants] == [
+        "第 1 版", f"文件 {extra}", "文件 publicity7.bpmn", f"文件 {extra}", f"文件 {elsewhere}"]
+
+    # The same path read twice with different content (saved in an editor meanwhile): told apart by the hash.
+    real_read = simulation.read_source
+
+    def saved_meanwhile(path: Path) -> DefinitionSource:
+        source = real_read(path)
+        path.write_text(path.read_text(encoding="utf-8").replace("(today(), 7)", "(today(), 9)"), encoding="utf-8")
+        return source
+
+    monkeypatch.setattr(simulation, "read_source", saved_meanwhile)
+    publicity = str(versions["publicity7"])
+    before, after = resolve_variants("filing_application", [("file", publicity), ("file", publicity)], Deployed({}, []))
+    assert before.source.sha256 != after.source.sha256
+    assert (before.label, after.label) == (f"文件 {publicity}（未部署，sha256 {before.source.sha256[:12]}）",
+                                           f"文件 {publicity}（未部署，sha256 {after.source.sha256[:12]}）")
+    assert all("#" not in v.label for v in [*variants, before, after])
 
 
 def test_the_same_seed_gives_the_same_figures(versions: dict[str, Path]) -> None:
@@ -107,7 +160,10 @@ def test_the_same_seed_gives_the_same_figures(versions: dict[str, Path]) -> None
             for seed in (5, 5, 6)]
     for run in runs:
         for result in run["versions"]:
-            result.pop("seconds")
+            assert result["variant"]["label"] == "内置文件 filing_application.bpmn（未部署）"  # nothing deployed
+            assert result["steps_per_second"] > 0
+            for timing in ("seconds", "engine_seconds", "steps_per_second", "steps_per_wall_second"):
+                result.pop(timing)  # how fast it went is the machine's; the steps are the seed's
     assert runs[0] == runs[1]
     assert runs[0]["versions"][0]["cases"] != runs[2]["versions"][0]["cases"]
 
@@ -173,13 +229,16 @@ def test_cli_compares_deployed_versions_and_only_reads_the_database(tmp_path: Pa
     cli("bpmn", "deploy", str(versions["publicity7"]))
     before = hashlib.sha256(user_db.read_bytes()).hexdigest()
     deployed = read_deployed(cli.url, "filing_application")
-    assert [v.label for v in resolve_variants("filing_application", [], deployed)] == ["第 2 版"]  # the latest
+    assert [v.label for v in resolve_variants("filing_application", [], deployed)] == [
+        "第 2 版（已部署，publicity7.bpmn）"]  # the latest
 
     report = cli.json("simulate", "filing_application", "--version", "1", "--version", "2", "--cases", "6",
                       "--from", "2026-09-01", "--until", "2026-09-30", "--seed", "3")
-    assert [(v["variant"]["label"], v["started"]) for v in report["versions"]] == [("第 1 版", 6), ("第 2 版", 6)]
+    first, second = "第 1 版（已部署，filing_application.bpmn）", "第 2 版（已部署，publicity7.bpmn）"
+    assert [(v["variant"]["label"], v["started"]) for v in report["versions"]] == [(first, 6), (second, 6)]
     (difference,) = report["differences"]
-    assert difference["base"] == "第 1 版" and difference["version"] == "第 2 版"
+    assert difference["base"] == first and difference["version"] == second
+    assert all(v["steps_per_second"] > 0 for v in report["versions"])
     assert report["versions"][0]["filed"] == report["versions"][1]["filed"] > 0
     assert difference["figures"]["time_to_receipt.working_days.median"] == 2.0
     assert report["seed"] == 3 and report["cases"] == 6
@@ -189,3 +248,17 @@ def test_cli_compares_deployed_versions_and_only_reads_the_database(tmp_path: Pa
     table = cli("simulate", "filing_application", "--cases", "1", "--from", "2026-09-01", "--until", "2026-09-01",
                 as_json=False).out
     assert "申请至回执：中位数（工作日）" in table and "第 2 版" in table
+    # Two versions: each named in full beside its number, with the engine's speed, and the columns by number.
+    table = cli("simulate", "filing_application", "--version", "1", "--file", str(versions["extra"]), "--cases", "1",
+                "--from", "2026-09-01", "--until", "2026-09-01", as_json=False).out
+    lines = table.splitlines()
+    legend = lines.index("比较的版本（第一个为基准，差值 = 该版本 − [1]）：")
+    assert lines[legend + 1] == f"  [1] {first}"
+    assert lines[legend + 3] == f"  [2] 文件 {versions['extra']}（未部署）"
+    for line in (lines[legend + 2], lines[legend + 4]):
+        assert re.fullmatch(r" +引擎步数 \d+（申请 1、办结待办 \d+、外部消息 \d+、定时事件 \d+），每秒 [\d.]+ 步"
+                            r"（CPU 时间，引擎用 [\d.]+ 秒；按墙钟每秒 [\d.]+ 步）；全程用时 [\d.]+ 秒", line), line
+        assert float(line.split("每秒 ")[1].split(" 步")[0]) > 0
+    header = next(line for line in lines if line.startswith("指标"))
+    assert header.split() == ["指标", "[1]", "第", "1", "版", "[2]", "文件", "extra_review.bpmn", "差值", "[2]−[1]"]
+    assert "#" not in table
