@@ -51,6 +51,8 @@ warnings (deployable, but probably wrong)
                       beside a `deadline` variable, which wins (warning)
   running-case-fails  (error, with a database) the file tried on a running case of its process, migrated inside a
                       transaction that is rolled back: the new diagram fails on it (workflows/service/rehearsal.py)
+  running-case-blocked (warning, with a database) a running case that cannot move to the file as it stands (its
+                      step changed in kind or gained boundary events): it finishes on its version
   running-id-removed  an element that running instances of the deployed version stand on is gone in this file:
                       they cannot be migrated onto it as they are
 """

@@ -107,8 +107,13 @@ def _expert_review_to_reviewers(root: etree._Element) -> None:
 
 def test_a_boundary_timer_added_to_the_task_a_case_stands_on_blocks_that_case(app: Beian, version: Any) -> None:
     case = _at_expert_review(app)
+    edited = version(_boundary_timer_on_expert_review)
     with at("2026-10-12T10:00:00+08:00"):
-        assert app.processes.deploy(version(_boundary_timer_on_expert_review), actor="po")["version"] == 2
+        (blocked,) = app.processes.check(edited.bpmn_xml, edited.file_name, edited.forms)
+        assert (blocked.code, blocked.severity, blocked.element_id) == (
+            "running-case-blocked", "warning", "expert_review")
+        assert case in blocked.message and "增加了边界事件" in blocked.message
+        assert app.processes.deploy(edited, actor="po")["version"] == 2
         preview = app.processes.migration_preview("filing_application", 1, 2)
         result = app.processes.migrate("filing_application", 1, 2, actor="po")
     (plan,) = preview["cases"]

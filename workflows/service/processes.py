@@ -92,7 +92,8 @@ class Processes(Capability):
         rolled back, the file becomes the next version and one case for each place cases stand on (at most
         REHEARSED_CASES) is migrated to it and tried on from there (workflows/service/rehearsal.py). The new
         diagram failing on a case is an error naming the element and the case. A case the diagrams do not allow
-        to move as it stands is not: it finishes on its version (the migration preview lists it)."""
+        to move as it stands (a step that changed in kind, gained boundary events) is a warning: it finishes on
+        its version."""
         try:
             process_id = main_process_id(xml, file_name)
             parsed = parse_definition(process_id, xml, file_name, dict(forms))
@@ -117,7 +118,14 @@ class Processes(Capability):
             for instance in running:
                 case_id, where = instance.case_id, _places(uow, instance)
                 workflow = load_state(instance.state, old.spec, old.subprocess_specs)
-                if not plan_case(case_id, instance.status, workflow, new).migratable:
+                plan = plan_case(case_id, instance.status, workflow, new)
+                if not plan.migratable:
+                    # Said as a warning (the case finishes on its version); a removed step is already said by
+                    # running-id-removed.
+                    if not any(p.outcome == "removed" for p in plan.positions):
+                        findings += [Finding(file_name, _position_of(plan), "warning", "running-case-blocked",
+                                             f"运行中的案件 {case_id}（停在{where}）不能原样迁移到新版本：{problem}；"
+                                             "它将在原版本上办结") for problem in plan.problems]
                     continue
                 savepoint = uow.session.begin_nested()
                 try:
@@ -227,6 +235,11 @@ class Processes(Capability):
 
 REHEARSED_CASES = 20
 """Running cases a check tries the new version on: one per distinct place cases stand on, oldest first."""
+
+
+def _position_of(plan: CasePlan) -> str | None:
+    """The element a blocked case stands on (for marking it on the diagram), when it stands on one."""
+    return plan.positions[0].bpmn_id if plan.positions else None
 
 
 def _places(uow: UnitOfWork, instance: Instance) -> str:
