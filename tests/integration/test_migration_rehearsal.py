@@ -61,13 +61,13 @@ def version(tmp_path: Path) -> Callable[[Callable[[etree._Element], None]], Defi
     return make
 
 
-def _apply(app: Beian) -> str:
+def _new_case(app: Beian) -> str:
     return str(app.cases.apply(json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8")))["case"])
 
 
 def _at_expert_review(app: Beian) -> str:
     with at("2026-09-24T10:00:00+08:00"):
-        case = _apply(app)
+        case = _new_case(app)
     with at("2026-09-28T10:00:00+08:00"):
         app.cases.complete(open_task(app, case, "acceptance")["id"], {"decision": "accept"})
     return case
@@ -128,7 +128,7 @@ def test_a_boundary_timer_added_to_the_task_a_case_stands_on_blocks_that_case(ap
 def test_an_expression_failing_on_every_case_is_refused_naming_the_element_and_the_case(
         app: Beian, version: Any) -> None:
     with at("2026-09-24T10:00:00+08:00"):
-        case = _apply(app)  # on the acceptance task, its 10-working-day timer armed
+        case = _new_case(app)  # on the acceptance task, its 10-working-day timer armed
     broken = version(_broken_escalation)
     with at("2026-09-25T10:00:00+08:00"):
         findings = app.processes.check(broken.bpmn_xml, broken.file_name, broken.forms)
@@ -170,7 +170,7 @@ def test_a_case_the_replaced_version_failed_on_moves_to_the_fixed_one(app: Beian
     with at("2026-09-24T09:30:00+08:00"):
         assert app.processes.deploy(broken, actor="po")["version"] == 2  # no running case yet to try it on
     with at("2026-09-24T10:00:00+08:00"):
-        case = _apply(app)
+        case = _new_case(app)
     with at("2026-10-19T10:00:00+08:00"):  # the acceptance deadline passed: the escalation fails on version 2
         app.operations.sweep()
         assert app.records.show(case)["error"], "the broken version failed the case"
