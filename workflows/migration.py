@@ -31,50 +31,20 @@ from adapters.outside.db import ProcessDefinition
 from tasks.calendar import SHANGHAI
 from tasks.errors import IllegalEvent
 from workflows.definitions import ParsedDefinition
+from workflows.diff_details import (
+    CHANGE_LABELS,
+    element_changes,
+    form_changes,
+    real_changes,
+    type_label,
+)
 from workflows.engine import StepContext, awaited_messages, timer_definition, timer_due
 from workflows.state import SPEC_REGISTRY
 
 LIVE = TaskState.READY | TaskState.WAITING
 
-# The attributes of a task spec (SpiffWorkflow's serialised form) in the words of the modeller.
-CHANGE_LABELS: dict[str, str] = {
-    "typename": "元素类型",
-    "bpmn_name": "名称",
-    "lane": "泳道（角色）",
-    "extensions": "扩展属性（表单、期限、条款、服务参数）",
-    "event_definition": "事件定义（定时或消息）",
-    "script": "脚本",
-    "prescript": "前置脚本",
-    "postscript": "后置脚本",
-    "cond_task_specs": "分支条件",
-    "default_task_spec": "默认分支",
-    "outputs": "后续连线",
-    "inputs": "前序连线",
-    "documentation": "说明",
-    "cancel_activity": "是否中断",
-    "operation_name": "服务操作",
-    "operation_params": "服务参数",
-    "data_input_associations": "数据输入",
-    "data_output_associations": "数据输出",
-    "io_specification": "输入输出定义",
-    "manual": "人工办理",
-}
 # Attributes that are SpiffWorkflow's bookkeeping, not something a process owner changed.
 _IGNORED_CHANGES = {"name", "bpmn_id", "description", "lookahead"}
-
-TYPE_LABELS: dict[str, str] = {
-    "UserTask": "用户任务", "ScriptTask": "脚本任务", "ServiceTask": "服务任务", "ManualTask": "人工任务",
-    "StartEvent": "开始事件", "EndEvent": "结束事件", "IntermediateCatchEvent": "中间捕获事件",
-    "IntermediateThrowEvent": "中间抛出事件", "BoundaryEvent": "边界事件", "ExclusiveGateway": "排他网关",
-    "ParallelGateway": "并行网关", "InclusiveGateway": "包容网关", "EventBasedGateway": "事件网关",
-    "SendTask": "发送任务", "ReceiveTask": "接收任务", "CallActivity": "调用活动", "SubWorkflowTask": "子流程",
-    "TransactionSubprocess": "事务子流程", "NoneTask": "任务",
-}
-
-
-def type_label(spec: Any) -> str:
-    name = type(spec).__name__
-    return TYPE_LABELS.get(name, name)
 
 
 def change_labels(keys: list[str]) -> list[str]:
@@ -110,8 +80,10 @@ def _all_specs(definition: ParsedDefinition) -> list[Any]:
 
 def version_diff(old_row: ProcessDefinition, old: ParsedDefinition, new_row: ProcessDefinition,
                  new: ParsedDefinition, running: dict[str, int]) -> dict[str, Any]:
-    """What changed between two versions, element by element; `running` counts the old version's running cases
-    standing on each element."""
+    """What changed between two versions, element by element, each change with its old and new value
+    (workflows/diff_details.py); `running` counts the old version's running cases standing on each element. A changed
+    element keeps `changes` (what changed, as labels: the migration preview's words) and has `details` (each change
+    with `before` and `after`); `new_bpmn_id` is its id in the new version. A changed form has its fields' changes."""
     added: list[dict[str, Any]] = []
     removed: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
@@ -124,24 +96,37 @@ def version_diff(old_row: ProcessDefinition, old: ParsedDefinition, new_row: Pro
         removed.extend(_element(spec, running) for spec in diff.removed if _visible(spec))
         renamed = _renames(diff)
         for spec, keys in diff.changed.items():
-            labels = change_labels(_real_changes(spec, diff.alignment[spec], keys, renamed))
-            if _visible(spec) and labels:
-                moved = diff.alignment[spec]
-                entry = {**_element(spec, running), "changes": labels}
-                if moved is not None and moved.bpmn_id != spec.bpmn_id:
-                    entry["changes"] = [f"id 改为 {moved.bpmn_id}", *labels]
-                changed.append(entry)
+            target = diff.alignment[spec]
+            if not _visible(spec) or target is None:
+                continue
+            labels = change_labels(_real_changes(spec, target, keys, renamed))
+            moved = target.bpmn_id != spec.bpmn_id
+            if not labels and not moved:
+                continue  # only SpiffWorkflow's bookkeeping differs (a shape moved, a neighbour renamed)
+            details = [change.to_dict() for change in element_changes(spec, target, renamed)]
+            if moved:
+                labels = [f"id 改为 {target.bpmn_id}", *labels]
+                details.insert(0, {"label": "id", "before": spec.bpmn_id, "after": target.bpmn_id, "code": False})
+            changed.append({**_element(spec, running), "new_bpmn_id": target.bpmn_id, "changes": labels,
+                            "details": details})
     old_subs, new_subs = set(old.subprocess_specs), set(new.subprocess_specs)
     for name in sorted(new_subs - old_subs):
         added.extend(_element(spec) for spec in new.subprocess_specs[name].task_specs.values() if _visible(spec))
-    forms = [{"name": name, "change": "added"} for name in sorted(set(new_row.forms) - set(old_row.forms))]
-    forms += [{"name": name, "change": "removed"} for name in sorted(set(old_row.forms) - set(new_row.forms))]
-    forms += [{"name": name, "change": "changed"} for name in sorted(set(old_row.forms) & set(new_row.forms))
-              if old_row.forms[name] != new_row.forms[name]]
+    forms = [{"name": name, "change": "added", "title": _form_title(new_row.forms[name]), "details": [], "fields": []}
+             for name in sorted(set(new_row.forms) - set(old_row.forms))]
+    forms += [{"name": name, "change": "removed", "title": _form_title(old_row.forms[name]), "details": [],
+               "fields": []} for name in sorted(set(old_row.forms) - set(new_row.forms))]
+    forms += [{"name": name, "change": "changed", **form_changes(old_row.forms[name], new_row.forms[name])}
+              for name in sorted(set(old_row.forms) & set(new_row.forms)) if old_row.forms[name] != new_row.forms[name]]
     key = "bpmn_id"
     return {"process": old_row.process_id, "from_version": old_row.version, "to_version": new_row.version,
             "added": sorted(added, key=lambda e: e[key]), "removed": sorted(removed, key=lambda e: e[key]),
             "changed": sorted(changed, key=lambda e: e[key]), "forms": forms}
+
+
+def _form_title(schema: Any) -> str | None:
+    title = schema.get("title") if isinstance(schema, dict) else None
+    return title if isinstance(title, str) and title else None
 
 
 def _renames(diff: SpecDiff) -> dict[str, str]:
@@ -149,15 +134,10 @@ def _renames(diff: SpecDiff) -> dict[str, str]:
 
 
 def _real_changes(spec: Any, target: Any, keys: list[str], renamed: dict[str, str]) -> list[str]:
-    """The changed attributes, without a neighbour's rename showing up as a changed connection on this element."""
-    real = []
-    for key in keys:
-        if key in ("inputs", "outputs") and target is not None:
-            before = sorted(renamed.get(name, name) for name in SPEC_REGISTRY.convert(spec).get(key, []))
-            if before == sorted(SPEC_REGISTRY.convert(target).get(key, [])):
-                continue
-        real.append(key)
-    return real
+    """The changed attributes without SpiffWorkflow's bookkeeping (workflows/diff_details.py): not a neighbour's
+    rename showing up as a changed connection on this element, not the order of the outgoing flows that moving a
+    shape gives, not a timer's copy of the element's name."""
+    return real_changes(spec, target, keys, renamed)
 
 
 def _element(spec: Any, running: dict[str, int] | None = None) -> dict[str, Any]:

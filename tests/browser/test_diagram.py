@@ -104,8 +104,8 @@ def _wait_drawn(page: Any) -> None:
     page.wait_for_selector("#diagram[data-ready=true]", timeout=20000)
 
 
-def _markers(page: Any, element_id: str) -> set[str]:
-    classes = page.get_attribute(f".djs-element[data-element-id='{element_id}']", "class") or ""
+def _markers(page: Any, element_id: str, diagram: str = "#diagram") -> set[str]:
+    classes = page.get_attribute(f"{diagram} .djs-element[data-element-id='{element_id}']", "class") or ""
     return {c for c in classes.split() if c.startswith("beian-")}
 
 
@@ -306,16 +306,30 @@ def test_the_diff_marks_what_a_version_added_and_changed(site: tuple[Beian, Serv
 
     page.goto(f"{served.url}/processes/filing_application/diff?from_version=1&to_version=2")
     _wait_drawn(page)
+    page.wait_for_selector("#diagram-old[data-ready=true]", timeout=20000)
     assert _markers(page, "acceptance") == {"beian-changed"}
     assert _markers(page, "extra_review") == {"beian-added"}
-    assert page.locator(".beian-badge-added[data-element-id='extra_review']").inner_text() == "新增"
-    assert page.locator(".beian-badge-changed[data-element-id='acceptance']").inner_text() == "有改动"
+    assert page.locator("#diagram .beian-badge-added[data-element-id='extra_review']").inner_text() == "新增"
+    assert page.locator("#diagram .beian-badge-changed[data-element-id='acceptance']").inner_text() == "有改动"
     assert _markers(page, "expert_review") == set()
-    page.locator(".djs-element[data-element-id='acceptance']").scroll_into_view_if_needed()
-    page.click("button[data-zoom=fit]")
-    page.locator(".djs-element[data-element-id='acceptance']").click()
-    assert "有改动" in page.inner_text(".diagram-info") and "名称" in page.inner_text(".diagram-info")
+    # Beside it, version 1 as it was: the old name, no new step, nothing removed to mark.
+    assert page.locator("#diagram-old .djs-element[data-element-id='extra_review']").count() == 0
+    assert _markers(page, "acceptance", "#diagram-old") == set()
+    assert "受理审查（新）" not in page.inner_text("#diagram-old .diagram-canvas")
+    page.locator("#diagram .djs-element[data-element-id='acceptance']").scroll_into_view_if_needed()
+    page.click("#diagram button[data-zoom=fit]")
+    page.locator("#diagram .djs-element[data-element-id='acceptance']").click()
+    info = page.inner_text("#diagram .diagram-info")
+    assert "有改动" in info and "名称：受理审查 → 受理审查（新）" in info
     assert page.locator("tr.diagram-picked[data-bpmn-id='acceptance']").count() == 1
-    page.screenshot(path=str(screenshots / "diagram-06-diff.png"))
+    page.screenshot(path=str(screenshots / "diagram-06-diff.png"), full_page=True)
+
+    # The other way round, version 2 → 1: the step version 1 lacks is marked removed on version 2's diagram.
+    page.goto(f"{served.url}/processes/filing_application/diff?from_version=2&to_version=1")
+    _wait_drawn(page)
+    page.wait_for_selector("#diagram-old[data-ready=true]", timeout=20000)
+    assert _markers(page, "extra_review", "#diagram-old") == {"beian-removed"}
+    assert page.locator("#diagram-old .beian-badge-removed[data-element-id='extra_review']").inner_text() == "已删除"
+    assert page.locator("#diagram .djs-element[data-element-id='extra_review']").count() == 0
     assert errors == []
     page.close()

@@ -3,11 +3,13 @@ refused and nothing is deployed; a changed file becomes a new version beside the
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 from tasks.calendar import SHANGHAI
 from tests.conftest import ROOT, Beian
+from tests.support.diagram_edits import mirrored
 from workflows.service import Beian as Service
 
 FIXTURES = ROOT / "tests" / "fixtures" / "bpmn"
@@ -49,6 +51,43 @@ def test_a_file_whose_process_id_is_new_is_said_to_start_a_new_process(beian: Be
     assert "[new-process]" in deployed.err and "“filing_application_v2”与已部署的流程都不同" in deployed.err
 
 
+def test_diff_says_each_change_with_both_values_and_nothing_for_moved_shapes(beian: Beian, tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "bpmn", tmp_path / "bpmn")
+    path = tmp_path / "bpmn" / "filing_application.bpmn"
+    original = path.read_text(encoding="utf-8")
+    # Version 2: every shape moved (upside down), nothing else; SpiffWorkflow reorders the gateways' flows.
+    path.write_text(mirrored(original), encoding="utf-8")
+    assert beian.json("bpmn", "deploy", str(path))["deployed"][0]["version"] == 2
+    assert beian("bpmn", "diff", "filing_application", "1", "2", as_json=False).out.splitlines() == [
+        "filing_application：第 1 版 → 第 2 版", "  两个版本的流程与表单相同"]
+    same = beian.json("bpmn", "diff", "filing_application", "1", "2")
+    assert (same["added"], same["removed"], same["changed"], same["forms"]) == ([], [], [], [])
+
+    # Version 3: a new name, a line more in a script, a field more in the form.
+    script = "region['acceptance_days'])</bpmn:script>"
+    assert original.count(script) == 1 and original.count('name="受理审查"') == 1
+    path.write_text(mirrored(original).replace('name="受理审查"', 'name="受理审查（新版）"').replace(
+        script, script.replace("</bpmn:script>", "\nnote = '已计算'</bpmn:script>")), encoding="utf-8")
+    form_path = tmp_path / "bpmn" / "forms" / "acceptance.schema.json"
+    form = json.loads(form_path.read_text(encoding="utf-8"))
+    form["properties"]["remark"] = {"title": "备注", "type": "string"}
+    form_path.write_text(json.dumps(form, ensure_ascii=False), encoding="utf-8")
+    assert beian.json("bpmn", "deploy", str(path))["deployed"][0]["version"] == 3
+    assert beian("bpmn", "diff", "filing_application", "2", "3", as_json=False).out.splitlines() == [
+        "filing_application：第 2 版 → 第 3 版",
+        "  修改 用户任务“受理审查”（acceptance）：名称 “受理审查” → “受理审查（新版）”",
+        "  修改 脚本任务“计算受理期限”（set_acceptance_deadline）：脚本 修改：",
+        "      + note = '已计算'",
+        "  表单修改 acceptance.schema.json（受理审查）：新增字段“备注”（remark）：类型 文本，是否必填 选填"]
+    diff = beian.json("bpmn", "diff", "filing_application", "2", "3")
+    assert [(e["bpmn_id"], e["changes"], e["details"][0]["label"]) for e in diff["changed"]] == [
+        ("acceptance", ["名称"], "名称"), ("set_acceptance_deadline", ["脚本"], "脚本")]
+    assert diff["changed"][1]["details"][0]["after"].endswith("\nnote = '已计算'")
+    assert diff["forms"][0]["fields"] == [{"field": "remark", "title": "备注", "change": "added", "details": [
+        {"label": "类型", "before": None, "after": "文本", "code": False},
+        {"label": "是否必填", "before": None, "after": "选填", "code": False}]}]
+
+
 def test_check_warns_diff_shows_and_migrate_previews_then_moves_a_running_case(beian: Beian, tmp_path: Path) -> None:
     case = beian.json("apply", str(ROOT / "examples" / "application.json"), now="2026-09-24T10:00+08:00")["case"]
     other = beian.json("apply", str(ROOT / "examples" / "application.json"), now="2026-09-24T11:00+08:00")["case"]
@@ -64,8 +103,15 @@ def test_check_warns_diff_shows_and_migrate_previews_then_moves_a_running_case(b
     diff = beian.json("bpmn", "diff", "filing_application", "1", "2")
     assert [(c["bpmn_id"], c["changes"][0], c["running"]) for c in diff["changed"]] == [
         ("acceptance_overdue", "id 改为 acceptance_late", 2)]
-    assert "修改 边界事件“受理期限届满”（acceptance_overdue）（2 件运行中的案件停在此处）：id 改为 acceptance_late" in \
-        beian("bpmn", "diff", "filing_application", "1", "2", as_json=False).out
+    # One line per change, with both values: the replace also took the timer out of its lane (the lane's
+    # flowNodeRef names the old id), and the diff says so.
+    where = "修改 边界事件“受理期限届满”（acceptance_overdue）（2 件运行中的案件停在此处）"
+    assert beian("bpmn", "diff", "filing_application", "1", "2", as_json=False).out.splitlines()[1:] == [
+        f"  {where}：id “acceptance_overdue” → “acceptance_late”",
+        f"  {where}：办理角色（泳道） “受理人员” → （无）"]
+    assert diff["changed"][0]["details"] == [
+        {"label": "id", "before": "acceptance_overdue", "after": "acceptance_late", "code": False},
+        {"label": "办理角色（泳道）", "before": "受理人员", "after": None, "code": False}]
 
     preview = beian("bpmn", "migrate", "filing_application", "--from", "1", "--to", "2", "--dry-run",
                     now="2026-09-25T10:00+08:00", as_json=False)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 import adapters.entrypoints.web.processes.pages as processes
 from adapters.outside.db import AuditEvent
 from tests.conftest import ROOT
+from tests.support.diagram_edits import without
 from tests.web.conftest import PASSWORD, Site, csrf, diagram_data
 from workflows.definitions import read_source
 from workflows.users import add_user
@@ -286,6 +287,31 @@ def test_a_tampered_deploy_payload_is_checked_again(owner_site: Site) -> None:
 
 # --- diff and migration ----------------------------------------------------------------------------------------
 
+def _change_rows(page: str, section_id: str) -> list[tuple[str, ...]]:
+    """The rows (改动项, old value, new value) of one change table of the diff page, as a person reads them."""
+    section = re.search(rf'<section class="[a-z-]+" id="{re.escape(section_id)}"[^>]*>(.*?)</section>', page, re.S)
+    assert section, _text(page)
+    rows = re.findall(r"<tr><th scope=\"row\">(.*?)</th><td class=\"before\">(.*?)</td><td class=\"after\">(.*?)</td>"
+                      r"</tr>", section.group(1), re.S)
+    return [tuple(_text(cell).strip() for cell in row) for row in rows]
+
+
+def _old_diagram(page: str) -> dict[str, Any]:
+    """The old version's diagram that the diff page draws beside the new one."""
+    found = re.findall(r'<script type="application/json" id="diagram-old-data">(.*?)</script>', page, re.S)
+    assert len(found) == 1, "no old diagram on the page"
+    data: dict[str, Any] = json.loads(found[0])
+    return data
+
+
+def _deploy(client: TestClient, xml: str, forms: dict[str, str] | None = None) -> None:
+    checked = _upload(client, "filing_application", "filing_application.bpmn", xml, forms=forms)
+    assert checked.status_code == 200, _text(checked.text)
+    response = client.post("/processes/filing_application/deploy",
+                           data={"candidate": _deploy_payload(checked.text), "csrf_token": _token(client)})
+    assert response.status_code == 303, _text(response.text)
+
+
 def _deploy_renamed(site: Site) -> None:
     client = _owner(site)
     checked = _upload(client, "filing_application", "filing_application.bpmn", _renamed_acceptance())
@@ -304,9 +330,52 @@ def test_diff_between_two_versions(owner_site: Site) -> None:
     assert row, _text(changed.group(1))
     cells = [_text(c).strip() for c in re.findall(r"<td>(.*?)</td>", row.group(1), re.S)]
     assert cells[1:] == ["acceptance", "用户任务", "名称", "1"]  # the name changed; the fixture's case stands on it
+    # The change with both values, in the element's own table.
+    assert _change_rows(page.text, "change-acceptance") == [("名称", "受理审查", "受理审查（新）")]
     assert _diagram_marks(page.text).get("acceptance") == "changed"
+    assert "名称：受理审查 → 受理审查（新）" in (diagram_data(page.text) or {})["notes"]["acceptance"]
+    # Beside it, version 1's diagram: nothing was removed, so nothing is marked there.
+    old = _old_diagram(page.text)
+    assert old["marks"] == {} and old["title"].startswith("第 1 版")
     # The case of the fixture stands on the changed task: the page offers its migration.
     assert "/processes/filing_application/migration?from_version=1&amp;to_version=2" in page.text
+
+
+def test_diff_page_shows_removed_elements_on_the_old_diagram_and_scripts_and_form_fields_in_full(
+        owner_site: Site) -> None:
+    client = _owner(owner_site)
+    xml = FILING.read_text(encoding="utf-8")
+    script = "region['acceptance_days'])</bpmn:script>"
+    assert xml.count(script) == 1
+    # Version 2: the acceptance deadline's escalation path is taken out, a script gets a line more, and the
+    # acceptance form a field more.
+    gone = ("acceptance_overdue", "escalate_acceptance", "escalation_recorded",
+            "flow_acceptance_overdue_to_escalate_acceptance", "flow_escalate_acceptance_to_escalation_recorded")
+    edited = without(xml.replace(script, script.replace("</bpmn:script>", "\nnote = '已计算'</bpmn:script>")), gone)
+    form = json.loads((ROOT / "bpmn" / "forms" / "acceptance.schema.json").read_text(encoding="utf-8"))
+    form["properties"]["remark"] = {"title": "备注", "type": "string"}
+    _deploy(client, edited, forms={"acceptance.schema.json": json.dumps(form, ensure_ascii=False)})
+
+    page = client.get("/processes/filing_application/diff?from_version=1&to_version=2")
+    assert page.status_code == 200
+    old, new = _old_diagram(page.text), diagram_data(page.text)
+    assert old["marks"] == {"acceptance_overdue": "removed", "escalate_acceptance": "removed",
+                            "escalation_recorded": "removed"}
+    assert new is not None and new["marks"] == {"acceptance": "changed", "set_acceptance_deadline": "changed"}
+    # The task the timer was attached to is changed by that (a case standing on it cannot move as it is), and its
+    # predecessor is not, though SpiffWorkflow rewires both.
+    assert _change_rows(page.text, "change-acceptance") == [("附加的边界事件", "“受理期限届满”（acceptance_overdue）",
+                                                             "（无）")]
+    # The script in full, old and new, as written.
+    rows = _change_rows(page.text, "change-set_acceptance_deadline")
+    assert [row[0] for row in rows] == ["脚本"] and rows[0][2].endswith("note = '已计算'")
+    assert "<pre>acceptance_deadline = within_working_days(" in page.text
+    # The form, field by field.
+    assert _change_rows(page.text, "form-acceptance.schema.json") == [("类型", "（无）", "文本"),
+                                                                       ("是否必填", "（无）", "选填")]
+    assert "新增字段“备注”（ remark ）" in _text(page.text)
+    # Both diagrams, the viewer loaded once.
+    assert page.text.count('src="/static/diagram.js"') == (1 if processes.viewer_installed() else 0)
 
 
 def test_migration_preview_then_apply(owner_site: Site) -> None:

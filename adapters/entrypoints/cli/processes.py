@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from datetime import date
@@ -83,12 +84,66 @@ def cmd_bpmn_diff(args: argparse.Namespace) -> None:
         lines = [f"{v['process']}：第 {v['from_version']} 版 → 第 {v['to_version']} 版"]
         lines += [f"  新增 {where(e)}" for e in v["added"]]
         lines += [f"  删除 {where(e)}" for e in v["removed"]]
-        lines += [f"  修改 {where(e)}：{'、'.join(e['changes'])}" for e in v["changed"]]
-        words = {"added": "新增", "removed": "删除", "changed": "修改"}
-        lines += [f"  表单{words[f['change']]} {f['name']}" for f in v["forms"]]
+        for e in v["changed"]:
+            details = e.get("details") or [{"label": label, "before": None, "after": None} for label in e["changes"]]
+            for detail in details:
+                lines += _change_lines(f"  修改 {where(e)}", detail)
+        for form in v["forms"]:
+            lines += _form_lines(form)
         return "\n".join(lines if len(lines) > 1 else [*lines, "  两个版本的流程与表单相同"])
 
     emit(args, diff, human)
+
+
+SHORT_VALUE = 60  # longer values (a script, a long condition) get lines of their own
+MOST_DIFF_LINES = 12
+
+
+def _quoted(text: str | None) -> str:
+    return "（无）" if text is None else f"“{text}”"
+
+
+def _change_lines(prefix: str, detail: dict[str, Any]) -> list[str]:
+    """One change of the version diff as `prefix：名称 “旧” → “新”`; a long or multi-line value (a script) as the
+    lines that differ, under a line naming the change, so that the terminal stays readable (the JSON and the web
+    page have the full texts)."""
+    label, before, after = detail["label"], detail.get("before"), detail.get("after")
+    if before is None and after is None:  # only the label is known
+        return [f"{prefix}：{label}"]
+    short = all(text is None or (len(text) <= SHORT_VALUE and "\n" not in text) for text in (before, after))
+    if short and label.startswith(("新增", "删除")) and (before is None or after is None):  # 新增选项 “…”
+        return [f"{prefix}：{label} {_quoted(before if after is None else after)}"]
+    if short:
+        return [f"{prefix}：{label} {_quoted(before)} → {_quoted(after)}"]
+    verb = "新设" if before is None else "去掉" if after is None else "修改"
+    lines = [f"{prefix}：{label} {verb}："]
+    if "\n" in (before or "") or "\n" in (after or ""):
+        changed = [line for line in difflib.unified_diff((before or "").splitlines(), (after or "").splitlines(),
+                                                         lineterm="", n=0)
+                   if not line.startswith(("---", "+++", "@@"))]
+        lines += [f"      {line[:1]} {line[1:]}" for line in changed[:MOST_DIFF_LINES]]
+        if len(changed) > MOST_DIFF_LINES:
+            lines.append(f"      …另有 {len(changed) - MOST_DIFF_LINES} 行改动（全文见 --json 或网页上的版本差异）")
+    else:
+        lines += [f"      原：{_quoted(before)}", f"      新：{_quoted(after)}"]
+    return lines
+
+
+def _form_lines(form: dict[str, Any]) -> list[str]:
+    """A form of the version diff: added or removed by name, a changed one field by field."""
+    title = f"（{form['title']}）" if form.get("title") else ""
+    words = {"added": "新增", "removed": "删除", "changed": "修改"}
+    prefix = f"  表单{words[form['change']]} {form['name']}{title}"
+    lines = [line for detail in form.get("details", []) for line in _change_lines(prefix, detail)]
+    for field in form.get("fields", []):
+        name = f"字段“{field['title'] or field['field']}”（{field['field']}）"
+        if field["change"] == "changed":
+            lines += [line for detail in field["details"] for line in _change_lines(f"{prefix}：{name}", detail)]
+        else:
+            side = "after" if field["change"] == "added" else "before"
+            said = "，".join(f"{d['label']} {d[side]}" for d in field["details"] if d[side] is not None)
+            lines.append(f"{prefix}：{words[field['change']]}{name}" + (f"：{said}" if said else ""))
+    return lines or [prefix]
 
 
 def cmd_bpmn_migrate(args: argparse.Namespace) -> None:
@@ -169,7 +224,8 @@ def register(sub: Any) -> None:
     p = bpmn.add_parser("versions", help="流程的各个版本及其运行中的案件数")
     p.add_argument("process", help="流程编号，如 filing_application")
     p.set_defaults(func=cmd_bpmn_versions, effect=READS)
-    p = bpmn.add_parser("diff", help="比较同一流程的两个版本：新增、删除、修改的元素与表单，及停在其上的运行中案件")
+    p = bpmn.add_parser("diff", help="比较同一流程的两个版本：新增、删除、修改的元素与表单（每处改动的原值与新值），"
+                                     "及停在其上的运行中案件")
     p.add_argument("process", help="流程编号，如 filing_application")
     p.add_argument("a", type=int, metavar="A", help="原版本号")
     p.add_argument("b", type=int, metavar="B", help="新版本号")

@@ -3,7 +3,8 @@ is given to draw, and the little the server itself reads from the BPMN's diagram
 
 bpmn-js draws the file as its modeller drew it; the server only says what to mark on it (element id → kind: the
 case's current step, completed steps and flows taken; a check's findings; what a version added or changed) and in
-which words, and refuses what must not reach the page: text that is not XML or carries a DOCTYPE, or a file without
+which words (the diff page draws two: the old version with what the new one removed, the new with what it added or
+changed), and refuses what must not reach the page: text that is not XML or carries a DOCTYPE, or a file without
 shapes (then the page says so in Chinese instead of showing an empty canvas). The payload is embedded in the page as
 JSON (`<script type="application/json">` through Jinja's `tojson`), never as raw XML in HTML.
 
@@ -28,7 +29,7 @@ BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 # Every kind of mark, as a caseworker or process owner reads it (the legend, the badges, the click panel).
 MARK_LABELS = {
     "current": "当前环节", "done": "已办结", "taken": "已走过的连线",
-    "error": "有错误", "warning": "有警告", "added": "新增", "changed": "有改动",
+    "error": "有错误", "warning": "有警告", "added": "新增", "changed": "有改动", "removed": "已删除",
 }
 NO_SHAPES = "文件中没有图形信息（BPMN DI），无法绘制流程图"
 

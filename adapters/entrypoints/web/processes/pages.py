@@ -56,9 +56,25 @@ NOT_AN_OWNER = "只有流程管理员可以查看和修改流程图、部署新�
 SEVERITY_LABELS = {"error": "错误", "warning": "警告"}
 OUTCOME_LABELS = {"unchanged": "不变", "changed": "有变化", "removed": "已删除"}
 FORM_CHANGE_LABELS = {"added": "新增", "removed": "删除", "changed": "修改"}
+NOTE_VALUE = 40  # a longer value (a script) is named in the diagram's click panel, not quoted; the table has it
 # A version number in a link: a positive number a database integer holds (anything else is a 400/404 page).
 VersionQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 MAX_JSON_BYTES = MAX_DIAGRAM_BYTES * 2  # the modeller's {"xml": …}: escaping can double a diagram's size
+
+
+def _change_note(entry: dict[str, Any]) -> str:
+    """What changed on an element, for the diagram's click panel: short values shown, long ones (a script) named."""
+    lines: list[str] = []
+    for detail in entry.get("details") or [{"label": label, "before": None, "after": None}
+                                            for label in entry["changes"]]:
+        values = (detail["before"], detail["after"])
+        if values == (None, None):
+            lines.append(detail["label"])
+        elif any(v is not None and (len(v) > NOTE_VALUE or "\n" in v) for v in values):
+            lines.append(f"{detail['label']}：已修改（见下方改动详情）")
+        else:
+            lines.append(f"{detail['label']}：{' → '.join('（无）' if v is None else v for v in values)}")
+    return "改动：\n" + "\n".join(lines)
 
 
 def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_of: Callable[[Request], Caseworker],
@@ -208,16 +224,25 @@ def register_process_pages(app: FastAPI, *, service: Beian, page: PageFn, user_o
         except InvalidInput as exc:
             return page(request, "process_diff.html", status_code=422, process=process_id, label=label,
                         versions=versions, a=a, b=b, diff=None, message=exc.message, diagram=None,
-                        diagram_problem="", viewer_installed=viewer_installed())
-        target = stored_version(service, process_id, b)
-        marks = {e["bpmn_id"]: "added" for e in diff["added"]} | {e["bpmn_id"]: "changed" for e in diff["changed"]}
-        notes = {e["bpmn_id"]: "新增" for e in diff["added"]} | {
-            e["bpmn_id"]: "改动：" + "；".join(e["changes"]) for e in diff["changed"]}
-        diagram, problem = diagram_for(target.bpmn_xml, f"第 {b} 版（标出相对第 {a} 版的新增和改动）",
-                                       marks=marks, notes=notes, focus=list(marks), legend=("added", "changed"))
+                        diagram_problem="", old_diagram=None, old_diagram_problem="",
+                        viewer_installed=viewer_installed())
+        # Side by side: the old version with what the new one removed, the new one with what it added or changed
+        # (a changed element is marked under its new id, which differs when the process owner changed the id).
+        changed = {e.get("new_bpmn_id", e["bpmn_id"]): e for e in diff["changed"]}
+        marks = {e["bpmn_id"]: "added" for e in diff["added"]} | {key: "changed" for key in changed}
+        notes = {e["bpmn_id"]: "新增" for e in diff["added"]} | {key: _change_note(e) for key, e in changed.items()}
+        diagram, problem = diagram_for(stored_version(service, process_id, b).bpmn_xml,
+                                       f"第 {b} 版（标出相对第 {a} 版的新增和改动）", marks=marks, notes=notes,
+                                       focus=list(marks), legend=("added", "changed"))
+        removed = {e["bpmn_id"]: "removed" for e in diff["removed"]}
+        old_diagram, old_problem = diagram_for(
+            stored_version(service, process_id, a).bpmn_xml, f"第 {a} 版（标出第 {b} 版删除的元素）", marks=removed,
+            notes={key: f"第 {b} 版中已删除" for key in removed},
+            focus=[*removed, *(e["bpmn_id"] for e in diff["changed"])], legend=("removed",))
         return page(request, "process_diff.html", process=process_id, label=label, versions=versions, a=a, b=b,
-                    diff=diff, message="", diagram=diagram, diagram_problem=problem,
-                    viewer_installed=viewer_installed(), form_change_labels=FORM_CHANGE_LABELS)
+                    diff=diff, message="", diagram=diagram, diagram_problem=problem, old_diagram=old_diagram,
+                    old_diagram_problem=old_problem, viewer_installed=viewer_installed(),
+                    form_change_labels=FORM_CHANGE_LABELS)
 
     @app.get("/processes/{process_id}/migration", response_class=HTMLResponse)
     def migration_preview(request: Request, process_id: str, from_version: VersionQuery = None,

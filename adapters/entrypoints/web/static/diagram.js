@@ -1,20 +1,18 @@
 // A process diagram on a page (the case page, and the process owners' version, upload check and diff pages):
 // bpmn-js's NavigatedViewer (loaded before this file as the global BpmnJS) draws the BPMN that the page embeds as
 // JSON in <script type="application/json" id="diagram-data">, then marks elements with CSS classes
-// (beian-current, beian-done, beian-taken, beian-error, beian-warning, beian-added, beian-changed), puts a badge
-// on the current steps and on findings and changes, and brings the elements of `focus` into view at a readable
-// size. Clicking an element tells its name and mark in the panel under the canvas and picks its row in the page's
+// (beian-current, beian-done, beian-taken, beian-error, beian-warning, beian-added, beian-changed, beian-removed),
+// puts a badge on the current steps and on findings and changes, and brings the elements of `focus` into view at a
+// readable size. Clicking an element tells its name and mark in the panel under the canvas and picks its row in the page's
 // table, if it has one. The buttons zoom in, out, and fit the whole diagram.
 //
 // Names come from the diagram and notes from the server: they are only ever set as textContent.
-(function () {
+//
+// A page may show several diagrams (the version diff: the old version beside the new): each
+// <figure class="diagram-viewer" data-diagram="ID"> is drawn from the JSON in the element with that id.
+function beianDrawDiagram(root, data) {
   'use strict';
 
-  var root = document.getElementById('diagram');
-  var data = document.getElementById('diagram-data');
-  if (!root || !data) {
-    return;
-  }
   var status = root.querySelector('.diagram-status');
   var info = root.querySelector('.diagram-info');
   var diagram = JSON.parse(data.textContent);
@@ -22,7 +20,7 @@
   var notes = diagram.notes || {};
   var labels = diagram.labels || {};
   var READABLE = 0.8; // below this scale a task's name is too small to read
-  var BADGED = { current: true, error: true, warning: true, added: true, changed: true };
+  var BADGED = { current: true, error: true, warning: true, added: true, changed: true, removed: true };
 
   function say(text, kind) {
     status.textContent = text;
@@ -35,7 +33,11 @@
   }
 
   var viewer = new window.BpmnJS({ container: root.querySelector('.diagram-canvas') });
-  window.beianDiagram = viewer; // for the browser tests, which read bpmn-js's own state
+  // For the browser tests, which read bpmn-js's own state: every viewer by its figure's id, the page's main one alone.
+  window.beianDiagrams[root.id] = viewer;
+  if (root.id === 'diagram') {
+    window.beianDiagram = viewer;
+  }
   var canvas = viewer.get('canvas');
 
   function union(elements) {
@@ -171,5 +173,17 @@
   }).catch(function (error) {
     say('无法绘制流程图：' + error.message, 'error');
     root.dataset.ready = 'failed';
+  });
+}
+
+(function () {
+  'use strict';
+
+  window.beianDiagrams = {};
+  document.querySelectorAll('figure.diagram-viewer[data-diagram]').forEach(function (root) {
+    var data = document.getElementById(root.dataset.diagram);
+    if (data) {
+      beianDrawDiagram(root, data);
+    }
   });
 }());
