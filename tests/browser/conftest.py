@@ -52,3 +52,16 @@ def browser() -> Iterator[Any]:
 def clear_screenshots() -> None:
     if SCREENSHOTS.is_dir():
         shutil.rmtree(SCREENSHOTS)
+
+
+@pytest.fixture(scope="module")
+def modeller_bundle() -> None:
+    """The web modeller's bundle is installed (`npm ci --prefix tools/bpmnio` builds it); skips locally, fails on CI."""
+    from adapters.entrypoints.web.processes.pages import BUNDLE
+
+    if BUNDLE.is_file():
+        return
+    missing = f"the web modeller bundle is missing ({BUNDLE}): run `npm ci --prefix tools/bpmnio --no-audit --no-fund`"
+    if _on_ci():
+        pytest.fail(f"{missing} but CI=true: CI must run the modeller in the browser", pytrace=False)
+    pytest.skip(missing)

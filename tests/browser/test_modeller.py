@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from adapters.entrypoints.web.processes.pages import BUNDLE
 from tasks import form_choices
-from tests.conftest import EXAMPLE_APPLICATION, _on_ci
+from tests.conftest import EXAMPLE_APPLICATION
 from tests.support.served import Served, served_site, sign_in
 from workflows.definitions import parse_definition
 from workflows.service import Beian
@@ -26,14 +25,7 @@ OWNER = "zhou.liu"
 NEW_NAME = "受理审查（网页修改）"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def bundle_installed() -> None:
-    if BUNDLE.is_file():
-        return
-    missing = f"the bpmn-js bundle is missing ({BUNDLE}): run `npm ci --prefix tools/bpmnio --no-audit --no-fund`"
-    if _on_ci():
-        pytest.fail(f"{missing} but CI=true: CI must run the modeller in the browser", pytrace=False)
-    pytest.skip(missing)
+pytestmark = pytest.mark.usefixtures("modeller_bundle")
 
 
 @pytest.fixture

@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 
-from adapters.entrypoints.web.processes.pages import BUNDLE
 from tasks.errors import InvalidInput
-from tests.conftest import EXAMPLE_APPLICATION, _on_ci
+from tests.conftest import EXAMPLE_APPLICATION
 from tests.support.scenarios import open_task
 from tests.support.served import Served, served_site, sign_in
 from workflows.service import Beian
@@ -28,14 +27,7 @@ OWNER = "zhou.liu"
 NEW_TASK = "法制审核"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def bundle_installed() -> None:
-    if BUNDLE.is_file():
-        return
-    missing = f"the web modeller bundle is missing ({BUNDLE}): run `npm ci --prefix tools/bpmnio --no-audit --no-fund`"
-    if _on_ci():
-        pytest.fail(f"{missing} but CI=true: CI must run the modeller in the browser", pytrace=False)
-    pytest.skip(missing)
+pytestmark = pytest.mark.usefixtures("modeller_bundle")
 
 
 @pytest.fixture

@@ -13,10 +13,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tasks.roles import ROLES
-from tests.conftest import ROOT, _on_ci
+from tests.conftest import ROOT
 from workflows.bpmn_check import check_files
 
 TOOLS = ROOT / "tools" / "bpmnio"
@@ -39,22 +37,6 @@ VARIANTS = {
                                         '<spiffworkflow:property name="deadlineWorkingDays" value="400" />'),
     "unknown_lane.bpmn": CLEAN.replace('name="受理人员"', 'name="窗口人员"'),
 }
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    executable = shutil.which("node")
-    missing = None
-    if executable is None:
-        missing = "node is not installed"
-    elif not (TOOLS / "node_modules" / "bpmnlint").is_dir():
-        missing = "tools/bpmnio/node_modules is missing: run `npm ci --prefix tools/bpmnio --no-audit --no-fund`"
-    if missing is None:
-        assert executable is not None
-        return executable
-    if _on_ci():
-        pytest.fail(f"{missing} but CI=true: CI must run the lint parity", pytrace=False)
-    pytest.skip(missing)
 
 
 def _files(tmp_path: Path) -> list[Path]:

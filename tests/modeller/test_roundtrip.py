@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from tests.conftest import EXAMPLE_APPLICATION, ROOT, _on_ci
+from tests.conftest import EXAMPLE_APPLICATION, ROOT
 from workflows import clock
 from workflows.definitions import ParsedDefinition, parse_definition, read_source
 from workflows.service import Beian
@@ -34,23 +34,6 @@ from workflows.state import _registry
 TOOLS = ROOT / "tools" / "bpmnio"
 BUNDLED = sorted((ROOT / "bpmn").glob("*.bpmn"))
 RECEIVED = "2026-09-01T09:00:00+08:00"
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    """The node executable, once the npm packages are installed; skips (locally) or fails (CI) otherwise."""
-    executable = shutil.which("node")
-    missing = None
-    if executable is None:
-        missing = "node is not installed"
-    elif not (TOOLS / "node_modules" / "bpmn-moddle").is_dir() or not (TOOLS / "node_modules" / "bpmnlint").is_dir():
-        missing = "tools/bpmnio/node_modules is missing: run `npm ci --prefix tools/bpmnio --no-audit --no-fund`"
-    if missing is None:
-        assert executable is not None
-        return executable
-    if _on_ci():
-        pytest.fail(f"{missing} but CI=true: CI must run the modeller round trip", pytrace=False)
-    pytest.skip(missing)
 
 
 @pytest.fixture(scope="module")
