@@ -32,11 +32,8 @@ class Processes(Capability):
             if latest is not None and latest.sha256 == source.sha256:  # deployed already: checked then
                 return {"process": source.process_id, "version": latest.version, "deployed": False,
                         "new_process": False}
-            running, deployed = set(uow.repo.running_positions(source.process_id)), uow.repo.process_ids()
         # Checked before the deploying transaction opens: trying the running cases needs a transaction of its own.
-        findings = check_source(source.bpmn_xml, source.file_name, source.forms, running, deployed)
-        if not has_errors(findings):
-            findings += self.running_case_findings(source.bpmn_xml, source.file_name, source.forms)
+        findings = self.check(source.bpmn_xml, source.file_name, source.forms)
         if has_errors(findings):
             errors = [f.message for f in findings if f.severity == "error"]
             raise DefinitionError(f"{source.file_name} 有 {len(errors)} 处错误，未部署：" + "；".join(errors),

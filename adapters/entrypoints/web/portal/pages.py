@@ -111,7 +111,7 @@ def register_portal_pages(app: FastAPI, *, service: Beian, page: Page, secret_ke
 
     @app.exception_handler(PortalRefused)
     def _refused(request: Request, exc: PortalRefused) -> Response:
-        return show(request, "portal_message.html", status_code=exc.status, title="未能完成", message=exc.message)
+        return show(request, "portal_message.html", status_code=exc.status, title=exc.title, message=exc.message)
 
     # --- registering and signing in -------------------------------------------------------------------------
     @app.get("/portal/register", response_class=HTMLResponse)
@@ -360,28 +360,27 @@ def register_portal_pages(app: FastAPI, *, service: Beian, page: Page, secret_ke
                     label=CHANGE_LISTS[name], filing=filing, explanation=explanation, errors=errors or [],
                     field=list_field(name, values, field_errors, add_row=add_row))
 
+    def own_record(user: InstitutionUser, name: str, filing: str) -> dict[str, Any]:
+        """The record of the institution's own filing a list change starts from; a 404 page (PortalRefused) for an
+        unknown list or a filing that is not the institution's."""
+        if name not in CHANGE_LISTS:
+            raise PortalRefused("没有这个变更事项", 404, "未找到")
+        try:
+            return service.portal.filing_record(user, filing)
+        except NotFound as exc:
+            raise PortalRefused(exc.message, 404, "未找到") from None
+
     @app.get("/portal/start/change_report/{name}", response_class=HTMLResponse)
     def change_list_form(request: Request, name: str, filing: str = "") -> Response:
         user = signed_in(request)
-        if name not in CHANGE_LISTS:
-            return show(request, "portal_message.html", status_code=404, title="未找到", message="没有这个变更事项")
-        try:
-            record = service.portal.filing_record(user, filing)
-        except NotFound as exc:
-            return show(request, "portal_message.html", status_code=404, title="未找到", message=exc.message)
-        return change_list_page(request, name, filing, record)
+        return change_list_page(request, name, filing, own_record(user, name, filing))
 
     @app.post("/portal/start/change_report/{name}", response_class=HTMLResponse, dependencies=[Depends(read_form)])
     def change_list(request: Request, name: str) -> Response:
         user = signed_in(request)
         fields = posted(request)
-        if name not in CHANGE_LISTS:
-            return show(request, "portal_message.html", status_code=404, title="未找到", message="没有这个变更事项")
         filing, explanation = fields.get("filing", ""), fields.get("explanation", "")
-        try:
-            record = service.portal.filing_record(user, filing)
-        except NotFound as exc:
-            return show(request, "portal_message.html", status_code=404, title="未找到", message=exc.message)
+        record = own_record(user, name, filing)
         items: list[tuple[str, str]] = request.state.form_items
         again = posted_values(items)
         if (row := adding_row(items)) is not None:
@@ -453,10 +452,11 @@ def _start_payload(message: str, items: dict[str, str]) -> dict[str, Any]:
 
 
 class PortalRefused(Exception):
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, title: str = "未能完成") -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.title = title
 
 
 def _safe_next(target: str) -> str:
