@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import heapq
-import os
 import random
 import statistics
 import tempfile
@@ -34,6 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.outside.db import AuditEvent, CalendarYear, Document, ProcessDefinition
+from adapters.outside.settings import outside_systems_off
 from tasks.calendar import SHANGHAI
 from tasks.errors import BeianError, DefinitionError, InvalidInput, NotFound
 from workflows import clock
@@ -55,7 +55,6 @@ MAX_CASES = 5000
 SIMULATABLE = {"filing_application"}
 # The engine steps the run counts, by how the run drives the service (the report names them in Chinese).
 STEP_KINDS = tuple(STEP_LABELS)
-_OUTSIDE_SYSTEMS = ("CREDIT_REGISTRY", "ENTERPRISE_REGISTRY", "NOTICE_WEBSITE", "NATIONAL_REGISTRY", "NOTIFICATIONS")
 _ACTOR = "模拟"
 # Where the simulation runs, as the report says it: never on the database it reads the versions from.
 SCRATCH_DATABASES = "每个版本一个临时练习数据库（SQLite，运行后删除）；--db 只读取已部署的版本与节假日安排"
@@ -232,23 +231,6 @@ class _Case:
     waits: set[str] = field(default_factory=set)  # message waits already decided
     occurrences: Counter[str] = field(default_factory=Counter)
     error: str | None = None
-
-
-@contextlib.contextmanager
-def _no_outside_systems() -> Iterator[None]:
-    """No outside system is reached while simulating: the credit pre-check and deliveries are off (an empty URL
-    means "not configured"); the outbox of the scratch database is never delivered."""
-    names = [f"BEIAN_{system}_URL" for system in _OUTSIDE_SYSTEMS]
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update({name: "" for name in names})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 class VariantRun:
@@ -604,7 +586,7 @@ def simulate(process: str, *, cases: int, first: date, last: date, profile: Prof
     until_end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=SHANGHAI)
     horizon = until_end + timedelta(days=profile.days_after_until)
     results = []
-    with tempfile.TemporaryDirectory(prefix="beian-simulate-") as workdir, _no_outside_systems():
+    with tempfile.TemporaryDirectory(prefix="beian-simulate-") as workdir, outside_systems_off():
         from tasks.calendar import WorkingDayCalendar, parse_arrangement
 
         calendar = WorkingDayCalendar({y["year"]: parse_arrangement(y["arrangement"]) for y in deployed.calendar_years})

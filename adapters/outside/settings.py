@@ -13,8 +13,10 @@ CERTIFICATE_REGISTRY.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 SANDBOX_PORT = 4210
@@ -43,6 +45,23 @@ DEFAULT_EXPECTED_REPLY_DAYS: dict[str, int] = {
     "wrapup_done": 30,
     "rectification_done": 30,
 }
+
+
+# Set while a scratch database runs synthetic cases (a simulation, a check's trial run): no outside system is reached
+# from this thread or task, whatever the environment says. A context variable, not the environment, so a web request
+# doing it leaves every other request's settings alone.
+_OUTSIDE_SYSTEMS_OFF: ContextVar[bool] = ContextVar("beian_outside_systems_off", default=False)
+
+
+@contextlib.contextmanager
+def outside_systems_off() -> Iterator[None]:
+    """Within the block, every outside system reads as not configured (an empty base URL): the credit pre-check is
+    skipped and nothing would be delivered."""
+    token = _OUTSIDE_SYSTEMS_OFF.set(True)
+    try:
+        yield
+    finally:
+        _OUTSIDE_SYSTEMS_OFF.reset(token)
 
 
 class SettingsError(ValueError):
@@ -95,12 +114,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     defaults = Settings()
     sandbox_url = env.get("BEIAN_SANDBOX_URL", defaults.sandbox_url).rstrip("/")
     systems: dict[str, OutsideSystem] = {}
+    off = _OUTSIDE_SYSTEMS_OFF.get()
     for key in OUTSIDE_SYSTEMS:
         prefix = f"BEIAN_{key.upper()}"
         url = env.get(f"{prefix}_URL")
         base_url = (url if url is not None else f"{sandbox_url}/{key}" if sandbox_url else "").rstrip("/")
         token = env.get(f"{prefix}_TOKEN", "sandbox" if url is None else "")
-        systems[key] = OutsideSystem(key, base_url, token)
+        systems[key] = OutsideSystem(key, "" if off else base_url, token)
     return Settings(
         sweep_interval_seconds=_int(env, "BEIAN_SWEEP_INTERVAL", defaults.sweep_interval_seconds, minimum=1),
         sweep_max_attempts=_int(env, "BEIAN_SWEEP_MAX_ATTEMPTS", defaults.sweep_max_attempts, minimum=1),
