@@ -96,6 +96,10 @@ class Settings:
     http_timeout_seconds: float = 10.0
     # A sweep flow running longer than this is flagged in the Prefect UI.
     sweep_too_long_seconds: int = 300
+    # An outside system failing every delivery for this long is one row of the stuck list (with its waiting cases).
+    outside_down_minutes: int = 10
+    # A background deployment whose last this many finished runs all failed is flagged in the stuck list.
+    deployment_failed_runs: int = 3
     sandbox_url: str = f"http://127.0.0.1:{SANDBOX_PORT}"
     web_url: str = f"http://127.0.0.1:{WEB_PORT}"
     expected_reply_days: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_EXPECTED_REPLY_DAYS))
@@ -130,6 +134,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         delivery_backoff_max_seconds=_float(env, "BEIAN_DELIVERY_BACKOFF_MAX", defaults.delivery_backoff_max_seconds),
         http_timeout_seconds=_float(env, "BEIAN_HTTP_TIMEOUT", defaults.http_timeout_seconds),
         sweep_too_long_seconds=_int(env, "BEIAN_SWEEP_TOO_LONG", defaults.sweep_too_long_seconds, minimum=1),
+        outside_down_minutes=_int(env, "BEIAN_OUTSIDE_DOWN_MINUTES", defaults.outside_down_minutes),
+        deployment_failed_runs=_int(env, "BEIAN_DEPLOYMENT_FAILED_RUNS", defaults.deployment_failed_runs, minimum=1),
         sandbox_url=sandbox_url,
         web_url=env.get("BEIAN_WEB_URL", defaults.web_url).rstrip("/"),
         expected_reply_days=_reply_days(env.get("BEIAN_EXPECTED_REPLY_DAYS")),
