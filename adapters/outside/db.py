@@ -211,6 +211,22 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None]
 
 
+class OutsideSystemState(Base):
+    """What the deliverers know of one outside system (one row per system key, made on its first failure).
+
+    `down_since` is set by the first delivery that failed for want of an answer (outage, 5xx, timeout) and cleared by
+    the next one the system answers: while it is set, the deliverers send the system only one probe per run and its
+    other messages wait without spending their attempts (workflows/delivery.py)."""
+
+    __tablename__ = "outside_systems"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    down_since: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_failure_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+
+
 class StuckCase(Base):
     """A case the stuck watch currently reports, one row per reason; a row that appears is 'newly stuck'
     (an event is emitted), a row whose reason went away is deleted."""
