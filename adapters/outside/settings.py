@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 SANDBOX_PORT = 4210
 PREFECT_PORT = 4220
 WEB_PORT = 8000
+# Where the sandbox keeps the ops notifications it receives (the embedded default of BEIAN_OPS_WEBHOOK_URL).
+SANDBOX_OPS_PATH = "/_sandbox/ops-notifications"
 # Seconds between flow-run heartbeats, for every process `beian up` and `run_worker` start; the zombie automation
 # (workflows.flows) waits a few of them before it declares a run Crashed. Here, in a module that does not import
 # Prefect, so that the environment can be built before Prefect reads it.
@@ -102,6 +104,8 @@ class Settings:
     deployment_failed_runs: int = 3
     sandbox_url: str = f"http://127.0.0.1:{SANDBOX_PORT}"
     web_url: str = f"http://127.0.0.1:{WEB_PORT}"
+    # Where the automation "case stuck / unstuck" posts its notification (JSON); empty: no notification.
+    ops_webhook_url: str = f"http://127.0.0.1:{SANDBOX_PORT}{SANDBOX_OPS_PATH}"
     expected_reply_days: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_EXPECTED_REPLY_DAYS))
     systems: Mapping[str, OutsideSystem] = field(default_factory=dict)
 
@@ -138,6 +142,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         deployment_failed_runs=_int(env, "BEIAN_DEPLOYMENT_FAILED_RUNS", defaults.deployment_failed_runs, minimum=1),
         sandbox_url=sandbox_url,
         web_url=env.get("BEIAN_WEB_URL", defaults.web_url).rstrip("/"),
+        ops_webhook_url=env.get("BEIAN_OPS_WEBHOOK_URL",
+                                f"{sandbox_url}{SANDBOX_OPS_PATH}" if sandbox_url else "").strip(),
         expected_reply_days=_reply_days(env.get("BEIAN_EXPECTED_REPLY_DAYS")),
         systems=systems,
     )
