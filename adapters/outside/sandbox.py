@@ -25,6 +25,9 @@ Switches, under /_sandbox/ (never token-protected: it is a test and demo tool bo
                                "unknown" makes the enterprise registry answer 404 for the code.
     GET  /_sandbox/received[?system=key]  recorded deliveries {system, path, key, reference, payload, attempts,
                                received_at}; `attempts` counts every request that carried the key, in any mode.
+    POST /_sandbox/ops-notifications  any JSON body: an ops notification (the embedded default of
+                               BEIAN_OPS_WEBHOOK_URL, where the automation "case stuck / unstuck" posts) → 201, kept
+    GET  /_sandbox/ops-notifications  the notifications received, oldest first, each {received_at, body}
     POST /_sandbox/reset       forget everything, every system back to ok
     GET  /_sandbox/            health, the current modes, and how many requests are being answered (in_flight)
 
@@ -61,7 +64,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.outside.settings import OUTSIDE_SYSTEMS, SANDBOX_PORT, OutsideSystem
+from adapters.outside.settings import OUTSIDE_SYSTEMS, SANDBOX_OPS_PATH, SANDBOX_PORT, OutsideSystem
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +118,7 @@ class SandboxState:
     dishonest: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     dishonest_persons: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # by identity number
     entities: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    ops_notifications: list[dict[str, Any]] = field(default_factory=list)
     # Set when the server stops: slow requests end at once instead of holding up (or being killed by) shutdown.
     closing: threading.Event = field(default_factory=threading.Event)
     # Requests to the outside systems being answered now (a slow one included): a test waits for none before it
@@ -206,10 +210,18 @@ class SandboxState:
         with self.lock:
             return self.entities.get(credit_code, ("active", None))
 
+    def notify_ops(self, body: object) -> None:
+        with self.lock:
+            self.ops_notifications.append({"received_at": datetime.now(UTC).isoformat(), "body": body})
+
+    def ops_notified(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return copy.deepcopy(self.ops_notifications)
+
     def reset(self) -> None:
         with self.lock:
             for table in (self.modes, self.deliveries, self.attempts, self.issued, self.nonsense_served,
-                          self.dishonest, self.dishonest_persons, self.entities):
+                          self.dishonest, self.dishonest_persons, self.entities, self.ops_notifications):
                 table.clear()
 
 
@@ -280,6 +292,13 @@ def create_app(token: str | None = None, state: SandboxState | None = None) -> S
             raise _BadRequest(f"unknown system {system!r}")
         return JSONResponse(state.received(system))
 
+    async def notify_ops(request: Request) -> Response:
+        state.notify_ops(await _json_or_none(request))
+        return JSONResponse({"status": "received"}, status_code=201)
+
+    async def ops_notified(request: Request) -> Response:
+        return JSONResponse(state.ops_notified())
+
     async def reset(request: Request) -> Response:
         state.reset()
         return JSONResponse({"status": "reset"})
@@ -342,6 +361,8 @@ def create_app(token: str | None = None, state: SandboxState | None = None) -> S
         Route("/_sandbox/dishonest_person", set_dishonest_person, methods=["POST"]),
         Route("/_sandbox/entity", set_entity, methods=["POST"]),
         Route("/_sandbox/received", received, methods=["GET"]),
+        Route(SANDBOX_OPS_PATH, notify_ops, methods=["POST"]),
+        Route(SANDBOX_OPS_PATH, ops_notified, methods=["GET"]),
         Route("/_sandbox/reset", reset, methods=["POST"]),
         Route("/{system}/{path:path}", outside_system, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
@@ -566,6 +587,10 @@ class SandboxServer:
 
     def received(self, system: str | None = None) -> list[dict[str, Any]]:
         return self._call("GET", "/received", params={"system": system} if system else None)
+
+    def ops_notifications(self) -> list[dict[str, Any]]:
+        """The ops notifications the sandbox received (what BEIAN_OPS_WEBHOOK_URL would get), oldest first."""
+        return self._call("GET", SANDBOX_OPS_PATH.removeprefix("/_sandbox"))
 
     def reset(self) -> None:
         self._call("POST", "/reset")

@@ -206,6 +206,17 @@ def test_the_times_switch_returns_to_ok(sandbox: SandboxServer) -> None:
     assert modes["notice_website"]["remaining"] == 2
 
 
+def test_the_sandbox_keeps_the_ops_notifications_it_receives(sandbox: SandboxServer) -> None:
+    posted = httpx.post(f"{sandbox.url}/_sandbox/ops-notifications", json={"event": "beian.case.stuck", "n": 1})
+    assert posted.status_code == 201
+    httpx.post(f"{sandbox.url}/_sandbox/ops-notifications", json={"event": "beian.case.unstuck", "n": 2})
+    assert [item["body"] for item in sandbox.ops_notifications()] == [
+        {"event": "beian.case.stuck", "n": 1}, {"event": "beian.case.unstuck", "n": 2}]
+    assert sandbox.received() == []  # not a delivery of an outside system
+    sandbox.reset()
+    assert sandbox.ops_notifications() == []
+
+
 def test_unconfigured_system_is_not_retryable() -> None:
     with pytest.raises(OutsideError) as caught:
         deliver(OutsideSystem("notice_website", "", ""), "notices", {}, "k", timeout=TIMEOUT)
