@@ -9,6 +9,15 @@ receiver recognises it and nothing is recorded twice.
 
 Rows of one case for one system go out in the order they were recorded: when one fails, the later ones wait with it
 (a termination must not reach the national registry before the filing it terminates).
+
+An outside system that is down is handled as a whole, not message by message (`outside_systems`, migration 0019): the
+first delivery that fails for want of an answer (no connection, timeout, 5xx, an unusable answer) marks the system
+down. While it is down, a delivery run sends it one probe, the waiting message due first (`probe_down_systems`), and
+holds its other messages back; their failures do not use up their attempts, so an outage never turns them `failed`.
+The first answer (a delivery, or even a refusal) marks the system up again and clears the backoff of every message
+waiting for it, so they go out in the same run. A message the system refuses, or that keeps failing while the system
+answers others, still becomes `failed` on its own. The stuck watch shows a system down longer than
+BEIAN_OUTSIDE_DOWN_MINUTES as one row with the cases waiting on it.
 """
 
 from __future__ import annotations
@@ -19,9 +28,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
-from adapters.outside.db import AuditEvent, OutboxMessage
-from adapters.outside.repository import UnitsOfWork
+from adapters.outside.db import AuditEvent, OutboxMessage, OutsideSystemState
+from adapters.outside.repository import UnitOfWork, UnitsOfWork
 from adapters.outside.settings import OUTSIDE_SYSTEMS, Settings
 from adapters.outside.systems import OutsideError, backoff_delay, deliver
 from workflows import clock
@@ -60,6 +72,25 @@ class CaseDelivery:
     def to_dict(self) -> dict[str, Any]:
         return {"case": self.case, "delivered": self.delivered, "retrying": self.retrying, "failed": self.failed}
 
+    def merge(self, other: CaseDelivery) -> None:
+        """Add what another pass over the same case did (a probe, then the case's own pass)."""
+        self.delivered += other.delivered
+        self.retrying += other.retrying
+        self.failed += other.failed
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One probe of a system that was down: the message it was sent and what came of it."""
+
+    system: str
+    case: str | None  # None: no message waits for the system any more, so it is no longer taken for down
+    outcome: CaseDelivery | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome is not None and bool(self.outcome.delivered or self.outcome.failed)
+
 
 def due_deliveries(app: UnitsOfWork, now: datetime, limit: int = 1000) -> dict[str, list[int]]:
     """Pending deliveries due at `now`, grouped by case (each case's in recorded order)."""
@@ -71,11 +102,13 @@ def due_deliveries(app: UnitsOfWork, now: datetime, limit: int = 1000) -> dict[s
 
 
 def deliver_case(app: UnitsOfWork, settings: Settings, case_id: str, ids: list[int],
-                 client: httpx.Client | None = None) -> CaseDelivery:
+                 client: httpx.Client | None = None, held: frozenset[str] = frozenset()) -> CaseDelivery:
+    """Send the case's rows among `ids` that may go now. Rows for a system in `held` (down, probed this run
+    without answer) stay where they are, and so do the later rows of that system."""
     result = CaseDelivery(case_id)
     now = clock.now()
     claimed = _claim(app, case_id, ids, now,
-                     now + timedelta(seconds=settings.http_timeout_seconds) + LEASE_MARGIN)
+                     now + timedelta(seconds=settings.http_timeout_seconds) + LEASE_MARGIN, held)
     held_back: dict[str, datetime] = {}  # system → when its failed row comes back
     for row in claimed:
         if row.system in held_back:
@@ -100,12 +133,70 @@ def deliver_case(app: UnitsOfWork, settings: Settings, case_id: str, ids: list[i
 
 
 def deliver_due(app: UnitsOfWork, settings: Settings, limit: int = 1000) -> dict[str, Any]:
-    """Deliver every due row, case by case (`beian deliver`)."""
+    """Probe the systems that are down, then deliver every due row, case by case (`beian deliver`)."""
     now = clock.now()
+    results: dict[str, CaseDelivery] = {}
     with httpx.Client() as client:
-        results = [deliver_case(app, settings, case_id, ids, client)
-                   for case_id, ids in due_deliveries(app, now, limit).items()]
-    return delivery_summary(now, results)
+        probes = probe_down_systems(app, settings, client)
+        for probe in probes:
+            if probe.outcome is not None:
+                results[probe.outcome.case] = probe.outcome
+        held = still_down(probes)
+        for case_id, ids in due_deliveries(app, clock.now(), limit).items():
+            outcome = deliver_case(app, settings, case_id, ids, client, held)
+            if case_id in results:
+                results[case_id].merge(outcome)
+            else:
+                results[case_id] = outcome
+    return delivery_summary(now, list(results.values()))
+
+
+def still_down(probes: list[Probe]) -> frozenset[str]:
+    """The systems whose probe got no answer this run: their other messages wait for the next run's probe."""
+    return frozenset(probe.system for probe in probes if probe.case is not None and not probe.answered)
+
+
+def down_systems(uow: UnitOfWork) -> dict[str, OutsideSystemState]:
+    """The systems currently taken for down, by key."""
+    query = select(OutsideSystemState).where(OutsideSystemState.down_since.is_not(None))
+    return {state.key: state for state in uow.session.scalars(query)}
+
+
+def probe_down_systems(app: UnitsOfWork, settings: Settings, client: httpx.Client | None = None) -> list[Probe]:
+    """Send each system taken for down its waiting message due first (one request per system and run).
+
+    An answer marks the system up and clears its messages' backoff (see `_system_answered`), so the caller's
+    `due_deliveries`, read afterwards, finds them all. A system no message waits for is simply no longer down."""
+    with app.uow() as uow:
+        systems = sorted(down_systems(uow))
+    probes = []
+    for system in systems:
+        probes.append(probe_system(app, settings, system, client))
+    return probes
+
+
+def probe_system(app: UnitsOfWork, settings: Settings, system: str, client: httpx.Client | None = None) -> Probe:
+    now = clock.now()
+    with app.uow() as uow:
+        row = _probe_candidate(uow, system, now)
+        if row is None:
+            state = uow.session.get(OutsideSystemState, system)
+            if state is not None:
+                state.down_since = None
+            uow.commit()
+            return Probe(system, None)
+        outbox_id, case_id = row.id, row.case_id
+        row.next_attempt_at = min(row.next_attempt_at, now)  # due now: the probe does not wait out its backoff
+        uow.commit()
+    # The probe goes through the ordinary claim: the lease, the order within the case and exactly-once all hold.
+    return Probe(system, case_id, deliver_case(app, settings, case_id, [outbox_id], client))
+
+
+def waiting_on(uow: UnitOfWork, system: str) -> list[str]:
+    """The cases with a message waiting for `system` (pending, not yet delivered), in the order they began waiting."""
+    query = (select(OutboxMessage.case_id).where(OutboxMessage.system == system, OutboxMessage.status == "pending")
+             .group_by(OutboxMessage.case_id).order_by(func.min(OutboxMessage.id)))
+    return list(uow.session.scalars(query))
 
 
 def delivery_summary(now: datetime, results: list[CaseDelivery]) -> dict[str, Any]:
@@ -127,11 +218,12 @@ def requeue_failed(app: UnitsOfWork, case_id: str, actor: str) -> int:
         return len(rows)
 
 
-def _claim(app: UnitsOfWork, case_id: str, ids: list[int], now: datetime, lease_until: datetime) -> list[_Claimed]:
-    """Lease the rows that may go now: due, not held by another deliverer, and with no earlier undelivered row
-    of the same system waiting (a failed one, or one not yet due again)."""
+def _claim(app: UnitsOfWork, case_id: str, ids: list[int], now: datetime, lease_until: datetime,
+           held: frozenset[str] = frozenset()) -> list[_Claimed]:
+    """Lease the rows that may go now: due, not held by another deliverer, for a system not `held`, and with no
+    earlier undelivered row of the same system waiting (a failed one, or one not yet due again)."""
     with app.uow() as uow:
-        rows = uow.repo.claim_deliveries(ids, now)
+        rows = [r for r in uow.repo.claim_deliveries(ids, now) if r.system not in held]
         claimed_ids = {r.id for r in rows}
         first_blocked: dict[str, int] = {}
         for other in uow.repo.outbox_of_case(case_id):
@@ -159,6 +251,7 @@ def _record_delivered(app: UnitsOfWork, claimed: _Claimed, reference: str) -> No
         now = clock.now()
         row.status, row.reference, row.delivered_at = "delivered", reference, now
         row.attempts, row.lease_until, row.last_error = claimed.attempts + 1, None, None
+        _system_answered(uow, row.system, now)
         uow.repo.add(AuditEvent(at=now, case_id=row.case_id, actor="outbox", action="delivered",
                                 summary=f"已送达{OUTSIDE_SYSTEMS[row.system]}：{row.summary}（回执 {reference}）",
                                 article="", detail={"outbox_id": row.id, "system": row.system,
@@ -167,14 +260,27 @@ def _record_delivered(app: UnitsOfWork, claimed: _Claimed, reference: str) -> No
 
 
 def _record_failure(app: UnitsOfWork, settings: Settings, claimed: _Claimed, error: OutsideError) -> datetime | None:
-    """Keep the error; schedule the next attempt, or give up. Returns when it comes back (None: gave up)."""
+    """Keep the error; schedule the next attempt, or give up. Returns when it comes back (None: gave up).
+
+    A failure for want of an answer marks the system down; once it is down, such failures are the system's, not the
+    message's, and do not count against the message's attempts. A refusal is an answer: the system is up."""
     with app.uow() as uow:
         row = _row(uow.repo.outbox_message(claimed.id))
         now = clock.now()
-        row.attempts, row.lease_until, row.last_error = claimed.attempts + 1, None, error.message
+        if error.retryable:
+            state = _system_state(uow, row.system)
+            counted = state.down_since is None
+            if counted:
+                state.down_since = now
+            state.last_error, state.last_failure_at = error.message, now
+        else:
+            counted = True
+            _system_answered(uow, row.system, now)
+        row.attempts = claimed.attempts + (1 if counted else 0)
+        row.lease_until, row.last_error = None, error.message
         retry_at: datetime | None = None
-        if error.retryable and row.attempts < settings.delivery_max_attempts:
-            delay = backoff_delay(row.attempts, settings.delivery_backoff_seconds,
+        if error.retryable and (not counted or row.attempts < settings.delivery_max_attempts):
+            delay = backoff_delay(max(row.attempts, 1), settings.delivery_backoff_seconds,
                                   settings.delivery_backoff_max_seconds)
             retry_at = now + timedelta(seconds=delay)
             row.next_attempt_at = retry_at
@@ -186,6 +292,47 @@ def _record_failure(app: UnitsOfWork, settings: Settings, claimed: _Claimed, err
                                     detail={"outbox_id": row.id, "system": row.system, "attempts": row.attempts}))
         uow.commit()
         return retry_at
+
+
+def _probe_candidate(uow: UnitOfWork, system: str, now: datetime) -> OutboxMessage | None:
+    """The message to probe `system` with: pending, not leased, first of its case for that system (order within a
+    case holds for probes too), due first; a failed probe moves it back, so probes take turns."""
+    earlier = aliased(OutboxMessage)
+    blocked = exists().where(earlier.case_id == OutboxMessage.case_id, earlier.system == OutboxMessage.system,
+                             earlier.id < OutboxMessage.id, earlier.status != "delivered")
+    query = (select(OutboxMessage)
+             .where(OutboxMessage.system == system, OutboxMessage.status == "pending", ~blocked,
+                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
+             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1))
+    return uow.session.scalars(query).first()
+
+
+def _system_state(uow: UnitOfWork, system: str) -> OutsideSystemState:
+    """The system's row, made on first need (a savepoint: a deliverer beside us may be making it too)."""
+    state = uow.session.get(OutsideSystemState, system)
+    if state is None:
+        try:
+            with uow.session.begin_nested():
+                state = OutsideSystemState(key=system)
+                uow.session.add(state)
+        except IntegrityError:
+            state = uow.session.get(OutsideSystemState, system)
+    assert state is not None
+    return state
+
+
+def _system_answered(uow: UnitOfWork, system: str, now: datetime) -> None:
+    """The system answered: it is up. If it was down, its waiting messages are due at once, not after their
+    backoff (their lease, status and order are untouched, so nothing can go twice)."""
+    state = uow.session.get(OutsideSystemState, system)
+    if state is None or state.down_since is None:  # the usual case: no write, no lock on the system's row
+        return
+    state.down_since, state.last_success_at = None, now
+    uow.session.execute(update(OutboxMessage)
+                        .where(OutboxMessage.system == system, OutboxMessage.status == "pending",
+                               OutboxMessage.next_attempt_at > now)
+                        .values(next_attempt_at=now)
+                        .execution_options(synchronize_session=False))
 
 
 def _row(row: OutboxMessage | None) -> OutboxMessage:

@@ -10,6 +10,15 @@ A case is stuck when something it waits for is late or broken:
 * ``delivery_failed`` a delivery to an outside system used up its retries;
 * ``reply_overdue``   an outside message (a resubmission, a report) is later than the setting expects.
 
+Besides cases, two kinds of rows concern many cases at once (their `case_id` is empty):
+
+* ``system_down``        an outside system has failed every delivery for longer than BEIAN_OUTSIDE_DOWN_MINUTES: one
+                         row per system, listing the cases whose deliveries wait for it (workflows/delivery.py);
+* ``deployment_paused``, ``deployment_failing``
+                         a background deployment whose schedule is paused or whose last runs all failed; only the
+                         Prefect watch can see these (workflows/ops_watch.py), so a check without Prefect leaves
+                         their rows alone.
+
 Every cause is read from an indexed projection (human_tasks.due_at, timers.due_at, outbox status, message_waits.since)
 joined to a few columns of its instance: the watch never deserialises a workflow, so its cost follows the number of
 stuck things, not the number of cases alive. `record_stuck` keeps the watch's memory (`stuck_cases`) so that a case
@@ -19,19 +28,29 @@ that *newly* becomes stuck can be announced once (the Prefect flow emits an even
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from sqlalchemy import or_, select
 
-from adapters.outside.db import HumanTask, Instance, MessageWait, OutboxMessage, StuckCase, Timer
+from adapters.outside.db import (
+    HumanTask,
+    Instance,
+    MessageWait,
+    OutboxMessage,
+    OutsideSystemState,
+    ProcessDefinition,
+    StuckCase,
+    Timer,
+)
 from adapters.outside.repository import UnitOfWork
 from adapters.outside.settings import OUTSIDE_SYSTEMS, Settings, load_settings
 from tasks.calendar import SHANGHAI, Deadline, WorkingDayCalendar
 from tasks.roles import role_by_key
 from workflows import clock
+from workflows.delivery import waiting_on as cases_waiting_on
 from workflows.engine import load_calendar
 from workflows.lifecycle import PROCESS_LABELS
 from workflows.messages import MESSAGES
@@ -40,7 +59,7 @@ if TYPE_CHECKING:
     from workflows.service import Beian
 
 ReasonCode = Literal["task_overdue", "timer_late", "instance_error", "delivery_late", "delivery_failed",
-                     "reply_overdue"]
+                     "reply_overdue", "system_down", "deployment_paused", "deployment_failing"]
 
 # What ops read in the summary line and the table, one label per cause, in the order they are summarised.
 REASON_LABELS: dict[str, str] = {
@@ -50,7 +69,19 @@ REASON_LABELS: dict[str, str] = {
     "delivery_late": "外部投递延误",
     "delivery_failed": "外部投递失败",
     "reply_overdue": "外部回复超期",
+    "system_down": "外部系统不可用",
+    "deployment_paused": "后台部署已暂停",
+    "deployment_failing": "后台部署连续失败",
 }
+
+# Rows that concern the whole system before the rows of single cases.
+_GROUP = {"deployment_paused": 0, "deployment_failing": 0, "system_down": 1}
+
+# The reasons only the Prefect watch can see: a check without Prefect keeps their rows as they are.
+PREFECT_REASONS = ("deployment_paused", "deployment_failing")
+
+# A predicate on a stuck row (case, reason key): which rows one check may add, refresh or clear.
+Scope = Callable[[str, str], bool]
 
 # The verb for a delivery to each outside system ("向…报送失败").
 _DELIVERY_VERBS: dict[str, str] = {
@@ -92,21 +123,30 @@ class StuckItem:
     link: str  # the case in the web app
     provisional: bool = False  # the deadline lies in a year whose official holiday arrangement is not loaded
     due_at: datetime | None = None  # the instant it was due or expected (None for errors and failed deliveries)
+    brief: str = ""  # the reason in a few words, for the table (the sentence is in `reason`)
+    cases: tuple[str, ...] = ()  # for a row of no single case (a system down): the cases it holds up
+    process_id: str = ""  # the BPMN process id and deployed version of the case (batch retry picks by them)
+    version: int | None = None
 
     @property
     def reason_label(self) -> str:
         return REASON_LABELS[self.reason_code]
 
+    @property
+    def key(self) -> str:
+        """The row's identity in the watch's memory and in the cleared list: "case/reason_key"."""
+        return f"{self.case_id}/{self.reason_key}"
+
     def to_row(self) -> dict[str, Any]:
-        """One row of the table artifact."""
+        """One row of the stuck table, as plain values (workflows/stuck_table.py renders it)."""
         return {
-            "案件": self.case_id,
+            "案件": self.case_id or "、".join(self.cases),
             "机构": self.institution,
             "流程": self.process,
             "等待": self.waiting_on,
-            "自何时": f"{self.since.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
+            "自何时（北京时间）": beijing_text(self.since),
             "超期(工作日)": self.overdue_working_days,
-            "原因": self.reason,
+            "原因": self.brief or self.reason_label,
             "链接": self.link,
         }
 
@@ -115,7 +155,27 @@ class StuckItem:
         data["since"] = self.since.astimezone(SHANGHAI).isoformat()
         data["due_at"] = self.due_at.astimezone(SHANGHAI).isoformat() if self.due_at else None
         data["reason_label"] = self.reason_label
+        data["cases"] = list(self.cases)
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StuckItem:
+        """The item `to_dict` wrote (the watch's memory keeps it), for a table published between two checks."""
+        fields = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        fields["since"] = datetime.fromisoformat(data["since"])
+        fields["due_at"] = datetime.fromisoformat(data["due_at"]) if data.get("due_at") else None
+        fields["cases"] = tuple(data.get("cases") or ())
+        return cls(**fields)
+
+
+def beijing_text(instant: datetime) -> str:
+    """An instant as ops read it everywhere in the stuck list: "2026-12-04 10:00（北京时间）"."""
+    return f"{instant.astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间）"
+
+
+def _order(item: StuckItem) -> tuple[Any, ...]:
+    return (_GROUP.get(item.reason_code, 2), -item.overdue_working_days, item.due_at or item.since, item.case_id,
+            item.reason_key)
 
 
 def find_stuck(uow: UnitOfWork, settings: Settings, now: datetime) -> list[StuckItem]:
@@ -124,24 +184,26 @@ def find_stuck(uow: UnitOfWork, settings: Settings, now: datetime) -> list[Stuck
         raise ValueError("now must be an aware datetime")
     calendar = load_calendar(uow)
     finder = _Finder(uow, settings, now, calendar)
-    items = [*finder.overdue_tasks(), *finder.late_timers(), *finder.errors(), *finder.late_deliveries(),
-             *finder.failed_deliveries(), *finder.overdue_replies()]
-    return sorted(items, key=lambda item: (-item.overdue_working_days, item.due_at or item.since, item.case_id,
-                                           item.reason_key))
+    items = [*finder.systems_down(), *finder.overdue_tasks(), *finder.late_timers(), *finder.errors(),
+             *finder.late_deliveries(), *finder.failed_deliveries(), *finder.overdue_replies()]
+    return sorted(finder.with_versions(items), key=_order)
 
 
-def record_stuck(uow: UnitOfWork, items: list[StuckItem], now: datetime) -> tuple[list[StuckItem], list[str]]:
+def record_stuck(uow: UnitOfWork, items: list[StuckItem], now: datetime,
+                 scope: Scope | None = None) -> tuple[list[StuckItem], list[str]]:
     """Bring `stuck_cases` in line with `items`; the caller commits.
 
     Returns the items that were not stuck at the last run ("newly stuck") and, as "case/reason_key", the reasons
     that went away (their rows are deleted). A reason still present keeps its first_seen; its since and detail are
-    refreshed (a recomputed deadline moves its since)."""
-    known = {(row.case_id, row.reason_key): row for row in uow.session.scalars(select(StuckCase))}
+    refreshed (a recomputed deadline moves its since). With `scope`, only rows it accepts are added, refreshed or
+    cleared: the others are left as they are."""
+    known = {(row.case_id, row.reason_key): row for row in uow.session.scalars(select(StuckCase))
+             if scope is None or scope(row.case_id, row.reason_key)}
     newly: list[StuckItem] = []
     current: set[tuple[str, str]] = set()
     for item in items:
         key = (item.case_id, item.reason_key)
-        if key in current:  # one row per reason, even if a caller passes an item twice
+        if key in current or (scope is not None and not scope(*key)):  # one row per reason, even if passed twice
             continue
         current.add(key)
         row = known.get(key)
@@ -160,9 +222,15 @@ def record_stuck(uow: UnitOfWork, items: list[StuckItem], now: datetime) -> tupl
     return newly, cleared
 
 
+def stored_stuck(uow: UnitOfWork) -> list[StuckItem]:
+    """What the watch's memory holds now, in the table's order."""
+    return sorted((StuckItem.from_dict(row.detail) for row in uow.session.scalars(select(StuckCase))), key=_order)
+
+
 @dataclass(frozen=True)
 class StuckCheck:
-    """One run of the watch: what is stuck now, what became stuck since the last run, what cleared."""
+    """One run of the watch: what is stuck now (the whole memory), what became stuck since the last run, what
+    cleared."""
 
     now: datetime
     items: list[StuckItem]
@@ -183,15 +251,49 @@ class StuckCheck:
         }
 
 
-def check_stuck(app: Beian, settings: Settings | None = None) -> StuckCheck:
-    """Find the stuck cases at the clock's now and remember them, in one unit of work."""
+def check_stuck(app: Beian, settings: Settings | None = None,
+                prefect_items: list[StuckItem] | None = None) -> StuckCheck:
+    """Find the stuck cases at the clock's now and remember them, in one unit of work.
+
+    `prefect_items` are the deployment rows the Prefect watch found; without them (`beian stuck`), the rows of
+    those reasons are left as the last watch wrote them."""
     settings = settings or load_settings()
     now = clock.now()
     with app.uow() as uow:
         items = find_stuck(uow, settings, now)
-        newly, cleared = record_stuck(uow, items, now)
+        if prefect_items is None:
+            newly, cleared = record_stuck(uow, items, now, scope=_not_prefect)
+        else:
+            newly, cleared = record_stuck(uow, [*items, *prefect_items], now)
         uow.commit()
-    return StuckCheck(now, items, newly, cleared)
+        stored = stored_stuck(uow)
+    return StuckCheck(now, stored, newly, cleared)
+
+
+def recheck_stuck(app: Beian, settings: Settings, cases: Iterable[str] = (),
+                  systems: Iterable[str] = ()) -> StuckCheck | None:
+    """Clear at once the stuck rows a run has just resolved (a sweep fired the timer, a retry went through, a system
+    answered again), instead of at the next check: only the rows of `cases` and of the `systems` down are looked
+    at, and only to refresh or clear them (nothing new is announced between two checks). None when those have no
+    rows (nothing to publish)."""
+    case_set, system_keys = set(cases), {f"system_down:{key}" for key in systems}
+    if not case_set and not system_keys:
+        return None
+    now = clock.now()
+    with app.uow() as uow:
+        rows = {(row.case_id, row.reason_key) for row in uow.session.scalars(
+            select(StuckCase).where(or_(StuckCase.case_id.in_(case_set), StuckCase.reason_key.in_(system_keys))))}
+        if not rows:
+            return None
+        items = find_stuck(uow, settings, now)
+        newly, cleared = record_stuck(uow, items, now, scope=lambda case, key: (case, key) in rows)
+        uow.commit()
+        stored = stored_stuck(uow)
+    return StuckCheck(now, stored, newly, cleared)
+
+
+def _not_prefect(case_id: str, reason_key: str) -> bool:
+    return not reason_key.startswith(PREFECT_REASONS)
 
 
 def stuck_report(app: Beian, settings: Settings | None = None) -> dict[str, Any]:
@@ -202,13 +304,15 @@ def stuck_report(app: Beian, settings: Settings | None = None) -> dict[str, Any]
 def summary_line(items: list[StuckItem], newly: list[StuckItem] | None = None,
                  cleared: list[str] | None = None) -> str:
     """A short Chinese line for the artifact's description, e.g. “共 5 个案件卡住：法定期限超期 2，流程出错 1”."""
+    cases = len({case for item in items for case in ((item.case_id,) if item.case_id else item.cases)})
+    counts = Counter(item.reason_code for item in items)
+    parts = "，".join(f"{label} {counts[code]}" for code, label in REASON_LABELS.items() if counts[code])
     if not items:
         text = "没有卡住的案件"
-    else:
-        cases = len({item.case_id for item in items})
-        counts = Counter(item.reason_code for item in items)
-        parts = "，".join(f"{label} {counts[code]}" for code, label in REASON_LABELS.items() if counts[code])
+    elif cases:
         text = f"共 {cases} 个案件卡住：{parts}"
+    else:
+        text = f"没有卡住的案件，但有：{parts}"
     changes = []
     if newly:
         changes.append(f"新增 {len(newly)} 项")
@@ -234,18 +338,53 @@ class _Finder:
     picked to leave the workflow state unread), used nowhere else."""
 
     def __init__(self, uow: UnitOfWork, settings: Settings, now: datetime, calendar: WorkingDayCalendar) -> None:
+        self._uow = uow
         self.session = uow.session
         self.settings = settings
         self.now = now
         self.calendar = calendar
 
     def _item(self, case: Any, code: ReasonCode, key: str, waiting_on: str, since: datetime, overdue: int,
-              reason: str, *, provisional: bool = False, due_at: datetime | None = None) -> StuckItem:
+              reason: str, brief: str, *, provisional: bool = False, due_at: datetime | None = None) -> StuckItem:
         return StuckItem(
             case_id=case.case_id, institution=case.institution_name,
             process=PROCESS_LABELS.get(case.process_id, case.process_id), region=case.region, reason_code=code,
             reason_key=key, waiting_on=waiting_on, since=since, overdue_working_days=overdue, reason=reason,
-            link=f"{self.settings.web_url.rstrip('/')}/cases/{case.case_id}", provisional=provisional, due_at=due_at)
+            link=f"{self.settings.web_url.rstrip('/')}/cases/{case.case_id}", provisional=provisional, due_at=due_at,
+            brief=brief, process_id=case.process_id or "")
+
+    def with_versions(self, items: list[StuckItem]) -> list[StuckItem]:
+        """The items with the deployed version each case runs (batch retry picks cases by it), in one query."""
+        case_ids = sorted({item.case_id for item in items if item.case_id})
+        if not case_ids:
+            return items
+        query = (select(Instance.case_id, ProcessDefinition.version)
+                 .join(ProcessDefinition, ProcessDefinition.id == Instance.definition_id)
+                 .where(Instance.case_id.in_(case_ids)))
+        versions = {case_id: version for case_id, version in self.session.execute(query)}
+        return [replace(item, version=versions.get(item.case_id)) if item.case_id else item for item in items]
+
+    def systems_down(self) -> Iterable[StuckItem]:
+        """One row per outside system that has failed every delivery for longer than the setting."""
+        threshold = self.now - timedelta(minutes=self.settings.outside_down_minutes)
+        query = (select(OutsideSystemState).where(OutsideSystemState.down_since <= threshold)
+                 .order_by(OutsideSystemState.key))
+        for state in self.session.scalars(query):
+            cases = cases_waiting_on(self._uow, state.key)
+            if not cases or state.down_since is None:
+                continue
+            label = OUTSIDE_SYSTEMS.get(state.key, state.key)
+            listed = "、".join(cases[:20]) + (f" 等 {len(cases)} 个案件" if len(cases) > 20 else "")
+            down_for = _duration_text(self.now - state.down_since)
+            reason = (f"{label}自{_instant_text(state.down_since)}起无法送达，已 {down_for}"
+                      f"（最近一次：{state.last_error or '无错误信息'}）。等待它的案件：{listed}。"
+                      "外部投递每次运行向它发送一次探测，恢复后等待的投递在同一次运行中发出，不会重复发送；"
+                      f"确认恢复后也可执行 beian retry --system {state.key}")
+            brief = f"不可用已 {down_for}，{len(cases)} 个案件等待"
+            yield StuckItem(case_id="", institution="", process="", region="", reason_code="system_down",
+                            reason_key=f"system_down:{state.key}", waiting_on=label, since=state.down_since,
+                            overdue_working_days=self._overdue(state.down_since), reason=reason, link="",
+                            brief=brief, cases=tuple(cases))
 
     def _overdue(self, due: datetime) -> int:
         return working_days_overdue(self.calendar, due, self.now)
@@ -263,8 +402,9 @@ class _Finder:
             reason = f"“{task.name}”已超过法定期限（{due_text}到期{basis}），{_overdue_text(overdue)}"
             if task.provisional:
                 reason += "；该期限为暂定（所涉年份的节假日安排尚未载入）"
+            brief = f"“{task.name}”{_overdue_text(overdue)}"
             yield self._item(row, "task_overdue", f"task_overdue:{task.id}", _task_waiting_on(task), task.due_at,
-                             overdue, reason, provisional=task.provisional, due_at=task.due_at)
+                             overdue, reason, brief, provisional=task.provisional, due_at=task.due_at)
 
     def late_timers(self) -> Iterable[StuckItem]:
         # A case whose step failed keeps its due timer: the error is the cause and is reported as such.
@@ -275,8 +415,10 @@ class _Finder:
             timer: Timer = row[0]
             reason = (f"定时事件“{timer.name}”应于{_instant_text(timer.due_at)}触发，"
                       f"已延误 {_duration_text(self.now - timer.due_at)}，请检查计时扫描是否在运行")
+            brief = f"定时事件已延误 {_duration_text(self.now - timer.due_at)}，检查计时扫描"
             yield self._item(row, "timer_late", f"timer_late:{timer.id}", f"定时事件“{timer.name}”", timer.due_at,
-                             self._overdue(timer.due_at), reason, provisional=timer.provisional, due_at=timer.due_at)
+                             self._overdue(timer.due_at), reason, brief, provisional=timer.provisional,
+                             due_at=timer.due_at)
 
     def errors(self) -> Iterable[StuckItem]:
         query = select(Instance.error, Instance.error_at, Instance.error_count, Instance.updated_at,
@@ -286,18 +428,18 @@ class _Finder:
             since = row.error_at or row.updated_at
             attempts = row.error_count or 0
             if attempts >= limit:
-                waiting_on = "人工处理"
+                waiting_on, brief = "人工处理", f"流程出错 {attempts} 次，需重试"
                 what = f"已连续失败 {attempts} 次，计时扫描不再重试，需人工处理：beian retry {row.case_id}"
             elif attempts:
-                waiting_on = "计时扫描重试"
+                waiting_on, brief = "计时扫描重试", f"流程出错 {attempts} 次，自动重试中"
                 what = f"已失败 {attempts} 次，计时扫描将自动重试，最多 {limit} 次；也可执行 beian retry {row.case_id}"
             else:
-                waiting_on = "人工处理"
+                waiting_on, brief = "人工处理", "流程出错，需重试"
                 what = f"排除原因后执行 beian retry {row.case_id}"
             # The engine's messages already say which case failed and where ("案件 … 的流程执行出错（环节 …）：…").
             error = row.error if row.error.startswith(f"案件 {row.case_id} ") else f"流程执行出错：{row.error}"
             yield self._item(row, "instance_error", "instance_error", waiting_on, since, self._overdue(since),
-                             f"{error}（{what}）")
+                             f"{error}（{what}）", brief)
 
     def late_deliveries(self) -> Iterable[StuckItem]:
         """Pending deliveries nobody attempted in time: not a failing outside system (that is retried with backoff,
@@ -306,7 +448,10 @@ class _Finder:
         query = (select(OutboxMessage, Instance.institution_name, Instance.process_id, Instance.region)
                  .outerjoin(Instance, Instance.case_id == OutboxMessage.case_id)
                  .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at < self.now - grace,
-                        or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < self.now)))
+                        or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < self.now),
+                        # a system taken for down holds its messages back on purpose: its own row tells of them
+                        OutboxMessage.system.not_in(
+                            select(OutsideSystemState.key).where(OutsideSystemState.down_since.is_not(None)))))
         for message, institution, process_id, region in self.session.execute(query):
             row = _Case(message.case_id, institution or "", process_id or "", region or "")
             system = OUTSIDE_SYSTEMS.get(message.system, message.system)
@@ -315,8 +460,9 @@ class _Finder:
             attempt = f"第 {message.attempts + 1} 次" if message.attempts else "首次"
             reason = (f"向{system}{verb}“{message.summary}”应于{_instant_text(due)}{attempt}发出，"
                       f"已延误 {_duration_text(self.now - due)}，请检查投递部署是否在运行")
+            brief = f"投递延误 {_duration_text(self.now - due)}，检查外部投递"
             yield self._item(row, "delivery_late", f"delivery_late:{message.id}", system, due, self._overdue(due),
-                             reason, due_at=due)
+                             reason, brief, due_at=due)
 
     def failed_deliveries(self) -> Iterable[StuckItem]:
         # Also for finished cases: a registry that was never told is wrong whatever the case's state.
@@ -332,8 +478,9 @@ class _Finder:
             since = message.created_at
             reason = (f"向{system}{verb}“{message.summary}”失败 {message.attempts} 次，已停止重试："
                       f"{message.last_error or '（无错误信息）'}（排除原因后执行 beian retry {row.case_id}）")
+            brief = f"{verb}失败 {message.attempts} 次，需重试"
             yield self._item(row, "delivery_failed", f"delivery_failed:{message.id}", system, since,
-                             self._overdue(since), reason)
+                             self._overdue(since), reason, brief)
 
     def overdue_replies(self) -> Iterable[StuckItem]:
         expected: dict[tuple[date, int], Deadline] = {}  # many waits begin on the same day
@@ -360,7 +507,8 @@ class _Finder:
                 if deadline.provisional:
                     reason += "；预期时间为暂定（所涉年份的节假日安排尚未载入）"
                 yield self._item(row, "reply_overdue", f"reply_overdue:{wait.id}", label, wait.since, overdue, reason,
-                                 provisional=deadline.provisional, due_at=deadline.due_at)
+                                 f"回复{_overdue_text(overdue)}", provisional=deadline.provisional,
+                                 due_at=deadline.due_at)
 
 
 def _task_waiting_on(task: HumanTask) -> str:
@@ -376,7 +524,7 @@ def _day_text(day: date) -> str:
 
 def _instant_text(instant: datetime) -> str:
     local = instant.astimezone(SHANGHAI)
-    return f"{_day_text(local.date())} {local:%H:%M}"
+    return f"{_day_text(local.date())} {local:%H:%M}（北京时间）"
 
 
 def _due_day_text(due_at: datetime, last_day: str | None) -> str:

@@ -224,7 +224,7 @@ class OutsideSystemState(Base):
     down_since: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_failure_at: Mapped[datetime | None]
-    last_success_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]  # when it last came back (answered after being down)
 
 
 class StuckCase(Base):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -75,24 +76,65 @@ def test_a_filing_is_published_reported_and_notified_exactly_once(beian: Beian, 
     assert len(outside.received()) == len(notices) + len(reports) + len(messages)
 
 
-def test_a_failing_registry_leaves_the_delivery_waiting_and_visible_until_retried(
-        beian: Beian, write_json: Any, application: dict[str, Any], outside: SandboxServer) -> None:
+def test_a_registry_that_is_down_is_one_stuck_row_and_its_deliveries_go_out_in_the_run_it_answers(
+        beian: Beian, write_json: Any, application: dict[str, Any], outside: SandboxServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BEIAN_DELIVERY_BACKOFF", "3600")  # what would otherwise keep the deliveries waiting
     outside.set_mode("national_registry", "fail", status=503)
     case, number = file_institution(beian, write_json, application)
-    for attempt in (1, 2):
-        result = beian("deliver", now=LATER, expect=1).json
-        assert result["retrying"] == 1 and result["failed"] == 0, attempt
+    other = "BA2026-OTHER"  # another case's report, recorded while the registry is down
+    app = ServiceApp(beian.url)
+    try:
+        with app.uow() as uow:
+            uow.repo.add(OutboxMessage(key=f"{other}/report", case_id=other, system="national_registry",
+                                       path="filing-events", summary="report", payload={"event": "report"},
+                                       status="pending", attempts=0, next_attempt_at=parse_instant(LATER),
+                                       created_at=parse_instant(LATER)))
+            uow.commit()
+    finally:
+        app.close()
+    first = beian("deliver", now=LATER, expect=1).json
+    assert first["retrying"] >= 1 and first["failed"] == 0
+    # Down: each run probes the registry once with one waiting message; the others wait without using up attempts.
+    for minutes in (2, 4, 6):
+        probe = beian("deliver", now=at_minutes(minutes), expect=1).json
+        assert probe["retrying"] == 1 and probe["failed"] == 0 and probe["delivered"] == 0, minutes
+    assert outside.received("national_registry") == []
+    assert beian.json("stuck", now=at_minutes(9))["stuck"] == []  # not yet down for the set time
+
+    (down,) = beian.json("stuck", now=at_minutes(11))["stuck"]  # one row for the system, none per case
+    assert down["reason_code"] == "system_down" and down["waiting_on"] == "全国评价机构备案信息库"
+    assert down["cases"] == [case, other] and "503" in down["reason"]
+
+    outside.set_mode("national_registry", "ok")
+    back = beian.json("deliver", now=at_minutes(12))  # the probe answers: both cases go out in this run
+    assert back["delivered"] == 2 and back["retrying"] == back["failed"] == 0
+    reports = outside.received("national_registry")
+    assert len(reports) == 2 and f"{other}/report" in {r["key"] for r in reports}  # each recorded once
+    assert sorted(c["case"] for c in back["cases"] if c["delivered"]) == sorted([case, other])
+    assert beian.json("deliver", now=at_minutes(13))["delivered"] == 0  # nothing is sent twice
+    assert not [s for s in beian.json("stuck", now=at_minutes(13))["stuck"] if s["reason_code"] == "system_down"]
+
+
+def at_minutes(minutes: int) -> str:
+    return (parse_instant(LATER) + timedelta(minutes=minutes)).isoformat()
+
+
+def test_a_refused_delivery_is_failed_visible_and_sent_again_by_retry(
+        beian: Beian, write_json: Any, application: dict[str, Any], outside: SandboxServer) -> None:
+    outside.set_mode("national_registry", "fail", status=422)
+    case, number = file_institution(beian, write_json, application)
     result = beian("deliver", now=LATER, expect=1).json
-    assert result["failed"] == 1  # the third attempt was the last
+    assert result["failed"] == 1  # a refusal is not retried
     assert outside.received("national_registry") == []
     assert [h["summary"] for h in deliveries(beian, case) if h["action"] == "delivery_failed"][0].startswith(
-        "送达失败（已重试 3 次）：报送全国备案信息库")
+        "送达失败（外部系统拒绝）：报送全国备案信息库")
 
     # Ops see it in the stuck list, with the system and the error, and where to open the case.
     stuck = beian.json("stuck", now=LATER)["stuck"]
     failed = [s for s in stuck if s["reason_code"] == "delivery_failed"]
     assert [s["case_id"] for s in failed] == [case]
-    assert "503" in failed[0]["reason"] and failed[0]["link"].endswith(f"/cases/{case}")
+    assert "422" in failed[0]["reason"] and failed[0]["link"].endswith(f"/cases/{case}")
     assert beian.json("deliver", now=LATER)["delivered"] == 0  # given up: not retried behind ops' back
 
     outside.set_mode("national_registry", "ok")
@@ -100,7 +142,7 @@ def test_a_failing_registry_leaves_the_delivery_waiting_and_visible_until_retrie
     assert retried["ok"] and retried["requeued"] == 1
     assert [d["summary"] for d in retried["delivery"]["delivered"]] == [f"报送全国备案信息库：备案 {number} 备案"]
     reports = outside.received("national_registry")
-    assert len(reports) == 1 and reports[0]["attempts"] == 4  # one key for all four attempts, recorded once
+    assert len(reports) == 1 and reports[0]["attempts"] == 2  # one key for both attempts, recorded once
     assert not [s for s in beian.json("stuck", now=LATER)["stuck"] if s["reason_code"] == "delivery_failed"]
 
 

@@ -199,7 +199,8 @@ def test_a_delivery_that_used_up_its_retries(app: Beian) -> None:
     (late,) = stuck(app, "2026-10-15T10:30:00+08:00")
     assert (late.reason_code, late.reason_key) == ("delivery_late", f"delivery_late:{delivery_id}")
     assert late.since == late.due_at == datetime.fromisoformat("2026-10-15T10:00:00+08:00")
-    assert late.reason == ("向短信/电子邮件通知网关发送“通知机构：补正材料通知书”应于2026年10月15日 10:00第 4 次发出，"
+    assert late.reason == ("向短信/电子邮件通知网关发送“通知机构：补正材料通知书”"
+                           "应于2026年10月15日 10:00（北京时间）第 4 次发出，"
                            "已延误 30 分钟，请检查投递部署是否在运行")
     assert stuck(app, "2026-10-15T10:30:00+08:00", Settings(delivery_interval_seconds=1800)) == []
 
@@ -323,8 +324,9 @@ def test_table_row_has_the_columns_ops_read(app: Beian) -> None:
     case = apply_by_service(app)
     (item,) = of(stuck(app, "2026-10-21T10:00:00+08:00"), case, "timer_late")
     row = item.to_row()
-    assert list(row) == ["案件", "机构", "流程", "等待", "自何时", "超期(工作日)", "原因", "链接"]
-    assert row["案件"] == case and row["自何时"] == "2026-10-16 00:00" and row["超期(工作日)"] == 3
+    assert list(row) == ["案件", "机构", "流程", "等待", "自何时（北京时间）", "超期(工作日)", "原因", "链接"]
+    assert row["案件"] == case and row["自何时（北京时间）"] == "2026-10-16 00:00（北京时间）"
+    assert row["超期(工作日)"] == 3 and row["原因"] == "定时事件已延误 5 天 10 小时，检查计时扫描"
     assert row["链接"] == f"https://beian.example.cn/cases/{case}"
     assert item.since.astimezone(SHANGHAI).isoformat() == item.to_dict()["since"]
 

@@ -5,7 +5,7 @@ Revises: 0018
 Create Date: 2026-12-04
 
 What the deliverers know of each outside system: since when it has failed every delivery (down_since, empty while it
-answers), its last error and when it last answered. The stuck watch lists a system down for longer than
+answers), its last error and when it last came back. The stuck watch lists a system down for longer than
 BEIAN_OUTSIDE_DOWN_MINUTES as one row; the deliverers hold its messages back and probe it once per run.
 """
 from collections.abc import Sequence
