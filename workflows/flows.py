@@ -6,14 +6,19 @@ Prefect adds is what operations staff see in its UI:
 
 * every case is its own **task run named after the case** ("定时 BA2026-00012", "投递 BA2026-00012"), so one
   broken case is one red task run, with the reason in its log, and never stops the others;
-* a flow run in which some cases failed ends **Failed**, its state message naming the cases. The sweep is idempotent
-  (a timer fires in the transaction that removes it), so the UI's "Retry" on that flow run simply sweeps again;
-  `beian retry CASE` or the `beian-retry` deployment re-steps one case and re-queues its failed deliveries;
+* a flow run in which some cases failed ends **Failed**, its state message naming the cases. Prefect's "Retry" on
+  that flow run runs the same flow again (same flow run, `run_count` 2 and up): it first retries each case whose task
+  run is red in it, as `beian retry CASE` does (step it whatever its failure count, re-queue its failed deliveries,
+  send what it has pending now), each as a task run "重试 <case>", then does the flow's usual work. Timers and
+  deliveries stay exactly-once (a timer fires in the transaction that removes it; a delivery is leased and carries
+  its idempotency key), so nothing is done twice. `beian retry CASE` or the `beian-retry` deployment does the same
+  for one case;
 * the stuck watch publishes one table artifact under a fixed key (a new version per run), emits `beian.case.stuck`
   when a case is stuck for a reason it was not stuck for at the last run and `beian.case.unstuck` when its reasons
   are all gone — events that automations can turn into notifications;
 * `ensure_automations` configures what a self-hosted Prefect server lacks out of the box: runs that stop sending
-  heartbeats become Crashed, and a sweep that runs too long is flagged.
+  heartbeats while Running become Crashed, a sweep that runs too long is flagged, and ops are notified (a webhook to
+  BEIAN_OPS_WEBHOOK_URL) when a case becomes stuck or unstuck.
 
 Deployments are registered by module path (`workflows.flows.sweep_timers`): the code comes from the installed `beian`
 package wherever a flow runs, which is what lets a process work pool run them on other machines without an image or
@@ -34,16 +39,19 @@ from uuid import UUID
 import httpx
 from prefect import flow, get_client, get_run_logger, serve, task
 from prefect.artifacts import create_table_artifact
+from prefect.blocks.webhook import Webhook
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.actions import LogCreate, WorkPoolCreate
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.objects import FlowRun, StateType, TaskRun
 from prefect.deployments.runner import RunnerDeployment, deploy
 from prefect.events import emit_event
-from prefect.events.actions import ChangeFlowRunState, RunDeployment
-from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+from prefect.events.actions import CallWebhook, ChangeFlowRunState, RunDeployment
+from prefect.events.schemas.automations import AutomationCore, CompoundTrigger, EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
 from prefect.exceptions import ObjectNotFound
 from prefect.futures import wait
+from prefect.runtime import flow_run as current_flow_run
 from prefect.schedules import Cron
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -94,10 +102,29 @@ ZOMBIE_AFTER_SECONDS = 300
 
 ZOMBIE_AUTOMATION = "beian：失联的运行标记为 Crashed"
 TOO_LONG_AUTOMATION = "beian：计时扫描运行过久"
+NOTIFY_AUTOMATION = "beian：案件卡住或恢复时通知运维"
+OPS_WEBHOOK_BLOCK = "beian-ops-webhook"
+
+HEARTBEAT_EVENT = "prefect.flow-run.heartbeat"
+# Sent by every beian flow run once its final state is set (`_announce_end`), after any heartbeat it sent: the zombie
+# rule expects it. Needed because a run's heartbeat travels over the client's event stream and can reach the server
+# after the state change the run made over HTTP; a heartbeat seen after "Completed" would otherwise open a new
+# window that nothing closes, and the automation would try to crash a finished run (Prefect issue 21932).
+RUN_ENDED_EVENT = "beian.flow-run.ended"
+_FINAL_STATES = ("Completed", "Failed", "Crashed", "Cancelled", "TimedOut")
+
+# Flood limit of the ops notification: per case, at most one "stuck" and one "unstuck" notification in this window;
+# a repeat within it is left out (the event stays on Prefect's Events page and the case in the stuck table).
+NOTIFY_COOLDOWN_SECONDS = 3600
 
 # Threads per flow run. Each case is its own transaction; on SQLite they serialise on the write lock anyway, on
 # PostgreSQL they run side by side (row locks, SKIP LOCKED).
 CASE_WORKERS = 4
+
+# The task runs of one case, by flow: "定时 BA2026-00012". A retried flow run finds its red cases by these names.
+SWEEP_TASK = "定时"
+DELIVER_TASK = "投递"
+RETRY_TASK = "重试"
 
 # Flow-run state names that end a sweep's "running" period (event names follow state names, not types).
 _END_STATES = ("Completed", "Failed", "Crashed", "Cancelled", "Cancelling", "TimedOut", "Paused", "Suspended",
@@ -105,9 +132,10 @@ _END_STATES = ("Completed", "Failed", "Crashed", "Cancelled", "Cancelling", "Tim
 
 
 class CaseFailed(Exception):
-    """One case did not get through a task run; carries what happened to it (a CaseAdvance or a CaseDelivery)."""
+    """One case did not get through a task run; carries what happened to it (a CaseAdvance, a CaseDelivery, or the
+    result of `Operations.retry`)."""
 
-    def __init__(self, message: str, outcome: CaseAdvance | CaseDelivery) -> None:
+    def __init__(self, message: str, outcome: CaseAdvance | CaseDelivery | dict[str, Any]) -> None:
         super().__init__(message)
         self.message = message
         self.outcome = outcome
@@ -131,6 +159,21 @@ class _Run:
         self.settings = settings
         self.now = now
         self.client = client
+
+
+def _announce_end(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
+    """Say on the run's own event stream that it ended, after its last heartbeat (see RUN_ENDED_EVENT)."""
+    emit_event(event=RUN_ENDED_EVENT,
+               resource={"prefect.resource.id": f"prefect.flow-run.{flow_run.id}",
+                         "prefect.resource.name": flow_run.name},
+               related=[{"prefect.resource.id": f"prefect.tag.{tag}", "prefect.resource.role": "tag"}
+                        for tag in flow_run.tags],
+               payload={"state": state.name})
+
+
+# Every flow of beian announces its end, whatever the end.
+_ENDS: dict[str, Any] = {hook: [_announce_end] for hook in ("on_completion", "on_failure", "on_crashed",
+                                                              "on_cancellation")}
 
 
 def _named(label: str) -> Callable[[], str]:
@@ -159,20 +202,102 @@ def _case_list(cases: list[str], shown: int = 20) -> str:
     return listed + (f" 等 {len(cases)} 个" if len(cases) > shown else "")
 
 
+def _unique(cases: list[str]) -> list[str]:
+    return list(dict.fromkeys(cases))
+
+
 def _finish(summary: dict[str, Any], failed: list[str], what: str) -> dict[str, Any] | State[Any]:
     """The flow's final state: its summary when every case went through, else Failed naming the cases.
 
     Failed carries a `CasesFailed` as its data, so a Python caller of the flow gets that exception (with the summary)
-    and the UI shows the message on the run; "Retry" there runs the whole flow again."""
+    and the UI shows the message on the run; "Retry" there retries those cases, then runs the flow again."""
     if not failed:
         return summary
     message = f"{len(failed)} 个案件{what}：{_case_list(failed)}（详见以案件编号命名的失败任务）"
     return Failed(message=message, data=CasesFailed(message, summary))
 
 
+# --- Prefect's Retry on a failed run ----------------------------------------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _red_cases(task_prefix: str) -> list[str]:
+    """On a flow run Prefect is running again (its Retry button: the run goes to AwaitingRetry and the same flow runs
+    with the same parameters, `run_count` 2 and up), the cases whose latest task run in it ended Failed or Crashed:
+    those ops saw red. Read from the server, so the retry may run on another machine than the failed attempt."""
+    if (current_flow_run.run_count or 0) <= 1 or not current_flow_run.id:
+        return []
+    runs: list[TaskRun] = []
+    only_this = FlowRunFilter(id=FlowRunFilterId(any_=[UUID(current_flow_run.id)]))
+    with get_client(sync_client=True) as client:
+        while page := client.read_task_runs(flow_run_filter=only_this, limit=200, offset=len(runs)):
+            runs += page
+    latest: dict[str, TaskRun] = {}
+    for run in sorted(runs, key=lambda r: r.start_time or r.expected_start_time or r.created or _EPOCH):
+        prefix, _, case_id = run.name.partition(" ")
+        if case_id and prefix in (task_prefix, RETRY_TASK):
+            latest[case_id] = run
+    return sorted(case for case, run in latest.items()
+                  if run.state is not None and (run.state.is_failed() or run.state.is_crashed()))
+
+
+def _retry_summary(result: dict[str, Any]) -> str:
+    step, delivery = result["step"], result["delivery"]
+    parts = [] if step is None else [
+        "无到期事项" if step.get("skipped") else f"已触发 {'、'.join(step.get('timers') or []) or '（无到期事件）'}"]
+    if result["requeued"]:
+        parts.append(f"重新排队投递 {result['requeued']} 项")
+    parts.append(f"送达 {len(delivery['delivered'])} 项")
+    return "，".join(parts)
+
+
+def _retry_problems(result: dict[str, Any]) -> list[str]:
+    step, delivery = result["step"], result["delivery"]
+    problems = [step["error"]] if step and step.get("error") else []
+    return problems + [f"{item['summary']}：{item['error']}" for item in delivery["retrying"] + delivery["failed"]]
+
+
+@task(task_run_name=RETRY_TASK + " {case_id}", cache_policy=NO_CACHE)
+def retry_one(run: _Run, case_id: str) -> dict[str, Any]:
+    """`beian retry CASE` for one case that was red in the failed attempt of this flow run."""
+    logger = get_run_logger()
+    try:
+        result = run.app.operations.retry(case_id, actor="ops", settings=run.settings)
+    except Exception as exc:  # a case gone, the database away: this case's failure, said in words
+        cause = exc.message if isinstance(exc, BeianError) else f"{type(exc).__name__}: {exc}"
+        logger.error("案件 %s 重试未成功：%s", case_id, cause)
+        raise CaseFailed(f"案件 {case_id} 重试未成功：{cause}", {"case": case_id, "error": cause}) from None
+    if problems := _retry_problems(result):
+        logger.error("案件 %s 重试未成功：%s", case_id, "；".join(problems))
+        raise CaseFailed(f"案件 {case_id} 重试未成功：{'；'.join(problems)}", result)
+    logger.info("案件 %s 已重试：%s", case_id, _retry_summary(result))
+    return result
+
+
+def _retry_red_cases(run: _Run, task_prefix: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Retry the red cases of this flow run's failed attempt (none on a first run); (their results, those failing)."""
+    cases = _red_cases(task_prefix)
+    if not cases:
+        return [], []
+    get_run_logger().info("本运行是第 %s 次运行（对失败运行的重试）：先重试上次失败的 %d 个案件：%s",
+                          current_flow_run.run_count, len(cases), _case_list(cases))
+    futures = [retry_one.submit(run, case_id) for case_id in cases]
+    wait(futures)
+    results, failed = [], []
+    for case_id, future in zip(cases, futures, strict=True):
+        value = future.result(raise_on_failure=False)
+        if isinstance(value, dict):
+            results.append({"case": case_id, "ok": True, "result": value})
+        else:
+            failed.append(case_id)
+            results.append({"case": case_id, "ok": False, "error": getattr(value, "message", str(value))})
+    return results, failed
+
+
 # --- the timer sweep -------------------------------------------------------------------------------------------------
 
-@task(task_run_name="定时 {case_id}", cache_policy=NO_CACHE)
+@task(task_run_name=SWEEP_TASK + " {case_id}", cache_policy=NO_CACHE)
 def advance_one(run: _Run, instance_id: int, case_id: str) -> CaseAdvance:
     """Fire the case's due timers; a failure is recorded on the case and fails this task run."""
     logger = get_run_logger()
@@ -197,10 +322,12 @@ def advance_one(run: _Run, instance_id: int, case_id: str) -> CaseAdvance:
     return result
 
 
-@flow(name=SWEEP_FLOW, flow_run_name=_named("计时扫描"), task_runner=ThreadPoolTaskRunner(max_workers=CASE_WORKERS),
+@flow(name=SWEEP_FLOW, **_ENDS, flow_run_name=_named("计时扫描"),
+      task_runner=ThreadPoolTaskRunner(max_workers=CASE_WORKERS),
       description="计时扫描：触发所有已到期的定时事件，每个案件一个以案件编号命名的任务。")
 def sweep_timers(limit: int = 1000) -> dict[str, Any] | State[Any]:
-    """Fire every due timer, one task run per case; Failed (naming the cases) when any case failed.
+    """Fire every due timer, one task run per case; Failed (naming the cases) when any case failed. Run again by
+    Prefect's Retry, it first retries the cases that failed in it (`_retry_red_cases`).
 
     Args:
         limit: 本次最多处理的案件数（其余留给下一次扫描）
@@ -210,6 +337,7 @@ def sweep_timers(limit: int = 1000) -> dict[str, Any] | State[Any]:
     with _application("计时扫描") as app:
         now = clock.now()
         run = _Run(app, settings, now)
+        retried, retry_failed = _retry_red_cases(run, SWEEP_TASK)
         due = due_cases(app, now, limit, settings.sweep_max_attempts)
         futures = [advance_one.submit(run, instance_id, case_id) for instance_id, case_id in due]
         wait(futures)
@@ -222,15 +350,15 @@ def sweep_timers(limit: int = 1000) -> dict[str, Any] | State[Any]:
                 results.append(value.outcome)
             else:  # the failure could not even be recorded (e.g. the database went away): report it all the same
                 results.append(CaseAdvance(case_id, error=str(value)))
-    summary = summarise(now, results)
+    summary = summarise(now, results) | ({"retried": retried} if retried else {})
     logger.info("计时扫描完成：到期 %d 个案件，已触发 %d 个，失败 %d 个，跳过 %d 个", len(due), len(summary["fired"]),
                 len(summary["failed"]), len(summary["skipped"]))
-    return _finish(summary, [item["case"] for item in summary["failed"]], "定时处理失败")
+    return _finish(summary, _unique(retry_failed + [item["case"] for item in summary["failed"]]), "定时处理失败")
 
 
 # --- delivering the outbox -------------------------------------------------------------------------------------------
 
-@task(task_run_name="投递 {case_id}", cache_policy=NO_CACHE)
+@task(task_run_name=DELIVER_TASK + " {case_id}", cache_policy=NO_CACHE)
 def deliver_one(run: _Run, case_id: str, outbox_ids: list[int]) -> CaseDelivery:
     """Send the case's due outbox rows; fails the task run when any did not go out."""
     logger = get_run_logger()
@@ -247,11 +375,13 @@ def deliver_one(run: _Run, case_id: str, outbox_ids: list[int]) -> CaseDelivery:
     return result
 
 
-@flow(name=DELIVER_FLOW, flow_run_name=_named("外部投递"),
+@flow(name=DELIVER_FLOW, **_ENDS, flow_run_name=_named("外部投递"),
       task_runner=ThreadPoolTaskRunner(max_workers=CASE_WORKERS),
       description="外部投递：把已记录的公示、报送和通知发送给外部系统，每个案件一个以案件编号命名的任务。")
 def deliver_outbox(limit: int = 1000) -> dict[str, Any] | State[Any]:
-    """Deliver every due outbox row, one task run per case; Failed (naming the cases) when any did not go out.
+    """Deliver every due outbox row, one task run per case; Failed (naming the cases) when any did not go out. Run
+    again by Prefect's Retry, it first retries the cases that failed in it: their failed rows are queued again and
+    what waits out a backoff goes now (`_retry_red_cases`).
 
     Args:
         limit: 本次最多发送的投递条数（其余留给下一次）
@@ -261,7 +391,8 @@ def deliver_outbox(limit: int = 1000) -> dict[str, Any] | State[Any]:
     with _application("外部投递") as app, httpx.Client() as client:
         now = clock.now()
         run = _Run(app, settings, now, client)
-        due = due_deliveries(app, now, limit)
+        retried, retry_failed = _retry_red_cases(run, DELIVER_TASK)
+        due = due_deliveries(app, clock.now(), limit)
         futures = {case_id: deliver_one.submit(run, case_id, ids) for case_id, ids in due.items()}
         wait(list(futures.values()))
         results: list[CaseDelivery] = []
@@ -274,15 +405,15 @@ def deliver_outbox(limit: int = 1000) -> dict[str, Any] | State[Any]:
             else:  # deliver_case itself broke (e.g. the database went away): nothing was recorded as sent
                 logger.error("案件 %s 的投递意外中断：%s", case_id, value)
                 results.append(CaseDelivery(case_id, retrying=[{"id": None, "summary": "投递", "error": str(value)}]))
-    summary = delivery_summary(now, results)
+    summary = delivery_summary(now, results) | ({"retried": retried} if retried else {})
     logger.info("外部投递完成：%d 个案件，送达 %d 项，待重发 %d 项，已停止重试 %d 项", len(results),
                 summary["delivered"], summary["retrying"], summary["failed"])
-    return _finish(summary, [r.case for r in results if not r.ok], "的外部投递未成功")
+    return _finish(summary, _unique(retry_failed + [r.case for r in results if not r.ok]), "的外部投递未成功")
 
 
 # --- the stuck watch -------------------------------------------------------------------------------------------------
 
-@flow(name=STUCK_FLOW, flow_run_name=_named("卡住案件检查"),
+@flow(name=STUCK_FLOW, **_ENDS, flow_run_name=_named("卡住案件检查"),
       description=(f"卡住案件检查：列出超期、出错、投递失败和外部回复超期的案件（表格产物 {STUCK_ARTIFACT_KEY}），"
                    f"新卡住的案件发出 {STUCK_EVENT} 事件。"))
 def watch_stuck() -> dict[str, Any]:
@@ -336,40 +467,38 @@ def _case_resource(case_id: str, **labels: str) -> dict[str, str]:
 
 # --- what ops start by hand ------------------------------------------------------------------------------------------
 
-@flow(name=RETRY_FLOW, flow_run_name="重试 {case}",
-      description=("重试案件：重新处理该案件（清除出错记录后再走一步），并重新发送其失败的外部投递。"
-                   "在“运行 → 自定义运行”中填写案件编号。"))
+@flow(name=RETRY_FLOW, **_ENDS, flow_run_name="重试 {case}",
+      description=("重试案件：重新处理该案件（触发到期事件；上次出错时即使无到期事件也再走一步），"
+                   "重新发送其失败的外部投递，并立即发送其待发送的投递。在“运行 → 自定义运行”中填写案件编号。"))
 def retry_case(case: str) -> dict[str, Any] | State[Any]:
-    """`beian retry CASE` from the UI; Failed with the reason when the case still does not get through.
+    """`beian retry CASE` from the UI; Failed, naming the case and the cause, when it still does not get through.
 
     Args:
         case: 案件编号，例如 BA2026-00012
     """
     logger = get_run_logger()
     case = case.strip()
-    with _application("重试") as app:
-        try:
+    try:
+        with _application("重试") as app:
             result = app.operations.retry(case, actor="ops")
-        except BeianError as exc:
-            logger.error("案件 %s 重试未成功：%s", case, exc.message)
-            return Failed(message=exc.message)
-    step, delivery = result["step"], result["delivery"]
-    logger.info("案件 %s 已重试：处理 %s；重新排队的投递 %s 项；送达 %s 项", case,
-                step.get("error") or ("无到期事项" if step.get("skipped") else f"已触发 {step.get('timers') or '无'}"),
-                result["requeued"], len(delivery["delivered"]))
-    if result["ok"]:
-        return result
-    problems = [step["error"]] if step.get("error") else []
-    problems += [f"{item['summary']}：{item['error']}" for item in delivery["retrying"] + delivery["failed"]]
-    logger.error("案件 %s 重试后仍未成功：%s", case, "；".join(problems))
-    return _finish(result, [case], "重试后仍未成功")
+    except Exception as exc:  # the case unknown, the database away: said in words on the run, not as a traceback
+        cause = exc.message if isinstance(exc, BeianError) else f"{type(exc).__name__}: {exc}"
+        result = None
+    else:
+        if not (problems := _retry_problems(result)):
+            logger.info("案件 %s 已重试：%s", case, _retry_summary(result))
+            return result
+        cause = "；".join(problems)
+    message = f"案件 {case} 重试未成功：{cause}"
+    logger.error("%s。排除原因后再运行一次本部署（或在本运行上点 Retry）", message)
+    return Failed(message=message, data=CasesFailed(message, result or {"case": case, "error": cause}))
 
 
 def registry_watch_available() -> bool:
     return importlib.util.find_spec("workflows.registry_watch") is not None
 
 
-@flow(name=REGISTRY_FLOW, flow_run_name=_named("注销核查"),
+@flow(name=REGISTRY_FLOW, **_ENDS, flow_run_name=_named("注销核查"),
       description="注销核查：向市场主体登记系统核查所有有效备案的机构，已注销的自动启动注销备案程序。")
 def check_registrations() -> dict[str, Any]:
     from workflows.registry_watch import check_deregistrations  # lazily: the module arrives with its own issue
@@ -380,7 +509,7 @@ def check_registrations() -> dict[str, Any]:
     return result
 
 
-@flow(name=FLAG_FLOW, flow_run_name=_named("计时扫描运行过久"),
+@flow(name=FLAG_FLOW, **_ENDS, flow_run_name=_named("计时扫描运行过久"),
       description="由自动化“计时扫描运行过久”启动：给运行过久的计时扫描加上“运行过久”标签并在其日志中留言。")
 def flag_long_sweep(flow_run: str, threshold_seconds: int) -> State[Any]:
     """Flag a sweep run that has been Running longer than the threshold, without touching its state.
@@ -475,19 +604,22 @@ def deploy_to_pool(pool: str, settings: Settings | None = None) -> list[UUID]:
 
 # --- automations ------------------------------------------------------------------------------------------------------
 
-def automations(settings: Settings, flag_deployment_id: UUID,
+def automations(settings: Settings, flag_deployment_id: UUID, ops_webhook_id: UUID | None = None,
                 zombie_after_seconds: int = ZOMBIE_AFTER_SECONDS) -> list[AutomationCore]:
-    """The automations ops need, as objects (see `ensure_automations`)."""
+    """The automations ops need, as objects (see `ensure_automations`); the notification only with a webhook block."""
     ours = ResourceSpecification({"prefect.resource.role": "tag", "prefect.resource.id": f"prefect.tag.{TAG}"})
     zombie = AutomationCore(
         name=ZOMBIE_AUTOMATION,
-        description=(f"beian 的流程运行超过 {zombie_after_seconds} 秒没有心跳（进程被杀、机器宕机）时，"
-                     "把它标记为 Crashed，"
-                     "不再显示为运行中。需要运行流程的进程设置 PREFECT_FLOWS_HEARTBEAT_FREQUENCY"
+        description=(f"beian 的流程运行在运行中超过 {zombie_after_seconds} 秒没有心跳（进程被杀、机器宕机）时，"
+                     "把它标记为 Crashed，不再显示为运行中；已结束的运行不受影响。"
+                     "需要运行流程的进程设置 PREFECT_FLOWS_HEARTBEAT_FREQUENCY"
                      f"={HEARTBEAT_SECONDS}（beian up 已设置）。"),
-        # Prefect's documented zombie recipe: after each heartbeat of a run, expect another event of that run.
+        # Prefect's documented zombie recipe (after each heartbeat of a run, expect its next heartbeat or its final
+        # state), plus the end every beian run announces after its last heartbeat (RUN_ENDED_EVENT): a heartbeat that
+        # reaches the server after the run's final state opens a window that this event closes.
         trigger=EventTrigger(
-            after={"prefect.flow-run.heartbeat"}, expect={"prefect.flow-run.*"},
+            after={HEARTBEAT_EVENT},
+            expect={HEARTBEAT_EVENT, RUN_ENDED_EVENT, *(f"prefect.flow-run.{name}" for name in _FINAL_STATES)},
             match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}), match_related=ours,
             for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1,
             within=timedelta(seconds=zombie_after_seconds)),
@@ -516,7 +648,48 @@ def automations(settings: Settings, flag_deployment_id: UUID,
                                                         "template": "{{ labels.prefect.resource.id }}"},
                                            "threshold_seconds": settings.sweep_too_long_seconds})],
     )
-    return [zombie, too_long]
+    return [zombie, too_long] + ([_notify_ops(ops_webhook_id, settings)] if ops_webhook_id else [])
+
+
+# The notification's body (JSON): what happened, to which case, in words, and the event's own payload (institution,
+# process, link to the case, reasons). Prefect renders it with the triggering event.
+_NOTIFICATION = (
+    '{% if event.event == "' + STUCK_EVENT + '" %}'
+    '{% set text = "案件 " ~ event.payload.case ~ " 卡住：" '
+    '~ (event.payload.reasons | map(attribute="reason_label") | join("、")) %}'
+    '{% else %}{% set text = "案件 " ~ event.payload.case ~ " 已不再卡住" %}{% endif %}'
+    '{"event": {{ event.event | tojson }}, "case": {{ event.payload.case | tojson }}, "text": {{ text | tojson }}, '
+    '"occurred": {{ event.occurred | string | tojson }}, "payload": {{ event.payload | tojson }}}')
+
+
+def _notify_ops(webhook_id: UUID, settings: Settings) -> AutomationCore:
+    """Post to the ops webhook when a case becomes stuck or unstuck: one trigger per kind of change, each at most once
+    per case in NOTIFY_COOLDOWN_SECONDS (a reactive trigger that fired waits out its window; what comes meanwhile is
+    left out), so a case that flaps, or a watch run that finds many cases at once again, cannot flood ops."""
+    def on(event: str) -> EventTrigger:
+        return EventTrigger(expect={event}, match=ResourceSpecification({"prefect.resource.id": ["beian.case.*"]}),
+                            for_each={"prefect.resource.id"}, posture=Posture.Reactive, threshold=1,
+                            within=timedelta(seconds=NOTIFY_COOLDOWN_SECONDS))
+
+    return AutomationCore(
+        name=NOTIFY_AUTOMATION,
+        description=(f"案件新卡住（{STUCK_EVENT}）或不再卡住（{UNSTUCK_EVENT}）时，向 BEIAN_OPS_WEBHOOK_URL"
+                     f"（当前：{settings.ops_webhook_url}）发送 JSON 通知。防刷屏：同一案件的“卡住”和“恢复”通知"
+                     f"各自在 {NOTIFY_COOLDOWN_SECONDS // 60} 分钟内最多发送一次，"
+                     "其间的重复事件只记在事件页和卡住案件表中。"),
+        # Set explicitly: the client leaves out what was not set, and the server wants a compound trigger's `within`.
+        trigger=CompoundTrigger(type="compound", require="any", within=None,
+                                triggers=[on(STUCK_EVENT), on(UNSTUCK_EVENT)]),
+        actions=[CallWebhook(block_document_id=webhook_id, payload=_NOTIFICATION)],
+    )
+
+
+def _ops_webhook(settings: Settings) -> UUID | None:
+    """The webhook block the notification posts with (created or updated by name); None when no address is set."""
+    if not settings.ops_webhook_url:
+        return None
+    block = Webhook(method="POST", url=settings.ops_webhook_url, headers={"Content-Type": "application/json"})
+    return block.save(OPS_WEBHOOK_BLOCK, overwrite=True)
 
 
 def ensure_automations(settings: Settings | None = None,
@@ -532,7 +705,11 @@ def ensure_automations(settings: Settings | None = None,
         except ObjectNotFound:
             raise RuntimeError(f"部署 {FLAG_FLOW}/{FLAG_DEPLOYMENT} 尚未注册："
                                "先启动 beian up 或执行 beian deploy，再创建自动化") from None
-        for automation in automations(settings, flag.id, zombie_after_seconds):
+        wanted = automations(settings, flag.id, _ops_webhook(settings), zombie_after_seconds)
+        if not any(automation.name == NOTIFY_AUTOMATION for automation in wanted):  # the address was taken away
+            for stale in client.read_automations_by_name(NOTIFY_AUTOMATION):
+                client.delete_automation(stale.id)
+        for automation in wanted:
             existing = client.read_automations_by_name(automation.name)
             if existing:
                 client.update_automation(existing[0].id, automation)

@@ -54,13 +54,18 @@ def due_cases(app: UnitsOfWork, now: datetime, limit: int, max_attempts: int | N
         return uow.repo.due_cases(now, limit, max_attempts)
 
 
-def advance_case(app: UnitsOfWork, instance_id: int, case_id: str, now: datetime, actor: str = "timer") -> CaseAdvance:
-    """Fire the case's due timers (those due before `now`) in one transaction; record a failure on the case."""
+def advance_case(app: UnitsOfWork, instance_id: int, case_id: str, now: datetime, actor: str = "timer", *,
+                 wake: bool = False) -> CaseAdvance:
+    """Fire the case's due timers (those due before `now`) in one transaction; record a failure on the case.
+
+    `wake`: step the case even when no timer is due (ops retrying a case whose last step failed)."""
 
     @rerun_if_transient
     def step() -> CaseAdvance:
         with app.uow() as uow:
             instance = uow.repo.claim_due_instance(instance_id, now)
+            if instance is None and wake:
+                instance = uow.repo.instance_by_id(instance_id, for_update=True)
             if instance is None:
                 return CaseAdvance(case_id, skipped=True)
             ctx = run_step(uow, case_id, Wake(), actor)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import text
 
 from adapters.entrypoints.up import prefect_environment
 
@@ -51,6 +52,9 @@ UP_DATABASE = HOME / "up.sqlite3"
 
 # A sweep that runs longer than this is flagged; 10 s is the shortest window Prefect accepts for a proactive trigger.
 TOO_LONG_SECONDS = 10
+# The settings the tests configure the automations with: the session's `beian up` has these (its sandbox receives the
+# ops notifications).
+AUTOMATION_ENV = {"BEIAN_SWEEP_TOO_LONG": str(TOO_LONG_SECONDS), "BEIAN_SANDBOX_URL": f"http://127.0.0.1:{SANDBOX_PORT}"}
 
 
 def eventually(check: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.5, what: str = "") -> T:
@@ -63,6 +67,19 @@ def eventually(check: Callable[[], T | None], timeout: float = 30.0, interval: f
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or check}")
         time.sleep(interval)
+
+
+def corrupt(app: Any, case: str) -> str:
+    """Break the saved workflow state of a case so that stepping it raises; returns the state it had."""
+    with app.engine.begin() as connection:
+        state = connection.execute(text("SELECT state FROM instances WHERE case_id = :c"), {"c": case}).scalar_one()
+        connection.execute(text("UPDATE instances SET state = '{' WHERE case_id = :c"), {"c": case})
+    return str(state)
+
+
+def restore(app: Any, case: str, state: str) -> None:
+    with app.engine.begin() as connection:
+        connection.execute(text("UPDATE instances SET state = :s WHERE case_id = :c"), {"s": state, "c": case})
 
 
 @dataclass
@@ -250,7 +267,7 @@ def automation_probes(up: UpProcess, prefect_client: Any) -> AutomationProbes:
     from adapters.outside.settings import load_settings
     from workflows import flows
 
-    flows.ensure_automations(load_settings({"BEIAN_SWEEP_TOO_LONG": str(TOO_LONG_SECONDS)}),
+    flows.ensure_automations(load_settings(AUTOMATION_ENV),
                              zombie_after_seconds=PROBE_ZOMBIE_SECONDS)
     long_sweep = prefect_client.create_flow_run(flows.sweep_timers, name="probe-long-sweep", state=Running())
     silent = prefect_client.create_flow_run(flows.watch_stuck, name="probe-silent", tags=["beian"], state=Running())

@@ -8,6 +8,7 @@ deadline of theirs is long past ("due")."""
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -22,15 +23,15 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterId,
     LogFilter,
+    LogFilterFlowRunId,
     LogFilterTaskRunId,
 )
 from prefect.client.schemas.objects import TaskRun
 from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
 from prefect.types._datetime import now as prefect_now
-from sqlalchemy import text
 
 from adapters.outside.settings import OUTSIDE_SYSTEMS
-from tests.prefect.conftest import RECEIVED, SANDBOX_PORT, eventually
+from tests.prefect.conftest import RECEIVED, SANDBOX_PORT, corrupt, eventually, restore
 from tests.support.scenarios import apply_by_service, at, to_publicity_by_service
 from workflows.database_clock import read_marker
 from workflows.flows import (
@@ -63,19 +64,6 @@ def app(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, up: Any, automation_prob
         service.init()
     yield service
     service.close()
-
-
-def corrupt(app: Beian, case: str) -> str:
-    """Break the saved workflow state of a case so that stepping it raises; returns the state it had."""
-    with app.engine.begin() as connection:
-        state = connection.execute(text("SELECT state FROM instances WHERE case_id = :c"), {"c": case}).scalar_one()
-        connection.execute(text("UPDATE instances SET state = '{' WHERE case_id = :c"), {"c": case})
-    return str(state)
-
-
-def restore(app: Beian, case: str, state: str) -> None:
-    with app.engine.begin() as connection:
-        connection.execute(text("UPDATE instances SET state = :s WHERE case_id = :c"), {"s": state, "c": case})
 
 
 def action_counts(app: Beian, case: str) -> Counter[str]:
@@ -177,7 +165,40 @@ def test_retry_case_runs_a_repaired_case_again(app: Beian, prefect_client: Any) 
         assert instance is not None and instance.error is None and instance.error_count == 0
 
     unknown = retry_case("BA2026-99999", return_state=True)
-    assert unknown.is_failed() and "不存在" in unknown.message
+    assert unknown.is_failed() and unknown.message == "案件 BA2026-99999 重试未成功：案件 BA2026-99999 不存在"
+
+
+def flow_run_log(client: Any, flow_run_id: UUID, until: str) -> list[Any]:
+    """The flow run's log records, oldest first, once one of them contains `until`."""
+    def read() -> list[Any] | None:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+        return logs if any(until in log.message for log in logs) else None
+
+    return sorted(eventually(read, what=f"{until!r} in the log of {flow_run_id}"), key=lambda log: log.timestamp)
+
+
+def test_a_failed_retry_names_case_and_cause_and_leaves_the_case_with_ops(
+        app: Beian, prefect_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BEIAN_SWEEP_MAX_ATTEMPTS", "2")
+    case = apply_by_service(app)
+    corrupt(app, case)
+    assert sweep_timers(return_state=True).is_failed() and sweep_timers(return_state=True).is_failed()
+    assert sweep_timers(return_state=True).is_completed()  # two failures: the sweep leaves the case to ops
+
+    state = retry_case(case, return_state=True)
+    assert state.is_failed()
+    assert state.message.startswith(f"案件 {case} 重试未成功：") and "JSONDecodeError" in state.message
+    assert "任务" not in state.message  # the retry flow has no task runs to point at
+    log = flow_run_log(prefect_client, state.state_details.flow_run_id, until="重试未成功")
+    [error] = [record for record in log if record.level >= logging.ERROR]  # one error, naming case and cause
+    assert f"案件 {case} 重试未成功" in error.message and "JSONDecodeError" in error.message
+    assert not any("Traceback" in record.message or "已重试" in record.message for record in log)
+
+    # The failure is added to the count, not started afresh: the sweep still leaves the case to ops.
+    with app.uow() as uow:
+        instance = uow.repo.instance(case)
+        assert instance is not None and instance.error_count == 3
+    assert sweep_timers(return_state=True).is_completed()
 
 
 # --- delivering the outbox -----------------------------------------------------------------------------------------

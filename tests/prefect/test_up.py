@@ -30,6 +30,7 @@ from prefect.states import Completed
 from adapters.entrypoints.up import WORKER_STOP_GRACE_SECONDS, _port_free, prefect_environment, run_up, run_worker
 from adapters.outside.settings import HEARTBEAT_SECONDS, Settings, load_settings
 from tests.prefect.conftest import (
+    AUTOMATION_ENV,
     PREFECT_PORT,
     RECEIVED,
     SANDBOX_PORT,
@@ -155,8 +156,8 @@ def test_automations_flag_a_long_sweep_and_crash_a_silent_run(prefect_client: An
         prefect_client.set_flow_run_state(long_sweep.id, Completed())
         assert prefect_client.read_flow_run(long_sweep.id).state.is_completed()
     finally:
-        assert flows.ensure_automations(load_settings({"BEIAN_SWEEP_TOO_LONG": str(TOO_LONG_SECONDS)})) == {
-            flows.ZOMBIE_AUTOMATION: "updated", flows.TOO_LONG_AUTOMATION: "updated"}
+        assert flows.ensure_automations(load_settings(AUTOMATION_ENV)) == dict.fromkeys(
+            (flows.ZOMBIE_AUTOMATION, flows.TOO_LONG_AUTOMATION, flows.NOTIFY_AUTOMATION), "updated")
     [zombie] = prefect_client.read_automations_by_name(flows.ZOMBIE_AUTOMATION)
     assert zombie.trigger.within.total_seconds() == flows.ZOMBIE_AFTER_SECONDS
     [too_long] = prefect_client.read_automations_by_name(flows.TOO_LONG_AUTOMATION)
