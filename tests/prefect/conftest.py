@@ -82,6 +82,33 @@ def restore(app: Any, case: str, state: str) -> None:
         connection.execute(text("UPDATE instances SET state = :s WHERE case_id = :c"), {"s": state, "c": case})
 
 
+def apply_in(url: str) -> tuple[Any, str]:
+    """The example application received at RECEIVED in the application at `url`: (the application, the case)."""
+    from tests.support.scenarios import at, example_application
+    from workflows.service import Beian
+
+    app = Beian(url)
+    with at(RECEIVED):
+        return app, str(app.cases.apply(example_application())["case"])
+
+
+def fired(app: Any, case: str) -> int:
+    return sum(1 for entry in app.records.show(case)["history"] if entry["action"] == "timer_fired")
+
+
+def settled_task_runs(client: Any, flow_run_id: Any, names: set[str]) -> dict[str, Any]:
+    """Every task run of the flow run by name (its state type), once each of `names` has a final state. The server
+    records task-run states from the events the flow run sent, after the flow run itself may already read Completed."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    def read() -> dict[str, Any] | None:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        final = {run.name for run in runs if run.state is not None and run.state.is_final()}
+        return {run.name: run.state.type for run in runs if run.state is not None} if names <= final else None
+
+    return eventually(read, what=f"the task runs {sorted(names)} of flow run {flow_run_id} to finish")
+
+
 @dataclass
 class UpProcess:
     """`beian up` running as a child of the tests, with everything it printed so far."""

@@ -18,13 +18,12 @@ import pytest
 from prefect.client.schemas.filters import (
     FlowFilter,
     FlowFilterName,
-    FlowRunFilter,
-    FlowRunFilterId,
     LogFilter,
     LogFilterFlowRunId,
 )
 from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
+from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 from prefect.states import Completed
 
 from adapters.entrypoints.up import WORKER_STOP_GRACE_SECONDS, _port_free, prefect_environment, run_up, run_worker
@@ -32,44 +31,24 @@ from adapters.outside.settings import HEARTBEAT_SECONDS, Settings, load_settings
 from tests.prefect.conftest import (
     AUTOMATION_ENV,
     PREFECT_PORT,
-    RECEIVED,
     SANDBOX_PORT,
     TOO_LONG_SECONDS,
     UP_DATABASE,
     AutomationProbes,
     Ports,
     UpProcess,
+    apply_in,
     eventually,
+    fired,
     free_port,
     processes_of,
+    settled_task_runs,
 )
-from tests.support.scenarios import at, example_application
 from workflows import flows
 from workflows.database_clock import read_marker
 from workflows.service import Beian
 
 POOL = "beian-test-pool"
-
-
-def apply_in(url: str) -> tuple[Beian, str]:
-    app = Beian(url)
-    with at(RECEIVED):
-        return app, str(app.cases.apply(example_application())["case"])
-
-
-def fired(app: Beian, case: str) -> int:
-    return sum(1 for entry in app.records.show(case)["history"] if entry["action"] == "timer_fired")
-
-
-def settled_task_runs(client: Any, flow_run_id: Any, names: set[str]) -> dict[str, StateType]:
-    """Every task run of the flow run by name, once each of `names` has a final state. The server records task-run
-    states from the events the flow run sent, after the flow run itself may already read Completed."""
-    def read() -> dict[str, StateType] | None:
-        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-        final = {run.name for run in runs if run.state is not None and run.state.is_final()}
-        return {run.name: run.state.type for run in runs if run.state is not None} if names <= final else None
-
-    return eventually(read, what=f"the task runs {sorted(names)} of flow run {flow_run_id} to finish")
 
 
 # --- what `beian up` prints and serves -----------------------------------------------------------------------------
@@ -139,6 +118,13 @@ def test_automations_flag_a_long_sweep_and_crash_a_silent_run(prefect_client: An
         crashed = eventually(lambda: (lambda r: r if r.state.is_crashed() else None)(
             prefect_client.read_flow_run(silent.id)), timeout=90, what="the silent run to become Crashed")
         assert "心跳" in (crashed.state.message or "")
+        # Every action of the zombie rule this session succeeded: it never tried to crash a run that had finished
+        # (each served run of the tests so far ended long before this run's window of PROBE_ZOMBIE_SECONDS did).
+        [zombie] = prefect_client.read_automations_by_name(flows.ZOMBIE_AUTOMATION)
+        failed_actions = prefect_client.read_events(filter=EventFilter(
+            event=EventNameFilter(name=["prefect.automation.action.failed"]),
+            resource=EventResourceFilter(id=[f"prefect.automation.{zombie.id}"])), limit=50)
+        assert [event.payload.get("reason") for event in failed_actions.events] == []
 
         # A sweep that stays Running (as one stuck on a lock would) is tagged and warned about in its own log, and
         # a failed flag run shows on the dashboard; its state is not touched and it can still finish normally.

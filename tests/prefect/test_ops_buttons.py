@@ -1,0 +1,168 @@
+"""What ops press in the Prefect UI does what it says, against the session's `beian up` (its served deployments, its
+application database and its sandbox): Retry on a failed sweep or delivery run redoes that run's work, once; the
+notification automation tells ops once per change of a case; the zombie rule leaves finished runs alone."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.deployments import run_deployment
+from prefect.events import emit_event
+from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
+from prefect.states import AwaitingRetry
+from prefect.types._datetime import now as prefect_now
+
+from tests.prefect.conftest import (
+    SANDBOX_PORT,
+    UpProcess,
+    apply_in,
+    corrupt,
+    eventually,
+    fired,
+    restore,
+    settled_task_runs,
+)
+from tests.support.scenarios import to_publicity_by_service
+from workflows import flows
+
+SANDBOX = f"http://127.0.0.1:{SANDBOX_PORT}"
+SWEEP = f"{flows.SWEEP_FLOW}/{flows.SWEEP_DEPLOYMENT}"
+DELIVER = f"{flows.DELIVER_FLOW}/{flows.DELIVER_DEPLOYMENT}"
+
+
+def press_retry(client: Any, run: FlowRun) -> FlowRun:
+    """What the UI's Retry button on a failed flow run does (its `retryFlowRun`: AwaitingRetry, not forced), then the
+    run once the served deployment has run it again to a final state."""
+    result = client.set_flow_run_state(run.id, AwaitingRetry(message="Retry from the UI"), force=False)
+    assert result.status.value == "ACCEPT", result.details
+
+    def done() -> FlowRun | None:
+        again = client.read_flow_run(run.id)
+        return again if again.run_count >= 2 and again.state is not None and again.state.is_final() else None
+
+    return eventually(done, timeout=120, what=f"flow run {run.name} to be run again")
+
+
+def test_retry_on_a_failed_sweep_run_fires_the_timer_of_the_case_it_failed(up: UpProcess, prefect_client: Any) -> None:
+    app, case = apply_in(up.database_url)
+    try:
+        saved = corrupt(app, case)
+        try:
+            for _ in range(3):  # three red sweeps: the sweep gives up on the case
+                failed = run_deployment(SWEEP, timeout=90)
+                assert failed.state is not None and failed.state.is_failed() and case in failed.state.message
+        finally:
+            restore(app, case, saved)  # ops repaired what was wrong
+        with app.uow() as uow:
+            instance = uow.repo.instance(case)
+            assert instance is not None and instance.error_count >= 3 and fired(app, case) == 0
+        assert run_deployment(SWEEP, timeout=90).state.is_completed() and fired(app, case) == 0  # left to ops
+
+        retried = press_retry(prefect_client, failed)
+        assert retried.state.is_completed(), retried.state.message
+        assert fired(app, case) == 1
+        with app.uow() as uow:
+            instance = uow.repo.instance(case)
+            assert instance is not None and instance.error is None and instance.error_count == 0
+        runs = settled_task_runs(prefect_client, failed.id, {f"定时 {case}", f"重试 {case}"})
+        assert runs[f"定时 {case}"] == StateType.FAILED and runs[f"重试 {case}"] == StateType.COMPLETED
+
+        # Nothing is done twice: the next sweep has nothing of this case left.
+        assert run_deployment(SWEEP, timeout=90).state.is_completed() and fired(app, case) == 1
+    finally:
+        app.close()
+
+
+def received_for(case: str) -> list[dict[str, Any]]:
+    records = httpx.get(f"{SANDBOX}/_sandbox/received", params={"system": "notice_website"}).json()
+    return [record for record in records if case in json.dumps(record["payload"], ensure_ascii=False)]
+
+
+def test_retry_on_a_failed_delivery_run_sends_the_refused_row_once(up: UpProcess, prefect_client: Any) -> None:
+    app, case = apply_in(up.database_url)
+    try:
+        to_publicity_by_service(app, case)  # queues the publicity notice for the notice website
+        # Refused outright (a 4xx): the row is failed at once, no later delivery run would touch it.
+        httpx.post(f"{SANDBOX}/_sandbox/mode", json={"system": "notice_website", "mode": "fail", "status": 400}
+                   ).raise_for_status()
+        try:
+            failed = run_deployment(DELIVER, timeout=90)
+        finally:
+            httpx.post(f"{SANDBOX}/_sandbox/mode", json={"system": "notice_website", "mode": "ok"}).raise_for_status()
+        assert failed.state is not None and failed.state.is_failed() and case in failed.state.message
+        with app.uow() as uow:
+            assert "failed" in {row.status for row in uow.repo.outbox_of_case(case) if row.system == "notice_website"}
+        assert received_for(case) == []
+
+        retried = press_retry(prefect_client, failed)
+        assert retried.state.is_completed(), retried.state.message
+        [record] = received_for(case)
+        assert record["attempts"] == 2  # refused once, then sent once
+        with app.uow() as uow:
+            assert {row.status for row in uow.repo.outbox_of_case(case)} == {"delivered"}
+        runs = settled_task_runs(prefect_client, failed.id, {f"投递 {case}", f"重试 {case}"})
+        assert runs[f"投递 {case}"] == StateType.FAILED and runs[f"重试 {case}"] == StateType.COMPLETED
+
+        assert run_deployment(DELIVER, timeout=90).state.is_completed()
+        assert len(received_for(case)) == 1  # nothing is sent twice
+    finally:
+        app.close()
+
+
+def test_ops_are_notified_once_per_change_of_a_case(up: UpProcess, automation_probes: Any) -> None:
+    case = f"BA-T{uuid4().hex[:8]}"  # a case no other test announces: the flood limit is per case
+
+    def announce(event: str, **payload: Any) -> None:
+        emit_event(event=event, resource={"prefect.resource.id": f"beian.case.{case}", "prefect.resource.name": case},
+                   payload={"case": case, **payload})
+
+    def notifications() -> list[dict[str, Any]]:
+        received = httpx.get(f"{SANDBOX}/_sandbox/ops-notifications").json()
+        return [item["body"] for item in received if isinstance(item["body"], dict) and item["body"]["case"] == case]
+
+    reasons = [{"reason_code": "task_overdue", "reason_label": "法定期限超期"}]
+    announce(flows.STUCK_EVENT, reasons=reasons)
+    announce(flows.STUCK_EVENT, reasons=reasons)  # a repeat within the window: the flood limit leaves it out
+    announce(flows.UNSTUCK_EVENT, cleared=["task_overdue"])
+
+    bodies = eventually(lambda: (lambda got: got if len(got) >= 2 else None)(notifications()), timeout=60,
+                        what="the stuck and unstuck notifications in the sandbox")
+    stuck = [body for body in bodies if body["event"] == flows.STUCK_EVENT]
+    unstuck = [body for body in bodies if body["event"] == flows.UNSTUCK_EVENT]
+    assert len(stuck) == 1 and len(unstuck) == 1, bodies
+    assert stuck[0]["text"] == f"案件 {case} 卡住：法定期限超期" and stuck[0]["payload"]["reasons"] == reasons
+    assert unstuck[0]["text"] == f"案件 {case} 已不再卡住"
+    assert len(notifications()) == 2
+
+
+def run_events(client: Any, run_id: UUID, since: Any) -> list[Any]:
+    resource = EventResourceFilter(id=[f"prefect.flow-run.{run_id}"])
+    page = client.read_events(filter=EventFilter(occurred=EventOccurredFilter(since=since), resource=resource,
+                                                 event=EventNameFilter(name=[flows.HEARTBEAT_EVENT,
+                                                                             flows.RUN_ENDED_EVENT])), limit=50)
+    return sorted(page.events, key=lambda event: event.received)
+
+
+def test_the_zombie_rule_is_closed_by_the_end_every_run_announces(up: UpProcess, prefect_client: Any,
+                                                                   automation_probes: Any) -> None:
+    [zombie] = prefect_client.read_automations_by_name(flows.ZOMBIE_AUTOMATION)
+    trigger = zombie.trigger
+    assert trigger.after == {flows.HEARTBEAT_EVENT} and trigger.posture == "Proactive"
+    assert {flows.HEARTBEAT_EVENT, flows.RUN_ENDED_EVENT, "prefect.flow-run.Completed", "prefect.flow-run.Failed",
+            "prefect.flow-run.Crashed", "prefect.flow-run.Cancelled"} <= trigger.expect
+
+    # A run that completes: after its last heartbeat the server receives its end, whatever order the heartbeat and
+    # the state change arrived in, so the window a late heartbeat opens is closed at once.
+    started = prefect_now("UTC")
+    run = run_deployment(SWEEP, timeout=90)
+    assert run.state is not None and run.state.is_completed()
+    received = eventually(lambda: (lambda events: events if flows.RUN_ENDED_EVENT in [e.event for e in events]
+                                   else None)(run_events(prefect_client, run.id, started)), what="the run's end")
+    [ended] = [event for event in received if event.event == flows.RUN_ENDED_EVENT]
+    assert ended.payload["state"] == "Completed"
+    heartbeats = [event for event in received if event.event == flows.HEARTBEAT_EVENT]
+    assert all(heartbeat.received <= ended.received for heartbeat in heartbeats)
