@@ -15,6 +15,7 @@ from adapters.outside.db import AuditEvent, InstitutionAccount, SignInAttempt
 from adapters.outside.sandbox import SandboxServer
 from tasks.credit_code import check_character
 from tasks.errors import IllegalEvent, InvalidInput
+from tests.support.cli import run
 from workflows import clock
 from workflows.delivery import deliver_due
 from workflows.institutions import (
@@ -127,7 +128,8 @@ def test_sending_is_bounded_per_contact_and_bad_input_is_named(app: Beian, sandb
 
 
 def test_a_code_the_gateway_refused_is_listed_as_stuck_and_sent_again(app: Beian, sandbox: SandboxServer,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      backend_url: str) -> None:
     from adapters.outside.settings import load_settings
 
     monkeypatch.setenv("BEIAN_DELIVERY_MAX_ATTEMPTS", "1")
@@ -141,3 +143,6 @@ def test_a_code_the_gateway_refused_is_listed_as_stuck_and_sent_again(app: Beian
     assert retried["ok"] and retried["requeued"] == 1 and retried["step"] is None
     [message] = sandbox.received("notifications")
     assert "验证码" in message["payload"]["text"]
+    # The command line says it of a pseudo-case too (it has deliveries, no process to step).
+    again = run("--db", backend_url, "retry", f"ZH-{CODE}")
+    assert again.code == 0 and again.out.startswith(f"案件 ZH-{CODE}：重新发送投递"), again

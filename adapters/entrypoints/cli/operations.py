@@ -46,8 +46,9 @@ def cmd_retry(args: argparse.Namespace) -> None:
     result = open_app(args).operations.retry(args.case, actor=args.user)
 
     def human(v: dict[str, Any]) -> str:
-        step = v["step"]
-        lines = [f"案件 {v['case']}：" + (f"处理失败：{step['error']}" if "error" in step else
+        step = v["step"]  # None for deliveries of no case (ZH-<credit code>)
+        lines = [f"案件 {v['case']}：" + ("重新发送投递" if step is None else
+                                          f"处理失败：{step['error']}" if "error" in step else
                                           "没有到期的定时事件" if step.get("skipped") else
                                           f"已处理 {'、'.join(step['timers']) or '（无到期事件）'} → {step['status']}")]
         if v["requeued"]:
