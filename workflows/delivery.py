@@ -151,6 +151,11 @@ def deliver_due(app: UnitsOfWork, settings: Settings, limit: int = 1000) -> dict
     return delivery_summary(now, list(results.values()))
 
 
+def system_label(system: str) -> str:
+    """The system's name as ops read it ("公示公告网站")."""
+    return OUTSIDE_SYSTEMS.get(system, system)
+
+
 def still_down(probes: list[Probe]) -> frozenset[str]:
     """The systems whose probe got no answer this run: their other messages wait for the next run's probe."""
     return frozenset(probe.system for probe in probes if probe.case is not None and not probe.answered)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -38,7 +37,6 @@ from uuid import UUID
 
 import httpx
 from prefect import flow, get_client, get_run_logger, serve, task
-from prefect.artifacts import create_table_artifact
 from prefect.blocks.webhook import Webhook
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.actions import LogCreate, WorkPoolCreate
@@ -62,10 +60,20 @@ from adapters.outside.db import database_url
 from adapters.outside.settings import HEARTBEAT_SECONDS, Settings, load_settings
 from tasks.calendar import SHANGHAI
 from tasks.errors import BeianError
-from workflows import clock
-from workflows.delivery import CaseDelivery, deliver_case, delivery_summary, due_deliveries
+from workflows import clock, ops_watch
+from workflows.delivery import (
+    CaseDelivery,
+    Probe,
+    deliver_case,
+    delivery_summary,
+    down_systems,
+    due_deliveries,
+    probe_system,
+    still_down,
+    system_label,
+)
 from workflows.service import Beian
-from workflows.stuck import StuckItem, check_stuck
+from workflows.stuck import check_stuck, recheck_stuck
 from workflows.sweep import CaseAdvance, advance_case, due_cases, record_failure, summarise
 
 # --- names ops see and automations match on; keep them stable ------------------------------------------------------
@@ -83,11 +91,19 @@ REGISTRY_DEPLOYMENT = "beian-registry-check"
 RETRY_DEPLOYMENT = "beian-retry"
 FLAG_DEPLOYMENT = "beian-sweep-too-long"
 
+# The background deployments the stuck watch checks (a paused schedule, failing runs), with what stops without them.
+WATCHED = [
+    ops_watch.Watched(SWEEP_FLOW, SWEEP_DEPLOYMENT, "定时事件（受理、公示、有效期等期限）不会触发"),
+    ops_watch.Watched(DELIVER_FLOW, DELIVER_DEPLOYMENT, "公示、报送和通知不会发往外部系统"),
+    ops_watch.Watched(STUCK_FLOW, STUCK_DEPLOYMENT, "卡住案件表和卡住通知不再更新"),
+    ops_watch.Watched(REGISTRY_FLOW, REGISTRY_DEPLOYMENT, "已注销的机构不会被发现"),
+]
+
 TAG = "beian"
 TAGS = [TAG]
-STUCK_ARTIFACT_KEY = "beian-stuck-cases"
-STUCK_EVENT = "beian.case.stuck"
-UNSTUCK_EVENT = "beian.case.unstuck"
+STUCK_ARTIFACT_KEY = ops_watch.STUCK_ARTIFACT_KEY
+STUCK_EVENT = ops_watch.STUCK_EVENT
+UNSTUCK_EVENT = ops_watch.UNSTUCK_EVENT
 TOO_LONG_EVENT = "beian.sweep.too-long"
 TOO_LONG_TAG = "运行过久"
 
@@ -350,6 +366,7 @@ def sweep_timers(limit: int = 1000) -> dict[str, Any] | State[Any]:
                 results.append(value.outcome)
             else:  # the failure could not even be recorded (e.g. the database went away): report it all the same
                 results.append(CaseAdvance(case_id, error=str(value)))
+        _clear_resolved(app, settings, [r.case for r in results if r.error is None] + _retried_ok(retried))
     summary = summarise(now, results) | ({"retried": retried} if retried else {})
     logger.info("计时扫描完成：到期 %d 个案件，已触发 %d 个，失败 %d 个，跳过 %d 个", len(due), len(summary["fired"]),
                 len(summary["failed"]), len(summary["skipped"]))
@@ -359,10 +376,12 @@ def sweep_timers(limit: int = 1000) -> dict[str, Any] | State[Any]:
 # --- delivering the outbox -------------------------------------------------------------------------------------------
 
 @task(task_run_name=DELIVER_TASK + " {case_id}", cache_policy=NO_CACHE)
-def deliver_one(run: _Run, case_id: str, outbox_ids: list[int]) -> CaseDelivery:
-    """Send the case's due outbox rows; fails the task run when any did not go out."""
+def deliver_one(run: _Run, case_id: str, outbox_ids: list[int],
+                held: frozenset[str] = frozenset()) -> CaseDelivery:
+    """Send the case's due outbox rows (not those for a system `held` down); fails the task run when any did
+    not go out."""
     logger = get_run_logger()
-    result = deliver_case(run.app, run.settings, case_id, outbox_ids, run.client)
+    result = deliver_case(run.app, run.settings, case_id, outbox_ids, run.client, held)
     for item in result.delivered:
         logger.info("案件 %s：%s（回执 %s）", case_id, item["summary"], item["reference"])
     if not result.ok:
@@ -392,8 +411,12 @@ def deliver_outbox(limit: int = 1000) -> dict[str, Any] | State[Any]:
         now = clock.now()
         run = _Run(app, settings, now, client)
         retried, retry_failed = _retry_red_cases(run, DELIVER_TASK)
+        with app.uow() as uow:
+            down = sorted(down_systems(uow))
+        probes = [probe_one(run, system, system_label(system)) for system in down]
+        held = still_down(probes)
         due = due_deliveries(app, clock.now(), limit)
-        futures = {case_id: deliver_one.submit(run, case_id, ids) for case_id, ids in due.items()}
+        futures = {case_id: deliver_one.submit(run, case_id, ids, held) for case_id, ids in due.items()}
         wait(list(futures.values()))
         results: list[CaseDelivery] = []
         for case_id, future in futures.items():
@@ -405,64 +428,78 @@ def deliver_outbox(limit: int = 1000) -> dict[str, Any] | State[Any]:
             else:  # deliver_case itself broke (e.g. the database went away): nothing was recorded as sent
                 logger.error("案件 %s 的投递意外中断：%s", case_id, value)
                 results.append(CaseDelivery(case_id, retrying=[{"id": None, "summary": "投递", "error": str(value)}]))
+        results = _with_probes(results, probes)
+        _clear_resolved(app, settings, [r.case for r in results if r.ok] + _retried_ok(retried),
+                        [p.system for p in probes if p.system not in held])
     summary = delivery_summary(now, results) | ({"retried": retried} if retried else {})
     logger.info("外部投递完成：%d 个案件，送达 %d 项，待重发 %d 项，已停止重试 %d 项", len(results),
                 summary["delivered"], summary["retrying"], summary["failed"])
     return _finish(summary, _unique(retry_failed + [r.case for r in results if not r.ok]), "的外部投递未成功")
 
 
+@task(task_run_name="探测 {label}", cache_policy=NO_CACHE)
+def probe_one(run: _Run, system: str, label: str) -> Probe:
+    """Send an outside system taken for down its waiting message due first (workflows/delivery.py): an answer
+    marks it up and its waiting messages go out in this run."""
+    logger = get_run_logger()
+    probe = probe_system(run.app, run.settings, system, run.client)
+    if probe.case is None:
+        logger.info("%s 已无等待发送的投递，不再视为不可用", label)
+    elif probe.answered:
+        logger.info("%s 已恢复（探测：案件 %s），等待它的投递在本次运行中发出", label, probe.case)
+    else:
+        problems = probe.outcome.problems() if probe.outcome else ""
+        logger.warning("%s 仍不可用（探测：案件 %s）：%s；等待它的投递下次运行再探测", label, probe.case, problems)
+    return probe
+
+
+def _retried_ok(retried: list[dict[str, Any]]) -> list[str]:
+    return [item["case"] for item in retried if item["ok"]]
+
+
+def _with_probes(results: list[CaseDelivery], probes: list[Probe]) -> list[CaseDelivery]:
+    """The run's outcome per case, a probe's delivery counted with its case's."""
+    by_case = {result.case: result for result in results}
+    for probe in probes:
+        if probe.outcome is None:
+            continue
+        if probe.outcome.case in by_case:
+            by_case[probe.outcome.case].merge(probe.outcome)
+        else:
+            by_case[probe.outcome.case] = probe.outcome
+    return list(by_case.values())
+
+
+def _clear_resolved(app: Beian, settings: Settings, cases: list[str], systems: list[str] | None = None) -> None:
+    """Clear at once the stuck rows this run resolved (a fired timer, a delivery, a system back), republishing the
+    table and sending `beian.case.unstuck` for each; rows of cases still stuck stay until the watch."""
+    check = recheck_stuck(app, settings, cases, systems or [])
+    if check is not None and check.cleared:
+        ops_watch.publish(check, settings, STUCK_INTERVAL_SECONDS // 60)
+        get_run_logger().info("已解除 %d 项卡住记录：%s", len(check.cleared), "、".join(check.cleared))
+
+
 # --- the stuck watch -------------------------------------------------------------------------------------------------
 
 @flow(name=STUCK_FLOW, **_ENDS, flow_run_name=_named("卡住案件检查"),
-      description=(f"卡住案件检查：列出超期、出错、投递失败和外部回复超期的案件（表格产物 {STUCK_ARTIFACT_KEY}），"
-                   f"新卡住的案件发出 {STUCK_EVENT} 事件。"))
+      description=(f"卡住案件检查：列出超期、出错、投递失败、外部回复超期的案件，不可用的外部系统和已暂停或连续失败的"
+                   f"后台部署（Markdown 表格产物 {STUCK_ARTIFACT_KEY}，详情 {ops_watch.DETAILS_ARTIFACT_KEY}，部署状态 "
+                   f"{ops_watch.DEPLOYMENTS_ARTIFACT_KEY}），新卡住的发出 {STUCK_EVENT} 事件，每项解除发出 "
+                   f"{UNSTUCK_EVENT} 事件。"))
 def watch_stuck() -> dict[str, Any]:
-    """Publish the stuck cases as a table artifact (fixed key) and announce the newly stuck ones as events."""
+    """Publish the stuck cases, systems and deployments as artifacts (fixed keys) and announce what changed."""
     logger = get_run_logger()
     settings = load_settings()
+    health = ops_watch.deployment_health(WATCHED, settings.deployment_failed_runs)
+    now = clock.now()
     with _application("卡住案件检查") as app:
-        check = check_stuck(app, settings)
-    items, newly, cleared, summary = check.items, check.newly, check.cleared, check.summary
-    checked = check.now.astimezone(SHANGHAI)
-    create_table_artifact(
-        key=STUCK_ARTIFACT_KEY, table=[item.to_row() for item in items],
-        description=(f"### {summary}\n\n检查时间：{checked:%Y-%m-%d %H:%M}（北京时间），"
-                     f"每 {STUCK_INTERVAL_SECONDS // 60} 分钟更新一次。“链接”列打开案件；"
-                     "原因排除后，下次检查自动移出本表。"))
-    _announce(items, newly, cleared)
-    logger.info("%s", summary)
-    for item in newly:
-        logger.warning("新卡住：%s（%s）%s", item.case_id, item.reason_label, item.reason)
+        check = check_stuck(app, settings, ops_watch.deployment_problems(health, settings.deployment_failed_runs, now))
+    ops_watch.publish(check, settings, STUCK_INTERVAL_SECONDS // 60)
+    ops_watch.publish_deployments(health, settings.deployment_failed_runs, now)
+    logger.info("%s", check.summary)
+    for item in check.newly:
+        logger.warning("新卡住：%s（%s）%s", item.case_id or item.waiting_on, item.reason_label, item.reason)
     return check.to_report()
-
-
-def _announce(items: list[StuckItem], newly: list[StuckItem], cleared: list[str]) -> None:
-    """One `beian.case.stuck` event per case with a reason not seen at the last run (its payload lists the new
-    reasons), and one `beian.case.unstuck` per case whose reasons all went away."""
-    new_by_case: dict[str, list[StuckItem]] = defaultdict(list)
-    for item in newly:
-        new_by_case[item.case_id].append(item)
-    for case_id, reasons in new_by_case.items():
-        first = reasons[0]
-        emit_event(event=STUCK_EVENT,
-                   resource=_case_resource(case_id, reasons=",".join(sorted({r.reason_code for r in reasons}))),
-                   payload={"case": case_id, "institution": first.institution, "process": first.process,
-                            "region": first.region, "link": first.link, "reasons": [r.to_dict() for r in reasons]})
-    still_stuck = {item.case_id for item in items}
-    cleared_by_case: dict[str, list[str]] = defaultdict(list)
-    for key in cleared:
-        case_id, _, reason_key = key.partition("/")
-        cleared_by_case[case_id].append(reason_key)
-    for case_id, reason_keys in cleared_by_case.items():
-        if case_id not in still_stuck:
-            emit_event(event=UNSTUCK_EVENT, resource=_case_resource(case_id),
-                       payload={"case": case_id, "cleared": reason_keys})
-
-
-def _case_resource(case_id: str, **labels: str) -> dict[str, str]:
-    resource = {"prefect.resource.id": f"beian.case.{case_id}", "prefect.resource.name": case_id}
-    resource.update({f"beian.{key}": value for key, value in labels.items()})
-    return resource
 
 
 # --- what ops start by hand ------------------------------------------------------------------------------------------
@@ -481,6 +518,8 @@ def retry_case(case: str) -> dict[str, Any] | State[Any]:
     try:
         with _application("重试") as app:
             result = app.operations.retry(case, actor="ops")
+            if not _retry_problems(result):
+                _clear_resolved(app, load_settings(), [case])
     except Exception as exc:  # the case unknown, the database away: said in words on the run, not as a traceback
         cause = exc.message if isinstance(exc, BeianError) else f"{type(exc).__name__}: {exc}"
         result = None

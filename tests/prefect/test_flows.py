@@ -1,13 +1,12 @@
 """The Prefect flows, run in this process against the session's real Prefect server, each test on its own SQLite
 application database: what ops see in the UI — task runs named after cases, their logs, the flow run's final state,
-the stuck table and its events — and what the database says happened.
+and what the database says happened (the stuck table and its events: test_ops_watch.py).
 
 The flows run on the real clock; the applications are made on the virtual clock in September 2026, so every
 deadline of theirs is long past ("due")."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterator
@@ -17,9 +16,6 @@ from uuid import UUID
 import httpx
 import pytest
 from prefect.client.schemas.filters import (
-    ArtifactFilter,
-    ArtifactFilterFlowRunId,
-    ArtifactFilterKey,
     FlowRunFilter,
     FlowRunFilterId,
     LogFilter,
@@ -27,22 +23,16 @@ from prefect.client.schemas.filters import (
     LogFilterTaskRunId,
 )
 from prefect.client.schemas.objects import TaskRun
-from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
-from prefect.types._datetime import now as prefect_now
 
 from adapters.outside.settings import OUTSIDE_SYSTEMS
 from tests.prefect.conftest import RECEIVED, SANDBOX_PORT, corrupt, eventually, restore
 from tests.support.scenarios import apply_by_service, at, to_publicity_by_service
 from workflows.database_clock import read_marker
 from workflows.flows import (
-    STUCK_ARTIFACT_KEY,
-    STUCK_EVENT,
-    UNSTUCK_EVENT,
     CasesFailed,
     deliver_outbox,
     retry_case,
     sweep_timers,
-    watch_stuck,
 )
 from workflows.service import Beian
 
@@ -78,25 +68,6 @@ def task_runs(client: Any, flow_run_id: UUID) -> dict[str, TaskRun]:
 def log_text(client: Any, task_run_id: UUID) -> str:
     logs = client.read_logs(log_filter=LogFilter(task_run_id=LogFilterTaskRunId(any_=[task_run_id])))
     return "\n".join(log.message for log in logs)
-
-
-def events(client: Any, name: str, resource_id: str, since: Any) -> list[Any]:
-    page = client.read_events(filter=EventFilter(occurred=EventOccurredFilter(since=since),
-                                                 event=EventNameFilter(name=[name]),
-                                                 resource=EventResourceFilter(id=[resource_id])), limit=50)
-    return list(page.events)
-
-
-def stuck_table(client: Any, flow_run_id: UUID) -> Any:
-    [artifact] = client.read_artifacts(artifact_filter=ArtifactFilter(
-        key=ArtifactFilterKey(any_=[STUCK_ARTIFACT_KEY]), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
-    return artifact
-
-
-def table_rows(artifact: Any) -> list[dict[str, Any]]:
-    """A table artifact's rows (the API keeps the table as JSON text)."""
-    data = artifact.data
-    return list(json.loads(data) if isinstance(data, str) else data)
 
 
 # --- the timer sweep ---------------------------------------------------------------------------------------------
@@ -227,42 +198,3 @@ def test_delivery_fails_the_case_while_the_website_is_down_then_sends_it_once(
     records = httpx.get(f"{SANDBOX}/_sandbox/received", params={"system": "notice_website"}).json()
     assert len(records) == 1 and records[0]["attempts"] == 2  # refused once, recorded once
     assert deliver_outbox()["delivered"] == 0  # nothing is sent twice
-
-
-# --- the stuck watch -----------------------------------------------------------------------------------------------
-
-def test_stuck_watch_publishes_the_table_and_announces_each_case_once(app: Beian, prefect_client: Any) -> None:
-    started = prefect_now("UTC")
-    waiting = apply_by_service(app)  # its acceptance is overdue and its escalation timer late
-    published = apply_by_service(app)
-    to_publicity_by_service(app, published)  # only its end-of-publicity timer is late
-    httpx.post(f"{SANDBOX}/_sandbox/reset").raise_for_status()
-    assert deliver_outbox()["failed"] == 0  # the publicity notice is out: a pending one would be late too
-
-    first = watch_stuck(return_state=True)
-    assert first.is_completed()
-    report = first.result()
-    assert {item["case_id"] for item in report["stuck"]} == {waiting, published}
-    table = stuck_table(prefect_client, first.state_details.flow_run_id)
-    assert table.type == "table" and "共 2 个案件卡住" in (table.description or "")
-    rows = table_rows(table)
-    assert {row["案件"] for row in rows} == {waiting, published}
-    late = [row for row in rows if row["案件"] == published]
-    assert len(late) == 1 and "定时事件" in late[0]["等待"] and late[0]["链接"].endswith(f"/cases/{published}")
-
-    def stuck_events(case: str) -> list[Any]:
-        return events(prefect_client, STUCK_EVENT, f"beian.case.{case}", started)
-
-    eventually(lambda: len(stuck_events(waiting)) == 1 and len(stuck_events(published)) == 1,
-               what="one stuck event per case")
-    [announced] = stuck_events(waiting)
-    assert {r["reason_code"] for r in announced.payload["reasons"]} == {"task_overdue", "timer_late"}
-
-    # The sweep ends the publicity (the case is filed) and handles the other case's timer.
-    assert sweep_timers(return_state=True).is_completed()
-    second = watch_stuck(return_state=True)
-    rows = table_rows(stuck_table(prefect_client, second.state_details.flow_run_id))
-    assert published not in {row["案件"] for row in rows}
-    eventually(lambda: len(events(prefect_client, UNSTUCK_EVENT, f"beian.case.{published}", started)) == 1,
-               what="the unstuck event")
-    assert len(stuck_events(published)) == 1  # announced once, not again
