@@ -43,6 +43,11 @@ def cmd_deliver(args: argparse.Namespace) -> None:
 
 
 def cmd_retry(args: argparse.Namespace) -> None:
+    if args.reason or args.system or args.process or args.version is not None:
+        cmd_retry_batch(args)
+        return
+    if not args.case:
+        raise SystemExit("请给出案件编号，或用 --reason/--system/--process 选出要批量重试的卡住案件")
     result = open_app(args).operations.retry(args.case, actor=args.user)
 
     def human(v: dict[str, Any]) -> str:
@@ -62,12 +67,43 @@ def cmd_retry(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def cmd_retry_batch(args: argparse.Namespace) -> None:
+    from adapters.outside.settings import load_settings
+    from workflows.batch_retry import Selection, retry_batch
+
+    if args.case:
+        raise SystemExit("案件编号与 --reason/--system/--process 不能同时使用")
+    selection = Selection(reason=args.reason, system=args.system, process=args.process, version=args.version)
+    result = retry_batch(open_app(args), load_settings(), selection, actor=args.user)
+
+    def human(v: dict[str, Any]) -> str:
+        lines = [f"按{v['described']}选出 {len(v['cases'])} 个卡住的案件"]
+        lines += [f"{system} 已恢复应答" for system in v["systems_back"]]
+        lines += [f"{r['case']}：" + ("已重试" if r.get("ok") else f"仍未成功：{_retry_problem(r)}")
+                  for r in v["results"]]
+        return "\n".join(lines)
+
+    emit(args, result, human)
+    if not result["ok"]:
+        raise SystemExit(1)
+
+
+def _retry_problem(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return str(result["error"])
+    step = result.get("step") or {}
+    problems = [step["error"]] if step.get("error") else []
+    problems += [f"{d['summary']}：{d['error']}" for d in result["delivery"]["retrying"] + result["delivery"]["failed"]]
+    return "；".join(problems) or "未知原因"
+
+
 def cmd_stuck(args: argparse.Namespace) -> None:
     from workflows.stuck import stuck_report
 
     result = stuck_report(open_app(args))
     emit(args, result, lambda v: "\n".join(
-        [v["markdown_summary"]] + [f"{s['case_id']}  {s['institution']}  {s['process']}  等待：{s['waiting_on']}  "
+        [v["markdown_summary"]] + [f"{s['case_id'] or '、'.join(s['cases']) or '—'}  {s['institution']}  "
+                                   f"{s['process']}  等待：{s['waiting_on']}  "
                                    f"超期 {s['overdue_working_days']} 个工作日  {s['reason']}  {s['link']}"
                                    for s in v["stuck"]]))
 
@@ -97,8 +133,13 @@ def register(sub: Any) -> None:
     p = sub.add_parser("deliver", help="向外部系统送达待发事项（公示、上报、通知）")
     p.add_argument("--limit", type=int, default=1000)
     p.set_defaults(func=cmd_deliver, default_user="outbox", effect=LIVE)
-    p = sub.add_parser("retry", help="重新处理卡住的案件：触发到期事件，并重新送达失败的事项")
-    p.add_argument("case", help="案件编号")
+    p = sub.add_parser("retry", help="重新处理卡住的案件：触发到期事件，并重新送达失败的事项；"
+                                     "或按原因、外部系统、流程版本批量重试卡住的案件（每个案件一次）")
+    p.add_argument("case", nargs="?", help="案件编号")
+    p.add_argument("--reason", help="批量：卡住原因，如 delivery_failed 或 外部投递失败")
+    p.add_argument("--system", help="批量：等待的外部系统，如 national_registry")
+    p.add_argument("--process", help="批量：流程，如 filing_application")
+    p.add_argument("--version", type=int, help="批量：与 --process 一起，只选该流程的这个版本")
     p.set_defaults(func=cmd_retry, default_user="ops", effect=LIVE)
     p = sub.add_parser("stuck", help="列出卡住的案件（超期待办、延误的定时事件、出错、送达失败、外部回复超期）")
     p.set_defaults(func=cmd_stuck, effect=LIVE)  # it records the stuck list
