@@ -61,6 +61,7 @@ from adapters.outside.settings import HEARTBEAT_SECONDS, Settings, load_settings
 from tasks.calendar import SHANGHAI
 from tasks.errors import BeianError
 from workflows import clock, ops_watch
+from workflows.batch_retry import Selection, retry_batch
 from workflows.delivery import (
     CaseDelivery,
     Probe,
@@ -72,6 +73,7 @@ from workflows.delivery import (
     still_down,
     system_label,
 )
+from workflows.run_tags import case_tags
 from workflows.service import Beian
 from workflows.stuck import check_stuck, recheck_stuck
 from workflows.sweep import CaseAdvance, advance_case, due_cases, record_failure, summarise
@@ -81,6 +83,7 @@ SWEEP_FLOW = "sweep-timers"
 DELIVER_FLOW = "deliver-outbox"
 STUCK_FLOW = "watch-stuck"
 RETRY_FLOW = "retry-case"
+BATCH_RETRY_FLOW = "retry-stuck"
 REGISTRY_FLOW = "check-registrations"
 FLAG_FLOW = "flag-long-sweep"
 
@@ -89,6 +92,7 @@ DELIVER_DEPLOYMENT = "beian-deliver"
 STUCK_DEPLOYMENT = "beian-stuck-watch"
 REGISTRY_DEPLOYMENT = "beian-registry-check"
 RETRY_DEPLOYMENT = "beian-retry"
+BATCH_RETRY_DEPLOYMENT = "beian-retry-batch"
 FLAG_DEPLOYMENT = "beian-sweep-too-long"
 
 # The background deployments the stuck watch checks (a paused schedule, failing runs), with what stops without them.
@@ -298,7 +302,8 @@ def _retry_red_cases(run: _Run, task_prefix: str) -> tuple[list[dict[str, Any]],
         return [], []
     get_run_logger().info("本运行是第 %s 次运行（对失败运行的重试）：先重试上次失败的 %d 个案件：%s",
                           current_flow_run.run_count, len(cases), _case_list(cases))
-    futures = [retry_one.submit(run, case_id) for case_id in cases]
+    tags_of = case_tags(run.app, cases, current_step=True)
+    futures = [retry_one.with_options(tags=tags_of.get(case_id, [])).submit(run, case_id) for case_id in cases]
     wait(futures)
     results, failed = [], []
     for case_id, future in zip(cases, futures, strict=True):
@@ -355,7 +360,9 @@ def sweep_timers(limit: int = 1000) -> dict[str, Any] | State[Any]:
         run = _Run(app, settings, now)
         retried, retry_failed = _retry_red_cases(run, SWEEP_TASK)
         due = due_cases(app, now, limit, settings.sweep_max_attempts)
-        futures = [advance_one.submit(run, instance_id, case_id) for instance_id, case_id in due]
+        tags_of = case_tags(app, [case_id for _, case_id in due], due_at=now)
+        futures = [advance_one.with_options(tags=tags_of.get(case_id, [])).submit(run, instance_id, case_id)
+                   for instance_id, case_id in due]
         wait(futures)
         results: list[CaseAdvance] = []
         for (_, case_id), future in zip(due, futures, strict=True):
@@ -416,7 +423,9 @@ def deliver_outbox(limit: int = 1000) -> dict[str, Any] | State[Any]:
         probes = [probe_one(run, system, system_label(system)) for system in down]
         held = still_down(probes)
         due = due_deliveries(app, clock.now(), limit)
-        futures = {case_id: deliver_one.submit(run, case_id, ids, held) for case_id, ids in due.items()}
+        tags_of = case_tags(app, due)
+        futures = {case_id: deliver_one.with_options(tags=tags_of.get(case_id, [])).submit(run, case_id, ids, held)
+                   for case_id, ids in due.items()}
         wait(list(futures.values()))
         results: list[CaseDelivery] = []
         for case_id, future in futures.items():
@@ -517,6 +526,7 @@ def retry_case(case: str) -> dict[str, Any] | State[Any]:
     case = case.strip()
     try:
         with _application("重试") as app:
+            _tag_this_run(case_tags(app, [case], current_step=True).get(case, []))
             result = app.operations.retry(case, actor="ops")
             if not _retry_problems(result):
                 _clear_resolved(app, load_settings(), [case])
@@ -531,6 +541,56 @@ def retry_case(case: str) -> dict[str, Any] | State[Any]:
     message = f"案件 {case} 重试未成功：{cause}"
     logger.error("%s。排除原因后再运行一次本部署（或在本运行上点 Retry）", message)
     return Failed(message=message, data=CasesFailed(message, result or {"case": case, "error": cause}))
+
+
+def _tag_this_run(tags: list[str]) -> None:
+    """Add the case's process, version and step to this flow run's tags (Prefect's run filters find it by them)."""
+    if not tags or not current_flow_run.id:
+        return
+    with get_client(sync_client=True) as client:
+        run_id = UUID(current_flow_run.id)
+        client.update_flow_run(run_id, tags=sorted({*client.read_flow_run(run_id).tags, *tags}))
+
+
+@flow(name=BATCH_RETRY_FLOW, **_ENDS, flow_run_name=_named("批量重试"),
+      task_runner=ThreadPoolTaskRunner(max_workers=CASE_WORKERS),
+      description=("批量重试：重试卡住案件表中因同一原因、等待同一外部系统或同一流程版本而卡住的所有案件，"
+                   "每个案件一次，每个案件一个任务“重试 <案件编号>”。在“运行 → 自定义运行”中填写其中至少一项。"))
+def retry_stuck(reason: str = "", system: str = "", process: str = "", version: int | None = None
+                ) -> dict[str, Any] | State[Any]:
+    """`beian retry --reason/--system/--process [--version]` from the UI.
+
+    Args:
+        reason: 卡住原因，如 delivery_failed、instance_error、system_down（或其中文名，如 外部投递失败）
+        system: 外部系统，如 national_registry、notice_website
+        process: 流程，如 filing_application
+        version: 与流程一起填写：只重试该流程这个版本的案件
+    """
+    logger = get_run_logger()
+    try:
+        selection = Selection(reason=reason.strip() or None, system=system.strip() or None,
+                              process=process.strip() or None, version=version)
+    except BeianError as exc:
+        logger.error("批量重试未执行：%s", exc.message)
+        return Failed(message=exc.message)
+    settings = load_settings()
+    with _application("批量重试") as app:
+        run = _Run(app, settings, clock.now())
+
+        def one(case_id: str) -> dict[str, Any]:
+            tags = case_tags(app, [case_id], current_step=True).get(case_id, [])
+            value = retry_one.with_options(tags=tags).submit(run, case_id).result(raise_on_failure=False)
+            if isinstance(value, dict):
+                return value
+            outcome = value.outcome if isinstance(value, CaseFailed) else None
+            return {**(outcome if isinstance(outcome, dict) else {"case": case_id}), "ok": False,
+                    "error": getattr(value, "message", str(value))}
+
+        result = retry_batch(app, settings, selection, retry=one)
+        _clear_resolved(app, settings, [item["case"] for item in result["results"] if item.get("ok")])
+    logger.info("批量重试（%s）：选出 %d 个案件%s", result["described"], len(result["cases"]),
+                f"：{_case_list(result['cases'])}" if result["cases"] else "")
+    return _finish(result, [item["case"] for item in result["results"] if not item.get("ok")], "重试后仍未成功")
 
 
 def registry_watch_available() -> bool:
@@ -602,6 +662,11 @@ def deployments(settings: Settings | None = None) -> list[RunnerDeployment]:
         retry_case.to_deployment(
             RETRY_DEPLOYMENT, tags=TAGS, entrypoint_type=module,
             description="排除原因后重试一个案件：在“运行 → 自定义运行”中填写案件编号（如 BA2026-00012）。"),
+        retry_stuck.to_deployment(
+            BATCH_RETRY_DEPLOYMENT, tags=TAGS, entrypoint_type=module,
+            description=("排除原因后批量重试卡住的案件：在“运行 → 自定义运行”中填写卡住原因（如 delivery_failed）、"
+                         "外部系统（如 national_registry）或流程（如 filing_application）及版本，"
+                         "卡住案件表中符合全部所填条件的案件各重试一次。")),
         flag_long_sweep.to_deployment(
             FLAG_DEPLOYMENT, tags=TAGS, entrypoint_type=module,
             description="由自动化启动，无需手工运行：标记运行过久的计时扫描。"),

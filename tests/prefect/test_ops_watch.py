@@ -21,10 +21,13 @@ from prefect.client.schemas.filters import (
     ArtifactFilterKey,
     FlowRunFilter,
     FlowRunFilterId,
+    TaskRunFilter,
+    TaskRunFilterTags,
 )
 from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
 from prefect.types._datetime import now as prefect_now
 
+from adapters.outside.db import Instance
 from adapters.outside.settings import OUTSIDE_SYSTEMS
 from tests.prefect.conftest import RECEIVED, SANDBOX_PORT, eventually
 from tests.support.scenarios import apply_by_service, at, to_publicity_by_service
@@ -35,6 +38,7 @@ from workflows.flows import (
     SWEEP_FLOW,
     UNSTUCK_EVENT,
     deliver_outbox,
+    retry_stuck,
     sweep_timers,
     watch_stuck,
 )
@@ -193,3 +197,35 @@ def test_a_paused_sweep_schedule_is_flagged_in_the_stuck_table_and_the_deploymen
     again = watch_stuck(return_state=True)
     assert not [item for item in again.result()["stuck"] if item["reason_code"] == "deployment_paused"]
     assert f"/deployment_paused:{SWEEP_DEPLOYMENT}" in again.result()["cleared"]
+
+
+def test_batch_retry_retries_the_cases_of_one_reason_in_tagged_task_runs(app: Beian, prefect_client: Any) -> None:
+    broken, also_broken, fine = (apply_by_service(app) for _ in range(3))
+    with app.uow() as uow:
+        for case in (broken, also_broken):
+            instance = uow.session.query(Instance).filter_by(case_id=case).one()
+            instance.error, instance.error_at, instance.error_count = "数据库错误：连接中断", prefect_now("UTC"), 3
+        uow.commit()
+
+    state = retry_stuck(reason="instance_error", return_state=True)
+    assert state.is_completed(), state.message
+    assert sorted(state.result()["cases"]) == sorted([broken, also_broken])
+    flow_run_id = state.state_details.flow_run_id
+    runs = prefect_client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    assert {run.name for run in runs} == {f"重试 {broken}", f"重试 {also_broken}"}  # each once, not {fine}
+    for run in runs:
+        assert {"流程:filing_application", "版本:1", "环节:acceptance"} <= set(run.tags), run.tags
+    # Prefect's own filter finds them by process, version and step.
+    found = prefect_client.read_task_runs(
+        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+        task_run_filter=TaskRunFilter(tags=TaskRunFilterTags(all_=["流程:filing_application", "环节:acceptance"])))
+    assert len(found) == 2
+
+    refused = retry_stuck(return_state=True)  # no criterion: said in words, nothing retried
+    assert refused.is_failed() and "至少一项" in (refused.message or "")
+
+    sweep = sweep_timers(return_state=True)  # the sweep's task runs carry the step of the timer they fire
+    sweep_runs = prefect_client.read_task_runs(
+        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[sweep.state_details.flow_run_id])))
+    assert any(tag.startswith("环节:") for run in sweep_runs for tag in run.tags)
+    assert fine in {run.name.removeprefix("定时 ") for run in sweep_runs}

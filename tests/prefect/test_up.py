@@ -80,6 +80,7 @@ def test_the_deployments_are_served_with_their_schedules(up: UpProcess, prefect_
         f"{flows.DELIVER_FLOW}/{flows.DELIVER_DEPLOYMENT}": float(Settings().delivery_interval_seconds),
         f"{flows.STUCK_FLOW}/{flows.STUCK_DEPLOYMENT}": float(flows.STUCK_INTERVAL_SECONDS),
         f"{flows.RETRY_FLOW}/{flows.RETRY_DEPLOYMENT}": None,
+        f"{flows.BATCH_RETRY_FLOW}/{flows.BATCH_RETRY_DEPLOYMENT}": None,
         f"{flows.FLAG_FLOW}/{flows.FLAG_DEPLOYMENT}": None,
     }
     for name, interval in expected.items():
