@@ -82,7 +82,25 @@ def prefect_environment(home: Path, port: int, host: str = HOST) -> dict[str, st
         "PREFECT_SERVER_EPHEMERAL_ENABLED": "false",
         # Flow runs send heartbeats; the zombie automation marks a run Crashed when they stop.
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS),
-    }
+    } | _sqlite_server_settings()
+
+
+# Seconds a connection of an embedded (SQLite) Prefect server waits for the database lock.
+SQLITE_LOCK_WAIT_SECONDS = 60
+
+
+def _sqlite_server_settings() -> dict[str, str]:
+    """For a Prefect server on SQLite (no PREFECT_SERVER_DATABASE_CONNECTION_URL, the embedded default): let a new
+    connection wait as long for the lock as Prefect's own PRAGMA busy_timeout lets every later statement wait (60 s),
+    instead of its default 10 s (`PREFECT_SERVER_DATABASE_TIMEOUT` is the sqlite3 connect timeout there; WAL is
+    Prefect's own). On PostgreSQL the same setting is a statement timeout, so it is left alone. What no setting cures
+    (a transaction that read and then writes is refused at once, and the in-memory broker dead-letters a message after
+    three immediate retries) is why PostgreSQL is the production path: README, "For ops"."""
+    url = os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL") or os.environ.get(
+        "PREFECT_API_DATABASE_CONNECTION_URL", "")
+    if url and not url.startswith("sqlite"):
+        return {}
+    return {"PREFECT_SERVER_DATABASE_TIMEOUT": str(SQLITE_LOCK_WAIT_SECONDS)}
 
 
 @dataclass

@@ -208,6 +208,15 @@ def test_prefect_environment_keeps_every_process_on_its_own_server(tmp_path: Pat
     assert shared["PREFECT_SERVER_API_HOST"] == "0.0.0.0" and shared["PREFECT_API_URL"] == "http://127.0.0.1:4321/api"
 
 
+def test_an_embedded_prefect_server_waits_for_the_sqlite_lock_and_a_postgresql_one_keeps_its_timeout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PREFECT_SERVER_DATABASE_CONNECTION_URL", raising=False)
+    monkeypatch.delenv("PREFECT_API_DATABASE_CONNECTION_URL", raising=False)
+    assert prefect_environment(tmp_path, 4321)["PREFECT_SERVER_DATABASE_TIMEOUT"] == "60"
+    monkeypatch.setenv("PREFECT_SERVER_DATABASE_CONNECTION_URL", "postgresql+asyncpg://prefect:pw@db:5432/prefect")
+    assert "PREFECT_SERVER_DATABASE_TIMEOUT" not in prefect_environment(tmp_path, 4321)
+
+
 def test_a_worker_needs_the_shared_application_database(monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("BEIAN_DATABASE_URL", raising=False)
