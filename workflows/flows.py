@@ -27,8 +27,10 @@ a shared folder.
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -46,7 +48,7 @@ from prefect.deployments.runner import RunnerDeployment, deploy
 from prefect.events import emit_event
 from prefect.events.actions import CallWebhook, ChangeFlowRunState, RunDeployment
 from prefect.events.schemas.automations import AutomationCore, CompoundTrigger, EventTrigger, Posture
-from prefect.events.schemas.events import ResourceSpecification
+from prefect.events.schemas.events import Event, ResourceSpecification
 from prefect.exceptions import ObjectNotFound
 from prefect.futures import wait
 from prefect.runtime import flow_run as current_flow_run
@@ -125,13 +127,19 @@ TOO_LONG_AUTOMATION = "beian：计时扫描运行过久"
 NOTIFY_AUTOMATION = "beian：案件卡住或恢复时通知运维"
 OPS_WEBHOOK_BLOCK = "beian-ops-webhook"
 
-HEARTBEAT_EVENT = "prefect.flow-run.heartbeat"
-# Sent by every beian flow run once its final state is set (`_announce_end`), after any heartbeat it sent: the zombie
-# rule expects it. Needed because a run's heartbeat travels over the client's event stream and can reach the server
-# after the state change the run made over HTTP; a heartbeat seen after "Completed" would otherwise open a new
-# window that nothing closes, and the automation would try to crash a finished run (Prefect issue 21932).
+# The zombie rule runs on beian's own signs of life, not on Prefect's heartbeat. A run's heartbeat travels over the
+# client's event stream, its final state over HTTP, and the server may take them in either order (even side by side):
+# a heartbeat taken after "Completed" opens a window that nothing closes, and Prefect's documented rule then tries to
+# crash a finished run (Prefect issue 21932; on this server it happened to nearly every short run). So, while a flow
+# run works on the application (`_application`), it sends ALIVE_EVENT every HEARTBEAT_SECONDS, and once its final
+# state is set RUN_ENDED_EVENT (`_announce_end`); each names the one before it as the event it follows, and the
+# server's causal ordering takes them in that order, so the end always closes the window the last sign of life opened.
+ALIVE_EVENT = "beian.flow-run.alive"
 RUN_ENDED_EVENT = "beian.flow-run.ended"
+HEARTBEAT_EVENT = "prefect.flow-run.heartbeat"
 _FINAL_STATES = ("Completed", "Failed", "Crashed", "Cancelled", "TimedOut")
+# The last sign of life each flow run of this process sent, by flow-run id: what its end follows.
+_LAST_ALIVE: dict[str, Event] = {}
 
 # Flood limit of the ops notification: per case, at most one "stuck" and one "unstuck" notification in this window;
 # a repeat within it is left out (the event stays on Prefect's Events page and the case in the stuck table).
@@ -181,14 +189,46 @@ class _Run:
         self.client = client
 
 
+def _run_resource(run_id: str, name: str, tags: list[str]) -> dict[str, Any]:
+    """The event fields that put an event on a flow run (and its tags, which the automations match on)."""
+    return {"resource": {"prefect.resource.id": f"prefect.flow-run.{run_id}", "prefect.resource.name": name},
+            "related": [{"prefect.resource.id": f"prefect.tag.{tag}", "prefect.resource.role": "tag"}
+                        for tag in tags]}
+
+
+@contextmanager
+def _alive() -> Iterator[None]:
+    """Send ALIVE_EVENT for this flow run now and every HEARTBEAT_SECONDS until the block ends, each following the one
+    before (see ALIVE_EVENT). Outside a flow run, nothing."""
+    run_id = current_flow_run.id
+    if not run_id:
+        yield
+        return
+    on_run = _run_resource(run_id, current_flow_run.name or "", list(current_flow_run.tags))
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            event = emit_event(event=ALIVE_EVENT, follows=_LAST_ALIVE.get(run_id), **on_run)
+            if event is not None:
+                _LAST_ALIVE[run_id] = event
+            if stop.wait(HEARTBEAT_SECONDS):
+                return
+
+    # In a copy of this context: the thread must reach the same Prefect server (its settings) as the run.
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(beat,), name="beian-alive", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
 def _announce_end(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
-    """Say on the run's own event stream that it ended, after its last heartbeat (see RUN_ENDED_EVENT)."""
-    emit_event(event=RUN_ENDED_EVENT,
-               resource={"prefect.resource.id": f"prefect.flow-run.{flow_run.id}",
-                         "prefect.resource.name": flow_run.name},
-               related=[{"prefect.resource.id": f"prefect.tag.{tag}", "prefect.resource.role": "tag"}
-                        for tag in flow_run.tags],
-               payload={"state": state.name})
+    """Say on the run's own event stream that it ended, following its last sign of life (see ALIVE_EVENT)."""
+    emit_event(event=RUN_ENDED_EVENT, follows=_LAST_ALIVE.pop(str(flow_run.id), None), payload={"state": state.name},
+               **_run_resource(str(flow_run.id), flow_run.name, flow_run.tags))
 
 
 # Every flow of beian announces its end, whatever the end.
@@ -211,8 +251,9 @@ def _application(label: str) -> Iterator[Beian]:
 
     app = Beian(database_url())
     try:
-        mark_real_time(app, f"Prefect：{label}")
-        yield app
+        with _alive():
+            mark_real_time(app, f"Prefect：{label}")
+            yield app
     finally:
         app.close()
 
@@ -721,14 +762,15 @@ def automations(settings: Settings, flag_deployment_id: UUID, ops_webhook_id: UU
         name=ZOMBIE_AUTOMATION,
         description=(f"beian 的流程运行在运行中超过 {zombie_after_seconds} 秒没有心跳（进程被杀、机器宕机）时，"
                      "把它标记为 Crashed，不再显示为运行中；已结束的运行不受影响。"
-                     "需要运行流程的进程设置 PREFECT_FLOWS_HEARTBEAT_FREQUENCY"
-                     f"={HEARTBEAT_SECONDS}（beian up 已设置）。"),
-        # Prefect's documented zombie recipe (after each heartbeat of a run, expect its next heartbeat or its final
-        # state), plus the end every beian run announces after its last heartbeat (RUN_ENDED_EVENT): a heartbeat that
-        # reaches the server after the run's final state opens a window that this event closes.
+                     f"心跳是运行每 {HEARTBEAT_SECONDS} 秒发出的 {ALIVE_EVENT} 事件，"
+                     f"运行结束后发出 {RUN_ENDED_EVENT}。"),
+        # Prefect's documented zombie recipe (after each sign of life of a run, expect the next one or its end) on
+        # beian's own signs of life, which the server takes in order (see ALIVE_EVENT); Prefect's own heartbeat and
+        # final states count as signs of life too, but never open a window.
         trigger=EventTrigger(
-            after={HEARTBEAT_EVENT},
-            expect={HEARTBEAT_EVENT, RUN_ENDED_EVENT, *(f"prefect.flow-run.{name}" for name in _FINAL_STATES)},
+            after={ALIVE_EVENT},
+            expect={ALIVE_EVENT, RUN_ENDED_EVENT, HEARTBEAT_EVENT,
+                    *(f"prefect.flow-run.{name}" for name in _FINAL_STATES)},
             match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}), match_related=ours,
             for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1,
             within=timedelta(seconds=zombie_after_seconds)),

@@ -281,7 +281,7 @@ PROBE_ZOMBIE_SECONDS = 20
 @dataclass(frozen=True)
 class AutomationProbes:
     long_sweep: Any  # a sweep-timers run left Running
-    silent: Any  # a beian run that sent one heartbeat, then nothing
+    silent: Any  # a beian run that sent one sign of life, then nothing
 
 
 @pytest.fixture(scope="session")
@@ -298,7 +298,7 @@ def automation_probes(up: UpProcess, prefect_client: Any) -> AutomationProbes:
                              zombie_after_seconds=PROBE_ZOMBIE_SECONDS)
     long_sweep = prefect_client.create_flow_run(flows.sweep_timers, name="probe-long-sweep", state=Running())
     silent = prefect_client.create_flow_run(flows.watch_stuck, name="probe-silent", tags=["beian"], state=Running())
-    emit_event(event="prefect.flow-run.heartbeat", resource={"prefect.resource.id": f"prefect.flow-run.{silent.id}"},
+    emit_event(event=flows.ALIVE_EVENT, resource={"prefect.resource.id": f"prefect.flow-run.{silent.id}"},
                related=[{"prefect.resource.id": "prefect.tag.beian", "prefect.resource.role": "tag"}])
     return AutomationProbes(long_sweep, silent)
 
