@@ -237,9 +237,10 @@ _ENDS: dict[str, Any] = {hook: [_announce_end] for hook in ("on_completion", "on
 
 
 def _named(label: str) -> Callable[[], str]:
-    """A flow-run name ops can read in the run list ("计时扫描 11-22 09:30", Beijing time) instead of a random one."""
+    """A flow-run name ops can read in the run list ("计时扫描 11-22 09:30（北京时间）") instead of a random one; the
+    zone is said because the UI shows its own times in the browser's zone."""
     def name() -> str:
-        return f"{label} {clock.now().astimezone(SHANGHAI):%m-%d %H:%M}"
+        return f"{label} {clock.now().astimezone(SHANGHAI):%m-%d %H:%M}（北京时间）"
 
     return name
 
