@@ -154,11 +154,17 @@ class DeployedProcesses(Protocol):
     def running_case_findings(self, xml: str, file_name: str, forms: Mapping[str, Any]) -> list[Finding]: ...
 
 
-def check_files(paths: Iterable[Path | str], deployed: DeployedProcesses | None = None) -> list[Finding]:
+Trial = Callable[[str, str, Mapping[str, Any]], list[Finding]]
+"""A trial run of a file with synthetic cases (workflows/service/trial_run.py): (xml, file name, forms) → findings."""
+
+
+def check_files(paths: Iterable[Path | str], deployed: DeployedProcesses | None = None,
+                trial: Trial | None = None) -> list[Finding]:
     """Check BPMN files as they would be deployed. Form schemas are looked up in the bundled `bpmn/forms`, then in
     `forms/` beside the file, then beside the file itself (a later place wins, so a file brings its own forms).
     `deployed` (a database's processes): a file is compared with the running cases of its process, and a file that
-    would start a new process is said to."""
+    would start a new process is said to. `trial`: a file without errors so far is run through its paths with
+    synthetic cases."""
     findings: list[Finding] = []
     for raw in paths:
         path = Path(raw)
@@ -180,6 +186,8 @@ def check_files(paths: Iterable[Path | str], deployed: DeployedProcesses | None 
         found = _check(xml, path.name, forms, broken, running, deployed.ids() if deployed else ())
         if deployed is not None and not has_errors(found):
             found += deployed.running_case_findings(xml, path.name, forms)
+        if trial is not None and not has_errors(found):
+            found += trial(xml, path.name, forms)
         findings.extend(found)
     return findings
 

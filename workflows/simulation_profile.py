@@ -432,21 +432,22 @@ def choice_key(value: Any) -> str:
 
 
 def choice_fields(schema: Mapping[str, Any], node: Mapping[str, Any] | None = None,
-                  prefix: str = "") -> Iterator[tuple[str, list[Any]]]:
+                  prefix: str = "", *, case_choices: bool = False) -> Iterator[tuple[str, list[Any]]]:
     """(dotted field path, allowed values) of every choice field, nested objects included. A choice that depends on
     the case (`x-choices`, tasks/form_choices.py: the region's inspection methods, its ladder of measures) is not the
-    profile's to weigh: the simulation fills in the form's default, or its first choice."""
+    profile's to weigh: the simulation fills in the form's default, or its first choice. `case_choices`: those too
+    (in a schema already narrowed to the case, as a check's trial run tries each)."""
     current = resolve(schema, schema if node is None else node)
     for name, sub in (current.get("properties") or {}).items():
         sub = resolve(schema, sub)
         path = f"{prefix}{name}"
         values = choices_of(sub)
-        if values is not None and CASE_CHOICES in sub:
+        if values is not None and CASE_CHOICES in sub and not case_choices:
             continue
         if values is not None:
             yield path, values
         elif sub.get("type") == "object" or "properties" in sub:
-            yield from choice_fields(schema, sub, f"{path}.")
+            yield from choice_fields(schema, sub, f"{path}.", case_choices=case_choices)
 
 
 def generate(schema: Mapping[str, Any], chosen: Mapping[str, Any], now: datetime, label: str) -> dict[str, Any]:

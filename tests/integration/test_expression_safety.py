@@ -82,8 +82,15 @@ def _application() -> dict[str, Any]:
     return json.loads(EXAMPLE_APPLICATION.read_text(encoding="utf-8"))
 
 
-def _deploy(app: Service, path: Path) -> None:
-    assert app.processes.deploy(read_source(path), actor="process-owner")["deployed"] is True
+def _deploy(app: Service, path: Path, refused: str) -> None:
+    """The check's trial run finds what the case's data makes of it and the deploy is refused, saying so; the limits
+    at run time are then tried on the version as deployed without the trial (by a beian before the trial existed,
+    or restored from a backup)."""
+    source = read_source(path)
+    with pytest.raises(DefinitionError) as caught:
+        app.processes.deploy(source, actor="process-owner")
+    assert "试运行" in caught.value.message and refused in caught.value.message
+    assert app.processes.deploy(source, actor="process-owner", trial=False)["deployed"] is True
 
 
 def test_a_data_dependent_endless_script_fails_the_application_with_a_reason(backend_url: str,
@@ -91,7 +98,8 @@ def test_a_data_dependent_endless_script_fails_the_application_with_a_reason(bac
     app = _service(backend_url)
     try:
         _deploy(app, _variant(tmp_path, DEADLINE_SCRIPT,
-                              DEADLINE_SCRIPT + "\nfor i in range(len(received_at) * 10 ** 9):\n    pass"))
+                              DEADLINE_SCRIPT + "\nfor i in range(len(received_at) * 10 ** 9):\n    pass"),
+                "超出时间限制")
         with pytest.raises(StepFailed) as caught:
             app.cases.apply(_application())
         assert "计算受理期限" in caught.value.message and "超出时间限制" in caught.value.message
@@ -105,7 +113,7 @@ def test_a_huge_timer_value_fails_the_application_with_a_reason(backend_url: str
     app = _service(backend_url)
     try:
         _deploy(app, _variant(tmp_path, ACCEPTANCE_TIMER, ACCEPTANCE_TIMER.replace(
-            "acceptance_deadline['due']", "acceptance_deadline['due'] * (10 ** 9 + len(case))")))
+            "acceptance_deadline['due']", "acceptance_deadline['due'] * (10 ** 9 + len(case))")), "超出内存限制")
         with pytest.raises(StepFailed, match="超出内存限制"):
             app.cases.apply(_application())
     finally:
@@ -116,7 +124,8 @@ def test_a_condition_over_its_limits_leaves_the_task_open_and_the_case_stuck(bac
                                                                              tmp_path: Path) -> None:
     app = _service(backend_url)
     try:
-        _deploy(app, _variant(tmp_path, ACCEPT_CONDITION, "acceptance['decision'] * 10 ** 9 == 'accept'"))
+        _deploy(app, _variant(tmp_path, ACCEPT_CONDITION, "acceptance['decision'] * 10 ** 9 == 'accept'"),
+                "超出内存限制")
         with clock.using_clock(clock.VirtualClock(clock.parse_instant("2026-09-24T10:00:00+08:00"))):
             case = app.cases.apply(_application())["case"]
             (task,) = app.cases.tasks(case)
@@ -139,7 +148,13 @@ def test_a_parameter_over_its_limits_fails_the_sweep_and_keeps_the_timer(backend
     cli = Beian(backend_url)
     cli("init")
     path = _variant(tmp_path, ESCALATION_REASON, "'受理期限已届满' * (len(case) * 10 ** 8)")
-    cli("bpmn", "deploy", str(path))
+    refused = cli("bpmn", "deploy", str(path), expect=7)
+    assert "[trial-fails]" in refused.err and "受理逾期督办" in refused.err and "超出内存限制" in refused.err
+    app = Service(backend_url)
+    try:
+        _deploy(app, path, "超出内存限制")
+    finally:
+        app.close()
     case = cli.json("apply", str(EXAMPLE_APPLICATION), now="2026-09-24T10:00:00+08:00")["case"]
     swept = cli("sweep", now="2026-10-20T10:00:00+08:00", expect=1).json
     assert [f["case"] for f in swept["failed"]] == [case]
@@ -199,7 +214,7 @@ def test_a_loop_drawn_without_a_wait_ends_the_step(backend_url: str, tmp_path: P
             '</bpmn:sequenceFlow>')
     app = _service(backend_url)
     try:
-        _deploy(app, _variant(tmp_path, flow, loop))
+        _deploy(app, _variant(tmp_path, flow, loop), "一次处理中执行的环节超过")
         with pytest.raises(StepFailed, match="一次处理中执行的环节超过"):
             app.cases.apply(_application())
     finally:

@@ -168,7 +168,12 @@ def test_the_preview_says_a_claim_is_released_as_migrating_then_does(app: Beian,
 def test_a_case_the_replaced_version_failed_on_moves_to_the_fixed_one(app: Beian, version: Any) -> None:
     broken, fixed = version(_broken_escalation), version(lambda root: None)
     with at("2026-09-24T09:30:00+08:00"):
-        assert app.processes.deploy(broken, actor="po")["version"] == 2  # no running case yet to try it on
+        # No running case stands where it breaks, but synthetic cases run through its paths reach it: refused.
+        with pytest.raises(DefinitionError) as refused:
+            app.processes.deploy(broken, actor="po")
+        assert "试运行" in refused.value.message and "受理逾期督办" in refused.value.message
+        # As deployed by a beian before that trial (or by an administrator who bypassed it): it gets in.
+        assert app.processes.deploy(broken, actor="po", trial=False)["version"] == 2
     with at("2026-09-24T10:00:00+08:00"):
         case = _new_case(app)
     with at("2026-10-19T10:00:00+08:00"):  # the acceptance deadline passed: the escalation fails on version 2

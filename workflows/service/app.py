@@ -85,7 +85,7 @@ class Beian:
             rows = uow.repo.definitions(source.process_id)
             if any(row.sha256 == source.sha256 for row in rows):
                 return {"process": source.process_id, "version": rows[-1].version, "deployed": False}
-        return self.processes.deploy(source, actor)
+        return self.processes.deploy(source, actor, trial=False)
 
     def _project_message_waits(self, actor: str) -> None:
         """Once per database: cases that were running before the message-wait projection existed (migration 0003)

@@ -18,22 +18,25 @@ from workflows.migration import CasePlan, MigrateTo, plan_case, version_diff
 from workflows.on_progress import OnProgress, no_progress
 from workflows.service.base import Capability, audit_system, local
 from workflows.service.rehearsal import rehearse
+from workflows.service.trial_run import Scratch, trial_findings
 from workflows.state import load_state
 
 
 class Processes(Capability):
     """The deployed BPMN processes and their versions."""
 
-    def deploy(self, source: DefinitionSource, actor: str) -> dict[str, Any]:
-        """Deploy a new version, after the same checks as `beian bpmn check` (the running cases tried on it
-        included): a file with errors is refused."""
+    def deploy(self, source: DefinitionSource, actor: str, *, trial: bool = True) -> dict[str, Any]:
+        """Deploy a new version, after the same checks as `beian bpmn check` (the running cases and the synthetic
+        cases tried on it included): a file with errors is refused. `trial=False` is for the bundled files `init`
+        deploys: the test suite tries each of them (tests/integration/test_trial_run.py), and a trial's own scratch
+        database deploys them too."""
         with self.reading() as uow:
             latest = uow.repo.latest_definition(source.process_id)
             if latest is not None and latest.sha256 == source.sha256:  # deployed already: checked then
                 return {"process": source.process_id, "version": latest.version, "deployed": False,
                         "new_process": False}
         # Checked before the deploying transaction opens: trying the running cases needs a transaction of its own.
-        findings = self.check(source.bpmn_xml, source.file_name, source.forms)
+        findings = self.check(source.bpmn_xml, source.file_name, source.forms, trial=trial)
         if has_errors(findings):
             errors = [f.message for f in findings if f.severity == "error"]
             raise DefinitionError(f"{source.file_name} 有 {len(errors)} 处错误，未部署：" + "；".join(errors),
@@ -69,8 +72,10 @@ class Processes(Capability):
                      "running": counts.get(row.id, (0, 0))[0], "instances": counts.get(row.id, (0, 0))[1],
                      "latest": row.version == latest} for row in rows]
 
-    def check(self, xml: str, file_name: str, forms: dict[str, Any]) -> list[Finding]:
-        """`beian bpmn check` for one file, with the element ids the running cases of its process stand on."""
+    def check(self, xml: str, file_name: str, forms: dict[str, Any], *, trial: bool = True) -> list[Finding]:
+        """`beian bpmn check` for one file: the static rules, with the element ids the running cases of its process
+        stand on; then, without errors, the running cases tried on it and (`trial`) synthetic cases run through its
+        paths."""
         too_large = size_findings(xml, file_name, forms)
         if too_large:  # before anything parses it
             return too_large
@@ -82,7 +87,16 @@ class Processes(Capability):
                                 self.ids())
         if not has_errors(findings):
             findings += self.running_case_findings(xml, file_name, forms)
+        if trial and not has_errors(findings):
+            findings += self.trial_findings(xml, file_name, forms)
         return findings
+
+    def trial_findings(self, xml: str, file_name: str, forms: Mapping[str, Any]) -> list[Finding]:
+        """The file run through its paths with synthetic cases in a scratch database, on this database's holiday
+        arrangements and roles (workflows/service/trial_run.py)."""
+        with self.reading() as uow:
+            scratch = Scratch.of(uow)
+        return trial_findings(xml, file_name, forms, scratch)
 
     def running_case_findings(self, xml: str, file_name: str, forms: Mapping[str, Any]) -> list[Finding]:
         """The file tried on the running cases of its process before it is deployed: inside a transaction that is

@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from adapters.outside.db import AuditEvent
 from adapters.outside.repository import UnitOfWork
+from tasks import form_choices
 from tasks.errors import BeianError, StepFailed
 from workflows import clock
 from workflows.engine import Event, Wake, definition_of, run_step
@@ -69,12 +70,12 @@ def rehearse(uow: UnitOfWork, case_id: str, event: Event, actor: str) -> Rehears
     except BeianError as exc:
         found.problems.append(exc.message)
         if isinstance(exc, StepFailed):
-            found.failures.append(Failure(_failed_element(exc), exc.message))
+            found.failures.append(Failure(failed_element(exc), exc.message))
         return found
     found.migrated = True
     found.released = [e.summary for e in uow.session.scalars(select(AuditEvent).where(
         AuditEvent.case_id == case_id, AuditEvent.action == "task_released", AuditEvent.at == now))]
-    for way in _ways_on(uow, case_id, now):
+    for way in ways_on(uow, case_id, now):
         savepoint = uow.session.begin_nested()
         try:
             with clock.using_clock(clock.VirtualClock(way.at)):
@@ -83,7 +84,7 @@ def rehearse(uow: UnitOfWork, case_id: str, event: Event, actor: str) -> Rehears
             said = exc.message.removeprefix(f"案件 {case_id} 的流程执行出错").removesuffix("；案件保持原状态")
             message = f"迁移后{way.what}时流程出错{said}"
             found.problems.append(message)
-            found.failures.append(Failure(_failed_element(exc) or way.element_id, message))
+            found.failures.append(Failure(failed_element(exc) or way.element_id, message))
         except BeianError:
             pass  # the synthetic input was refused, not the diagram: a person would have typed something else
         finally:
@@ -91,51 +92,60 @@ def rehearse(uow: UnitOfWork, case_id: str, event: Event, actor: str) -> Rehears
     return found
 
 
-def _failed_element(exc: StepFailed) -> str | None:
+def failed_element(exc: StepFailed) -> str | None:
     """The element the engine failed on: SpiffWorkflow's error carries the task (workflows.engine._guarded)."""
     task = getattr(exc.__cause__, "task", None)
     return getattr(getattr(task, "task_spec", None), "bpmn_id", None)
 
 
 @dataclass(frozen=True)
-class _Way:
-    """One way a case can go on: what it is (in words), the element it starts from, the event, and when."""
+class Way:
+    """One way a case can go on: what it is (in words), the element it starts from, the event, when, and the choice
+    it makes (a task's field and value: what may route the case later, where it stands the same)."""
 
     what: str
     element_id: str
     event: Event
     at: datetime
+    choice: str = ""
 
 
-def _ways_on(uow: UnitOfWork, case_id: str, now: datetime) -> Iterator[_Way]:
+def ways_on(uow: UnitOfWork, case_id: str, now: datetime, *, limit: int = MAX_PROBES,
+            every_field: bool = False) -> Iterator[Way]:
+    """The ways a case can go on from where it stands (at most `limit`): each open task completed with synthetic data
+    (once per value of its form's first choice field, or with `every_field` of each choice field in turn), each
+    armed timer fired, each awaited message received."""
     instance = uow.repo.instance(case_id)
     if instance is None or instance.completed_at is not None:
         return
     definition = definition_of(uow, instance.definition_id)
-    ways: list[_Way] = []
+    ways: list[Way] = []
     for row in uow.repo.human_tasks(instance.id):
-        schema = definition.form_schema(row.bpmn_id) or {}
-        for chosen in _branches(schema):
+        # The form as this case may fill it: a choice the case's region does not offer would only be refused.
+        schema = form_choices.for_case(definition.form_schema(row.bpmn_id) or {}, instance.region,
+                                       instance.application or {})
+        for chosen in _branches(schema, every_field):
             said = "、".join(_title(schema, path, value) for path, value in chosen.items())
-            ways.append(_Way(f"办理“{row.name}”{f'（{said}）' if said else ''}", row.bpmn_id,
-                             CompleteTask(row.id, generate(schema, chosen, now, row.name)), now))
+            ways.append(Way(f"办理“{row.name}”{f'（{said}）' if said else ''}", row.bpmn_id,
+                             CompleteTask(row.id, generate(schema, chosen, now, row.name)), now,
+                             "、".join(f"{row.bpmn_id}.{path}={value!r}" for path, value in chosen.items())))
     for timer in uow.repo.timers(instance.id):
-        ways.append(_Way(f"定时“{timer.name}”到期", timer.bpmn_id, Wake(), max(now, timer.due_at + _AFTER_DUE)))
+        ways.append(Way(f"定时“{timer.name}”到期", timer.bpmn_id, Wake(), max(now, timer.due_at + _AFTER_DUE)))
     for wait in uow.repo.message_waits(instance.id):
         schema = definition.message_schema(wait.message) or {}
         payload = generate(schema, _branches(schema)[0], now, wait.message)
-        ways.append(_Way(f"收到“{MESSAGES.get(wait.message, wait.message)}”", wait.bpmn_id,
+        ways.append(Way(f"收到“{MESSAGES.get(wait.message, wait.message)}”", wait.bpmn_id,
                          SendMessage(wait.message, payload), now))
-    yield from ways[:MAX_PROBES]
+    yield from ways[:limit]
 
 
-def _branches(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """One choice per value of the form's first choice field (a decision: each branch after the task), else one."""
-    fields = list(choice_fields(schema)) if schema else []
+def _branches(schema: dict[str, Any], every_field: bool = False) -> list[dict[str, Any]]:
+    """One choice per value of the form's first choice field (a decision: each branch after the task), or of each
+    choice field in turn (the others left at their first value), else one."""
+    fields = list(choice_fields(schema, case_choices=every_field)) if schema else []
     if not fields:
         return [{}]
-    path, values = fields[0]
-    return [{path: value} for value in values]
+    return [{path: value} for path, values in (fields if every_field else fields[:1]) for value in values]
 
 
 def _title(schema: dict[str, Any], path: str, value: Any) -> str:

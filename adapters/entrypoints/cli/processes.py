@@ -14,10 +14,10 @@ from adapters.entrypoints.cli.common import LIVE, READS, SETUP, Parser, emit, op
 from adapters.entrypoints.cli.progress_bar import progress_bar
 
 if TYPE_CHECKING:
-    from workflows.bpmn_check import DeployedProcesses
+    from workflows.service.processes import Processes
 
 
-def _deployed(args: argparse.Namespace) -> DeployedProcesses | None:
+def _deployed(args: argparse.Namespace) -> Processes | None:
     """The deployed processes and what their running cases stand on, when there is a database to ask (a check needs
     none: a SQLite file that does not exist yet is not created for it)."""
     from adapters.outside.db import database_url
@@ -32,7 +32,12 @@ def cmd_bpmn_check(args: argparse.Namespace) -> None:
     from tasks.errors import DefinitionError
     from workflows.bpmn_check import check_files, has_errors
 
-    findings = check_files(args.files, _deployed(args))
+    deployed = _deployed(args)
+    if deployed is not None:
+        trial = deployed.trial_findings
+    else:  # no database: the bundled calendar only, and only the built-in roles
+        from workflows.service.trial_run import trial_findings as trial
+    findings = check_files(args.files, deployed, trial)
     errors = sum(f.severity == "error" for f in findings)
     result = {"files": list(args.files), "errors": errors, "warnings": len(findings) - errors,
               "findings": [f.to_dict() for f in findings]}
@@ -54,7 +59,7 @@ def cmd_bpmn_deploy(args: argparse.Namespace) -> None:
     from workflows.definitions import read_source
 
     app = open_app(args)
-    findings = check_files(args.files, app.processes)
+    findings = check_files(args.files, app.processes, app.processes.trial_findings)
     for f in findings:  # warnings do not stop a deployment, but the process owner reads them
         print(f"{f.file}：{'错误' if f.severity == 'error' else '提醒'} [{f.code}] {f.message}", file=sys.stderr)
     if has_errors(findings):
