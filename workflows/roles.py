@@ -37,13 +37,12 @@ MAX_DESCRIPTION: Final = 200
 
 def load_added_roles(uow: UnitOfWork) -> bool:
     """Hold the added roles as the database has them; whether that changed what this process held. A database not
-    yet upgraded to have them (before `beian init`) changes nothing: a scratch database being prepared (a check's
-    trial run, a simulation) must not take the roles of the database the process serves from it meanwhile."""
+    yet upgraded to have them (before `beian init`) has none."""
     try:
         rows = list(uow.session.scalars(select(AddedRole).order_by(AddedRole.created_at, AddedRole.key)))
     except SQLAlchemyError:
         uow.rollback()
-        return False
+        return use_added_roles([])
     return use_added_roles([Role(r.key, r.label, r.description, r.level) for r in rows])
 
 
