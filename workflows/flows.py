@@ -14,11 +14,12 @@ Prefect adds is what operations staff see in its UI:
   its idempotency key), so nothing is done twice. `beian retry CASE` or the `beian-retry` deployment does the same
   for one case;
 * the stuck watch publishes one table artifact under a fixed key (a new version per run), emits `beian.case.stuck`
-  when a case is stuck for a reason it was not stuck for at the last run and `beian.case.unstuck` when its reasons
-  are all gone — events that automations can turn into notifications;
+  when a case (or an outside system, or a deployment) is stuck for a reason it was not stuck for at the last run and
+  `beian.case.unstuck` for each reason that went away — events that automations turn into notifications;
 * `ensure_automations` configures what a self-hosted Prefect server lacks out of the box: runs that stop sending
   heartbeats while Running become Crashed, a sweep that runs too long is flagged, and ops are notified (a webhook to
-  BEIAN_OPS_WEBHOOK_URL) when a case becomes stuck or unstuck.
+  BEIAN_OPS_WEBHOOK_URL) when a case, system or deployment becomes stuck or a reason goes away, and when the stuck
+  watch itself has stopped completing runs.
 
 Deployments are registered by module path (`workflows.flows.sweep_timers`): the code comes from the installed `beian`
 package wherever a flow runs, which is what lets a process work pool run them on other machines without an image or
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import contextvars
 import importlib.util
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -800,39 +802,74 @@ def automations(settings: Settings, flag_deployment_id: UUID, ops_webhook_id: UU
                                                         "template": "{{ labels.prefect.resource.id }}"},
                                            "threshold_seconds": settings.sweep_too_long_seconds})],
     )
-    return [zombie, too_long] + ([_notify_ops(ops_webhook_id, settings)] if ops_webhook_id else [])
+    notify = [_notify_ops(ops_webhook_id, settings), silent_watch(ops_webhook_id)] if ops_webhook_id else []
+    return [zombie, too_long, *notify]
 
 
-# The notification's body (JSON): what happened, to which case, in words, and the event's own payload (institution,
-# process, link to the case, reasons). Prefect renders it with the triggering event.
+# The notification's body (JSON): what happened, to whom, in words (`text`, written by the stuck watch: see
+# `ops_watch.stuck_text` and `unstuck_text`), and the event's own payload (institution, process, link to the case,
+# reasons, what still holds it up). Prefect renders it with the triggering event.
 _NOTIFICATION = (
-    '{% if event.event == "' + STUCK_EVENT + '" %}'
-    '{% set text = "案件 " ~ event.payload.case ~ " 卡住：" '
-    '~ (event.payload.reasons | map(attribute="reason_label") | join("、")) %}'
-    '{% else %}{% set text = "案件 " ~ event.payload.case ~ " 已不再卡住" %}{% endif %}'
-    '{"event": {{ event.event | tojson }}, "case": {{ event.payload.case | tojson }}, "text": {{ text | tojson }}, '
+    '{"event": {{ event.event | tojson }}, "case": {{ event.payload.case | tojson }}, '
+    '"subject": {{ event.payload.subject | tojson }}, "text": {{ event.payload.text | tojson }}, '
     '"occurred": {{ event.occurred | string | tojson }}, "payload": {{ event.payload | tojson }}}')
+
+# Who is told that the stuck watch itself stopped: its runs are what flag everything else, so nothing in the stuck
+# table can say it. A watch run that completed opens a window; if no other completes within it (the schedule was
+# paused, every run fails, the worker is gone), ops are told once, until the watch completes a run again.
+SILENT_WATCH_AUTOMATION = "beian：卡住案件检查停止运行时通知运维"
+SILENT_WATCH_EVENT = "beian.stuck-watch.silent"
+SILENT_WATCH_AFTER_SECONDS = 3 * STUCK_INTERVAL_SECONDS
 
 
 def _notify_ops(webhook_id: UUID, settings: Settings) -> AutomationCore:
-    """Post to the ops webhook when a case becomes stuck or unstuck: one trigger per kind of change, each at most once
-    per case in NOTIFY_COOLDOWN_SECONDS (a reactive trigger that fired waits out its window; what comes meanwhile is
-    left out), so a case that flaps, or a watch run that finds many cases at once again, cannot flood ops."""
-    def on(event: str) -> EventTrigger:
-        return EventTrigger(expect={event}, match=ResourceSpecification({"prefect.resource.id": ["beian.case.*"]}),
-                            for_each={"prefect.resource.id"}, posture=Posture.Reactive, threshold=1,
+    """Post to the ops webhook when a case, an outside system or a deployment becomes stuck or one of its reasons
+    goes away: one trigger per kind of change, each at most once per subject and reason in NOTIFY_COOLDOWN_SECONDS
+    (a reactive trigger that fired waits out its window; what comes meanwhile is left out), so a case that flaps, or
+    a watch run that finds many cases at once again, cannot flood ops, while a second reason, or a second reason
+    going away, is still told."""
+    subjects = ResourceSpecification({"prefect.resource.id": ["beian.case.*", "beian.system.*",
+                                                              "beian.deployment.*"]})
+
+    def on(event: str, reason_label: str) -> EventTrigger:
+        return EventTrigger(expect={event}, match=subjects,
+                            for_each={"prefect.resource.id", reason_label}, posture=Posture.Reactive, threshold=1,
                             within=timedelta(seconds=NOTIFY_COOLDOWN_SECONDS))
 
     return AutomationCore(
         name=NOTIFY_AUTOMATION,
-        description=(f"案件新卡住（{STUCK_EVENT}）或不再卡住（{UNSTUCK_EVENT}）时，向 BEIAN_OPS_WEBHOOK_URL"
-                     f"（当前：{settings.ops_webhook_url}）发送 JSON 通知。防刷屏：同一案件的“卡住”和“恢复”通知"
-                     f"各自在 {NOTIFY_COOLDOWN_SECONDS // 60} 分钟内最多发送一次，"
-                     "其间的重复事件只记在事件页和卡住案件表中。"),
+        description=(f"案件、外部系统或后台部署新卡住（{STUCK_EVENT}）或某个卡住原因解除（{UNSTUCK_EVENT}）时，"
+                     f"向 BEIAN_OPS_WEBHOOK_URL（当前：{settings.ops_webhook_url}）发送 JSON 通知。"
+                     f"防刷屏：同一对象同一原因的“卡住”和“解除”通知各自在 {NOTIFY_COOLDOWN_SECONDS // 60} 分钟内"
+                     "最多发送一次，其间的重复事件只记在事件页和卡住案件表中。"),
         # Set explicitly: the client leaves out what was not set, and the server wants a compound trigger's `within`.
         trigger=CompoundTrigger(type="compound", require="any", within=None,
-                                triggers=[on(STUCK_EVENT), on(UNSTUCK_EVENT)]),
+                                triggers=[on(STUCK_EVENT, "beian.reasons"), on(UNSTUCK_EVENT, "beian.reason-key")]),
         actions=[CallWebhook(block_document_id=webhook_id, payload=_NOTIFICATION)],
+    )
+
+
+def silent_watch(webhook_id: UUID, after_seconds: int = SILENT_WATCH_AFTER_SECONDS) -> AutomationCore:
+    """Post to the ops webhook when no stuck-watch run has completed for `after_seconds` since the last one did."""
+    minutes = after_seconds // 60 if after_seconds >= 60 else None
+    span = f"{minutes} 分钟" if minutes else f"{after_seconds} 秒"
+    text = (f"卡住案件检查（{STUCK_DEPLOYMENT}）已超过 {span}没有成功完成运行，卡住案件表和后台部署状态不再更新。"
+            f"请在 Prefect 的“部署”页面检查 {STUCK_DEPLOYMENT} 的计划是否被暂停、最近的运行是否失败。")
+    # Static: a proactive trigger fires on an absence, so there is no event to quote.
+    payload = json.dumps({"event": SILENT_WATCH_EVENT, "case": "", "subject": f"部署 {STUCK_DEPLOYMENT}",
+                          "text": text}, ensure_ascii=False)
+    return AutomationCore(
+        name=SILENT_WATCH_AUTOMATION,
+        description=(f"卡住案件检查（{STUCK_DEPLOYMENT}）最近一次成功运行后 {span}内没有再成功运行时"
+                     "（计划被暂停、运行一直失败、执行它的进程已停止），向 BEIAN_OPS_WEBHOOK_URL 发送一次通知；"
+                     "它再次成功运行后重新开始计时。"),
+        trigger=EventTrigger(
+            after={"prefect.flow-run.Completed"}, expect={"prefect.flow-run.Completed"},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            match_related=ResourceSpecification({"prefect.resource.role": "flow",
+                                                 "prefect.resource.name": STUCK_FLOW}),
+            posture=Posture.Proactive, threshold=1, within=timedelta(seconds=after_seconds)),
+        actions=[CallWebhook(block_document_id=webhook_id, payload=payload)],
     )
 
 
@@ -858,9 +895,11 @@ def ensure_automations(settings: Settings | None = None,
             raise RuntimeError(f"部署 {FLAG_FLOW}/{FLAG_DEPLOYMENT} 尚未注册："
                                "先启动 beian up 或执行 beian deploy，再创建自动化") from None
         wanted = automations(settings, flag.id, _ops_webhook(settings), zombie_after_seconds)
-        if not any(automation.name == NOTIFY_AUTOMATION for automation in wanted):  # the address was taken away
-            for stale in client.read_automations_by_name(NOTIFY_AUTOMATION):
-                client.delete_automation(stale.id)
+        names = {automation.name for automation in wanted}
+        for notifying in (NOTIFY_AUTOMATION, SILENT_WATCH_AUTOMATION):
+            if notifying not in names:  # the address was taken away
+                for stale in client.read_automations_by_name(notifying):
+                    client.delete_automation(stale.id)
         for automation in wanted:
             existing = client.read_automations_by_name(automation.name)
             if existing:

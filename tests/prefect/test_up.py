@@ -144,7 +144,8 @@ def test_automations_flag_a_long_sweep_and_crash_a_silent_run(prefect_client: An
         assert prefect_client.read_flow_run(long_sweep.id).state.is_completed()
     finally:
         assert flows.ensure_automations(load_settings(AUTOMATION_ENV)) == dict.fromkeys(
-            (flows.ZOMBIE_AUTOMATION, flows.TOO_LONG_AUTOMATION, flows.NOTIFY_AUTOMATION), "updated")
+            (flows.ZOMBIE_AUTOMATION, flows.TOO_LONG_AUTOMATION, flows.NOTIFY_AUTOMATION,
+             flows.SILENT_WATCH_AUTOMATION), "updated")
     [zombie] = prefect_client.read_automations_by_name(flows.ZOMBIE_AUTOMATION)
     assert zombie.trigger.within.total_seconds() == flows.ZOMBIE_AFTER_SECONDS
     [too_long] = prefect_client.read_automations_by_name(flows.TOO_LONG_AUTOMATION)
