@@ -161,23 +161,56 @@ _END_STATES = ("Completed", "Failed", "Crashed", "Cancelled", "Cancelling", "Tim
                "AwaitingRetry", "Retrying", "Scheduled", "Late")
 
 
-class CaseFailed(Exception):
+class FailureSaid(Exception):
+    """A failure beian has already said in words (the run's error line and state message): Prefect's own records of
+    it need no traceback (see `_SaidInWords`). The data of a Failed state a flow returns."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class CaseFailed(FailureSaid):
     """One case did not get through a task run; carries what happened to it (a CaseAdvance, a CaseDelivery, or the
     result of `Operations.retry`)."""
 
     def __init__(self, message: str, outcome: CaseAdvance | CaseDelivery | dict[str, Any]) -> None:
         super().__init__(message)
-        self.message = message
         self.outcome = outcome
 
 
-class CasesFailed(Exception):
+class CasesFailed(FailureSaid):
     """The data of a flow run that ended Failed because some of its cases failed; carries the flow's summary."""
 
     def __init__(self, message: str, summary: dict[str, Any]) -> None:
         super().__init__(message)
-        self.message = message
         self.summary = summary
+
+
+def _failed(message: str) -> State[Any]:
+    """A flow run's Failed state for a failure said in words."""
+    return Failed(message=message, data=FailureSaid(message))
+
+
+class _SaidInWords(logging.Filter):
+    """Leaves the traceback out of Prefect's own log records of a failure beian has already said in words
+    (`FailureSaid`): a task run keeps its line "Task run failed with exception: CaseFailed('案件 … 的外部投递未成功：
+    …')", and the runner's repeat of a flow run's failure ("Engine execution exited with unexpected exception",
+    logged with a traceback for every Failed run of a served deployment) is dropped: the run's own error line and its
+    state message say it. Any other exception keeps its traceback: that one is news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if isinstance(record.exc_info, tuple) else None
+        if not isinstance(error, FailureSaid):
+            return True
+        if not isinstance(error, CaseFailed):  # the flow run's failure, repeated by the engine
+            return False
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+for _logger_name in ("prefect.flow_runs", "prefect.task_runs"):
+    logging.getLogger(_logger_name).addFilter(_SaidInWords())
 
 
 class _Run:
@@ -621,7 +654,7 @@ def retry_stuck(reason: str = "", system: str = "", process: str = "", version: 
                               process=process.strip() or None, version=version)
     except BeianError as exc:
         logger.error("批量重试未执行：%s", exc.message)
-        return Failed(message=exc.message)
+        return _failed(exc.message)
     settings = load_settings()
     with _application("批量重试") as app:
         run = _Run(app, settings, clock.now())
@@ -682,7 +715,7 @@ def flag_long_sweep(flow_run: str, threshold_seconds: int) -> State[Any]:
                                                "prefect.resource.name": run.name},
                payload={"threshold_seconds": threshold_seconds, "message": message})
     logger.warning("%s", message)
-    return Failed(message=message)
+    return _failed(message)
 
 
 # --- deployments -----------------------------------------------------------------------------------------------------

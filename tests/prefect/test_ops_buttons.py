@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 
 import httpx
 from prefect.blocks.webhook import Webhook
-from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId, TaskRunFilter, TaskRunFilterName
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
@@ -101,6 +101,32 @@ def failed_run_of(client: Any, task_run_name: str) -> FlowRun:
     return eventually(read, what=f"the failed flow run of {task_run_name}")
 
 
+def run_log(client: Any, run: FlowRun) -> list[str]:
+    """The messages of a finished flow run's log and its task runs' logs (with any traceback Prefect added), once
+    the run's last line has arrived."""
+    def read() -> list[str] | None:
+        records = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+        return [record.message for record in records] if any(
+            record.message.startswith("Finished in state") and record.task_run_id is None for record in records
+        ) else None
+
+    eventually(read, what=f"the end of the log of {run.name}")
+    time.sleep(2)  # what the process would log after the final state has arrived too
+    return read() or []
+
+
+def test_a_failed_retry_run_says_case_and_cause_once_without_a_traceback(up: UpProcess, prefect_client: Any) -> None:
+    """Run by the served deployment, as the UI runs it: the serving process adds its own records to a failed run."""
+    run = run_deployment(f"{flows.RETRY_FLOW}/{flows.RETRY_DEPLOYMENT}", parameters={"case": "BA2099-99999"},
+                         timeout=90)
+    assert run.state is not None and run.state.is_failed()
+    assert run.state.message == "案件 BA2099-99999 重试未成功：案件 BA2099-99999 不存在"
+    log = run_log(prefect_client, run)
+    assert [line for line in log if "重试未成功" in line and "Finished" not in line] == [
+        "案件 BA2099-99999 重试未成功：案件 BA2099-99999 不存在。排除原因后再运行一次本部署（或在本运行上点 Retry）"]
+    assert not [line for line in log if "Traceback" in line or "Engine" in line]
+
+
 def test_retry_on_a_failed_delivery_run_sends_the_refused_row_once(up: UpProcess, prefect_client: Any) -> None:
     app, case = apply_in(up.database_url)
     try:
@@ -114,6 +140,7 @@ def test_retry_on_a_failed_delivery_run_sends_the_refused_row_once(up: UpProcess
         finally:
             httpx.post(f"{SANDBOX}/_sandbox/mode", json={"system": "notice_website", "mode": "ok"}).raise_for_status()
         assert case in failed.state.message
+        assert not [line for line in run_log(prefect_client, failed) if "Traceback" in line or "Engine" in line]
         with app.uow() as uow:
             assert "failed" in {row.status for row in uow.repo.outbox_of_case(case) if row.system == "notice_website"}
         assert received_for(case) == []
