@@ -303,14 +303,16 @@ def _unique(cases: list[str]) -> list[str]:
     return list(dict.fromkeys(cases))
 
 
-def _finish(summary: dict[str, Any], failed: list[str], what: str) -> dict[str, Any] | State[Any]:
-    """The flow's final state: its summary when every case went through, else Failed naming the cases.
+def _finish(summary: dict[str, Any], failed: list[str], what: str, note: str = "") -> dict[str, Any] | State[Any]:
+    """The flow's final state: its summary when every case went through (with `note` as the message the run list
+    shows, if any), else Failed naming the cases.
 
     Failed carries a `CasesFailed` as its data, so a Python caller of the flow gets that exception (with the summary)
     and the UI shows the message on the run; "Retry" there retries those cases, then runs the flow again."""
     if not failed:
-        return summary
-    message = f"{len(failed)} 个案件{what}：{_case_list(failed)}（详见以案件编号命名的失败任务）"
+        return Completed(message=note, data=summary) if note else summary
+    message = f"{len(failed)} 个案件{what}：{_case_list(failed)}（详见以案件编号命名的失败任务）" + (
+        f"；{note}" if note else "")
     return Failed(message=message, data=CasesFailed(message, summary))
 
 
@@ -514,13 +516,18 @@ def deliver_outbox(limit: int = 1000) -> dict[str, Any] | State[Any]:
             else:  # deliver_case itself broke (e.g. the database went away): nothing was recorded as sent
                 logger.error("案件 %s 的投递意外中断：%s", case_id, value)
                 results.append(CaseDelivery(case_id, retrying=[{"id": None, "summary": "投递", "error": str(value)}]))
+        # A case is red for what went wrong with it; a probe left unanswered by a system already taken for down is
+        # not news (the first failures were red, the system's stuck row follows), so it does not redden the run.
+        failed = [r.case for r in results if not r.ok] + [
+            p.outcome.case for p in probes if p.answered and p.outcome is not None and not p.outcome.ok]
         results = _with_probes(results, probes)
         _clear_resolved(app, settings, [r.case for r in results if r.ok] + _retried_ok(retried),
                         [p.system for p in probes if p.system not in held])
     summary = delivery_summary(now, results) | ({"retried": retried} if retried else {})
     logger.info("外部投递完成：%d 个案件，送达 %d 项，待重发 %d 项，已停止重试 %d 项", len(results),
                 summary["delivered"], summary["retrying"], summary["failed"])
-    return _finish(summary, _unique(retry_failed + [r.case for r in results if not r.ok]), "的外部投递未成功")
+    still = "；".join(f"{system_label(system)}仍不可用，等待它的投递下次运行再探测" for system in sorted(held))
+    return _finish(summary, _unique(retry_failed + failed), "的外部投递未成功", note=still)
 
 
 @task(task_run_name="探测 {label}", cache_policy=NO_CACHE)
