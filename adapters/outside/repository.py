@@ -40,6 +40,8 @@ from adapters.outside.db import (
 from adapters.outside.db import (
     Sequence as SequenceRow,
 )
+from adapters.outside.worklist import WorklistFilter, WorklistPage, bounded_count, region_prefix
+from adapters.outside.worklist import page as worklist_page
 
 
 class Repository:
@@ -160,8 +162,7 @@ class Repository:
         query = select(HumanTask)
         if case_id is not None:
             query = query.where(HumanTask.case_id == case_id)
-        return list(self.session.scalars(query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
-                                                        HumanTask.created_at)))
+        return list(self.session.scalars(query.order_by(HumanTask.sort_due, HumanTask.created_at, HumanTask.id)))
 
     def message_waits(self, instance_id: int) -> list[MessageWait]:
         return list(self.session.scalars(select(MessageWait).where(MessageWait.instance_id == instance_id)))
@@ -463,41 +464,16 @@ class Repository:
     def users(self) -> list[User]:
         return list(self.session.scalars(select(User).order_by(User.username)))
 
-    def worklist(self, *, roles: Sequence[str], authority: str, claimed_by: str | None = None,
-                 unclaimed_only: bool = False, overdue_at: datetime | None = None, process: str | None = None,
-                 case_status: str | None = None, region: str | None = None,
-                 limit: int, offset: int) -> tuple[list[HumanTask], int]:
-        """One page of the open tasks of `roles` handled by `authority`, most urgent first, and how many there are.
+    def worklist(self, where: WorklistFilter, *, limit: int, after: str | None = None,
+                 before: str | None = None) -> WorklistPage:
+        """One page of the open tasks `where` selects, most urgent first: tasks with a due time first, earliest due
+        first (tasks without one last), then oldest first, the task id breaking ties. `after`/`before`: the cursor
+        of the page's neighbour (adapters/outside/worklist.py: keyset pages read off the index)."""
+        return worklist_page(self.session, where, limit=limit, after=after, before=before)
 
-        Filters: `claimed_by` (claimed by that user), `unclaimed_only`, `overdue_at` (due at or before that
-        instant), `process`, `case_status` (the case's status), `region` (a division code: the cases located in
-        it — a city's code covers its districts). Urgency: tasks with a due time first, earliest due first (tasks
-        without one last), then oldest first; the task id breaks ties so that pages never overlap. The index on
-        (authority, role, due_at) serves both the filter and the order."""
-        if not roles:
-            return [], 0
-        conditions: list[Any] = [HumanTask.authority == authority, HumanTask.role.in_(list(roles))]
-        if claimed_by is not None:
-            conditions.append(HumanTask.claimed_by == claimed_by)
-        if unclaimed_only:
-            conditions.append(HumanTask.claimed_by.is_(None))
-        if overdue_at is not None:
-            conditions.append(HumanTask.due_at <= overdue_at)
-        if process is not None:
-            conditions.append(HumanTask.process_id == process)
-        if case_status is not None:
-            conditions.append(HumanTask.instance_id.in_(select(Instance.id).where(Instance.status == case_status)))
-        if region is not None:
-            located = select(Instance.id).where(Instance.region.startswith(_region_prefix(region)))
-            conditions.append(HumanTask.instance_id.in_(located))
-        total = self.session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
-        if limit == 0:  # only the count (the worklist's tabs)
-            return [], total
-        page = (select(HumanTask).where(*conditions)
-                .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
-                .limit(limit).offset(offset))
-        return list(self.session.scalars(page)), total
-
+    def worklist_count(self, where: WorklistFilter) -> int:
+        """How many open tasks `where` selects, up to COUNT_BOUND; above it, COUNT_BOUND + 1 ("more than")."""
+        return bounded_count(self.session, where)
 
     def worklist_statuses(self, *, roles: Sequence[str], authority: str) -> list[str]:
         """The statuses of the cases on which `roles` of `authority` have open tasks: the worklist's status filter
@@ -542,7 +518,7 @@ class Repository:
         if filed:  # the cases that made a filing: the list of filings
             conditions.append(Instance.case_id.in_(select(Filing.case_id)))
         if region is not None:
-            conditions.append(Instance.region.startswith(_region_prefix(region)))
+            conditions.append(Instance.region.startswith(region_prefix(region)))
         if received_from is not None:
             conditions.append(Instance.received_at >= received_from)
         if received_before is not None:
@@ -553,11 +529,6 @@ class Repository:
                 .order_by(Instance.received_at.desc(), Instance.id.desc())
                 .limit(limit).offset(offset))
         return list(self.session.scalars(page)), total
-
-
-def _region_prefix(region: str) -> str:
-    """The code prefix of the divisions inside `region`: a province's two digits, a city's four, else all six."""
-    return region[:2] if region.endswith("0000") else region[:4] if region.endswith("00") else region
 
 
 class UnitsOfWork(Protocol):

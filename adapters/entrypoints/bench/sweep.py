@@ -145,19 +145,29 @@ WORKLIST_DEEP_PAGE = 40
 
 
 def worklist_timing(app: Any) -> dict[str, Any]:
-    """The intake clerk's worklist of the template's authority over every open task: the first page with its total
-    (what the web app shows on opening), and a page deep into the list."""
-    kwargs: dict[str, Any] = {"roles": ["intake"], "authority": "510100", "limit": WORKLIST_PAGE}
+    """The intake clerk's worklist of the template's authority over every open task: the first page with its
+    (bounded) count, what the web app shows on opening, and a page deep into the list (by its cursor, found by
+    walking the pages once before timing)."""
+    from adapters.outside.worklist import WorklistFilter
+
+    where = WorklistFilter(roles=["intake"], authority="510100")
     first: list[float] = []
     deep: list[float] = []
     with app.uow() as uow:
-        rows, total = uow.repo.worklist(offset=0, **kwargs)
+        total = uow.repo.worklist_count(where)
+        rows = uow.repo.worklist(where, limit=WORKLIST_PAGE).rows
+        cursor: str | None = None
+        for _ in range(WORKLIST_DEEP_PAGE - 1):
+            cursor = uow.repo.worklist(where, limit=WORKLIST_PAGE, after=cursor).after
+            if cursor is None:
+                break
         for _ in range(FIND_REPETITIONS):
             started = time.perf_counter()
-            uow.repo.worklist(offset=0, **kwargs)
+            uow.repo.worklist_count(where)
+            uow.repo.worklist(where, limit=WORKLIST_PAGE)
             first.append(time.perf_counter() - started)
             started = time.perf_counter()
-            uow.repo.worklist(offset=(WORKLIST_DEEP_PAGE - 1) * WORKLIST_PAGE, **kwargs)
+            uow.repo.worklist(where, limit=WORKLIST_PAGE, after=cursor)
             deep.append(time.perf_counter() - started)
     return {"open_tasks": total, "page_size": WORKLIST_PAGE, "first_page_rows": len(rows),
             "first_page_ms": ms(first), "deep_page": WORKLIST_DEEP_PAGE, "deep_page_ms": ms(deep)}
