@@ -134,7 +134,6 @@ class HumanTask(Base):
 
     __tablename__ = "human_tasks"
     __table_args__ = (
-        Index("ix_human_tasks_role_region_due", "role", "region", "due_at"),
         # The worklist: one authority's tasks of one role in urgency order, so a page is read off the index
         # (keyset pagination, one branch per role) whatever the number of open tasks; and the same by claim, for
         # 我的待办 (claimed_by = me) and 本角色未认领 (claimed_by IS NULL).

@@ -8,8 +8,9 @@ Create Date: 2026-12-04
 from `due_at` (a stored generated column): the worklist orders by (sort_due, created_at, id), which the new indexes
 follow per authority and role (and per claim), so a page no longer sorts every matching task. Existing rows get
 their value when the column is added (PostgreSQL computes it for every row; on SQLite, which cannot add a stored
-generated column in place, the table is rebuilt with it). The index on (authority, role, due_at) it supersedes is
-dropped.
+generated column in place, the table is rebuilt with it). The indexes on (authority, role, due_at), which it
+supersedes, and on (role, region, due_at), which no query reads since tasks have an authority (0004) and which
+misled PostgreSQL's planner into a bitmap over a whole role, are dropped.
 """
 from collections.abc import Sequence
 
@@ -34,6 +35,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('sort_due', sa.DateTime(), sa.Computed(_SORT_DUE, persisted=True),
                                       nullable=False))
         batch_op.drop_index('ix_human_tasks_authority_role_due')
+        batch_op.drop_index('ix_human_tasks_role_region_due')
         batch_op.create_index('ix_human_tasks_worklist', ['authority', 'role', 'sort_due', 'created_at', 'id'],
                               unique=False)
         batch_op.create_index('ix_human_tasks_worklist_claim',
@@ -45,4 +47,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_human_tasks_worklist_claim')
         batch_op.drop_index('ix_human_tasks_worklist')
         batch_op.create_index('ix_human_tasks_authority_role_due', ['authority', 'role', 'due_at'], unique=False)
+        batch_op.create_index('ix_human_tasks_role_region_due', ['role', 'region', 'due_at'], unique=False)
         batch_op.drop_column('sort_due')
