@@ -139,6 +139,8 @@ class HumanTask(Base):
         # 我的待办 (claimed_by = me) and 本角色未认领 (claimed_by IS NULL).
         Index("ix_human_tasks_worklist", "authority", "role", "sort_due", "created_at", "id"),
         Index("ix_human_tasks_worklist_claim", "authority", "role", "claimed_by", "sort_due", "created_at", "id"),
+        # Every open task in the same order: `beian tasks` pages through them by the same cursors.
+        Index("ix_human_tasks_sort", "sort_due", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the SpiffWorkflow task id

@@ -40,7 +40,13 @@ from adapters.outside.db import (
 from adapters.outside.db import (
     Sequence as SequenceRow,
 )
-from adapters.outside.worklist import WorklistFilter, WorklistPage, bounded_count, region_prefix
+from adapters.outside.worklist import (
+    WorklistFilter,
+    WorklistPage,
+    bounded_count,
+    open_tasks_page,
+    region_prefix,
+)
 from adapters.outside.worklist import page as worklist_page
 
 
@@ -470,6 +476,10 @@ class Repository:
         first (tasks without one last), then oldest first, the task id breaking ties. `after`/`before`: the cursor
         of the page's neighbour (adapters/outside/worklist.py: keyset pages read off the index)."""
         return worklist_page(self.session, where, limit=limit, after=after, before=before)
+
+    def open_tasks_page(self, case_id: str | None = None, *, limit: int, after: str | None = None) -> WorklistPage:
+        """A page of every open task (of one case), in the worklist's order, after the cursor `after`."""
+        return open_tasks_page(self.session, case_id=case_id, limit=limit, after=after)
 
     def worklist_count(self, where: WorklistFilter) -> int:
         """How many open tasks `where` selects, up to COUNT_BOUND; above it, COUNT_BOUND + 1 ("more than")."""

@@ -103,16 +103,28 @@ def parse_cursor(text: str) -> tuple[datetime, datetime, str] | None:
 def page(session: Session, where: WorklistFilter, *, limit: int, after: str | None = None,
          before: str | None = None) -> WorklistPage:
     """The `limit` most urgent tasks after the cursor `after` (or, with `before`, the `limit` just before it)."""
+    return _page(session, where.branches(), limit=limit, after=after, before=before)
+
+
+def open_tasks_page(session: Session, *, case_id: str | None = None, limit: int,
+                    after: str | None = None) -> WorklistPage:
+    """Every open task (of one case), in the same order and by the same cursors: the command line's `beian tasks`,
+    read off the index on (sort_due, created_at, id)."""
+    return _page(session, [[HumanTask.case_id == case_id] if case_id else []], limit=limit, after=after)
+
+
+def _page(session: Session, branches: list[list[Any]], *, limit: int, after: str | None = None,
+          before: str | None = None) -> WorklistPage:
     backwards = before is not None
     key = parse_cursor(before if backwards else after or "") if (before or after) else None
-    rows = _read(session, where, limit=limit + 1, key=key, backwards=backwards)
+    rows = _read(session, branches, limit=limit + 1, key=key, backwards=backwards)
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
         rows.reverse()
         if not more and len(rows) < limit:
             # Tasks before it were done meanwhile: the previous page is the first page, filled.
-            return page(session, where, limit=limit)
+            return _page(session, branches, limit=limit)
     if not rows:
         return WorklistPage([], None, None)
     has_next = more if not backwards else True
@@ -135,19 +147,19 @@ def bounded_count(session: Session, where: WorklistFilter, bound: int = COUNT_BO
     return min(total, bound + 1)
 
 
-def _read(session: Session, where: WorklistFilter, *, limit: int, key: tuple[datetime, datetime, str] | None,
+def _read(session: Session, branches: list[list[Any]], *, limit: int, key: tuple[datetime, datetime, str] | None,
           backwards: bool) -> list[HumanTask]:
     order = [column.desc() for column in _ORDER] if backwards else list(_ORDER)
-    branches: list[Select[Any]] = []
-    for conditions in where.branches():
+    selects: list[Select[Any]] = []
+    for conditions in branches:
         if key is not None:
             conditions = [*conditions, tuple_(*_ORDER) < key if backwards else tuple_(*_ORDER) > key]
-        branches.append(select(HumanTask).where(*conditions).order_by(*order).limit(limit))
-    if not branches:
+        selects.append(select(HumanTask).where(*conditions).order_by(*order).limit(limit))
+    if not selects:
         return []
-    if len(branches) == 1:
-        return list(session.scalars(branches[0]))
-    merged = union_all(*(select(branch.subquery()) for branch in branches)).subquery()
+    if len(selects) == 1:
+        return list(session.scalars(selects[0]))
+    merged = union_all(*(select(branch.subquery()) for branch in selects)).subquery()
     task = aliased(HumanTask, merged)
     columns = (merged.c.sort_due, merged.c.created_at, merged.c.id)
     merged_order = [column.desc() for column in columns] if backwards else list(columns)

@@ -18,6 +18,7 @@ from adapters.outside.db import HumanTask, make_engine, make_session_factory
 from adapters.outside.repository import UnitOfWork
 from adapters.outside.schema import upgrade
 from adapters.outside.worklist import COUNT_BOUND, WorklistFilter, bounded_count, cursor_of, parse_cursor
+from tests.conftest import Beian
 from tests.support.open_tasks import OPENED, OpenTask, insert_open_tasks
 
 DAY = timedelta(days=1)
@@ -203,3 +204,21 @@ def test_a_cursor_is_the_rows_place_in_the_order(engine: Engine) -> None:
         row = _row(uow, task)
         assert row.sort_due == datetime(9999, 12, 31, tzinfo=UTC)  # computed by the database from due_at
         assert parse_cursor(cursor_of(row)) == (row.sort_due, row.created_at, row.id)
+
+
+def test_beian_tasks_pages_by_cursor(beian: Beian) -> None:
+    engine = make_engine(beian.url)
+    try:
+        ids = insert_open_tasks(engine, [OpenTask(due_at=None if n == 0 else OPENED + (n % 3) * DAY, role=ROLES[n % 2])
+                                         for n in range(7)])
+    finally:
+        engine.dispose()
+    listed = [t["id"] for t in beian.json("tasks")]
+    first = beian.json("tasks", "--limit", "3")
+    second = beian.json("tasks", "--limit", "3", "--after", first[-1]["cursor"])
+    third = beian.json("tasks", "--limit", "3", "--after", second[-1]["cursor"])
+    assert [t["id"] for t in first + second + third] == listed and sorted(listed) == sorted(ids)
+    assert listed[-1] == ids[0]  # no due time: last
+    text_page = beian("tasks", "--limit", "3", as_json=False).out
+    assert f"下一页：beian tasks --limit 3 --after {first[-1]['cursor']}" in text_page
+    assert "--limit 应为正整数" in beian("tasks", "--limit", "0", expect=None).err

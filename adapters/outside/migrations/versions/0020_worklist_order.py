@@ -6,11 +6,11 @@ Create Date: 2026-12-04
 
 `human_tasks.sort_due` is the due time with "no due time" as the far future (9999-12-31), computed by the database
 from `due_at` (a stored generated column): the worklist orders by (sort_due, created_at, id), which the new indexes
-follow per authority and role (and per claim), so a page no longer sorts every matching task. Existing rows get
-their value when the column is added (PostgreSQL computes it for every row; on SQLite, which cannot add a stored
-generated column in place, the table is rebuilt with it). The indexes on (authority, role, due_at), which it
-supersedes, and on (role, region, due_at), which no query reads since tasks have an authority (0004) and which
-misled PostgreSQL's planner into a bitmap over a whole role, are dropped.
+follow per authority and role, per claim, and over every task (`beian tasks`), so a page no longer sorts every
+matching task. Existing rows get their value when the column is added (PostgreSQL computes it for every row; on
+SQLite, which cannot add a stored generated column in place, the table is rebuilt with it). The indexes on
+(authority, role, due_at), which it supersedes, and on (role, region, due_at), which no query reads since tasks
+have an authority (0004) and which misled PostgreSQL's planner into a bitmap over a whole role, are dropped.
 """
 from collections.abc import Sequence
 
@@ -40,10 +40,12 @@ def upgrade() -> None:
                               unique=False)
         batch_op.create_index('ix_human_tasks_worklist_claim',
                               ['authority', 'role', 'claimed_by', 'sort_due', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_human_tasks_sort', ['sort_due', 'created_at', 'id'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('human_tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_human_tasks_sort')
         batch_op.drop_index('ix_human_tasks_worklist_claim')
         batch_op.drop_index('ix_human_tasks_worklist')
         batch_op.create_index('ix_human_tasks_authority_role_due', ['authority', 'role', 'due_at'], unique=False)
