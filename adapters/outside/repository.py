@@ -8,8 +8,6 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
@@ -57,6 +55,17 @@ class Repository:
     @property
     def dialect(self) -> str:
         return self.session.get_bind().dialect.name
+
+    def _upsert(self) -> Any:
+        """The dialect's INSERT with ON CONFLICT, imported for the database in use: SQLAlchemy's PostgreSQL
+        package (with every driver's module) is not loaded by a command on SQLite."""
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            return postgresql_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
 
     # --- definitions -------------------------------------------------------------------------------------
     def latest_definition(self, process_id: str) -> ProcessDefinition | None:
@@ -142,7 +151,7 @@ class Repository:
             # One atomic upsert: a new counter created by two transactions at once makes the second wait for the
             # first and continue from its value (SELECT … FOR UPDATE cannot lock a row that does not exist yet,
             # so both would INSERT and one would fail on the primary key). The row stays locked until commit.
-            upsert = postgresql_insert(SequenceRow).values(name=name, value=1)
+            upsert = self._upsert()(SequenceRow).values(name=name, value=1)
             upsert = upsert.on_conflict_do_update(index_elements=[SequenceRow.name],
                                                   set_={"value": SequenceRow.value + 1})
             return self.session.execute(upsert.returning(SequenceRow.value)).scalar_one()
@@ -397,16 +406,12 @@ class Repository:
         # The same file sent twice (to two cases, or again after a refusal) is stored once. Another transaction may
         # be storing the same bytes right now: ON CONFLICT DO NOTHING lets both commit.
         values = {"sha256": sha256, "size": len(content), "content": content}
-        if self.dialect == "postgresql":
-            self.session.execute(postgresql_insert(MaterialContent).values(**values).on_conflict_do_nothing())
-        else:
-            self.session.execute(sqlite_insert(MaterialContent).values(**values).on_conflict_do_nothing())
+        self.session.execute(self._upsert()(MaterialContent).values(**values).on_conflict_do_nothing())
 
     def note_authority(self, case_id: str, authority: str) -> None:
         """Record that `authority` may see the case (its own, or one given a task on it); once is enough."""
         values = {"case_id": case_id, "authority": authority}
-        insert = postgresql_insert if self.dialect == "postgresql" else sqlite_insert
-        self.session.execute(insert(CaseAuthority).values(**values).on_conflict_do_nothing())
+        self.session.execute(self._upsert()(CaseAuthority).values(**values).on_conflict_do_nothing())
 
     def case_authorities(self, case_id: str) -> list[str]:
         return list(self.session.scalars(select(CaseAuthority.authority).where(CaseAuthority.case_id == case_id)
