@@ -1,5 +1,5 @@
 """A cold command loads only what it uses: `beian --help` builds its parser without the database layer, the engine
-or Prefect, and a command on a case (`tasks`, `complete`) without Prefect, Alembic, the HTTP client or the document
+or Prefect, and a command on cases (`tasks`, `stuck`, `complete`) without Prefect, Alembic, the HTTP client or the document
 templates. Checked in a fresh interpreter by what is in sys.modules afterwards (speed itself is `beian bench`'s)."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def test_help_imports_neither_the_database_layer_nor_the_engine_nor_prefect(tmp_
 def test_a_command_on_a_case_leaves_out_prefect_migrations_http_and_templates(tmp_path: Path) -> None:
     database = tmp_path / "cold.sqlite3"
     Beian(database)("init")
-    for command in (("tasks",), ("complete", "no-such-task", "--data", "{}")):
+    for command in (("tasks",), ("stuck",), ("complete", "no-such-task", "--data", "{}")):
         imported = _imported("--db", str(database), *command, cwd=tmp_path)
         assert {"sqlalchemy", "SpiffWorkflow"} <= imported, command  # the probe sees what the command loads
         assert imported.isdisjoint({"prefect", "alembic", "httpx", "jinja2", "fastapi"}), (command, imported)
