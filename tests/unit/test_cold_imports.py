@@ -1,6 +1,7 @@
 """A cold command loads only what it uses: `beian --help` builds its parser without the database layer, the engine
-or Prefect, and a command on cases (`tasks`, `stuck`, `complete`) without Prefect, Alembic, the HTTP client or the document
-templates. Checked in a fresh interpreter by what is in sys.modules afterwards (speed itself is `beian bench`'s)."""
+or Prefect, and a command on cases (`tasks`, `stuck`, `complete`) without Prefect, Alembic, the HTTP client or the
+document templates. Checked in a fresh interpreter by what is in sys.modules afterwards (speed itself is measured
+by `beian bench`)."""
 
 from __future__ import annotations
 

@@ -71,17 +71,23 @@ def measure_worklist(sizes: Sequence[int], url_for: Callable[[int], str], say: S
             say(f"  待办列表：{n} 件待办的数据库已建好")
         rows = {n: first_page(app) for n, app in apps.items()}  # warm: the first query of a connection
         cpu: dict[int, list[float]] = {n: [] for n in ordered}
+        wall: dict[int, list[float]] = {n: [] for n in ordered}
         for _ in range(repetitions):
             for n in ordered:
-                started = time.process_time()
+                started, started_wall = time.process_time(), time.perf_counter()
                 first_page(apps[n])
                 cpu[n].append(time.process_time() - started)
+                wall[n].append(time.perf_counter() - started_wall)
     finally:
         for app in apps.values():
             app.close()
     small, large = ordered[0], ordered[-1]
     ratio = statistics.median(cpu[large]) / statistics.median(cpu[small])
+    # On PostgreSQL the server's work is not this process's CPU time: the wall-clock ratio shows it.
+    wall_ratio = statistics.median(wall[large]) / statistics.median(wall[small])
     say(f"  待办列表首页：{large} 件 ÷ {small} 件 = {ratio:.2f}（目标 ≤ {GOAL_RATIO}）")
     return {"page_size": PAGE, "repetitions": repetitions, "clock": "cpu",
-            "sizes": [{"n": n, "first_page_rows": rows[n], "first_page_cpu_ms": ms(cpu[n])} for n in ordered],
-            "worklist_ratio": round(ratio, 3), "goal": GOAL_RATIO, "within_goal": ratio <= GOAL_RATIO}
+            "sizes": [{"n": n, "first_page_rows": rows[n], "first_page_cpu_ms": ms(cpu[n]),
+                       "first_page_wall_ms": ms(wall[n])} for n in ordered],
+            "worklist_ratio": round(ratio, 3), "worklist_wall_ratio": round(wall_ratio, 3), "goal": GOAL_RATIO,
+            "within_goal": ratio <= GOAL_RATIO}
