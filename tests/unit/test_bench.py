@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from adapters.entrypoints.bench import DUE_INDEX, main
+from adapters.entrypoints.bench.worklist import measure_worklist
 
 SIZES = (200, 2000)
 DUE = 5
@@ -148,3 +149,12 @@ def test_the_long_parts_report_how_far_they_are(tmp_path: Path) -> None:
         mine = [(done, total) for done, total, what in calls if what == label]
         assert [done for done, _ in mine] == sorted(done for done, _ in mine) and mine[-1][0] == mine[-1][1], mine
     assert [c for c in calls if c[2] == "单步：持久化的步骤"][-1][:2] == (3 + 3, 3 + 3)  # warm-up steps included
+
+
+def test_the_worklist_measure_reads_a_full_first_page_at_every_size(tmp_path: Path) -> None:
+    said: list[str] = []
+    result = measure_worklist([30, 3], lambda n: f"sqlite:///{tmp_path / f'worklist-{n}.sqlite3'}", said.append,
+                              repetitions=2)
+    assert [(level["n"], level["first_page_rows"]) for level in result["sizes"]] == [(3, 3), (30, 25)]
+    assert result["goal"] == 1.5 and result["worklist_ratio"] > 0 and isinstance(result["within_goal"], bool)
+    assert any("待办列表首页" in line for line in said)

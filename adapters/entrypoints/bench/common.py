@@ -143,8 +143,10 @@ class CaseTemplate:
     def read(cls, engine: Engine, case_id: str) -> CaseTemplate:
         with engine.connect() as conn:
             row = dict(conn.execute(select(Instance.__table__).where(Instance.case_id == case_id)).mappings().one())
+            # Without the columns the database computes (the worklist's sort_due): a copy cannot write them.
             projections = {table.name: [dict(r) for r in conn.execute(
-                select(table).where(table.c.instance_id == row["id"])).mappings()] for table in PROJECTIONS}
+                select(*(c for c in table.c if c.computed is None)).where(table.c.instance_id == row["id"]))
+                .mappings()] for table in PROJECTIONS}
         state = row.pop("state")
         for column in ("id", "case_id"):
             row.pop(column)
