@@ -171,8 +171,7 @@ def publish(check: StuckCheck, settings: Settings, interval_minutes: int) -> Non
     details_url = f"{ui.rstrip('/')}/artifacts/artifact/{details_id}" if ui else None
     create_markdown_artifact(
         key=STUCK_ARTIFACT_KEY,
-        markdown=stuck_markdown(check.items, check.summary, check.now, interval_minutes, details_url,
-                                settings.web_url),
+        markdown=stuck_markdown(check.items, check.summary, check.now, interval_minutes, details_url),
         description=f"{check.summary}（{beijing_text(check.now)}）")
     announce(check)
 

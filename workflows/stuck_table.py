@@ -1,39 +1,42 @@
 """The stuck list as ops read it in the Prefect UI: a markdown table that fits a 1366 px screen, and its details.
 
 The table keeps each cell short: the case number is the link to the case in the web app (no bare URL to widen a
-column), the reason is a few words (`StuckItem.brief`) followed by a link to the details, where each row's whole
-sentence stands (what is wrong, since when, what to do). Every time says it is Beijing time.
+column), the reason is its kind followed by a link to the details, where each row's institution, process and whole
+sentence stand (what is wrong, since when, what to do). Every time says it is Beijing time.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 
 from workflows.stuck import StuckItem, beijing_text
 
-COLUMNS = ("案件", "机构", "流程", "等待", "自何时（北京时间）", "超期(工作日)", "原因")
+# The table sits in the artifact page's content column, about 790 px wide at 1366 px, and Prefect's markdown tables
+# do not wrap their cells: a wider table scrolls sideways and hides its last columns. So each row is only the case,
+# the kind of reason with its link to the details, what it waits for (cut short), since when and how late; the
+# institution, the process and the whole sentence stand in the details.
+COLUMNS = ("案件", "原因", "等待", "开始（北京时间）", "超期工作日")
 
-# How many of a system's waiting cases the table names before "等 N 个" (the details name them all).
-_CASES_SHOWN = 3
+# How many half-width cells of "waiting on" the table shows before "…" (a CJK character takes two).
+_WAITING_SHOWN = 20
 
 
 def stuck_markdown(items: list[StuckItem], summary: str, now: datetime, interval_minutes: int,
-                   details_url: str | None, web_url: str) -> str:
+                   details_url: str | None) -> str:
     """The table artifact's markdown: a heading with the summary and the check time, then one row per reason."""
     lines = [f"### {summary}", "",
              f"检查时间：{beijing_text(now)}，每 {interval_minutes} 分钟检查一次；计时扫描、外部投递或重试解决了"
-             "某行的原因时，该行随即移出。点击案件编号打开案件；完整原因见"
+             "某行的原因时，该行随即移出。点击案件编号打开案件；机构、流程和完整原因见"
              + (f"[卡住原因详情]({details_url})。" if details_url else "产物 beian-stuck-details。"), ""]
     if not items:
         return "\n".join(lines)
     lines += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for number, item in enumerate(items, 1):
-        reason = _cell(item.brief or item.reason_label)
         detail = f"（[详情 {number}]({details_url})）" if details_url else f"（详情 {number}）"
-        cells = [_subject(item, web_url), _cell(item.institution) or "—", _cell(item.process) or "—",
-                 _waiting(item), beijing_text(item.since).removesuffix("（北京时间）"),
-                 str(item.overdue_working_days), f"{item.reason_label}：{reason}{detail}"]
+        cells = [_subject(item), f"{item.reason_label}{detail}", _waiting(item),
+                 beijing_text(item.since).removesuffix("（北京时间）"), str(item.overdue_working_days)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -45,7 +48,9 @@ def details_markdown(items: list[StuckItem], now: datetime, web_url: str) -> str
         lines.append("没有卡住的案件。")
     for number, item in enumerate(items, 1):
         who = item.case_id or item.waiting_on
-        lines.append(f"{number}. **{who}**（{item.reason_label}，自 {beijing_text(item.since)}）：{item.reason}")
+        about = "，".join(part for part in (item.institution, item.process) if part)
+        lines.append(f"{number}. **{who}**{f'（{about}）' if about else ''}——{item.reason_label}，"
+                     f"自 {beijing_text(item.since)}：{item.reason}")
         if item.cases:
             lines.append(f"   等待的案件：{'、'.join(_link(case, case_url(web_url, case)) for case in item.cases)}")
     return "\n".join(lines)
@@ -55,20 +60,28 @@ def case_url(web_url: str, case: str) -> str:
     return f"{web_url.rstrip('/')}/cases/{case}"
 
 
-def _subject(item: StuckItem, web_url: str) -> str:
-    """The case as a link; for a row of many cases (a system down), the first few of them."""
+def _subject(item: StuckItem) -> str:
+    """The case as a link; for a row of many cases (a system down), how many (the details name each)."""
     if item.case_id:
         return _link(item.case_id, item.link)
-    if not item.cases:
-        return "—"
-    shown = "、".join(_link(case, case_url(web_url, case)) for case in item.cases[:_CASES_SHOWN])
-    return shown + (f" 等 {len(item.cases)} 个" if len(item.cases) > _CASES_SHOWN else "")
+    return f"{len(item.cases)} 个案件" if item.cases else "—"
 
 
 def _waiting(item: StuckItem) -> str:
-    if not item.case_id and item.link:  # a deployment: its page in the Prefect UI
-        return _link(item.waiting_on, item.link)
-    return _cell(item.waiting_on)
+    if not item.case_id and item.link:  # a deployment (the reason says so): its name, linking to its page
+        return _link(_short(item.waiting_on.removeprefix("部署 ")), item.link)
+    return _cell(_short(item.waiting_on))
+
+
+def _short(text: str) -> str:
+    """At most _WAITING_SHOWN half-width cells of `text` (a CJK character is two), cut with "…"."""
+    shown, width = "", 0
+    for char in text:
+        width += 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        if width > _WAITING_SHOWN:
+            return shown.rstrip() + "…"
+        shown += char
+    return shown
 
 
 def _link(text: str, url: str) -> str:

@@ -3,6 +3,8 @@ Prefect server (the server-side journey is tests/prefect/test_ops_watch.py)."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
 
 from workflows.ops_watch import DeploymentHealth, Watched, deployment_problems, deployments_markdown
@@ -29,29 +31,60 @@ def table_lines(markdown: str) -> list[str]:
     return [line for line in markdown.splitlines() if line.startswith("|")]
 
 
+def cells(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip("|").split(" | ")]
+
+
+def shown_width(table: list[str]) -> int:
+    """Roughly how wide the table shows, in half-width character cells: each column as wide as its widest cell (links
+    as their text, a wide CJK character as two) plus three cells of padding."""
+    def width(cell: str) -> int:
+        visible = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", cell)
+        return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in visible)
+
+    rows = [cells(row) for row in table if not row.startswith("|---")]
+    return sum(max(width(row[column]) for row in rows) + 3 for column in range(len(rows[0])))
+
+
+# Prefect's artifact page gives a markdown table about 790 px at a 1366 px screen and never wraps its cells (a wider
+# table scrolls sideways and hides its last columns). Measured in Chromium: a table of 101 cells by this count showed
+# 740 px wide (7.3 px a cell), and the old seven columns, about 125 cells, hid the reason column.
+FITS_1366 = 105
+
+
 def test_a_case_row_is_short_links_its_case_and_says_beijing_time() -> None:
-    markdown = stuck_markdown([item()], "共 1 个案件卡住", NOW, 5, "http://ui/artifacts/artifact/x", WEB)
+    markdown = stuck_markdown([item()], "共 1 个案件卡住", NOW, 5, "http://ui/artifacts/artifact/x")
     header, _, row = table_lines(markdown)
-    assert "自何时（北京时间）" in header
+    assert "开始（北京时间）" in header
     assert "检查时间：2026-12-04 10:00（北京时间）" in markdown
-    cells = [cell.strip() for cell in row.strip("|").split(" | ")]
-    assert cells[0] == f"[BA2026-00012]({WEB}/cases/BA2026-00012)"
-    assert cells[1] == "成都锦城\\|精工"  # a pipe in a name does not end the cell
-    assert cells[4] == "2026-12-01 10:00"  # 02:00 UTC is 10:00 in Beijing
-    assert cells[6] == "法定期限超期：“受理”已超期 2 个工作日（[详情 1](http://ui/artifacts/artifact/x)）"
+    assert cells(row) == [f"[BA2026-00012]({WEB}/cases/BA2026-00012)", "法定期限超期（[详情 1](http://ui/artifacts/artifact/x)）",
+                          "受理（受理员）", "2026-12-01 10:00", "2"]  # 02:00 UTC is 10:00 in Beijing
     details = details_markdown([item()], NOW, WEB)
-    assert "1. **BA2026-00012**（法定期限超期，自 2026-12-01 10:00（北京时间））：“受理”已超过法定期限" in details
+    assert ("1. **BA2026-00012**（成都锦城|精工，备案申请）——法定期限超期，自 2026-12-01 10:00（北京时间）："
+            "“受理”已超过法定期限") in details
 
 
-def test_a_system_row_names_its_first_cases_and_the_details_all_of_them() -> None:
+def test_the_widest_rows_fit_a_1366_px_screen() -> None:
+    rows = [
+        item(case_id="BA2026-12345", reason_code="deployment_failing", waiting_on="全国评价机构备案信息库（报送）",
+             overdue_working_days=123),
+        item(case_id="", reason_code="system_down", waiting_on="全国评价机构备案信息库", cases=("BA2026-1",) * 999),
+        item(case_id="", reason_code="deployment_paused", waiting_on="部署 beian-registry-check",
+             link="http://ui/deployments/deployment/d"),
+    ]
+    table = table_lines(stuck_markdown(rows * 4, "共 12 项", NOW, 5, "http://ui/artifacts/artifact/x"))
+    assert shown_width(table) <= FITS_1366, shown_width(table)
+    assert "| 全国评价机构备案信息… |" in table[2]  # what waits is cut short; the details have it whole
+    assert "[beian-registry-check](http://ui/deployments/deployment/d)" in table[4]
+
+
+def test_a_system_row_counts_its_cases_and_the_details_name_them_all() -> None:
     cases = tuple(f"BA2026-0001{n}" for n in range(5))
     down = item(case_id="", institution="", process="", reason_code="system_down",
                 reason_key="system_down:national_registry", waiting_on="全国评价机构备案信息库", cases=cases,
                 brief="不可用已 15 分钟，5 个案件等待", link="", overdue_working_days=0)
-    row = table_lines(stuck_markdown([down], "共 5 个案件卡住", NOW, 5, None, WEB))[2]
-    first = row.strip("|").split(" | ")[0].strip()
-    assert first == "、".join(f"[{case}]({WEB}/cases/{case})" for case in cases[:3]) + " 等 5 个"
-    assert "外部系统不可用：不可用已 15 分钟，5 个案件等待（详情 1）" in row
+    row = table_lines(stuck_markdown([down], "共 5 个案件卡住", NOW, 5, None))[2]
+    assert cells(row)[:2] == ["5 个案件", "外部系统不可用（详情 1）"]
     assert all(f"[{case}](" in details_markdown([down], NOW, WEB) for case in cases)
 
 
