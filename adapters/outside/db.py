@@ -159,7 +159,8 @@ class HumanTask(Base):
     # The due time with "no due time" as the far future: the urgency order (due first, earliest first, then
     # oldest, then id) on a column that is never NULL, which an index can follow. Computed by the database, so no
     # writer (the engine, a bulk copy, a migration) can leave it stale.
-    sort_due: Mapped[datetime] = mapped_column(UTCDateTime, Computed(SORT_DUE_EXPRESSION, persisted=True))
+    sort_due: Mapped[datetime] = mapped_column(UTCDateTime, Computed(SORT_DUE_EXPRESSION, persisted=True),
+                                               deferred=True)
     provisional: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     deadline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]

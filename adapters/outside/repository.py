@@ -7,7 +7,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
@@ -174,10 +174,14 @@ class Repository:
         return self.session.get(HumanTask, task_id)
 
     def open_tasks(self, case_id: str | None = None) -> list[HumanTask]:
-        query = select(HumanTask)
-        if case_id is not None:
-            query = query.where(HumanTask.case_id == case_id)
-        return list(self.session.scalars(query.order_by(HumanTask.sort_due, HumanTask.created_at, HumanTask.id)))
+        if case_id is None:  # every open task: in the worklist's order, read off its index
+            query = select(HumanTask).order_by(HumanTask.sort_due, HumanTask.created_at, HumanTask.id)
+            return list(self.session.scalars(query))
+        # A case's few tasks in the same order, spelt without `sort_due`: a database not yet upgraded can be read.
+        no_due_last = case((HumanTask.due_at.is_(None), 1), else_=0)
+        query = select(HumanTask).where(HumanTask.case_id == case_id)
+        return list(self.session.scalars(query.order_by(no_due_last, HumanTask.due_at, HumanTask.created_at,
+                                                        HumanTask.id)))
 
     def message_waits(self, instance_id: int) -> list[MessageWait]:
         return list(self.session.scalars(select(MessageWait).where(MessageWait.instance_id == instance_id)))

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, literal, select, tuple_, union_all
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, undefer
 
 from adapters.outside.db import HumanTask, Instance
 
@@ -154,7 +154,8 @@ def _read(session: Session, branches: list[list[Any]], *, limit: int, key: tuple
     for conditions in branches:
         if key is not None:
             conditions = [*conditions, tuple_(*_ORDER) < key if backwards else tuple_(*_ORDER) > key]
-        selects.append(select(HumanTask).where(*conditions).order_by(*order).limit(limit))
+        selects.append(select(HumanTask).options(undefer(HumanTask.sort_due)).where(*conditions).order_by(*order)
+                       .limit(limit))
     if not selects:
         return []
     if len(selects) == 1:
@@ -163,7 +164,7 @@ def _read(session: Session, branches: list[list[Any]], *, limit: int, key: tuple
     task = aliased(HumanTask, merged)
     columns = (merged.c.sort_due, merged.c.created_at, merged.c.id)
     merged_order = [column.desc() for column in columns] if backwards else list(columns)
-    return list(session.scalars(select(task).order_by(*merged_order).limit(limit)))
+    return list(session.scalars(select(task).options(undefer(task.sort_due)).order_by(*merged_order).limit(limit)))
 
 
 def _of_the_case(column: Any) -> Any:
