@@ -70,6 +70,7 @@ class ShardResult:
     steps: Counter[str]
     messages_sent: Counter[str]
     messages_dropped: Counter[str]
+    state_bytes: list[int]  # each case's stored engine state at the end, in UTF-8 bytes
     engine_cpu: float
     engine_wall: float
     cpu: float  # this shard's whole run on CPU time: preparing, bookkeeping and steps
@@ -311,11 +312,13 @@ class ShardRun:
         pending_sends = {item[1] for _, _, kind, item in self.heap if kind == "send"}
         records: list[dict[str, Any]] = []
         open_overdue: Counter[str] = Counter()
+        state_bytes: list[int] = []
         with self.app.reading() as uow:
             escalations = uow.session.scalar(select(func.count()).select_from(AuditEvent).where(
                 AuditEvent.action == "escalated", AuditEvent.case_id.in_(list(self.cases)))) or 0
             for case in self.cases.values():
                 instance = uow.repo.instance(case.case_id)
+                state_bytes.append(len(instance.state.encode("utf-8")))
                 filing = uow.repo.filing_for_case(case.case_id)
                 open_tasks = uow.repo.human_tasks(case.instance_id)
                 for task in open_tasks:
@@ -344,7 +347,7 @@ class ShardRun:
                     record["waiting_for"] = [t.name for t in open_tasks] + [w.message for w in waits]
                 records.append(record)
         return ShardResult(records, open_overdue, self.late, escalations, self.steps, self.messages_sent,
-                           self.messages_dropped, self.engine_cpu, self.engine_wall, 0.0, 0.0)
+                           self.messages_dropped, state_bytes, self.engine_cpu, self.engine_wall, 0.0, 0.0)
 
     def _ending(self, uow: Any, case: _Case, status_label: str) -> str:
         documents = uow.session.scalars(select(Document.title).where(Document.case_id == case.case_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import statistics
 import threading
 import time as timer
 from collections import Counter
@@ -205,6 +206,8 @@ def figures(variant: dict[str, Any], plan: Plan, window: tuple[datetime, datetim
         "unused_profile_tasks": plan.unused_profile_tasks,
         "messages": {"sent": dict(_total(s.messages_sent for s in shards)),
                      "dropped_wait_over": dict(_total(s.messages_dropped for s in shards))},
+        # How big a case's stored engine state is at the end of the run (most cases filed by then), in bytes.
+        "state_bytes": _sizes([size for s in shards for size in s.state_bytes]),
         **speed(shards, wall_seconds),
         "cases": records,
     }
@@ -232,6 +235,14 @@ def speed(shards: list[ShardResult], wall_seconds: float) -> dict[str, Any]:
             "cpu_seconds": {"busiest_worker": round(busiest, 3), "all_workers": round(sum(s.cpu for s in shards), 3)},
             "engine_seconds": {"cpu": round(engine_cpu, 3), "wall": round(sum(s.engine_wall for s in shards), 3)},
             "seconds": round(wall_seconds, 2)}
+
+
+def _sizes(values: list[int]) -> dict[str, int | None]:
+    if not values:
+        return {"median": None, "p90": None, "max": None}
+    ordered = sorted(values)
+    return {"median": int(statistics.median(ordered)), "p90": ordered[max(1, -(-len(ordered) * 9 // 10)) - 1],
+            "max": ordered[-1]}
 
 
 def _total(counters: Any) -> Counter[str]:

@@ -185,6 +185,8 @@ def test_the_cases_split_over_worker_processes_give_the_report_of_one_process() 
     cases = runs[1]["versions"][0]["cases"]
     assert [c["case"] for c in cases] == [f"BA2026-{n:05d}" for n in range(1, 10)]  # numbered as they arrived
     assert runs[1]["versions"][0]["steps"] > 9 and runs[1]["versions"][0]["filed"] > 0
+    sizes = runs[1]["versions"][0]["state_bytes"]
+    assert 0 < sizes["median"] <= sizes["p90"] <= sizes["max"]
 
 
 def test_a_supplement_nobody_answers_leaves_the_case_stuck() -> None:
