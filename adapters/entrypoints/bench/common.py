@@ -11,8 +11,7 @@ import os
 import platform
 import re
 import sqlite3
-import statistics
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,22 +37,10 @@ class BenchError(ValueError):
     """Options the bench cannot run with (the message is for the person at the terminal)."""
 
 
-DEFAULT_SIZES = (1_000, 10_000, 100_000)
 
 
-DEFAULT_DUE = 50
 
 
-DEFAULT_STEPS = 200
-
-
-DEFAULT_DELIVERIES = 1_000
-
-
-FIND_REPETITIONS = 30
-
-
-SWEEP_LIMIT = 1_000  # the sweep's own default batch
 
 
 INSERT_BATCH = 1_000
@@ -85,19 +72,6 @@ UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 PROJECTIONS = (HumanTask.__table__, Timer.__table__, MessageWait.__table__)
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile (a value that was measured, not an interpolation)."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * fraction // 1))
-    return ordered[int(rank) - 1]
-
-
-def ms(seconds: Sequence[float]) -> dict[str, float]:
-    values = [s * 1000 for s in seconds]
-    return {"median": round(statistics.median(values), 3), "p90": round(percentile(values, 0.9), 3),
-            "min": round(min(values), 3), "max": round(max(values), 3)}
 
 
 def machine_facts() -> dict[str, Any]:
