@@ -93,6 +93,7 @@ class ShardRun:
                  on_progress: OnProgress = no_progress) -> None:
         self.source, self.label, self.plan, self.profile, self.arrivals = source, label, plan, profile, arrivals
         self.case_numbers = case_numbers  # arrival index → its number among the applications received that year
+        self.counters: dict[str, int] = {}  # the case counters as this shard's database holds them
         self.window_start, self.until_end = window  # --from at 00:00, the day after --until at 00:00
         self.seed, self.horizon, self.database_url, self.calendar_years = seed, horizon, database_url, calendar_years
         self.on_progress = on_progress
@@ -181,15 +182,19 @@ class ShardRun:
     # -- events --
 
     def _number_next_case(self, when: datetime, arrival: Arrival) -> None:
-        """Let the next application take the number it gets when every case runs in one database."""
+        """Let the next application take the number it gets when every case runs in one database (one write when
+        other shards' cases came in between; none when this shard has every case, or the one before it)."""
         name = CASE_COUNTER.format(year=when.astimezone(SHANGHAI).year)
-        with self.app.uow() as uow:
-            row = uow.session.get(SequenceRow, name)
-            if row is None:
-                row = SequenceRow(name=name, value=0)
-                uow.repo.add(row)
-            row.value = self.case_numbers[arrival.index] - 1
-            uow.commit()
+        number = self.case_numbers[arrival.index]
+        if self.counters.get(name, 0) != number - 1:
+            with self.app.uow() as uow:
+                row = uow.session.get(SequenceRow, name)
+                if row is None:
+                    row = SequenceRow(name=name, value=0)
+                    uow.repo.add(row)
+                row.value = number - 1
+                uow.commit()
+        self.counters[name] = number
 
     def _on_arrive(self, when: datetime, arrival: Arrival) -> None:
         self._number_next_case(when, arrival)
