@@ -14,6 +14,7 @@ import pytest
 
 from adapters.entrypoints.bench import DUE_INDEX, main
 from adapters.entrypoints.bench.goals import GOALS
+from tests.conftest import postgres_admin_url
 
 RATIOS = ("step_ratio", "worklist_ratio", "sweep_flat_ratio", "sweep_vs_steps_ratio")
 
@@ -103,3 +104,15 @@ def test_the_databases_are_kept_in_the_given_directory_and_never_reused(bench_di
 def test_an_unknown_goal_is_refused_before_any_work() -> None:
     code, out, err = _run(["--goal", "speed=3"])
     assert code == 2 and out == "" and "没有指标" in err
+
+
+def test_on_postgresql_the_database_figures_are_measured_there() -> None:
+    code, out, err = _run(["--quick", "--json", "--db", postgres_admin_url(), "--goal", "step_ratio=1e9",
+                           "--goal", "sweep_vs_steps_ratio=1e9", "--goal", "worklist_ratio=1e9",
+                           "--goal", "sweep_flat_ratio=1e9"])
+    result = json.loads(out)
+    assert result["options"]["database"] == "postgresql" and result["machine"]["postgresql"]
+    # The simulation's scratch databases and a cold command are the same on any server: measured on SQLite only.
+    assert list(result["figures"]) == list(RATIOS)
+    assert all(result["checks"].values()), result["checks"]
+    assert code == 0, err
