@@ -39,8 +39,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Final
 
-from jsonschema import Draft202012Validator
-
 from tasks.credit_code import credit_code_problem, normalize_credit_code
 from tasks.forms import RESERVED_KEYS as RESERVED_KEYS  # re-exported: part of this module's API
 from tasks.forms import field_reference, json_type_name, schema_problems
@@ -138,6 +136,8 @@ def _normalize(data: dict[str, Any]) -> dict[str, Any]:
 def _schema() -> dict[str, Any]:
     text = resources.files("tasks").joinpath("schemas/application.schema.json").read_text(encoding="utf-8")
     schema = json.loads(text)
+    from jsonschema import Draft202012Validator  # when an application is first checked, not by every command
+
     Draft202012Validator.check_schema(schema)
     return schema
 

@@ -19,10 +19,10 @@ without a schema too (a message or a task without one).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 from tasks.limits import MAX_NESTING
 from tasks.text import MULTILINE_OVER, number_problem, text_problem
@@ -77,6 +77,8 @@ def located_problems(schema: Mapping[str, Any] | None, data: Any, *,
 
 
 def _schema_located(schema: Mapping[str, Any], data: Any, root_label: str) -> list[tuple[Any, Path, str]]:
+    from jsonschema import Draft202012Validator  # when data is first checked (JSON Schema loads its metaschemas)
+
     errors = _worth_reporting(list(Draft202012Validator(schema).iter_errors(data)))
     located: list[tuple[Any, Path, str]] = []
     for error in errors:

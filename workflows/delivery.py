@@ -25,9 +25,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -37,6 +36,9 @@ from adapters.outside.repository import UnitOfWork, UnitsOfWork
 from adapters.outside.settings import OUTSIDE_SYSTEMS, Settings
 from adapters.outside.systems import OutsideError, backoff_delay, deliver
 from workflows import clock
+
+if TYPE_CHECKING:
+    import httpx  # imported where deliveries run: the stuck watch reads this module's queries without it
 
 # Added to the HTTP timeout for the lease, so a slow but living deliverer keeps its rows.
 LEASE_MARGIN = timedelta(seconds=30)
@@ -136,6 +138,8 @@ def deliver_due(app: UnitsOfWork, settings: Settings, limit: int = 1000) -> dict
     """Probe the systems that are down, then deliver every due row, case by case (`beian deliver`)."""
     now = clock.now()
     results: dict[str, CaseDelivery] = {}
+    import httpx
+
     with httpx.Client() as client:
         probes = probe_down_systems(app, settings, client)
         for probe in probes:

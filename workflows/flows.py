@@ -14,11 +14,12 @@ Prefect adds is what operations staff see in its UI:
   its idempotency key), so nothing is done twice. `beian retry CASE` or the `beian-retry` deployment does the same
   for one case;
 * the stuck watch publishes one table artifact under a fixed key (a new version per run), emits `beian.case.stuck`
-  when a case is stuck for a reason it was not stuck for at the last run and `beian.case.unstuck` when its reasons
-  are all gone — events that automations can turn into notifications;
+  when a case (or an outside system, or a deployment) is stuck for a reason it was not stuck for at the last run and
+  `beian.case.unstuck` for each reason that went away — events that automations turn into notifications;
 * `ensure_automations` configures what a self-hosted Prefect server lacks out of the box: runs that stop sending
   heartbeats while Running become Crashed, a sweep that runs too long is flagged, and ops are notified (a webhook to
-  BEIAN_OPS_WEBHOOK_URL) when a case becomes stuck or unstuck.
+  BEIAN_OPS_WEBHOOK_URL) when a case, system or deployment becomes stuck or a reason goes away, and when the stuck
+  watch itself has stopped completing runs.
 
 Deployments are registered by module path (`workflows.flows.sweep_timers`): the code comes from the installed `beian`
 package wherever a flow runs, which is what lets a process work pool run them on other machines without an image or
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import contextvars
 import importlib.util
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -159,23 +161,56 @@ _END_STATES = ("Completed", "Failed", "Crashed", "Cancelled", "Cancelling", "Tim
                "AwaitingRetry", "Retrying", "Scheduled", "Late")
 
 
-class CaseFailed(Exception):
+class FailureSaid(Exception):
+    """A failure beian has already said in words (the run's error line and state message): Prefect's own records of
+    it need no traceback (see `_SaidInWords`). The data of a Failed state a flow returns."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class CaseFailed(FailureSaid):
     """One case did not get through a task run; carries what happened to it (a CaseAdvance, a CaseDelivery, or the
     result of `Operations.retry`)."""
 
     def __init__(self, message: str, outcome: CaseAdvance | CaseDelivery | dict[str, Any]) -> None:
         super().__init__(message)
-        self.message = message
         self.outcome = outcome
 
 
-class CasesFailed(Exception):
+class CasesFailed(FailureSaid):
     """The data of a flow run that ended Failed because some of its cases failed; carries the flow's summary."""
 
     def __init__(self, message: str, summary: dict[str, Any]) -> None:
         super().__init__(message)
-        self.message = message
         self.summary = summary
+
+
+def _failed(message: str) -> State[Any]:
+    """A flow run's Failed state for a failure said in words."""
+    return Failed(message=message, data=FailureSaid(message))
+
+
+class _SaidInWords(logging.Filter):
+    """Leaves the traceback out of Prefect's own log records of a failure beian has already said in words
+    (`FailureSaid`): a task run keeps its line "Task run failed with exception: CaseFailed('案件 … 的外部投递未成功：
+    …')", and the runner's repeat of a flow run's failure ("Engine execution exited with unexpected exception",
+    logged with a traceback for every Failed run of a served deployment) is dropped: the run's own error line and its
+    state message say it. Any other exception keeps its traceback: that one is news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if isinstance(record.exc_info, tuple) else None
+        if not isinstance(error, FailureSaid):
+            return True
+        if not isinstance(error, CaseFailed):  # the flow run's failure, repeated by the engine
+            return False
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+for _logger_name in ("prefect.flow_runs", "prefect.task_runs"):
+    logging.getLogger(_logger_name).addFilter(_SaidInWords())
 
 
 class _Run:
@@ -268,14 +303,16 @@ def _unique(cases: list[str]) -> list[str]:
     return list(dict.fromkeys(cases))
 
 
-def _finish(summary: dict[str, Any], failed: list[str], what: str) -> dict[str, Any] | State[Any]:
-    """The flow's final state: its summary when every case went through, else Failed naming the cases.
+def _finish(summary: dict[str, Any], failed: list[str], what: str, note: str = "") -> dict[str, Any] | State[Any]:
+    """The flow's final state: its summary when every case went through (with `note` as the message the run list
+    shows, if any), else Failed naming the cases.
 
     Failed carries a `CasesFailed` as its data, so a Python caller of the flow gets that exception (with the summary)
     and the UI shows the message on the run; "Retry" there retries those cases, then runs the flow again."""
     if not failed:
-        return summary
-    message = f"{len(failed)} 个案件{what}：{_case_list(failed)}（详见以案件编号命名的失败任务）"
+        return Completed(message=note, data=summary) if note else summary
+    message = f"{len(failed)} 个案件{what}：{_case_list(failed)}（详见以案件编号命名的失败任务）" + (
+        f"；{note}" if note else "")
     return Failed(message=message, data=CasesFailed(message, summary))
 
 
@@ -479,13 +516,18 @@ def deliver_outbox(limit: int = 1000) -> dict[str, Any] | State[Any]:
             else:  # deliver_case itself broke (e.g. the database went away): nothing was recorded as sent
                 logger.error("案件 %s 的投递意外中断：%s", case_id, value)
                 results.append(CaseDelivery(case_id, retrying=[{"id": None, "summary": "投递", "error": str(value)}]))
+        # A case is red for what went wrong with it; a probe left unanswered by a system already taken for down is
+        # not news (the first failures were red, the system's stuck row follows), so it does not redden the run.
+        failed = [r.case for r in results if not r.ok] + [
+            p.outcome.case for p in probes if p.answered and p.outcome is not None and not p.outcome.ok]
         results = _with_probes(results, probes)
         _clear_resolved(app, settings, [r.case for r in results if r.ok] + _retried_ok(retried),
                         [p.system for p in probes if p.system not in held])
     summary = delivery_summary(now, results) | ({"retried": retried} if retried else {})
     logger.info("外部投递完成：%d 个案件，送达 %d 项，待重发 %d 项，已停止重试 %d 项", len(results),
                 summary["delivered"], summary["retrying"], summary["failed"])
-    return _finish(summary, _unique(retry_failed + [r.case for r in results if not r.ok]), "的外部投递未成功")
+    still = "；".join(f"{system_label(system)}仍不可用，等待它的投递下次运行再探测" for system in sorted(held))
+    return _finish(summary, _unique(retry_failed + failed), "的外部投递未成功", note=still)
 
 
 @task(task_run_name="探测 {label}", cache_policy=NO_CACHE)
@@ -619,7 +661,7 @@ def retry_stuck(reason: str = "", system: str = "", process: str = "", version: 
                               process=process.strip() or None, version=version)
     except BeianError as exc:
         logger.error("批量重试未执行：%s", exc.message)
-        return Failed(message=exc.message)
+        return _failed(exc.message)
     settings = load_settings()
     with _application("批量重试") as app:
         run = _Run(app, settings, clock.now())
@@ -680,7 +722,7 @@ def flag_long_sweep(flow_run: str, threshold_seconds: int) -> State[Any]:
                                                "prefect.resource.name": run.name},
                payload={"threshold_seconds": threshold_seconds, "message": message})
     logger.warning("%s", message)
-    return Failed(message=message)
+    return _failed(message)
 
 
 # --- deployments -----------------------------------------------------------------------------------------------------
@@ -800,39 +842,74 @@ def automations(settings: Settings, flag_deployment_id: UUID, ops_webhook_id: UU
                                                         "template": "{{ labels.prefect.resource.id }}"},
                                            "threshold_seconds": settings.sweep_too_long_seconds})],
     )
-    return [zombie, too_long] + ([_notify_ops(ops_webhook_id, settings)] if ops_webhook_id else [])
+    notify = [_notify_ops(ops_webhook_id, settings), silent_watch(ops_webhook_id)] if ops_webhook_id else []
+    return [zombie, too_long, *notify]
 
 
-# The notification's body (JSON): what happened, to which case, in words, and the event's own payload (institution,
-# process, link to the case, reasons). Prefect renders it with the triggering event.
+# The notification's body (JSON): what happened, to whom, in words (`text`, written by the stuck watch: see
+# `ops_watch.stuck_text` and `unstuck_text`), and the event's own payload (institution, process, link to the case,
+# reasons, what still holds it up). Prefect renders it with the triggering event.
 _NOTIFICATION = (
-    '{% if event.event == "' + STUCK_EVENT + '" %}'
-    '{% set text = "案件 " ~ event.payload.case ~ " 卡住：" '
-    '~ (event.payload.reasons | map(attribute="reason_label") | join("、")) %}'
-    '{% else %}{% set text = "案件 " ~ event.payload.case ~ " 已不再卡住" %}{% endif %}'
-    '{"event": {{ event.event | tojson }}, "case": {{ event.payload.case | tojson }}, "text": {{ text | tojson }}, '
+    '{"event": {{ event.event | tojson }}, "case": {{ event.payload.case | tojson }}, '
+    '"subject": {{ event.payload.subject | tojson }}, "text": {{ event.payload.text | tojson }}, '
     '"occurred": {{ event.occurred | string | tojson }}, "payload": {{ event.payload | tojson }}}')
+
+# Who is told that the stuck watch itself stopped: its runs are what flag everything else, so nothing in the stuck
+# table can say it. A watch run that completed opens a window; if no other completes within it (the schedule was
+# paused, every run fails, the worker is gone), ops are told once, until the watch completes a run again.
+SILENT_WATCH_AUTOMATION = "beian：卡住案件检查停止运行时通知运维"
+SILENT_WATCH_EVENT = "beian.stuck-watch.silent"
+SILENT_WATCH_AFTER_SECONDS = 3 * STUCK_INTERVAL_SECONDS
 
 
 def _notify_ops(webhook_id: UUID, settings: Settings) -> AutomationCore:
-    """Post to the ops webhook when a case becomes stuck or unstuck: one trigger per kind of change, each at most once
-    per case in NOTIFY_COOLDOWN_SECONDS (a reactive trigger that fired waits out its window; what comes meanwhile is
-    left out), so a case that flaps, or a watch run that finds many cases at once again, cannot flood ops."""
-    def on(event: str) -> EventTrigger:
-        return EventTrigger(expect={event}, match=ResourceSpecification({"prefect.resource.id": ["beian.case.*"]}),
-                            for_each={"prefect.resource.id"}, posture=Posture.Reactive, threshold=1,
+    """Post to the ops webhook when a case, an outside system or a deployment becomes stuck or one of its reasons
+    goes away: one trigger per kind of change, each at most once per subject and reason in NOTIFY_COOLDOWN_SECONDS
+    (a reactive trigger that fired waits out its window; what comes meanwhile is left out), so a case that flaps, or
+    a watch run that finds many cases at once again, cannot flood ops, while a second reason, or a second reason
+    going away, is still told."""
+    subjects = ResourceSpecification({"prefect.resource.id": ["beian.case.*", "beian.system.*",
+                                                              "beian.deployment.*"]})
+
+    def on(event: str, reason_label: str) -> EventTrigger:
+        return EventTrigger(expect={event}, match=subjects,
+                            for_each={"prefect.resource.id", reason_label}, posture=Posture.Reactive, threshold=1,
                             within=timedelta(seconds=NOTIFY_COOLDOWN_SECONDS))
 
     return AutomationCore(
         name=NOTIFY_AUTOMATION,
-        description=(f"案件新卡住（{STUCK_EVENT}）或不再卡住（{UNSTUCK_EVENT}）时，向 BEIAN_OPS_WEBHOOK_URL"
-                     f"（当前：{settings.ops_webhook_url}）发送 JSON 通知。防刷屏：同一案件的“卡住”和“恢复”通知"
-                     f"各自在 {NOTIFY_COOLDOWN_SECONDS // 60} 分钟内最多发送一次，"
-                     "其间的重复事件只记在事件页和卡住案件表中。"),
+        description=(f"案件、外部系统或后台部署新卡住（{STUCK_EVENT}）或某个卡住原因解除（{UNSTUCK_EVENT}）时，"
+                     f"向 BEIAN_OPS_WEBHOOK_URL（当前：{settings.ops_webhook_url}）发送 JSON 通知。"
+                     f"防刷屏：同一对象同一原因的“卡住”和“解除”通知各自在 {NOTIFY_COOLDOWN_SECONDS // 60} 分钟内"
+                     "最多发送一次，其间的重复事件只记在事件页和卡住案件表中。"),
         # Set explicitly: the client leaves out what was not set, and the server wants a compound trigger's `within`.
         trigger=CompoundTrigger(type="compound", require="any", within=None,
-                                triggers=[on(STUCK_EVENT), on(UNSTUCK_EVENT)]),
+                                triggers=[on(STUCK_EVENT, "beian.reasons"), on(UNSTUCK_EVENT, "beian.reason-key")]),
         actions=[CallWebhook(block_document_id=webhook_id, payload=_NOTIFICATION)],
+    )
+
+
+def silent_watch(webhook_id: UUID, after_seconds: int = SILENT_WATCH_AFTER_SECONDS) -> AutomationCore:
+    """Post to the ops webhook when no stuck-watch run has completed for `after_seconds` since the last one did."""
+    minutes = after_seconds // 60 if after_seconds >= 60 else None
+    span = f"{minutes} 分钟" if minutes else f"{after_seconds} 秒"
+    text = (f"卡住案件检查（{STUCK_DEPLOYMENT}）已超过 {span}没有成功完成运行，卡住案件表和后台部署状态不再更新。"
+            f"请在 Prefect 的“部署”页面检查 {STUCK_DEPLOYMENT} 的计划是否被暂停、最近的运行是否失败。")
+    # Static: a proactive trigger fires on an absence, so there is no event to quote.
+    payload = json.dumps({"event": SILENT_WATCH_EVENT, "case": "", "subject": f"部署 {STUCK_DEPLOYMENT}",
+                          "text": text}, ensure_ascii=False)
+    return AutomationCore(
+        name=SILENT_WATCH_AUTOMATION,
+        description=(f"卡住案件检查（{STUCK_DEPLOYMENT}）最近一次成功运行后 {span}内没有再成功运行时"
+                     "（计划被暂停、运行一直失败、执行它的进程已停止），向 BEIAN_OPS_WEBHOOK_URL 发送一次通知；"
+                     "它再次成功运行后重新开始计时。"),
+        trigger=EventTrigger(
+            after={"prefect.flow-run.Completed"}, expect={"prefect.flow-run.Completed"},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            match_related=ResourceSpecification({"prefect.resource.role": "flow",
+                                                 "prefect.resource.name": STUCK_FLOW}),
+            posture=Posture.Proactive, threshold=1, within=timedelta(seconds=after_seconds)),
+        actions=[CallWebhook(block_document_id=webhook_id, payload=payload)],
     )
 
 
@@ -858,9 +935,11 @@ def ensure_automations(settings: Settings | None = None,
             raise RuntimeError(f"部署 {FLAG_FLOW}/{FLAG_DEPLOYMENT} 尚未注册："
                                "先启动 beian up 或执行 beian deploy，再创建自动化") from None
         wanted = automations(settings, flag.id, _ops_webhook(settings), zombie_after_seconds)
-        if not any(automation.name == NOTIFY_AUTOMATION for automation in wanted):  # the address was taken away
-            for stale in client.read_automations_by_name(NOTIFY_AUTOMATION):
-                client.delete_automation(stale.id)
+        names = {automation.name for automation in wanted}
+        for notifying in (NOTIFY_AUTOMATION, SILENT_WATCH_AUTOMATION):
+            if notifying not in names:  # the address was taken away
+                for stale in client.read_automations_by_name(notifying):
+                    client.delete_automation(stale.id)
         for automation in wanted:
             existing = client.read_automations_by_name(automation.name)
             if existing:

@@ -36,8 +36,8 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_UI_URL
 from prefect.utilities.urls import url_for
 
-from adapters.outside.settings import Settings
-from workflows.stuck import StuckCheck, StuckItem, beijing_text
+from adapters.outside.settings import OUTSIDE_SYSTEMS, Settings
+from workflows.stuck import REASON_LABELS, StuckCheck, StuckItem, beijing_text
 from workflows.stuck_table import details_markdown, stuck_markdown
 
 STUCK_ARTIFACT_KEY = "beian-stuck-cases"
@@ -179,7 +179,8 @@ def publish(check: StuckCheck, settings: Settings, interval_minutes: int) -> Non
 
 def announce(check: StuckCheck) -> None:
     """One `beian.case.stuck` per subject with a reason not seen at the last check (its payload lists the new
-    reasons), one `beian.case.unstuck` per reason that went away."""
+    reasons), one `beian.case.unstuck` per reason that went away. Each payload carries `text`, the sentence the ops
+    notification sends: who, what, and for an unstuck reason what still holds the subject up."""
     new_by_subject: dict[str, list[StuckItem]] = defaultdict(list)
     for item in check.newly:
         new_by_subject[_subject_id(item.case_id, item.reason_key)].append(item)
@@ -188,7 +189,8 @@ def announce(check: StuckCheck) -> None:
         name = first.case_id or first.waiting_on
         emit_event(event=STUCK_EVENT,
                    resource=_resource(subject, name, reasons=",".join(sorted({r.reason_code for r in reasons}))),
-                   payload={"case": first.case_id, "institution": first.institution, "process": first.process,
+                   payload={"case": first.case_id, "subject": name, "text": stuck_text(reasons),
+                            "institution": first.institution, "process": first.process,
                             "region": first.region, "link": first.link, "cases": list(first.cases),
                             "reasons": [r.to_dict() for r in reasons]})
     still = {item.key for item in check.items}
@@ -197,11 +199,40 @@ def announce(check: StuckCheck) -> None:
             continue
         case_id, _, reason_key = key.partition("/")
         code = reason_key.partition(":")[0]
+        subject = _subject_id(case_id, reason_key)
+        remaining = [item for item in check.items if _subject_id(item.case_id, item.reason_key) == subject]
         emit_event(event=UNSTUCK_EVENT,
-                   resource=_resource(_subject_id(case_id, reason_key), case_id or reason_key.partition(":")[2],
+                   resource=_resource(subject, case_id or reason_key.partition(":")[2],
                                       reason=code, **{"reason-key": reason_key}),
-                   payload={"case": case_id, "cleared": [reason_key], "reason_code": code,
+                   payload={"case": case_id, "subject": _subject_words(case_id, reason_key),
+                            "text": unstuck_text(case_id, reason_key, remaining),
+                            "cleared": [reason_key], "reason_code": code,
+                            "remaining": sorted({item.reason_code for item in remaining}),
                             "at": check.now.astimezone(UTC).isoformat()})
+
+
+def stuck_text(reasons: list[StuckItem]) -> str:
+    """"案件 BA2026-00012 卡住：法定期限超期（…）", or a system's or deployment's row in the same words."""
+    first = reasons[0]
+    what = "、".join(item.reason_label + (f"（{item.brief}）" if item.brief else "") for item in reasons)
+    return f"{_subject_words(first.case_id, first.reason_key)} 卡住：{what}"
+
+
+def unstuck_text(case_id: str, reason_key: str, remaining: list[StuckItem]) -> str:
+    """One reason gone: said as gone, with what still holds the subject up (if anything) — never "no longer
+    stuck" while another reason remains."""
+    label = REASON_LABELS.get(reason_key.partition(":")[0], reason_key)
+    text = f"{_subject_words(case_id, reason_key)} 的“{label}”已解除"
+    if remaining:
+        return text + "，仍卡住：" + "、".join(dict.fromkeys(item.reason_label for item in remaining))
+    return text + "，已没有卡住原因"
+
+
+def _subject_words(case_id: str, reason_key: str) -> str:
+    if case_id:
+        return f"案件 {case_id}"
+    code, _, subject = reason_key.partition(":")
+    return f"外部系统 {OUTSIDE_SYSTEMS.get(subject, subject)}" if code == "system_down" else f"部署 {subject}"
 
 
 def _subject_id(case_id: str, reason_key: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+import workflows.operators  # noqa: F401  (registers the expression functions and service operators every step needs)
 from adapters.outside.db import AuditEvent
 from adapters.outside.repository import UnitsOfWork
 from tasks.errors import BeianError

@@ -2,8 +2,9 @@
 
 `run_up` starts, each as a child process with its log under `<home>/logs/`:
 
-1. the Prefect server (`prefect server start`) with its own PREFECT_HOME (`<home>/prefect`) and port, telemetry off
-   and ephemeral servers forbidden, so nothing talks to a server other than this one;
+1. the Prefect server (`prefect server start`, through `adapters.entrypoints.prefect_server`) with its own
+   PREFECT_HOME (`<home>/prefect`) and port, telemetry off and ephemeral servers forbidden, so nothing talks to a
+   server other than this one;
 2. the sandbox that stands in for every outside system (`python -m adapters.outside.sandbox`);
 3. after creating or upgrading the application database (`Beian.init()`), the process that serves the deployments
    (`python -m adapters.entrypoints.up serve`); once it has polled the server, the automations are configured;
@@ -94,8 +95,8 @@ def _sqlite_server_settings() -> dict[str, str]:
     connection wait as long for the lock as Prefect's own PRAGMA busy_timeout lets every later statement wait (60 s),
     instead of its default 10 s (`PREFECT_SERVER_DATABASE_TIMEOUT` is the sqlite3 connect timeout there; WAL is
     Prefect's own). On PostgreSQL the same setting is a statement timeout, so it is left alone. What no setting cures
-    (a transaction that read and then writes is refused at once, and the in-memory broker dead-letters a message after
-    three immediate retries) is why PostgreSQL is the production path: README, "For ops"."""
+    (a transaction that read and then writes is refused at once) is cured by beginning them IMMEDIATE
+    (`adapters.entrypoints.prefect_server`); one writer at a time is why PostgreSQL is still the production path."""
     url = os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL") or os.environ.get(
         "PREFECT_API_DATABASE_CONNECTION_URL", "")
     if url and not url.startswith("sqlite"):
@@ -297,8 +298,8 @@ def run_up(db_url: str | None = None, home: Path = DEFAULT_HOME, prefect_port: i
         try:
             up.say(f"beian up：主目录 / home {home}")
             up.start("prefect-server", "Prefect 服务器 / Prefect server",
-                     [sys.executable, "-m", "prefect", "server", "start", "--host", prefect_host, "--port",
-                      str(prefect_port)])
+                     [sys.executable, "-m", "adapters.entrypoints.prefect_server", "--host", prefect_host,
+                      "--port", str(prefect_port)])
             up.start("sandbox", "外部系统沙箱 / sandbox",
                      [sys.executable, "-m", "adapters.outside.sandbox", "--host", HOST, "--port", str(sandbox_port)])
             _init_database(url, up)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -122,14 +123,24 @@ class Instance(Base):
     __mapper_args__ = {"version_id_col": row_version}
 
 
+# The instant standing for "no due time" in `human_tasks.sort_due`: later than any real deadline. Written as SQLAlchemy
+# stores a naive UTC datetime on SQLite (text that sorts as time); PostgreSQL reads the literal as a timestamp.
+NO_DUE_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+SORT_DUE_EXPRESSION = "coalesce(due_at, '9999-12-31 00:00:00.000000')"
+
+
 class HumanTask(Base):
     """An open (READY) user task: the worklist reads only this table."""
 
     __tablename__ = "human_tasks"
     __table_args__ = (
-        Index("ix_human_tasks_role_region_due", "role", "region", "due_at"),
-        # The worklist: one authority's tasks of the caller's roles, most urgent first.
-        Index("ix_human_tasks_authority_role_due", "authority", "role", "due_at"),
+        # The worklist: one authority's tasks of one role in urgency order, so a page is read off the index
+        # (keyset pagination, one branch per role) whatever the number of open tasks; and the same by claim, for
+        # 我的待办 (claimed_by = me) and 本角色未认领 (claimed_by IS NULL).
+        Index("ix_human_tasks_worklist", "authority", "role", "sort_due", "created_at", "id"),
+        Index("ix_human_tasks_worklist_claim", "authority", "role", "claimed_by", "sort_due", "created_at", "id"),
+        # Every open task in the same order: `beian tasks` pages through them by the same cursors.
+        Index("ix_human_tasks_sort", "sort_due", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the SpiffWorkflow task id
@@ -145,6 +156,10 @@ class HumanTask(Base):
     form: Mapped[str | None] = mapped_column(String(200))
     article: Mapped[str] = mapped_column(Text, default="")
     due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The due time with "no due time" as the far future: the urgency order (due first, earliest first, then
+    # oldest, then id) on a column that is never NULL, which an index can follow. Computed by the database, so no
+    # writer (the engine, a bulk copy, a migration) can leave it stale.
+    sort_due: Mapped[datetime] = mapped_column(UTCDateTime, Computed(SORT_DUE_EXPRESSION, persisted=True))
     provisional: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     deadline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]

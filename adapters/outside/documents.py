@@ -16,13 +16,16 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import segno
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError
+
+if TYPE_CHECKING:
+    from jinja2 import Environment, UndefinedError
 
 DocumentKind = Literal[
     "filing_receipt",
@@ -524,6 +527,8 @@ def readable_url(url: str) -> str:
 
 
 def _build_environment() -> Environment:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=True,
@@ -549,7 +554,10 @@ def _build_environment() -> Environment:
     return env
 
 
-_ENV = _build_environment()
+@cache
+def _environment() -> Environment:
+    """Built when the first document is rendered (Jinja is not loaded by a command that renders none)."""
+    return _build_environment()
 
 
 # --- context checks ---------------------------------------------------------------------------
@@ -715,8 +723,10 @@ def render_document(kind: str, context: Mapping[str, Any]) -> RenderedDocument:
     values.setdefault("on_behalf_of", None)
     values.setdefault("seal", None)
     values["doc"] = {"kind": kind, "title": title, "number": number}
+    from jinja2 import UndefinedError
+
     try:
-        html = _ENV.get_template(f"{kind}.html").render(values)
+        html = _environment().get_template(f"{kind}.html").render(values)
     except UndefinedError as exc:
         raise _undefined_to_value_error(title, exc) from exc
     return RenderedDocument(kind=kind, title=title, number=number, html=html)

@@ -8,8 +8,6 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
@@ -40,6 +38,14 @@ from adapters.outside.db import (
 from adapters.outside.db import (
     Sequence as SequenceRow,
 )
+from adapters.outside.worklist import (
+    WorklistFilter,
+    WorklistPage,
+    bounded_count,
+    open_tasks_page,
+    region_prefix,
+)
+from adapters.outside.worklist import page as worklist_page
 
 
 class Repository:
@@ -49,6 +55,17 @@ class Repository:
     @property
     def dialect(self) -> str:
         return self.session.get_bind().dialect.name
+
+    def _upsert(self) -> Any:
+        """The dialect's INSERT with ON CONFLICT, imported for the database in use: SQLAlchemy's PostgreSQL
+        package (with every driver's module) is not loaded by a command on SQLite."""
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            return postgresql_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
 
     # --- definitions -------------------------------------------------------------------------------------
     def latest_definition(self, process_id: str) -> ProcessDefinition | None:
@@ -134,7 +151,7 @@ class Repository:
             # One atomic upsert: a new counter created by two transactions at once makes the second wait for the
             # first and continue from its value (SELECT … FOR UPDATE cannot lock a row that does not exist yet,
             # so both would INSERT and one would fail on the primary key). The row stays locked until commit.
-            upsert = postgresql_insert(SequenceRow).values(name=name, value=1)
+            upsert = self._upsert()(SequenceRow).values(name=name, value=1)
             upsert = upsert.on_conflict_do_update(index_elements=[SequenceRow.name],
                                                   set_={"value": SequenceRow.value + 1})
             return self.session.execute(upsert.returning(SequenceRow.value)).scalar_one()
@@ -160,8 +177,7 @@ class Repository:
         query = select(HumanTask)
         if case_id is not None:
             query = query.where(HumanTask.case_id == case_id)
-        return list(self.session.scalars(query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
-                                                        HumanTask.created_at)))
+        return list(self.session.scalars(query.order_by(HumanTask.sort_due, HumanTask.created_at, HumanTask.id)))
 
     def message_waits(self, instance_id: int) -> list[MessageWait]:
         return list(self.session.scalars(select(MessageWait).where(MessageWait.instance_id == instance_id)))
@@ -390,16 +406,12 @@ class Repository:
         # The same file sent twice (to two cases, or again after a refusal) is stored once. Another transaction may
         # be storing the same bytes right now: ON CONFLICT DO NOTHING lets both commit.
         values = {"sha256": sha256, "size": len(content), "content": content}
-        if self.dialect == "postgresql":
-            self.session.execute(postgresql_insert(MaterialContent).values(**values).on_conflict_do_nothing())
-        else:
-            self.session.execute(sqlite_insert(MaterialContent).values(**values).on_conflict_do_nothing())
+        self.session.execute(self._upsert()(MaterialContent).values(**values).on_conflict_do_nothing())
 
     def note_authority(self, case_id: str, authority: str) -> None:
         """Record that `authority` may see the case (its own, or one given a task on it); once is enough."""
         values = {"case_id": case_id, "authority": authority}
-        insert = postgresql_insert if self.dialect == "postgresql" else sqlite_insert
-        self.session.execute(insert(CaseAuthority).values(**values).on_conflict_do_nothing())
+        self.session.execute(self._upsert()(CaseAuthority).values(**values).on_conflict_do_nothing())
 
     def case_authorities(self, case_id: str) -> list[str]:
         return list(self.session.scalars(select(CaseAuthority.authority).where(CaseAuthority.case_id == case_id)
@@ -463,41 +475,20 @@ class Repository:
     def users(self) -> list[User]:
         return list(self.session.scalars(select(User).order_by(User.username)))
 
-    def worklist(self, *, roles: Sequence[str], authority: str, claimed_by: str | None = None,
-                 unclaimed_only: bool = False, overdue_at: datetime | None = None, process: str | None = None,
-                 case_status: str | None = None, region: str | None = None,
-                 limit: int, offset: int) -> tuple[list[HumanTask], int]:
-        """One page of the open tasks of `roles` handled by `authority`, most urgent first, and how many there are.
+    def worklist(self, where: WorklistFilter, *, limit: int, after: str | None = None,
+                 before: str | None = None) -> WorklistPage:
+        """One page of the open tasks `where` selects, most urgent first: tasks with a due time first, earliest due
+        first (tasks without one last), then oldest first, the task id breaking ties. `after`/`before`: the cursor
+        of the page's neighbour (adapters/outside/worklist.py: keyset pages read off the index)."""
+        return worklist_page(self.session, where, limit=limit, after=after, before=before)
 
-        Filters: `claimed_by` (claimed by that user), `unclaimed_only`, `overdue_at` (due at or before that
-        instant), `process`, `case_status` (the case's status), `region` (a division code: the cases located in
-        it — a city's code covers its districts). Urgency: tasks with a due time first, earliest due first (tasks
-        without one last), then oldest first; the task id breaks ties so that pages never overlap. The index on
-        (authority, role, due_at) serves both the filter and the order."""
-        if not roles:
-            return [], 0
-        conditions: list[Any] = [HumanTask.authority == authority, HumanTask.role.in_(list(roles))]
-        if claimed_by is not None:
-            conditions.append(HumanTask.claimed_by == claimed_by)
-        if unclaimed_only:
-            conditions.append(HumanTask.claimed_by.is_(None))
-        if overdue_at is not None:
-            conditions.append(HumanTask.due_at <= overdue_at)
-        if process is not None:
-            conditions.append(HumanTask.process_id == process)
-        if case_status is not None:
-            conditions.append(HumanTask.instance_id.in_(select(Instance.id).where(Instance.status == case_status)))
-        if region is not None:
-            located = select(Instance.id).where(Instance.region.startswith(_region_prefix(region)))
-            conditions.append(HumanTask.instance_id.in_(located))
-        total = self.session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
-        if limit == 0:  # only the count (the worklist's tabs)
-            return [], total
-        page = (select(HumanTask).where(*conditions)
-                .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
-                .limit(limit).offset(offset))
-        return list(self.session.scalars(page)), total
+    def open_tasks_page(self, case_id: str | None = None, *, limit: int, after: str | None = None) -> WorklistPage:
+        """A page of every open task (of one case), in the worklist's order, after the cursor `after`."""
+        return open_tasks_page(self.session, case_id=case_id, limit=limit, after=after)
 
+    def worklist_count(self, where: WorklistFilter) -> int:
+        """How many open tasks `where` selects, up to COUNT_BOUND; above it, COUNT_BOUND + 1 ("more than")."""
+        return bounded_count(self.session, where)
 
     def worklist_statuses(self, *, roles: Sequence[str], authority: str) -> list[str]:
         """The statuses of the cases on which `roles` of `authority` have open tasks: the worklist's status filter
@@ -542,7 +533,7 @@ class Repository:
         if filed:  # the cases that made a filing: the list of filings
             conditions.append(Instance.case_id.in_(select(Filing.case_id)))
         if region is not None:
-            conditions.append(Instance.region.startswith(_region_prefix(region)))
+            conditions.append(Instance.region.startswith(region_prefix(region)))
         if received_from is not None:
             conditions.append(Instance.received_at >= received_from)
         if received_before is not None:
@@ -553,11 +544,6 @@ class Repository:
                 .order_by(Instance.received_at.desc(), Instance.id.desc())
                 .limit(limit).offset(offset))
         return list(self.session.scalars(page)), total
-
-
-def _region_prefix(region: str) -> str:
-    """The code prefix of the divisions inside `region`: a province's two digits, a city's four, else all six."""
-    return region[:2] if region.endswith("0000") else region[:4] if region.endswith("00") else region
 
 
 class UnitsOfWork(Protocol):

@@ -48,13 +48,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
-
-import httpx
 
 from adapters.outside.settings import OUTSIDE_SYSTEMS, OutsideSystem
 from tasks.id_number import mask_id_number, mask_id_numbers_in
+
+if TYPE_CHECKING:
+    import httpx  # imported where a request is made: a command that reaches no outside system never loads it
 
 ENTITY_STATUSES = frozenset({"active", "deregistered", "bankrupt", "closed"})
 # Statuses a retry may cure: the other side is down, overloaded, or gave up waiting for us.
@@ -228,6 +229,8 @@ def _client(client: httpx.Client | None) -> Iterator[httpx.Client]:
     if client is not None:
         yield client
         return
+    import httpx
+
     with httpx.Client() as own:
         yield own
 
@@ -245,6 +248,8 @@ def _post(system: OutsideSystem, http: httpx.Client, path: str, body: dict[str, 
 
 def _send(system: OutsideSystem, timeout: float, request: Callable[[], httpx.Response]) -> httpx.Response:
     """Runs the request, turning every transport failure into an OutsideError that says what happened."""
+    import httpx
+
     label = _label(system)
     where = _host(system.base_url)
     try:

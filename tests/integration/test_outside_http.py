@@ -143,17 +143,16 @@ def test_a_path_the_system_does_not_serve_is_not_retryable(sandbox: SandboxServe
 
 
 def test_slow_answer_times_out_and_the_resend_records_nothing_twice(sandbox: SandboxServer) -> None:
-    sandbox.set_mode("national_registry", "slow", delay=0.5, times=1)
+    sandbox.set_mode("national_registry", "slow", delay=2, times=1)
     system = sandbox.system("national_registry")
-    started = time.monotonic()
     with pytest.raises(OutsideError) as caught:
         deliver(system, "filings", {"x": 1}, "k", timeout=0.2)
-    assert time.monotonic() - started < 0.45  # the client gave up; it did not wait for the sandbox
+    assert sandbox.in_flight() == 1  # the client gave up; it did not wait for the sandbox
     assert caught.value.retryable is True
     assert caught.value.status_code is None
     assert "超时" in caught.value.message and "0.2 秒" in caught.value.message
     # The other side carried on and acted on it although nobody was listening any more.
-    _wait_for(lambda: len(sandbox.received("national_registry")) == 1)
+    _wait_for(lambda: len(sandbox.received("national_registry")) == 1, seconds=10)
     again = deliver(system, "filings", {"x": 1}, "k", timeout=TIMEOUT)
     [record] = sandbox.received("national_registry")
     assert again["reference"] == record["reference"] == "national_registry-1"
@@ -305,14 +304,13 @@ def test_a_lookup_does_not_retry_a_client_error(sandbox: SandboxServer) -> None:
 
 
 def test_a_slow_lookup_gives_up(sandbox: SandboxServer) -> None:
-    sandbox.set_mode("enterprise_registry", "slow", delay=0.5, times=2)
-    started = time.monotonic()
+    sandbox.set_mode("enterprise_registry", "slow", delay=3, times=2)
     with pytest.raises(OutsideError) as caught:
         enterprise_status(sandbox.system("enterprise_registry"), CODE, timeout=0.15, attempts=2, backoff=0.01)
-    assert time.monotonic() - started < 0.45
+    assert sandbox.in_flight() >= 1  # it gave up without waiting for the slow answers (no wall-clock bound asserted)
     assert caught.value.retryable is True
     assert "超时" in caught.value.message and "已尝试 2 次" in caught.value.message
-    _wait_for(lambda: sandbox.in_flight() == 0)  # the sandbox has finished both before the next test resets it
+    _wait_for(lambda: sandbox.in_flight() == 0, seconds=10)  # both finished before the next test resets the sandbox
 
 
 # --- the person lookup (the legal representative) -------------------------------------------------------------

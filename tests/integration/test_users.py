@@ -14,10 +14,11 @@ import pytest
 from alembic import command
 from argon2 import PasswordHasher
 from argon2.profiles import RFC_9106_LOW_MEMORY
-from sqlalchemy import event, inspect, select, text, update
+from sqlalchemy import inspect, select, text, update
 
 from adapters.outside.db import AuditEvent, HumanTask, SignInAttempt, User
 from adapters.outside.schema import alembic_config, migrating
+from adapters.outside.worklist import WorklistFilter, cursor_of
 from tasks.access import authority_of
 from tasks.errors import NotFound
 from tasks.regions import profile_for_region
@@ -229,7 +230,7 @@ def test_migration_0004_backfills_the_authority_of_open_tasks(beian: Beian, app:
     assert _authorities(app) == before
     columns = {c["name"]: c for c in inspect(app.engine).get_columns("human_tasks")}
     assert columns["authority"]["nullable"] is False
-    assert "ix_human_tasks_authority_role_due" in {i["name"] for i in inspect(app.engine).get_indexes("human_tasks")}
+    assert "ix_human_tasks_worklist" in {i["name"] for i in inspect(app.engine).get_indexes("human_tasks")}
     # The cases run on after the migration.
     complete(beian, reviewed, "higher_review", {"result": "pass"}, "2026-10-12T09:00:00+08:00")
     assert beian.json("show", reviewed)["status"] == "publicity"
@@ -269,52 +270,49 @@ def test_the_worklist_of_an_authority_in_urgency_order(beian: Beian, app: Servic
     apply(beian, write_json, _application(application, "510704", "municipal"))     # 绵阳市
     provincial = apply(beian, write_json, _application(application, "510104", "provincial"))
 
-    statements: list[tuple[str, Any]] = []
-    if beian.backend == "sqlite":
-        event.listen(app.engine, "before_cursor_execute",
-                     lambda _c, _cur, statement, params, _ctx, _many: statements.append((statement, params)))
     with app.uow() as uow:
-        worklist = uow.repo.worklist
-        page, total = worklist(roles=["intake"], authority="510100", limit=2, offset=0)
+        def worklist(roles: list[str], authority: str, *, limit: int = 10, after: str | None = None,
+                     **filters: Any) -> tuple[list[HumanTask], int, str | None]:
+            where = WorklistFilter(roles=roles, authority=authority, **filters)
+            page = uow.repo.worklist(where, limit=limit, after=after)
+            return page.rows, uow.repo.worklist_count(where), page.after
+
+        page, total, after = worklist(["intake"], "510100", limit=2)
         assert (_ids(page), total) == (by_urgency[:2], 5)
         assert [row.due_at for row in page] == sorted(row.due_at for row in page)
-        assert _ids(worklist(roles=["intake"], authority="510100", limit=2, offset=2)[0]) == by_urgency[2:4]
-        assert _ids(worklist(roles=["intake", "expert"], authority="510100", limit=9, offset=4)[0]) == by_urgency[4:]
-        assert _ids(worklist(roles=["intake"], authority="510100", limit=2, offset=4)[0]) == by_urgency[4:]
-        assert worklist(roles=["intake"], authority="510100", limit=2, offset=6) == ([], 5)
+        page, _, after = worklist(["intake"], "510100", limit=2, after=after)
+        assert _ids(page) == by_urgency[2:4]
+        assert _ids(worklist(["intake", "expert"], "510100", limit=9, after=after)[0]) == by_urgency[4:]
+        last, _, end = worklist(["intake"], "510100", limit=2, after=after)
+        assert (_ids(last), end) == (by_urgency[4:], None)
+        assert worklist(["intake"], "510100", limit=2, after=cursor_of(last[0]))[::2] == ([], None)
 
-        assert worklist(roles=["expert", "reviewer"], authority="510100", limit=10, offset=0) == ([], 0)
-        assert worklist(roles=[], authority="510100", limit=10, offset=0) == ([], 0)
-        assert _ids(worklist(roles=["intake"], authority="510000", limit=10, offset=0)[0]) == [provincial]
-        assert worklist(roles=["intake"], authority="510700", limit=10, offset=0)[1] == 1
-        assert worklist(roles=["intake"], authority="220100", limit=10, offset=0) == ([], 0)
-        assert worklist(roles=["intake"], authority="510100", process="filing_application", limit=10,
-                        offset=0)[1] == 5
-        assert worklist(roles=["intake"], authority="510100", process="renewal", limit=10, offset=0) == ([], 0)
+        assert worklist(["expert", "reviewer"], "510100") == ([], 0, None)
+        assert worklist([], "510100") == ([], 0, None)
+        assert _ids(worklist(["intake"], "510000")[0]) == [provincial]
+        assert worklist(["intake"], "510700")[1] == 1
+        assert worklist(["intake"], "220100") == ([], 0, None)
+        assert worklist(["intake"], "510100", process="filing_application")[1] == 5
+        assert worklist(["intake"], "510100", process="renewal") == ([], 0, None)
 
         # Overdue: due at or before the given instant (the earliest two are due by the end of 30 September).
-        first_two_due = page[1].due_at
-        overdue, count = worklist(roles=["intake"], authority="510100", overdue_at=first_two_due, limit=10, offset=0)
+        first_two_due = _first_two(uow, by_urgency)
+        overdue, count, _ = worklist(["intake"], "510100", overdue_at=first_two_due)
         assert (_ids(overdue), count) == (by_urgency[:2], 2)
 
-        # Claimed and unclaimed; a task without a due time comes last.
+        # Claimed and unclaimed; a task without a due time comes last (sort_due follows due_at in the database).
         uow.session.execute(update(HumanTask).where(HumanTask.case_id == by_urgency[3]).values(claimed_by="li.si"))
         uow.session.execute(update(HumanTask).where(HumanTask.case_id == by_urgency[0]).values(due_at=None))
-        mine, count = worklist(roles=["intake"], authority="510100", claimed_by="li.si", limit=10, offset=0)
+        mine, count, _ = worklist(["intake"], "510100", claimed_by="li.si")
         assert (_ids(mine), count) == ([by_urgency[3]], 1)
-        unclaimed, count = worklist(roles=["intake"], authority="510100", unclaimed_only=True, limit=10, offset=0)
+        unclaimed, count, _ = worklist(["intake"], "510100", unclaimed_only=True)
         assert (_ids(unclaimed), count) == (by_urgency[1:3] + by_urgency[4:] + by_urgency[:1], 4)
-        assert worklist(roles=["intake"], authority="510100", claimed_by="li.si", unclaimed_only=True, limit=10,
-                        offset=0) == ([], 0)
+        assert worklist(["intake"], "510100", claimed_by="li.si", unclaimed_only=True) == ([], 0, None)
 
-    if beian.backend == "sqlite":
-        paged = [(s, p) for s, p in statements if "FROM human_tasks" in s and "LIMIT" in s]
-        assert paged
-        with app.engine.connect() as connection:
-            for statement, params in paged:
-                plan = " ".join(str(row) for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
-                                                                               params))
-                assert "ix_human_tasks_authority_role_due" in plan, plan
+
+def _first_two(uow: Any, by_urgency: list[str]) -> datetime:
+    """The later due time of the two most urgent tasks."""
+    return max(row.due_at for row in uow.repo.open_tasks() if row.case_id in by_urgency[:2])
 
 
 def test_a_district_caseworker_in_a_municipality(beian: Beian, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,8 +10,11 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -23,6 +26,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
+from prefect.events import emit_event
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 from prefect.states import Completed
 
@@ -30,6 +34,7 @@ from adapters.entrypoints.up import WORKER_STOP_GRACE_SECONDS, _port_free, prefe
 from adapters.outside.settings import HEARTBEAT_SECONDS, Settings, load_settings
 from tests.prefect.conftest import (
     AUTOMATION_ENV,
+    PREFECT_ENV,
     PREFECT_PORT,
     SANDBOX_PORT,
     TOO_LONG_SECONDS,
@@ -144,7 +149,8 @@ def test_automations_flag_a_long_sweep_and_crash_a_silent_run(prefect_client: An
         assert prefect_client.read_flow_run(long_sweep.id).state.is_completed()
     finally:
         assert flows.ensure_automations(load_settings(AUTOMATION_ENV)) == dict.fromkeys(
-            (flows.ZOMBIE_AUTOMATION, flows.TOO_LONG_AUTOMATION, flows.NOTIFY_AUTOMATION), "updated")
+            (flows.ZOMBIE_AUTOMATION, flows.TOO_LONG_AUTOMATION, flows.NOTIFY_AUTOMATION,
+             flows.SILENT_WATCH_AUTOMATION), "updated")
     [zombie] = prefect_client.read_automations_by_name(flows.ZOMBIE_AUTOMATION)
     assert zombie.trigger.within.total_seconds() == flows.ZOMBIE_AFTER_SECONDS
     [too_long] = prefect_client.read_automations_by_name(flows.TOO_LONG_AUTOMATION)
@@ -215,6 +221,39 @@ def test_an_embedded_prefect_server_waits_for_the_sqlite_lock_and_a_postgresql_o
     assert prefect_environment(tmp_path, 4321)["PREFECT_SERVER_DATABASE_TIMEOUT"] == "60"
     monkeypatch.setenv("PREFECT_SERVER_DATABASE_CONNECTION_URL", "postgresql+asyncpg://prefect:pw@db:5432/prefect")
     assert "PREFECT_SERVER_DATABASE_TIMEOUT" not in prefect_environment(tmp_path, 4321)
+
+
+def test_the_embedded_server_takes_a_burst_of_automation_events_without_refusal_or_dead_letter(
+        up: UpProcess, prefect_client: Any) -> None:
+    """Signs of life and ends of 150 runs at once from 6 threads, all matched by the zombie rule (each a trigger
+    bucket read and then written): on Prefect's own DEFERRED transactions SQLite refuses some at once and the broker
+    dead-letters them; begun IMMEDIATE (adapters/entrypoints/prefect_server.py) they wait their turn."""
+    server_log = up.home / "logs" / "prefect-server.log"
+    dead_letters = Path(PREFECT_ENV["PREFECT_HOME"]) / "dlq"
+    log_from = server_log.stat().st_size
+    letters_before = set(dead_letters.glob("*")) if dead_letters.exists() else set()
+    tag = [{"prefect.resource.id": f"prefect.tag.{flows.TAG}", "prefect.resource.role": "tag"}]
+    runs = [uuid4() for _ in range(150)]
+
+    def live_and_end(chunk: list[UUID]) -> None:
+        for run_id in chunk:
+            resource = {"prefect.resource.id": f"prefect.flow-run.{run_id}", "prefect.resource.name": "burst"}
+            alive = emit_event(event=flows.ALIVE_EVENT, resource=resource, related=tag)
+            emit_event(event=flows.RUN_ENDED_EVENT, resource=resource, related=tag,
+                       follows=alive, payload={"state": "Completed"})
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(live_and_end, [runs[i::6] for i in range(6)]))
+    ended = EventFilter(event=EventNameFilter(name=[flows.RUN_ENDED_EVENT]),
+                        resource=EventResourceFilter(id=[f"prefect.flow-run.{run}" for run in runs]))
+    eventually(lambda: prefect_client.read_events(filter=ended, limit=1).total >= len(runs), timeout=120,
+               what="every end stored")
+    time.sleep(5)  # the trigger service follows the event store
+    with server_log.open("rb") as log:
+        log.seek(log_from)
+        added = log.read().decode("utf-8", "replace")
+    assert "database is locked" not in added and "dead letter" not in added
+    assert (set(dead_letters.glob("*")) if dead_letters.exists() else set()) == letters_before
 
 
 def test_a_worker_needs_the_shared_application_database(monkeypatch: pytest.MonkeyPatch,

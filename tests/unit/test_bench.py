@@ -14,6 +14,7 @@ import pytest
 
 from adapters.entrypoints.bench import DUE_INDEX, main
 from adapters.entrypoints.bench.goals import GOALS
+from adapters.entrypoints.bench.worklist import measure_worklist
 from tests.conftest import postgres_admin_url
 
 RATIOS = ("step_ratio", "worklist_ratio", "sweep_flat_ratio", "sweep_vs_steps_ratio")
@@ -76,6 +77,7 @@ def test_the_claims_behind_the_figures(figures: dict[str, Any]) -> None:
     assert f["step_ratio"]["open_after"] == f["step_ratio"]["bare_open_after"] == ["expert_review"]
     assert f["step_ratio"]["bare_services_called"] == ["set_status"]
     assert f["worklist_ratio"]["open_tasks"] == [figures["options"]["small"], figures["options"]["large"]]
+    assert f["worklist_ratio"]["rows"] == [25, 25]
     assert any(DUE_INDEX in line for line in f["sweep_flat_ratio"]["plan"])
     batch = f["sweep_vs_steps_ratio"]["batch"]
     assert f["sweep_vs_steps_ratio"]["fired"] == [batch] * figures["options"]["batch_rounds"]
@@ -116,3 +118,12 @@ def test_on_postgresql_the_database_figures_are_measured_there() -> None:
     assert list(result["figures"]) == list(RATIOS)
     assert all(result["checks"].values()), result["checks"]
     assert code == 0, err
+
+
+def test_the_worklist_measure_reads_a_full_first_page_at_every_size(tmp_path: Path) -> None:
+    said: list[str] = []
+    result = measure_worklist([30, 3], lambda n: f"sqlite:///{tmp_path / f'worklist-{n}.sqlite3'}", said.append,
+                              repetitions=2)
+    assert [(level["n"], level["first_page_rows"]) for level in result["sizes"]] == [(3, 3), (30, 25)]
+    assert result["goal"] == 1.5 and result["worklist_ratio"] > 0 and isinstance(result["within_goal"], bool)
+    assert any("待办列表首页" in line for line in said)

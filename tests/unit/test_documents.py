@@ -320,7 +320,7 @@ def test_unknown_stage_is_refused() -> None:
 
 def test_strict_undefined_errors_are_translated() -> None:
     # The net under the explicit checks: whatever a template reads and the context lacks.
-    template = documents._ENV.from_string("{{ institution.fax }}{{ nothing }}")
+    template = documents._environment().from_string("{{ institution.fax }}{{ nothing }}")
     with pytest.raises(UndefinedError) as caught:
         template.render(institution={})
     error = documents._undefined_to_value_error("不予备案通知书", caught.value)

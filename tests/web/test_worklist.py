@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timedelta
 
 from tasks.calendar import SHANGHAI
+from tests.support.open_tasks import OPENED, OpenTask, insert_open_tasks
 from tests.web.conftest import Site, csrf
 from workflows import clock
 
@@ -76,3 +77,29 @@ def test_releasing_a_claim_is_called_what_it_does(site: Site) -> None:
     client.post(f"/tasks/{task['id']}/claim", data={"csrf_token": csrf(client.get("/tasks").text)})
     page = client.get(f"/tasks/{task['id']}").text
     assert "放回待认领" in page and ">退回<" not in page
+
+
+def test_beyond_a_thousand_tasks_the_count_says_so_and_pages_go_forward_and_back(site: Site) -> None:
+    """The counts stop reading at 1000 (the tab says 1000+, the heading 1000 件以上) and the pages follow cursors:
+    下一页 and 上一页 lead to the neighbouring pages, numbered, the first one without 上一页."""
+    insert_open_tasks(site.service.engine, [
+        OpenTask(due_at=OPENED + timedelta(hours=n % 50), authority="510100", located="510104") for n in range(1005)])
+    client = site.client("li.na")
+    first = client.get("/tasks?view=all").text
+    assert re.search(r">全部（1000\+）</a>", first) and "<small>共 1000 件以上</small>" in first
+    assert "第 1 页" in first and "上一页" not in first
+    second = client.get(_link(first, "下一页")).text
+    assert "第 2 页" in second and _rows(second) and set(_rows(second)).isdisjoint(_rows(first))
+    assert _rows(client.get(_link(second, "上一页")).text) == _rows(first)
+    third = client.get(_link(second, "下一页")).text
+    assert "第 3 页" in third and _rows(client.get(_link(third, "上一页")).text) == _rows(second)
+
+
+def _link(html: str, label: str) -> str:
+    match = re.search(rf'<a href="([^"]+)" rel="(?:prev|next)">{label}</a>', html)
+    assert match, f"no {label} link"
+    return "/tasks" + match.group(1).replace("&amp;", "&")
+
+
+def _rows(html: str) -> list[str]:
+    return re.findall(r'<a href="/tasks/([0-9a-f-]{36})">', html)

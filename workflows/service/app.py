@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-import workflows.operators  # noqa: F401  (registers the expression functions and service operators)
 from adapters.outside.db import READ_ONLY, make_engine, make_session_factory
 from adapters.outside.repository import UnitOfWork
-from adapters.outside.schema import upgrade
 from tasks.calendar import SHANGHAI
 from workflows import clock
-from workflows.definitions import DefinitionSource, bundled_sources
-from workflows.engine import StepContext, definition_of, sync_message_waits
-from workflows.lifecycle import procedure_ground, start_case
 from workflows.roles import load_added_roles
-from workflows.service.calendar import Calendar
-from workflows.service.cases import Cases
-from workflows.service.catalogue import Catalogue
-from workflows.service.documents import Documents
-from workflows.service.issuers import Issuers
-from workflows.service.materials import Materials
-from workflows.service.objections import Objections
-from workflows.service.operations import Operations
-from workflows.service.portal import Portal
-from workflows.service.processes import Processes
-from workflows.service.public import Public
-from workflows.service.records import Records
-from workflows.service.search import Search
-from workflows.service.supplements import Supplements
-from workflows.state import load_state
+
+if TYPE_CHECKING:
+    from workflows.definitions import DefinitionSource
+    from workflows.service.calendar import Calendar
+    from workflows.service.cases import Cases
+    from workflows.service.catalogue import Catalogue
+    from workflows.service.documents import Documents
+    from workflows.service.issuers import Issuers
+    from workflows.service.materials import Materials
+    from workflows.service.objections import Objections
+    from workflows.service.operations import Operations
+    from workflows.service.portal import Portal
+    from workflows.service.processes import Processes
+    from workflows.service.public import Public
+    from workflows.service.records import Records
+    from workflows.service.search import Search
+    from workflows.service.supplements import Supplements
 
 
 class Beian:
@@ -40,22 +38,94 @@ class Beian:
         self.engine = make_engine(database_url)
         self._sessions = make_session_factory(self.engine)
         self._reading_sessions = make_session_factory(self.engine.execution_options(**{READ_ONLY: True}))
-        self.cases = Cases(self.uow, self.reading)
-        self.materials = Materials(self.uow, self.reading)
-        self.processes = Processes(self.uow, self.reading)
-        self.operations = Operations(self.uow, self.reading)
-        self.records = Records(self.uow, self.reading)
-        self.search = Search(self.uow, self.reading)
-        self.supplements = Supplements(self.uow, self.reading)
-        self.objections = Objections(self.uow, self.reading)
-        self.calendar = Calendar(self.uow, self.reading)
-        self.documents = Documents(self.uow, self.reading)
-        self.issuers = Issuers(self.uow, self.reading)
-        self.catalogue = Catalogue(self.uow, self.reading)
-        self.public = Public(self.uow, self.reading, self.objections)
-        self.portal = Portal(self.uow, self.reading, self.cases, self.supplements)
         with self.reading() as uow:  # the roles an administrator added, for lanes and names (workflows/roles.py)
             load_added_roles(uow)
+
+    # Each capability is built (and its module imported) when first used: a command uses one or two, and importing
+    # all of them (the engine, the BPMN checker, the HTTP client, JSON Schema, …) was most of a cold command's start.
+    @cached_property
+    def cases(self) -> Cases:
+        from workflows.service.cases import Cases
+
+        return Cases(self.uow, self.reading)
+
+    @cached_property
+    def materials(self) -> Materials:
+        from workflows.service.materials import Materials
+
+        return Materials(self.uow, self.reading)
+
+    @cached_property
+    def processes(self) -> Processes:
+        from workflows.service.processes import Processes
+
+        return Processes(self.uow, self.reading)
+
+    @cached_property
+    def operations(self) -> Operations:
+        from workflows.service.operations import Operations
+
+        return Operations(self.uow, self.reading)
+
+    @cached_property
+    def records(self) -> Records:
+        from workflows.service.records import Records
+
+        return Records(self.uow, self.reading)
+
+    @cached_property
+    def search(self) -> Search:
+        from workflows.service.search import Search
+
+        return Search(self.uow, self.reading)
+
+    @cached_property
+    def supplements(self) -> Supplements:
+        from workflows.service.supplements import Supplements
+
+        return Supplements(self.uow, self.reading)
+
+    @cached_property
+    def objections(self) -> Objections:
+        from workflows.service.objections import Objections
+
+        return Objections(self.uow, self.reading)
+
+    @cached_property
+    def calendar(self) -> Calendar:
+        from workflows.service.calendar import Calendar
+
+        return Calendar(self.uow, self.reading)
+
+    @cached_property
+    def documents(self) -> Documents:
+        from workflows.service.documents import Documents
+
+        return Documents(self.uow, self.reading)
+
+    @cached_property
+    def issuers(self) -> Issuers:
+        from workflows.service.issuers import Issuers
+
+        return Issuers(self.uow, self.reading)
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        from workflows.service.catalogue import Catalogue
+
+        return Catalogue(self.uow, self.reading)
+
+    @cached_property
+    def public(self) -> Public:
+        from workflows.service.public import Public
+
+        return Public(self.uow, self.reading, self.objections)
+
+    @cached_property
+    def portal(self) -> Portal:
+        from workflows.service.portal import Portal
+
+        return Portal(self.uow, self.reading, self.cases, self.supplements)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self._sessions)
@@ -74,6 +144,9 @@ class Beian:
         Never deployed, not merely different from the latest: a process owner's version deployed since (from the
         web modeller, say) stays the latest across restarts; only a bundled file that changed, with an upgrade of
         the software, becomes a new version."""
+        from adapters.outside.schema import upgrade
+        from workflows.definitions import bundled_sources
+
         upgrade(self.engine)
         deployed = [self._deploy_bundled(source, actor) for source in bundled_sources()]
         self._watch_unwatched_filings(actor)
@@ -91,6 +164,9 @@ class Beian:
         """Once per database: cases that were running before the message-wait projection existed (migration 0003)
         get their rows. A wait's start is not in the state, so it is taken as the case's last step (no earlier
         than the truth: the stuck watch may report such a wait late, never early)."""
+        from workflows.engine import StepContext, definition_of, sync_message_waits
+        from workflows.state import load_state
+
         with self.uow() as uow:
             if uow.repo.next_value("projection:message_waits") == 1:
                 for instance in uow.repo.open_instances():
@@ -104,6 +180,8 @@ class Beian:
 
     def _watch_unwatched_filings(self, actor: str) -> None:
         """Open the validity watch of every live filing that has none (filings made before the lifecycle existed)."""
+        from workflows.lifecycle import procedure_ground, start_case
+
         today = clock.now().astimezone(SHANGHAI).date()
         with self.uow() as uow:
             for filing in uow.repo.filings():

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import workflows.operators  # noqa: F401  (registers the expression functions and service operators every step needs)
 from adapters.outside.db import AuditEvent
 from adapters.outside.repository import UnitOfWork
 from tasks.calendar import SHANGHAI

@@ -12,6 +12,7 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 
 from adapters.outside.db import Filing, Instance
 from adapters.outside.repository import UnitOfWork
+from adapters.outside.worklist import cursor_of
 from tasks import form_choices
 from tasks.application import ApplicationError, validate_application
 from tasks.calendar import SHANGHAI
@@ -83,15 +84,20 @@ class Cases(Capability):
             uow.commit()
             return {"case": case_id, "instance": instance.id, "status": instance.status}
 
-    def tasks(self, case_id: str | None = None) -> list[dict[str, Any]]:
+    def tasks(self, case_id: str | None = None, *, limit: int | None = None,
+              after: str | None = None) -> list[dict[str, Any]]:
+        """The open tasks (of one case), most urgent first; with `limit`, one page of them after the cursor `after`
+        (each task carries its own cursor: the last one's leads to the next page)."""
         now = clock.now()
         with self.reading() as uow:
+            rows = (uow.repo.open_tasks(case_id) if limit is None
+                    else uow.repo.open_tasks_page(case_id, limit=limit, after=after).rows)
             return [{
                 "id": t.id, "case": t.case_id, "bpmn_id": t.bpmn_id, "name": t.name, "role": t.role,
                 "region": t.region, "due": t.due_at.astimezone(SHANGHAI).isoformat() if t.due_at else None,
                 "provisional": t.provisional, "overdue": bool(t.due_at and t.due_at <= now),
-                "article": t.article, "form": t.form, "context": t.context or {},
-            } for t in uow.repo.open_tasks(case_id)]
+                "article": t.article, "form": t.form, "context": t.context or {}, "cursor": cursor_of(t),
+            } for t in rows]
 
     def task(self, task_id: str) -> dict[str, Any]:
         """One open task with what its form needs: the schema, the deadline and how it was computed, the context."""

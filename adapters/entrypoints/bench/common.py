@@ -11,7 +11,8 @@ import os
 import platform
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+import statistics
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -74,6 +75,19 @@ UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 PROJECTIONS = (HumanTask.__table__, Timer.__table__, MessageWait.__table__)
 
 
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (a value that was measured, not an interpolation)."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * fraction // 1))
+    return ordered[int(rank) - 1]
+
+
+def ms(seconds: Sequence[float]) -> dict[str, float]:
+    values = [s * 1000 for s in seconds]
+    return {"median": round(statistics.median(values), 3), "p90": round(percentile(values, 0.9), 3),
+            "min": round(min(values), 3), "max": round(max(values), 3)}
+
+
 def machine_facts() -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),
@@ -117,8 +131,10 @@ class CaseTemplate:
     def read(cls, engine: Engine, case_id: str) -> CaseTemplate:
         with engine.connect() as conn:
             row = dict(conn.execute(select(Instance.__table__).where(Instance.case_id == case_id)).mappings().one())
+            # Without the columns the database computes (the worklist's sort_due): a copy cannot write them.
             projections = {table.name: [dict(r) for r in conn.execute(
-                select(table).where(table.c.instance_id == row["id"])).mappings()] for table in PROJECTIONS}
+                select(*(c for c in table.c if c.computed is None)).where(table.c.instance_id == row["id"]))
+                .mappings()] for table in PROJECTIONS}
         state = row.pop("state")
         for column in ("id", "case_id"):
             row.pop(column)

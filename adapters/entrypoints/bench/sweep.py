@@ -1,9 +1,10 @@
-"""What must not grow with the number of instances (the worklist's first page, a sweep with nothing due), and what a
-sweep of K due timers costs against K steps.
+"""What must not grow with the number of instances — the worklist's first page (measured by
+adapters/entrypoints/bench/worklist.py) and a sweep with nothing due — and what a sweep of K due timers costs against
+K steps.
 
 The databases hold copies of one real application (adapters/entrypoints/bench/common.py): each copy has its open
-acceptance task (so N copies are N open tasks on the intake clerk's worklist) and its acceptance timer moved into the
-coming year (so nothing is due until the bench makes some copies due).
+acceptance task (N copies are N open tasks on the intake clerk's worklist) and its acceptance timer, due after the
+instant the empty sweep runs at.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from sqlalchemy import update
 
 from adapters.entrypoints.bench.common import DUE_INDEX, STEP_AT, SWEEP_AT, CaseTemplate, query_plan, statements
 from adapters.entrypoints.bench.goals import cpu_now, interleaved, ratio
-from adapters.entrypoints.bench.worklist_page import first_page
+from adapters.entrypoints.bench.worklist import measure_worklist
 from adapters.outside.db import Timer
+from workflows.on_progress import OnProgress
 
 SWEEP_LIMIT = 1_000  # the sweep's own default batch
 
@@ -43,16 +45,27 @@ def timed_sweep(app: Any, at: datetime) -> tuple[float, dict[str, Any]]:
         return cpu_now() - started, result
 
 
-def flat_ratios(small: Any, large: Any, sizes: tuple[int, int], rounds: int) -> dict[str, dict[str, Any]]:
-    """worklist_ratio and sweep_flat_ratio: the same call on the large and the small database, in turn."""
+def worklist_ratio(sizes: tuple[int, int], url_for: Callable[[int], str], rounds: int,
+                   on_progress: OnProgress) -> dict[str, Any]:
+    """The worklist's first page on the large ÷ the small database (built at `url_for(n)` by the worklist measure)."""
+    from workflows import clock
 
-    def page(app: Any) -> Callable[[int], float]:
-        def measure(_index: int) -> float:
-            with app.reading() as uow:
-                started = cpu_now()
-                first_page(uow, STEP_AT)
-                return cpu_now() - started
-        return measure
+    with clock.using_clock(clock.VirtualClock(STEP_AT)):
+        measured = measure_worklist(list(sizes), url_for, repetitions=rounds, on_progress=on_progress)
+    small, large = measured["sizes"][0], measured["sizes"][-1]
+
+    def side(level: dict[str, Any]) -> dict[str, Any]:
+        cpu = level["first_page_cpu_ms"]
+        return {"what": f"首页，{level['n']} 件未办", "median": cpu["median"], "min": cpu["min"], "max": cpu["max"],
+                "rounds": rounds}
+
+    return {"value": measured["worklist_ratio"], "a": side(large), "b": side(small),
+            "wall_ratio": measured["worklist_wall_ratio"], "open_tasks": [small["n"], large["n"]],
+            "rows": [small["first_page_rows"], large["first_page_rows"]]}
+
+
+def sweep_flat_ratio(small: Any, large: Any, sizes: tuple[int, int], rounds: int) -> dict[str, Any]:
+    """A sweep with nothing due on the large ÷ the small database, in turn, with the due query's plan."""
 
     def empty_sweep(app: Any) -> Callable[[int], float]:
         def measure(_index: int) -> float:
@@ -62,21 +75,13 @@ def flat_ratios(small: Any, large: Any, sizes: tuple[int, int], rounds: int) -> 
             return spent
         return measure
 
-    with small.reading() as uow:
-        small_rows, small_total = first_page(uow, STEP_AT)
-    with large.reading() as uow:
-        large_rows, large_total = first_page(uow, STEP_AT)
-    big, little = interleaved(page(large), page(small), rounds)
-    worklist = ratio("worklist_ratio", big, little, f"首页，{large_total} 件未办", f"首页，{small_total} 件未办",
-                     open_tasks=[small_total, large_total], rows=[len(small_rows), len(large_rows)])
     big, little = interleaved(empty_sweep(large), empty_sweep(small), rounds)
     with large.reading() as uow, statements(large.engine) as sent:
         uow.repo.due_cases(STEP_AT, SWEEP_LIMIT, _max_attempts())
     statement, parameters = next((s, p) for s, p in sent if "timers" in s and "due_at" in s)
     plan = query_plan(large.engine, statement, parameters)
-    flat = ratio("sweep_flat_ratio", big, little, f"无到期清扫，{sizes[1]} 件", f"无到期清扫，{sizes[0]} 件",
+    return ratio("sweep_flat_ratio", big, little, f"无到期清扫，{sizes[1]} 件", f"无到期清扫，{sizes[0]} 件",
                  plan=plan, uses_due_index=any(DUE_INDEX in line for line in plan))
-    return {"worklist_ratio": worklist, "sweep_flat_ratio": flat}
 
 
 def sweep_vs_steps(sweeping: Any, template: CaseTemplate, steps: Any, first_step: int, batch: int,

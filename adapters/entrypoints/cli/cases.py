@@ -67,8 +67,21 @@ def _task_line(t: dict[str, Any]) -> str:
 
 
 def cmd_tasks(args: argparse.Namespace) -> None:
-    tasks = open_app(args).cases.tasks(args.case)
-    emit(args, tasks, lambda v: "\n".join(_task_line(t) for t in v) or "没有待办")
+    """Every open task, or a page of them (--limit, then --after the cursor the text names, or the last task's
+    "cursor" in JSON): pages by cursor cost the same however many tasks are open."""
+    if args.limit is not None and args.limit < 1:
+        raise BeianError("--limit 应为正整数")
+    tasks = open_app(args).cases.tasks(args.case, limit=args.limit, after=args.after)
+    emit(args, tasks, lambda v: _tasks_text(v, args))
+
+
+def _tasks_text(tasks: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    if not tasks:
+        return "没有待办"
+    lines = [_task_line(t) for t in tasks]
+    if args.limit is not None and len(tasks) == args.limit:
+        lines.append(f"下一页：beian tasks --limit {args.limit} --after {tasks[-1]['cursor']}")
+    return "\n".join(lines)
 
 
 def cmd_complete(args: argparse.Namespace) -> None:
@@ -184,8 +197,10 @@ def register(sub: Any) -> None:
     p.add_argument("--note", help="补正说明")
     p.add_argument("--received-at", help="收到补正材料的时间（默认为当前时间）")
     p.set_defaults(func=cmd_resubmit, default_user="applicant", effect=LIVE)
-    p = sub.add_parser("tasks", help="列出待办")
+    p = sub.add_parser("tasks", help="列出待办（按紧急程度；可分页）")
     p.add_argument("--case")
+    p.add_argument("--limit", type=int, help="每页件数（不给则列出全部）")
+    p.add_argument("--after", help="从此位置之后列出（上一页最后一件的 cursor，文本输出末行给出）")
     p.set_defaults(func=cmd_tasks, effect=READS)
     p = sub.add_parser("complete", help="办结待办")
     p.add_argument("task_id")
