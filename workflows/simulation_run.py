@@ -77,8 +77,14 @@ class ShardResult:
     seconds: float  # and on the wall clock
 
 
-def scratch_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """A scratch database is thrown away after the run: no fsync at commit (a crash loses only the scratch run)."""
+def as_scratch(app: Any) -> None:
+    """A scratch database is thrown away after the run: no fsync at commit (a crash loses only the scratch run). Set
+    on every connection, the ones the application may have opened already included (the pool is emptied)."""
+    event.listen(app.engine, "connect", _scratch_pragmas)
+    app.engine.dispose()
+
+
+def _scratch_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA synchronous=OFF")
     cursor.close()
@@ -134,7 +140,7 @@ class ShardRun:
 
         started, started_cpu = timer.perf_counter(), timer.process_time()
         self.app = Beian(self.database_url)
-        event.listen(self.app.engine, "connect", scratch_pragmas)
+        as_scratch(self.app)
         try:
             self._prepare()
             with self.app.reading() as uow:

@@ -285,3 +285,21 @@ def test_cli_compares_deployed_versions_and_only_reads_the_database(tmp_path: Pa
     header = next(line for line in lines if line.startswith("指标"))
     assert header.split() == ["指标", "[1]", "第", "1", "版", "[2]", "文件", "extra_review.bpmn", "差值", "[2]−[1]"]
     assert "#" not in table
+
+
+def test_a_shard_s_scratch_database_does_not_wait_for_the_disk(tmp_path: Path) -> None:
+    """synchronous=OFF on every connection of the scratch database, the one opened with the application included."""
+    from sqlalchemy import text
+
+    from workflows.service import Beian as Service
+    from workflows.simulation_run import as_scratch
+
+    app = Service(f"sqlite:///{tmp_path / 'scratch.sqlite3'}")
+    try:
+        with app.uow() as uow:
+            assert uow.session.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL, as every database has
+        as_scratch(app)
+        with app.uow() as uow:
+            assert uow.session.execute(text("PRAGMA synchronous")).scalar() == 0
+    finally:
+        app.close()
