@@ -110,6 +110,8 @@ class Workers:
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
+            self.progress.close()  # its feeder thread and semaphores go with it, not at interpreter exit
+            self.progress.join_thread()
 
 
 @contextmanager
