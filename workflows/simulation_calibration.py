@@ -18,8 +18,8 @@ from tasks.calendar import SHANGHAI
 from tasks.errors import InvalidInput, NotFound
 from workflows.engine import definition_of, load_calendar
 from workflows.service import Beian
-from workflows.simulation import spread
 from workflows.simulation_profile import OfficeTime, Profile, choice_fields, choice_key, merge, profile_from_data
+from workflows.simulation_run import spread
 
 MIN_SAMPLES = 5
 # The lognormal needs p90 > median > 0: a task always done at once, or always in the same time, is given these.

@@ -103,10 +103,11 @@ def render(report: dict[str, Any]) -> str:
 
 
 def engine_line(result: dict[str, Any]) -> str:
-    """The engine's speed in one version's run: its steps, by kind, per second of CPU time spent in them."""
+    """The engine's speed in one version's run: its steps, by kind, per second of the busiest worker's CPU time."""
     kinds = "、".join(f"{STEP_LABELS[kind]} {n}" for kind, n in result["steps_by_kind"].items())
     return (f"引擎步数 {result['steps']}（{kinds}），每秒 {_number(result['steps_per_second'])} 步"
-            f"（CPU 时间，引擎用 {_number(result['engine_seconds']['cpu'])} 秒；"
+            f"（CPU 时间，{result['workers']} 个进程中最忙的用 {_number(result['cpu_seconds']['busiest_worker'])} 秒，"
+            f"其中引擎 {_number(result['engine_seconds']['cpu'])} 秒；"
             f"按墙钟每秒 {_number(result['steps_per_wall_second'])} 步）；全程用时 {result['seconds']} 秒")
 
 

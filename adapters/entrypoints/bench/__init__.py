@@ -1,26 +1,17 @@
-"""`beian bench`: figures for the README, measured on real code paths and printed as one JSON document.
+"""`beian bench`: the figures the issue of speed holds us to, each with its goal, measured on real code paths.
 
-(a) **One persisted step against bare SpiffWorkflow.** A fresh filing application is completed at its acceptance
-    task ("accept": the case moves on to the expert review). Persisted = the service call a caseworker makes
-    (`app.cases.complete`: lock and load the instance from a SQLite file, restore the state, run the engine, save state,
-    projections and audit, commit). Bare = the same `BpmnWorkflow` calls in memory on the same restored workflow,
-    with the same restricted script engine and expression functions, and no serialisation, no database. The ratio is
-    what persistence and our engine layer cost on top of the library.
-(b) **Finding due work does not grow with the number of instances.** One real application is made through the
-    service; then N − 1 copies of its rows (instance, state, open task, timer projection) are bulk-inserted, a
-    handful M with the timer due, the others due in the coming year. For each N the indexed due query
-    (`Repository.due_cases`) is timed and its query plan read, then a real sweep (`workflows.sweep.sweep`) fires the M
-    due timers. Copies get their own case numbers and SpiffWorkflow task ids, so each is a case the engine can step.
-(c) **Delivery throughput.** K outbox rows for the national registry are delivered to the sandbox server over HTTP
-    by `workflows.delivery.deliver_due`, and every one is checked as delivered (in the database and in the sandbox).
-(d) **What an expression costs.** The kinds of expression the bundled diagrams hold (a gateway condition, a service
-    parameter, a conditional value, a script), each evaluated many times over a real case's task data by the bounded
-    interpreter (workflows/expressions), and by CPython's own eval/exec of the same source, compiled once, for
-    comparison; both must give the same result.
+- `step_ratio`: one persisted step ÷ the same step in bare SpiffWorkflow (deserialise, step, serialise) —
+  adapters/entrypoints/bench/steps.py.
+- `worklist_ratio`, `sweep_flat_ratio`: the worklist's first page, and a sweep with nothing due, on a large database
+  ÷ a small one; `sweep_vs_steps_ratio`: a sweep of K due ÷ K steps — adapters/entrypoints/bench/sweep.py.
+- `simulation_steps_per_s`, `state_bytes_median`: a `beian simulate` run over one worker per core;
+  `cli_cold_s`: a cold command in a fresh interpreter — adapters/entrypoints/bench/throughput.py.
 
-Every instant comes from the virtual clock, so the figures do not depend on the day the bench runs. The databases
-live in a temporary directory (deleted afterwards) unless `--db DIR` is given; `--postgres URL` also runs (b) on a
-fresh database created on that server (a role allowed to CREATE DATABASE) and dropped afterwards.
+Ratios are measured interleaved on CPU time (adapters/entrypoints/bench/goals.py). Every instant comes from the virtual
+clock. The databases live in a temporary directory (deleted afterwards) unless `--db DIR` is given; `--db
+postgresql://…` runs the database figures on fresh databases created on that server and dropped afterwards (a role
+allowed to CREATE DATABASE; the server's own CPU is not in the figures). Delivery and expression timings follow as
+details without a goal. Exit code 1 when a figure misses its goal or a check fails.
 """
 
 from __future__ import annotations
@@ -33,17 +24,15 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text, update
 from sqlalchemy.engine import make_url
 
 from adapters.entrypoints.bench.common import (
-    DEFAULT_DELIVERIES,
-    DEFAULT_DUE,
-    DEFAULT_SIZES,
-    DEFAULT_STEPS,
     DUE_INDEX,
     RECEIVED,
     STEP_AT,
@@ -51,14 +40,20 @@ from adapters.entrypoints.bench.common import (
     BenchError,
     CaseTemplate,
     Say,
+    initialised,
     insert_copies,
     machine_facts,
+    new_application,
 )
 from adapters.entrypoints.bench.delivery import bench_delivery
 from adapters.entrypoints.bench.expressions import bench_expressions
-from adapters.entrypoints.bench.steps import bench_step
-from adapters.entrypoints.bench.sweep import bench_sweep, check_sizes
+from adapters.entrypoints.bench.goals import GOALS, judged, table
+from adapters.entrypoints.bench.steps import StepBench, step_ratio
+from adapters.entrypoints.bench.sweep import far_future, sweep_flat_ratio, sweep_vs_steps, worklist_ratio
+from adapters.entrypoints.bench.throughput import cli_cold, simulation
+from adapters.entrypoints.bench.worklist import PAGE
 from adapters.entrypoints.cli.progress_bar import progress_bar
+from adapters.outside.db import Timer
 from workflows.on_progress import OnProgress, no_progress
 
 # Re-exported: the sweep's exactly-once test builds its many cases with the bench's copies, and checks the index name.
@@ -120,107 +115,159 @@ def _fresh_postgres(server_url: str) -> Iterator[tuple[str, str]]:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def run_bench(*, sizes: Sequence[int] = DEFAULT_SIZES, due: int = DEFAULT_DUE, steps: int = DEFAULT_STEPS,
-              deliveries: int = DEFAULT_DELIVERIES, directory: Path | None = None, postgres_url: str | None = None,
-              say: Say | None = None, on_progress: OnProgress = no_progress) -> dict[str, Any]:
-    """Run (a), (b) and (c) and return every figure; `say` receives a line for people as each figure is known,
-    `on_progress` how far the long parts (inserting the copies, the persisted steps) are."""
+@dataclass(frozen=True)
+class Sizes:
+    """How much each figure measures: the full run, or `--quick` (for tests: the same code paths, small N)."""
+
+    small: int = 1_000  # open tasks on the small database
+    large: int = 100_000  # and on the large one
+    rounds: int = 30  # interleaved rounds of each ratio
+    warmup: int = 10
+    batch: int = 1_000  # due timers a sweep fires against as many steps
+    batch_rounds: int = 3
+    cases: int = 1_000  # simulated cases
+    cli_rounds: int = 10
+    deliveries: int = 1_000
+
+
+QUICK = Sizes(small=30, large=300, rounds=5, warmup=2, batch=5, batch_rounds=2, cases=4, cli_rounds=2, deliveries=5)
+
+
+def run_bench(*, sizes: Sizes = Sizes(), directory: Path | None = None, postgres_url: str | None = None,
+              workers: int | None = None, goals: dict[str, float] | None = None, say: Say | None = None,
+              on_progress: OnProgress = no_progress) -> dict[str, Any]:
+    """Every figure with its goal; `say` receives a line for people as each part is done."""
+    from workflows.service import Beian
+
     say = say or (lambda _line: None)
-    ordered = check_sizes(sizes, due)
-    if steps < 1:
-        raise BenchError("重复次数 --steps 至少为 1")
-    if deliveries < 1:
-        raise BenchError("送达条数 --deliveries 至少为 1")
     began = time.perf_counter()
     facts = machine_facts()
-    say(f"机器：{facts['cpu_count']} 个 CPU（{facts['cpu_model'] or facts['machine']}），Python {facts['python']}，"
-        f"SQLite {facts['sqlite']}，SpiffWorkflow {facts['spiffworkflow']}")
-    with _directory(directory) as folder, _sandbox_everywhere() as sandbox:
-        say(f"基准数据库：{folder}" + ("（保留）" if directory else "（临时目录，结束后删除）")
-            + ("；PostgreSQL 上另建临时数据库，结束后删除" if postgres_url else "")
-            + "。不动 ./beian.sqlite3 或 BEIAN_DATABASE_URL 所指的数据库")
+    figures: dict[str, dict[str, Any]] = {}
+    with contextlib.ExitStack() as stack:
+        folder = stack.enter_context(_directory(directory))
+        sandbox = stack.enter_context(_sandbox_everywhere())
 
-        def sqlite_url(name: str) -> str:
+        def database(name: str) -> str:
+            if postgres_url:
+                url, version = stack.enter_context(_fresh_postgres(postgres_url))
+                facts["postgresql"] = version
+                return url
             return f"sqlite:///{(folder / f'bench-{name}.sqlite3').resolve()}"
 
-        step = bench_step(sqlite_url("step"), steps, say, on_progress)
-        say(f"到期查找与清扫（M={due}）：")
-        sweeps = {"sqlite": bench_sweep(sqlite_url("sweep"), ordered, due, say, on_progress=on_progress)}
-        if postgres_url:
-            with _fresh_postgres(postgres_url) as (url, version):
-                facts["postgresql"] = version
-                # Analysed after each bulk insert, as autovacuum would have done in a database in steady use.
-                sweeps["postgresql"] = bench_sweep(url, ordered, due, say, analyze=True, on_progress=on_progress)
-        delivery = bench_delivery(sqlite_url("delivery"), deliveries, sandbox, say)
-    expressions = bench_expressions(steps * 25, say)
-
+        apps = {name: initialised(database(name)) for name in ("step", "sweep")}
+        for app in apps.values():
+            stack.callback(app.close)
+        template = CaseTemplate.read(apps["step"].engine, new_application(apps["step"]))
+        ratio_copies = sizes.warmup + sizes.rounds
+        batch_copies = sizes.batch * sizes.batch_rounds
+        insert_copies(apps["step"].engine, template, range(ratio_copies + batch_copies), on_progress=on_progress,
+                      label="单步：生成实例")
+        sweep_template = CaseTemplate.read(apps["sweep"].engine, new_application(apps["sweep"]))
+        insert_copies(apps["sweep"].engine, sweep_template, range(batch_copies), far_future, on_progress=on_progress,
+                      label="清扫：生成实例")
+        with apps["sweep"].engine.begin() as conn:  # the real application's too: only what a round makes due is due
+            conn.execute(update(Timer.__table__).where(Timer.case_id == sweep_template.case_id)
+                         .values(due_at=far_future(0)))
+        # The worklist measure builds the small and the large database (N open tasks each); the empty sweep reopens
+        # them: their timers are all due after the instant it runs at.
+        flat = {sizes.small: database("small"), sizes.large: database("large")}
+        figures["worklist_ratio"] = worklist_ratio((sizes.small, sizes.large), flat.__getitem__, sizes.rounds,
+                                                   on_progress)
+        say(f"worklist_ratio {figures['worklist_ratio']['value']}")
+        for name, n in (("small", sizes.small), ("large", sizes.large)):
+            apps[name] = Beian(flat[n])
+            stack.callback(apps[name].close)
+        if postgres_url:  # analysed after the bulk inserts, as autovacuum would have done in a database in use
+            for app in apps.values():
+                with app.engine.begin() as conn:
+                    conn.execute(text("ANALYZE"))
+        steps = StepBench(apps["step"], template)
+        figures["step_ratio"] = step_ratio(steps, 0, sizes.rounds, sizes.warmup)
+        say(f"step_ratio {figures['step_ratio']['value']}")
+        figures["sweep_flat_ratio"] = sweep_flat_ratio(apps["small"], apps["large"], (sizes.small, sizes.large),
+                                                       sizes.rounds)
+        say(f"sweep_flat_ratio {figures['sweep_flat_ratio']['value']}")
+        figures["sweep_vs_steps_ratio"] = sweep_vs_steps(apps["sweep"], sweep_template, steps, ratio_copies,
+                                                         sizes.batch, sizes.batch_rounds)
+        say(f"sweep_vs_steps_ratio {figures['sweep_vs_steps_ratio']['value']}")
+        details = {"delivery": bench_delivery(database("delivery"), sizes.deliveries, sandbox, say)}
+    if not postgres_url:  # the simulation's scratch databases and a cold command are SQLite and local alike
+        figures.update(simulation(sizes.cases, workers, on_progress))
+        say(f"simulation_steps_per_s {figures['simulation_steps_per_s']['value']}，state_bytes_median "
+            f"{figures['state_bytes_median']['value']}")
+        figures["cli_cold_s"] = cli_cold(sizes.cli_rounds)
+        say(f"cli_cold_s {figures['cli_cold_s']['value']}")
+    details["expressions"] = bench_expressions(sizes.rounds * 25, say)
     checks = {
-        "step_same_outcome": step["same_outcome"],
-        "due_found_equals_m": all(level["found"] == due for s in sweeps.values() for level in s["sizes"]),
-        "all_due_fired": all(level["swept"] == due and level["failed"] == 0 and level["left_due"] == 0
-                             for s in sweeps.values() for level in s["sizes"]),
-        "due_query_uses_index": all(s["uses_due_index"] for s in sweeps.values()),
-        "all_delivered": delivery["all_delivered"],
-        "expressions_agree_with_python": expressions["same_results"],
+        "step_same_outcome": figures["step_ratio"]["same_outcome"],
+        "worklist_reads_a_full_first_page": figures["worklist_ratio"]["rows"] == [min(n, PAGE)
+                                                                                 for n in (sizes.small, sizes.large)],
+        "due_query_uses_index": figures["sweep_flat_ratio"]["uses_due_index"],
+        "sweep_fired_every_due": figures["sweep_vs_steps_ratio"]["all_fired"],
+        "all_delivered": details["delivery"]["all_delivered"],
+        "expressions_agree_with_python": details["expressions"]["same_results"],
     }
+    judgedfigures = judged({name: figures[name] for name in GOALS if name in figures}, goals or {})
+    missed = [name for name, figure in judgedfigures.items() if not figure["met"]]
     return {
         "machine": facts,
-        "options": {"sizes": ordered, "due": due, "steps": steps, "deliveries": deliveries,
-                    "postgres": bool(postgres_url), "database_directory": str(directory) if directory else None},
+        "options": {**asdict(sizes), "database": "postgresql" if postgres_url else "sqlite",
+                    "database_directory": str(directory) if directory else None},
         "clock": {"received": RECEIVED.isoformat(), "step_at": STEP_AT.isoformat(), "sweep_at": SWEEP_AT.isoformat()},
-        "step": step,
-        "sweep": sweeps,
-        "delivery": delivery,
-        "expressions": expressions,
+        "figures": judgedfigures,
+        "missed": missed,
         "checks": checks,
-        "ok": all(checks.values()),
+        "details": details,
+        "ok": not missed and all(checks.values()),
         "elapsed_seconds": round(time.perf_counter() - began, 1),
     }
 
 
-def _sizes(text_value: str) -> list[int]:
+def _goal(text_value: str) -> tuple[str, float]:
+    name, _, value = text_value.partition("=")
+    if name not in GOALS:
+        raise argparse.ArgumentTypeError(f"没有指标“{name}”；指标：{'、'.join(GOALS)}")
     try:
-        sizes = [int(part.replace("_", "")) for part in text_value.split(",") if part.strip()]
+        return name, float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"“{text_value}”不是以逗号分隔的整数，例如 1000,10000") from None
-    if not sizes or any(size < 1 for size in sizes):
-        raise argparse.ArgumentTypeError("实例数必须是正整数")
-    return sizes
+        raise argparse.ArgumentTypeError(f"“{text_value}”应为 指标=数值，例如 step_ratio=2.5") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="beian bench",
-        description="性能基准：单步持久化开销、到期查找随实例数的变化、送达吞吐；结果以 JSON 输出到标准输出")
-    parser.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES),
-                        help="活动实例数 N，逗号分隔（默认 1000,10000,100000）")
-    parser.add_argument("--due", type=int, default=DEFAULT_DUE, help=f"每档中到期的实例数 M（默认 {DEFAULT_DUE}）")
-    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"单步测量的重复次数（默认 {DEFAULT_STEPS}）")
-    parser.add_argument("--deliveries", type=int, default=DEFAULT_DELIVERIES,
-                        help=f"送达测量的消息条数 K（默认 {DEFAULT_DELIVERIES}）")
-    parser.add_argument("--db", type=Path, default=None,
-                        help="存放基准数据库的目录（保留；默认使用临时目录，结束后删除）")
-    parser.add_argument("--postgres", default=None,
-                        help="PostgreSQL 服务器 URL（须可 CREATE DATABASE）：在其上新建数据库再测一遍到期查找与清扫")
+        description="性能基准：各项指标、目标与是否达成（交替测量，CPU 时间，中位数与范围）；有指标未达成时退出码为 1")
+    parser.add_argument("--json", action="store_true", help="以 JSON 输出到标准输出（默认输出表格）")
+    parser.add_argument("--quick", action="store_true", help="小规模快速运行（供测试，数值不作结论）")
+    parser.add_argument("--db", default=None,
+                        help="存放基准数据库的目录（保留；默认临时目录，结束后删除），或 PostgreSQL 服务器 URL"
+                             "（postgresql://…，须可 CREATE DATABASE：在其上新建数据库测量数据库相关指标）")
+    parser.add_argument("--workers", type=int, default=None, help="模拟的工作进程数（默认每个 CPU 核一个）")
+    parser.add_argument("--goal", action="append", type=_goal, default=[], metavar="NAME=VALUE",
+                        help="改用另一目标值（可重复），例如 --goal step_ratio=2.5")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`beian bench [options]`: JSON on stdout, progress on stderr; exit 1 when a check failed, 2 on bad options."""
+    """`beian bench [options]`: the figures on stdout, progress on stderr; exit 1 when a figure misses its goal or a
+    check failed, 2 on bad options."""
     args = build_parser().parse_args(argv)
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    postgres = args.db if args.db and args.db.startswith(("postgresql://", "postgresql+psycopg://")) else None
+    directory = Path(args.db) if args.db and not postgres else None
     try:
-        # The figures are JSON on standard output; a bar on standard error only where someone watches.
         with progress_bar(quiet=False) as on_progress:
-            result = run_bench(sizes=args.sizes, due=args.due, steps=args.steps, deliveries=args.deliveries,
-                               directory=args.db, postgres_url=args.postgres, say=say, on_progress=on_progress)
+            result = run_bench(sizes=QUICK if args.quick else Sizes(), directory=directory, postgres_url=postgres,
+                               workers=args.workers, goals=dict(args.goal), say=say, on_progress=on_progress)
     except BenchError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
-    print(json.dumps(result, ensure_ascii=False, indent=2))
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else table(result))
     failed = [name for name, passed in result["checks"].items() if not passed]
-    say(f"用时 {result['elapsed_seconds']} s；" + (f"未通过的检查：{'、'.join(failed)}" if failed else "全部检查通过"))
-    return 1 if failed else 0
+    say(f"用时 {result['elapsed_seconds']} s；"
+        + (f"未达成的目标：{'、'.join(result['missed'])}；" if result["missed"] else "全部目标达成；")
+        + (f"未通过的检查：{'、'.join(failed)}" if failed else "全部检查通过"))
+    return 0 if result["ok"] else 1

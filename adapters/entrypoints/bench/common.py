@@ -38,22 +38,10 @@ class BenchError(ValueError):
     """Options the bench cannot run with (the message is for the person at the terminal)."""
 
 
-DEFAULT_SIZES = (1_000, 10_000, 100_000)
 
 
-DEFAULT_DUE = 50
 
 
-DEFAULT_STEPS = 200
-
-
-DEFAULT_DELIVERIES = 1_000
-
-
-FIND_REPETITIONS = 30
-
-
-SWEEP_LIMIT = 1_000  # the sweep's own default batch
 
 
 INSERT_BATCH = 1_000

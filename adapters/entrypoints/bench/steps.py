@@ -1,10 +1,14 @@
-"""(a) One persisted step against bare SpiffWorkflow.
+"""One persisted step against the same step in bare SpiffWorkflow, measured interleaved.
+
+Persisted = the service call a caseworker makes (`app.cases.complete`: lock and load the instance, restore the state,
+run the engine, save state, projections and audit, commit) on a fresh copy of a filing application at its acceptance
+task. Bare = the same diagram parsed by the library's own parser, the same restricted script engine and expression
+functions, and the state deserialised, stepped and serialised again, in memory, no database. Both end at the
+expert review; the ratio is what persistence and our engine layer cost on top of the library.
 """
 
 from __future__ import annotations
 
-import statistics
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -13,19 +17,8 @@ from uuid import UUID
 if TYPE_CHECKING:
     from workflows.engine import StepContext
 
-from adapters.entrypoints.bench.common import (
-    ACCEPT,
-    PROCESS,
-    STEP_AT,
-    CaseTemplate,
-    Say,
-    initialised,
-    insert_copies,
-    ms,
-    new_application,
-    percentile,
-)
-from workflows.on_progress import OnProgress, no_progress
+from adapters.entrypoints.bench.common import ACCEPT, PROCESS, STEP_AT, CaseTemplate
+from adapters.entrypoints.bench.goals import cpu_now, interleaved, ratio
 
 
 @dataclass(frozen=True)
@@ -36,98 +29,74 @@ class _BareContext:
     now: datetime
 
 
-def bench_step(url: str, steps: int, say: Say, on_progress: OnProgress = no_progress) -> dict[str, Any]:
-    from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-    from SpiffWorkflow.util.task import TaskState
+class StepBench:
+    """A database of copies of one application, each completed once by `persisted(i)`, and the bare step."""
 
-    from workflows import clock
-    from workflows.definitions import bpmn_dir
-    from workflows.engine import load_calendar, run_to_wait
-    from workflows.expressions import script_engine
-    from workflows.operators import expression_functions
-    from workflows.state import dump_state, load_state
+    def __init__(self, app: Any, template: CaseTemplate) -> None:
+        from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-    warmup = min(20, max(3, steps // 10))
-    total = warmup + steps
-    app = initialised(url)
-    try:
-        template = CaseTemplate.read(app.engine, new_application(app))
-        acceptance = template.task_id("acceptance")
-        insert_copies(app.engine, template, range(total), on_progress=on_progress, label="单步：生成实例")
+        from workflows.definitions import bpmn_dir
+        from workflows.engine import load_calendar
+        from workflows.expressions import script_engine
+        from workflows.operators import expression_functions
 
-        persisted: list[float] = []
-        statuses: set[str] = set()
-        with clock.using_clock(clock.VirtualClock(STEP_AT)):
-            for index in range(total):
-                task_id = template.copy_id(acceptance, index)
-                started = time.perf_counter()
-                result = app.cases.complete(task_id, dict(ACCEPT), actor="bench")
-                persisted.append(time.perf_counter() - started)
-                statuses.add(result["status"])
-                on_progress(index + 1, total, "单步：持久化的步骤")
-        with app.uow() as uow:
-            open_after = sorted(t.bpmn_id for t in uow.repo.open_tasks(template.case_of(0)))
+        self.app, self.template = app, template
+        self.acceptance = template.task_id("acceptance")
+        self.statuses: set[str] = set()
+        self.services_called: set[str] = set()
+        self.bare_open: list[str] = []
+        with app.reading() as uow:
             calendar = load_calendar(uow)
-
-        # Bare: the library's own parser on the same file, the same restricted engine and expression functions;
-        # service tasks answer in memory (the only one on this path, set_status, returns {} in the engine too).
         parser = SpiffBpmnParser(validator=VALIDATOR)
         parser.add_bpmn_file(str(bpmn_dir() / f"{PROCESS}.bpmn"))
-        spec, subprocess_specs = parser.get_spec(PROCESS), parser.get_subprocess_specs(PROCESS)
-        services_called: set[str] = set()
+        self.spec, self.subprocess_specs = parser.get_spec(PROCESS), parser.get_subprocess_specs(PROCESS)
 
         def services(operator: str, params: dict[str, Any], data: dict[str, Any]) -> Any:
-            services_called.add(operator)
-            return {}
+            self.services_called.add(operator)
+            return {}  # the only service on this path, set_status, returns {} in the engine too
 
         functions = expression_functions(cast("StepContext", _BareContext(calendar, STEP_AT)))
-        engine = script_engine(functions, services)
-        bare: list[float] = []
-        loads: list[float] = []
-        dumps: list[float] = []
-        bare_open: list[str] = []
-        with clock.using_clock(clock.VirtualClock(STEP_AT)):
-            for _ in range(total):
-                started = time.perf_counter()
-                workflow = load_state(template.state, spec, subprocess_specs)
-                loads.append(time.perf_counter() - started)
-                workflow.script_engine = engine
-                started = time.perf_counter()
-                run_to_wait(workflow)
-                task = workflow.get_task_from_id(UUID(acceptance))
-                task.data["acceptance"] = dict(ACCEPT)
-                task.run()
-                run_to_wait(workflow)
-                bare.append(time.perf_counter() - started)
-                started = time.perf_counter()
-                dump_state(workflow)
-                dumps.append(time.perf_counter() - started)
-                bare_open = sorted(t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True))
-    finally:
-        app.close()
+        self.script_engine = script_engine(functions, services)
 
-    persisted, bare, loads, dumps = persisted[warmup:], bare[warmup:], loads[warmup:], dumps[warmup:]
-    figures = {
-        "process": PROCESS,
-        "step": "受理审查：予以受理（acceptance → expert_review）",
-        "database": "sqlite file",
-        "repetitions": steps,
-        "warmup": warmup,
-        "persisted_ms": ms(persisted),
-        "bare_ms": ms(bare),
-        "ratio": round(statistics.median(persisted) / statistics.median(bare), 2),
-        "ratio_p90": round(percentile(persisted, 0.9) / percentile(bare, 0.9), 2),
-        # Where the difference goes, measured in memory: restoring and serialising the state alone.
-        "load_state_ms": ms(loads)["median"],
-        "dump_state_ms": ms(dumps)["median"],
-        "state_bytes": len(template.state.encode("utf-8")),
-        "status_after": sorted(statuses),
-        "open_after": open_after,
-        "bare_open_after": bare_open,
-        "bare_services_called": sorted(services_called),
-        "same_outcome": open_after == bare_open and statuses == {"under_review"},
-    }
-    say(f"单步（{figures['step']}）：持久化 中位 {figures['persisted_ms']['median']} ms、"
-        f"p90 {figures['persisted_ms']['p90']} ms；纯 SpiffWorkflow 内存 中位 {figures['bare_ms']['median']} ms → "
-        f"{figures['ratio']} 倍（{steps} 次）")
-    return figures
+    def persisted(self, index: int) -> float:
+        task_id = self.template.copy_id(self.acceptance, index)
+        started = cpu_now()
+        result = self.app.cases.complete(task_id, dict(ACCEPT), actor="bench")
+        spent = cpu_now() - started
+        self.statuses.add(result["status"])
+        return spent
+
+    def bare(self, _index: int) -> float:
+        from SpiffWorkflow.util.task import TaskState
+
+        from workflows.engine import run_to_wait
+        from workflows.state import dump_state, load_state
+
+        started = cpu_now()
+        workflow = load_state(self.template.state, self.spec, self.subprocess_specs)
+        workflow.script_engine = self.script_engine
+        run_to_wait(workflow)
+        task = workflow.get_task_from_id(UUID(self.acceptance))
+        task.data["acceptance"] = dict(ACCEPT)
+        task.run()
+        run_to_wait(workflow)
+        dump_state(workflow)
+        spent = cpu_now() - started
+        self.bare_open = sorted(t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True))
+        return spent
+
+
+def step_ratio(bench: StepBench, first: int, rounds: int, warmup: int) -> dict[str, Any]:
+    """Persisted ÷ bare over copies [first, first + warmup + rounds), the first `warmup` rounds not counted."""
+    from workflows import clock
+
+    with clock.using_clock(clock.VirtualClock(STEP_AT)):
+        persisted, bare = interleaved(lambda i: bench.persisted(first + i), bench.bare, warmup + rounds)
+    with bench.app.reading() as uow:
+        open_after = sorted(t.bpmn_id for t in uow.repo.open_tasks(bench.template.case_of(first)))
+    same = open_after == bench.bare_open and bench.statuses == {"under_review"}
+    return ratio("step_ratio", persisted[warmup:], bare[warmup:], "持久化的一步（app.cases.complete）",
+                 "纯 SpiffWorkflow：反序列化 + 执行 + 序列化", warmup=warmup,
+                 state_bytes=len(bench.template.state.encode("utf-8")), open_after=open_after,
+                 bare_open_after=bench.bare_open, bare_services_called=sorted(bench.services_called),
+                 same_outcome=same)

@@ -197,7 +197,8 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         report = simulate(args.process, cases=args.cases, first=dates["--from"], last=dates["--until"],
                           profile=load_profile(Path(args.profile) if args.profile else None),
                           requested=args.variants or [], database_url=database_url(args.db),
-                          seed=DEFAULT_SEED if args.seed is None else args.seed, on_progress=on_progress)
+                          seed=DEFAULT_SEED if args.seed is None else args.seed, workers=args.workers,
+                          on_progress=on_progress)
     emit(args, report, render)
 
 
@@ -265,4 +266,6 @@ def register(sub: Any) -> None:
                    help="申请到达期的最后一天（含）；之后继续运行至案件全部办结，最多运行配置 horizon 规定的天数")
     p.add_argument("--profile", help="模拟配置 JSON 文件，合并于默认配置之上（见 docs/simulation.md）")
     p.add_argument("--seed", type=int, help="随机种子（默认 20260101；相同种子、相同输入，结果相同）")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="并行的工作进程数，案件分给各进程、各用一个临时数据库（默认每个 CPU 核一个；结果与单进程相同）")
     p.set_defaults(func=cmd_simulate, default_user="simulation", effect=READS)
