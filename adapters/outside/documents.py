@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
-
 if TYPE_CHECKING:
     from jinja2 import Environment, UndefinedError
 

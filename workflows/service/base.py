@@ -27,6 +27,8 @@ class Capability:
     @rerun_if_transient
     def _step(self, case_id: str, event: Any, actor: str) -> None:
         """One step of one case (a migration, say), in a transaction of its own."""
+        # Imported here: a capability that only reads (beian tasks) does not load the engine. A module that runs
+        # steps itself imports workflows.operators at its top.
         import workflows.operators  # noqa: F401  (registers the expression functions and service operators)
         from workflows.engine import run_step
 
