@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from adapters.outside.db import Document, Filing, FilingPeriod
 from adapters.outside.settings import load_settings
-from adapters.outside.systems import DishonestyResult, OutsideError, check_dishonesty, check_person_dishonesty
 from tasks.access import authority_name, authority_of
 from tasks.calendar import SHANGHAI, cn_date
 from tasks.filing import format_filing_number, validity_period
-from tasks.occupations import Occupation, catalogue_failures
-from tasks.prechecks import CreditLookup, credit_failures, intake_batch, material_failures, run_prechecks
 from tasks.regions import RegionProfile, profile_for_region
 from workflows.definitions import jurisdiction_in
 from workflows.engine import StepContext, register_environment
@@ -44,6 +41,13 @@ from workflows.filings import (
     terminate,
 )
 from workflows.issuing import issuer_of
+
+if TYPE_CHECKING:
+    from adapters.outside.systems import DishonestyResult
+    from tasks.prechecks import CreditLookup
+
+# The pre-checks, the occupation catalogue's checks and the credit registry's client are imported by the operator
+# that runs them: most steps do not, and they are a tenth of a cold command's imports.
 
 # Statuses a diagram may set, with the Chinese label shown to people.
 STATUSES: dict[str, str] = {
@@ -115,6 +119,8 @@ def expression_functions(ctx: StepContext) -> dict[str, Callable[..., Any]]:
         """When the acceptance clock starts for a (re)submission received at `received_at`: then, or where the region
         collects applications in batches to examine them after the close (Beijing 五), no earlier than the end of
         the batch the application joined when it first came in."""
+        from tasks.prechecks import intake_batch
+
         profile = _region(ctx)
         received = _as_instant(received_at)
         if not profile.acceptance_from_batch_close:
@@ -143,6 +149,9 @@ def _region(ctx: StepContext) -> Any:
 
 
 def op_run_prechecks(ctx: StepContext) -> dict[str, Any]:
+    from tasks.occupations import Occupation, catalogue_failures
+    from tasks.prechecks import credit_failures, material_failures, run_prechecks
+
     application = ctx.instance.application
     received_on = ctx.instance.received_at.astimezone(SHANGHAI).date()
     profile = _region(ctx)
@@ -173,6 +182,8 @@ def _credit_lookups(institution: dict[str, Any]) -> tuple[CreditLookup, CreditLo
     """Ask the credit registry about the institution and about its legal representative (short lookups with quick
     retries: a step must not hang), each answered or failed on its own. The person is None when the application
     gives no identity number to ask by. None: the registry is not configured."""
+    from adapters.outside.systems import check_dishonesty, check_person_dishonesty
+
     settings = load_settings()
     system = settings.system("credit_registry")
     if not system.configured:
@@ -187,6 +198,9 @@ def _credit_lookups(institution: dict[str, Any]) -> tuple[CreditLookup, CreditLo
 
 
 def _credit_lookup(ask: Callable[[], DishonestyResult]) -> CreditLookup:
+    from adapters.outside.systems import OutsideError
+    from tasks.prechecks import CreditLookup
+
     try:
         result = ask()
     except OutsideError as exc:

@@ -141,6 +141,9 @@ class HumanTask(Base):
         Index("ix_human_tasks_worklist_claim", "authority", "role", "claimed_by", "sort_due", "created_at", "id"),
         # Every open task in the same order: `beian tasks` pages through them by the same cursors.
         Index("ix_human_tasks_sort", "sort_due", "created_at", "id"),
+        # The status filter: which statuses a role's tasks are in (one probe per status, a seek each), and a page
+        # of one status in urgency order.
+        Index("ix_human_tasks_worklist_status", "authority", "role", "case_status", "sort_due", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the SpiffWorkflow task id
@@ -167,6 +170,10 @@ class HumanTask(Base):
     # What the caseworker needs to see to decide (e.g. failed pre-checks), named by the task's `context` property.
     context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
+    # The case's status (instances.status), kept by the database (triggers of migration 0021: set when the task is
+    # inserted, and again whenever the case's status changes), so no writer can leave it stale: the worklist's
+    # status filter reads it off the index instead of looking up the case of every task.
+    case_status: Mapped[str | None] = mapped_column(String(40), deferred=True)
 
 
 class Timer(Base):

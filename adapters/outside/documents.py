@@ -22,8 +22,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
-import segno
-
 if TYPE_CHECKING:
     from jinja2 import Environment, UndefinedError
 
@@ -516,6 +514,8 @@ def chinese_date(d: date | datetime | str) -> str:
 
 def qr_data_uri(url: str) -> str:
     """The QR code of a web address, as an SVG data: URL (no file, no network: drawn by segno in memory)."""
+    import segno  # only where a QR code is drawn: a step that issues no document does not load it
+
     if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > 500:
         raise ValueError(f"核验网址应为 http(s) 网址：{url!r}")
     return str(segno.make(url, error="m").svg_data_uri(scale=4, border=2))

@@ -43,6 +43,7 @@ from adapters.outside.worklist import (
     WorklistPage,
     bounded_count,
     open_tasks_page,
+    present_statuses,
     region_prefix,
 )
 from adapters.outside.worklist import page as worklist_page
@@ -494,14 +495,10 @@ class Repository:
         """How many open tasks `where` selects, up to COUNT_BOUND; above it, COUNT_BOUND + 1 ("more than")."""
         return bounded_count(self.session, where)
 
-    def worklist_statuses(self, *, roles: Sequence[str], authority: str) -> list[str]:
-        """The statuses of the cases on which `roles` of `authority` have open tasks: the worklist's status filter
-        offers only these."""
-        if not roles:
-            return []
-        cases = select(HumanTask.instance_id).where(HumanTask.authority == authority,
-                                                    HumanTask.role.in_(list(roles)))
-        return sorted(self.session.scalars(select(Instance.status).where(Instance.id.in_(cases)).distinct()))
+    def worklist_statuses(self, *, roles: Sequence[str], authority: str, among: Iterable[str]) -> list[str]:
+        """Which of the statuses `among` the cases on which `roles` of `authority` have open tasks are in: the
+        worklist's status filter offers only these (adapters/outside/worklist.py present_statuses)."""
+        return present_statuses(self.session, roles=roles, authority=authority, among=among)
 
     def search_cases(self, *, seen_by: str | None, text: str | None = None, process: str | None = None,
                      finished: bool | None = None, status: str | None = None, failed: bool = False,

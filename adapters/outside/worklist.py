@@ -11,18 +11,21 @@ Why the shape: a page must cost the same with a thousand or a hundred thousand o
 - the count reads at most COUNT_BOUND + 1 rows per branch: beyond the bound the worklist says "1000 项以上", as
   mature tools do, instead of scanning every task to say 100,000.
 
-Filters that are not in the index (process, the case's status, where the case is located) are checked row by row
-while reading in index order, so a page reads about page-size ÷ selectivity rows, whatever the total.
+Filters that are not in the index (process, where the case is located) are checked row by row while reading in
+index order, so a page reads about page-size ÷ selectivity rows, whatever the total. The case's status is on the
+task (`case_status`, kept by the database) and in an index of its own, (authority, role, case_status, sort_due,
+created_at, id): a page of one status is read off it, and which statuses a caseworker's tasks are in (the status
+filter's options) is one existence probe per known status and role, a seek each, not a scan of every open task.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select, tuple_, union_all
+from sqlalchemy import Select, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session, aliased, undefer
 
 from adapters.outside.db import HumanTask, Instance
@@ -63,7 +66,7 @@ class WorklistFilter:
         if self.process is not None:
             shared.append(HumanTask.process_id == self.process)
         if self.case_status is not None:
-            shared.append(_of_the_case(Instance.status) == self.case_status)
+            shared.append(HumanTask.case_status == self.case_status)
         if self.region is not None:
             shared.append(_of_the_case(Instance.region).startswith(region_prefix(self.region)))
         return [[HumanTask.role == role, *shared] for role in sorted(set(self.roles))]
@@ -145,6 +148,25 @@ def bounded_count(session: Session, where: WorklistFilter, bound: int = COUNT_BO
         *(select(branch.subquery()) for branch in branches)).subquery()
     total = session.scalar(select(func.count()).select_from(counted)) or 0
     return min(total, bound + 1)
+
+
+def present_statuses(session: Session, *, roles: Sequence[str], authority: str, among: Iterable[str]) -> list[str]:
+    """Which of the statuses `among` (a short fixed list: workflows.operators STATUSES) the open tasks of `roles`
+    handled by `authority` are in, in the order given. One statement: per status, an existence probe per role,
+    each a seek into the status index that stops at the first task, so it costs the same at any number of tasks."""
+    statuses, distinct_roles = list(among), sorted(set(roles))
+    if not statuses or not distinct_roles:
+        return []
+    # The first task in a page's order (as bounded_count orders its reads), not EXISTS: PostgreSQL drops the order
+    # from an EXISTS and may then take a sequential scan it expects to stop early, which reads the whole table when
+    # the status's tasks are at its end.
+    probes = [or_(*(select(literal(1)).where(HumanTask.authority == authority, HumanTask.role == role,
+                                             HumanTask.case_status == status)
+                    .order_by(*_ORDER).limit(1).scalar_subquery().is_not(None)
+                    for role in distinct_roles))
+              for status in statuses]
+    found = session.execute(select(*(probe.label(f"s{n}") for n, probe in enumerate(probes)))).one()
+    return [status for status, present in zip(statuses, found, strict=True) if present]
 
 
 def _read(session: Session, branches: list[list[Any]], *, limit: int, key: tuple[datetime, datetime, str] | None,

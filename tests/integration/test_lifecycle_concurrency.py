@@ -23,9 +23,8 @@ from tasks.errors import BeianError, IllegalEvent
 from tests.conftest import Beian
 from tests.support.postgres import sessions_waiting_for_a_lock, wait_until
 from tests.support.scenarios import WINDOW_OPENS, do, file_institution, history, status_changes
-from workflows import clock
+from workflows import clock, lifecycle
 from workflows.service import Beian as App
-from workflows.service import cases
 
 RENEWAL_WINDOW_DAY = "2029-08-01T10:00:00+08:00"  # within the window of a filing valid until 16 October 2029
 INVESTIGATION_DAY = "2027-04-01T10:00:00+08:00"
@@ -46,7 +45,7 @@ def _race(url: str, now: str, first: tuple[str, dict[str, Any]], second: tuple[s
     the first holding the filing's row lock until the second waits for it. Returns each thread's result or the
     BeianError it raised, keyed "first" / "second"; any other exception fails the test."""
     first_holds_the_lock = threading.Event()
-    real_open_procedure = cases.open_procedure
+    real_open_procedure = lifecycle.open_procedure
     order: list[str] = []
 
     def open_and_hold(*args: Any, **kwargs: Any) -> Any:
@@ -58,7 +57,7 @@ def _race(url: str, now: str, first: tuple[str, dict[str, Any]], second: tuple[s
             wait_until(lambda: sessions_waiting_for_a_lock(pg) == 1, "the second event waits for the filing lock")
         return real_open_procedure(*args, **kwargs)
 
-    monkeypatch.setattr(cases, "open_procedure", open_and_hold)
+    monkeypatch.setattr(lifecycle, "open_procedure", open_and_hold)  # imported by Cases.send when it runs
     outcomes: dict[str, Any] = {}
     crashes: list[BaseException] = []
     instant = clock.parse_instant(now)

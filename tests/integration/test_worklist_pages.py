@@ -1,7 +1,8 @@
 """The worklist's keyset pages and bounded counts on SQLite and PostgreSQL: every task exactly once in urgency order
 across equal and missing due times, forwards and backwards, per claim; counts that stop at the bound; and query
 plans that read the worklist index in order (no sort of every matching task) for the role, claim, overdue and region
-filters."""
+filters; the case's status kept on its tasks by the database, and the status filter's options found by one seek
+per status."""
 
 from __future__ import annotations
 
@@ -17,7 +18,14 @@ from sqlalchemy.engine import Engine
 from adapters.outside.db import HumanTask, make_engine, make_session_factory
 from adapters.outside.repository import UnitOfWork
 from adapters.outside.schema import upgrade
-from adapters.outside.worklist import COUNT_BOUND, WorklistFilter, bounded_count, cursor_of, parse_cursor
+from adapters.outside.worklist import (
+    COUNT_BOUND,
+    WorklistFilter,
+    bounded_count,
+    cursor_of,
+    parse_cursor,
+    present_statuses,
+)
 from tests.conftest import Beian
 from tests.support.open_tasks import OPENED, OpenTask, insert_open_tasks
 
@@ -128,8 +136,11 @@ def _spread() -> list[OpenTask]:
     cities = ("510104", "510105", "510704", "510802")
     return [OpenTask(due_at=None if n % 10 == 0 else OPENED + (n % 30) * DAY,
                      role=("intake", "expert", "reviewer")[n % 3], claimed_by="li.si" if n % 4 == 0 else None,
-                     located=cities[n % 4],
+                     located=cities[n % 4], status=STATUSES[n % 7 % len(STATUSES)],
                      created_at=OPENED - (n % 3) * timedelta(hours=1)) for n in range(12_000)]
+
+
+STATUSES = ("applied", "under_review", "publicity", "filed")
 
 
 FILTERS: dict[str, dict[str, Any]] = {
@@ -139,6 +150,7 @@ FILTERS: dict[str, dict[str, Any]] = {
     "unclaimed": {"roles": ROLES, "unclaimed_only": True},
     "overdue": {"roles": ["intake"], "overdue_at": OPENED + 5 * DAY},
     "region": {"roles": ROLES, "region": "510100"},
+    "status": {"roles": ROLES, "case_status": "publicity"},
 }
 
 
@@ -183,6 +195,55 @@ def test_pages_and_counts_read_the_worklist_index_in_order(engine: Engine) -> No
         else:
             sorts = [line for line in page_plan if re.match(r"\s*(->\s*)?(Incremental )?Sort  \(", line)]
             assert not sorts, (name, "\n".join(page_plan))
+
+
+def test_the_status_options_are_one_seek_per_status_into_the_status_index(engine: Engine) -> None:
+    insert_open_tasks(engine, _spread())
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        sent.append((statement, parameters))
+
+    among = [*STATUSES, "terminated"]  # a known status no task is in
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            assert present_statuses(uow.session, roles=ROLES, authority="510000", among=among) == list(STATUSES)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    plan = _plan(engine, *sent[-1])  # one statement (after what a session sends on beginning)
+    shown = "\n".join(plan)
+    assert not any(re.search(r"SCAN human_tasks\b|Seq Scan on human_tasks|Bitmap", line) for line in plan), shown
+    used = {index for line in plan for index in re.findall(r"INDEX (\w+)|Scan (?:using|on) (ix_\w+)", line)
+            for index in index if index}
+    assert used == {"ix_human_tasks_worklist_status"}, shown
+    assert "instances" not in shown, shown  # the case's status is read off the task, not looked up per task
+
+
+def test_the_status_options_and_filter_follow_the_case(engine: Engine) -> None:
+    """A task carries its case's status from its insertion on, and again after every change of the case's status,
+    whoever writes it (here plain SQL, as a bulk copy or a repair would)."""
+    intake, expert, other = insert_open_tasks(engine, [
+        OpenTask(due_at=OPENED, status="applied"), OpenTask(due_at=OPENED, role="expert", status="under_review"),
+        OpenTask(due_at=OPENED, authority="510100", status="publicity")])
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        assert [_row(uow, task).case_status for task in (intake, expert, other)] == [
+            "applied", "under_review", "publicity"]
+        assert uow.repo.worklist_statuses(roles=ROLES, authority="510000", among=[*STATUSES, "publicity"]) == [
+            "applied", "under_review"]  # not another authority's
+        assert uow.repo.worklist_statuses(roles=["intake"], authority="510000", among=STATUSES) == ["applied"]
+        assert uow.repo.worklist_statuses(roles=[], authority="510000", among=STATUSES) == []
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE instances SET status = 'filed' WHERE id = "
+                          "(SELECT instance_id FROM human_tasks WHERE id = :task)"), {"task": intake})
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        assert _row(uow, intake).case_status == "filed"
+        assert uow.repo.worklist_statuses(roles=ROLES, authority="510000", among=STATUSES) == [
+            "under_review", "filed"]  # in the order asked
+        page = uow.repo.worklist(WorklistFilter(roles=ROLES, authority="510000", case_status="filed"), limit=5)
+        assert [row.id for row in page.rows] == [intake]
 
 
 def _plan(engine: Engine, statement: str, parameters: Any) -> list[str]:

@@ -89,7 +89,7 @@ def test_concurrent_write_is_detected_not_merged(beian: Beian, write_json: Any, 
         return real_run_step(uow, *args, **kwargs)
 
     monkeypatch.setattr(engine, "load_state", load_then_someone_else_writes)
-    monkeypatch.setattr("workflows.service.cases.run_step", run_step)
+    monkeypatch.setattr(engine, "run_step", run_step)  # imported by Cases.complete when it runs
     with pytest.raises(ConcurrentChange, match="同时修改"):
         app.cases.complete(acceptance["id"], {"decision": "accept"})
     monkeypatch.undo()

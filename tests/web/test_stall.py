@@ -19,9 +19,8 @@ from tasks.errors import DefinitionError
 from tests.conftest import EXAMPLE_APPLICATION, ROOT
 from tests.support.served import Served
 from tests.web.conftest import PASSWORD, Site, csrf
-from workflows import clock
+from workflows import clock, engine
 from workflows.definitions import read_source
-from workflows.service import cases
 
 ACCEPT_CONDITION = "acceptance['decision'] == 'accept'"
 
@@ -37,14 +36,14 @@ def _signed_in(url: str, username: str) -> httpx.Client:
 
 def test_a_held_step_leaves_other_caseworkers_served(site: Site, monkeypatch: Any) -> None:
     entered, release = threading.Event(), threading.Event()
-    real_run_step = cases.run_step
+    real_run_step = engine.run_step
 
     def held(*args: Any, **kwargs: Any) -> Any:
         entered.set()
         assert release.wait(60), "the test never released the step"
         return real_run_step(*args, **kwargs)
 
-    monkeypatch.setattr(cases, "run_step", held)
+    monkeypatch.setattr(engine, "run_step", held)  # imported by Cases.complete when it runs
     served = Served(site.app)
     answers: dict[str, httpx.Response] = {}
     try:

@@ -9,13 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import workflows.operators  # noqa: F401  (registers the expression functions and service operators every step needs)
 from adapters.outside.db import AuditEvent
 from adapters.outside.repository import UnitOfWork
 from tasks.calendar import SHANGHAI
 from tasks.errors import StepFailed
 from workflows import clock
-from workflows.engine import run_step
 from workflows.transient import rerun_if_transient
 
 
@@ -29,6 +27,11 @@ class Capability:
     @rerun_if_transient
     def _step(self, case_id: str, event: Any, actor: str) -> None:
         """One step of one case (a migration, say), in a transaction of its own."""
+        # Imported here: a capability that only reads (beian tasks) does not load the engine. A module that runs
+        # steps itself imports workflows.operators at its top.
+        import workflows.operators  # noqa: F401  (registers the expression functions and service operators)
+        from workflows.engine import run_step
+
         with self.uow() as uow:
             run_step(uow, case_id, event, actor)
             uow.commit()

@@ -5,34 +5,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
-
-from SpiffWorkflow.exceptions import TaskNotFoundException
 
 from adapters.outside.db import Filing, Instance
 from adapters.outside.repository import UnitOfWork
 from adapters.outside.worklist import cursor_of
-from tasks import form_choices
-from tasks.application import ApplicationError, validate_application
 from tasks.calendar import SHANGHAI
 from tasks.errors import IllegalEvent, InvalidInput, NotFound, ReceivedInFuture
-from tasks.forms import schema_problems
 from tasks.limits import MAX_FORM_BYTES, MAX_MESSAGE_BYTES, submission_size_problem
-from tasks.regions import profile_for_region
 from tasks.text import text_problem
 from workflows import clock
-from workflows.engine import StepContext, definition_of, run_step, start_instance
-from workflows.filings import RATINGS, TERMINATION_KINDS
-from workflows.lifecycle import new_case_id, open_procedure, refuse_if_terminated
 from workflows.messages import MESSAGES, STARTERS
-from workflows.operators import STATUSES
-from workflows.progress import progress_of, read_process_model
 from workflows.service.base import Capability, audit_system, local, minute
-from workflows.service.commands import DRAFT_KEY, CompleteTask, RateFiling, RefreshFiling, SaveDraft, SendMessage
-from workflows.service.materials import Upload, check_items, store
-from workflows.state import load_state
 from workflows.transient import rerun_if_transient
+
+if TYPE_CHECKING:
+    from workflows.service.materials import Upload
+
+# The engine (SpiffWorkflow, the expressions, the service operators), the form and region modules and JSON Schema
+# are imported by the methods that use them: listing the open tasks (`beian tasks`) reads one table and needs none
+# of them, and they are most of a cold command's start. A method that runs a step imports a command of
+# workflows.service.commands or workflows.operators, either of which registers the operators the engine calls.
 
 FILING_PROCESS = "filing_application"
 
@@ -46,6 +40,13 @@ class Cases(Capability):
         """Register an application with its files (each a first version of its checklist item, kept before the
         pre-checks run, which then see them); all of it or nothing. `online`: filed by the institution in the portal
         (the worklist says 网上申请)."""
+        from tasks.application import ApplicationError, validate_application
+        from tasks.regions import profile_for_region
+        from workflows.engine import StepContext, definition_of, start_instance
+        from workflows.lifecycle import new_case_id
+        from workflows.operators import STATUSES
+        from workflows.service.materials import check_items, store
+
         try:
             normalised = validate_application(application, new=True)
         except ApplicationError as exc:
@@ -101,6 +102,8 @@ class Cases(Capability):
 
     def task(self, task_id: str) -> dict[str, Any]:
         """One open task with what its form needs: the schema, the deadline and how it was computed, the context."""
+        from workflows.engine import definition_of
+
         now = clock.now()
         with self.reading() as uow:
             row = uow.repo.human_task(task_id)
@@ -134,6 +137,10 @@ class Cases(Capability):
     def progress(self, case_id: str) -> dict[str, Any]:
         """Where the case stands in its diagram: the BPMN of its own version, the current and completed elements and
         the flows taken, and the current steps with their names (for the case page's diagram and its text)."""
+        from workflows.engine import definition_of
+        from workflows.progress import progress_of, read_process_model
+        from workflows.state import load_state
+
         with self.reading() as uow:
             instance = uow.repo.instance(case_id)
             if instance is None:
@@ -182,6 +189,9 @@ class Cases(Capability):
 
     @rerun_if_transient
     def complete(self, task_id: str, data: object, actor: str = "caseworker") -> dict[str, Any]:
+        from workflows.engine import run_step
+        from workflows.service.commands import CompleteTask
+
         if not isinstance(data, dict):
             raise InvalidInput("表单数据必须是一个 JSON 对象，例如 {\"decision\": \"accept\"}")
         too_large = submission_size_problem(data, MAX_FORM_BYTES, "表单数据")
@@ -199,6 +209,9 @@ class Cases(Capability):
     @rerun_if_transient
     def save_draft(self, task_id: str, values: object, actor: str = "caseworker") -> dict[str, Any]:
         """Save an open task's form as typed so far (input name → text); `task()` returns it as `draft`."""
+        from workflows.engine import run_step
+        from workflows.service.commands import SaveDraft
+
         if not isinstance(values, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                    for k, v in values.items()):
             raise InvalidInput("暂存的表单内容必须是“栏目名 → 文字”的对应关系")
@@ -224,6 +237,11 @@ class Cases(Capability):
 
         Events that open a procedure on a filing (STARTERS) are checked and open a new case; the others go to the
         case that waits for them — the target case itself, or the open case of the target's filing that does."""
+        from tasks.forms import schema_problems
+        from workflows.engine import run_step
+        from workflows.lifecycle import open_procedure
+        from workflows.service.commands import SendMessage
+
         if data is not None and not isinstance(data, dict):
             raise InvalidInput("消息内容必须是一个 JSON 对象")
         payload: dict[str, Any] = dict(data) if isinstance(data, dict) else {}
@@ -264,6 +282,9 @@ class Cases(Capability):
     def _waiting_case(self, uow: UnitOfWork, target: str, message: str) -> str:
         """The case a reply message is for: the target case if its process takes the message, else the one open case
         of the target's filing whose process does."""
+        from workflows.engine import definition_of
+        from workflows.filings import TERMINATION_KINDS
+
         instance = uow.repo.instance(target)
         if instance is not None and message in definition_of(uow, instance.definition_id).messages \
                 and instance.completed_at is None:
@@ -284,6 +305,12 @@ class Cases(Capability):
     def _rate(self, uow: UnitOfWork, filing: Filing, payload: dict[str, Any], actor: str) -> dict[str, Any]:
         """Record the red/black list rating (XPCC 第二十二条) as a step of the case that watches the filing (a black
         one serves the delisting decision there), and let the filing's other open cases see it."""
+        from tasks.regions import profile_for_region
+        from workflows.engine import run_step
+        from workflows.filings import RATINGS
+        from workflows.lifecycle import refuse_if_terminated
+        from workflows.service.commands import RateFiling, RefreshFiling
+
         profile = profile_for_region(filing.region)
         if not profile.red_list_continuation:
             raise IllegalEvent(f"{profile.name}未实行红黑榜连续备案制度，未作任何更改")
@@ -308,6 +335,8 @@ class Cases(Capability):
 
 def _case_schema(schema: dict[str, Any] | None, instance: Instance | None) -> dict[str, Any] | None:
     """The form as this case may fill it (choices narrowed to its checklist and region, as the step checks them)."""
+    from tasks import form_choices
+
     if schema is None or instance is None:
         return schema
     return form_choices.for_case(schema, instance.region, instance.application)
@@ -315,6 +344,11 @@ def _case_schema(schema: dict[str, Any] | None, instance: Instance | None) -> di
 
 def _draft(instance: Instance, definition: Any, task_id: str) -> dict[str, str] | None:
     """The values saved with 暂存 on this open task, if any (read from the case's state)."""
+    from SpiffWorkflow.exceptions import TaskNotFoundException
+
+    from workflows.service.commands import DRAFT_KEY
+    from workflows.state import load_state
+
     workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
     try:
         draft = workflow.get_task_from_id(UUID(task_id)).data.get(DRAFT_KEY)

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
+import workflows.operators  # noqa: F401  (registers the expression functions and service operators every step needs)
 from adapters.outside.db import Document
 from tasks.calendar import SHANGHAI
 from tasks.errors import InvalidInput, NotFound

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import workflows.operators  # noqa: F401  (registers the expression functions and service operators every step needs)
 from adapters.outside.settings import Settings, load_settings
 from tasks.errors import NotFound
 from workflows import clock

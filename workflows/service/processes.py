@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import workflows.operators  # noqa: F401  (registers the expression functions and service operators every step needs)
 from adapters.outside.db import Instance, ProcessDefinition
 from adapters.outside.repository import UnitOfWork
 from tasks.errors import DefinitionError, InvalidInput, NotFound

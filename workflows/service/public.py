@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, time
 from typing import Any, Final
 
+import workflows.operators  # noqa: F401  (registers the expression functions and service operators every step needs)
 from adapters.outside.db import Filing, Instance, PublicSubmission
 from adapters.outside.documents import BASIS_NAMES, level_names
 from adapters.outside.repository import UnitOfWork

@@ -3,9 +3,9 @@
 For each size N a database of its own gets one real filing application (through the service) and N − 1 bulk copies
 of its rows (adapters/entrypoints/bench/common.py CaseTemplate), so it holds N open acceptance tasks of the Chengdu
 intake clerks, all due at the same instant (only the id orders them: the keyset's worst case). "The first page" is
-what the web worklist reads on opening: the four tabs' bounded counts and one page of 25 in urgency order. The sizes
-are measured interleaved (A B A B …) on CPU time, so that a busy machine slows both sides alike; the figure is the
-ratio of the medians, largest size over smallest.
+what the web worklist reads on opening: the four tabs' bounded counts, one page of 25 in urgency order and the
+statuses its status filter offers. The sizes are measured interleaved (A B A B …) on CPU time, so that a busy
+machine slows both sides alike; the figure is the ratio of the medians, largest size over smallest.
 """
 
 from __future__ import annotations
@@ -42,9 +42,11 @@ def build_open_tasks(url: str, n: int, *, on_progress: OnProgress = no_progress)
 
 def first_page(app: Any) -> int:
     """What the web worklist reads on opening (adapters/entrypoints/web/caseworkers/worklist.py): the four tabs'
-    bounded counts, then the first page of the landing tab; returns the rows read."""
+    bounded counts, the first page of the landing tab and the statuses its status filter offers; returns the rows
+    read."""
     from adapters.outside.worklist import WorklistFilter
     from workflows import clock
+    from workflows.operators import STATUSES
 
     now = clock.now()
     views = {"mine": WorklistFilter(roles=ROLES, authority=AUTHORITY, claimed_by=CLERK),
@@ -54,7 +56,9 @@ def first_page(app: Any) -> int:
     with app.reading() as uow:
         counts = {key: uow.repo.worklist_count(where) for key, where in views.items()}
         landing = next((key for key in ("mine", "unclaimed", "overdue") if counts[key]), "all")
-        return len(uow.repo.worklist(views[landing], limit=PAGE).rows)
+        rows = len(uow.repo.worklist(views[landing], limit=PAGE).rows)
+        uow.repo.worklist_statuses(roles=ROLES, authority=AUTHORITY, among=STATUSES)
+        return rows
 
 
 def measure_worklist(sizes: Sequence[int], url_for: Callable[[int], str], say: Say = lambda _text: None, *,

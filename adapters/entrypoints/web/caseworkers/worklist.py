@@ -59,8 +59,8 @@ def register(app: FastAPI, site: Site) -> None:
             calendar = _calendar(uow)
             cases = uow.repo.instances_of(sorted({row.case_id for row in rows}))
             tasks = [_task_line(row, cases.get(row.case_id), now, calendar) for row in rows]
-            statuses = {key: STATUSES.get(key, key)
-                        for key in uow.repo.worklist_statuses(roles=list(user.roles), authority=user.region)}
+            statuses = {key: STATUSES[key] for key in uow.repo.worklist_statuses(
+                roles=list(user.roles), authority=user.region, among=STATUSES)}
         total = counts[view]
         page_number = max(page_number, 2) if page.before else 1
         pages = (max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1) if total <= COUNT_BOUND else None)
