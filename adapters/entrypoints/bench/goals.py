@@ -21,7 +21,7 @@ GOALS: dict[str, tuple[str, float, str, str]] = {
     "sweep_vs_steps_ratio": ("<=", 1.2, "×", "清扫 K 件到期 ÷ K 个持久化步骤"),
     "simulation_steps_per_s": (">=", 500.0, "步/秒", "模拟吞吐（每个工作进程一个核，CPU 时间）"),
     "state_bytes_median": ("<=", 24_000.0, "字节", "模拟结束时每件案件的引擎状态（中位数）"),
-    "cli_cold_s": ("<=", 0.35, "秒", "冷启动命令（beian complete --help，新解释器，CPU 时间）"),
+    "cli_cold_s": ("<=", 0.35, "秒", "冷启动命令（beian complete：新解释器中步骤前的导入，CPU 时间）"),
 }
 
 
