@@ -24,6 +24,7 @@ from typing import Any, Final
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from tasks.identity_cache import IdentityCache
 from tasks.limits import MAX_NESTING
 from tasks.text import MULTILINE_OVER, number_problem, text_problem
 
@@ -76,8 +77,16 @@ def located_problems(schema: Mapping[str, Any] | None, data: Any, *,
     return problems
 
 
+def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    """One validator per schema (building one walks the schema): schemas are a deployed version's, never changed."""
+    return _validators.get((schema,), (), lambda: Draft202012Validator(schema))
+
+
+_validators: IdentityCache[Draft202012Validator] = IdentityCache(1024)
+
+
 def _schema_located(schema: Mapping[str, Any], data: Any, root_label: str) -> list[tuple[Any, Path, str]]:
-    errors = _worth_reporting(list(Draft202012Validator(schema).iter_errors(data)))
+    errors = _worth_reporting(list(_validator(schema).iter_errors(data)))
     located: list[tuple[Any, Path, str]] = []
     for error in errors:
         path: Path = tuple(error.absolute_path)

@@ -31,7 +31,7 @@ from tasks.access import authority_of
 from tasks.calendar import SHANGHAI, WorkingDayCalendar, parse_arrangement
 from tasks.errors import ConcurrentChange, NotFound, StepFailed
 from workflows import clock
-from workflows.definitions import ParsedDefinition, cached_definition, forget_parsed
+from workflows.definitions import ParsedDefinition, cached_definition, forget_parsed, parsed_if_cached
 from workflows.expressions import DATA_ONLY_ENGINE, ExpressionError, script_engine
 from workflows.roles import load_added_roles
 from workflows.state import dump_state, load_state
@@ -150,12 +150,18 @@ def register_environment(factory: EnvironmentFactory) -> None:
     _environment_factory = factory
 
 
-def definition_of(uow: UnitOfWork, definition_id: int) -> ParsedDefinition:
-    row = uow.repo.definition(definition_id)
-    parsed = cached_definition(row.id, row.sha256, row.process_id, row.bpmn_xml, row.file_name, row.forms)
+def definition_of(uow: UnitOfWork, definition_id: int, sha256: str | None = None) -> ParsedDefinition:
+    """The parsed version `definition_id`. Its content hash (`sha256`, when the caller read it with the instance) is
+    the cache key, so a step reads neither the version's row nor its XML unless this process has not parsed it yet."""
+    digest = sha256 if sha256 is not None else uow.repo.definition_digest(definition_id)
+    parsed = parsed_if_cached(definition_id, digest)
+    if parsed is None:
+        row = uow.repo.definition(definition_id)
+        parsed = cached_definition(row.id, row.sha256, row.process_id, row.bpmn_xml, row.file_name, row.forms)
     if any(info.lane and info.role is None for info in parsed.user_tasks.values()) and load_added_roles(uow):
         # A lane this process did not know when it parsed the diagram: a role added since (perhaps by another
         # process). Parsed again with it; the check made sure every deployed lane is a role.
+        row = uow.repo.definition(definition_id)
         forget_parsed(row.id, row.sha256)
         parsed = cached_definition(row.id, row.sha256, row.process_id, row.bpmn_xml, row.file_name, row.forms)
     return parsed
@@ -228,10 +234,11 @@ def start_instance(uow: UnitOfWork, instance: Instance, data: dict[str, Any], ac
 
 def run_step(uow: UnitOfWork, case_id: str, event: Event, actor: str) -> StepContext:
     """Apply `event` to the case and save everything; the caller commits the unit of work."""
-    instance = uow.repo.instance(case_id, for_update=True)
-    if instance is None:
+    found = uow.repo.instance_for_step(case_id)
+    if found is None:
         raise NotFound(f"案件 {case_id} 不存在")
-    definition = definition_of(uow, instance.definition_id)
+    instance, digest = found
+    definition = definition_of(uow, instance.definition_id, digest)
     workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
     ctx = StepContext(uow, instance, definition, actor, clock.now())
     _attach_engine(workflow, ctx)
@@ -280,7 +287,9 @@ def _expression_error(exc: BaseException) -> ExpressionError | None:
 def _save(workflow: BpmnWorkflow, ctx: StepContext) -> None:
     instance = ctx.instance
     try:
-        # Flush the instance first: its versioned UPDATE is what detects a concurrent writer.
+        # One flush at the end writes the instance and every projection and audit row. The instance's versioned
+        # UPDATE (row_version) still detects a writer that changed the case since it was read: the step holds the
+        # case's lock, so that would be a bug, and the whole transaction is refused (ConcurrentChange).
         instance.state = dump_state(workflow)
         instance.updated_at = ctx.now
         if workflow.is_completed() and instance.completed_at is None:
@@ -289,11 +298,16 @@ def _save(workflow: BpmnWorkflow, ctx: StepContext) -> None:
         instance.error = None
         instance.error_at = None
         instance.error_count = 0
-        ctx.uow.session.flush()
-        _sync_human_tasks(workflow, ctx)
-        _sync_timers(workflow, ctx)
-        sync_message_waits(workflow, ctx)
-        ctx.uow.session.flush()
+        session = ctx.uow.session
+        # The projections are compared with what the database holds in memory: one statement reads their ids, only
+        # rows that stay open are loaded, gone ones are deleted in one statement per table, and nothing is flushed
+        # until all are settled (a query in between would otherwise flush half the changes first).
+        with session.no_autoflush:
+            existing = ctx.repo.projection_ids(instance.id)
+            _sync_human_tasks(workflow, ctx, existing[HumanTask.__tablename__])
+            _sync_timers(workflow, ctx, existing[Timer.__tablename__])
+            sync_message_waits(workflow, ctx, existing[MessageWait.__tablename__])
+        session.flush()
     except StaleDataError as exc:
         raise ConcurrentChange(f"案件 {ctx.case_id} 已被他人同时修改，本次操作未保存，请刷新后重试") from exc
 
@@ -310,10 +324,11 @@ def _task_region(ctx: StepContext, jurisdiction: str) -> str:
     return region[:2] + "0000" if jurisdiction == "province" else region
 
 
-def _sync_human_tasks(workflow: BpmnWorkflow, ctx: StepContext) -> None:
-    existing = {row.id: row for row in ctx.repo.human_tasks(ctx.instance.id)}
+def _sync_human_tasks(workflow: BpmnWorkflow, ctx: StepContext, stored: dict[str, str]) -> None:
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    ctx.repo.remove(row for task_id, row in existing.items() if task_id not in ready)
+    own_authority = authority_of(ctx.instance.region, ctx.instance.authority_level)
+    ctx.repo.remove_projections(HumanTask, (task_id for task_id in stored if task_id not in ready))
+    existing = ctx.repo.projection_rows(HumanTask, (task_id for task_id in ready if task_id in stored))
     for task_id, task in ready.items():
         info = ctx.definition.user_tasks.get(task.task_spec.bpmn_id)
         if info is None:
@@ -328,7 +343,9 @@ def _sync_human_tasks(workflow: BpmnWorkflow, ctx: StepContext) -> None:
         due_at = datetime.fromisoformat(deadline["due"]) if deadline else None
         jurisdiction = info.jurisdiction_in(ctx.instance.region)
         authority = authority_of(ctx.instance.region, ctx.instance.authority_level, jurisdiction)
-        if row is None or row.authority != authority:  # who may see the case, for lists of cases (CaseAuthority)
+        # Who may see the case, for lists of cases (CaseAuthority): the case's own authority was noted when it
+        # started; another one (a provincial task on a city's case) is noted when a task first goes to it.
+        if (row is None or row.authority != authority) and authority != own_authority:
             ctx.repo.note_authority(ctx.case_id, authority)
         if row is not None:  # still open; its deadline may have been recomputed, its version migrated
             row.due_at, row.deadline = due_at, deadline
@@ -390,18 +407,24 @@ def awaited_messages(spec: Any) -> list[str]:
     return [d.name for d in definitions if isinstance(d, MessageEventDefinition)]
 
 
-def sync_message_waits(workflow: BpmnWorkflow, ctx: StepContext) -> None:
-    """Project the case's waits for outside messages; a wait keeps the instant it began."""
-    existing = {row.id: row for row in ctx.repo.message_waits(ctx.instance.id)}
+def sync_message_waits(workflow: BpmnWorkflow, ctx: StepContext, stored: dict[str, str] | None = None) -> None:
+    """Project the case's waits for outside messages; a wait keeps the instant it began. `stored`: the ids (→ BPMN
+    element) the database holds, when the caller read them already."""
+    if stored is None:
+        stored = ctx.repo.projection_ids(ctx.instance.id)[MessageWait.__tablename__]
     waiting: dict[str, tuple[Task, str]] = {}
     for task in workflow.get_tasks(state=TaskState.WAITING):
         for name in awaited_messages(task.task_spec):
             waiting[f"{task.id}:{name}"] = (task, name)
-    ctx.repo.remove(row for wait_id, row in existing.items() if wait_id not in waiting)
+    ctx.repo.remove_projections(MessageWait, (wait_id for wait_id in stored if wait_id not in waiting))
+    # A migrated version may have renamed the element a wait stands on: only then is its row loaded and changed.
+    renamed = ctx.repo.projection_rows(MessageWait, (wait_id for wait_id, (task, _name) in waiting.items()
+                                                     if wait_id in stored
+                                                     and stored[wait_id] != task.task_spec.bpmn_id))
     for wait_id, (task, name) in waiting.items():
-        if wait_id in existing:
-            existing[wait_id].bpmn_id = task.task_spec.bpmn_id  # a migrated version may have renamed the element
-        else:
+        if wait_id in renamed:
+            renamed[wait_id].bpmn_id = task.task_spec.bpmn_id
+        elif wait_id not in stored:
             ctx.repo.add(MessageWait(id=wait_id, instance_id=ctx.instance.id, case_id=ctx.case_id, message=name,
                                      bpmn_id=task.task_spec.bpmn_id, since=ctx.now))
 
@@ -427,10 +450,10 @@ def matching_deadline(task: Task, due: str) -> dict[str, Any] | None:
     return None
 
 
-def _sync_timers(workflow: BpmnWorkflow, ctx: StepContext) -> None:
-    existing = {row.id: row for row in ctx.repo.timers(ctx.instance.id)}
+def _sync_timers(workflow: BpmnWorkflow, ctx: StepContext, stored: dict[str, str]) -> None:
     waiting = {str(t.id): t for t in waiting_timers(workflow)}
-    ctx.repo.remove(row for timer_id, row in existing.items() if timer_id not in waiting)
+    ctx.repo.remove_projections(Timer, (timer_id for timer_id in stored if timer_id not in waiting))
+    existing = ctx.repo.projection_rows(Timer, (timer_id for timer_id in waiting if timer_id in stored))
     for timer_id, task in waiting.items():
         due_at = timer_due(task)
         if due_at is None:

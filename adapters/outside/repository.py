@@ -7,7 +7,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import bindparam, delete, func, literal, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -40,6 +40,22 @@ from adapters.outside.db import (
 from adapters.outside.db import (
     Sequence as SequenceRow,
 )
+
+# Statements a step sends every time, built once (building a statement costs more than the cached compiled form).
+_PROJECTIONS = (HumanTask, Timer, MessageWait)
+_PROJECTION_IDS = union_all(*(select(literal(table.__tablename__), table.id, table.bpmn_id)
+                              .where(table.instance_id == bindparam("instance_id")) for table in _PROJECTIONS))
+_REMOVE_PROJECTIONS = {table: delete(table).where(table.id.in_(bindparam("ids", expanding=True)))
+                       for table in _PROJECTIONS}
+_INSTANCE_FOR_STEP = (select(Instance, ProcessDefinition.sha256)
+                      .join(ProcessDefinition, ProcessDefinition.id == Instance.definition_id)
+                      .where(Instance.case_id == bindparam("case_id")))
+_INSTANCE_FOR_STEP_LOCKED = _INSTANCE_FOR_STEP.with_for_update(of=Instance)
+_CASE_OF_TASK = select(HumanTask.case_id).where(HumanTask.id == bindparam("task_id"))
+_NOTE_AUTHORITY = {
+    "postgresql": postgresql_insert(CaseAuthority).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(CaseAuthority).on_conflict_do_nothing(),
+}
 
 
 class Repository:
@@ -100,6 +116,11 @@ class Repository:
     def definition(self, definition_id: int) -> ProcessDefinition:
         return self.session.get_one(ProcessDefinition, definition_id)
 
+    def definition_digest(self, definition_id: int) -> str:
+        """A version's content hash alone (the key of the parsed-definition cache), not its XML."""
+        return self.session.scalars(select(ProcessDefinition.sha256)
+                                    .where(ProcessDefinition.id == definition_id)).one()
+
     def add(self, row: Any) -> None:
         self.session.add(row)
 
@@ -117,6 +138,17 @@ class Repository:
             return {}
         query = select(Instance).where(Instance.case_id.in_(case_ids)).options(undefer(Instance.channel))
         return {i.case_id: i for i in self.session.scalars(query)}
+
+    def instance_for_step(self, case_id: str) -> tuple[Instance, str] | None:
+        """The case locked for a step (FOR UPDATE on PostgreSQL; SQLite's step holds the write lock already), with
+        its definition version's content hash, in one statement: the parsed version is found in the cache by it."""
+        query = _INSTANCE_FOR_STEP_LOCKED if self.dialect == "postgresql" else _INSTANCE_FOR_STEP
+        row = self.session.execute(query, {"case_id": case_id}).first()
+        return (row[0], row[1]) if row is not None else None
+
+    def case_of_task(self, task_id: str) -> str | None:
+        """The case an open human task belongs to (its number only: the step then loads the case itself)."""
+        return self.session.connection().execute(_CASE_OF_TASK, {"task_id": task_id}).scalar()
 
     def instance_by_id(self, instance_id: int, *, for_update: bool = False) -> Instance | None:
         query = select(Instance).where(Instance.id == instance_id)
@@ -162,6 +194,32 @@ class Repository:
             query = query.where(HumanTask.case_id == case_id)
         return list(self.session.scalars(query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
                                                         HumanTask.created_at)))
+
+    def projection_ids(self, instance_id: int) -> dict[str, dict[str, str]]:
+        """The ids (→ BPMN element) of one case's open tasks, armed timers and message waits, by table name, read
+        in one statement: what a step compares with the state it saves, loading only the rows that stay."""
+        found: dict[str, dict[str, str]] = {table.__tablename__: {} for table in _PROJECTIONS}
+        for table_name, row_id, bpmn_id in self.session.connection().execute(_PROJECTION_IDS,
+                                                                             {"instance_id": instance_id}):
+            found[table_name][row_id] = bpmn_id
+        return found
+
+    def projection_rows(self, table: type[Any], ids: Iterable[str]) -> dict[str, Any]:
+        """The rows of a projection table (HumanTask, Timer, MessageWait) by id; no statement for no ids."""
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        return {row.id: row for row in self.session.scalars(select(table).where(table.id.in_(wanted)))}
+
+    def remove_projections(self, table: type[Any], ids: Iterable[str]) -> None:
+        """Delete projection rows by id in one statement (none for no ids); a copy of one this session holds is
+        forgotten, so it is never written back."""
+        gone = set(ids)
+        if not gone:
+            return
+        for row in [row for row in self.session.identity_map.values() if isinstance(row, table) and row.id in gone]:
+            self.session.expunge(row)
+        self.session.connection().execute(_REMOVE_PROJECTIONS[table], {"ids": list(gone)})
 
     def message_waits(self, instance_id: int) -> list[MessageWait]:
         return list(self.session.scalars(select(MessageWait).where(MessageWait.instance_id == instance_id)))
@@ -397,9 +455,8 @@ class Repository:
 
     def note_authority(self, case_id: str, authority: str) -> None:
         """Record that `authority` may see the case (its own, or one given a task on it); once is enough."""
-        values = {"case_id": case_id, "authority": authority}
-        insert = postgresql_insert if self.dialect == "postgresql" else sqlite_insert
-        self.session.execute(insert(CaseAuthority).values(**values).on_conflict_do_nothing())
+        statement = _NOTE_AUTHORITY["postgresql" if self.dialect == "postgresql" else "sqlite"]
+        self.session.execute(statement, {"case_id": case_id, "authority": authority})
 
     def case_authorities(self, case_id: str) -> list[str]:
         return list(self.session.scalars(select(CaseAuthority.authority).where(CaseAuthority.case_id == case_id)

@@ -182,10 +182,10 @@ class Cases(Capability):
         if too_large:
             raise InvalidInput(f"{too_large}，未作任何更改")
         with self._failures_shown(actor) as failing, self.uow() as uow:
-            row = uow.repo.human_task(task_id)
-            if row is None:
+            case_id = uow.repo.case_of_task(task_id)
+            if case_id is None:
                 raise NotFound(f"待办 {task_id} 不存在或已办结")
-            case_id = failing.case_id = row.case_id
+            failing.case_id = case_id
             ctx = run_step(uow, case_id, CompleteTask(task_id, data), actor)
             uow.commit()
             return {"case": case_id, "status": ctx.instance.status}
