@@ -7,12 +7,14 @@ timers, status) and audit events are written in the same transaction as the stat
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import uuid4
+from weakref import WeakKeyDictionary
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
@@ -106,8 +108,24 @@ class StepContext:
 
 
 def load_calendar(uow: UnitOfWork) -> WorkingDayCalendar:
+    """The database's working-day calendar. Held per database (engine) while its fingerprint stays the same: a step
+    that counts working days reads one small row instead of every year's arrangement; a year loaded by any process
+    changes the fingerprint, and the calendar is read again."""
+    fingerprint = uow.repo.calendar_fingerprint()
+    database = uow.session.get_bind()
+    with _calendars_lock:
+        held = _calendars.get(database)
+    if held is not None and held[0] == fingerprint:
+        return held[1]
     arrangements = {row.year: parse_arrangement(row.arrangement) for row in uow.repo.calendar_years()}
-    return WorkingDayCalendar(arrangements)
+    calendar = WorkingDayCalendar(arrangements)
+    with _calendars_lock:
+        _calendars[database] = (fingerprint, calendar)
+    return calendar
+
+
+_calendars: WeakKeyDictionary[Any, tuple[tuple[Any, ...], WorkingDayCalendar]] = WeakKeyDictionary()
+_calendars_lock = threading.Lock()
 
 
 class Event(Protocol):

@@ -51,6 +51,11 @@ _INSTANCE_FOR_STEP = (select(Instance, ProcessDefinition.sha256)
                       .join(ProcessDefinition, ProcessDefinition.id == Instance.definition_id)
                       .where(Instance.case_id == bindparam("case_id")))
 _INSTANCE_FOR_STEP_LOCKED = _INSTANCE_FOR_STEP.with_for_update(of=Instance)
+CALENDAR_COUNTER = "calendar_changes"
+_CALENDAR_FINGERPRINT = select(
+    func.count(), func.sum(CalendarYear.year), func.max(CalendarYear.loaded_at),
+    select(SequenceRow.value).where(SequenceRow.name == CALENDAR_COUNTER).scalar_subquery(),
+).select_from(CalendarYear)
 _CASE_OF_TASK = select(HumanTask.case_id).where(HumanTask.id == bindparam("task_id"))
 _NOTE_AUTHORITY = {
     "postgresql": postgresql_insert(CaseAuthority).on_conflict_do_nothing(),
@@ -482,6 +487,17 @@ class Repository:
     # --- calendar ----------------------------------------------------------------------------------------
     def calendar_years(self) -> list[CalendarYear]:
         return list(self.session.scalars(select(CalendarYear).order_by(CalendarYear.year)))
+
+    def calendar_fingerprint(self) -> tuple[Any, ...]:
+        """What changes whenever a year's arrangement is loaded, replaced or removed, by any process: the years, the
+        latest load and the calendar's change counter (bumped by `note_calendar_change`), in one small statement."""
+        row = self.session.execute(_CALENDAR_FINGERPRINT).one()
+        return tuple(row)
+
+    def note_calendar_change(self) -> None:
+        """Bump the calendar's change counter (in the transaction that changes a year): other processes holding the
+        calendar see their copy is stale (`calendar_fingerprint`)."""
+        self.next_value(CALENDAR_COUNTER)
 
     def calendar_year(self, year: int) -> CalendarYear | None:
         return self.session.get(CalendarYear, year)
