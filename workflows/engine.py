@@ -250,9 +250,11 @@ def start_instance(uow: UnitOfWork, instance: Instance, data: dict[str, Any], ac
     return ctx
 
 
-def run_step(uow: UnitOfWork, case_id: str, event: Event, actor: str) -> StepContext:
-    """Apply `event` to the case and save everything; the caller commits the unit of work."""
-    found = uow.repo.instance_for_step(case_id)
+def run_step(uow: UnitOfWork, case_id: str, event: Event, actor: str, *,
+             locked: tuple[Instance, str] | None = None) -> StepContext:
+    """Apply `event` to the case and save everything; the caller commits the unit of work. `locked`: the case and its
+    version's hash as the caller already read them with `Repository.instance_for_step` (found by a task)."""
+    found = locked or uow.repo.instance_for_step(case_id)
     if found is None:
         raise NotFound(f"案件 {case_id} 不存在")
     instance, digest = found
@@ -320,11 +322,15 @@ def _save(workflow: BpmnWorkflow, ctx: StepContext) -> None:
         # The projections are compared with what the database holds in memory: one statement reads their ids, only
         # rows that stay open are loaded, gone ones are deleted in one statement per table, and nothing is flushed
         # until all are settled (a query in between would otherwise flush half the changes first).
+        # One walk of the task tree finds what the projections show (each walk costs as much as a small query).
+        standing = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        ready = [t for t in standing if t.state == TaskState.READY and t.task_spec.manual]
+        waiting = [t for t in standing if t.state == TaskState.WAITING]
         with session.no_autoflush:
             existing = ctx.repo.projection_ids(instance.id)
-            _sync_human_tasks(workflow, ctx, existing[HumanTask.__tablename__])
-            _sync_timers(workflow, ctx, existing[Timer.__tablename__])
-            sync_message_waits(workflow, ctx, existing[MessageWait.__tablename__])
+            _sync_human_tasks(ready, ctx, existing[HumanTask.__tablename__])
+            _sync_timers(waiting, ctx, existing[Timer.__tablename__])
+            sync_message_waits(workflow, ctx, existing[MessageWait.__tablename__], waiting)
         session.flush()
     except StaleDataError as exc:
         raise ConcurrentChange(f"案件 {ctx.case_id} 已被他人同时修改，本次操作未保存，请刷新后重试") from exc
@@ -342,8 +348,8 @@ def _task_region(ctx: StepContext, jurisdiction: str) -> str:
     return region[:2] + "0000" if jurisdiction == "province" else region
 
 
-def _sync_human_tasks(workflow: BpmnWorkflow, ctx: StepContext, stored: dict[str, str]) -> None:
-    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+def _sync_human_tasks(ready_tasks: list[Task], ctx: StepContext, stored: dict[str, str]) -> None:
+    ready = {str(t.id): t for t in ready_tasks}
     own_authority = authority_of(ctx.instance.region, ctx.instance.authority_level)
     ctx.repo.remove_projections(HumanTask, (task_id for task_id in stored if task_id not in ready))
     existing = ctx.repo.projection_rows(HumanTask, (task_id for task_id in ready if task_id in stored))
@@ -425,13 +431,16 @@ def awaited_messages(spec: Any) -> list[str]:
     return [d.name for d in definitions if isinstance(d, MessageEventDefinition)]
 
 
-def sync_message_waits(workflow: BpmnWorkflow, ctx: StepContext, stored: dict[str, str] | None = None) -> None:
+def sync_message_waits(workflow: BpmnWorkflow, ctx: StepContext, stored: dict[str, str] | None = None,
+                       waiting_tasks: list[Task] | None = None) -> None:
     """Project the case's waits for outside messages; a wait keeps the instant it began. `stored`: the ids (→ BPMN
-    element) the database holds, when the caller read them already."""
+    element) the database holds, and `waiting_tasks` the workflow's WAITING tasks, when the caller has them."""
     if stored is None:
         stored = ctx.repo.projection_ids(ctx.instance.id)[MessageWait.__tablename__]
+    if waiting_tasks is None:
+        waiting_tasks = workflow.get_tasks(state=TaskState.WAITING)
     waiting: dict[str, tuple[Task, str]] = {}
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    for task in waiting_tasks:
         for name in awaited_messages(task.task_spec):
             waiting[f"{task.id}:{name}"] = (task, name)
     ctx.repo.remove_projections(MessageWait, (wait_id for wait_id in stored if wait_id not in waiting))
@@ -447,8 +456,9 @@ def sync_message_waits(workflow: BpmnWorkflow, ctx: StepContext, stored: dict[st
                                      bpmn_id=task.task_spec.bpmn_id, since=ctx.now))
 
 
-def waiting_timers(workflow: BpmnWorkflow) -> list[Task]:
-    return [t for t in workflow.get_tasks(state=TaskState.WAITING) if timer_definition(t.task_spec) is not None]
+def waiting_timers(waiting: list[Task]) -> list[Task]:
+    """Those of the WAITING tasks that wait for a timer."""
+    return [t for t in waiting if timer_definition(t.task_spec) is not None]
 
 
 def timer_due(task: Task) -> datetime | None:
@@ -468,8 +478,8 @@ def matching_deadline(task: Task, due: str) -> dict[str, Any] | None:
     return None
 
 
-def _sync_timers(workflow: BpmnWorkflow, ctx: StepContext, stored: dict[str, str]) -> None:
-    waiting = {str(t.id): t for t in waiting_timers(workflow)}
+def _sync_timers(waiting_tasks: list[Task], ctx: StepContext, stored: dict[str, str]) -> None:
+    waiting = {str(t.id): t for t in waiting_timers(waiting_tasks)}
     ctx.repo.remove_projections(Timer, (timer_id for timer_id in stored if timer_id not in waiting))
     existing = ctx.repo.projection_rows(Timer, (timer_id for timer_id in waiting if timer_id in stored))
     for timer_id, task in waiting.items():

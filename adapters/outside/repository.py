@@ -47,16 +47,19 @@ _PROJECTION_IDS = union_all(*(select(literal(table.__tablename__), table.id, tab
                               .where(table.instance_id == bindparam("instance_id")) for table in _PROJECTIONS))
 _REMOVE_PROJECTIONS = {table: delete(table).where(table.id.in_(bindparam("ids", expanding=True)))
                        for table in _PROJECTIONS}
-_INSTANCE_FOR_STEP = (select(Instance, ProcessDefinition.sha256)
-                      .join(ProcessDefinition, ProcessDefinition.id == Instance.definition_id)
-                      .where(Instance.case_id == bindparam("case_id")))
-_INSTANCE_FOR_STEP_LOCKED = _INSTANCE_FOR_STEP.with_for_update(of=Instance)
+_STEP_INSTANCE = (select(Instance, ProcessDefinition.sha256)
+                  .join(ProcessDefinition, ProcessDefinition.id == Instance.definition_id))
+_BY_CASE = _STEP_INSTANCE.where(Instance.case_id == bindparam("case_id"))
+_BY_TASK = (_STEP_INSTANCE.join(HumanTask, HumanTask.instance_id == Instance.id)
+            .where(HumanTask.id == bindparam("task_id")))
+# Unlocked and locked (PostgreSQL: only the instance row, not its definition's nor the task's).
+_INSTANCE_FOR_STEP = {False: _BY_CASE, True: _BY_CASE.with_for_update(of=Instance)}
+_INSTANCE_OF_TASK = {False: _BY_TASK, True: _BY_TASK.with_for_update(of=Instance)}
 CALENDAR_COUNTER = "calendar_changes"
 _CALENDAR_FINGERPRINT = select(
     func.count(), func.sum(CalendarYear.year), func.max(CalendarYear.loaded_at),
     select(SequenceRow.value).where(SequenceRow.name == CALENDAR_COUNTER).scalar_subquery(),
 ).select_from(CalendarYear)
-_CASE_OF_TASK = select(HumanTask.case_id).where(HumanTask.id == bindparam("task_id"))
 _NOTE_AUTHORITY = {
     "postgresql": postgresql_insert(CaseAuthority).on_conflict_do_nothing(),
     "sqlite": sqlite_insert(CaseAuthority).on_conflict_do_nothing(),
@@ -144,16 +147,18 @@ class Repository:
         query = select(Instance).where(Instance.case_id.in_(case_ids)).options(undefer(Instance.channel))
         return {i.case_id: i for i in self.session.scalars(query)}
 
-    def instance_for_step(self, case_id: str) -> tuple[Instance, str] | None:
+    def instance_for_step(self, case_id: str | None = None, *,
+                          task_id: str | None = None) -> tuple[Instance, str] | None:
         """The case locked for a step (FOR UPDATE on PostgreSQL; SQLite's step holds the write lock already), with
-        its definition version's content hash, in one statement: the parsed version is found in the cache by it."""
-        query = _INSTANCE_FOR_STEP_LOCKED if self.dialect == "postgresql" else _INSTANCE_FOR_STEP
-        row = self.session.execute(query, {"case_id": case_id}).first()
+        its definition version's content hash, in one statement: the parsed version is found in the cache by it.
+        Found by its number, or by one of its open tasks (`task_id`)."""
+        locked = self.dialect == "postgresql"
+        if task_id is not None:
+            query, parameters = _INSTANCE_OF_TASK[locked], {"task_id": task_id}
+        else:
+            query, parameters = _INSTANCE_FOR_STEP[locked], {"case_id": case_id}
+        row = self.session.execute(query, parameters).first()
         return (row[0], row[1]) if row is not None else None
-
-    def case_of_task(self, task_id: str) -> str | None:
-        """The case an open human task belongs to (its number only: the step then loads the case itself)."""
-        return self.session.connection().execute(_CASE_OF_TASK, {"task_id": task_id}).scalar()
 
     def instance_by_id(self, instance_id: int, *, for_update: bool = False) -> Instance | None:
         query = select(Instance).where(Instance.id == instance_id)
