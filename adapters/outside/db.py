@@ -594,6 +594,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # Every commit is synced to disk before it returns (docs/operations.md "The application database on SQLite"):
+    # a step's outbox deliveries leave after its commit, so a commit a power cut could still undo is not acceptable.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 

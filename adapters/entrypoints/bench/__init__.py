@@ -3,9 +3,10 @@
 (a) **One persisted step against bare SpiffWorkflow.** A fresh filing application is completed at its acceptance
     task ("accept": the case moves on to the expert review). Persisted = the service call a caseworker makes
     (`app.cases.complete`: lock and load the instance from a SQLite file, restore the state, run the engine, save state,
-    projections and audit, commit). Bare = the same `BpmnWorkflow` calls in memory on the same restored workflow,
-    with the same restricted script engine and expression functions, and no serialisation, no database. The ratio is
-    what persistence and our engine layer cost on top of the library.
+    projections and audit, commit). Bare = the same state restored, the same `BpmnWorkflow` calls with the same
+    restricted script engine and expression functions, and the state serialised again, in memory, no database
+    (`bare_engine_ms`: the engine alone). The ratio is what persistence and our engine layer cost on top of the
+    library.
 (b) **Finding due work does not grow with the number of instances.** One real application is made through the
     service; then N − 1 copies of its rows (instance, state, open task, timer projection) are bulk-inserted, a
     handful M with the timer due, the others due in the coming year. For each N the indexed due query
