@@ -312,7 +312,10 @@ def _save(workflow: BpmnWorkflow, ctx: StepContext) -> None:
         # case's lock, so that would be a bug, and the whole transaction is refused (ConcurrentChange).
         instance.state = dump_state(workflow)
         instance.updated_at = ctx.now
-        if workflow.is_completed() and instance.completed_at is None:
+        # One walk of the task tree finds what the projections show (each walk costs as much as a small query); a
+        # case with a task ready or waiting has not ended, so only one without walks the tree again to tell.
+        standing = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        if not standing and workflow.is_completed() and instance.completed_at is None:
             instance.completed_at = ctx.now
             ctx.audit("process_completed", f"流程结束：{ctx.ended_at or ctx.definition.name}")
         instance.error = None
@@ -322,8 +325,6 @@ def _save(workflow: BpmnWorkflow, ctx: StepContext) -> None:
         # The projections are compared with what the database holds in memory: one statement reads their ids, only
         # rows that stay open are loaded, gone ones are deleted in one statement per table, and nothing is flushed
         # until all are settled (a query in between would otherwise flush half the changes first).
-        # One walk of the task tree finds what the projections show (each walk costs as much as a small query).
-        standing = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
         ready = [t for t in standing if t.state == TaskState.READY and t.task_spec.manual]
         waiting = [t for t in standing if t.state == TaskState.WAITING]
         with session.no_autoflush:
