@@ -237,10 +237,6 @@ class Repository:
     def timers(self, instance_id: int) -> list[Timer]:
         return list(self.session.scalars(select(Timer).where(Timer.instance_id == instance_id)))
 
-    def remove(self, rows: Iterable[Any]) -> None:
-        for row in rows:
-            self.session.delete(row)
-
     def due_cases(self, now: datetime, limit: int, max_attempts: int | None = None) -> list[tuple[int, str]]:
         """(instance id, case) with a timer due before `now`, earliest first; reads the indexed timers table only.
 
