@@ -19,6 +19,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from tasks.identity_cache import IdentityCache
 from tasks.regions import (
     DEFAULT_LADDER,
     INSPECTION_METHODS,
@@ -69,7 +70,14 @@ def for_case(schema: dict[str, Any], region: str, application: Mapping[str, Any]
     if not sources_in(schema):
         return schema
     institution_type = str(application.get("institution", {}).get("type", ""))
-    return narrowed(schema, case_choices(profile_for_region(region), institution_type))
+    profile = profile_for_region(region)
+    # Built once per form, region and kind of institution: every completion of a form checks against it. The result
+    # is shared, as the form schema itself is: read it, never change it.
+    return _narrowed_forms.get((schema, profile), (institution_type,),
+                               lambda: narrowed(schema, case_choices(profile, institution_type)))
+
+
+_narrowed_forms: IdentityCache[dict[str, Any]] = IdentityCache(1024)
 
 
 def case_choices(profile: RegionProfile, institution_type: str) -> dict[str, Choices]:

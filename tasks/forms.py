@@ -22,8 +22,10 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
+from tasks.identity_cache import IdentityCache
 from tasks.limits import MAX_NESTING
 from tasks.text import MULTILINE_OVER, number_problem, text_problem
 
@@ -76,10 +78,18 @@ def located_problems(schema: Mapping[str, Any] | None, data: Any, *,
     return problems
 
 
-def _schema_located(schema: Mapping[str, Any], data: Any, root_label: str) -> list[tuple[Any, Path, str]]:
+def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    """One validator per schema (building one walks the schema): schemas are a deployed version's, never changed."""
     from jsonschema import Draft202012Validator  # when data is first checked (JSON Schema loads its metaschemas)
 
-    errors = _worth_reporting(list(Draft202012Validator(schema).iter_errors(data)))
+    return _validators.get((schema,), (), lambda: Draft202012Validator(schema))
+
+
+_validators: IdentityCache[Draft202012Validator] = IdentityCache(1024)
+
+
+def _schema_located(schema: Mapping[str, Any], data: Any, root_label: str) -> list[tuple[Any, Path, str]]:
+    errors = _worth_reporting(list(_validator(schema).iter_errors(data)))
     located: list[tuple[Any, Path, str]] = []
     for error in errors:
         path: Path = tuple(error.absolute_path)

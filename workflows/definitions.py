@@ -242,11 +242,17 @@ _cache: dict[tuple[int, str], ParsedDefinition] = {}
 _cache_lock = threading.Lock()
 
 
+def parsed_if_cached(row_id: int, sha256: str) -> ParsedDefinition | None:
+    """The parsed version if this process holds it: a step asks with the id and hash it read beside the instance,
+    without reading the version's XML (tens of kilobytes) again."""
+    with _cache_lock:
+        return _cache.get((row_id, sha256))
+
+
 def cached_definition(row_id: int, sha256: str, process_id: str, xml: str, file_name: str,
                       forms: dict[str, Any]) -> ParsedDefinition:
     key = (row_id, sha256)
-    with _cache_lock:
-        found = _cache.get(key)
+    found = parsed_if_cached(row_id, sha256)
     if found is not None:
         return found
     parsed = parse_definition(process_id, xml, file_name, forms)

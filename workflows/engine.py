@@ -7,12 +7,14 @@ timers, status) and audit events are written in the same transaction as the stat
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import uuid4
+from weakref import WeakKeyDictionary
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
@@ -31,7 +33,7 @@ from tasks.access import authority_of
 from tasks.calendar import SHANGHAI, WorkingDayCalendar, parse_arrangement
 from tasks.errors import ConcurrentChange, NotFound, StepFailed
 from workflows import clock
-from workflows.definitions import ParsedDefinition, cached_definition, forget_parsed
+from workflows.definitions import ParsedDefinition, cached_definition, forget_parsed, parsed_if_cached
 from workflows.expressions import DATA_ONLY_ENGINE, ExpressionError, script_engine
 from workflows.roles import load_added_roles
 from workflows.state import dump_state, load_state
@@ -106,8 +108,24 @@ class StepContext:
 
 
 def load_calendar(uow: UnitOfWork) -> WorkingDayCalendar:
+    """The database's working-day calendar. Held per database (engine) while its fingerprint stays the same: a step
+    that counts working days reads one small row instead of every year's arrangement; a year loaded by any process
+    changes the fingerprint, and the calendar is read again."""
+    fingerprint = uow.repo.calendar_fingerprint()
+    database = uow.session.get_bind()
+    with _calendars_lock:
+        held = _calendars.get(database)
+    if held is not None and held[0] == fingerprint:
+        return held[1]
     arrangements = {row.year: parse_arrangement(row.arrangement) for row in uow.repo.calendar_years()}
-    return WorkingDayCalendar(arrangements)
+    calendar = WorkingDayCalendar(arrangements)
+    with _calendars_lock:
+        _calendars[database] = (fingerprint, calendar)
+    return calendar
+
+
+_calendars: WeakKeyDictionary[Any, tuple[tuple[Any, ...], WorkingDayCalendar]] = WeakKeyDictionary()
+_calendars_lock = threading.Lock()
 
 
 class Event(Protocol):
@@ -150,12 +168,18 @@ def register_environment(factory: EnvironmentFactory) -> None:
     _environment_factory = factory
 
 
-def definition_of(uow: UnitOfWork, definition_id: int) -> ParsedDefinition:
-    row = uow.repo.definition(definition_id)
-    parsed = cached_definition(row.id, row.sha256, row.process_id, row.bpmn_xml, row.file_name, row.forms)
+def definition_of(uow: UnitOfWork, definition_id: int, sha256: str | None = None) -> ParsedDefinition:
+    """The parsed version `definition_id`. Its content hash (`sha256`, when the caller read it with the instance) is
+    the cache key, so a step reads neither the version's row nor its XML unless this process has not parsed it yet."""
+    digest = sha256 if sha256 is not None else uow.repo.definition_digest(definition_id)
+    parsed = parsed_if_cached(definition_id, digest)
+    if parsed is None:
+        row = uow.repo.definition(definition_id)
+        parsed = cached_definition(row.id, row.sha256, row.process_id, row.bpmn_xml, row.file_name, row.forms)
     if any(info.lane and info.role is None for info in parsed.user_tasks.values()) and load_added_roles(uow):
         # A lane this process did not know when it parsed the diagram: a role added since (perhaps by another
         # process). Parsed again with it; the check made sure every deployed lane is a role.
+        row = uow.repo.definition(definition_id)
         forget_parsed(row.id, row.sha256)
         parsed = cached_definition(row.id, row.sha256, row.process_id, row.bpmn_xml, row.file_name, row.forms)
     return parsed
@@ -226,12 +250,15 @@ def start_instance(uow: UnitOfWork, instance: Instance, data: dict[str, Any], ac
     return ctx
 
 
-def run_step(uow: UnitOfWork, case_id: str, event: Event, actor: str) -> StepContext:
-    """Apply `event` to the case and save everything; the caller commits the unit of work."""
-    instance = uow.repo.instance(case_id, for_update=True)
-    if instance is None:
+def run_step(uow: UnitOfWork, case_id: str, event: Event, actor: str, *,
+             locked: tuple[Instance, str] | None = None) -> StepContext:
+    """Apply `event` to the case and save everything; the caller commits the unit of work. `locked`: the case and its
+    version's hash as the caller already read them with `Repository.instance_for_step` (found by a task)."""
+    found = locked or uow.repo.instance_for_step(case_id)
+    if found is None:
         raise NotFound(f"案件 {case_id} 不存在")
-    definition = definition_of(uow, instance.definition_id)
+    instance, digest = found
+    definition = definition_of(uow, instance.definition_id, digest)
     workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
     ctx = StepContext(uow, instance, definition, actor, clock.now())
     _attach_engine(workflow, ctx)
@@ -280,20 +307,32 @@ def _expression_error(exc: BaseException) -> ExpressionError | None:
 def _save(workflow: BpmnWorkflow, ctx: StepContext) -> None:
     instance = ctx.instance
     try:
-        # Flush the instance first: its versioned UPDATE is what detects a concurrent writer.
+        # One flush at the end writes the instance and every projection and audit row. The instance's versioned
+        # UPDATE (row_version) still detects a writer that changed the case since it was read: the step holds the
+        # case's lock, so that would be a bug, and the whole transaction is refused (ConcurrentChange).
         instance.state = dump_state(workflow)
         instance.updated_at = ctx.now
-        if workflow.is_completed() and instance.completed_at is None:
+        # One walk of the task tree finds what the projections show (each walk costs as much as a small query); a
+        # case with a task ready or waiting has not ended, so only one without walks the tree again to tell.
+        standing = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        if not standing and workflow.is_completed() and instance.completed_at is None:
             instance.completed_at = ctx.now
             ctx.audit("process_completed", f"流程结束：{ctx.ended_at or ctx.definition.name}")
         instance.error = None
         instance.error_at = None
         instance.error_count = 0
-        ctx.uow.session.flush()
-        _sync_human_tasks(workflow, ctx)
-        _sync_timers(workflow, ctx)
-        sync_message_waits(workflow, ctx)
-        ctx.uow.session.flush()
+        session = ctx.uow.session
+        # The projections are compared with what the database holds in memory: one statement reads their ids, only
+        # rows that stay open are loaded, gone ones are deleted in one statement per table, and nothing is flushed
+        # until all are settled (a query in between would otherwise flush half the changes first).
+        ready = [t for t in standing if t.state == TaskState.READY and t.task_spec.manual]
+        waiting = [t for t in standing if t.state == TaskState.WAITING]
+        with session.no_autoflush:
+            existing = ctx.repo.projection_ids(instance.id)
+            _sync_human_tasks(ready, ctx, existing[HumanTask.__tablename__])
+            _sync_timers(waiting, ctx, existing[Timer.__tablename__])
+            sync_message_waits(workflow, ctx, existing[MessageWait.__tablename__], waiting)
+        session.flush()
     except StaleDataError as exc:
         raise ConcurrentChange(f"案件 {ctx.case_id} 已被他人同时修改，本次操作未保存，请刷新后重试") from exc
 
@@ -310,10 +349,11 @@ def _task_region(ctx: StepContext, jurisdiction: str) -> str:
     return region[:2] + "0000" if jurisdiction == "province" else region
 
 
-def _sync_human_tasks(workflow: BpmnWorkflow, ctx: StepContext) -> None:
-    existing = {row.id: row for row in ctx.repo.human_tasks(ctx.instance.id)}
-    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    ctx.repo.remove(row for task_id, row in existing.items() if task_id not in ready)
+def _sync_human_tasks(ready_tasks: list[Task], ctx: StepContext, stored: dict[str, str]) -> None:
+    ready = {str(t.id): t for t in ready_tasks}
+    own_authority = authority_of(ctx.instance.region, ctx.instance.authority_level)
+    ctx.repo.remove_projections(HumanTask, (task_id for task_id in stored if task_id not in ready))
+    existing = ctx.repo.projection_rows(HumanTask, (task_id for task_id in ready if task_id in stored))
     for task_id, task in ready.items():
         info = ctx.definition.user_tasks.get(task.task_spec.bpmn_id)
         if info is None:
@@ -328,7 +368,9 @@ def _sync_human_tasks(workflow: BpmnWorkflow, ctx: StepContext) -> None:
         due_at = datetime.fromisoformat(deadline["due"]) if deadline else None
         jurisdiction = info.jurisdiction_in(ctx.instance.region)
         authority = authority_of(ctx.instance.region, ctx.instance.authority_level, jurisdiction)
-        if row is None or row.authority != authority:  # who may see the case, for lists of cases (CaseAuthority)
+        # Who may see the case, for lists of cases (CaseAuthority): the case's own authority was noted when it
+        # started; another one (a provincial task on a city's case) is noted when a task first goes to it.
+        if (row is None or row.authority != authority) and authority != own_authority:
             ctx.repo.note_authority(ctx.case_id, authority)
         if row is not None:  # still open; its deadline may have been recomputed, its version migrated
             row.due_at, row.deadline = due_at, deadline
@@ -390,24 +432,34 @@ def awaited_messages(spec: Any) -> list[str]:
     return [d.name for d in definitions if isinstance(d, MessageEventDefinition)]
 
 
-def sync_message_waits(workflow: BpmnWorkflow, ctx: StepContext) -> None:
-    """Project the case's waits for outside messages; a wait keeps the instant it began."""
-    existing = {row.id: row for row in ctx.repo.message_waits(ctx.instance.id)}
+def sync_message_waits(workflow: BpmnWorkflow, ctx: StepContext, stored: dict[str, str] | None = None,
+                       waiting_tasks: list[Task] | None = None) -> None:
+    """Project the case's waits for outside messages; a wait keeps the instant it began. `stored`: the ids (→ BPMN
+    element) the database holds, and `waiting_tasks` the workflow's WAITING tasks, when the caller has them."""
+    if stored is None:
+        stored = ctx.repo.projection_ids(ctx.instance.id)[MessageWait.__tablename__]
+    if waiting_tasks is None:
+        waiting_tasks = workflow.get_tasks(state=TaskState.WAITING)
     waiting: dict[str, tuple[Task, str]] = {}
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    for task in waiting_tasks:
         for name in awaited_messages(task.task_spec):
             waiting[f"{task.id}:{name}"] = (task, name)
-    ctx.repo.remove(row for wait_id, row in existing.items() if wait_id not in waiting)
+    ctx.repo.remove_projections(MessageWait, (wait_id for wait_id in stored if wait_id not in waiting))
+    # A migrated version may have renamed the element a wait stands on: only then is its row loaded and changed.
+    renamed = ctx.repo.projection_rows(MessageWait, (wait_id for wait_id, (task, _name) in waiting.items()
+                                                     if wait_id in stored
+                                                     and stored[wait_id] != task.task_spec.bpmn_id))
     for wait_id, (task, name) in waiting.items():
-        if wait_id in existing:
-            existing[wait_id].bpmn_id = task.task_spec.bpmn_id  # a migrated version may have renamed the element
-        else:
+        if wait_id in renamed:
+            renamed[wait_id].bpmn_id = task.task_spec.bpmn_id
+        elif wait_id not in stored:
             ctx.repo.add(MessageWait(id=wait_id, instance_id=ctx.instance.id, case_id=ctx.case_id, message=name,
                                      bpmn_id=task.task_spec.bpmn_id, since=ctx.now))
 
 
-def waiting_timers(workflow: BpmnWorkflow) -> list[Task]:
-    return [t for t in workflow.get_tasks(state=TaskState.WAITING) if timer_definition(t.task_spec) is not None]
+def waiting_timers(waiting: list[Task]) -> list[Task]:
+    """Those of the WAITING tasks that wait for a timer."""
+    return [t for t in waiting if timer_definition(t.task_spec) is not None]
 
 
 def timer_due(task: Task) -> datetime | None:
@@ -427,10 +479,10 @@ def matching_deadline(task: Task, due: str) -> dict[str, Any] | None:
     return None
 
 
-def _sync_timers(workflow: BpmnWorkflow, ctx: StepContext) -> None:
-    existing = {row.id: row for row in ctx.repo.timers(ctx.instance.id)}
-    waiting = {str(t.id): t for t in waiting_timers(workflow)}
-    ctx.repo.remove(row for timer_id, row in existing.items() if timer_id not in waiting)
+def _sync_timers(waiting_tasks: list[Task], ctx: StepContext, stored: dict[str, str]) -> None:
+    waiting = {str(t.id): t for t in waiting_timers(waiting_tasks)}
+    ctx.repo.remove_projections(Timer, (timer_id for timer_id in stored if timer_id not in waiting))
+    existing = ctx.repo.projection_rows(Timer, (timer_id for timer_id in waiting if timer_id in stored))
     for timer_id, task in waiting.items():
         due_at = timer_due(task)
         if due_at is None:

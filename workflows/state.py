@@ -45,11 +45,55 @@ _converter = _StateOnlyWorkflowConverter(BpmnWorkflow, _registry)
 _serializer = BpmnWorkflowSerializer(_registry)
 
 
+# Large values a case starts with (the application and the region's profile) stay in the start event's data; when a
+# process ends SpiffWorkflow copies every variable into the workflow's own data, which would store them twice. The
+# second copy is saved as a reference to the task that holds the first (restored on load); a state saved before
+# this (with both copies) loads as it is.
+SHARED_VARIABLES = ("application", "region")
+SAME_AS_TASK = "beian:same_as_task"
+_encoder = _serializer._encoder_cls
+
+
 def dump_state(workflow: BpmnWorkflow) -> str:
-    return _serializer.serialize_json(workflow)
+    """The state as compact JSON: no spaces, Chinese text as itself (not \\uXXXX escapes), shared values once."""
+    _registry._encoder_mode = True  # what SpiffWorkflow's serialize_json sets while it converts
+    try:
+        dct = _serializer.to_dict(workflow)
+        dct[_serializer.VERSION_KEY] = _serializer.VERSION
+        for process in (dct, *dct["subprocesses"].values()):
+            _share_variables(process)
+        return json.dumps(dct, cls=_encoder, ensure_ascii=False, separators=(",", ":"))
+    finally:
+        _registry._encoder_mode = False
 
 
 def load_state(state: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> BpmnWorkflow:
     dct = json.loads(state)
     _serializer.migrate(dct)
+    for process in (dct, *dct["subprocesses"].values()):
+        _restore_shared(process)
     return _converter.restore_with_spec(dct, spec, subprocess_specs)
+
+
+def _share_variables(process: dict[str, Any]) -> None:
+    """In a (sub)process's dict: a shared variable of the process's data equal to a task's copy becomes a
+    reference to that task."""
+    data = process.get("data") or {}
+    wanted = [name for name in SHARED_VARIABLES if isinstance(data.get(name), dict)]
+    if not wanted:
+        return
+    for task_id, task in process["tasks"].items():
+        held = task.get("data") or {}
+        for name in [name for name in wanted if held.get(name) == data[name]]:
+            data[name] = {SAME_AS_TASK: task_id}
+            wanted.remove(name)
+        if not wanted:
+            return
+
+
+def _restore_shared(process: dict[str, Any]) -> None:
+    data = process.get("data") or {}
+    for name in SHARED_VARIABLES:
+        value = data.get(name)
+        if isinstance(value, dict) and set(value) == {SAME_AS_TASK}:
+            data[name] = process["tasks"][value[SAME_AS_TASK]]["data"][name]

@@ -7,7 +7,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
-from sqlalchemy import case, delete, func, or_, select
+from sqlalchemy import bindparam, case, delete, func, literal, or_, select, union_all
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
@@ -47,6 +49,30 @@ from adapters.outside.worklist import (
     region_prefix,
 )
 from adapters.outside.worklist import page as worklist_page
+
+# Statements a step sends every time, built once (building a statement costs more than the cached compiled form).
+_PROJECTIONS = (HumanTask, Timer, MessageWait)
+_PROJECTION_IDS = union_all(*(select(literal(table.__tablename__), table.id, table.bpmn_id)
+                              .where(table.instance_id == bindparam("instance_id")) for table in _PROJECTIONS))
+_REMOVE_PROJECTIONS = {table: delete(table).where(table.id.in_(bindparam("ids", expanding=True)))
+                       for table in _PROJECTIONS}
+_STEP_INSTANCE = (select(Instance, ProcessDefinition.sha256)
+                  .join(ProcessDefinition, ProcessDefinition.id == Instance.definition_id))
+_BY_CASE = _STEP_INSTANCE.where(Instance.case_id == bindparam("case_id"))
+_BY_TASK = (_STEP_INSTANCE.join(HumanTask, HumanTask.instance_id == Instance.id)
+            .where(HumanTask.id == bindparam("task_id")))
+# Unlocked and locked (PostgreSQL: only the instance row, not its definition's nor the task's).
+_INSTANCE_FOR_STEP = {False: _BY_CASE, True: _BY_CASE.with_for_update(of=Instance)}
+_INSTANCE_OF_TASK = {False: _BY_TASK, True: _BY_TASK.with_for_update(of=Instance)}
+CALENDAR_COUNTER = "calendar_changes"
+_CALENDAR_FINGERPRINT = select(
+    func.count(), func.sum(CalendarYear.year), func.max(CalendarYear.loaded_at),
+    select(SequenceRow.value).where(SequenceRow.name == CALENDAR_COUNTER).scalar_subquery(),
+).select_from(CalendarYear)
+_NOTE_AUTHORITY = {
+    "postgresql": postgresql_insert(CaseAuthority).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(CaseAuthority).on_conflict_do_nothing(),
+}
 
 
 class Repository:
@@ -118,6 +144,11 @@ class Repository:
     def definition(self, definition_id: int) -> ProcessDefinition:
         return self.session.get_one(ProcessDefinition, definition_id)
 
+    def definition_digest(self, definition_id: int) -> str:
+        """A version's content hash alone (the key of the parsed-definition cache), not its XML."""
+        return self.session.scalars(select(ProcessDefinition.sha256)
+                                    .where(ProcessDefinition.id == definition_id)).one()
+
     def add(self, row: Any) -> None:
         self.session.add(row)
 
@@ -135,6 +166,19 @@ class Repository:
             return {}
         query = select(Instance).where(Instance.case_id.in_(case_ids)).options(undefer(Instance.channel))
         return {i.case_id: i for i in self.session.scalars(query)}
+
+    def instance_for_step(self, case_id: str | None = None, *,
+                          task_id: str | None = None) -> tuple[Instance, str] | None:
+        """The case locked for a step (FOR UPDATE on PostgreSQL; SQLite's step holds the write lock already), with
+        its definition version's content hash, in one statement: the parsed version is found in the cache by it.
+        Found by its number, or by one of its open tasks (`task_id`)."""
+        locked = self.dialect == "postgresql"
+        if task_id is not None:
+            query, parameters = _INSTANCE_OF_TASK[locked], {"task_id": task_id}
+        else:
+            query, parameters = _INSTANCE_FOR_STEP[locked], {"case_id": case_id}
+        row = self.session.execute(query, parameters).first()
+        return (row[0], row[1]) if row is not None else None
 
     def instance_by_id(self, instance_id: int, *, for_update: bool = False) -> Instance | None:
         query = select(Instance).where(Instance.id == instance_id)
@@ -184,15 +228,37 @@ class Repository:
         return list(self.session.scalars(query.order_by(no_due_last, HumanTask.due_at, HumanTask.created_at,
                                                         HumanTask.id)))
 
+    def projection_ids(self, instance_id: int) -> dict[str, dict[str, str]]:
+        """The ids (→ BPMN element) of one case's open tasks, armed timers and message waits, by table name, read
+        in one statement: what a step compares with the state it saves, loading only the rows that stay."""
+        found: dict[str, dict[str, str]] = {table.__tablename__: {} for table in _PROJECTIONS}
+        for table_name, row_id, bpmn_id in self.session.connection().execute(_PROJECTION_IDS,
+                                                                             {"instance_id": instance_id}):
+            found[table_name][row_id] = bpmn_id
+        return found
+
+    def projection_rows(self, table: type[Any], ids: Iterable[str]) -> dict[str, Any]:
+        """The rows of a projection table (HumanTask, Timer, MessageWait) by id; no statement for no ids."""
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        return {row.id: row for row in self.session.scalars(select(table).where(table.id.in_(wanted)))}
+
+    def remove_projections(self, table: type[Any], ids: Iterable[str]) -> None:
+        """Delete projection rows by id in one statement (none for no ids); a copy of one this session holds is
+        forgotten, so it is never written back."""
+        gone = set(ids)
+        if not gone:
+            return
+        for row in [row for row in self.session.identity_map.values() if isinstance(row, table) and row.id in gone]:
+            self.session.expunge(row)
+        self.session.connection().execute(_REMOVE_PROJECTIONS[table], {"ids": list(gone)})
+
     def message_waits(self, instance_id: int) -> list[MessageWait]:
         return list(self.session.scalars(select(MessageWait).where(MessageWait.instance_id == instance_id)))
 
     def timers(self, instance_id: int) -> list[Timer]:
         return list(self.session.scalars(select(Timer).where(Timer.instance_id == instance_id)))
-
-    def remove(self, rows: Iterable[Any]) -> None:
-        for row in rows:
-            self.session.delete(row)
 
     def due_cases(self, now: datetime, limit: int, max_attempts: int | None = None) -> list[tuple[int, str]]:
         """(instance id, case) with a timer due before `now`, earliest first; reads the indexed timers table only.
@@ -415,8 +481,8 @@ class Repository:
 
     def note_authority(self, case_id: str, authority: str) -> None:
         """Record that `authority` may see the case (its own, or one given a task on it); once is enough."""
-        values = {"case_id": case_id, "authority": authority}
-        self.session.execute(self._upsert()(CaseAuthority).values(**values).on_conflict_do_nothing())
+        statement = _NOTE_AUTHORITY["postgresql" if self.dialect == "postgresql" else "sqlite"]
+        self.session.execute(statement, {"case_id": case_id, "authority": authority})
 
     def case_authorities(self, case_id: str) -> list[str]:
         return list(self.session.scalars(select(CaseAuthority.authority).where(CaseAuthority.case_id == case_id)
@@ -442,6 +508,17 @@ class Repository:
     # --- calendar ----------------------------------------------------------------------------------------
     def calendar_years(self) -> list[CalendarYear]:
         return list(self.session.scalars(select(CalendarYear).order_by(CalendarYear.year)))
+
+    def calendar_fingerprint(self) -> tuple[Any, ...]:
+        """What changes whenever a year's arrangement is loaded, replaced or removed, by any process: the years, the
+        latest load and the calendar's change counter (bumped by `note_calendar_change`), in one small statement."""
+        row = self.session.execute(_CALENDAR_FINGERPRINT).one()
+        return tuple(row)
+
+    def note_calendar_change(self) -> None:
+        """Bump the calendar's change counter (in the transaction that changes a year): other processes holding the
+        calendar see their copy is stale (`calendar_fingerprint`)."""
+        self.next_value(CALENDAR_COUNTER)
 
     def calendar_year(self, year: int) -> CalendarYear | None:
         return self.session.get(CalendarYear, year)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
@@ -12,6 +13,8 @@ from sqlalchemy.exc import DatabaseError
 from adapters.outside.db import make_engine
 from tests.conftest import Beian
 from tests.support.scenarios import apply, task
+from workflows.engine import load_calendar
+from workflows.service import Beian as App
 
 ARRANGEMENT_2027 = {
     "year": 2027,
@@ -54,6 +57,26 @@ def test_provisional_deadline_recomputed_when_the_year_is_loaded(beian: Beian, w
     assert beian.json("sweep", now="2027-01-11T23:59:00+08:00")["fired"] == []
     assert [f["case"] for f in beian.json("sweep", now="2027-01-12T00:00:01+08:00")["fired"]] == [case]
     assert task(beian, case, "acceptance", "2027-01-12T00:00:01+08:00")["overdue"] is True
+
+
+def test_a_process_holding_the_calendar_sees_a_year_another_process_loads(beian: Beian) -> None:
+    # Two applications on one database stand for two processes (the web server and a command): each holds the
+    # calendar it read, and must notice when the other loads a year.
+    server, command = App(beian.url), App(beian.url)
+    with server.uow() as uow:
+        held = load_calendar(uow)
+    with server.uow() as uow:
+        assert load_calendar(uow) is held  # nothing changed: not read again
+    assert held.source(2027) != "loaded"
+    command.calendar.load(ARRANGEMENT_2027)
+    with server.uow() as uow:
+        again = load_calendar(uow)
+    assert again is not held and again.source(2027) == "loaded"
+    assert again.is_working_day(date(2027, 1, 9))  # a Saturday worked instead of a New Year's day
+    # Replacing the year (the same number of years) is noticed too.
+    command.calendar.load({**ARRANGEMENT_2027, "workdays": [{"name": "春节", "date": "2027-02-20"}]})
+    with server.uow() as uow:
+        assert not load_calendar(uow).is_working_day(date(2027, 1, 9))
 
 
 def test_bad_calendar_file_is_refused(beian: Beian, write_json: Any) -> None:

@@ -6,15 +6,18 @@ import json
 import threading
 from datetime import UTC, datetime
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from sqlalchemy import text
 
 from tasks.errors import ConcurrentChange, IllegalEvent, NotFound
 from tests.conftest import Beian
-from tests.support.scenarios import RECEIVED, apply, task
+from tests.support.scenarios import RECEIVED, apply, apply_by_service, file_by_service, task
 from workflows import clock, engine
 from workflows.service import Beian as App
+from workflows.state import SAME_AS_TASK, SPEC_REGISTRY, dump_state, load_state
 
 
 def test_spiff_timers_read_our_clock() -> None:
@@ -39,6 +42,34 @@ def test_state_references_the_definition_instead_of_copying_it(beian: Beian, wri
         state = json.loads(uow.repo.instance(case).state)
     assert "spec" not in state and "subprocess_specs" not in state
     assert state["tasks"]
+
+
+def test_a_filed_case_keeps_its_application_and_region_once_in_compact_json(beian: Beian) -> None:
+    app = App(beian.url)
+    case = apply_by_service(app)
+    file_by_service(app, case)
+    with app.uow() as uow:
+        instance = uow.repo.instance(case)
+        assert instance is not None and instance.completed_at is not None
+        stored = instance.state
+        definition = engine.definition_of(uow, instance.definition_id)
+    # The process ended, so SpiffWorkflow copied every variable into the workflow's data: the application and the
+    # region's profile are stored once (in the start event's data) and referenced from there.
+    for name in ("application", "region"):
+        assert stored.count(f'"{name}":{{') == 2 and stored.count(f'"{name}":{{"{SAME_AS_TASK}":') == 1
+        assert json.loads(stored)["data"][name] == {SAME_AS_TASK: ANY}
+    assert ", " not in stored[:200] and "\\u" not in stored and "成都锦城精工机械制造有限公司" in stored
+    workflow = load_state(stored, definition.spec, definition.subprocess_specs)
+    assert workflow.data["application"]["institution"]["name"] == "成都锦城精工机械制造有限公司"
+    assert workflow.data["region"] == workflow.task_tree.children[0].data["region"]
+
+    # A state saved before (SpiffWorkflow's own JSON: both copies, \\uXXXX escapes) still loads, to the same case.
+    legacy = BpmnWorkflowSerializer(SPEC_REGISTRY).serialize_json(workflow)
+    assert legacy.count('"application": {') == 2 and "\\u" in legacy
+    again = load_state(legacy, definition.spec, definition.subprocess_specs)
+    assert again.data == workflow.data
+    assert {t.id: t.data for t in again.get_tasks()} == {t.id: t.data for t in workflow.get_tasks()}
+    assert dump_state(again) == stored
 
 
 def test_crash_between_engine_step_and_commit_keeps_previous_state(beian: Beian, write_json: Any,

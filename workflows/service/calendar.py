@@ -35,6 +35,7 @@ class Calendar(Capability):
             raise InvalidInput(f"节假日安排文件有误：{exc}") from None
         with self.uow() as uow:
             uow.repo.delete_calendar_year(arrangement.year)  # a reload replaces the year
+            uow.repo.note_calendar_change()  # every process's calendar is read again (workflows.engine)
             stored = arrangement_to_dict(arrangement)
             uow.repo.add(CalendarYear(year=arrangement.year, arrangement=stored, source=arrangement.source,
                                       loaded_at=clock.now(), loaded_by=actor))

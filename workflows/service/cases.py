@@ -198,11 +198,11 @@ class Cases(Capability):
         if too_large:
             raise InvalidInput(f"{too_large}，未作任何更改")
         with self._failures_shown(actor) as failing, self.uow() as uow:
-            row = uow.repo.human_task(task_id)
-            if row is None:
+            found = uow.repo.instance_for_step(task_id=task_id)  # the task's case, locked, in one statement
+            if found is None:
                 raise NotFound(f"待办 {task_id} 不存在或已办结")
-            case_id = failing.case_id = row.case_id
-            ctx = run_step(uow, case_id, CompleteTask(task_id, data), actor)
+            case_id = failing.case_id = found[0].case_id
+            ctx = run_step(uow, case_id, CompleteTask(task_id, data), actor, locked=found)
             uow.commit()
             return {"case": case_id, "status": ctx.instance.status}
 
