@@ -283,3 +283,7 @@ def test_beian_tasks_pages_by_cursor(beian: Beian) -> None:
     text_page = beian("tasks", "--limit", "3", as_json=False).out
     assert f"下一页：beian tasks --limit 3 --after {first[-1]['cursor']}" in text_page
     assert "--limit 应为正整数" in beian("tasks", "--limit", "0", expect=None).err
+    # A cursor that is not one is refused, not read as "the first page" (a script would loop on page 1 for ever).
+    refused = beian("tasks", "--limit", "3", "--after", "2026.x.y", expect=4)
+    assert "不是有效的翻页位置" in refused.err and refused.out == ""
+    assert "须与 --limit 一起使用" in beian("tasks", "--after", first[-1]["cursor"], expect=4).err

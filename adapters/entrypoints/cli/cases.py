@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.entrypoints.cli.common import LIVE, READS, emit, open_app, read_json_arg
-from tasks.errors import BeianError
+from tasks.errors import BeianError, InvalidInput
 from workflows import clock
 
 
@@ -69,8 +69,15 @@ def _task_line(t: dict[str, Any]) -> str:
 def cmd_tasks(args: argparse.Namespace) -> None:
     """Every open task, or a page of them (--limit, then --after the cursor the text names, or the last task's
     "cursor" in JSON): pages by cursor cost the same however many tasks are open."""
+    from adapters.outside.worklist import parse_cursor  # a light module: the cursor's spelling, checked up front
+
     if args.limit is not None and args.limit < 1:
         raise BeianError("--limit 应为正整数")
+    if args.after is not None and args.limit is None:
+        raise InvalidInput("--after 须与 --limit 一起使用（按页列出待办）")
+    if args.after is not None and parse_cursor(args.after) is None:
+        # The web app opens the first page for a hand-edited link; a script given page 1 again would loop for ever.
+        raise InvalidInput(f"--after 的值“{args.after[:60]}”不是有效的翻页位置：请使用上一页末行给出的 cursor")
     tasks = open_app(args).cases.tasks(args.case, limit=args.limit, after=args.after)
     emit(args, tasks, lambda v: _tasks_text(v, args))
 
