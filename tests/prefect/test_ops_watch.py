@@ -193,7 +193,7 @@ def test_a_paused_sweep_schedule_is_flagged_in_the_stuck_table_and_the_deploymen
         table = artifact(prefect_client, STUCK_ARTIFACT_KEY, watch.state_details.flow_run_id).data
         assert "后台部署已暂停" in table and f"[{SWEEP_DEPLOYMENT}](" in table
         details = artifact(prefect_client, DETAILS_ARTIFACT_KEY, watch.state_details.flow_run_id).data
-        assert "定时事件不会触发" in details  # what stops while it is paused
+        assert "定时事件（受理、公示、有效期等期限）不会触发" in details  # what stops while it is paused
         health = artifact(prefect_client, DEPLOYMENTS_ARTIFACT_KEY, watch.state_details.flow_run_id).data
         sweep_line = next(line for line in health.splitlines() if f"[{SWEEP_DEPLOYMENT}](" in line)
         assert "已暂停" in sweep_line and BEIJING_TIME.search(health)
