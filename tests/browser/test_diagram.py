@@ -133,6 +133,7 @@ def _upload(page: Any, process: str, name: str, xml: str) -> None:
     page.goto(page.url.split("/processes")[0] + f"/processes/{process}/upload")
     page.set_input_files("#bpmn", files=[{"name": name, "mimeType": "application/xml", "buffer": xml.encode()}])
     page.click("text=上传并检查")
+    page.wait_for_load_state("load")  # the check (and its trial run) can take a while on a busy machine
 
 
 # --- the case page -------------------------------------------------------------------------------------------------

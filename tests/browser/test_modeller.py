@@ -86,6 +86,7 @@ def test_edit_check_and_deploy_in_the_browser(site: tuple[Beian, Served], browse
     assert "已部署为第 2 版" in page.inner_text("#modeller-status")
     page.screenshot(path=str(screenshots / "modeller-03-deployed.png"))
     page.click("#modeller-deployed-link")
+    page.wait_for_load_state("load")  # the click waits for the navigation to start, not for the page to arrive
     assert "已部署为第 2 版" in page.inner_text("body")
     row = page.locator("table.versions tr", has_text="第 2 版")
     assert "最新" in row.inner_text() and OWNER in row.inner_text()
