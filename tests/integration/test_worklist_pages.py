@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -154,27 +155,37 @@ FILTERS: dict[str, dict[str, Any]] = {
 }
 
 
-def test_pages_and_counts_read_the_worklist_index_in_order(engine: Engine) -> None:
-    insert_open_tasks(engine, _spread())
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
+@contextmanager
+def _recorded(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The statements sent to the database inside the block, with their parameters, in order."""
     sent: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
         sent.append((statement, parameters))
 
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _spread_and_analysed(engine: Engine) -> None:
+    insert_open_tasks(engine, _spread())
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+
+
+def test_pages_and_counts_read_the_worklist_index_in_order(engine: Engine) -> None:
+    _spread_and_analysed(engine)
     for name, options in FILTERS.items():
         where = WorklistFilter(authority="510000", **options)
-        with UnitOfWork(make_session_factory(engine)) as uow:
+        with UnitOfWork(make_session_factory(engine)) as uow, _recorded(engine) as sent:
             first = uow.repo.worklist(where, limit=25)
-            event.listen(engine, "before_cursor_execute", record)
-            try:
-                uow.repo.worklist(where, limit=25, after=first.after)
-                page_statement = sent[-1]
-                uow.repo.worklist_count(where)
-                count_statement = sent[-1]
-            finally:
-                event.remove(engine, "before_cursor_execute", record)
+            uow.repo.worklist(where, limit=25, after=first.after)
+            page_statement = sent[-1]
+            uow.repo.worklist_count(where)
+            count_statement = sent[-1]
         page_plan = _plan(engine, *page_statement)
         count_plan = _plan(engine, *count_statement)
         for plan in (page_plan, count_plan):
@@ -198,21 +209,10 @@ def test_pages_and_counts_read_the_worklist_index_in_order(engine: Engine) -> No
 
 
 def test_the_status_options_are_one_seek_per_status_into_the_status_index(engine: Engine) -> None:
-    insert_open_tasks(engine, _spread())
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        sent.append((statement, parameters))
-
+    _spread_and_analysed(engine)
     among = [*STATUSES, "terminated"]  # a known status no task is in
-    with UnitOfWork(make_session_factory(engine)) as uow:
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            assert present_statuses(uow.session, roles=ROLES, authority="510000", among=among) == list(STATUSES)
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
+    with UnitOfWork(make_session_factory(engine)) as uow, _recorded(engine) as sent:
+        assert present_statuses(uow.session, roles=ROLES, authority="510000", among=among) == list(STATUSES)
     plan = _plan(engine, *sent[-1])  # one statement (after what a session sends on beginning)
     shown = "\n".join(plan)
     assert not any(re.search(r"SCAN human_tasks\b|Seq Scan on human_tasks|Bitmap", line) for line in plan), shown
