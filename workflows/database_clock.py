@@ -28,7 +28,7 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from adapters.outside.db import AuditEvent, DatabaseClock, SignInAttempt, User
+from adapters.outside.db import DatabaseClock, SignInAttempt, User
 from tasks.calendar import SHANGHAI
 from tasks.errors import IllegalEvent, VirtualClockRefused
 from workflows import clock
@@ -127,8 +127,8 @@ def mark_practice(app: Beian, actor: str) -> bool:
         refuse_practice(marker)
         assert row is not None  # a missing row reads as live
         row.practice, row.practice_since, row.practice_by = True, _wall_clock(), actor[:100]
-        uow.session.add(AuditEvent(at=clock.now(), case_id=None, actor=actor, action="database_practice",
-                                   summary="设为练习数据库：可用虚拟时钟（--now）办理", article="", detail={}))
+        uow.repo.audit(at=clock.now(), case_id=None, actor=actor, action="database_practice",
+                       summary="设为练习数据库：可用虚拟时钟（--now）办理", article="", detail={})
         uow.commit()
         return True
 
@@ -152,12 +152,12 @@ def check_virtual_write(app: Beian, instant: datetime, command: str, actor: str,
             f"定时事件会提前触发，决定、编号和文书会带上虚拟日期，通知会由正式的送达任务发出；未作任何更改。"
             f"{PRACTICE_HINT}；确需在此数据库上使用虚拟时钟，请加 {OVERRIDE_OPTION}（记入审计日志）")
     with app.uow() as uow:
-        uow.session.add(AuditEvent(
-            at=_wall_clock(), case_id=None, actor=actor, action="virtual_clock_override",
-            summary=f"在按真实时间运行的数据库上以虚拟时钟 {shown} 运行 {command}（{OVERRIDE_OPTION}）", article="",
-            detail={"virtual_now": instant.isoformat(), "command": command, "os_user": _os_user(), "real_time_since":
-                    marker.real_time_since.isoformat() if marker.real_time_since else None,
-                    "real_time_by": marker.real_time_by}))
+        uow.repo.audit(
+at=_wall_clock(), case_id=None, actor=actor, action="virtual_clock_override",
+summary=f"在按真实时间运行的数据库上以虚拟时钟 {shown} 运行 {command}（{OVERRIDE_OPTION}）", article="",
+detail={"virtual_now": instant.isoformat(), "command": command, "os_user": _os_user(), "real_time_since":
+        marker.real_time_since.isoformat() if marker.real_time_since else None,
+        "real_time_by": marker.real_time_by})
         uow.commit()
 
 

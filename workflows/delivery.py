@@ -31,7 +31,7 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from adapters.outside.db import AuditEvent, OutboxMessage, OutsideSystemState
+from adapters.outside.db import OutboxMessage, OutsideSystemState
 from adapters.outside.repository import UnitOfWork, UnitsOfWork
 from adapters.outside.settings import OUTSIDE_SYSTEMS, Settings
 from adapters.outside.systems import OutsideError, backoff_delay, deliver
@@ -221,8 +221,8 @@ def requeue_failed(app: UnitsOfWork, case_id: str, actor: str) -> int:
         rows = [row for row in uow.repo.outbox_of_case(case_id) if row.status == "failed"]
         for row in rows:
             row.status, row.attempts, row.next_attempt_at, row.lease_until = "pending", 0, now, None
-            uow.repo.add(AuditEvent(at=now, case_id=case_id, actor=actor, action="delivery_requeued",
-                                    summary=f"重新发送：{row.summary}", article="", detail={"outbox_id": row.id}))
+            uow.repo.audit(at=now, case_id=case_id, actor=actor, action="delivery_requeued",
+                           summary=f"重新发送：{row.summary}", article="", detail={"outbox_id": row.id})
         uow.commit()
         return len(rows)
 
@@ -261,10 +261,10 @@ def _record_delivered(app: UnitsOfWork, claimed: _Claimed, reference: str) -> No
         row.status, row.reference, row.delivered_at = "delivered", reference, now
         row.attempts, row.lease_until, row.last_error = claimed.attempts + 1, None, None
         _system_answered(uow, row.system, now)
-        uow.repo.add(AuditEvent(at=now, case_id=row.case_id, actor="outbox", action="delivered",
-                                summary=f"已送达{OUTSIDE_SYSTEMS[row.system]}：{row.summary}（回执 {reference}）",
-                                article="", detail={"outbox_id": row.id, "system": row.system,
-                                                    "reference": reference}))
+        uow.repo.audit(at=now, case_id=row.case_id, actor="outbox", action="delivered",
+                       summary=f"已送达{OUTSIDE_SYSTEMS[row.system]}：{row.summary}（回执 {reference}）",
+                       article="", detail={"outbox_id": row.id, "system": row.system,
+                                           "reference": reference})
         uow.commit()
 
 
@@ -296,9 +296,9 @@ def _record_failure(app: UnitsOfWork, settings: Settings, claimed: _Claimed, err
         else:
             row.status = "failed"
             why = "外部系统拒绝" if not error.retryable else f"已重试 {row.attempts} 次"
-            uow.repo.add(AuditEvent(at=now, case_id=row.case_id, actor="outbox", action="delivery_failed",
-                                    summary=f"送达失败（{why}）：{row.summary}：{error.message}", article="",
-                                    detail={"outbox_id": row.id, "system": row.system, "attempts": row.attempts}))
+            uow.repo.audit(at=now, case_id=row.case_id, actor="outbox", action="delivery_failed",
+                           summary=f"送达失败（{why}）：{row.summary}：{error.message}", article="",
+                           detail={"outbox_id": row.id, "system": row.system, "attempts": row.attempts})
         uow.commit()
         return retry_at
 

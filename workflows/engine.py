@@ -25,9 +25,11 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import inspect
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from adapters.outside.db import AuditEvent, HumanTask, Instance, MessageWait, OutboxMessage, Timer
+from adapters.outside.db import HumanTask, Instance, MessageWait, OutboxMessage, Timer
 from adapters.outside.repository import Repository, UnitOfWork
 from tasks.access import authority_of
 from tasks.calendar import SHANGHAI, WorkingDayCalendar, parse_arrangement
@@ -93,8 +95,8 @@ class StepContext:
     def audit(self, action: str, summary: str, *, article: str = "", **detail: Any) -> None:
         if self.automatic:
             detail = {**detail, "prompted_by": self.actor}
-        self.uow.repo.add(AuditEvent(at=self.now, case_id=self.case_id, actor=self.recorded_actor, action=action,
-                                     summary=summary, article=article or "", detail=detail))
+        self.uow.repo.audit(at=self.now, case_id=self.case_id, actor=self.recorded_actor, action=action,
+                            summary=summary, article=article or "", detail=detail)
 
     def enqueue(self, system: str, path: str, summary: str, payload: dict[str, Any], *,
                 case_id: str | None = None, filing_id: int | None = None) -> None:
@@ -307,34 +309,48 @@ def _expression_error(exc: BaseException) -> ExpressionError | None:
 def _save(workflow: BpmnWorkflow, ctx: StepContext) -> None:
     instance = ctx.instance
     try:
-        # One flush at the end writes the instance and every projection and audit row. The instance's versioned
-        # UPDATE (row_version) still detects a writer that changed the case since it was read: the step holds the
-        # case's lock, so that would be a bug, and the whole transaction is refused (ConcurrentChange).
-        instance.state = dump_state(workflow)
-        instance.updated_at = ctx.now
+        # What the step changed on the instance, and its state, go out in one UPDATE that also checks the row_version
+        # it was read with: a writer that changed the case since it was read (the step holds the case's lock, so that
+        # would be a bug) makes it match nothing, and the whole transaction is refused (ConcurrentChange).
+        values: dict[str, Any] = {"state": dump_state(workflow), "updated_at": ctx.now, "error": None,
+                                  "error_at": None, "error_count": 0}
         # One walk of the task tree finds what the projections show (each walk costs as much as a small query); a
         # case with a task ready or waiting has not ended, so only one without walks the tree again to tell.
         standing = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
         if not standing and workflow.is_completed() and instance.completed_at is None:
-            instance.completed_at = ctx.now
+            values["completed_at"] = ctx.now
             ctx.audit("process_completed", f"流程结束：{ctx.ended_at or ctx.definition.name}")
-        instance.error = None
-        instance.error_at = None
-        instance.error_count = 0
         session = ctx.uow.session
         # The projections are compared with what the database holds in memory: one statement reads their ids, only
-        # rows that stay open are loaded, gone ones are deleted in one statement per table, and nothing is flushed
-        # until all are settled (a query in between would otherwise flush half the changes first).
+        # rows that stay open are loaded, gone ones are deleted in one statement per table, new ones inserted in one,
+        # and nothing is flushed until all are settled (a query in between would otherwise flush half the changes).
         ready = [t for t in standing if t.state == TaskState.READY and t.task_spec.manual]
         waiting = [t for t in standing if t.state == TaskState.WAITING]
+        new_rows: dict[type[Any], list[dict[str, Any]]] = {HumanTask: [], Timer: [], MessageWait: []}
         with session.no_autoflush:
             existing = ctx.repo.projection_ids(instance.id)
-            _sync_human_tasks(ready, ctx, existing[HumanTask.__tablename__])
-            _sync_timers(waiting, ctx, existing[Timer.__tablename__])
-            sync_message_waits(workflow, ctx, existing[MessageWait.__tablename__], waiting)
-        session.flush()
+            _sync_human_tasks(ready, ctx, existing[HumanTask.__tablename__], new_rows[HumanTask])
+            _sync_timers(waiting, ctx, existing[Timer.__tablename__], new_rows[Timer])
+            sync_message_waits(workflow, ctx, existing[MessageWait.__tablename__], waiting, new_rows[MessageWait])
+        _write_instance(ctx, values)
+        session.flush()  # what else the step changed through the ORM (its history, outbox, filing, rows that stay)
+        for table, rows in new_rows.items():
+            ctx.repo.insert_rows(table, rows)
     except StaleDataError as exc:
         raise ConcurrentChange(f"案件 {ctx.case_id} 已被他人同时修改，本次操作未保存，请刷新后重试") from exc
+
+
+def _write_instance(ctx: StepContext, values: dict[str, Any]) -> None:
+    """The instance's UPDATE: `values` and every attribute the step's services set on it (status, filing …), with
+    the next row_version; the ORM object is then what the row holds, with nothing left for the ORM to flush."""
+    instance = ctx.instance
+    changed = {key: getattr(instance, key) for key in inspect(instance).committed_state}
+    read_version = instance.row_version
+    values = {**changed, **values, "row_version": read_version + 1}
+    if not ctx.repo.update_instance(instance.id, read_version, values):
+        raise ConcurrentChange(f"案件 {ctx.case_id} 已被他人同时修改，本次操作未保存，请刷新后重试")
+    for key, value in values.items():
+        set_committed_value(instance, key, value)
 
 
 def deadline_of(task: Task, variable: str | None) -> dict[str, Any] | None:
@@ -349,7 +365,8 @@ def _task_region(ctx: StepContext, jurisdiction: str) -> str:
     return region[:2] + "0000" if jurisdiction == "province" else region
 
 
-def _sync_human_tasks(ready_tasks: list[Task], ctx: StepContext, stored: dict[str, str]) -> None:
+def _sync_human_tasks(ready_tasks: list[Task], ctx: StepContext, stored: dict[str, str],
+                      new_rows: list[dict[str, Any]]) -> None:
     ready = {str(t.id): t for t in ready_tasks}
     own_authority = authority_of(ctx.instance.region, ctx.instance.authority_level)
     ctx.repo.remove_projections(HumanTask, (task_id for task_id in stored if task_id not in ready))
@@ -377,12 +394,12 @@ def _sync_human_tasks(ready_tasks: list[Task], ctx: StepContext, stored: dict[st
             row.provisional = bool(deadline and deadline.get("provisional"))
             _refresh_from_definition(row, info, authority, ctx)
             continue
-        ctx.repo.add(HumanTask(
+        new_rows.append(dict(
             id=task_id, instance_id=ctx.instance.id, case_id=ctx.case_id, process_id=ctx.instance.process_id,
             bpmn_id=info.bpmn_id, name=info.name, role=info.role or "", region=_task_region(ctx, jurisdiction),
             authority=authority, form=info.form, article=info.article_in(ctx.instance.region), due_at=due_at,
             provisional=bool(deadline and deadline.get("provisional")), deadline=deadline, created_at=ctx.now,
-            context={name: task.data.get(name) for name in info.context} or None))
+            context={name: task.data.get(name) for name in info.context} or None, claimed_by=None))
         due_text = f"，法定期限至 {due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}" if due_at else ""
         ctx.audit("task_opened", f"待办：{info.name}{due_text}", article=info.article_in(ctx.instance.region),
                   task_id=task_id,
@@ -433,9 +450,10 @@ def awaited_messages(spec: Any) -> list[str]:
 
 
 def sync_message_waits(workflow: BpmnWorkflow, ctx: StepContext, stored: dict[str, str] | None = None,
-                       waiting_tasks: list[Task] | None = None) -> None:
+                       waiting_tasks: list[Task] | None = None, new_rows: list[dict[str, Any]] | None = None) -> None:
     """Project the case's waits for outside messages; a wait keeps the instant it began. `stored`: the ids (→ BPMN
-    element) the database holds, and `waiting_tasks` the workflow's WAITING tasks, when the caller has them."""
+    element) the database holds, and `waiting_tasks` the workflow's WAITING tasks, when the caller has them; new
+    waits go to `new_rows` for the caller to insert, else they are inserted here."""
     if stored is None:
         stored = ctx.repo.projection_ids(ctx.instance.id)[MessageWait.__tablename__]
     if waiting_tasks is None:
@@ -449,12 +467,17 @@ def sync_message_waits(workflow: BpmnWorkflow, ctx: StepContext, stored: dict[st
     renamed = ctx.repo.projection_rows(MessageWait, (wait_id for wait_id, (task, _name) in waiting.items()
                                                      if wait_id in stored
                                                      and stored[wait_id] != task.task_spec.bpmn_id))
+    added: list[dict[str, Any]] = []
     for wait_id, (task, name) in waiting.items():
         if wait_id in renamed:
             renamed[wait_id].bpmn_id = task.task_spec.bpmn_id
         elif wait_id not in stored:
-            ctx.repo.add(MessageWait(id=wait_id, instance_id=ctx.instance.id, case_id=ctx.case_id, message=name,
-                                     bpmn_id=task.task_spec.bpmn_id, since=ctx.now))
+            added.append(dict(id=wait_id, instance_id=ctx.instance.id, case_id=ctx.case_id, message=name,
+                              bpmn_id=task.task_spec.bpmn_id, since=ctx.now))
+    if new_rows is None:
+        ctx.repo.insert_rows(MessageWait, added)
+    else:
+        new_rows.extend(added)
 
 
 def waiting_timers(waiting: list[Task]) -> list[Task]:
@@ -479,7 +502,8 @@ def matching_deadline(task: Task, due: str) -> dict[str, Any] | None:
     return None
 
 
-def _sync_timers(waiting_tasks: list[Task], ctx: StepContext, stored: dict[str, str]) -> None:
+def _sync_timers(waiting_tasks: list[Task], ctx: StepContext, stored: dict[str, str],
+                 new_rows: list[dict[str, Any]]) -> None:
     waiting = {str(t.id): t for t in waiting_timers(waiting_tasks)}
     ctx.repo.remove_projections(Timer, (timer_id for timer_id in stored if timer_id not in waiting))
     existing = ctx.repo.projection_rows(Timer, (timer_id for timer_id in waiting if timer_id in stored))
@@ -488,15 +512,15 @@ def _sync_timers(waiting_tasks: list[Task], ctx: StepContext, stored: dict[str, 
         if due_at is None:
             continue
         deadline = matching_deadline(task, task.internal_data.get("event_value", ""))
+        name = task.task_spec.bpmn_name or task.task_spec.bpmn_id
+        facts = {"due_at": due_at, "bpmn_id": task.task_spec.bpmn_id, "name": name,
+                 "provisional": bool(deadline and deadline.get("provisional")), "deadline": deadline}
         row = existing.get(timer_id)
-        if row is None:
-            row = Timer(id=timer_id, instance_id=ctx.instance.id, case_id=ctx.case_id,
-                        bpmn_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                        armed_at=ctx.now, due_at=due_at)
-            ctx.repo.add(row)
-            ctx.audit("timer_armed", f"定时事件：{row.name}，到期 {due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
-                      bpmn_id=row.bpmn_id, due=due_at.isoformat(), deadline=deadline)
-        row.due_at = due_at
-        row.bpmn_id, row.name = task.task_spec.bpmn_id, task.task_spec.bpmn_name or task.task_spec.bpmn_id
-        row.provisional = bool(deadline and deadline.get("provisional"))
-        row.deadline = deadline
+        if row is not None:
+            for key, value in facts.items():
+                setattr(row, key, value)
+            continue
+        new_rows.append({"id": timer_id, "instance_id": ctx.instance.id, "case_id": ctx.case_id, "armed_at": ctx.now,
+                         **facts})
+        ctx.audit("timer_armed", f"定时事件：{name}，到期 {due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
+                  bpmn_id=facts["bpmn_id"], due=due_at.isoformat(), deadline=deadline)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from adapters.outside.db import AuditEvent, Document, Filing, FilingChange, FilingOccupation, FilingPeriod, Violation
+from adapters.outside.db import Document, Filing, FilingChange, FilingOccupation, FilingPeriod, Violation
 from adapters.outside.documents import render_document
 from tasks.access import authority_of
 from tasks.calendar import SHANGHAI, cn_date
@@ -66,8 +66,8 @@ def today(ctx: StepContext) -> date:
 
 def audit_for(ctx: StepContext, case_id: str, action: str, summary: str, *, article: str = "", **detail: Any) -> None:
     """An audit entry in another case's history (a branch terminated with its head office)."""
-    ctx.repo.add(AuditEvent(at=ctx.now, case_id=case_id, actor=ctx.recorded_actor, action=action, summary=summary,
-                            article=article or "", detail=detail))
+    ctx.repo.audit(at=ctx.now, case_id=case_id, actor=ctx.recorded_actor, action=action, summary=summary,
+                   article=article or "", detail=detail)
 
 
 # --- status --------------------------------------------------------------------------------------------------

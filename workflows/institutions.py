@@ -22,7 +22,7 @@ from uuid import uuid4
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from adapters.outside.db import AuditEvent, Filing, Instance, InstitutionAccount, OneTimeCode, OutboxMessage
+from adapters.outside.db import Filing, Instance, InstitutionAccount, OneTimeCode, OutboxMessage
 from adapters.outside.repository import UnitOfWork
 from tasks.credit_code import credit_code_problem, normalize_credit_code
 from tasks.errors import IllegalEvent, InvalidInput
@@ -181,8 +181,8 @@ def _use_code(uow: UnitOfWork, purpose: str, credit_code: str, contact: str, cod
 
 
 def _audit(uow: UnitOfWork, actor: str, action: str, summary: str, **detail: Any) -> None:
-    uow.repo.add(AuditEvent(at=clock.now(), case_id=None, actor=actor, action=action, summary=summary, article="",
-                            detail=detail))
+    uow.repo.audit(at=clock.now(), case_id=None, actor=actor, action=action, summary=summary, article="",
+                   detail=detail)
 
 
 # --- registration and invitations -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from adapters.outside.db import AuditEvent, Filing, Instance
+from adapters.outside.db import Filing, Instance
 from adapters.outside.repository import UnitOfWork
 from tasks.application import ApplicationError, validate_application
 from tasks.calendar import SHANGHAI, cn_date
@@ -87,10 +87,10 @@ def start_case(uow: UnitOfWork, filing: Filing, process_id: str, case_ground: di
         updated_at=now, filing_id=filing.id, request=request)
     uow.repo.add(instance)
     uow.session.flush()
-    uow.repo.add(AuditEvent(at=now, case_id=case_id, actor=actor, action="case_opened",
-                            summary=f"立案：{definition.name}（备案 {filing.filing_number}：{case_ground['label']}）",
-                            article=case_ground["article"], detail={"filing_number": filing.filing_number,
-                                                                    "ground": case_ground, "source_case": source_case}))
+    uow.repo.audit(at=now, case_id=case_id, actor=actor, action="case_opened",
+                   summary=f"立案：{definition.name}（备案 {filing.filing_number}：{case_ground['label']}）",
+                   article=case_ground["article"], detail={"filing_number": filing.filing_number,
+                                                           "ground": case_ground, "source_case": source_case})
     if source_case and source_case in filing.suspended_by:
         filing.suspended_by = [case_id if c == source_case else c for c in filing.suspended_by]
     parent = uow.repo.filing(filing.parent_id) if filing.parent_id else None
@@ -269,10 +269,10 @@ def _catalogue(uow: UnitOfWork, filing: Filing, payload: dict[str, Any], actor: 
         why = (f"仍有职业（工种）{'、'.join(remaining)} 可开展评价" if remaining
                else f"机构已申请调整备案职业（案件 {'、'.join(adjustment)}）")
         profile = profile_for_region(filing.region)
-        uow.repo.add(AuditEvent(at=clock.now(), case_id=filing.case_id, actor=actor, action="catalogue_changed",
-                                summary=f"国家职业分类调整：{'、'.join(gone)} 不再可开展评价；{why}，不启动自动终止",
-                                article=profile.article("automatic_termination"),
-                                detail={"removed": gone, "remaining": remaining, "adjustment_cases": adjustment}))
+        uow.repo.audit(at=clock.now(), case_id=filing.case_id, actor=actor, action="catalogue_changed",
+                       summary=f"国家职业分类调整：{'、'.join(gone)} 不再可开展评价；{why}，不启动自动终止",
+                       article=profile.article("automatic_termination"),
+                       detail={"removed": gone, "remaining": remaining, "adjustment_cases": adjustment})
         return {"case": None, "filing": filing.filing_number, "status": filing.status, "affected": gone,
                 "remaining": remaining}
     _already_open(uow, filing, "automatic_termination", "自动终止")

@@ -14,7 +14,7 @@ from typing import Any, Final, Protocol
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from adapters.outside.db import AddedRole, AuditEvent
+from adapters.outside.db import AddedRole
 from adapters.outside.repository import UnitOfWork
 from tasks.errors import InvalidInput
 from tasks.roles import LEVELS, PROCESS_OWNER, ROLES, Role, all_roles, use_added_roles
@@ -70,9 +70,9 @@ def add_role(app: App, key: str, label: str, description: str, level: str, *, ac
                 raise InvalidInput(f"角色名称“{label}”已有（代码 {role.key}）")
         uow.repo.add(AddedRole(key=key, label=label, description=description, level=level, created_at=clock.now(),
                                created_by=actor))
-        uow.repo.add(AuditEvent(at=clock.now(), case_id=None, actor=actor, action="role_added",
-                                summary=f"新增角色 {label}（{key}，{LEVELS[level]}）", article="",
-                                detail={"key": key, "label": label, "level": level}))
+        uow.repo.audit(at=clock.now(), case_id=None, actor=actor, action="role_added",
+                       summary=f"新增角色 {label}（{key}，{LEVELS[level]}）", article="",
+                       detail={"key": key, "label": label, "level": level})
         try:
             uow.commit()
         except IntegrityError:  # added at the same moment by someone else

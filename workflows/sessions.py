@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import delete, select, update
 
-from adapters.outside.db import AuditEvent, WebSession
+from adapters.outside.db import WebSession
 from adapters.outside.repository import UnitOfWork
 from tasks.text import printable
 from workflows import clock
@@ -130,9 +130,9 @@ def sign_out_everywhere(app: Beian, username: str, actor: str) -> int:
     """An administrator ends every session of `username` (audited); how many there were."""
     with app.uow() as uow:
         ended = end_sessions(uow, username, "admin")
-        uow.repo.add(AuditEvent(at=clock.now(), case_id=None, actor=actor, action="sessions_ended",
-                                summary=f"用户 {username} 的 {ended} 个登录会话已全部登出", article="",
-                                detail={"username": username, "sessions": ended}))
+        uow.repo.audit(at=clock.now(), case_id=None, actor=actor, action="sessions_ended",
+                       summary=f"用户 {username} 的 {ended} 个登录会话已全部登出", article="",
+                       detail={"username": username, "sessions": ended})
         uow.commit()
         return ended
 

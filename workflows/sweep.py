@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 import workflows.operators  # noqa: F401  (registers the expression functions and service operators every step needs)
-from adapters.outside.db import AuditEvent
 from adapters.outside.repository import UnitsOfWork
 from tasks.errors import BeianError
 from workflows import clock
@@ -95,9 +94,9 @@ def record_failure(app: UnitsOfWork, instance_id: int, case_id: str, message: st
         now = clock.now()
         instance.error, instance.error_at = message, now
         instance.error_count = (instance.error_count or 0) + 1
-        uow.repo.add(AuditEvent(at=now, case_id=case_id, actor=actor, action="step_failed",
-                                summary=f"定时处理失败（第 {instance.error_count} 次）：{message}",
-                                article="", detail={"attempts": instance.error_count}))
+        uow.repo.audit(at=now, case_id=case_id, actor=actor, action="step_failed",
+                       summary=f"定时处理失败（第 {instance.error_count} 次）：{message}",
+                       article="", detail={"attempts": instance.error_count})
         attempts = instance.error_count
         uow.commit()
     return CaseAdvance(case_id, error=message, attempts=attempts)

@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
-from adapters.outside.db import AuditEvent, SignInAttempt, User
+from adapters.outside.db import SignInAttempt, User
 from adapters.outside.repository import UnitOfWork
 from tasks.access import Caseworker, assignable_roles, authority_name, is_provincial_code, user_region_problem
 from tasks.errors import BeianError, InvalidInput, NotFound
@@ -297,5 +297,5 @@ def _dummy_hash() -> str:
 
 
 def _audit(uow: UnitOfWork, actor: str, action: str, summary: str, **detail: object) -> None:
-    uow.repo.add(AuditEvent(at=clock.now(), case_id=None, actor=actor, action=action, summary=summary, article="",
-                            detail=detail))
+    uow.repo.audit(at=clock.now(), case_id=None, actor=actor, action=action, summary=summary, article="",
+                   detail=detail)

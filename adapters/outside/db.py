@@ -31,7 +31,6 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
-    inspect,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -626,26 +625,49 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker:
     factory = sessionmaker(bind=engine, expire_on_commit=False)
-    event.listen(factory, "before_flush", _insert_audit_rows_together)
+    for name, listener in (("before_flush", _flush_audit_rows), ("before_commit", write_audit_rows),
+                           ("do_orm_execute", _audit_rows_before_query),
+                           ("after_transaction_end", _forget_audit_rows)):
+        event.listen(factory, name, listener)
     return factory
 
 
-def _insert_audit_rows_together(session: Any, _context: Any, _instances: Any) -> None:
-    """The history rows a flush would write are written in one statement, in the order they were recorded.
+# History rows a transaction recorded and has not written yet (session.info key): `record_audit`.
+_AUDIT_ROWS = "beian_audit_rows"
+_INSERT_AUDIT = insert(AuditEvent.__table__)
 
-    The ORM inserts such rows one statement each (it reads every new id back, and SQLite gives no order to rely on
-    for a batch); nothing reads an audit row's id back, so they are sent as one executemany and left out of the
-    session. A step records several (task completed, status changed, task opened …)."""
-    pending = [row for row in session.new if isinstance(row, AuditEvent)]
-    if not pending:
-        return
-    pending.sort(key=lambda row: inspect(row).insert_order)
-    values = [{"at": row.at, "case_id": row.case_id, "actor": row.actor, "action": row.action,
-               "summary": row.summary, "article": row.article if row.article is not None else "",
-               "detail": row.detail} for row in pending]
-    for row in pending:
-        session.expunge(row)
-    session.connection().execute(insert(AuditEvent.__table__), values)
+
+def record_audit(session: Any, *, at: datetime, case_id: str | None, actor: str, action: str, summary: str,
+                 article: str | None = "", detail: dict[str, Any]) -> None:
+    """Record a history row in the session's transaction.
+
+    Rows are kept as plain values and written in one statement, in the order recorded, before the session next
+    flushes, runs a query or commits (as the ORM would write an added object), and are dropped with a rollback. A
+    step records several (task completed, status changed, task opened …); an ORM object each would cost more to
+    build and track than its row costs to write, and nothing reads an audit row's id back."""
+    session.info.setdefault(_AUDIT_ROWS, []).append(
+        {"at": at, "case_id": case_id, "actor": actor, "action": action, "summary": summary,
+         "article": article or "", "detail": detail})
+
+
+def write_audit_rows(session: Any) -> None:
+    rows = session.info.pop(_AUDIT_ROWS, None)
+    if rows:
+        session.connection().execute(_INSERT_AUDIT, rows)
+
+
+def _flush_audit_rows(session: Any, _context: Any, _instances: Any) -> None:
+    write_audit_rows(session)
+
+
+def _audit_rows_before_query(state: Any) -> None:
+    if _AUDIT_ROWS in state.session.info and state.is_select:
+        write_audit_rows(state.session)
+
+
+def _forget_audit_rows(session: Any, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction ended: a commit wrote them, a rollback drops them
+        session.info.pop(_AUDIT_ROWS, None)
 
 
 class PublicSubmission(Base):

@@ -7,7 +7,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, case, delete, func, literal, or_, select, union_all
+from sqlalchemy import bindparam, case, delete, func, insert, literal, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -36,6 +36,7 @@ from adapters.outside.db import (
     Timer,
     User,
     Violation,
+    record_audit,
 )
 from adapters.outside.db import (
     Sequence as SequenceRow,
@@ -64,6 +65,11 @@ _BY_TASK = (_STEP_INSTANCE.join(HumanTask, HumanTask.instance_id == Instance.id)
 # Unlocked and locked (PostgreSQL: only the instance row, not its definition's nor the task's).
 _INSTANCE_FOR_STEP = {False: _BY_CASE, True: _BY_CASE.with_for_update(of=Instance)}
 _INSTANCE_OF_TASK = {False: _BY_TASK, True: _BY_TASK.with_for_update(of=Instance)}
+# Built once: a step sends them every time, and building a statement costs as much as sending it. The UPDATE's SET
+# clause is the columns of the parameters it is given.
+_INSERT_ROWS = {table: insert(table.__table__) for table in _PROJECTIONS}
+_UPDATE_INSTANCE = update(Instance.__table__).where(Instance.id == bindparam("instance_id_"),
+                                                    Instance.row_version == bindparam("read_version_"))
 CALENDAR_COUNTER = "calendar_changes"
 _CALENDAR_FINGERPRINT = select(
     func.count(), func.sum(CalendarYear.year), func.max(CalendarYear.loaded_at),
@@ -151,6 +157,12 @@ class Repository:
 
     def add(self, row: Any) -> None:
         self.session.add(row)
+
+    def audit(self, *, at: datetime, case_id: str | None, actor: str, action: str, summary: str,
+              article: str | None = "", detail: dict[str, Any]) -> None:
+        """A history row, written with this transaction (adapters.outside.db.record_audit)."""
+        record_audit(self.session, at=at, case_id=case_id, actor=actor, action=action, summary=summary,
+                     article=article, detail=detail)
 
     # --- instances ---------------------------------------------------------------------------------------
     def instance(self, case_id: str, *, for_update: bool = False) -> Instance | None:
@@ -243,6 +255,18 @@ class Repository:
         if not wanted:
             return {}
         return {row.id: row for row in self.session.scalars(select(table).where(table.id.in_(wanted)))}
+
+    def insert_rows(self, table: type[Any], rows: list[dict[str, Any]]) -> None:
+        """New rows of `table` (a mapped class) in one statement, outside the ORM's unit of work: a step's new
+        projections, which nothing reads back as objects in the same transaction. No statement for no rows."""
+        if rows:
+            self.session.connection().execute(_INSERT_ROWS[table], rows)
+
+    def update_instance(self, instance_id: int, read_version: int, values: dict[str, Any]) -> bool:
+        """Write `values` to the instance if it still has the `row_version` it was read with (False if not: another
+        writer changed it since). `values` must set the next row_version."""
+        parameters = {**values, "instance_id_": instance_id, "read_version_": read_version}
+        return self.session.connection().execute(_UPDATE_INSTANCE, parameters).rowcount == 1
 
     def remove_projections(self, table: type[Any], ids: Iterable[str]) -> None:
         """Delete projection rows by id in one statement (none for no ids); a copy of one this session holds is

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from adapters.outside.db import AuditEvent
 from adapters.outside.repository import UnitOfWork
 from tasks.calendar import SHANGHAI
 from tasks.errors import StepFailed
@@ -65,8 +64,8 @@ class Failing:
 
 def audit_system(uow: UnitOfWork, actor: str, action: str, summary: str, case_id: str | None = None,
                  **detail: Any) -> None:
-    uow.repo.add(AuditEvent(at=clock.now(), case_id=case_id, actor=actor, action=action, summary=summary,
-                            article="", detail=detail))
+    uow.repo.audit(at=clock.now(), case_id=case_id, actor=actor, action=action, summary=summary,
+                   article="", detail=detail)
 
 
 def minute(value: datetime) -> str:
