@@ -25,12 +25,10 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import inspect
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from adapters.outside.db import HumanTask, Instance, MessageWait, OutboxMessage, Timer
-from adapters.outside.repository import Repository, UnitOfWork
+from adapters.outside.repository import Repository, StepRow, UnitOfWork
 from tasks.access import authority_of
 from tasks.calendar import SHANGHAI, WorkingDayCalendar, parse_arrangement
 from tasks.errors import ConcurrentChange, NotFound, StepFailed
@@ -72,6 +70,11 @@ class StepContext:
     # Effects on *other* cases (start one, cancel one), run after this step is saved, in the same transaction:
     # a case must never be changed while its own step is still running further up the stack.
     followups: list[Callable[[], None]] = field(default_factory=list)
+    # The ids (→ BPMN element) of the case's projections as the step read them with the case (table name → …): what
+    # its save compares with. None: read them when saving.
+    stored_projections: dict[str, dict[str, str]] | None = None
+    # The tasks that stood (READY or WAITING) when the engine last settled in this step: what the save projects.
+    standing: list[Task] = field(default_factory=list)
 
     @property
     def repo(self) -> Repository:
@@ -200,6 +203,15 @@ class StepTooLong(Exception):
 
 def _run_engine(workflow: BpmnWorkflow, ctx: StepContext) -> None:
     started, completed = time.monotonic(), [0]
+    depths: dict[Any, int] = {}
+
+    def depth_of(task: Task) -> int:
+        # A task's depth in the tree is its parent's plus one: counted once from the root per step, then carried
+        # down, instead of walking up to the root for every task the step completes.
+        parent = task.parent
+        depth = depths[parent.id] + 1 if parent is not None and parent.id in depths else task.depth
+        depths[task.id] = depth
+        return depth
 
     def did_complete(task: Task) -> None:
         completed[0] += 1
@@ -207,7 +219,7 @@ def _run_engine(workflow: BpmnWorkflow, ctx: StepContext) -> None:
             raise StepTooLong(f"一次处理中执行的环节超过 {MAX_TASKS_PER_STEP:,} 个（流程图中可能有没有等待的循环）")
         if time.monotonic() - started > MAX_SECONDS_PER_STEP:
             raise StepTooLong(f"一次处理超过 {MAX_SECONDS_PER_STEP:g} 秒")
-        if task.depth > MAX_TASK_DEPTH:
+        if depth_of(task) > MAX_TASK_DEPTH:
             raise StepTooLong(f"案件的流程已循环往复过多次（办理环节嵌套超过 {MAX_TASK_DEPTH} 层），"
                               "为免流程被误判为已结束而停止；请联系运维人员")
         spec = task.task_spec
@@ -218,13 +230,16 @@ def _run_engine(workflow: BpmnWorkflow, ctx: StepContext) -> None:
         elif isinstance(spec, EndEvent) and task.workflow is workflow:
             ctx.ended_at = spec.bpmn_name or spec.bpmn_id
 
-    if not run_to_wait(workflow, did_complete):
+    standing = run_to_wait(workflow, did_complete)
+    if standing is None:
         raise StepFailed(f"案件 {ctx.case_id} 的流程在一次处理中循环超过 {_MAX_ENGINE_ROUNDS} 轮，"
                          "已停止；请检查流程定义")
+    ctx.standing = standing
 
 
-def run_to_wait(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None = None) -> bool:
-    """Run the engine until only human tasks and real waits remain; False if it did not settle.
+def run_to_wait(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None = None) -> list[Task] | None:
+    """Run the engine until only human tasks and real waits remain, and return the tasks that stand (READY or
+    WAITING); None if it did not settle.
 
     Timers are woken first so a user can never beat a deadline that already passed. do_engine_steps() ends by
     refreshing timers, which can leave a timer that is already due READY (e.g. a publicity whose end passed during
@@ -232,16 +247,19 @@ def run_to_wait(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | N
     for _ in range(_MAX_ENGINE_ROUNDS):
         workflow.refresh_timers()
         workflow.do_engine_steps(did_complete_task=did_complete)
-        if not any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
-            return True
-    return False
+        standing = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        if not any(t.state == TaskState.READY and not t.task_spec.manual for t in standing):
+            return standing
+    return None
 
 
 def start_instance(uow: UnitOfWork, instance: Instance, data: dict[str, Any], actor: str) -> StepContext:
     """Create the workflow for a new instance row (already added to the session) and run it to its first wait."""
     definition = definition_of(uow, instance.definition_id)
     workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=DATA_ONLY_ENGINE)
-    ctx = StepContext(uow, instance, definition, actor, clock.now())
+    # A new case has no projections yet: its save need not read any.
+    ctx = StepContext(uow, instance, definition, actor, clock.now(),
+                      stored_projections={table.__tablename__: {} for table in (HumanTask, Timer, MessageWait)})
     uow.repo.note_authority(instance.case_id, authority_of(instance.region, instance.authority_level))
     _attach_engine(workflow, ctx)
     for task in workflow.get_tasks(state=TaskState.READY):
@@ -253,16 +271,16 @@ def start_instance(uow: UnitOfWork, instance: Instance, data: dict[str, Any], ac
 
 
 def run_step(uow: UnitOfWork, case_id: str, event: Event, actor: str, *,
-             locked: tuple[Instance, str] | None = None) -> StepContext:
-    """Apply `event` to the case and save everything; the caller commits the unit of work. `locked`: the case and its
-    version's hash as the caller already read them with `Repository.instance_for_step` (found by a task)."""
+             locked: StepRow | None = None) -> StepContext:
+    """Apply `event` to the case and save everything; the caller commits the unit of work. `locked`: the case as the
+    caller already read it with `Repository.instance_for_step` (found by a task)."""
     found = locked or uow.repo.instance_for_step(case_id)
     if found is None:
         raise NotFound(f"案件 {case_id} 不存在")
-    instance, digest = found
-    definition = definition_of(uow, instance.definition_id, digest)
-    workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
-    ctx = StepContext(uow, instance, definition, actor, clock.now())
+    instance = found.instance
+    definition = definition_of(uow, instance.definition_id, found.digest)
+    workflow = load_state(instance.state, definition.spec, definition.subprocess_specs, uow.repo.state_values)
+    ctx = StepContext(uow, instance, definition, actor, clock.now(), stored_projections=found.projections)
     _attach_engine(workflow, ctx)
 
     def step() -> None:
@@ -309,14 +327,16 @@ def _expression_error(exc: BaseException) -> ExpressionError | None:
 def _save(workflow: BpmnWorkflow, ctx: StepContext) -> None:
     instance = ctx.instance
     try:
-        # What the step changed on the instance, and its state, go out in one UPDATE that also checks the row_version
-        # it was read with: a writer that changed the case since it was read (the step holds the case's lock, so that
-        # would be a bug) makes it match nothing, and the whole transaction is refused (ConcurrentChange).
-        values: dict[str, Any] = {"state": dump_state(workflow), "updated_at": ctx.now, "error": None,
-                                  "error_at": None, "error_count": 0}
-        # One walk of the task tree finds what the projections show (each walk costs as much as a small query); a
-        # case with a task ready or waiting has not ended, so only one without walks the tree again to tell.
-        standing = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        dumped = dump_state(workflow)
+        ctx.repo.keep_state_values(dumped.values, ctx.now)
+        values: dict[str, Any] = {"state": dumped.text, "updated_at": ctx.now}
+        if instance.error is not None or instance.error_at is not None or instance.error_count:
+            # A step that succeeds clears an earlier failure (only then: an indexed column written again costs its
+            # index an update even when the value stays the same).
+            values.update(error=None, error_at=None, error_count=0)
+        # The engine's last walk of the task tree found what the projections show (the engine runs last in every
+        # step); a case with a task ready or waiting has not ended, so only one without walks the tree again to tell.
+        standing = ctx.standing
         if not standing and workflow.is_completed() and instance.completed_at is None:
             values["completed_at"] = ctx.now
             ctx.audit("process_completed", f"流程结束：{ctx.ended_at or ctx.definition.name}")
@@ -328,29 +348,21 @@ def _save(workflow: BpmnWorkflow, ctx: StepContext) -> None:
         waiting = [t for t in standing if t.state == TaskState.WAITING]
         new_rows: dict[type[Any], list[dict[str, Any]]] = {HumanTask: [], Timer: [], MessageWait: []}
         with session.no_autoflush:
-            existing = ctx.repo.projection_ids(instance.id)
+            existing = (ctx.stored_projections if ctx.stored_projections is not None
+                        else ctx.repo.projection_ids(instance.id))
             _sync_human_tasks(ready, ctx, existing[HumanTask.__tablename__], new_rows[HumanTask])
             _sync_timers(waiting, ctx, existing[Timer.__tablename__], new_rows[Timer])
             sync_message_waits(workflow, ctx, existing[MessageWait.__tablename__], waiting, new_rows[MessageWait])
-        _write_instance(ctx, values)
+        # The step's changes to the instance and its state in one UPDATE that checks the row_version it was read
+        # with: a writer that changed the case since it was read (the step holds the case's lock, so that would be
+        # a bug) makes it match nothing, and the whole transaction is refused.
+        if not ctx.repo.update_instance(instance, values):
+            raise ConcurrentChange(f"案件 {ctx.case_id} 已被他人同时修改，本次操作未保存，请刷新后重试")
         session.flush()  # what else the step changed through the ORM (its history, outbox, filing, rows that stay)
         for table, rows in new_rows.items():
             ctx.repo.insert_rows(table, rows)
-    except StaleDataError as exc:
+    except StaleDataError as exc:  # a row the ORM writes (a filing, a task that stays open) changed under the step
         raise ConcurrentChange(f"案件 {ctx.case_id} 已被他人同时修改，本次操作未保存，请刷新后重试") from exc
-
-
-def _write_instance(ctx: StepContext, values: dict[str, Any]) -> None:
-    """The instance's UPDATE: `values` and every attribute the step's services set on it (status, filing …), with
-    the next row_version; the ORM object is then what the row holds, with nothing left for the ORM to flush."""
-    instance = ctx.instance
-    changed = {key: getattr(instance, key) for key in inspect(instance).committed_state}
-    read_version = instance.row_version
-    values = {**changed, **values, "row_version": read_version + 1}
-    if not ctx.repo.update_instance(instance.id, read_version, values):
-        raise ConcurrentChange(f"案件 {ctx.case_id} 已被他人同时修改，本次操作未保存，请刷新后重试")
-    for key, value in values.items():
-        set_committed_value(instance, key, value)
 
 
 def deadline_of(task: Task, variable: str | None) -> dict[str, Any] | None:

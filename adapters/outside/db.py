@@ -11,9 +11,12 @@ worklist never deserialises an instance.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     JSON,
@@ -122,6 +125,18 @@ class Instance(Base):
     # Optimistic concurrency: every UPDATE says WHERE row_version = <read value>; a concurrent writer makes it
     # match nothing and SQLAlchemy raises StaleDataError instead of silently merging two steps.
     __mapper_args__ = {"version_id_col": row_version}
+
+
+class StateValue(Base):
+    """A value an instance's state refers to instead of holding it, once per content (SHA-256 of its canonical JSON):
+    the region's profile a case was started with, the same for every case of the region while its rules stay the
+    same (workflows/state.py). Append-only: states written at any time may refer to any of them."""
+
+    __tablename__ = "state_values"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)  # the canonical JSON the digest is of
+    created_at: Mapped[datetime]
 
 
 # The instant standing for "no due time" in `human_tasks.sort_due`: later than any real deadline. Written as SQLAlchemy
@@ -627,9 +642,46 @@ def make_session_factory(engine: Engine) -> sessionmaker:
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     for name, listener in (("before_flush", _flush_audit_rows), ("before_commit", write_audit_rows),
                            ("do_orm_execute", _audit_rows_before_query),
-                           ("after_transaction_end", _forget_audit_rows)):
+                           ("after_transaction_end", _forget_audit_rows), ("after_commit", _state_values_stored),
+                           ("after_soft_rollback", _state_values_not_stored)):
         event.listen(factory, name, listener)
     return factory
+
+
+# The state values (StateValue) this process knows each database holds: committed by it, so a step need not store
+# them again. Only a commit adds to it (a value written in a transaction or savepoint that was rolled back is not
+# there); rows are never deleted.
+_STORED_STATE_VALUES: WeakKeyDictionary[Engine, set[str]] = WeakKeyDictionary()
+_STORED_LOCK = threading.Lock()
+_PENDING_STATE_VALUES = "beian_pending_state_values"  # session.info key: written in the current transaction
+
+
+def stored_state_values(session: Any) -> frozenset[str]:
+    with _STORED_LOCK:
+        return frozenset(_STORED_STATE_VALUES.get(session.get_bind(), ()))
+
+
+def forget_stored_state_values(engine: Engine) -> None:
+    """After a change of schema (an upgrade, after a downgrade perhaps): what was stored may be gone."""
+    with _STORED_LOCK:
+        _STORED_STATE_VALUES.pop(engine, None)
+
+
+def note_state_values_written(session: Any, digests: Iterable[str]) -> None:
+    session.info.setdefault(_PENDING_STATE_VALUES, set()).update(digests)
+
+
+def _state_values_stored(session: Any) -> None:
+    written = session.info.pop(_PENDING_STATE_VALUES, None)
+    if written:
+        with _STORED_LOCK:
+            _STORED_STATE_VALUES.setdefault(session.get_bind(), set()).update(written)
+
+
+def _state_values_not_stored(session: Any, _previous: Any) -> None:
+    # Any rollback, a savepoint's too: which of the written values it undid is not known, so none counts as stored
+    # (the next step writes them again, ON CONFLICT DO NOTHING).
+    session.info.pop(_PENDING_STATE_VALUES, None)
 
 
 # History rows a transaction recorded and has not written yet (session.info key): `record_audit`.

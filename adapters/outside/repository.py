@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import bindparam, case, delete, func, insert, literal, or_, select, union_all, update
+from sqlalchemy import bindparam, case, delete, func, insert, inspect, literal, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -33,10 +33,13 @@ from adapters.outside.db import (
     ProcessDefinition,
     PublicSubmission,
     SignInAttempt,
+    StateValue,
     Timer,
     User,
     Violation,
+    note_state_values_written,
     record_audit,
+    stored_state_values,
 )
 from adapters.outside.db import (
     Sequence as SequenceRow,
@@ -55,10 +58,21 @@ from adapters.outside.worklist import page as worklist_page
 _PROJECTIONS = (HumanTask, Timer, MessageWait)
 _PROJECTION_IDS = union_all(*(select(literal(table.__tablename__), table.id, table.bpmn_id)
                               .where(table.instance_id == bindparam("instance_id")) for table in _PROJECTIONS))
-_REMOVE_PROJECTIONS = {table: delete(table).where(table.id.in_(bindparam("ids", expanding=True)))
-                       for table in _PROJECTIONS}
-_STEP_INSTANCE = (select(Instance, ProcessDefinition.sha256)
-                  .join(ProcessDefinition, ProcessDefinition.id == Instance.definition_id))
+# By one id, sent once per row (executemany): a statement with a list of ids would be rendered anew for each length.
+_REMOVE_PROJECTIONS = {table: delete(table.__table__).where(table.id == bindparam("gone_id")) for table in _PROJECTIONS}
+# A step's case is read with its version's hash and the ids (→ BPMN element) of its open tasks, armed timers and
+# message waits, each list folded into one text: id, unit separator, element; record separator between rows. Neither
+# character can occur in a BPMN id or name (XML 1.0 does not allow them) nor in a task id.
+_UNIT, _RECORD = "\x1f", "\x1e"
+_STEP_INSTANCE = (select(Instance, ProcessDefinition.sha256,
+                         *(select(func.aggregate_strings(table.id + _UNIT + table.bpmn_id, _RECORD))
+                           .where(table.instance_id == Instance.id).correlate(Instance).scalar_subquery()
+                           for table in _PROJECTIONS))
+                  .join(ProcessDefinition, ProcessDefinition.id == Instance.definition_id)
+                  # What the row holds, also into a copy the session already has: a step writes the instance with a
+                  # Core UPDATE the ORM does not track, so a savepoint rolled back (a rehearsal's way on) does not
+                  # expire that copy (pending ORM changes are flushed before the query, as always).
+                  .execution_options(populate_existing=True))
 _BY_CASE = _STEP_INSTANCE.where(Instance.case_id == bindparam("case_id"))
 _BY_TASK = (_STEP_INSTANCE.join(HumanTask, HumanTask.instance_id == Instance.id)
             .where(HumanTask.id == bindparam("task_id")))
@@ -179,18 +193,22 @@ class Repository:
         query = select(Instance).where(Instance.case_id.in_(case_ids)).options(undefer(Instance.channel))
         return {i.case_id: i for i in self.session.scalars(query)}
 
-    def instance_for_step(self, case_id: str | None = None, *,
-                          task_id: str | None = None) -> tuple[Instance, str] | None:
+    def instance_for_step(self, case_id: str | None = None, *, task_id: str | None = None) -> StepRow | None:
         """The case locked for a step (FOR UPDATE on PostgreSQL; SQLite's step holds the write lock already), with
-        its definition version's content hash, in one statement: the parsed version is found in the cache by it.
-        Found by its number, or by one of its open tasks (`task_id`)."""
+        its definition version's content hash (the parsed version is found in the cache by it) and the ids of its
+        projections (what the step's save compares with), in one statement. Found by its number, or by one of its
+        open tasks (`task_id`)."""
         locked = self.dialect == "postgresql"
         if task_id is not None:
             query, parameters = _INSTANCE_OF_TASK[locked], {"task_id": task_id}
         else:
             query, parameters = _INSTANCE_FOR_STEP[locked], {"case_id": case_id}
         row = self.session.execute(query, parameters).first()
-        return (row[0], row[1]) if row is not None else None
+        if row is None:
+            return None
+        projections = {table.__tablename__: dict(entry.split(_UNIT, 1) for entry in folded.split(_RECORD))
+                       if folded else {} for table, folded in zip(_PROJECTIONS, row[2:], strict=True)}
+        return StepRow(row[0], row[1], projections)
 
     def instance_by_id(self, instance_id: int, *, for_update: bool = False) -> Instance | None:
         query = select(Instance).where(Instance.id == instance_id)
@@ -256,17 +274,48 @@ class Repository:
             return {}
         return {row.id: row for row in self.session.scalars(select(table).where(table.id.in_(wanted)))}
 
+    def state_values(self, digests: Iterable[str]) -> dict[str, str]:
+        """The values states refer to (digest → canonical JSON), of those stored."""
+        wanted = list(digests)
+        if not wanted:
+            return {}
+        rows = self.session.connection().execute(select(StateValue.digest, StateValue.value)
+                                                 .where(StateValue.digest.in_(wanted)))
+        return {digest: value for digest, value in rows}
+
+    def keep_state_values(self, values: dict[str, str], now: datetime) -> None:
+        """Store the values a state about to be saved refers to (digest → canonical JSON), each once: none this
+        process saw committed to the database, the others with ON CONFLICT DO NOTHING."""
+        stored = stored_state_values(self.session)
+        missing = [{"digest": digest, "value": value, "created_at": now}
+                   for digest, value in values.items() if digest not in stored]
+        if missing:
+            self.session.connection().execute(
+                self._upsert()(StateValue.__table__).on_conflict_do_nothing(index_elements=["digest"]), missing)
+            note_state_values_written(self.session, (row["digest"] for row in missing))
+
     def insert_rows(self, table: type[Any], rows: list[dict[str, Any]]) -> None:
         """New rows of `table` (a mapped class) in one statement, outside the ORM's unit of work: a step's new
         projections, which nothing reads back as objects in the same transaction. No statement for no rows."""
         if rows:
             self.session.connection().execute(_INSERT_ROWS[table], rows)
 
-    def update_instance(self, instance_id: int, read_version: int, values: dict[str, Any]) -> bool:
-        """Write `values` to the instance if it still has the `row_version` it was read with (False if not: another
-        writer changed it since). `values` must set the next row_version."""
-        parameters = {**values, "instance_id_": instance_id, "read_version_": read_version}
-        return self.session.connection().execute(_UPDATE_INSTANCE, parameters).rowcount == 1
+    def update_instance(self, instance: Instance, values: dict[str, Any]) -> bool:
+        """Write `values` and the instance's own changes (what services set on it) in one UPDATE if the row still has
+        the `row_version` it was read with, the next version with them; False if not (another writer changed it).
+        The object then holds what the row holds, with nothing left for the ORM to flush."""
+        state = inspect(instance)
+        read_version = instance.row_version
+        values = {**{key: getattr(instance, key) for key in state.committed_state}, **values,
+                  "row_version": read_version + 1}
+        parameters = {**values, "instance_id_": instance.id, "read_version_": read_version}
+        if self.session.connection().execute(_UPDATE_INSTANCE, parameters).rowcount != 1:
+            return False
+        state.dict.update(values)
+        # What a flush does once it has written an object (SQLAlchemy's own bookkeeping; no public equivalent):
+        # every attribute committed, the object no longer counted as modified.
+        state._commit_all(state.dict, self.session.identity_map)
+        return True
 
     def remove_projections(self, table: type[Any], ids: Iterable[str]) -> None:
         """Delete projection rows by id in one statement (none for no ids); a copy of one this session holds is
@@ -276,7 +325,7 @@ class Repository:
             return
         for row in [row for row in self.session.identity_map.values() if isinstance(row, table) and row.id in gone]:
             self.session.expunge(row)
-        self.session.connection().execute(_REMOVE_PROJECTIONS[table], {"ids": list(gone)})
+        self.session.connection().execute(_REMOVE_PROJECTIONS[table], [{"gone_id": row_id} for row_id in gone])
 
     def message_waits(self, instance_id: int) -> list[MessageWait]:
         return list(self.session.scalars(select(MessageWait).where(MessageWait.instance_id == instance_id)))
@@ -646,6 +695,14 @@ class Repository:
                 .order_by(Instance.received_at.desc(), Instance.id.desc())
                 .limit(limit).offset(offset))
         return list(self.session.scalars(page)), total
+
+
+class StepRow(NamedTuple):
+    """A case as a step reads it (Repository.instance_for_step)."""
+
+    instance: Instance
+    digest: str  # its definition version's content hash
+    projections: dict[str, dict[str, str]]  # table name → id → BPMN element, as `projection_ids` returns them
 
 
 class UnitsOfWork(Protocol):

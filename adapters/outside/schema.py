@@ -57,3 +57,6 @@ def upgrade(engine: Engine) -> None:
     with engine.connect() as connection, migrating(connection):
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    from adapters.outside.db import forget_stored_state_values
+
+    forget_stored_state_values(engine)

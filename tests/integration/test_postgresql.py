@@ -78,14 +78,14 @@ def test_row_lock_serialises_two_caseworkers_completing_the_same_task(cli: Beian
     real_load = workflow_engine.load_state
     loads: list[str] = []
 
-    def load_and_hold(state: str, spec: Any, subprocess_specs: Any) -> Any:
+    def load_and_hold(state: str, spec: Any, subprocess_specs: Any, fetch: Any = None) -> Any:
         # Runs right after `SELECT … FOR UPDATE` on the instance row: the first step keeps its lock until the
         # second one is seen waiting for it, so the two steps certainly overlap.
         loads.append(threading.current_thread().name)
         if len(loads) == 1:
             first_holds_the_lock.set()
             wait_until(lambda: sessions_waiting_for_a_lock(pg) == 1, "the second step waits for the row lock")
-        return real_load(state, spec, subprocess_specs)
+        return real_load(state, spec, subprocess_specs, fetch)
 
     monkeypatch.setattr(workflow_engine, "load_state", load_and_hold)
     outcomes: dict[str, BeianError | None] = {}

@@ -392,19 +392,19 @@ class BpmnCase:
         return workflow
 
     def step(self, event: Callable[[], None] | None = None) -> None:
-        before, calls = dump_state(self.workflow), len(self.services.calls)
+        before, calls = dump_state(self.workflow).text, len(self.services.calls)
         try:
             with clock.using_clock(clock.VirtualClock(self.now)):
-                assert run_to_wait(self.workflow), "engine did not settle"
+                assert run_to_wait(self.workflow) is not None, "engine did not settle"
                 if event is not None:
                     event()
-                    assert run_to_wait(self.workflow), "engine did not settle"
+                    assert run_to_wait(self.workflow) is not None, "engine did not settle"
         except Exception:
             self.workflow = self._restore(before)
             del self.services.calls[calls:]
             raise
         # The engine stores the state between steps; the round trip must not lose anything.
-        self.workflow = self._restore(dump_state(self.workflow))
+        self.workflow = self._restore(dump_state(self.workflow).text)
 
     def wake(self) -> None:
         self.step()

@@ -462,7 +462,7 @@ def test_no_workflow_object_ever_has_spiffworkflows_python_engine() -> None:
 
     source = read_source(Path(__file__).resolve().parents[2] / "bpmn" / "filing_application.bpmn")
     definition = parse_definition(source.process_id, source.bpmn_xml, source.file_name, source.forms)
-    restored = load_state(dump_state(BpmnWorkflow(definition.spec, definition.subprocess_specs)), definition.spec,
+    restored = load_state(dump_state(BpmnWorkflow(definition.spec, definition.subprocess_specs)).text, definition.spec,
                           definition.subprocess_specs)
     assert restored.script_engine is DATA_ONLY_ENGINE
     with pytest.raises(ExpressionError):

@@ -43,7 +43,7 @@ def case_progress(app: Beian, case: str) -> tuple[set[str], set[str], set[str], 
         instance = uow.repo.instance(case)
         assert instance is not None
         definition = definition_of(uow, instance.definition_id)
-        workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
+        workflow = load_state(instance.state, definition.spec, definition.subprocess_specs, uow.repo.state_values)
         xml = uow.repo.definition(instance.definition_id).bpmn_xml
         return *progress_of(workflow, xml), xml
 

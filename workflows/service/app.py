@@ -172,7 +172,8 @@ class Beian:
                 for instance in uow.repo.open_instances():
                     definition = definition_of(uow, instance.definition_id)
                     try:
-                        workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
+                        workflow = load_state(instance.state, definition.spec, definition.subprocess_specs,
+                                              uow.repo.state_values)
                     except Exception:  # noqa: BLE001 — a state that cannot be restored fails its next step, visibly
                         continue  # (the stuck watch reports it); it must not stop the upgrade of every other case
                     sync_message_waits(workflow, StepContext(uow, instance, definition, actor, instance.updated_at))

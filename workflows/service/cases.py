@@ -122,7 +122,7 @@ class Cases(Capability):
                                   if definition and (schema := definition.form_schema(key)) is not None},
                 "schema": _case_schema(definition.form_schema(row.bpmn_id), instance) if definition else None,
                 "institution": instance.institution_name if instance else "",
-                "draft": _draft(instance, definition, row.id) if instance and definition else None,
+                "draft": _draft(uow, instance, definition, row.id) if instance and definition else None,
             }
 
     def task_authorities(self, case_id: str) -> list[str]:
@@ -147,7 +147,7 @@ class Cases(Capability):
                 raise NotFound(f"案件 {case_id} 不存在")
             definition = definition_of(uow, instance.definition_id)
             row = uow.repo.definition(instance.definition_id)
-            workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
+            workflow = load_state(instance.state, definition.spec, definition.subprocess_specs, uow.repo.state_values)
             current, done, flows = progress_of(workflow, row.bpmn_xml)
             model = read_process_model(row.bpmn_xml)
             # A step is what the case is at; an armed boundary timer on it is a deadline (listed with the others).
@@ -201,7 +201,7 @@ class Cases(Capability):
             found = uow.repo.instance_for_step(task_id=task_id)  # the task's case, locked, in one statement
             if found is None:
                 raise NotFound(f"待办 {task_id} 不存在或已办结")
-            case_id = failing.case_id = found[0].case_id
+            case_id = failing.case_id = found.instance.case_id
             ctx = run_step(uow, case_id, CompleteTask(task_id, data), actor, locked=found)
             uow.commit()
             return {"case": case_id, "status": ctx.instance.status}
@@ -342,14 +342,14 @@ def _case_schema(schema: dict[str, Any] | None, instance: Instance | None) -> di
     return form_choices.for_case(schema, instance.region, instance.application)
 
 
-def _draft(instance: Instance, definition: Any, task_id: str) -> dict[str, str] | None:
+def _draft(uow: UnitOfWork, instance: Instance, definition: Any, task_id: str) -> dict[str, str] | None:
     """The values saved with 暂存 on this open task, if any (read from the case's state)."""
     from SpiffWorkflow.exceptions import TaskNotFoundException
 
     from workflows.service.commands import DRAFT_KEY
     from workflows.state import load_state
 
-    workflow = load_state(instance.state, definition.spec, definition.subprocess_specs)
+    workflow = load_state(instance.state, definition.spec, definition.subprocess_specs, uow.repo.state_values)
     try:
         draft = workflow.get_task_from_id(UUID(task_id)).data.get(DRAFT_KEY)
     except TaskNotFoundException:  # the projection is a step behind the state: no draft to show

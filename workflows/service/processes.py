@@ -129,7 +129,7 @@ class Processes(Capability):
             event = MigrateTo(latest.id, latest.version, row.id, row.version, new)
             for instance in running:
                 case_id, where = instance.case_id, _places(uow, instance)
-                workflow = load_state(instance.state, old.spec, old.subprocess_specs)
+                workflow = load_state(instance.state, old.spec, old.subprocess_specs, uow.repo.state_values)
                 plan = plan_case(case_id, instance.status, workflow, new)
                 if not plan.migratable:
                     # Said as a warning (the case finishes on its version); a removed step is already said by
@@ -209,7 +209,8 @@ class Processes(Capability):
             for checked, instance in enumerate(running):
                 on_progress(checked, len(running), "核对运行中的案件")
                 try:
-                    workflow = load_state(instance.state, old_definition.spec, old_definition.subprocess_specs)
+                    workflow = load_state(instance.state, old_definition.spec, old_definition.subprocess_specs,
+                                          uow.repo.state_values)
                 except Exception as exc:  # noqa: BLE001 — reported as this case's problem; the others still move
                     plans.append(CasePlan(instance.case_id, instance.status, problems=[f"案件状态无法恢复：{exc}"]))
                     continue

@@ -477,7 +477,8 @@ class _Trial:
         assert instance is not None
         row = uow.repo.definition(instance.definition_id)
         definition = definition_of(uow, instance.definition_id)
-        current, _, _ = progress_of(load_state(instance.state, definition.spec, definition.subprocess_specs),
+        current, _, _ = progress_of(load_state(instance.state, definition.spec, definition.subprocess_specs,
+                                               uow.repo.state_values),
                                     row.bpmn_xml)
         names = read_process_model(row.bpmn_xml).nodes
         standing = [(element, names.get(element) or element) for element in sorted(current)]

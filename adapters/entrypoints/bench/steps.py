@@ -45,11 +45,15 @@ class StepBench:
         self.statuses: set[str] = set()
         self.services_called: set[str] = set()
         self.bare_open: list[str] = []
-        with app.reading() as uow:
-            calendar = load_calendar(uow)
+        from workflows.state import load_state
+
         parser = SpiffBpmnParser(validator=VALIDATOR)
         parser.add_bpmn_file(str(bpmn_dir() / f"{PROCESS}.bpmn"))
         self.spec, self.subprocess_specs = parser.get_spec(PROCESS), parser.get_subprocess_specs(PROCESS)
+        with app.reading() as uow:
+            calendar = load_calendar(uow)
+            # The region's profile the state refers to, read once: the bare step never reads the database.
+            load_state(template.state, self.spec, self.subprocess_specs, uow.repo.state_values)
 
         def services(operator: str, params: dict[str, Any], data: dict[str, Any]) -> Any:
             self.services_called.add(operator)
