@@ -94,8 +94,7 @@ def dump_state(workflow: BpmnWorkflow) -> DumpedState:
     dct[_serializer.VERSION_KEY] = _serializer.VERSION
     values: dict[str, str] = {}
     for process in (dct, *dct["subprocesses"].values()):
-        for data in _data_of(process):
-            _keep_apart(data, values)
+        _keep_apart(process, values)
         _share_variables(process)
         for task in process["tasks"].values():
             _compact(task)
@@ -131,14 +130,31 @@ def _data_of(process: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield updates
 
 
-def _keep_apart(data: dict[str, Any], values: dict[str, str]) -> None:
-    for name in KEPT_APART:
-        value = data.get(name)
-        if isinstance(value, dict) and VALUE_REF not in value:
-            text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            values[digest] = text
-            data[name] = {VALUE_REF: digest}
+def _keep_apart(process: dict[str, Any], values: dict[str, str]) -> None:
+    """Each value of KEPT_APART in the (sub)process's dict replaced by its digest, into `values`. The dicts holding
+    them are replaced, not changed: SpiffWorkflow's dict of the root task holds the live task's data itself."""
+    if isinstance(process.get("data"), dict):
+        process["data"] = _apart(process["data"], values)
+    for task in process["tasks"].values():
+        if isinstance(task.get("data"), dict):
+            task["data"] = _apart(task["data"], values)
+        delta = task.get("delta")
+        if isinstance(delta, dict) and isinstance(delta.get("updates"), dict):
+            task["delta"] = {**delta, "updates": _apart(delta["updates"], values)}
+
+
+def _apart(data: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    kept = {name: value for name in KEPT_APART
+            if isinstance(value := data.get(name), dict) and VALUE_REF not in value}
+    if not kept:
+        return data
+    data = dict(data)
+    for name, value in kept.items():
+        text = json.dumps(value, cls=_encoder, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        values[digest] = text
+        data[name] = {VALUE_REF: digest}
+    return data
 
 
 def _bring_back(processes: list[dict[str, Any]], fetch: Callable[[set[str]], dict[str, str]] | None) -> None:
