@@ -150,10 +150,12 @@ def _requiring_new(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=2)
+@lru_cache(maxsize=2)
 def _validation_schema(new: bool = False) -> dict[str, Any]:
     """The schema with its local ``$ref``s written out in place: the same rules, validated about three times faster
     (resolving a reference costs more than checking a field, and an application names thousands of people).
-    ``new``: as a new application must meet it."""
+    ``new``: as a new application must meet it. Built once and shared (its validator with it: tasks.forms keeps one
+    per schema object): read it, never change it."""
     schema = application_schema(new=new)
 
     def inline(node: Any) -> Any:

@@ -75,6 +75,8 @@ class StepContext:
     stored_projections: dict[str, dict[str, str]] | None = None
     # The tasks that stood (READY or WAITING) when the engine last settled in this step: what the save projects.
     standing: list[Task] = field(default_factory=list)
+    _audit_rows: list[dict[str, Any]] = field(default_factory=list)
+    _saved: bool = False
 
     @property
     def repo(self) -> Repository:
@@ -98,8 +100,25 @@ class StepContext:
     def audit(self, action: str, summary: str, *, article: str = "", **detail: Any) -> None:
         if self.automatic:
             detail = {**detail, "prompted_by": self.actor}
-        self.uow.repo.audit(at=self.now, case_id=self.case_id, actor=self.recorded_actor, action=action,
-                            summary=summary, article=article or "", detail=detail)
+        self.audit_for(self.case_id, action, summary, article=article, **detail)
+
+    def audit_for(self, case_id: str, action: str, summary: str, *, article: str = "", **detail: Any) -> None:
+        """A history row of this case or another (a branch terminated with its head office): kept with the step's
+        others and written with them when the step is saved, in the order recorded (at once after that)."""
+        self._audit_rows.append({"at": self.now, "case_id": case_id, "actor": self.recorded_actor, "action": action,
+                                 "summary": summary, "article": article or "", "detail": detail})
+        if self._saved:
+            self.write_audit()
+
+    def write_audit(self) -> None:
+        """Write the history rows recorded so far (before reading the case's history in the middle of a step)."""
+        self.repo.insert_audit(self._audit_rows)
+        self._audit_rows.clear()
+
+    def history(self, case_id: str) -> list[Any]:
+        """The case's history, with what this step has recorded so far."""
+        self.write_audit()
+        return self.repo.history(case_id)
 
     def enqueue(self, system: str, path: str, summary: str, payload: dict[str, Any], *,
                 case_id: str | None = None, filing_id: int | None = None) -> None:
@@ -358,9 +377,11 @@ def _save(workflow: BpmnWorkflow, ctx: StepContext) -> None:
         # a bug) makes it match nothing, and the whole transaction is refused.
         if not ctx.repo.update_instance(instance, values):
             raise ConcurrentChange(f"案件 {ctx.case_id} 已被他人同时修改，本次操作未保存，请刷新后重试")
-        session.flush()  # what else the step changed through the ORM (its history, outbox, filing, rows that stay)
+        session.flush()  # what else the step changed through the ORM (its outbox, filing, rows that stay)
         for table, rows in new_rows.items():
             ctx.repo.insert_rows(table, rows)
+        ctx.write_audit()
+        ctx._saved = True
     except StaleDataError as exc:  # a row the ORM writes (a filing, a task that stays open) changed under the step
         raise ConcurrentChange(f"案件 {ctx.case_id} 已被他人同时修改，本次操作未保存，请刷新后重试") from exc
 

@@ -64,12 +64,6 @@ def today(ctx: StepContext) -> date:
     return ctx.now.astimezone(SHANGHAI).date()
 
 
-def audit_for(ctx: StepContext, case_id: str, action: str, summary: str, *, article: str = "", **detail: Any) -> None:
-    """An audit entry in another case's history (a branch terminated with its head office)."""
-    ctx.repo.audit(at=ctx.now, case_id=case_id, actor=ctx.recorded_actor, action=action, summary=summary,
-                   article=article or "", detail=detail)
-
-
 # --- status --------------------------------------------------------------------------------------------------
 
 
@@ -97,7 +91,7 @@ def _refresh(ctx: StepContext, filing: Filing, reason: str, article: str, case_i
     kind = f"（{TERMINATION_KINDS[filing.termination_kind]}）" if filing.termination_kind else ""
     summary = (f"备案 {filing.filing_number} 状态：{FILING_STATUSES.get(previous, previous)} → "
                f"{FILING_STATUSES[status]}{kind}（{reason}）")
-    audit_for(ctx, case_id or ctx.case_id, "filing_status_changed", summary, article=article,
+    ctx.audit_for(case_id or ctx.case_id, "filing_status_changed", summary, article=article,
               filing_number=filing.filing_number, previous=previous, status=status,
               termination_kind=filing.termination_kind)
     report_to_national_registry(ctx, filing, "status_changed", case_id, reason=reason)
@@ -263,7 +257,7 @@ def store_document(ctx: StepContext, kind: str, context: dict[str, Any], article
     ctx.repo.add(document)
     ctx.uow.session.flush()
     note = f"（内部参照，未写入文书：{'；'.join(basis.references)}）" if basis.references else ""
-    audit_for(ctx, case, "document_issued", f"出具文书：{rendered.title}（{rendered.number}）{note}",
+    ctx.audit_for(case, "document_issued", f"出具文书：{rendered.title}（{rendered.number}）{note}",
               article=article if article in basis.cited else "", document_id=document.id, kind=kind,
               number=rendered.number, issuer=authority, references=basis.references)
     if kind in PUBLIC_DOCUMENTS:
@@ -395,7 +389,7 @@ def revoke_archived(ctx: StepContext, reason: str) -> list[Violation]:
     for violation in rows:
         violation.revoked = {"on": today(ctx).isoformat(), "case": ctx.case_id, "reason": reason}
     if rows:
-        audit_for(ctx, ctx.case_id, "violation_revoked", "违纪违规行为处理档案中的记录经复核撤销："
+        ctx.audit_for(ctx.case_id, "violation_revoked", "违纪违规行为处理档案中的记录经复核撤销："
                   + "；".join(v.summary for v in rows), measures=[v.measure for v in rows])
     return rows
 
@@ -405,7 +399,7 @@ def archive(ctx: StepContext, filing: Filing, ground: dict[str, Any], measure: s
     ctx.repo.add(Violation(filing_id=filing.id, case_id=case_id or ctx.case_id, ground=ground["code"],
                            ground_label=ground["label"], article=ground["article"], measure=measure,
                            summary=summary, decided_at=ctx.now))
-    audit_for(ctx, case_id or ctx.case_id, "violation_archived", f"记入违纪违规行为处理档案：{summary}",
+    ctx.audit_for(case_id or ctx.case_id, "violation_archived", f"记入违纪违规行为处理档案：{summary}",
               article=profile_of(filing).article("violations_archive"), ground=ground["code"], measure=measure)
 
 
@@ -473,7 +467,7 @@ def terminate(ctx: StepContext, filing: Filing, kind: str, ground: dict[str, Any
                           "terminated_on": terminated_on.isoformat(), "notice_document_id": notice,
                           "announcement_document_id": announcement, "obligations": duties,
                           "parent": parent.filing_number if parent else None}
-    audit_for(ctx, case, "obligations_recorded", "终止备案后仍须履行的责任：" + "；".join(duties),
+    ctx.audit_for(case, "obligations_recorded", "终止备案后仍须履行的责任：" + "；".join(duties),
               article=profile.article("after_termination"), obligations=duties)
     for other in ctx.repo.open_cases_of_filing(filing.id):
         if other.case_id != ctx.case_id:

@@ -305,7 +305,7 @@ def _legal_day(ctx: StepContext) -> date:
     if not isinstance(deadline, dict) or not deadline.get("due"):
         return today
     due_day = datetime.fromisoformat(str(deadline["due"])).astimezone(SHANGHAI).date()
-    decided = [e.at for e in ctx.repo.history(ctx.case_id) if e.action == "task_completed"]
+    decided = [e.at for e in ctx.history(ctx.case_id) if e.action == "task_completed"]
     decided_day = max(decided).astimezone(SHANGHAI).date() if decided else due_day
     return min(today, max(due_day, decided_day))
 
@@ -466,7 +466,7 @@ def op_suspend_filing(ctx: StepContext, reason: str, article: str = "") -> dict[
 
 def op_lift_suspension(ctx: StepContext, reason: str, article: str = "") -> dict[str, Any]:
     filing = _filing(ctx)
-    suspended_on = next((e.at for e in ctx.repo.history(ctx.case_id) if e.action == "filing_status_changed"
+    suspended_on = next((e.at for e in ctx.history(ctx.case_id) if e.action == "filing_status_changed"
                          and (e.detail or {}).get("status") == "suspended"), None)
     lift(ctx, filing, reason, article)
     if still := list(filing.suspended_by):

@@ -640,11 +640,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker:
     factory = sessionmaker(bind=engine, expire_on_commit=False)
-    for name, listener in (("before_flush", _flush_audit_rows), ("before_commit", write_audit_rows),
-                           ("do_orm_execute", _audit_rows_before_query),
-                           ("after_transaction_end", _forget_audit_rows), ("after_commit", _state_values_stored),
-                           ("after_soft_rollback", _state_values_not_stored)):
-        event.listen(factory, name, listener)
+    event.listen(factory, "after_commit", _state_values_stored)
+    event.listen(factory, "after_soft_rollback", _state_values_not_stored)
     return factory
 
 
@@ -685,41 +682,9 @@ def _state_values_not_stored(session: Any, _previous: Any) -> None:
 
 
 # History rows a transaction recorded and has not written yet (session.info key): `record_audit`.
-_AUDIT_ROWS = "beian_audit_rows"
-_INSERT_AUDIT = insert(AuditEvent.__table__)
-
-
-def record_audit(session: Any, *, at: datetime, case_id: str | None, actor: str, action: str, summary: str,
-                 article: str | None = "", detail: dict[str, Any]) -> None:
-    """Record a history row in the session's transaction.
-
-    Rows are kept as plain values and written in one statement, in the order recorded, before the session next
-    flushes, runs a query or commits (as the ORM would write an added object), and are dropped with a rollback. A
-    step records several (task completed, status changed, task opened …); an ORM object each would cost more to
-    build and track than its row costs to write, and nothing reads an audit row's id back."""
-    session.info.setdefault(_AUDIT_ROWS, []).append(
-        {"at": at, "case_id": case_id, "actor": actor, "action": action, "summary": summary,
-         "article": article or "", "detail": detail})
-
-
-def write_audit_rows(session: Any) -> None:
-    rows = session.info.pop(_AUDIT_ROWS, None)
-    if rows:
-        session.connection().execute(_INSERT_AUDIT, rows)
-
-
-def _flush_audit_rows(session: Any, _context: Any, _instances: Any) -> None:
-    write_audit_rows(session)
-
-
-def _audit_rows_before_query(state: Any) -> None:
-    if _AUDIT_ROWS in state.session.info and state.is_select:
-        write_audit_rows(state.session)
-
-
-def _forget_audit_rows(session: Any, transaction: Any) -> None:
-    if transaction.parent is None:  # the outermost transaction ended: a commit wrote them, a rollback drops them
-        session.info.pop(_AUDIT_ROWS, None)
+# A case's history rows go in with one statement (several per step: task completed, status changed, task opened …):
+# nothing reads an audit row's id back, so no ORM object is built or tracked for one.
+INSERT_AUDIT = insert(AuditEvent.__table__)
 
 
 class PublicSubmission(Base):

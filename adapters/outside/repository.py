@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
 from adapters.outside.db import (
+    INSERT_AUDIT,
     AuditEvent,
     CalendarYear,
     CaseAuthority,
@@ -38,7 +39,6 @@ from adapters.outside.db import (
     User,
     Violation,
     note_state_values_written,
-    record_audit,
     stored_state_values,
 )
 from adapters.outside.db import (
@@ -174,9 +174,14 @@ class Repository:
 
     def audit(self, *, at: datetime, case_id: str | None, actor: str, action: str, summary: str,
               article: str | None = "", detail: dict[str, Any]) -> None:
-        """A history row, written with this transaction (adapters.outside.db.record_audit)."""
-        record_audit(self.session, at=at, case_id=case_id, actor=actor, action=action, summary=summary,
-                     article=article, detail=detail)
+        """A history row, written now (in this transaction: a rollback, a savepoint's too, takes it back)."""
+        self.insert_audit([{"at": at, "case_id": case_id, "actor": actor, "action": action, "summary": summary,
+                            "article": article or "", "detail": detail}])
+
+    def insert_audit(self, rows: list[dict[str, Any]]) -> None:
+        """History rows in one statement, in their order (a step's, written when it is saved)."""
+        if rows:
+            self.session.connection().execute(INSERT_AUDIT, rows)
 
     # --- instances ---------------------------------------------------------------------------------------
     def instance(self, case_id: str, *, for_update: bool = False) -> Instance | None:

@@ -42,7 +42,7 @@ class Cases(Capability):
         (the worklist says 网上申请)."""
         from tasks.application import ApplicationError, validate_application
         from tasks.regions import profile_for_region
-        from workflows.engine import StepContext, definition_of, start_instance
+        from workflows.engine import start_instance
         from workflows.lifecycle import new_case_id
         from workflows.operators import STATUSES
         from workflows.service.materials import check_items, store
@@ -73,9 +73,10 @@ class Cases(Capability):
                 received_at=received, started_at=now, updated_at=now, channel="online" if online else None)
             uow.repo.add(instance)
             uow.session.flush()
-            ctx = StepContext(uow, instance, definition_of(uow, definition.id), actor, now)
-            ctx.audit("application_received", f"收到备案申请：{institution['name']}（{institution['credit_code']}）",
-                      received_at=received.isoformat(), region=normalised["region"], profile=profile.key)
+            uow.repo.audit(at=now, case_id=case_id, actor=actor, action="application_received",
+                           summary=f"收到备案申请：{institution['name']}（{institution['credit_code']}）",
+                           detail={"received_at": received.isoformat(), "region": normalised["region"],
+                                   "profile": profile.key})
             for upload in files:
                 store(uow, instance, upload, actor)
             start_instance(uow, instance, {
