@@ -31,7 +31,7 @@ def _record(app_uow: object, action: str) -> None:
                        summary=f"记录 {action}", detail={"n": action})
 
 
-def _actions(app: Beian) -> list[str]:
+def _recorded_actions(app: Beian) -> list[str]:
     with app.reading() as uow:
         return list(uow.session.scalars(select(AuditEvent.action).where(AuditEvent.case_id == "CASE-1")
                                         .order_by(AuditEvent.id)))
@@ -51,7 +51,7 @@ def test_rows_are_seen_by_the_transaction_kept_by_commit_and_dropped_by_rollback
         uow.commit()
     with app.uow() as uow:
         _record(uow, "never committed")
-    assert _actions(app) == ["first", "second", "third", "after the rollback"]
+    assert _recorded_actions(app) == ["first", "second", "third", "after the rollback"]
 
 
 def test_a_savepoint_rolled_back_drops_only_what_it_recorded(app: Beian) -> None:
@@ -67,4 +67,4 @@ def test_a_savepoint_rolled_back_drops_only_what_it_recorded(app: Beian) -> None
         kept.commit()
         _record(uow, "last")
         uow.commit()
-    assert _actions(app) == ["before", "inside, kept", "last"]
+    assert _recorded_actions(app) == ["before", "inside, kept", "last"]
