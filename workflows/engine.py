@@ -74,7 +74,7 @@ class StepContext:
     # its save compares with. None: read them when saving.
     stored_projections: dict[str, dict[str, str]] | None = None
     # The tasks that stood (READY or WAITING) when the engine last settled in this step: what the save projects.
-    standing: list[Task] = field(default_factory=list)
+    standing: list[Task] | None = None
     _audit_rows: list[dict[str, Any]] = field(default_factory=list)
     _saved: bool = False
 
@@ -355,14 +355,15 @@ def _save(workflow: BpmnWorkflow, ctx: StepContext) -> None:
             values.update(error=None, error_at=None, error_count=0)
         # The engine's last walk of the task tree found what the projections show (the engine runs last in every
         # step); a case with a task ready or waiting has not ended, so only one without walks the tree again to tell.
-        standing = ctx.standing
+        standing = (ctx.standing if ctx.standing is not None
+                    else workflow.get_tasks(state=TaskState.READY | TaskState.WAITING))
         if not standing and workflow.is_completed() and instance.completed_at is None:
             values["completed_at"] = ctx.now
             ctx.audit("process_completed", f"流程结束：{ctx.ended_at or ctx.definition.name}")
         session = ctx.uow.session
-        # The projections are compared with what the database holds in memory: one statement reads their ids, only
-        # rows that stay open are loaded, gone ones are deleted in one statement per table, new ones inserted in one,
-        # and nothing is flushed until all are settled (a query in between would otherwise flush half the changes).
+        # The projections are compared in memory with the ids the step read with the case: only rows that stay open
+        # are loaded, gone ones are deleted and new ones inserted with one statement per table, and nothing is
+        # flushed until all are settled (a query in between would otherwise flush half the changes first).
         ready = [t for t in standing if t.state == TaskState.READY and t.task_spec.manual]
         waiting = [t for t in standing if t.state == TaskState.WAITING]
         new_rows: dict[type[Any], list[dict[str, Any]]] = {HumanTask: [], Timer: [], MessageWait: []}
