@@ -8,8 +8,6 @@ from types import TracebackType
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import bindparam, case, delete, func, insert, inspect, literal, or_, select, union_all, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
@@ -89,10 +87,8 @@ _CALENDAR_FINGERPRINT = select(
     func.count(), func.sum(CalendarYear.year), func.max(CalendarYear.loaded_at),
     select(SequenceRow.value).where(SequenceRow.name == CALENDAR_COUNTER).scalar_subquery(),
 ).select_from(CalendarYear)
-_NOTE_AUTHORITY = {
-    "postgresql": postgresql_insert(CaseAuthority).on_conflict_do_nothing(),
-    "sqlite": sqlite_insert(CaseAuthority).on_conflict_do_nothing(),
-}
+# Per dialect, built on a step's first use (the dialect's INSERT is imported only for the database in use).
+_NOTE_AUTHORITY: dict[str, Any] = {}
 
 
 class Repository:
@@ -559,7 +555,9 @@ class Repository:
 
     def note_authority(self, case_id: str, authority: str) -> None:
         """Record that `authority` may see the case (its own, or one given a task on it); once is enough."""
-        statement = _NOTE_AUTHORITY["postgresql" if self.dialect == "postgresql" else "sqlite"]
+        statement = _NOTE_AUTHORITY.get(self.dialect)
+        if statement is None:
+            statement = _NOTE_AUTHORITY[self.dialect] = self._upsert()(CaseAuthority).on_conflict_do_nothing()
         self.session.execute(statement, {"case_id": case_id, "authority": authority})
 
     def case_authorities(self, case_id: str) -> list[str]:

@@ -12,11 +12,16 @@ from typing import Any
 from adapters.entrypoints.bench.goals import interleaved, spread
 from workflows.on_progress import OnProgress, no_progress
 
-# A cold `beian complete` in a fresh interpreter: what it imports before its step (the CLI, the service layer, the
-# engine and the operators a step runs), the figure with the goal; and, as a detail, `beian complete --help` (the CLI
-# and the command's parser alone).
+# A cold `beian complete` in a fresh interpreter: the modules it has imported when its step starts (run_step) — the
+# CLI and the command's own modules, the service layer with the case commands, the engine and the operators a step
+# runs, SQLAlchemy's SQLite dialect and driver (the default database) — the figure with the goal; and, as a detail,
+# `beian complete --help` (the CLI and the command's parser alone). tests/unit/test_cold_imports.py checks that a
+# real `beian complete` has imported exactly these when its step starts.
 HELP_ONLY = "import sys; from adapters.entrypoints.cli.main import main; sys.exit(main(['complete', '--help']))"
-COLD_COMPLETE = ("import adapters.entrypoints.cli.main, workflows.service, workflows.engine, workflows.operators")
+COLD_COMPLETE = ("import adapters.entrypoints.cli.main, adapters.entrypoints.cli.failures, "
+                 "adapters.entrypoints.cli.json_input, workflows.service, workflows.service.cases, "
+                 "workflows.service.commands, workflows.engine, workflows.operators, sqlalchemy.dialects.sqlite, "
+                 "sqlite3")
 
 
 def simulation(cases: int, workers: int | None, on_progress: OnProgress = no_progress) -> dict[str, dict[str, Any]]:
