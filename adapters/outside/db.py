@@ -8,8 +8,8 @@ row); open human tasks and waiting timers are projections with indexed due colum
 worklist never deserialises an instance.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: SQLAlchemy reads each model's `Mapped[...]` annotations, and evaluating
+# them as strings (eval, once per column) was a tenth of mapping the models at every command's start.
 import os
 import threading
 from collections.abc import Iterable
