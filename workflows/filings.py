@@ -18,14 +18,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from adapters.outside.db import Document, Filing, FilingChange, FilingOccupation, FilingPeriod, Violation
-from adapters.outside.documents import render_document
 from tasks.access import authority_of
 from tasks.calendar import SHANGHAI, cn_date
 from tasks.filing import anniversary, renewal_second_reminder_on, renewal_window_opens, validity_period
 from tasks.regions import RegionProfile, profile_for_region
 from tasks.remedies import is_adverse, remedy_text
 from workflows.engine import StepContext
-from workflows.issuing import issuer_of, seal_url, served_basis
 
 FILING_STATUSES: dict[str, str] = {
     "filed": "已备案（有效）",
@@ -234,6 +232,11 @@ def store_document(ctx: StepContext, kind: str, context: dict[str, Any], article
     """Issue a document as the act of `authority` (the case's own unless given): its issuer signs it, its number
     comes from the issuer's register, it cites only its region's own rules (what was borrowed goes to the history
     as a 参照 note), and a decision against the institution says how to challenge it."""
+    # Imported by the steps that issue a document, not by every step (a cold command's start: tests/unit/
+    # test_cold_imports.py).
+    from adapters.outside.documents import render_document
+    from workflows.issuing import issuer_of, seal_url, served_basis
+
     instance = ctx.instance
     authority = authority or authority_of(instance.region, instance.authority_level)
     profile = profile_for_region(authority)

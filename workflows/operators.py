@@ -40,7 +40,6 @@ from workflows.filings import (
     suspend,
     terminate,
 )
-from workflows.issuing import issuer_of
 
 if TYPE_CHECKING:
     from adapters.outside.systems import DishonestyResult
@@ -355,6 +354,8 @@ def op_issue_filing(ctx: StepContext, article: str = "") -> dict[str, Any]:
     # Beijing 六（四）, Jilin 第十三条); 备案地区 is the area that authority governs.
     filing_authority = authority_of(instance.region, instance.authority_level,
                                     "province" if profile.receipt_level == "provincial" else "case")
+    from workflows.issuing import issuer_of  # by the step that files, not by every step
+
     issuer = issuer_of(ctx.repo, filing_authority)
     receipt = _document_context(ctx, filing_number=number, valid_from=valid_from, valid_until=valid_until,
                                 region_name=authority_name(filing_authority),
