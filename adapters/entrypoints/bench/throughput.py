@@ -6,10 +6,11 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 from datetime import date
 from typing import Any
 
-from adapters.entrypoints.bench.goals import interleaved, spread
+from adapters.entrypoints.bench.goals import spread
 from workflows.on_progress import OnProgress, no_progress
 
 # A cold `beian complete` in a fresh interpreter: the modules it has imported when its step starts (run_step) — the
@@ -45,16 +46,37 @@ def simulation(cases: int, workers: int | None, on_progress: OnProgress = no_pro
 
 def cli_cold(rounds: int) -> dict[str, Any]:
     """CPU seconds (user + system) of a fresh interpreter importing what a real `beian complete` loads before its
-    step, and of one running `beian complete --help`, in turn, `rounds` times each."""
-    complete, help_only = interleaved(lambda _i: _child_cpu(COLD_COMPLETE), lambda _i: _child_cpu(HELP_ONLY), rounds)
+    step, and of one running `beian complete --help`, in turn, `rounds` times each.
+
+    The interpreter reads the bytecode Python itself wrote on a first, unmeasured run, as an installed `beian` does
+    from its second command on (pip compiles a wheel's modules when it installs them; an editable install writes
+    __pycache__ at first use). That bytecode goes to a directory of this measurement's own, deleted after it: nothing
+    is written into the tree, and nothing outlives the run to go stale. `from_source` is the same import where no
+    bytecode is ever written (PYTHONDONTWRITEBYTECODE, no __pycache__ in the tree): the project's modules compiled
+    at every start."""
+    with tempfile.TemporaryDirectory(prefix="beian-bench-bytecode-") as bytecode:
+        installed = {"PYTHONPYCACHEPREFIX": bytecode}
+        for code in (COLD_COMPLETE, HELP_ONLY):
+            _child_cpu(code, installed, write_bytecode=True)
+        complete: list[float] = []
+        help_only: list[float] = []
+        from_source: list[float] = []
+        for _round in range(rounds):
+            complete.append(_child_cpu(COLD_COMPLETE, installed))
+            help_only.append(_child_cpu(HELP_ONLY, installed))
+            from_source.append(_child_cpu(COLD_COMPLETE, {}))
     figures = spread(complete)
     return {"value": figures["median"], "spread": figures, "command": "beian complete TASK（步骤前的导入）",
-            "help_only": spread(help_only)}
+            "help_only": spread(help_only), "from_source": spread(from_source)}
 
 
-def _child_cpu(code: str) -> float:
+def _child_cpu(code: str, env: dict[str, str], write_bytecode: bool = False) -> float:
+    environment = {**os.environ, **env}
+    if write_bytecode:
+        environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([sys.executable, "-c", code], check=True, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    subprocess.run([sys.executable, "-c", code], check=True, stdout=subprocess.DEVNULL, env=environment)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
