@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, literal, null, select, union_all
 
-from adapters.outside.db import AuditEvent, CalendarYear, Document, ProcessDefinition
+from adapters.outside.db import AuditEvent, CalendarYear, Document, HumanTask, MessageWait, ProcessDefinition, Timer
 from adapters.outside.db import Sequence as SequenceRow
 from tasks.calendar import SHANGHAI
 from tasks.errors import BeianError
@@ -75,6 +75,18 @@ class ShardResult:
     engine_wall: float
     cpu: float  # this shard's whole run on CPU time: preparing, bookkeeping and steps
     seconds: float  # and on the wall clock
+
+
+# What a case waits on, as `_refresh` reads it in one statement: its open tasks, armed timers and message waits (the
+# projections), only the columns the schedule needs. (kind, id, BPMN element or message, opened or due, due)
+_WAITS_ON = union_all(
+    select(literal("task"), HumanTask.id, HumanTask.bpmn_id, HumanTask.created_at, HumanTask.due_at)
+    .where(HumanTask.instance_id == bindparam("instance")),
+    select(literal("timer"), Timer.id, Timer.bpmn_id, Timer.due_at, Timer.due_at)
+    .where(Timer.instance_id == bindparam("instance")),
+    select(literal("wait"), MessageWait.id, MessageWait.message, MessageWait.since, null())
+    .where(MessageWait.instance_id == bindparam("instance")),
+)
 
 
 def as_scratch(app: Any) -> None:
@@ -279,9 +291,10 @@ class ShardRun:
         """Read what the case waits on after a step (one read of its three projections) and schedule what comes
         next: a task's completion, a sweep for a timer, an outside message."""
         with self.app.reading() as uow:
-            tasks = [(t.id, t.bpmn_id, t.created_at, t.due_at) for t in uow.repo.human_tasks(case.instance_id)]
-            dues = [t.due_at for t in uow.repo.timers(case.instance_id)]
-            waits = [(w.id, w.message, w.since) for w in uow.repo.message_waits(case.instance_id)]
+            rows = uow.session.execute(_WAITS_ON, {"instance": case.instance_id}).all()
+        tasks = [(id_, bpmn_id, opened, due) for kind, id_, bpmn_id, opened, due in rows if kind == "task"]
+        dues = [due for kind, _, _, due, _ in rows if kind == "timer"]
+        waits = [(id_, message, since) for kind, id_, message, since, _ in rows if kind == "wait"]
         case.open_tasks = {task_id: due for task_id, _, _, due in tasks}
         case.open_waits = {wait_id for wait_id, _, _ in waits}
         for task_id, bpmn_id, opened, _due in tasks:
