@@ -23,7 +23,17 @@ from typing import Any
 
 from sqlalchemy import bindparam, event, func, literal, null, select, union_all
 
-from adapters.outside.db import AuditEvent, CalendarYear, Document, HumanTask, MessageWait, ProcessDefinition, Timer
+from adapters.outside.db import (
+    AuditEvent,
+    CalendarYear,
+    Document,
+    Filing,
+    HumanTask,
+    Instance,
+    MessageWait,
+    ProcessDefinition,
+    Timer,
+)
 from adapters.outside.db import Sequence as SequenceRow
 from tasks.calendar import SHANGHAI
 from tasks.errors import BeianError
@@ -338,55 +348,98 @@ class ShardRun:
         open_overdue: Counter[str] = Counter()
         state_bytes: list[int] = []
         with self.app.reading() as uow:
-            escalations = uow.session.scalar(select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.action == "escalated", AuditEvent.case_id.in_(list(self.cases)))) or 0
-            for case in self.cases.values():
-                instance = uow.repo.instance(case.case_id)
-                state_bytes.append(len(instance.state.encode("utf-8")))
-                filing = uow.repo.filing_for_case(case.case_id)
-                open_tasks = uow.repo.human_tasks(case.instance_id)
-                for task in open_tasks:
-                    if task.due_at is not None and aware(task.due_at) <= self.horizon:
-                        open_overdue[task.bpmn_id] += 1
-                record: dict[str, Any] = {"index": case.index, "case": case.case_id, "applicant": case.applicant,
-                                          "received_at": local(case.received_at), "status": instance.status,
-                                          "status_label": STATUSES.get(instance.status, instance.status)}
-                if instance.completed_at is not None:
-                    record["ended_at"] = local(instance.completed_at)
-                    if filing is not None:
-                        issued = aware(filing.issued_at)
-                        record.update(outcome="filed", filed_at=local(issued),
-                                      calendar_days=round((issued - case.received_at).total_seconds() / 86400, 2),
-                                      working_days=round(self.office.between(case.received_at, issued)
-                                                         / self.profile.hours_per_day, 2))
-                    else:
-                        record.update(outcome="ended", ending=self._ending(uow, case, record["status_label"]))
+            end = _EndOfRun.read(uow, list(self.cases))
+        for case in self.cases.values():
+            instance = end.instances[case.case_id]
+            state_bytes.append(len(instance.state.encode("utf-8")))
+            open_tasks = end.tasks.get(case.instance_id, [])
+            for task in open_tasks:
+                if task.due_at is not None and aware(task.due_at) <= self.horizon:
+                    open_overdue[task.bpmn_id] += 1
+            record: dict[str, Any] = {"index": case.index, "case": case.case_id, "applicant": case.applicant,
+                                      "received_at": local(case.received_at), "status": instance.status,
+                                      "status_label": STATUSES.get(instance.status, instance.status)}
+            if instance.completed_at is not None:
+                record["ended_at"] = local(instance.completed_at)
+                filing = end.filing_of(instance)
+                if filing is not None:
+                    issued = aware(filing.issued_at)
+                    record.update(outcome="filed", filed_at=local(issued),
+                                  calendar_days=round((issued - case.received_at).total_seconds() / 86400, 2),
+                                  working_days=round(self.office.between(case.received_at, issued)
+                                                     / self.profile.hours_per_day, 2))
                 else:
-                    waits = uow.repo.message_waits(case.instance_id)
-                    reason = _stuck_reason(case, instance.error, open_tasks, uow.repo.timers(case.instance_id),
-                                           waits, pending_sends, self.messages_withheld)
-                    record.update(outcome="stuck" if reason else "in_progress")
-                    if reason:
-                        record["stuck_reason"] = reason
-                    record["waiting_for"] = [t.name for t in open_tasks] + [w.message for w in waits]
-                records.append(record)
-        return ShardResult(records, open_overdue, self.late, escalations, self.steps, self.messages_sent,
+                    # Ended without a receipt: named by the last notice it was issued (不予受理, 不予备案).
+                    title = end.last_document.get(case.case_id)
+                    record.update(outcome="ended",
+                                  ending=title.removesuffix("通知书") if title else record["status_label"])
+            else:
+                waits = end.waits.get(case.instance_id, [])
+                reason = _stuck_reason(case, instance.error, open_tasks, case.instance_id in end.timed, waits,
+                                       pending_sends, self.messages_withheld)
+                record.update(outcome="stuck" if reason else "in_progress")
+                if reason:
+                    record["stuck_reason"] = reason
+                record["waiting_for"] = [t.name for t in open_tasks] + [w.message for w in waits]
+            records.append(record)
+        return ShardResult(records, open_overdue, self.late, end.escalations, self.steps, self.messages_sent,
                            self.messages_dropped, state_bytes, self.engine_cpu, self.engine_wall, 0.0, 0.0)
 
-    def _ending(self, uow: Any, case: _Case, status_label: str) -> str:
-        documents = uow.session.scalars(select(Document.title).where(Document.case_id == case.case_id)
-                                        .order_by(Document.id)).all()
-        return documents[-1].removesuffix("通知书") if documents else status_label
+
+@dataclass
+class _EndOfRun:
+    """What a shard's database holds at the horizon, read table by table in a few statements (not case by case):
+    the simulated cases, the filings, and the open tasks, timers and message waits of every instance."""
+
+    instances: dict[str, Any]  # case → (id, status, completed_at, error, filing_id, state)
+    filings_by_id: dict[int, Any]  # filing id → (id, case_id, issued_at)
+    filings_by_case: dict[str, Any]  # the case a filing was created by → that filing (the first)
+    tasks: dict[int, list[Any]]  # instance id → its open tasks (bpmn_id, name, due_at), as the table holds them
+    timed: set[int]  # instances with an armed timer
+    waits: dict[int, list[Any]]  # instance id → its message waits (id, message)
+    last_document: dict[str, str]  # case → the title of the last document issued on it
+    escalations: int
+
+    @classmethod
+    def read(cls, uow: Any, case_ids: list[str]) -> _EndOfRun:
+        session, wanted = uow.session, set(case_ids)
+        instances = {row.case_id: row for row in session.execute(select(
+            Instance.case_id, Instance.id, Instance.status, Instance.completed_at, Instance.error, Instance.filing_id,
+            Instance.state)) if row.case_id in wanted}
+        filings_by_id: dict[int, Any] = {}
+        filings_by_case: dict[str, Any] = {}
+        for row in session.execute(select(Filing.id, Filing.case_id, Filing.issued_at).order_by(Filing.id)):
+            filings_by_id[row.id] = row
+            filings_by_case.setdefault(row.case_id, row)
+        tasks: dict[int, list[Any]] = {}
+        for row in session.execute(select(HumanTask.instance_id, HumanTask.bpmn_id, HumanTask.name,
+                                          HumanTask.due_at)):
+            tasks.setdefault(row.instance_id, []).append(row)
+        waits: dict[int, list[Any]] = {}
+        for row in session.execute(select(MessageWait.instance_id, MessageWait.id, MessageWait.message)):
+            waits.setdefault(row.instance_id, []).append(row)
+        last_document = {row.case_id: row.title for row in session.execute(
+            select(Document.case_id, Document.title).order_by(Document.id))}
+        escalations = session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "escalated", AuditEvent.case_id.in_(case_ids))) or 0
+        return cls(instances, filings_by_id, filings_by_case, tasks, set(session.scalars(select(Timer.instance_id))),
+                   waits, last_document, escalations)
+
+    def filing_of(self, instance: Any) -> Any:
+        """The filing a case created or concerns (as Repository.filing_for_case finds it)."""
+        if instance.filing_id is not None:
+            return self.filings_by_id.get(instance.filing_id)
+        return self.filings_by_case.get(instance.case_id)
 
 
-def _stuck_reason(case: _Case, error: str | None, tasks: list[Any], timers: list[Any], waits: list[Any],
+def _stuck_reason(case: _Case, error: str | None, tasks: list[Any], timed: bool, waits: list[Any],
                   pending_sends: set[str], withheld: dict[str, str]) -> str | None:
     """Why an open case will not move any more, or None when something will still move it (a caseworker's task,
     a timer, a message on its way)."""
 
     if case.error or error:
         return f"流程出错：{case.error or error}"
-    if tasks or timers or any(w.id in pending_sends for w in waits):
+    if tasks or timed or any(w.id in pending_sends for w in waits):
         return None
     if waits:
         labels = "、".join(dict.fromkeys(MESSAGES.get(w.message, w.message) for w in waits))
