@@ -22,8 +22,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, event, func, literal, null, select, union_all
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from adapters.outside.db import (
+    READ_ONLY,
     AuditEvent,
     CalendarYear,
     Document,
@@ -86,6 +88,10 @@ class ShardResult:
     cpu: float  # this shard's whole run on CPU time: preparing, bookkeeping and steps
     seconds: float  # and on the wall clock
 
+
+# A counter set to a value, made if missing, in one statement (a scratch database is always SQLite).
+_SET_COUNTER = (sqlite_insert(SequenceRow).values(name=bindparam("name"), value=bindparam("value"))
+                .on_conflict_do_update(index_elements=[SequenceRow.name], set_={"value": bindparam("value")}))
 
 # What a case waits on, as `_refresh` reads it in one statement: its open tasks, armed timers and message waits (the
 # projections), only the columns the schedule needs. (kind, id, BPMN element or message, opened or due, due)
@@ -163,6 +169,8 @@ class ShardRun:
         started, started_cpu = timer.perf_counter(), timer.process_time()
         self.app = Beian(self.database_url)
         as_scratch(self.app)
+        # The simulator's own reads, straight on a connection (no session): one follows every step.
+        self.reader = self.app.engine.execution_options(**{READ_ONLY: True})
         try:
             self._prepare()
             with self.app.reading() as uow:
@@ -215,13 +223,8 @@ class ShardRun:
         name = CASE_COUNTER.format(year=when.astimezone(SHANGHAI).year)
         number = self.case_numbers[arrival.index]
         if self.counters.get(name, 0) != number - 1:
-            with self.app.uow() as uow:
-                row = uow.session.get(SequenceRow, name)
-                if row is None:
-                    row = SequenceRow(name=name, value=0)
-                    uow.repo.add(row)
-                row.value = number - 1
-                uow.commit()
+            with self.app.engine.begin() as connection:
+                connection.execute(_SET_COUNTER, {"name": name, "value": number - 1})
         self.counters[name] = number
 
     def _on_arrive(self, when: datetime, arrival: Arrival) -> None:
@@ -300,8 +303,8 @@ class ShardRun:
     def _refresh(self, case: _Case) -> None:
         """Read what the case waits on after a step (one read of its three projections) and schedule what comes
         next: a task's completion, a sweep for a timer, an outside message."""
-        with self.app.reading() as uow:
-            rows = uow.session.execute(_WAITS_ON, {"instance": case.instance_id}).all()
+        with self.reader.connect() as connection:
+            rows = connection.execute(_WAITS_ON, {"instance": case.instance_id}).all()
         tasks = [(id_, bpmn_id, opened, due) for kind, id_, bpmn_id, opened, due in rows if kind == "task"]
         dues = [due for kind, _, _, due, _ in rows if kind == "timer"]
         waits = [(id_, message, since) for kind, id_, message, since, _ in rows if kind == "wait"]
