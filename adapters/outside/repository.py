@@ -402,11 +402,17 @@ class Repository:
 
     # --- filings -----------------------------------------------------------------------------------------
     def active_filing_numbers(self, credit_code: str, occupation_codes: Sequence[str]) -> dict[str, str]:
+        """Of `occupation_codes`, those an active filing of the institution covers, with its number (the latest).
+
+        The institution's occupations are read and the codes picked here: with the codes in the query, a planner
+        without statistics (SQLite) may walk the occupation-code index, every filing of a common occupation, instead
+        of the institution's few filings: a cost that grew with the filings every application was checked against."""
+        wanted = set(occupation_codes)
         query = (select(FilingOccupation.occupation_code, Filing.filing_number)
                  .join(Filing, Filing.id == FilingOccupation.filing_id)
-                 .where(Filing.credit_code == credit_code, Filing.termination_kind.is_(None),
-                        FilingOccupation.occupation_code.in_(list(occupation_codes))))
-        return {code: number for code, number in self.session.execute(query)}
+                 .where(Filing.credit_code == credit_code, Filing.termination_kind.is_(None))
+                 .order_by(Filing.id, FilingOccupation.id))
+        return {code: number for code, number in self.session.execute(query) if code in wanted}
 
     def filing_for_case(self, case_id: str) -> Filing | None:
         """The filing a case created or concerns."""
