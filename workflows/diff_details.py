@@ -34,7 +34,7 @@ from workflows.definitions import (
     JURISDICTION_PROPERTY,
     JURISDICTION_SETTING,
 )
-from workflows.state import SPEC_REGISTRY
+from workflows.state import spec_dict
 
 # The attributes of a task spec (SpiffWorkflow's serialised form) in the words of the modeller: the summary of what
 # changed on an element (the version diff's "changes", the migration preview's "新版本修改了").
@@ -158,7 +158,7 @@ def comparable(spec: Any, renamed: Mapping[str, str] | None = None) -> dict[str,
     name → new name, from the spec diff's alignment) is given for a spec of the old version, so that its neighbours
     are named as in the new one."""
     names = renamed or {}
-    data: dict[str, Any] = dict(SPEC_REGISTRY.convert(spec))
+    data = spec_dict(spec)
     for key in ("inputs", "outputs"):
         if isinstance(data.get(key), list):
             data[key] = sorted(names.get(name, name) for name in _neighbours(spec, data[key]))
@@ -217,7 +217,7 @@ _EVENTS = {"SignalEventDefinition": "信号", "ErrorEventDefinition": "错误", 
 def element_changes(spec: Any, target: Any, renamed: Mapping[str, str]) -> list[Change]:
     """Each change on one element (`spec` of the old version, `target` the new one it is aligned with), with both
     values; the type first when it changed. The id is the caller's to say (it knows the alignment)."""
-    old, new = SPEC_REGISTRY.convert(spec), SPEC_REGISTRY.convert(target)
+    old, new = spec_dict(spec), spec_dict(target)
     before, after = comparable(spec, renamed), comparable(target)
     changes: list[Change] = []
     if type(spec) is not type(target):

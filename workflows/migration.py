@@ -39,7 +39,7 @@ from workflows.diff_details import (
     type_label,
 )
 from workflows.engine import StepContext, awaited_messages, timer_definition, timer_due
-from workflows.state import SPEC_REGISTRY
+from workflows.state import spec_diff
 
 LIVE = TaskState.READY | TaskState.WAITING
 
@@ -64,10 +64,10 @@ def _label(spec: Any) -> str:
 
 def spec_diffs(old: ParsedDefinition, new: ParsedDefinition) -> list[tuple[str, SpecDiff | None]]:
     """The main process and each subprocess, paired by name (None: the subprocess is gone in the new version)."""
-    pairs: list[tuple[str, SpecDiff | None]] = [(old.spec.name, SpecDiff(SPEC_REGISTRY, old.spec, new.spec))]
+    pairs: list[tuple[str, SpecDiff | None]] = [(old.spec.name, spec_diff(old.spec, new.spec))]
     for name, spec in old.subprocess_specs.items():
         new_spec = new.subprocess_specs.get(name)
-        pairs.append((name, SpecDiff(SPEC_REGISTRY, spec, new_spec) if new_spec is not None else None))
+        pairs.append((name, spec_diff(spec, new_spec) if new_spec is not None else None))
     return pairs
 
 
@@ -190,11 +190,11 @@ class _WorkflowDiff(WorkflowDiff):
 
 def _diffs_of(workflow: BpmnWorkflow, new: ParsedDefinition) -> tuple[_WorkflowDiff, dict[Any, _WorkflowDiff | None]]:
     """`diff_workflow`, with each part's spec diff kept: the main process and each subprocess (None: gone)."""
-    top = _WorkflowDiff(workflow, SpecDiff(SPEC_REGISTRY, workflow.spec, new.spec))
+    top = _WorkflowDiff(workflow, spec_diff(workflow.spec, new.spec))
     subs: dict[Any, _WorkflowDiff | None] = {}
     for sub_id, sub in workflow.subprocesses.items():
         spec = new.subprocess_specs.get(sub.spec.name)
-        subs[sub_id] = _WorkflowDiff(sub, SpecDiff(SPEC_REGISTRY, sub.spec, spec)) if spec is not None else None
+        subs[sub_id] = _WorkflowDiff(sub, spec_diff(sub.spec, spec)) if spec is not None else None
     return top, subs
 
 

@@ -27,6 +27,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
+from SpiffWorkflow.bpmn.util.diff import SpecDiff
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
@@ -52,8 +53,6 @@ class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
 
 
 _registry = BpmnWorkflowSerializer.configure(dict(SPIFF_CONFIG))
-# Converts specs to dicts: what `SpecDiff` compares when it diffs two versions (workflows/migration.py).
-SPEC_REGISTRY = _registry
 _converter = _StateOnlyWorkflowConverter(BpmnWorkflow, _registry)
 _serializer = BpmnWorkflowSerializer(_registry)
 _encoder = _serializer._encoder_cls
@@ -100,6 +99,21 @@ def dump_state(workflow: BpmnWorkflow) -> DumpedState:
             _compact(task)
     _remember(values)
     return DumpedState(json.dumps(dct, cls=_encoder, ensure_ascii=False, separators=(",", ":")), values)
+
+
+def spec_dict(spec: Any) -> dict[str, Any]:
+    """A task spec as SpiffWorkflow serialises it (what a version diff says changed: workflows/diff_details.py),
+    converted while no state is being saved (see spec_diff)."""
+    with _converting:
+        return dict(_registry.convert(spec))
+
+
+def spec_diff(original: BpmnProcessSpec, new: BpmnProcessSpec) -> SpecDiff:
+    """SpiffWorkflow's comparison of two versions of a process (workflows/migration.py). It converts every task spec
+    with the registry states are saved with, so it too waits for a save that has the registry's JSON flag on: a
+    comparison made meanwhile would see specs converted for JSON and could report changes that are not there."""
+    with _converting:
+        return SpecDiff(_registry, original, new)
 
 
 def load_state(state: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec],

@@ -11,6 +11,7 @@ from unittest.mock import ANY
 
 import pytest
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from sqlalchemy import text
 
 from tasks.errors import ConcurrentChange, IllegalEvent, NotFound
@@ -19,7 +20,7 @@ from tests.support.scenarios import RECEIVED, apply, apply_by_service, file_by_s
 from tests.support.state_values import state_values_forgotten
 from workflows import clock, engine
 from workflows.service import Beian as App
-from workflows.state import SAME_AS_TASK, SPEC_REGISTRY, VALUE_REF, dump_state, load_state
+from workflows.state import SAME_AS_TASK, VALUE_REF, dump_state, load_state
 
 
 def test_spiff_timers_read_our_clock() -> None:
@@ -74,7 +75,7 @@ def test_a_filed_case_keeps_its_application_once_and_its_region_apart_in_compact
 
     # A state saved before (SpiffWorkflow's own JSON: both copies, \\uXXXX escapes, every field) still loads, to the
     # same case, and is saved the new way.
-    legacy = BpmnWorkflowSerializer(SPEC_REGISTRY).serialize_json(workflow)
+    legacy = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(dict(SPIFF_CONFIG))).serialize_json(workflow)
     assert legacy.count('"application": {') == 2 and "\\u" in legacy and '"typename": "Task"' in legacy
     again = load_state(legacy, definition.spec, definition.subprocess_specs)
     assert again.data == workflow.data

@@ -5,17 +5,17 @@ shape moved in the drawing (which reorders a gateway's outgoing flows) or a neig
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.util.diff import SpecDiff
 
 from adapters.outside.db import ProcessDefinition
 from tests.conftest import ROOT
 from tests.support.diagram_edits import BPMN, mirrored, without
 from workflows.definitions import ParsedDefinition, bundled_sources, parse_definition, read_source
 from workflows.migration import version_diff
-from workflows.state import SPEC_REGISTRY
+from workflows.state import spec_diff
 
 FILING = ROOT / "bpmn" / "filing_application.bpmn"
 
@@ -40,7 +40,7 @@ def _replaced(xml: str, *pairs: tuple[str, str]) -> str:
 
 
 def _raw_changed(old: ParsedDefinition, new: ParsedDefinition) -> set[str]:
-    return {spec.bpmn_id for spec in SpecDiff(SPEC_REGISTRY, old.spec, new.spec).changed if spec.bpmn_id}
+    return {spec.bpmn_id for spec in spec_diff(old.spec, new.spec).changed if spec.bpmn_id}
 
 
 def test_moving_shapes_changes_nothing_in_any_bundled_process() -> None:
@@ -197,3 +197,26 @@ def test_a_boundary_event_taken_away_or_added_is_said_on_its_task_not_on_the_rew
                                                       "escalation_recorded"]
     assert [(e["bpmn_id"], e["details"][0]["after"]) for e in added["changed"]] == [
         ("acceptance", "“受理期限届满”（acceptance_overdue）")]
+
+
+def test_a_comparison_waits_for_a_state_being_saved() -> None:
+    """Saving a state switches the shared registry to its JSON mode (workflows/state.py); a comparison of two versions
+    converts specs with the same registry, so it waits until the save is done and finds what it finds alone."""
+    from workflows import state
+
+    source = read_source(FILING)
+    old = parse_definition(source.process_id, source.bpmn_xml, source.file_name, source.forms)
+    new = parse_definition(source.process_id, mirrored(source.bpmn_xml), source.file_name, source.forms)
+    alone = _raw_changed(old, new)
+    found: list[set[str]] = []
+    comparing = threading.Thread(target=lambda: found.append(_raw_changed(old, new)))
+    with state._converting:  # a save in the middle of its conversion
+        state._registry._encoder_mode = True
+        try:
+            comparing.start()
+            comparing.join(timeout=0.5)
+            assert comparing.is_alive(), "the comparison ran while the state was being converted"
+        finally:
+            state._registry._encoder_mode = False
+    comparing.join(timeout=30)
+    assert found == [alone]
