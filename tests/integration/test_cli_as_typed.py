@@ -19,7 +19,7 @@ from adapters.entrypoints.cli.json_input import MAX_JSON_BYTES, MAX_JSON_DEPTH
 from tasks.errors import ReceivedInFuture
 from tests.conftest import EXAMPLE_APPLICATION, ROOT, Beian
 from tests.support.cli import run
-from tests.support.scenarios import RECEIVED, apply, task, to_publicity
+from tests.support.scenarios import RECEIVED, apply, file_institution, task, to_publicity
 from workflows import clock
 from workflows.service import Beian as Service
 
@@ -199,3 +199,20 @@ def test_the_last_resort_names_the_failure_in_chinese() -> None:
     assert code == EXIT_INTERNAL and message.startswith("内部错误（RuntimeError：boom）") and "BEIAN_DEBUG=1" in message
     message, code = describe(FileNotFoundError(2, "No such file or directory", "/x/y.html"), None)
     assert code == EXIT_FILE and message == "无法读写文件 /x/y.html：文件或文件夹不存在"
+
+
+def test_show_says_each_deadline_and_when_it_falls_due(beian: Beian, write_json: Any,
+                                                       application: dict[str, Any]) -> None:
+    # A legal period says how it was computed, ending with its last day; a date the filing's validity waits for (the
+    # renewal window opening) has no computation and is said by its time, not left blank.
+    case = apply(beian, write_json, application)
+    shown = beian("show", case, as_json=False, now=RECEIVED).out.splitlines()
+    (acceptance,) = [line for line in shown if line.startswith("期限：")]
+    assert acceptance.startswith("期限：受理审查：自") and "截止2026年10月15日24时" in acceptance, acceptance
+
+    filed, number = file_institution(beian, write_json, application)
+    validity = next(c["case"] for c in beian.json("show", number)["cases"] if c["case"] != filed)
+    timers = {t["name"]: t["due"] for t in beian.json("show", validity)["deadlines"]}
+    lines = [line for line in beian("show", validity, as_json=False).out.splitlines() if line.startswith("期限：")]
+    assert f"期限：续期申请期开始：至 {timers['续期申请期开始'][:16].replace('T', ' ')}" in lines, lines
+    assert all(not line.endswith("：") for line in lines), lines

@@ -127,13 +127,21 @@ def _show_text(v: dict[str, Any]) -> str:
         what = w.get("task") or w.get("timer")
         lines.append(f"等待：{what}（{w['case']}）" + (f"，期限 {w['due'][:16].replace('T', ' ')}" if w["due"] else ""))
     for d in v["deadlines"]:
-        lines.append(f"期限：{d['name']}：{d['explanation']}" + ("【已逾期】" if d["overdue"] else ""))
+        lines.append(_deadline_line(d))
     for d in v["documents"]:
         lines.append(f"文书 {d['id']}：{d['title']}" + (f"（{d['number']}）" if d["number"] else ""))
     lines.append("历史：")
     lines += [f"  {h['at'][:16].replace('T', ' ')}  {h['actor']}  {h['summary']}"
               + (f"  〔{h['article']}〕" if h["article"] else "") for h in v["history"]]
     return "\n".join(lines)
+
+
+def _deadline_line(d: dict[str, Any]) -> str:
+    """期限：its name and how it was computed, which ends with when it falls due; a date a timer waits for (the
+    renewal window's opening) has no computation, and is said by its time."""
+    flags = ("（暂定）" if d["provisional"] else "") + ("【已逾期】" if d["overdue"] else "")
+    when = d["explanation"] or (f"至 {d['due'][:16].replace('T', ' ')}" if d["due"] else "无到期时间")
+    return f"期限：{d['name']}{flags}：{when}"
 
 
 def cmd_show(args: argparse.Namespace) -> None:
