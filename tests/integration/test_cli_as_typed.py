@@ -175,6 +175,23 @@ def test_a_database_that_cannot_be_used_is_one_line(tmp_path: Path, database: st
     assert not (tmp_path / "missing").exists()
 
 
+def test_a_command_on_a_database_file_that_does_not_exist_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    # Reading, working on cases or asking the calendar (whose arrangements are the database's): SQLite would create
+    # an empty file and the command fail on its missing tables. Setting up (init) creates it.
+    database = tmp_path / "typo.sqlite3"
+    for argv in (("tasks",), ("--now", RECEIVED, "sweep"), ("calendar", "add", "2026-10-01", "5"), ("show", "BA1")):
+        failed = subprocess.run([BEIAN, "--db", str(database), *argv], capture_output=True, text=True, timeout=120)
+        assert failed.returncode == EXIT_DATABASE and failed.stdout == "", failed.stderr
+        one_chinese_line(failed.stderr)
+        assert f"SQLite 数据库文件不存在：{database}；请先运行 beian init 创建它" in failed.stderr
+        assert not database.exists()
+    made = subprocess.run([BEIAN, "--db", str(database), "init"], capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0 and database.exists(), made.stderr
+    listed = subprocess.run([BEIAN, "--db", str(database), "--json", "tasks"], capture_output=True, text=True,
+                            timeout=120)
+    assert listed.returncode == 0 and json.loads(listed.stdout) == [], listed.stderr
+
+
 def test_an_unexpected_failure_is_one_line_and_the_traceback_only_on_request(beian: Beian, tmp_path: Path,
                                                                              write_json: Any,
                                                                              application: dict[str, Any]) -> None:

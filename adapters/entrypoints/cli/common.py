@@ -40,6 +40,12 @@ def read_json_arg(text_or_path: str, what: str) -> Any:
     return read_json(text_or_path, what)
 
 
+def command_effect(args: argparse.Namespace) -> str:
+    """What the command does to the database (a command that does not say is taken to change cases)."""
+    effect = getattr(args, "effect", LIVE)
+    return effect(args) if callable(effect) else effect
+
+
 def open_app(args: argparse.Namespace) -> Beian:
     """The application for this command, opened once (and closed by `main`)."""
     from workflows.service import Beian
@@ -50,11 +56,13 @@ def open_app(args: argparse.Namespace) -> Beian:
 
 
 def database(args: argparse.Namespace) -> str:
-    """The database URL of `--db` / BEIAN_DATABASE_URL / ./beian.sqlite3, refused in Chinese when it cannot be one."""
+    """The database URL of `--db` / BEIAN_DATABASE_URL / ./beian.sqlite3, refused in Chinese when it cannot be one.
+    A command that reads or works on cases needs a SQLite file that exists: SQLite would otherwise create an empty
+    one and the command fail on its missing tables, leaving the stray file behind. Setting up may create it."""
     from adapters.entrypoints.cli.failures import checked_database_url
     from adapters.outside.db import database_url
 
-    return checked_database_url(database_url(args.db))
+    return checked_database_url(database_url(args.db), existing=command_effect(args) in (READS, LIVE))
 
 
 def emit(args: argparse.Namespace, value: Any, human: Callable[[Any], str]) -> None:

@@ -68,9 +68,9 @@ def shown_url(url: str) -> str:
         return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
-def checked_database_url(url: str) -> str:
+def checked_database_url(url: str, *, existing: bool = False) -> str:
     """`url` if it can name a database: it parses, and a SQLite file's folder exists (SQLite would otherwise answer
-    "unable to open database file", or create the file somewhere unexpected)."""
+    "unable to open database file", or create the file somewhere unexpected); with `existing`, the file itself."""
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
@@ -81,6 +81,9 @@ def checked_database_url(url: str) -> str:
             folder = Path(database).parent
             if not folder.is_dir():
                 raise DatabaseUnusable(f"SQLite 数据库所在的文件夹不存在：{folder}；请先创建它，或用 --db 换一个路径")
+            if existing and not Path(database).exists():
+                raise DatabaseUnusable(f"SQLite 数据库文件不存在：{database}；请先运行 beian init 创建它，"
+                                       "或用 --db 指向已有的数据库")
     return url
 
 

@@ -25,6 +25,7 @@ from adapters.entrypoints.cli.common import (
     SERVER,
     SETUP,
     Parser,
+    command_effect,
     open_app,
 )
 from tasks.errors import BeianError
@@ -133,7 +134,7 @@ def _failed(args: argparse.Namespace, exc: Exception) -> int:
 def _run(args: argparse.Namespace) -> None:
     """The command on the clock it asked for, within the rules of workflows/database_clock.py: a virtual clock writes
     only where the database allows it; a command that changes cases in real time marks the database as live."""
-    effect = _effect(args)
+    effect = command_effect(args)
     command = _command_name(args)
     chosen: clock.Clock = clock.RealClock()
     if args.now:
@@ -159,11 +160,6 @@ def _mark_live(args: argparse.Namespace, effect: str, command: str) -> None:
         from workflows.database_clock import mark_real_time
 
         mark_real_time(args.app, command)
-
-
-def _effect(args: argparse.Namespace) -> str:
-    effect = getattr(args, "effect", LIVE)  # a command that does not say is taken to change cases
-    return effect(args) if callable(effect) else effect
 
 
 def _command_name(args: argparse.Namespace) -> str:
