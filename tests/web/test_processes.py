@@ -239,7 +239,7 @@ def test_a_changed_bundled_file_deploys_a_new_version_audited(owner_site: Site) 
     assert checked.status_code == 200, _text(checked.text)
     text = _text(checked.text)
     assert "没有错误" in text or "检查通过" in text
-    assert "unused.schema.json" in text  # reported as ignored
+    assert "表单 unused.schema.json 未被流程图中的任何环节引用，不随本版本部署" in text  # a warning, not an error
     payload = _deploy_payload(checked.text)
     assert json.loads(base64.b64decode(payload))["forms"]["acceptance.schema.json"]["title"] == "受理审查（新表单）"
 
@@ -477,6 +477,13 @@ def test_forms_from_the_modellers_form_editor_are_checked_and_deployed_with_the_
     codes = {(f["code"], f["file"]) for f in checked["findings"]}
     assert ("form-invalid", "filing_application.bpmn") in codes and ("upload", "notes.txt") in codes
     assert not checked["deployable"]
+    # A form made in the editor but chosen on no task is not deployed: said as a warning, not dropped without a word.
+    spare = client.post("/processes/filing_application/modeller/check",
+                        json={"xml": xml, "forms": {"intake.schema.json": form, "spare.schema.json": form}},
+                        headers=headers).json()
+    (unused,) = [f for f in spare["findings"] if f["code"] == "form-unused"]
+    assert unused["file"] == "spare.schema.json" and unused["severity"] == "warning" and spare["deployable"]
+    assert "未被流程图中的任何环节引用" in unused["message"]
     done = client.post("/processes/filing_application/modeller/deploy",
                        json={"xml": xml, "forms": {"intake.schema.json": form}}, headers=headers)
     assert done.status_code == 200, done.json()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
@@ -51,7 +51,6 @@ class Candidate:
     forms: dict[str, Any]
     findings: list[Finding]
     source: DefinitionSource | None = None
-    unused_forms: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
@@ -179,11 +178,16 @@ def assemble(service: Beian, process_id: str, xml: str, sent_name: str, uploaded
                 forms[name] = pool[name]
             elif (bundled := _bundled_form(name)) is not None:
                 forms[name] = bundled
-    unused = sorted(set(uploaded_forms) - set(forms))
+    # A form no task of the diagram names is not deployed with it: said, so that one edited in the modeller's form
+    # editor and not yet chosen on its task is not lost without a word.
+    findings.extend(Finding(name, None, "warning", "form-unused",
+                            f"表单 {name} 未被流程图中的任何环节引用，不随本版本部署；如要使用，请在相应环节的"
+                            "“表单”属性中填写它")
+                    for name in sorted(set(uploaded_forms) - set(forms) - broken))
     # On a process's own page a file of another process is refused above (process-mismatch), not a new process.
     findings.extend(f for f in service.processes.check(xml, file_name, forms)
                     if not (f.code == "new-process" and found is not None and found != process_id))
-    candidate = Candidate(process_id, xml, file_name, sent_name, forms, _ordered(findings), unused_forms=unused)
+    candidate = Candidate(process_id, xml, file_name, sent_name, forms, _ordered(findings))
     if not has_errors(candidate.findings):
         parsed = parse_definition(process_id, xml, file_name, forms)
         candidate.source = DefinitionSource(process_id, parsed.name, file_name, xml, forms, source_digest(xml, forms))
