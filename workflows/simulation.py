@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.outside.db import CalendarYear, ProcessDefinition
 from adapters.outside.settings import outside_systems_off
-from tasks.calendar import SHANGHAI
+from tasks.calendar import MAX_YEAR, MIN_YEAR, SHANGHAI
 from tasks.errors import DefinitionError, InvalidInput, NotFound
 from workflows.definitions import DefinitionSource, bpmn_dir, read_source
 from workflows.on_progress import OnProgress, no_progress
@@ -42,6 +42,7 @@ from workflows.simulation_workers import Workers, default_workers, figures, run_
 
 DEFAULT_SEED = 20260101
 MAX_CASES = 10_000
+MAX_WINDOW_DAYS = 3660  # arrivals over at most ten years
 SIMULATABLE = {"filing_application"}
 # Where the simulation runs, as the report says it: never on the database it reads the versions from.
 SCRATCH_DATABASES = ("每个版本、每个工作进程一个临时练习数据库（SQLite，运行后删除）；"
@@ -208,6 +209,20 @@ def resolve_variants(process: str, requested: Sequence[tuple[str, str]], deploye
 # --- the whole simulation ----------------------------------------------------------------------------------------
 
 
+def _check_window(first: date, last: date, profile: Profile) -> None:
+    """Arrivals over [first, last], and the run after it, within the years the working-day calendar covers."""
+    if last < first:
+        raise InvalidInput(f"--until（{last.isoformat()}）早于 --from（{first.isoformat()}）")
+    if first.year < MIN_YEAR or last.year > MAX_YEAR:
+        raise InvalidInput(f"--from 与 --until 应在工作日历支持的 {MIN_YEAR}—{MAX_YEAR} 年之内，"
+                           f"实为 {first.isoformat()} 至 {last.isoformat()}")
+    if (last - first).days + 1 > MAX_WINDOW_DAYS:
+        raise InvalidInput(f"--from 至 --until 最长 {MAX_WINDOW_DAYS} 天，实为 {(last - first).days + 1} 天")
+    if (last + timedelta(days=1 + profile.days_after_until)).year > MAX_YEAR:
+        raise InvalidInput(f"模拟在 --until 之后还要运行 {profile.days_after_until} 天（模拟配置 "
+                           f"horizon.days_after_until），将超出工作日历支持的 {MAX_YEAR} 年")
+
+
 def simulate(process: str, *, cases: int, first: date, last: date, profile: Profile,
              requested: Sequence[tuple[str, str]] = (), database_url: str | None = None,
              seed: int = DEFAULT_SEED, workers: int | None = None,
@@ -220,8 +235,7 @@ def simulate(process: str, *, cases: int, first: date, last: date, profile: Prof
         raise InvalidInput(f"案件数（--cases）应为 1 至 {MAX_CASES} 的整数，实为 {cases}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise InvalidInput(f"进程数（--workers）应为正整数，实为 {workers}")
-    if last < first:
-        raise InvalidInput(f"--until（{last.isoformat()}）早于 --from（{first.isoformat()}）")
+    _check_window(first, last, profile)
     deployed = read_deployed(database_url, process)
     variants = resolve_variants(process, requested, deployed)
     plans = [plan_for(v.source, profile) for v in variants]

@@ -224,6 +224,13 @@ def test_bad_input_is_refused_in_chinese(tmp_path: Path, bpmn_copy: Path) -> Non
     assert "早于 --from" in cli("simulate", "filing_application", "--cases", "2", "--from", "2026-09-30",
                                 "--until", "2026-09-01", expect=4).err
     assert "--cases" in cli("simulate", "filing_application", "--cases", "0", *window, expect=4).err
+    # Dates the working-day calendar does not cover, and a window of centuries, are refused before anything runs.
+    assert "1901—2099 年之内" in cli("simulate", "filing_application", "--cases", "2", "--from", "1900-01-01",
+                                    "--until", "9999-12-31", expect=4).err
+    assert "最长 3660 天" in cli("simulate", "filing_application", "--cases", "2", "--from", "2026-01-01",
+                                "--until", "2099-12-31", expect=4).err
+    assert "超出工作日历支持的 2099 年" in cli("simulate", "filing_application", "--cases", "2", "--from",
+                                              "2099-09-01", "--until", "2099-12-31", expect=4).err
     assert "未知的流程" in cli("simulate", "no_such_process", "--cases", "2", *window, expect=3).err
     refused = cli("simulate", "renewal", "--cases", "2", *window, expect=4).err
     assert "不能单独模拟" in refused and "filing_application" in refused
