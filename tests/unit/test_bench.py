@@ -108,6 +108,24 @@ def test_an_unknown_goal_is_refused_before_any_work() -> None:
     assert code == 2 and out == "" and "没有指标" in err
 
 
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--goal", "step_ratio=nan"], "目标值应为不小于 0 的有限数"),
+    (["--goal", "step_ratio=-5"], "目标值应为不小于 0 的有限数"),
+    (["--goal", "step_ratio=inf"], "目标值应为不小于 0 的有限数"),
+    (["--workers", "0"], "应为 1 至 64 的整数"),
+    (["--workers", "many"], "应为 1 至 64 的整数"),
+    (["--db", "{file}"], "不是目录"),
+    (["--db", "postgresql://beian:secret@127.0.0.1:1/postgres"], "连接被拒绝"),
+])
+def test_options_it_cannot_run_with_are_one_chinese_line_before_any_work(argv: list[str], says: str,
+                                                                        tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    code, out, err = _run(["--quick", *(arg.format(file=tmp_path / "a-file") for arg in argv)])
+    assert code == 2 and out == "", err
+    assert says in err and "Traceback" not in err and "secret" not in err, err
+    assert err.strip().splitlines()[-1].startswith(("错误：", "beian：参数错误：")), err
+
+
 def test_on_postgresql_the_database_figures_are_measured_there() -> None:
     code, out, err = _run(["--quick", "--json", "--db", postgres_admin_url(), "--goal", "step_ratio=1e9",
                            "--goal", "sweep_vs_steps_ratio=1e9", "--goal", "worklist_ratio=1e9",

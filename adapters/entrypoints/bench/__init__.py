@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 import tempfile
@@ -52,8 +53,11 @@ from adapters.entrypoints.bench.steps import StepBench, step_ratio
 from adapters.entrypoints.bench.sweep import far_future, sweep_flat_ratio, sweep_vs_steps, worklist_ratio
 from adapters.entrypoints.bench.throughput import cli_cold, simulation
 from adapters.entrypoints.bench.worklist import PAGE
+from adapters.entrypoints.cli.common import Parser
+from adapters.entrypoints.cli.failures import database_reason, shown_url
 from adapters.entrypoints.cli.progress_bar import progress_bar
 from adapters.outside.db import Timer
+from tasks.errors import BeianError
 from workflows.on_progress import OnProgress, no_progress
 
 # Re-exported: the sweep's exactly-once test builds its many cases with the bench's copies, and checks the index name.
@@ -84,7 +88,12 @@ def _directory(path: Path | None) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix="beian-bench-") as temporary:
             yield Path(temporary)
         return
-    path.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise BenchError(f"--db {path} 不是目录：请给出存放基准数据库的目录，或 PostgreSQL 服务器 URL")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BenchError(f"无法创建目录 {path}：{exc.strerror or exc}") from None
     existing = [p.name for p in path.glob("bench-*.sqlite3*")]
     if existing:
         raise BenchError(f"目录 {path} 中已有基准数据库（{'、'.join(sorted(existing))}），请换一个空目录或先删除")
@@ -99,9 +108,13 @@ def _fresh_postgres(server_url: str) -> Iterator[tuple[str, str]]:
 
     admin = make_url(server_url).set(drivername="postgresql")
     name = f"beian_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+            version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        raise BenchError(f"无法在 PostgreSQL 服务器 {shown_url(server_url)} 上新建基准数据库："
+                         f"{database_reason(exc)}") from None
     try:
         yield admin.set(database=name).render_as_string(hide_password=False), version
     finally:
@@ -129,6 +142,8 @@ class Sizes:
     cli_rounds: int = 10
     deliveries: int = 1_000
 
+
+MAX_BENCH_WORKERS = 64  # the simulation's worker processes
 
 QUICK = Sizes(small=30, large=300, rounds=5, warmup=2, batch=5, batch_rounds=2, cases=4, cli_rounds=2, deliveries=5)
 
@@ -228,13 +243,22 @@ def _goal(text_value: str) -> tuple[str, float]:
     if name not in GOALS:
         raise argparse.ArgumentTypeError(f"没有指标“{name}”；指标：{'、'.join(GOALS)}")
     try:
-        return name, float(value)
+        goal = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"“{text_value}”应为 指标=数值，例如 step_ratio=2.5") from None
+    if not math.isfinite(goal) or goal < 0:
+        raise argparse.ArgumentTypeError(f"“{text_value}”：目标值应为不小于 0 的有限数") from None
+    return name, goal
+
+
+def _workers(text_value: str) -> int:
+    if not (text_value.isascii() and text_value.isdigit()) or not 1 <= int(text_value) <= MAX_BENCH_WORKERS:
+        raise argparse.ArgumentTypeError(f"应为 1 至 {MAX_BENCH_WORKERS} 的整数，实为“{text_value}”")
+    return int(text_value)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="beian bench",
         description="性能基准：各项指标、目标与是否达成（交替测量，CPU 时间，中位数与范围）；有指标未达成时退出码为 1")
     parser.add_argument("--json", action="store_true", help="以 JSON 输出到标准输出（默认输出表格）")
@@ -242,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", default=None,
                         help="存放基准数据库的目录（保留；默认临时目录，结束后删除），或 PostgreSQL 服务器 URL"
                              "（postgresql://…，须可 CREATE DATABASE：在其上新建数据库测量数据库相关指标）")
-    parser.add_argument("--workers", type=int, default=None, help="模拟的工作进程数（默认每个 CPU 核一个）")
+    parser.add_argument("--workers", type=_workers, default=None, help="模拟的工作进程数（默认每个 CPU 核一个）")
     parser.add_argument("--goal", action="append", type=_goal, default=[], metavar="NAME=VALUE",
                         help="改用另一目标值（可重复），例如 --goal step_ratio=2.5")
     return parser
@@ -262,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         with progress_bar(quiet=False) as on_progress:
             result = run_bench(sizes=QUICK if args.quick else Sizes(), directory=directory, postgres_url=postgres,
                                workers=args.workers, goals=dict(args.goal), say=say, on_progress=on_progress)
-    except BenchError as exc:
+    except (BenchError, BeianError) as exc:  # options it cannot run with, said before anything is measured
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else table(result))

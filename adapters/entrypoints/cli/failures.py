@@ -87,8 +87,9 @@ def checked_database_url(url: str, *, existing: bool = False) -> str:
     return url
 
 
-def database_reason(exc: SQLAlchemyError) -> str:
-    """The driver's reason for `exc` in Chinese (or its own first line when it is not a known one)."""
+def database_reason(exc: Exception) -> str:
+    """The driver's reason for `exc` (SQLAlchemy's, or the driver's own) in Chinese (or its own first line when it is
+    not a known one)."""
     original = exc.orig if isinstance(exc, DBAPIError) else exc
     text = f"{type(original).__name__}: {original}"
     lowered = text.lower()
