@@ -4,9 +4,10 @@ effect, which decides the clock it may run on), the application it opens once, a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,11 +25,74 @@ SERVER = "server"  # starts servers that run in real time (up, worker, deploy, s
 DEMO = "demo"      # runs on a virtual clock of its own, on its own practice database unless --db names one
 
 
+# argparse's own words, in Chinese. argparse looks each one up through its module's gettext function `_` as it builds
+# a parser, a usage line, a help text or an error (Python 3.11–3.13 use these same message ids); Parser puts this
+# table there while it does, and only then.
+_ARGPARSE_CHINESE: dict[str, str] = {
+    "usage: ": "用法：",
+    "options": "选项",
+    "positional arguments": "位置参数",
+    "show this help message and exit": "显示本帮助并退出",
+    "the following arguments are required: %s": "缺少必需的参数：%s",
+    "unrecognized arguments: %s": "无法识别的参数：%s",
+    "argument %(argument_name)s: %(message)s": "参数 %(argument_name)s：%(message)s",
+    "invalid %(type)s value: %(value)r": "值 %(value)r 无效（应为 %(type)s）",
+    "invalid choice: %(value)r (choose from %(choices)s)": "没有“%(value)s”这一项，可选：%(choices)s",
+    "expected one argument": "需要一个值",
+    "expected at most one argument": "最多一个值",
+    "expected at least one argument": "至少需要一个值",
+    "not allowed with argument %s": "不能与参数 %s 同用",
+    "ignored explicit argument %r": "不接受值 %r",
+    "one of the arguments %s is required": "须给出参数 %s 之一",
+    "ambiguous option: %(option)s could match %(matches)s": "选项 %(option)s 有歧义，可能是：%(matches)s",
+    "unexpected option string: %s": "意外的选项：%s",
+}
+
+
+_TYPE_NAMES = {"int": "整数", "float": "数字"}
+
+
+def _chinese(text: str) -> str:
+    return _ARGPARSE_CHINESE.get(text, text)
+
+
+@contextlib.contextmanager
+def _argparse_in_chinese() -> Iterator[None]:
+    english = argparse._  # type: ignore[attr-defined]
+    argparse._ = _chinese  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        argparse._ = english  # type: ignore[attr-defined]
+
+
 class Parser(argparse.ArgumentParser):
-    """Usage errors in Chinese, with the usage line, and exit code 2."""
+    """A parser that speaks Chinese: its headings, usage line and argparse's own errors, with exit code 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        with _argparse_in_chinese():  # the "选项" heading and the -h help are made here
+            super().__init__(*args, **kwargs)
+
+    def parse_args(self, *args: Any, **kwargs: Any) -> Any:  # its "unrecognized arguments" is said here
+        with _argparse_in_chinese():
+            return super().parse_args(*args, **kwargs)
+
+    def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+        with _argparse_in_chinese():
+            return super().parse_known_args(*args, **kwargs)
+
+    def format_usage(self) -> str:
+        with _argparse_in_chinese():
+            return super().format_usage()
+
+    def format_help(self) -> str:
+        with _argparse_in_chinese():
+            return super().format_help()
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
+        for name, said in _TYPE_NAMES.items():  # argparse names the type by its function (int, float)
+            message = message.replace(f"（应为 {name}）", f"（应为{said}）")
         print(f"beian：参数错误：{message}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
