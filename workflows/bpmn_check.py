@@ -83,6 +83,7 @@ from tasks.errors import DefinitionError
 from tasks.form_checks import checks_problem
 from tasks.form_choices import choices_problem
 from tasks.limits import MAX_DIAGRAM_BYTES, MAX_FORM_SCHEMA_BYTES, MAX_NESTING, amount, json_size, json_size_problem
+from tasks.reasons import file_reason, json_reason
 from tasks.roles import all_roles
 from workflows.bpmn_dialects import (
     feel_hint,
@@ -175,7 +176,7 @@ def check_files(paths: Iterable[Path | str], deployed: DeployedProcesses | None 
                 continue
             xml = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "不是 UTF-8 编码的文本"
+            reason = file_reason(exc) if isinstance(exc, OSError) else "不是 UTF-8 编码的文本"
             findings.append(Finding(path.name, None, "error", "xml-syntax", f"无法读取 BPMN 文件 {path}：{reason}"))
             continue
         forms, broken = _load_forms([bpmn_dir() / "forms", path.parent / "forms", path.parent])
@@ -724,8 +725,9 @@ def _load_forms(directories: Iterable[Path]) -> tuple[dict[str, Any], dict[str, 
                 forms[path.name] = json.loads(path.read_text(encoding="utf-8"))
                 broken.pop(path.name, None)
             except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-                detail = (f"第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}" if isinstance(exc, json.JSONDecodeError)
-                          else "嵌套层数过多" if isinstance(exc, RecursionError) else str(exc))
+                detail = (json_reason(exc) if isinstance(exc, json.JSONDecodeError)
+                          else "嵌套层数过多" if isinstance(exc, RecursionError)
+                          else file_reason(exc) if isinstance(exc, OSError) else "不是 UTF-8 编码的文本")
                 broken[path.name] = f"不是有效的 JSON（{detail}）"
                 forms.pop(path.name, None)
     return forms, broken

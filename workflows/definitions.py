@@ -25,6 +25,7 @@ from SpiffWorkflow.spiff.specs.defaults import UserTask
 
 from tasks.errors import DefinitionError
 from tasks.limits import MAX_DIAGRAM_BYTES, MAX_FORM_SCHEMA_BYTES, amount
+from tasks.reasons import file_reason, json_reason
 from tasks.regions import profile_for_region
 from tasks.roles import role_for_lane
 
@@ -205,7 +206,7 @@ def read_source(path: Path) -> DefinitionSource:
                                   "未部署")
         xml = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise DefinitionError(f"无法读取 BPMN 文件 {path}：{exc.strerror}") from exc
+        raise DefinitionError(f"无法读取 BPMN 文件 {path}：{file_reason(exc)}") from exc
     process_id = main_process_id(xml, path.name)
     parsed = parse_definition(process_id, xml, path.name, {})
     forms_dir = path.parent / "forms"
@@ -223,7 +224,7 @@ def read_source(path: Path) -> DefinitionSource:
         try:
             forms[name] = json.loads(form_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise DefinitionError(f"表单 {name} 不是有效的 JSON：第 {exc.lineno} 行 {exc.msg}") from exc
+            raise DefinitionError(f"表单 {name} 不是有效的 JSON：{json_reason(exc)}") from exc
         except RecursionError:
             raise DefinitionError(f"表单 {name} 嵌套层数过多，不是可用的 JSON Schema") from None
     return DefinitionSource(process_id, parsed.name, path.name, xml, forms, source_digest(xml, forms))

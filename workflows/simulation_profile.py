@@ -25,6 +25,7 @@ from tasks.calendar import SHANGHAI, WorkingDayCalendar
 from tasks.errors import InvalidInput
 from tasks.form_choices import KEYWORD as CASE_CHOICES
 from tasks.forms import schema_problems
+from tasks.reasons import file_reason, json_reason
 from tasks.roles import ROLES
 from workflows.messages import MESSAGES
 
@@ -177,12 +178,11 @@ def _read(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ProfileError(f"无法读取模拟配置文件 {path}：{exc.strerror}") from None
+        raise ProfileError(f"无法读取模拟配置文件 {path}：{file_reason(exc)}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ProfileError(f"模拟配置文件 {path} 不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列，"
-                           f"{exc.msg}") from None
+        raise ProfileError(f"模拟配置文件 {path} 不是有效的 JSON：{json_reason(exc)}") from None
 
 
 def merge(base: Any, override: Any, key: str = "") -> Any:

@@ -224,6 +224,12 @@ def test_bad_input_is_refused_in_chinese(tmp_path: Path, bpmn_copy: Path) -> Non
     assert "早于 --from" in cli("simulate", "filing_application", "--cases", "2", "--from", "2026-09-30",
                                 "--until", "2026-09-01", expect=4).err
     assert "--cases" in cli("simulate", "filing_application", "--cases", "0", *window, expect=4).err
+    missing, not_json = tmp_path / "missing.json", tmp_path / "profile.json"
+    not_json.write_text("{\"arrivals\": }", encoding="utf-8")
+    assert f"无法读取模拟配置文件 {missing}：文件或文件夹不存在" in cli(
+        "simulate", "filing_application", "--cases", "2", *window, "--profile", str(missing), expect=4).err
+    assert f"模拟配置文件 {not_json} 不是有效的 JSON：第 1 行第 14 列，此处应为一个值" in cli(
+        "simulate", "filing_application", "--cases", "2", *window, "--profile", str(not_json), expect=4).err
     # Dates the working-day calendar does not cover, and a window of centuries, are refused before anything runs.
     assert "1901—2099 年之内" in cli("simulate", "filing_application", "--cases", "2", "--from", "1900-01-01",
                                     "--until", "9999-12-31", expect=4).err

@@ -58,6 +58,7 @@ from adapters.entrypoints.cli.failures import database_reason, shown_url
 from adapters.entrypoints.cli.progress_bar import progress_bar
 from adapters.outside.db import Timer
 from tasks.errors import BeianError
+from tasks.reasons import file_reason
 from workflows.on_progress import OnProgress, no_progress
 
 # Re-exported: the sweep's exactly-once test builds its many cases with the bench's copies, and checks the index name.
@@ -93,7 +94,7 @@ def _directory(path: Path | None) -> Iterator[Path]:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BenchError(f"无法创建目录 {path}：{exc.strerror or exc}") from None
+        raise BenchError(f"无法创建目录 {path}：{file_reason(exc)}") from None
     existing = [p.name for p in path.glob("bench-*.sqlite3*")]
     if existing:
         raise BenchError(f"目录 {path} 中已有基准数据库（{'、'.join(sorted(existing))}），请换一个空目录或先删除")

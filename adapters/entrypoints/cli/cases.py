@@ -11,6 +11,7 @@ from typing import Any
 
 from adapters.entrypoints.cli.common import LIVE, READS, emit, open_app, read_json_arg
 from tasks.errors import BeianError, InvalidInput
+from tasks.reasons import file_reason
 from workflows import clock
 
 
@@ -54,7 +55,7 @@ def _material(option: str) -> Any:
     except IsADirectoryError:
         raise MaterialRefused(f"材料文件 {path} 是一个文件夹，请给出文件") from None
     except OSError as exc:
-        raise BeianError(f"无法读取材料文件 {path}：{exc.strerror or exc}") from None
+        raise BeianError(f"无法读取材料文件 {path}：{file_reason(exc)}") from None
     return checked_upload(kind.strip(), path.name, content)
 
 

@@ -4,7 +4,6 @@ file it cannot write, or a bug. One line of Chinese each, never a traceback (BEI
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 from pathlib import Path
@@ -14,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from tasks.errors import BeianError
+from tasks.reasons import file_reason
 
 EXIT_DATABASE: Final = 10
 EXIT_FILE: Final = 11
@@ -41,17 +41,6 @@ _DATABASE_REASONS: Final = (
     ("undefinedtable", "数据库尚未初始化或结构不是最新，请先运行 beian init"),
     ("relation \"", "数据库尚未初始化或结构不是最新，请先运行 beian init"),
 )
-
-_FILE_REASONS: Final = {
-    errno.ENOENT: "文件或文件夹不存在",
-    errno.EACCES: "没有权限",
-    errno.EPERM: "没有权限",
-    errno.EISDIR: "这是一个文件夹",
-    errno.ENOTDIR: "路径中有一段不是文件夹",
-    errno.ENOSPC: "磁盘空间已满",
-    errno.EROFS: "文件系统只读",
-    errno.EEXIST: "文件已存在",
-}
 
 
 class DatabaseUnusable(BeianError):
@@ -112,8 +101,7 @@ def describe(exc: BaseException, url: str | None) -> tuple[str, int]:
     if isinstance(exc, SQLAlchemyError):
         return f"无法使用数据库{where}：{database_reason(exc)}；未作任何更改", EXIT_DATABASE
     if isinstance(exc, OSError) and exc.filename is not None:
-        reason = _FILE_REASONS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
-        return f"无法读写文件 {exc.filename}：{reason}", EXIT_FILE
+        return f"无法读写文件 {exc.filename}：{file_reason(exc)}", EXIT_FILE
     if isinstance(exc, RecursionError):
         return "输入嵌套过深，无法处理；未作任何更改", EXIT_INTERNAL
     if isinstance(exc, MemoryError):

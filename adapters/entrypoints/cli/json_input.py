@@ -15,24 +15,11 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final
 
 from tasks.errors import BeianError
+from tasks.reasons import file_reason, json_reason
 
 MAX_JSON_BYTES: Final = 4 * 1024 * 1024
 MAX_JSON_DEPTH: Final = 32
 _MAX_INTEGER_DIGITS: Final = 4300  # Python's own limit for converting a decimal string to an int
-
-
-# The decoder's messages, in the words of the person who typed the JSON.
-_DECODER_MESSAGES: Final = {
-    "Expecting value": "此处应为一个值",
-    "Expecting property name enclosed in double quotes": "此处应为用双引号括起的键名",
-    "Expecting ',' delimiter": "此处缺少逗号",
-    "Expecting ':' delimiter": "此处缺少冒号",
-    "Unterminated string starting at": "字符串没有结束（缺少右引号）",
-    "Invalid control character at": "字符串中有未转义的控制字符",
-    "Invalid \\escape": "无效的转义序列",
-    "Invalid \\uXXXX escape": "无效的 \\u 转义序列",
-    "Extra data": "JSON 之后还有多余的内容",
-}
 
 
 class _Refused(ValueError):
@@ -96,8 +83,7 @@ def parse_json(source: str, what: str, where: str) -> Any:
         value = json.loads(source, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_integer)
         _check_shape(value)
     except json.JSONDecodeError as exc:
-        raise BeianError(f"{what}（{where}）不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列，"
-                         f"{_DECODER_MESSAGES.get(exc.msg, exc.msg)}") from None
+        raise BeianError(f"{what}（{where}）不是有效的 JSON：{json_reason(exc)}") from None
     except RecursionError:
         raise BeianError(f"{what}（{where}）嵌套过深（上限 {MAX_JSON_DEPTH} 层），未读取") from None
     except _Refused as exc:
@@ -132,7 +118,7 @@ def read_text(text_or_path: str, what: str) -> tuple[str, str]:
     except IsADirectoryError:
         raise BeianError(f"{what}文件 {path} 是一个文件夹，请给出 JSON 文件") from None
     except OSError as exc:
-        raise BeianError(f"无法读取{what}文件 {path}：{exc.strerror or exc}") from None
+        raise BeianError(f"无法读取{what}文件 {path}：{file_reason(exc)}") from None
 
 
 def read_json(text_or_path: str, what: str) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 
 from tasks.errors import DefinitionError, InvalidInput
 from tasks.limits import MAX_DIAGRAM_BYTES, MAX_FORM_SCHEMA_BYTES, amount
+from tasks.reasons import json_reason
 from workflows.bpmn_check import Finding, has_errors, size_findings
 from workflows.definitions import DefinitionSource, bpmn_dir, main_process_id, parse_definition, source_digest
 from workflows.lifecycle import PROCESS_LABELS
@@ -137,7 +138,7 @@ def read_form_uploads(files: list[tuple[str, bytes]]) -> tuple[dict[str, Any], l
             forms[name] = json.loads(text)
         except json.JSONDecodeError as exc:
             findings.append(Finding(name, None, "error", "form-invalid",
-                                    f"上传的表单 {name} 不是有效的 JSON：第 {exc.lineno} 行 {exc.msg}"))
+                                    f"上传的表单 {name} 不是有效的 JSON：{json_reason(exc)}"))
             forms.pop(name, None)
         except RecursionError:
             findings.append(Finding(name, None, "error", "form-invalid",
