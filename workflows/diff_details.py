@@ -432,7 +432,6 @@ def form_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[st
     return {"title": _text(after.get("title") or before.get("title")), "details": details, "fields": fields}
 
 
-
 def _fields(schema: Mapping[str, Any], prefix: str = "") -> dict[str, tuple[Mapping[str, Any], bool]]:
     """Path → (the field's schema, whether it is required)."""
     found: dict[str, tuple[Mapping[str, Any], bool]] = {}

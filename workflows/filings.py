@@ -380,8 +380,6 @@ def add_occupations(ctx: StepContext, filing: Filing, occupations: list[dict[str
                                       basis=occupation["basis"]))
 
 
-
-
 # --- sanctions and the violations archive --------------------------------------------------------------------------
 
 

@@ -47,8 +47,6 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-
-
 def clear_screenshots() -> None:
     if SCREENSHOTS.is_dir():
         shutil.rmtree(SCREENSHOTS)

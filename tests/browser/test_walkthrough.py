@@ -71,6 +71,3 @@ def test_sign_in_complete_the_acceptance_and_open_the_receipt(site: tuple[Beian,
     page.close()
 
 
-
-
-

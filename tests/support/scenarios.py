@@ -33,17 +33,14 @@ def apply(beian: Beian, write_json: Any, application: dict[str, Any], received: 
     return beian.json("apply", path, "--received-at", received, now=received)["case"]
 
 
-
 def task(beian: Beian, case: str, bpmn_id: str, now: str | None = None) -> dict[str, Any]:
     tasks = [t for t in beian.json("tasks", "--case", case, now=now) if t["bpmn_id"] == bpmn_id]
     assert len(tasks) == 1, f"expected one open {bpmn_id} task, got {tasks}"
     return tasks[0]
 
 
-
 def complete(beian: Beian, case: str, bpmn_id: str, data: dict[str, Any], now: str) -> dict[str, Any]:
     return beian.json("complete", task(beian, case, bpmn_id, now)["id"], "--data", json.dumps(data), now=now)
-
 
 
 def to_publicity(beian: Beian, case: str) -> None:
@@ -56,10 +53,8 @@ def to_publicity(beian: Beian, case: str) -> None:
     complete(beian, case, "higher_review", {"result": "pass"}, "2026-10-12T09:00:00+08:00")
 
 
-
 def actions(beian: Beian, case: str) -> list[str]:
     return [h["action"] for h in beian.json("show", case)["history"]]
-
 
 
 def file_institution(beian: Beian, write_json: Any, application: dict[str, Any]) -> tuple[str, str]:
@@ -84,22 +79,18 @@ def file_institution(beian: Beian, write_json: Any, application: dict[str, Any])
     return case, shown["filing_number"]
 
 
-
 def send(beian: Beian, message: str, target: str, data: dict[str, Any] | None, now: str, expect: int = 0) -> Any:
     args = ["send", message, "--case", target] + (["--data", json.dumps(data, ensure_ascii=False)] if data else [])
     result = beian(*args, now=now, expect=expect)
     return result.json if expect == 0 else result.err
 
 
-
 def history(beian: Beian, target: str) -> list[dict[str, Any]]:
     return beian.json("show", target)["history"]
 
 
-
 def status_changes(beian: Beian, target: str) -> list[dict[str, Any]]:
     return [h for h in history(beian, target) if h["action"] == "filing_status_changed"]
-
 
 
 def case_task(beian: Beian, filing: str, bpmn_id: str, now: str) -> tuple[str, dict[str, Any]]:
@@ -108,12 +99,10 @@ def case_task(beian: Beian, filing: str, bpmn_id: str, now: str) -> tuple[str, d
     return open_tasks[0]["case"], open_tasks[0]
 
 
-
 def do(beian: Beian, filing: str, bpmn_id: str, data: dict[str, Any], now: str) -> str:
     case, open_task = case_task(beian, filing, bpmn_id, now)
     beian.json("complete", open_task["id"], "--data", json.dumps(data, ensure_ascii=False), now=now)
     return case
-
 
 
 def assert_each_status_change_once_with_article(beian: Beian, target: str) -> None:
@@ -123,7 +112,6 @@ def assert_each_status_change_once_with_article(beian: Beian, target: str) -> No
         assert change["article"], change
     summaries = [c["summary"] for c in changes]
     assert len(summaries) == len(set((c["at"], c["summary"]) for c in changes)), summaries
-
 
 
 # --- through the service (workflows.service.Beian), on the virtual clock -----------------------------------------

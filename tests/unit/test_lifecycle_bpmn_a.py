@@ -234,7 +234,6 @@ def test_form_schemas_are_valid_draft_2020_12(name: str) -> None:
         assert chinese(prop["title"]), prop
 
 
-
 @pytest.mark.parametrize(("form", "instance", "valid"), [
     *[(form, case, valid) for form in ("renewal_assessment", "continuation_review", "change_review")
       for case, valid in (
@@ -283,7 +282,6 @@ def test_messages_carry_their_variables(process_id: str) -> None:
         assert variable is not None and variable.text == message, "the payload is kept under the message's name"
     for message in names:
         assert definition.message_schema(message) is not None, message
-
 
 
 def _literal_or_text(source: str) -> Any:
@@ -350,7 +348,6 @@ def test_no_flow_node_shares_an_id_with_an_extension_element(process_id: str) ->
     doc = bpmn_doc(process_id)
     extension_ids = {e.get("id") for e in process_of(doc).iter(f"{{{NS['spiffworkflow']}}}*") if e.get("id")}
     assert not extension_ids & {e.get("id") for e in flow_nodes(doc)}
-
 
 
 @pytest.mark.parametrize("process_id", PROCESS_IDS)

@@ -30,18 +30,11 @@ if TYPE_CHECKING:
     from workflows.service import Beian
 
 
-
 Say = Callable[[str], None]
 
 
 class BenchError(ValueError):
     """Options the bench cannot run with (the message is for the person at the terminal)."""
-
-
-
-
-
-
 
 
 INSERT_BATCH = 1_000

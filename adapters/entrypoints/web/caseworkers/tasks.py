@@ -129,7 +129,5 @@ def register(app: FastAPI, site: Site) -> None:
         return RedirectResponse(then, status_code=303)
 
 
-
-
 def _task_authority(task: dict[str, Any]) -> str:
     return task["authority"] or task["region"]

@@ -72,7 +72,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_instances_error_at'), ['error_at'], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table('instances', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_instances_error_at'))
