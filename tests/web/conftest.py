@@ -162,4 +162,6 @@ def register_institution(site: Site, credit_code: str, contact: str, username: s
         "code": code_sent_to(site, contact), "username": username, "display_name": "王晓梅", "password": NEW_PASSWORD})
     assert done.status_code == 303 and done.headers["location"] == "/portal/", done.text[-1500:]
     assert PORTAL_COOKIE in done.cookies
+    cookie = next(v for v in done.headers.get_list("set-cookie") if v.startswith(PORTAL_COOKIE))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/portal" in cookie and "Max-Age=" in cookie
     return client

@@ -35,6 +35,7 @@ from adapters.entrypoints.web.base import (
     csrf_passes,
     is_token,
     read_form,
+    set_session_cookie,
 )
 from adapters.entrypoints.web.caseworkers import register as register_caseworker_pages
 from adapters.entrypoints.web.filters import actor_name, cn_date, cn_datetime, cn_due, role_label
@@ -54,7 +55,7 @@ from tasks.grounds import GROUNDS
 from workflows import clock
 from workflows.lifecycle import PROCESS_LABELS
 from workflows.service import Beian
-from workflows.sessions import SESSION_HOURS, SignedIn, end_session, session_of, start_session
+from workflows.sessions import SignedIn, end_session, session_of, start_session
 from workflows.users import SignInLocked, authenticate, get_user
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -105,8 +106,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         return response
 
     def set_cookie(response: Response, name: str, value: str) -> None:
-        response.set_cookie(name, value, max_age=SESSION_HOURS * 3600, path="/", httponly=True, samesite="lax",
-                            secure=secure_cookies)
+        set_session_cookie(response, name, value, path="/", secure=secure_cookies)
 
     def signed_in(request: Request) -> SignedIn | None:
         """The live session the request's cookie opens, looked up once per request."""

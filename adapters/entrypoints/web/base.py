@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+
+from workflows.sessions import SESSION_HOURS
 
 if TYPE_CHECKING:
     from tasks.access import Caseworker
@@ -20,6 +22,13 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_ID = 2**31 - 1  # the largest id (and version number) a database integer column holds
 # Before signing in there is no session: a form's CSRF token is a cookie of its own (double submit).
 ANONYMOUS_CSRF_COOKIE = "beian_csrf"
+
+
+def set_session_cookie(response: Response, name: str, value: str, *, path: str, secure: bool) -> None:
+    """A cookie holding a session or CSRF token: for the session's lifetime, not readable by scripts, not sent by
+    another site's form, only over HTTPS where the app is served so (BEIAN_WEB_SECURE_COOKIES=1)."""
+    response.set_cookie(name, value, max_age=SESSION_HOURS * 3600, path=path, httponly=True, samesite="lax",
+                        secure=secure)
 
 
 class AccessDenied(Exception):

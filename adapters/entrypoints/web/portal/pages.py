@@ -16,7 +16,7 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from adapters.entrypoints.web.base import ANONYMOUS_CSRF_COOKIE, MAX_ID, csrf_passes, read_form
+from adapters.entrypoints.web.base import ANONYMOUS_CSRF_COOKIE, MAX_ID, csrf_passes, read_form, set_session_cookie
 from adapters.entrypoints.web.caseworkers.application_posts import read_posted
 from adapters.entrypoints.web.forms import check_submission, form_fields
 from adapters.entrypoints.web.forms.application import (
@@ -45,7 +45,7 @@ from workflows.institutions import (
 )
 from workflows.service import Beian
 from workflows.service.portal import STARTS
-from workflows.sessions import SESSION_HOURS, SignedIn, end_session, session_of, start_session
+from workflows.sessions import SignedIn, end_session, session_of, start_session
 
 PORTAL_COOKIE = "beian_portal"
 SAVE_DRAFT = "_save_draft"  # the online application's 暂存 button
@@ -101,8 +101,7 @@ def register_portal_pages(app: FastAPI, *, service: Beian, page: Page, secret_ke
         new_token, _ = start_session(service, secret_key, PORTAL + user.username, client=client(request),
                                      user_agent=request.headers.get("user-agent", ""))
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(PORTAL_COOKIE, new_token, max_age=SESSION_HOURS * 3600, path="/portal", httponly=True,
-                            samesite="lax", secure=secure_cookies)
+        set_session_cookie(response, PORTAL_COOKIE, new_token, path="/portal", secure=secure_cookies)
         return response
 
     @app.exception_handler(PortalSignInRequired)
