@@ -112,9 +112,12 @@ class Repository:
 
     # --- definitions -------------------------------------------------------------------------------------
     def latest_definition(self, process_id: str) -> ProcessDefinition | None:
+        """The latest version of a process. Its diagram and forms (tens of KB, the forms JSON to decode) are read when
+        first used: opening a case needs only the version's id and name."""
         return self.session.scalars(
             select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
             .order_by(ProcessDefinition.version.desc()).limit(1)
+            .options(defer(ProcessDefinition.bpmn_xml), defer(ProcessDefinition.forms))
         ).first()
 
     def process_ids(self) -> list[str]:
