@@ -44,9 +44,15 @@ def remedy_text(authority: str) -> str:
             "也可以自收到本决定之日起六个月内依法向人民法院提起行政诉讼。")
 
 
-def is_adverse(kind: str, termination_kind: str | None = None, decision: str | None = None) -> bool:
+def is_adverse(kind: str, termination_kind: str | None = None, decision: str | None = None,
+               invalid_results: bool = False) -> bool:
     """Whether a document of `kind` decides against the institution (a voluntary termination does not; a review
-    decision does when it upholds the termination, Jilin 第三十六条)."""
+    decision does when it upholds the termination, Jilin 第三十六条). An interview of the head (约谈, Jilin
+    第二十五条) is supervision and decides nothing by itself; declaring the evaluation results invalid with it is a
+    decision against the institution (it may not issue certificates on them), and that notice says how to challenge
+    it."""
     if kind == "review_decision":
         return decision == "uphold"
+    if kind == "interview_notice":
+        return invalid_results
     return kind in ADVERSE_KINDS and not (kind == "termination_notice" and termination_kind == "voluntary")

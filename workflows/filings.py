@@ -249,7 +249,9 @@ def store_document(ctx: StepContext, kind: str, context: dict[str, Any], article
                "articles": basis.cited}
     if kind in profile.document_titles:
         context["title"] = profile.document_titles[kind]
-    if is_adverse(kind, context.get("termination_kind"), context.get("decision")) and not context.get("remedy"):
+    adverse = is_adverse(kind, context.get("termination_kind"), context.get("decision"),
+                         context.get("invalid_results") is True)
+    if adverse and not context.get("remedy"):
         # A decision against the institution says how to challenge it, before the authority that made it.
         context["remedy"] = remedy_text(authority)
     rendered = render_document(kind, context)

@@ -416,6 +416,10 @@ def test_interview_sanction_is_archived(beian: Beian, write_json: Any, applicati
     assert shown["status"] == "filed"
     assert [v["measure"] for v in shown["filing"]["violations"]] == ["interview"]
     assert "interview_notice" in [d["kind"] for d in shown["documents"]]
+    # Results declared invalid are a decision against the institution: the notice says how to challenge it.
+    (notice,) = [d for d in shown["documents"] if d["kind"] == "interview_notice"]
+    words = beian("document", str(notice["id"]), as_json=False).out
+    assert "作出无效处理" in words and "申请行政复议" in words and "提起行政诉讼" in words
     # The institution may still state its case against the interview served (Jilin 第三十六条), for 15 working days.
     assert beian.json("show", case)["case_status"] == "sanctioned"
     windows = [w for w in beian.json("show", case)["waiting_for"] if w["case"] == case]

@@ -40,3 +40,9 @@ def test_which_documents_are_adverse(kind: str, termination: str | None, adverse
 def test_a_review_that_upholds_a_termination_and_the_regions_own_decisions(kind: str, decision: str | None,
                                                                           adverse: bool) -> None:
     assert is_adverse(kind, None, decision) is adverse
+
+
+def test_an_interview_is_adverse_only_when_it_declares_the_results_invalid() -> None:
+    # 约谈 alone is supervision (Jilin 第二十五条); results declared invalid decide against the institution.
+    assert is_adverse("interview_notice") is False
+    assert is_adverse("interview_notice", invalid_results=True) is True
