@@ -25,6 +25,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from adapters.entrypoints.web.admin.issuers import register_issuer_pages
+from adapters.entrypoints.web.admin.roles import register_role_pages
 from adapters.entrypoints.web.admin.sessions import register_admin_pages
 from adapters.entrypoints.web.base import (
     ANONYMOUS_CSRF_COOKIE,
@@ -249,6 +250,7 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
                            csrf_token=csrf_token)
     register_admin_pages(app, service=service, page=page, user_of=user_of, form_of=form_of)
     register_issuer_pages(app, service=service, page=page, user_of=user_of, form_of=form_of)
+    register_role_pages(app, service=service, page=page, user_of=user_of, form_of=form_of)
     register_public_pages(app, service=service, page=page, form_of=form_of)
     register_portal_pages(app, service=service, page=page, secret_key=secret_key, secure_cookies=secure_cookies,
                           anonymous_csrf=anonymous_csrf)
