@@ -176,10 +176,12 @@ def test_a_database_that_cannot_be_used_is_one_line(tmp_path: Path, database: st
 
 
 def test_a_command_on_a_database_file_that_does_not_exist_says_so_and_creates_nothing(tmp_path: Path) -> None:
-    # Reading, working on cases or asking the calendar (whose arrangements are the database's): SQLite would create
-    # an empty file and the command fail on its missing tables. Setting up (init) creates it.
+    # Reading, working on cases, asking the calendar (whose arrangements are the database's) or setting a part of it
+    # up: SQLite would create an empty file and the command fail on its missing tables. `beian init` creates it.
     database = tmp_path / "typo.sqlite3"
-    for argv in (("tasks",), ("--now", RECEIVED, "sweep"), ("calendar", "add", "2026-10-01", "5"), ("show", "BA1")):
+    for argv in (("tasks",), ("--now", RECEIVED, "sweep"), ("calendar", "add", "2026-10-01", "5"), ("show", "BA1"),
+                 ("roles", "add", "legal_review", "--label", "法制审核员"),
+                 ("bpmn", "deploy", str(ROOT / "bpmn" / "sanction.bpmn"))):
         failed = subprocess.run([BEIAN, "--db", str(database), *argv], capture_output=True, text=True, timeout=120)
         assert failed.returncode == EXIT_DATABASE and failed.stdout == "", failed.stderr
         one_chinese_line(failed.stderr)

@@ -121,12 +121,13 @@ def open_app(args: argparse.Namespace) -> Beian:
 
 def database(args: argparse.Namespace) -> str:
     """The database URL of `--db` / BEIAN_DATABASE_URL / ./beian.sqlite3, refused in Chinese when it cannot be one.
-    A command that reads or works on cases needs a SQLite file that exists: SQLite would otherwise create an empty
-    one and the command fail on its missing tables, leaving the stray file behind. Setting up may create it."""
+    A SQLite file must exist, except for the commands that create a database (`creates_database`: init, demo):
+    SQLite would otherwise create an empty file and the command fail on its missing tables, leaving the stray file
+    behind."""
     from adapters.entrypoints.cli.failures import checked_database_url
     from adapters.outside.db import database_url
 
-    return checked_database_url(database_url(args.db), existing=command_effect(args) in (READS, LIVE))
+    return checked_database_url(database_url(args.db), existing=not getattr(args, "creates_database", False))
 
 
 def emit(args: argparse.Namespace, value: Any, human: Callable[[Any], str]) -> None:

@@ -77,9 +77,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser("init", help="创建或升级数据库并部署内置流程")
     p.add_argument("--practice", action="store_true",
                    help="设为练习数据库：可用虚拟时钟（--now）随意办理；已按真实时间运行的数据库不能设为练习数据库")
-    p.set_defaults(func=cmd_init, default_user="admin", effect=SETUP)
+    p.set_defaults(func=cmd_init, default_user="admin", effect=SETUP, creates_database=True)
     sub.add_parser("bench", help="性能基准，输出 JSON（选项见 beian bench --help）", add_help=False).set_defaults(
         func=cmd_bench_misplaced, effect=READS)
     p = sub.add_parser("demo", help="演示：在虚拟时钟上走完一件备案（示例数据）")
     p.add_argument("--out", default="demo", help="文书输出目录（默认 ./demo）")
-    p.set_defaults(func=cmd_demo, effect=DEMO)
+    p.set_defaults(func=cmd_demo, effect=DEMO, creates_database=True)
