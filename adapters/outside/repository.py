@@ -89,6 +89,7 @@ _CALENDAR_FINGERPRINT = select(
 ).select_from(CalendarYear)
 # Per dialect, built on a step's first use (the dialect's INSERT is imported only for the database in use).
 _NOTE_AUTHORITY: dict[str, Any] = {}
+_NEXT_VALUE: dict[str, Any] = {}  # the counter's upsert, per dialect, built on first use
 
 
 class Repository:
@@ -225,23 +226,17 @@ class Repository:
                                          .order_by(Instance.id)))
 
     def next_value(self, name: str) -> int:
-        """Increment a named counter inside the current transaction (rolled back with it)."""
-        if self.dialect == "postgresql":
-            # One atomic upsert: a new counter created by two transactions at once makes the second wait for the
-            # first and continue from its value (SELECT … FOR UPDATE cannot lock a row that does not exist yet,
-            # so both would INSERT and one would fail on the primary key). The row stays locked until commit.
-            upsert = self._upsert()(SequenceRow).values(name=name, value=1)
-            upsert = upsert.on_conflict_do_update(index_elements=[SequenceRow.name],
-                                                  set_={"value": SequenceRow.value + 1})
-            return self.session.execute(upsert.returning(SequenceRow.value)).scalar_one()
-        # SQLite: every step holds the database write lock from BEGIN IMMEDIATE, so read-then-write is safe.
-        row = self.session.scalars(select(SequenceRow).where(SequenceRow.name == name)).first()
-        if row is None:
-            row = SequenceRow(name=name, value=0)
-            self.session.add(row)
-        row.value += 1
-        self.session.flush()
-        return row.value
+        """Increment a named counter inside the current transaction (rolled back with it): one upsert that returns
+        the new value. A counter created by two transactions at once makes the second wait for the first and go on
+        from its value (SELECT … FOR UPDATE cannot lock a row that does not exist yet); on SQLite every step holds
+        the write lock from BEGIN IMMEDIATE anyway. RETURNING needs SQLite 3.35, as migration 0021 does."""
+        statement = _NEXT_VALUE.get(self.dialect)
+        if statement is None:
+            table = SequenceRow.__table__  # a Core statement: the ORM's INSERT handling is not needed here
+            upsert = self._upsert()(table).values(name=bindparam("name"), value=1)
+            statement = _NEXT_VALUE[self.dialect] = upsert.on_conflict_do_update(
+                index_elements=[table.c.name], set_={"value": table.c.value + 1}).returning(table.c.value)
+        return int(self.session.execute(statement, {"name": name}).scalar_one())
 
     # --- projections -------------------------------------------------------------------------------------
     def human_tasks(self, instance_id: int) -> list[HumanTask]:
@@ -566,7 +561,7 @@ class Repository:
         """Record that `authority` may see the case (its own, or one given a task on it); once is enough."""
         statement = _NOTE_AUTHORITY.get(self.dialect)
         if statement is None:
-            statement = _NOTE_AUTHORITY[self.dialect] = self._upsert()(CaseAuthority).on_conflict_do_nothing()
+            statement = _NOTE_AUTHORITY[self.dialect] = self._upsert()(CaseAuthority.__table__).on_conflict_do_nothing()
         self.session.execute(statement, {"case_id": case_id, "authority": authority})
 
     def case_authorities(self, case_id: str) -> list[str]:
