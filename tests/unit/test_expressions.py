@@ -427,6 +427,34 @@ def test_a_domain_functions_own_computing_is_not_the_expressions() -> None:
                                  limits=Limits(max_steps=10 ** 12, max_seconds=0.2)))
 
 
+def test_garbage_collection_in_the_middle_is_not_the_expressions_computing() -> None:
+    """A full collection in a process holding much can take a second; it runs in whichever thread allocates, so it
+    would be charged to the expression that happened to be running (a case failed at random under load)."""
+    import gc
+    import time
+
+    from workflows.expressions.limits import Meter
+
+    def slow_collection(phase: str, _info: dict[str, int]) -> None:
+        if phase == "stop":  # before the meter's own callback measures the collection's end
+            until = time.thread_time() + 0.3
+            while time.thread_time() < until:
+                pass
+
+    meter = Meter(Limits(max_seconds=0.2))
+    gc.callbacks.insert(0, slow_collection)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(slow_collection)
+    meter.check_clock()  # the collection's 0.3 s are not the expression's
+    until = time.thread_time() + 0.3
+    while time.thread_time() < until:
+        pass
+    with pytest.raises(ExpressionLimitExceeded, match="计算时间超过 0.2 秒"):  # the expression's own time still counts
+        meter.check_clock()
+
+
 def test_limits_leave_ordinary_work_alone() -> None:
     values = run("rows = [{'i': i, 'name': f'第{i}项'} for i in range(2000)]\ntotal = sum(r['i'] for r in rows)",
                  "exec")

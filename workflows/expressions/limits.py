@@ -9,12 +9,16 @@ Time is a second line behind the step count (a step count is deterministic, cloc
 hundred steps and after every call of a domain function. It is measured twice: the evaluating thread's CPU time
 against `max_seconds`, so a busy machine (other workers, a test run on two cores) cannot fail a case that did
 nothing wrong, and the wall clock against the looser `max_wall_seconds`, so an evaluation that waits (a domain
-function blocked on something outside) still ends.
+function blocked on something outside) still ends. Neither counts what is not the expression's own work: a documented
+function of the system it calls (`host_call`), and the interpreter collecting garbage in the middle of it (a full
+collection in a process holding much can take a second, and has nothing to do with what the expression does).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -62,10 +66,30 @@ DEFAULT_LIMITS = Limits()
 _CLOCK_EVERY = 256
 
 
+class _Collections(threading.local):
+    """The CPU time this thread has spent collecting garbage (a collection runs in the thread that allocates)."""
+
+    spent = 0.0
+    started = 0.0
+
+
+_collections = _Collections()
+
+
+def _count_collection(phase: str, _info: dict[str, int]) -> None:
+    if phase == "start":
+        _collections.started = time.thread_time()
+    else:
+        _collections.spent += time.thread_time() - _collections.started
+
+
+gc.callbacks.append(_count_collection)
+
+
 class Meter:
     """Counts one evaluation's steps, bytes and time against its `Limits`."""
 
-    __slots__ = ("limits", "steps", "memory", "_cpu_deadline", "_wall_deadline", "_next_clock")
+    __slots__ = ("limits", "steps", "memory", "_cpu_deadline", "_wall_deadline", "_next_clock", "_collected")
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         self.limits = limits
@@ -74,6 +98,7 @@ class Meter:
         self._cpu_deadline = time.thread_time() + limits.max_seconds
         self._wall_deadline = time.monotonic() + limits.max_wall_seconds
         self._next_clock = _CLOCK_EVERY
+        self._collected = _collections.spent  # garbage collection before the evaluation began
 
     def step(self, count: int = 1) -> None:
         self.steps += count
@@ -90,14 +115,14 @@ class Meter:
         which may load what it needs (the calendar, from the database, on a step's first use). Its CPU time is not
         the expression's computation and moves the CPU deadline on; the wall clock still counts it, so nothing an
         expression calls can make it run longer than `max_wall_seconds`."""
-        started = time.thread_time()
+        started, collected = time.thread_time(), _collections.spent
         try:
             yield
-        finally:
-            self._cpu_deadline += time.thread_time() - started
+        finally:  # less any garbage collection meanwhile, which check_clock leaves out already
+            self._cpu_deadline += (time.thread_time() - started) - (_collections.spent - collected)
 
     def check_clock(self) -> None:
-        if time.thread_time() > self._cpu_deadline:
+        if time.thread_time() - (_collections.spent - self._collected) > self._cpu_deadline:
             raise ExpressionLimitExceeded(f"超出时间限制：计算时间超过 {self.limits.max_seconds:g} 秒")
         if time.monotonic() > self._wall_deadline:
             raise ExpressionLimitExceeded(f"超出时间限制：运行（含等待）超过 {self.limits.max_wall_seconds:g} 秒")
