@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, NamedTuple, Protocol
@@ -87,9 +87,17 @@ _CALENDAR_FINGERPRINT = select(
     func.count(), func.sum(CalendarYear.year), func.max(CalendarYear.loaded_at),
     select(SequenceRow.value).where(SequenceRow.name == CALENDAR_COUNTER).scalar_subquery(),
 ).select_from(CalendarYear)
-# Per dialect, built on a step's first use (the dialect's INSERT is imported only for the database in use).
-_NOTE_AUTHORITY: dict[str, Any] = {}
-_NEXT_VALUE: dict[str, Any] = {}  # the counter's upsert, per dialect, built on first use
+# The upserts (INSERT … ON CONFLICT), Core statements on the tables (the ORM's INSERT handling is not needed), by
+# name and dialect; each built on its first use with the INSERT of the database in use (Repository._upsert).
+_UPSERTS: dict[str, Callable[[Any], Any]] = {
+    "next_value": lambda insert: insert(SequenceRow.__table__).values(name=bindparam("name"), value=1)
+    .on_conflict_do_update(index_elements=[SequenceRow.__table__.c.name],
+                           set_={"value": SequenceRow.__table__.c.value + 1})
+    .returning(SequenceRow.__table__.c.value),
+    "note_authority": lambda insert: insert(CaseAuthority.__table__).on_conflict_do_nothing(),
+    "keep_state_values": lambda insert: insert(StateValue.__table__).on_conflict_do_nothing(index_elements=["digest"]),
+}
+_BUILT_UPSERTS: dict[tuple[str, str], Any] = {}
 
 
 class Repository:
@@ -110,6 +118,14 @@ class Repository:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         return sqlite_insert
+
+    def _built_upsert(self, name: str) -> Any:
+        """One of _UPSERTS for the database in use, built once per dialect."""
+        key = (name, self.dialect)
+        statement = _BUILT_UPSERTS.get(key)
+        if statement is None:
+            statement = _BUILT_UPSERTS[key] = _UPSERTS[name](self._upsert())
+        return statement
 
     # --- definitions -------------------------------------------------------------------------------------
     def latest_definition(self, process_id: str) -> ProcessDefinition | None:
@@ -230,13 +246,7 @@ class Repository:
         the new value. A counter created by two transactions at once makes the second wait for the first and go on
         from its value (SELECT … FOR UPDATE cannot lock a row that does not exist yet); on SQLite every step holds
         the write lock from BEGIN IMMEDIATE anyway. RETURNING needs SQLite 3.35, as migration 0021 does."""
-        statement = _NEXT_VALUE.get(self.dialect)
-        if statement is None:
-            table = SequenceRow.__table__  # a Core statement: the ORM's INSERT handling is not needed here
-            upsert = self._upsert()(table).values(name=bindparam("name"), value=1)
-            statement = _NEXT_VALUE[self.dialect] = upsert.on_conflict_do_update(
-                index_elements=[table.c.name], set_={"value": table.c.value + 1}).returning(table.c.value)
-        return int(self.session.execute(statement, {"name": name}).scalar_one())
+        return int(self.session.execute(self._built_upsert("next_value"), {"name": name}).scalar_one())
 
     # --- projections -------------------------------------------------------------------------------------
     def human_tasks(self, instance_id: int) -> list[HumanTask]:
@@ -289,8 +299,7 @@ class Repository:
         missing = [{"digest": digest, "value": value, "created_at": now}
                    for digest, value in values.items() if digest not in stored]
         if missing:
-            self.session.connection().execute(
-                self._upsert()(StateValue.__table__).on_conflict_do_nothing(index_elements=["digest"]), missing)
+            self.session.connection().execute(self._built_upsert("keep_state_values"), missing)
             note_state_values_written(self.session, (row["digest"] for row in missing))
 
     def insert_rows(self, table: type[Any], rows: list[dict[str, Any]]) -> None:
@@ -559,10 +568,7 @@ class Repository:
 
     def note_authority(self, case_id: str, authority: str) -> None:
         """Record that `authority` may see the case (its own, or one given a task on it); once is enough."""
-        statement = _NOTE_AUTHORITY.get(self.dialect)
-        if statement is None:
-            statement = _NOTE_AUTHORITY[self.dialect] = self._upsert()(CaseAuthority.__table__).on_conflict_do_nothing()
-        self.session.execute(statement, {"case_id": case_id, "authority": authority})
+        self.session.execute(self._built_upsert("note_authority"), {"case_id": case_id, "authority": authority})
 
     def case_authorities(self, case_id: str) -> list[str]:
         return list(self.session.scalars(select(CaseAuthority.authority).where(CaseAuthority.case_id == case_id)

@@ -248,7 +248,7 @@ def _goal(text_value: str) -> tuple[str, float]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"“{text_value}”应为 指标=数值，例如 step_ratio=2.5") from None
     if not math.isfinite(goal) or goal < 0:
-        raise argparse.ArgumentTypeError(f"“{text_value}”：目标值应为不小于 0 的有限数") from None
+        raise argparse.ArgumentTypeError(f"“{text_value}”：目标值应为不小于 0 的有限数")
     return name, goal
 
 

@@ -35,6 +35,13 @@ class AccessDenied(Exception):
     """The signed-in caseworker may not do or see this (403, with the reason in Chinese)."""
 
 
+def admin_only(user: Caseworker, refusal: str) -> Caseworker:
+    """`user`, an administrator; AccessDenied with `refusal` (what the page is for) for anyone else."""
+    if not user.is_admin:
+        raise AccessDenied(refusal)
+    return user
+
+
 class SignInRequired(Exception):
     pass
 

@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from adapters.entrypoints.web.base import AccessDenied, read_form
+from adapters.entrypoints.web.base import AccessDenied, admin_only, read_form
 from tasks.access import Caseworker
 from tasks.errors import BeianError
 from tasks.issuers import MAX_SEAL_BYTES
@@ -24,9 +24,7 @@ def register_issuer_pages(app: FastAPI, *, service: Beian, page: Callable[..., H
                           user_of: Callable[[Request], Caseworker],
                           form_of: Callable[[Request], list[tuple[str, str]]]) -> None:
     def admin_of(request: Request, authority: str | None = None) -> Caseworker:
-        user = user_of(request)
-        if not user.is_admin:
-            raise AccessDenied(NOT_AN_ADMIN)
+        user = admin_only(user_of(request), NOT_AN_ADMIN)
         if authority is not None and authority[:2] != user.region[:2]:
             raise AccessDenied("管理员只能设置本省份备案机关的发文机关，未作任何更改")
         return user

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from adapters.entrypoints.web.base import AccessDenied, read_form
+from adapters.entrypoints.web.base import admin_only, read_form
 from tasks.access import Caseworker
 from tasks.errors import BeianError
 from tasks.roles import LEVELS
@@ -24,10 +24,7 @@ def register_role_pages(app: FastAPI, *, service: Beian, page: Callable[..., HTM
                         user_of: Callable[[Request], Caseworker],
                         form_of: Callable[[Request], list[tuple[str, str]]]) -> None:
     def admin(request: Request) -> Caseworker:
-        user = user_of(request)
-        if not user.is_admin:
-            raise AccessDenied(NOT_AN_ADMIN)
-        return user
+        return admin_only(user_of(request), NOT_AN_ADMIN)
 
     def listing(request: Request, *, done: str = "", problem: str = "", sent: dict[str, str] | None = None,
                 status_code: int = 200) -> HTMLResponse:

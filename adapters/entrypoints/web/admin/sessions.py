@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from adapters.entrypoints.web.base import AccessDenied, read_form
+from adapters.entrypoints.web.base import AccessDenied, admin_only, read_form
 from tasks.access import Caseworker
 from workflows.service import Beian
 from workflows.sessions import IDLE_MINUTES, SESSION_HOURS, live_sessions, sign_out_everywhere
@@ -23,10 +23,7 @@ def register_admin_pages(app: FastAPI, *, service: Beian, page: Callable[..., HT
                          user_of: Callable[[Request], Caseworker],
                          form_of: Callable[[Request], list[tuple[str, str]]]) -> None:
     def admin(request: Request) -> Caseworker:
-        user = user_of(request)
-        if not user.is_admin:
-            raise AccessDenied(NOT_AN_ADMIN)
-        return user
+        return admin_only(user_of(request), NOT_AN_ADMIN)
 
     def in_province(user: Caseworker) -> Callable[[str], bool]:
         """An administrator manages the accounts of their own province (the first two digits of the region)."""
