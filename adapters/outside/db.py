@@ -601,15 +601,33 @@ def database_url(explicit: str | None = None) -> str:
     return f"sqlite:///{Path(DEFAULT_DATABASE_FILE).resolve()}"
 
 
+# The most connections one process opens to the database: one per thread the web server runs requests on (its
+# thread limit is set to this, adapters/entrypoints/web/app.py), so a request does not wait for a connection another
+# thread holds idle. POOL_KEPT of them stay open between requests; the rest are closed when returned.
+DB_CONNECTIONS = 40
+POOL_KEPT = 5
+
+
 def make_engine(url: str) -> Engine:
+    from adapters.outside.settings import load_settings
+
+    wait = load_settings().database_wait_seconds
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     connect_args: dict[str, Any] = {}
     if url.startswith("postgresql") and "connect_timeout=" not in url:
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS  # an unreachable host fails soon, not after minutes
-    engine = create_engine(url, future=True, connect_args=connect_args)
+    pooled = url.startswith("postgresql") or (url.startswith("sqlite") and ":memory:" not in url and url != "sqlite://")
+    pool: dict[str, Any] = ({"pool_size": POOL_KEPT, "max_overflow": DB_CONNECTIONS - POOL_KEPT, "pool_timeout": wait}
+                            if pooled else {})
+    engine = create_engine(url, future=True, connect_args=connect_args, **pool)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        busy_ms = round(wait * 1000)
+
+        def pragmas(dbapi_connection: Any, _record: Any) -> None:
+            _sqlite_pragmas(dbapi_connection, busy_ms)
+
+        event.listen(engine, "connect", pragmas)
         # pysqlite's own transaction handling defers BEGIN; we emit BEGIN IMMEDIATE ourselves so that a step
         # holds the write lock from its first read, which makes concurrent steps on SQLite serialise cleanly. A unit
         # of work that only reads (READ_ONLY, see adapters.outside.repository) begins deferred instead: in WAL mode it
@@ -626,7 +644,7 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, busy_ms: int) -> None:
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see make_engine)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -634,7 +652,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Every commit is synced to disk before it returns (docs/operations.md "The application database on SQLite"):
     # a step's outbox deliveries leave after its commit, so a commit a power cut could still undo is not acceptable.
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")  # behind another writer: BEIAN_DB_WAIT
     cursor.close()
 
 

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import bindparam, case, delete, func, insert, inspect, literal, or_, select, union_all, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
 from adapters.outside.db import (
@@ -770,3 +771,17 @@ def is_transient(exc: BaseException) -> bool:
     if sqlstate in _TRANSIENT_SQLSTATES:
         return True
     return "database is locked" in str(orig)
+
+
+# PostgreSQL refusing a connection because it has as many as it allows (too_many_connections).
+_TOO_MANY_CONNECTIONS = "53300"
+
+
+def is_busy(exc: BaseException) -> bool:
+    """The database could not take the work in time, and nothing was changed: a transient abort (after its retries),
+    no free connection in the pool within BEIAN_DB_WAIT, or a server with all its connections in use."""
+    if isinstance(exc, SQLAlchemyTimeoutError) or is_transient(exc):
+        return True
+    orig = getattr(exc, "orig", None)
+    return ((getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) == _TOO_MANY_CONNECTIONS
+            or "too many clients" in str(orig))  # a refused connection may carry no SQLSTATE, only the message

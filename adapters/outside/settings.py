@@ -14,6 +14,7 @@ CERTIFICATE_REGISTRY.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -96,6 +97,9 @@ class Settings:
     delivery_backoff_seconds: float = 30.0  # first retry delay; doubles per attempt up to the maximum
     delivery_backoff_max_seconds: float = 3600.0
     http_timeout_seconds: float = 10.0
+    # How long a statement waits for the database before the request or step gives up as "busy": SQLite's
+    # busy_timeout behind another writer, and the wait for a free connection of the pool (docs/operations.md).
+    database_wait_seconds: float = 30.0
     # A sweep flow running longer than this is flagged in the Prefect UI.
     sweep_too_long_seconds: int = 300
     # An outside system failing every delivery for this long is one row of the stuck list (with its waiting cases).
@@ -137,6 +141,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         delivery_backoff_seconds=_float(env, "BEIAN_DELIVERY_BACKOFF", defaults.delivery_backoff_seconds),
         delivery_backoff_max_seconds=_float(env, "BEIAN_DELIVERY_BACKOFF_MAX", defaults.delivery_backoff_max_seconds),
         http_timeout_seconds=_float(env, "BEIAN_HTTP_TIMEOUT", defaults.http_timeout_seconds),
+        database_wait_seconds=_float(env, "BEIAN_DB_WAIT", defaults.database_wait_seconds),
         sweep_too_long_seconds=_int(env, "BEIAN_SWEEP_TOO_LONG", defaults.sweep_too_long_seconds, minimum=1),
         outside_down_minutes=_int(env, "BEIAN_OUTSIDE_DOWN_MINUTES", defaults.outside_down_minutes),
         deployment_failed_runs=_int(env, "BEIAN_DEPLOYMENT_FAILED_RUNS", defaults.deployment_failed_runs, minimum=1),
@@ -170,6 +175,8 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise SettingsError(f"{name}={raw!r} is not a finite number")
     if value < 0:
         raise SettingsError(f"{name}={value} must not be negative")
     return value

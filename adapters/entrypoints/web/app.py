@@ -10,8 +10,10 @@ a slow step (bounded by the expression and step limits) never holds up another u
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from adapters.entrypoints.web.admin.issuers import register_issuer_pages
@@ -44,7 +47,9 @@ from adapters.entrypoints.web.guards import RequestGuard
 from adapters.entrypoints.web.portal.pages import register_portal_pages
 from adapters.entrypoints.web.processes.pages import register_process_pages
 from adapters.entrypoints.web.public.pages import register_public_pages
+from adapters.outside.db import DB_CONNECTIONS
 from adapters.outside.pdf import PdfError
+from adapters.outside.repository import is_busy
 from tasks.access import Caseworker
 from tasks.errors import (
     BeianError,
@@ -70,8 +75,24 @@ HTTP_ERRORS = {404: ("未找到", "没有这个网页，请检查网址，或从
 logger = logging.getLogger("beian.web")
 
 
+# Seconds a busy page asks the browser (and any client) to wait before trying again.
+BUSY_RETRY_AFTER_SECONDS = 5
+
+
+@contextlib.asynccontextmanager
+async def _threads_as_connections(_app: FastAPI) -> AsyncIterator[None]:
+    """Routes and page handlers that touch the database are plain functions run in anyio's worker threads: at most as
+    many at once as a process opens database connections (DB_CONNECTIONS), so none waits on a connection held by a
+    thread that is itself waiting for its turn."""
+    import anyio.to_thread
+
+    anyio.to_thread.current_default_thread_limiter().total_tokens = DB_CONNECTIONS
+    yield
+
+
 def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = False) -> FastAPI:
-    app = FastAPI(title="职业技能等级评价机构备案系统", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="职业技能等级评价机构备案系统", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=_threads_as_connections)
     service = Beian(database_url)
     app.state.service = service
     templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -196,8 +217,25 @@ def create_app(database_url: str, *, secret_key: str, secure_cookies: bool = Fal
         return page(request, "error.html", status_code=422 if invalid else 409,
                     title="请求有误" if invalid else "未能完成", message=exc.message)
 
+    @app.exception_handler(SQLAlchemyError)
+    async def _database_error(request: Request, exc: SQLAlchemyError) -> Response:
+        """The database was too busy to answer in time (BEIAN_DB_WAIT): every connection in use, another writer
+        holding the lock, or a conflict that went on after the retries. The transaction was rolled back: a page that
+        says so and when to try again, not an internal error. Any other database error is one."""
+        if not is_busy(exc):
+            return _unexpected_page(request, exc)
+        logger.warning("数据库繁忙：%s %s（%s）", request.method, request.url.path, type(exc).__name__)
+        response = plain_page(request, 503, "系统繁忙",
+                              "现在办理的人较多，数据库暂时无法处理本次请求，本次操作没有完成、未作任何更改。"
+                              "请稍等片刻再试；如果是提交表单，请先刷新页面，看看是否已经办理。")
+        response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+        return response
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
+        return _unexpected_page(request, exc)
+
+    def _unexpected_page(request: Request, exc: Exception) -> Response:
         """Whatever no other handler expected: a Chinese page with a reference, the traceback in the server's log."""
         reference = secrets.token_hex(4)
         logger.error("未预料的错误（编号 %s）：%s %s", reference, request.method, request.url.path, exc_info=exc)
