@@ -99,9 +99,10 @@ def _check_institution_name(name: object) -> str:
 def _known_contacts(uow: UnitOfWork, credit_code: str) -> set[str] | None:
     """The phone numbers and e-mail addresses the institution gave in its applications and filings, or None when the
     system has never heard of it (a first applicant)."""
-    records = [f.record for f in uow.session.scalars(select(Filing).where(Filing.credit_code == credit_code))]
-    records += [i.application for i in uow.session.scalars(
-        select(Instance).where(Instance.credit_code == credit_code, Instance.process_id == "filing_application"))]
+    # Only the two JSON columns: an instance's row carries its whole engine state beside them.
+    records = list(uow.session.scalars(select(Filing.record).where(Filing.credit_code == credit_code)))
+    records += uow.session.scalars(select(Instance.application).where(
+        Instance.credit_code == credit_code, Instance.process_id == "filing_application"))
     if not records:
         return None
     known: set[str] = set()
