@@ -28,12 +28,13 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from adapters.outside.db import CalendarYear, ProcessDefinition
+from adapters.outside.db import ProcessDefinition
 from adapters.outside.settings import outside_systems_off
 from tasks.calendar import MAX_YEAR, MIN_YEAR, SHANGHAI
 from tasks.errors import DefinitionError, InvalidInput, NotFound
 from workflows.definitions import DefinitionSource, bpmn_dir, read_source
 from workflows.on_progress import OnProgress, no_progress
+from workflows.scratch import NO_SCRATCH, Scratch
 from workflows.simulation_plan import plan_arrivals, plan_for
 from workflows.simulation_profile import OfficeTime, Profile
 from workflows.simulation_report import difference
@@ -117,19 +118,21 @@ class Deployed:
     """What the simulation reads from the user's database."""
 
     versions: dict[int, DefinitionSource]
-    calendar_years: list[dict[str, Any]]
+    scratch: Scratch = NO_SCRATCH
+    """The holiday arrangements and added roles each scratch database gets."""
 
 
 def read_deployed(database_url: str | None, process: str) -> Deployed:
-    """The deployed versions of `process` and the loaded holiday arrangements, read without writing anything: a
+    """The deployed versions of `process`, the loaded holiday arrangements and the added roles, read without writing
+    anything: a
     SQLite file is opened read-only (and not created when missing); a database without the tables has none."""
     if not database_url:
-        return Deployed({}, [])
+        return Deployed({})
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         path = Path(url.database or "")
         if not url.database or not path.is_file():
-            return Deployed({}, [])
+            return Deployed({})
         engine = create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true")
     else:
         text_url = database_url
@@ -144,16 +147,14 @@ def read_deployed(database_url: str | None, process: str) -> Deployed:
             versions = {row.version: DefinitionSource(row.process_id, row.name, row.file_name, row.bpmn_xml, row.forms,
                                                       row.sha256) for row in rows}
             try:
-                years = [dict(r) for r in connection.execute(select(
-                    CalendarYear.year, CalendarYear.arrangement, CalendarYear.source, CalendarYear.loaded_at,
-                    CalendarYear.loaded_by)).mappings().all()]
-            except SQLAlchemyError:
-                years = []
+                scratch = Scratch.read(connection)
+            except SQLAlchemyError:  # a database from before the arrangements or the roles had their tables
+                scratch = NO_SCRATCH
     except SQLAlchemyError:  # not initialised (no tables): nothing deployed there
-        return Deployed({}, [])
+        return Deployed({})
     finally:
         engine.dispose()
-    return Deployed(versions, years)
+    return Deployed(versions, scratch)
 
 
 def resolve_variants(process: str, requested: Sequence[tuple[str, str]], deployed: Deployed) -> list[Variant]:
@@ -237,6 +238,8 @@ def simulate(process: str, *, cases: int, first: date, last: date, profile: Prof
         raise InvalidInput(f"进程数（--workers）应为正整数，实为 {workers}")
     _check_window(first, last, profile)
     deployed = read_deployed(database_url, process)
+    profile.check_roles(deployed.scratch.role_keys)
+    deployed.scratch.hold_roles()  # the lanes of this database's added roles, in the plan as in the workers
     variants = resolve_variants(process, requested, deployed)
     plans = [plan_for(v.source, profile) for v in variants]
     until_end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=SHANGHAI)
@@ -246,14 +249,15 @@ def simulate(process: str, *, cases: int, first: date, last: date, profile: Prof
     with tempfile.TemporaryDirectory(prefix="beian-simulate-") as workdir, outside_systems_off():
         from tasks.calendar import WorkingDayCalendar, parse_arrangement
 
-        calendar = WorkingDayCalendar({y["year"]: parse_arrangement(y["arrangement"]) for y in deployed.calendar_years})
+        calendar = WorkingDayCalendar({y["year"]: parse_arrangement(y["arrangement"])
+                                       for y in deployed.scratch.calendar_years})
         office = OfficeTime(calendar, profile.office_start, profile.office_end)
         arrivals = plan_arrivals(profile, office, cases, first, last, seed)
         with Workers(min(workers or default_workers(), cases)) as pool:
             for index, (variant, plan) in enumerate(zip(variants, plans, strict=True)):
-                shards, seconds = run_version(pool, variant.source, f"模拟{variant.label}", profile, arrivals, seed,
-                                              window, horizon, Path(workdir), f"variant-{index + 1}",
-                                              deployed.calendar_years, on_progress)
+                shards, seconds = run_version(pool, variant.source, f"模拟{variant.label}", plan, profile, arrivals,
+                                              seed, window, horizon, Path(workdir), f"variant-{index + 1}",
+                                              deployed.scratch, on_progress)
                 results.append(figures(variant.to_dict(), plan, window, shards, seconds))
     return {
         "process": process,

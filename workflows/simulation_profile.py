@@ -15,7 +15,7 @@ import copy
 import json
 import math
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -142,6 +142,14 @@ class Profile:
         start = datetime.combine(date(2000, 1, 1), self.office_start)
         return (datetime.combine(date(2000, 1, 1), self.office_end) - start).total_seconds() / 3600
 
+    def check_roles(self, added: Iterable[str]) -> None:
+        """Each key of `roles` is a role a lane may stand for: a built-in one or one the database's administrator
+        added (`added`); ProfileError names the first that is not."""
+        known = {*ROLE_KEYS, *added}
+        unknown = sorted(set(self.roles) - known)
+        if unknown:
+            raise ProfileError(f"模拟配置 roles 中的键“{unknown[0]}”无效；可用的键：{'、'.join(sorted(known))}")
+
     def duration_for(self, bpmn_id: str, role: str | None) -> Resolved | None:
         task = self.tasks.get(bpmn_id)
         if task is not None and task.duration is not None:
@@ -215,7 +223,7 @@ def profile_from_data(data: Any, source: str) -> Profile:
     if arrivals["pattern"] not in ARRIVAL_PATTERNS:
         raise ProfileError(f"模拟配置 arrivals.pattern 应为 {'、'.join(ARRIVAL_PATTERNS)} 之一，"
                            f"实为 {arrivals['pattern']!r}")
-    roles_raw = _object(top["roles"], "roles", set(ROLE_KEYS), set())
+    roles_raw = _object(top["roles"], "roles", None, set())  # which keys are roles: check_roles, with the database
     roles = {key: _behaviour(value, f"roles.{key}", require_duration=True) for key, value in roles_raw.items()}
     tasks = {key: _behaviour(value, f"tasks.{key}", require_duration=False)
              for key, value in _object(top["tasks"], "tasks", None, set()).items()}

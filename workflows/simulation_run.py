@@ -27,7 +27,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from adapters.outside.db import (
     READ_ONLY,
     AuditEvent,
-    CalendarYear,
     Document,
     Filing,
     HumanTask,
@@ -43,6 +42,7 @@ from workflows import clock
 from workflows.definitions import DefinitionSource
 from workflows.messages import MESSAGES
 from workflows.on_progress import OnProgress, no_progress
+from workflows.scratch import Scratch
 from workflows.simulation_plan import Arrival, Plan
 from workflows.simulation_profile import OfficeTime, Profile, checked, choose, generate
 from workflows.simulation_report import STEP_LABELS
@@ -123,13 +123,13 @@ class ShardRun:
 
     def __init__(self, source: DefinitionSource, label: str, plan: Plan, profile: Profile, arrivals: list[Arrival],
                  case_numbers: dict[int, int], seed: int, window: tuple[datetime, datetime], horizon: datetime,
-                 database_url: str, calendar_years: list[dict[str, Any]],
+                 database_url: str, scratch: Scratch,
                  on_progress: OnProgress = no_progress) -> None:
         self.source, self.label, self.plan, self.profile, self.arrivals = source, label, plan, profile, arrivals
         self.case_numbers = case_numbers  # arrival index → its number among the applications received that year
         self.counters: dict[str, int] = {}  # the case counters as this shard's database holds them
         self.window_start, self.until_end = window  # --from at 00:00, the day after --until at 00:00
-        self.seed, self.horizon, self.database_url, self.calendar_years = seed, horizon, database_url, calendar_years
+        self.seed, self.horizon, self.database_url, self.scratch = seed, horizon, database_url, scratch
         self.on_progress = on_progress
         self.heap: list[tuple[datetime, int, str, Any]] = []
         self.sequence = 0
@@ -196,7 +196,8 @@ class ShardRun:
         return result
 
     def _prepare(self) -> None:
-        """Schema, bundled definitions, the user's holiday arrangements, and this version as the latest."""
+        """Schema, bundled definitions, the user's holiday arrangements and added roles, and this version as the
+        latest."""
         from workflows.database_clock import mark_practice
 
         source = self.source
@@ -205,8 +206,8 @@ class ShardRun:
             self.app.init(actor=ACTOR)
             mark_practice(self.app, ACTOR)  # a scratch database of the virtual clock (workflows/database_clock.py)
             with self.app.uow() as uow:
-                for year in self.calendar_years:
-                    uow.repo.add(CalendarYear(**year))
+                self.scratch.put_into(uow)
+            with self.app.uow() as uow:
                 latest = uow.repo.latest_definition(source.process_id)
                 if latest is None or latest.sha256 != source.sha256:
                     uow.repo.add(ProcessDefinition(

@@ -25,6 +25,7 @@ from typing import Any
 from tasks.calendar import SHANGHAI
 from workflows.definitions import DefinitionSource
 from workflows.on_progress import OnProgress, no_progress
+from workflows.scratch import Scratch
 from workflows.simulation_plan import Arrival, Plan, plan_for
 from workflows.simulation_profile import Profile
 from workflows.simulation_run import STEP_KINDS, ShardResult, ShardRun, local, spread
@@ -59,7 +60,7 @@ def deal(arrivals: Sequence[Arrival], shards: int) -> list[list[Arrival]]:
 # --- inside a worker process ---------------------------------------------------------------------------------------
 
 _progress: Any = None  # the queue a worker reports its simulated days on (set by the pool's initializer)
-_plans: dict[str, Plan] = {}  # a process's plans by the definition's hash: each diagram parsed once per process
+_plans: dict[str, Plan] = {}  # a worker's plans by the definition's hash: each diagram parsed once per worker
 
 
 def _start_worker(progress: Any) -> None:
@@ -69,14 +70,18 @@ def _start_worker(progress: Any) -> None:
 
 def run_shard(shard: int, source: DefinitionSource, label: str, profile: Profile, arrivals: list[Arrival],
               numbers: dict[int, int], seed: int, window: tuple[datetime, datetime], horizon: datetime,
-              database_url: str, calendar_years: list[dict[str, Any]],
-              on_progress: OnProgress | None = None) -> ShardResult:
-    """One shard's run (in a worker process, or in this one); its progress goes to `on_progress` or the queue."""
+              database_url: str, scratch: Scratch,
+              on_progress: OnProgress | None = None, plan: Plan | None = None) -> ShardResult:
+    """One shard's run, in this process (`plan`: the caller's) or in a worker process (planned there, once per
+    version: a pool lives for one simulation, so its profile and roles are the same throughout); its progress goes
+    to `on_progress` or the queue."""
     from adapters.outside.settings import outside_systems_off
 
-    plan = _plans.get(source.sha256)
     if plan is None:
-        plan = _plans[source.sha256] = plan_for(source, profile)
+        scratch.hold_roles()  # a worker starts holding none: the lanes of the database's added roles
+        plan = _plans.get(source.sha256)
+        if plan is None:
+            plan = _plans[source.sha256] = plan_for(source, profile)
     if on_progress is None:
         sink = _progress
 
@@ -85,7 +90,7 @@ def run_shard(shard: int, source: DefinitionSource, label: str, profile: Profile
 
     with outside_systems_off():
         return ShardRun(source, label, plan, profile, arrivals, numbers, seed, window, horizon, database_url,
-                        calendar_years, on_progress).run()
+                        scratch, on_progress).run()
 
 
 # --- in the parent ---------------------------------------------------------------------------------------------------
@@ -140,9 +145,9 @@ def _relayed(progress: Any, shards: int, label: str, on_progress: OnProgress) ->
         thread.join()
 
 
-def run_version(workers: Workers, source: DefinitionSource, label: str, profile: Profile,
+def run_version(workers: Workers, source: DefinitionSource, label: str, plan: Plan, profile: Profile,
                 arrivals: list[Arrival], seed: int, window: tuple[datetime, datetime], horizon: datetime,
-                workdir: Path, name: str, calendar_years: list[dict[str, Any]],
+                workdir: Path, name: str, scratch: Scratch,
                 on_progress: OnProgress = no_progress) -> tuple[list[ShardResult], float]:
     """Every shard of one version; returns their results and the wall-clock seconds the shards took together."""
     numbers = case_numbers(arrivals)
@@ -151,12 +156,12 @@ def run_version(workers: Workers, source: DefinitionSource, label: str, profile:
     def args(index: int, shard: list[Arrival]) -> tuple[Any, ...]:
         url = f"sqlite:///{workdir / f'{name}-{index + 1}.sqlite3'}"
         return (index, source, label, profile, shard, {a.index: numbers[a.index] for a in shard}, seed, window,
-                horizon, url, calendar_years)
+                horizon, url, scratch)
 
     started = timer.perf_counter()
     if workers.pool is None:
         # In this process: progress straight to the caller, as the days of the one shard.
-        results = [run_shard(*args(i, shard), on_progress=on_progress) for i, shard in enumerate(shards)]
+        results = [run_shard(*args(i, shard), on_progress=on_progress, plan=plan) for i, shard in enumerate(shards)]
     else:
         with _relayed(workers.progress, len(shards), label, on_progress):
             futures = [workers.pool.submit(run_shard, *args(i, shard)) for i, shard in enumerate(shards)]

@@ -125,7 +125,7 @@ def test_a_longer_publicity_and_an_extra_step_show_in_the_figures(versions: dict
 
 def test_each_version_is_named_by_what_it_is_and_look_alikes_are_told_apart(
         tmp_path: Path, bpmn_copy: Path, versions: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    deployed = Deployed({1: read_source(versions["bundled"]), 2: read_source(versions["publicity7"])}, [])
+    deployed = Deployed({1: read_source(versions["bundled"]), 2: read_source(versions["publicity7"])})
     elsewhere = shutil.copytree(bpmn_copy, tmp_path / "elsewhere") / "extra_review.bpmn"  # same name, other folder
     extra = str(versions["extra"])
     variants = resolve_variants("filing_application", [
@@ -151,7 +151,7 @@ def test_each_version_is_named_by_what_it_is_and_look_alikes_are_told_apart(
 
     monkeypatch.setattr(simulation, "read_source", saved_meanwhile)
     publicity = str(versions["publicity7"])
-    before, after = resolve_variants("filing_application", [("file", publicity), ("file", publicity)], Deployed({}, []))
+    before, after = resolve_variants("filing_application", [("file", publicity), ("file", publicity)], Deployed({}))
     assert before.source.sha256 != after.source.sha256
     assert (before.label, after.label) == (f"文件 {publicity}（未部署，sha256 {before.source.sha256[:12]}）",
                                            f"文件 {publicity}（未部署，sha256 {after.source.sha256[:12]}）")
@@ -316,3 +316,42 @@ def test_a_shard_s_scratch_database_does_not_wait_for_the_disk(tmp_path: Path) -
             assert uow.session.execute(text("PRAGMA synchronous")).scalar() == 0
     finally:
         app.close()
+
+
+def test_a_role_the_administrator_added_drives_its_lane_in_the_profile(tmp_path: Path,
+                                                                        versions: dict[str, Path]) -> None:
+    """The extra review step's lane renamed for a role added with `beian roles add`: the profile gives that role's
+    default duration under its own key, the plan takes the step's duration from it, and no case is stuck; the
+    same key is refused (with the keys there are) where the database has no such role."""
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps(merge(QUIET, {"roles": {"legal_review": {
+        "duration": {"distribution": "fixed", "value": 3}}}})), encoding="utf-8")
+    window = ("--from", "2026-09-01", "--until", "2026-09-30", "--profile", str(profile))
+    refused = Beian(tmp_path / "other.sqlite3")("simulate", "filing_application", "--cases", "1", *window, expect=4)
+    assert "模拟配置 roles 中的键“legal_review”无效；可用的键：" in refused.err and "reviewer" in refused.err
+
+    renamed = versions["extra"].with_name("legal_review.bpmn")
+    renamed.write_text(_replace(versions["extra"].read_text(encoding="utf-8"), 'name="复核人员"', 'name="法制审核员"'),
+                       encoding="utf-8")
+    cli = Beian(tmp_path / "user.sqlite3")
+    cli("init")
+    cli("roles", "add", "legal_review", "--label", "法制审核员", "--level", "province")
+    cli("bpmn", "deploy", str(renamed))
+    report = cli.json("simulate", "filing_application", "--cases", "3", *window, "--workers", "2")
+    (version,) = report["versions"]
+    assert {"task": "extra_review", "name": "处室会审", "setting": "duration",
+            "from": "roles.legal_review.duration"} in version["defaults_used"]
+    assert version["started"] == 3 and version["filed"] >= 1 and version["stuck"] == 0
+
+
+def test_a_second_run_in_the_same_process_follows_its_own_profile() -> None:
+    """One process, two runs of the same diagram with the reviewers' step taking 1 and then 20 working days: the
+    second plans with its own profile (a plan kept from the first by the diagram's hash gave the first's figures)."""
+    def median_days(days: int) -> float:
+        profile = _quiet_profile(tasks={"higher_review": {"duration": {"distribution": "fixed", "value": days}}})
+        report = simulate("filing_application", cases=2, first=FIRST, last=LAST, profile=profile, workers=1)
+        result: float = report["versions"][0]["time_to_receipt"]["working_days"]["median"]
+        return result
+
+    quick, slow = median_days(1), median_days(20)
+    assert slow >= quick + 15

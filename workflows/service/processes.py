@@ -17,9 +17,10 @@ from workflows.engine import definition_of
 from workflows.messages import MESSAGES
 from workflows.migration import CasePlan, MigrateTo, plan_case, version_diff
 from workflows.on_progress import OnProgress, no_progress
+from workflows.scratch import Scratch
 from workflows.service.base import Capability, audit_system, local
 from workflows.service.rehearsal import rehearse
-from workflows.service.trial_run import Scratch, trial_findings
+from workflows.service.trial_run import trial_findings
 from workflows.state import load_state
 
 
@@ -96,7 +97,7 @@ class Processes(Capability):
         """The file run through its paths with synthetic cases in a scratch database, on this database's holiday
         arrangements and roles (workflows/service/trial_run.py)."""
         with self.reading() as uow:
-            scratch = Scratch.of(uow)
+            scratch = Scratch.read(uow.session.connection())
         return trial_findings(xml, file_name, forms, scratch)
 
     def running_case_findings(self, xml: str, file_name: str, forms: Mapping[str, Any]) -> list[Finding]:

@@ -24,7 +24,6 @@ by a form's rule is not: a person would have typed something else."""
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import tempfile
 import threading
@@ -34,10 +33,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import select
-
 import workflows.operators  # noqa: F401  (registers the expression functions and service operators)
-from adapters.outside.db import READ_ONLY, AddedRole, CalendarYear, ProcessDefinition, make_engine, make_session_factory
+from adapters.outside.db import READ_ONLY, ProcessDefinition, make_engine, make_session_factory
 from adapters.outside.repository import UnitOfWork
 from adapters.outside.settings import outside_systems_off
 from tasks.calendar import SHANGHAI
@@ -52,6 +49,7 @@ from workflows.engine import definition_of, run_step
 from workflows.filings import filing_facts
 from workflows.lifecycle import PROCESS_LABELS
 from workflows.progress import progress_of, read_process_model
+from workflows.scratch import NO_SCRATCH, Scratch
 from workflows.service.cases import Cases
 from workflows.service.operations import Operations
 from workflows.service.rehearsal import Way, failed_element, ways_on
@@ -116,29 +114,7 @@ class TrialReport:
     """The step budget ran out before every place was explored."""
 
 
-@dataclass(frozen=True)
-class Scratch:
-    """What a trial takes from the user's database: the holiday arrangements loaded and the roles added."""
-
-    calendar_years: tuple[dict[str, Any], ...] = ()
-    roles: tuple[dict[str, Any], ...] = ()
-
-    def digest(self) -> str:
-        return hashlib.sha256(json.dumps([self.calendar_years, self.roles], sort_keys=True, default=str)
-                              .encode("utf-8")).hexdigest()
-
-    @classmethod
-    def of(cls, uow: UnitOfWork) -> Scratch:
-        years = uow.session.scalars(select(CalendarYear).order_by(CalendarYear.year))
-        roles = uow.session.scalars(select(AddedRole).order_by(AddedRole.created_at, AddedRole.key))
-        return cls(tuple(_columns(y) for y in years), tuple(_columns(r) for r in roles))
-
-
-def _columns(row: Any) -> dict[str, Any]:
-    return {c.key: getattr(row, c.key) for c in row.__table__.columns}
-
-
-def trial_findings(xml: str, file_name: str, forms: Mapping[str, Any], scratch: Scratch = Scratch()) -> list[Finding]:
+def trial_findings(xml: str, file_name: str, forms: Mapping[str, Any], scratch: Scratch = NO_SCRATCH) -> list[Finding]:
     """The check's findings from a trial run of the file: each failure an error naming its element, a start that
     could not be made or a budget that ran out a warning. A file that does not parse has none (the static check
     says why). The same file with the same calendar and roles on the same day is tried once (`_tried`): a deploy
@@ -172,7 +148,7 @@ _tried_lock = threading.Lock()
 _TRIED_KEPT: Final = 32
 
 
-def trial_run(source: DefinitionSource, scratch: Scratch = Scratch(), *, max_steps: int = MAX_STEPS,
+def trial_run(source: DefinitionSource, scratch: Scratch = NO_SCRATCH, *, max_steps: int = MAX_STEPS,
               today: date | None = None) -> TrialReport:
     """Run `source` through its paths in a scratch database (see the module's docstring)."""
     day = today or clock.now().astimezone(SHANGHAI).date()
@@ -222,16 +198,10 @@ def _prepare(app: _ScratchApp, source: DefinitionSource, scratch: Scratch) -> No
     """Schema, the arrangements and roles the user's database has, the bundled processes, and `source` as the latest
     version of its process (deployed without a check: it is the check)."""
     from adapters.outside.schema import upgrade
-    from workflows.roles import load_added_roles
 
     upgrade(app.engine)
     with app.uow() as uow:
-        for year in scratch.calendar_years:
-            uow.repo.add(CalendarYear(**year))
-        for role in scratch.roles:
-            uow.repo.add(AddedRole(**role))
-        uow.commit()
-        load_added_roles(uow)  # the same roles as the user's database: nothing held changes
+        scratch.put_into(uow)
     with app.uow() as uow:
         for bundled in [*bundled_sources(), source]:
             if bundled.process_id == source.process_id and bundled is not source:
