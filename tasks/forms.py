@@ -44,7 +44,7 @@ _TYPE_NAMES: Final = {
 Path = tuple[str | int, ...]
 
 
-def schema_problems(schema: dict[str, Any] | None, data: Any, *, root_label: str = DEFAULT_ROOT_LABEL) -> list[str]:
+def schema_problems(schema: Mapping[str, Any] | None, data: Any, *, root_label: str = DEFAULT_ROOT_LABEL) -> list[str]:
     """Every way ``data`` fails ``schema`` (draft 2020-12), as Chinese sentences; empty when it conforms.
 
     ``root_label`` names the whole document in messages about it (``表单``, ``申请``). With ``schema=None`` only what
@@ -151,7 +151,7 @@ def _walk(schema: Mapping[str, Any] | None, data: Any,
                     if isinstance(key, str) and (problem := text_problem(key)):
                         add(dirty, path, f"字段名{problem}")
                         continue
-                    stack.append(((*path, key), value[key], _property_node(root, node, key)))
+                    stack.append(((*path, key), value[key], _property_node_of(root, node, key)))
     return bounds, dirty
 
 
@@ -166,6 +166,17 @@ def _multiline(node: Any) -> bool:
 def _required_text(node: Any) -> bool:
     limit = node.get("minLength") if isinstance(node, dict) else None
     return isinstance(limit, int) and limit >= 1
+
+
+def _property_node_of(root: Mapping[str, Any], node: Any, key: str) -> Any:
+    """``_property_node``, worked out once per schema node and key: a deployed schema is never changed, and a
+    submission's objects (an application's, each item of a list) ask the same nodes for the same keys again."""
+    if not isinstance(node, dict):
+        return None
+    return _property_nodes.get((root, node), (key,), lambda: _property_node(root, node, key))
+
+
+_property_nodes: IdentityCache[Any] = IdentityCache(8192)
 
 
 def _property_node(root: Mapping[str, Any], node: Any, key: str) -> Any:

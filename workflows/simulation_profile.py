@@ -495,7 +495,7 @@ def checked(schema: Mapping[str, Any] | None, data: dict[str, Any], what: str) -
     """`data` if it satisfies `schema`; else a loud error: the profile cannot produce valid data for `what`."""
     if schema is None:
         return data
-    problems = schema_problems(dict(schema), data)
+    problems = schema_problems(schema, data)  # the plan's own schema object: its validator is built once
     if problems:
         raise ProfileError(f"模拟无法为{what}生成符合表单的数据（请在模拟配置中给出取值权重或修改表单）："
                            + "；".join(problems))
