@@ -124,8 +124,8 @@ class Deployed:
 
 def read_deployed(database_url: str | None, process: str) -> Deployed:
     """The deployed versions of `process`, the loaded holiday arrangements and the added roles, read without writing
-    anything: a
-    SQLite file is opened read-only (and not created when missing); a database without the tables has none."""
+    anything: a SQLite file is opened read-only (and not created when missing); a database without the tables has
+    none."""
     if not database_url:
         return Deployed({})
     url = make_url(database_url)
