@@ -9,6 +9,7 @@ The added roles are held in tasks/roles.py for the code that resolves lanes and 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any, Final, Protocol
 
 from sqlalchemy import select
@@ -35,15 +36,25 @@ MAX_LABEL: Final = 20
 MAX_DESCRIPTION: Final = 200
 
 
+# The added roles' rows, each as a mapping of its columns, in the order they were added.
+ADDED_ROLES: Final = select(AddedRole.__table__).order_by(AddedRole.created_at, AddedRole.key)
+
+
 def load_added_roles(uow: UnitOfWork) -> bool:
     """Hold the added roles as the database has them; whether that changed what this process held. A database not
     yet upgraded to have them (before `beian init`) has none."""
     try:
-        rows = list(uow.session.scalars(select(AddedRole).order_by(AddedRole.created_at, AddedRole.key)))
+        rows = list(uow.session.execute(ADDED_ROLES).mappings())
     except SQLAlchemyError:
         uow.rollback()
-        return use_added_roles([])
-    return use_added_roles([Role(r.key, r.label, r.description, r.level) for r in rows])
+        return hold_added_roles([])
+    return hold_added_roles(rows)
+
+
+def hold_added_roles(rows: Iterable[Mapping[str, Any]]) -> bool:
+    """Hold these rows of added roles (mappings of their columns) as this process's added roles; whether that changed
+    what it held."""
+    return use_added_roles([Role(r["key"], r["label"], r["description"], r["level"]) for r in rows])
 
 
 def add_role(app: App, key: str, label: str, description: str, level: str, *, actor: str) -> Role:

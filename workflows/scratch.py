@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from adapters.outside.db import AddedRole, CalendarYear
 from adapters.outside.repository import UnitOfWork
-from tasks.roles import Role, use_added_roles
+from workflows.roles import ADDED_ROLES, hold_added_roles
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ class Scratch:
     def read(cls, connection: Connection) -> Scratch:
         """From the user's database, only read."""
         years = connection.execute(select(CalendarYear.__table__).order_by(CalendarYear.year)).mappings()
-        roles = connection.execute(select(AddedRole.__table__).order_by(AddedRole.created_at, AddedRole.key))
-        return cls(tuple(dict(y) for y in years), tuple(dict(r) for r in roles.mappings()))
+        roles = connection.execute(ADDED_ROLES).mappings()
+        return cls(tuple(dict(y) for y in years), tuple(dict(r) for r in roles))
 
     def put_into(self, uow: UnitOfWork) -> None:
         """Into a scratch database that has the schema; committed, and its roles held by this process (the same as
@@ -52,7 +52,7 @@ class Scratch:
 
     def hold_roles(self) -> None:
         """This process holds the added roles as the user's database has them (what opening it does)."""
-        use_added_roles([Role(r["key"], r["label"], r["description"], r["level"]) for r in self.roles])
+        hold_added_roles(self.roles)
 
 
 # A user's database with no arrangements loaded and no roles added (the default of a trial run).
