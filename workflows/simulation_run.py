@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, literal, null, select, union_all
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, event, func, literal, null, select, text, union_all
 
 from adapters.outside.db import (
     READ_ONLY,
@@ -89,9 +88,10 @@ class ShardResult:
     seconds: float  # and on the wall clock
 
 
-# A counter set to a value, made if missing, in one statement (a scratch database is always SQLite).
-_SET_COUNTER = (sqlite_insert(SequenceRow).values(name=bindparam("name"), value=bindparam("value"))
-                .on_conflict_do_update(index_elements=[SequenceRow.name], set_={"value": bindparam("value")}))
+# A counter set to a value, made if missing, in one statement (a scratch database is always SQLite). Text, as the
+# repository's upserts are: SQLAlchemy's INSERT … ON CONFLICT construct would be compiled at every arrival.
+_SET_COUNTER = text(f"INSERT INTO {SequenceRow.__tablename__} (name, value) VALUES (:name, :value) "
+                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value")
 
 # What a case waits on, as `_refresh` reads it in one statement: its open tasks, armed timers and message waits (the
 # projections), only the columns the schedule needs. (kind, id, BPMN element or message, opened or due, due)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import bindparam, case, delete, func, insert, inspect, literal, or_, select, union_all, update
+from sqlalchemy import bindparam, case, delete, func, insert, inspect, literal, or_, select, text, union_all, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, defer, sessionmaker, undefer
@@ -88,17 +88,21 @@ _CALENDAR_FINGERPRINT = select(
     func.count(), func.sum(CalendarYear.year), func.max(CalendarYear.loaded_at),
     select(SequenceRow.value).where(SequenceRow.name == CALENDAR_COUNTER).scalar_subquery(),
 ).select_from(CalendarYear)
-# The upserts (INSERT … ON CONFLICT), Core statements on the tables (the ORM's INSERT handling is not needed), by
-# name and dialect; each built on its first use with the INSERT of the database in use (Repository._upsert).
-_UPSERTS: dict[str, Callable[[Any], Any]] = {
-    "next_value": lambda insert: insert(SequenceRow.__table__).values(name=bindparam("name"), value=1)
-    .on_conflict_do_update(index_elements=[SequenceRow.__table__.c.name],
-                           set_={"value": SequenceRow.__table__.c.value + 1})
-    .returning(SequenceRow.__table__.c.value),
-    "note_authority": lambda insert: insert(CaseAuthority.__table__).on_conflict_do_nothing(),
-    "keep_state_values": lambda insert: insert(StateValue.__table__).on_conflict_do_nothing(index_elements=["digest"]),
-}
-_BUILT_UPSERTS: dict[tuple[str, str], Any] = {}
+# The upserts (INSERT … ON CONFLICT), written once in the spelling SQLite (3.35 and later) and PostgreSQL share. Text,
+# not SQLAlchemy's dialect INSERT constructs: those have no cache key in SQLAlchemy 2.0, so every execution compiled
+# its statement anew — a step that numbers a document compiled two or three. A text statement is compiled once.
+_NEXT_VALUE = text(f"INSERT INTO {SequenceRow.__tablename__} (name, value) VALUES (:name, 1) "
+                   f"ON CONFLICT (name) DO UPDATE SET value = {SequenceRow.__tablename__}.value + 1 RETURNING value")
+_NOTE_AUTHORITY = text(f"INSERT INTO {CaseAuthority.__tablename__} (case_id, authority) VALUES (:case_id, :authority) "
+                       "ON CONFLICT DO NOTHING")
+_KEEP_STATE_VALUES = text(
+    f"INSERT INTO {StateValue.__tablename__} (digest, value, created_at) VALUES (:digest, :value, :created_at) "
+    "ON CONFLICT (digest) DO NOTHING",
+).bindparams(bindparam("created_at", type_=StateValue.__table__.c.created_at.type))
+_KEEP_CONTENT = text(
+    f"INSERT INTO {MaterialContent.__tablename__} (sha256, size, content) VALUES (:sha256, :size, :content) "
+    "ON CONFLICT (sha256) DO NOTHING",
+).bindparams(bindparam("content", type_=MaterialContent.__table__.c.content.type))
 
 
 class Repository:
@@ -108,25 +112,6 @@ class Repository:
     @property
     def dialect(self) -> str:
         return self.session.get_bind().dialect.name
-
-    def _upsert(self) -> Any:
-        """The dialect's INSERT with ON CONFLICT, imported for the database in use: SQLAlchemy's PostgreSQL
-        package (with every driver's module) is not loaded by a command on SQLite."""
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-            return postgresql_insert
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert
-
-    def _built_upsert(self, name: str) -> Any:
-        """One of _UPSERTS for the database in use, built once per dialect."""
-        key = (name, self.dialect)
-        statement = _BUILT_UPSERTS.get(key)
-        if statement is None:
-            statement = _BUILT_UPSERTS[key] = _UPSERTS[name](self._upsert())
-        return statement
 
     # --- definitions -------------------------------------------------------------------------------------
     def latest_definition(self, process_id: str) -> ProcessDefinition | None:
@@ -247,7 +232,7 @@ class Repository:
         the new value. A counter created by two transactions at once makes the second wait for the first and go on
         from its value (SELECT … FOR UPDATE cannot lock a row that does not exist yet); on SQLite every step holds
         the write lock from BEGIN IMMEDIATE anyway. RETURNING needs SQLite 3.35, as migration 0021 does."""
-        return int(self.session.execute(self._built_upsert("next_value"), {"name": name}).scalar_one())
+        return int(self.session.execute(_NEXT_VALUE, {"name": name}).scalar_one())
 
     # --- projections -------------------------------------------------------------------------------------
     def human_tasks(self, instance_id: int) -> list[HumanTask]:
@@ -300,7 +285,7 @@ class Repository:
         missing = [{"digest": digest, "value": value, "created_at": now}
                    for digest, value in values.items() if digest not in stored]
         if missing:
-            self.session.connection().execute(self._built_upsert("keep_state_values"), missing)
+            self.session.connection().execute(_KEEP_STATE_VALUES, missing)
             note_state_values_written(self.session, (row["digest"] for row in missing))
 
     def insert_rows(self, table: type[Any], rows: list[dict[str, Any]]) -> None:
@@ -565,11 +550,11 @@ class Repository:
         # The same file sent twice (to two cases, or again after a refusal) is stored once. Another transaction may
         # be storing the same bytes right now: ON CONFLICT DO NOTHING lets both commit.
         values = {"sha256": sha256, "size": len(content), "content": content}
-        self.session.execute(self._upsert()(MaterialContent).values(**values).on_conflict_do_nothing())
+        self.session.execute(_KEEP_CONTENT, values)
 
     def note_authority(self, case_id: str, authority: str) -> None:
         """Record that `authority` may see the case (its own, or one given a task on it); once is enough."""
-        self.session.execute(self._built_upsert("note_authority"), {"case_id": case_id, "authority": authority})
+        self.session.execute(_NOTE_AUTHORITY, {"case_id": case_id, "authority": authority})
 
     def case_authorities(self, case_id: str) -> list[str]:
         return list(self.session.scalars(select(CaseAuthority.authority).where(CaseAuthority.case_id == case_id)
