@@ -88,6 +88,11 @@ _CALENDAR_FINGERPRINT = select(
     func.count(), func.sum(CalendarYear.year), func.max(CalendarYear.loaded_at),
     select(SequenceRow.value).where(SequenceRow.name == CALENDAR_COUNTER).scalar_subquery(),
 ).select_from(CalendarYear)
+# Reads every case start makes, built once (a statement built per call was most of what reading one row cost).
+_LATEST_DEFINITION = (select(ProcessDefinition).where(ProcessDefinition.process_id == bindparam("process_id"))
+                      .order_by(ProcessDefinition.version.desc()).limit(1)
+                      .options(defer(ProcessDefinition.bpmn_xml), defer(ProcessDefinition.forms)))
+_DEFINITION_DIGEST = select(ProcessDefinition.sha256).where(ProcessDefinition.id == bindparam("definition_id"))
 # The upserts (INSERT … ON CONFLICT), written once in the spelling SQLite (3.35 and later) and PostgreSQL share. Text,
 # not SQLAlchemy's dialect INSERT constructs: those have no cache key in SQLAlchemy 2.0, so every execution compiled
 # its statement anew — a step that numbers a document compiled two or three. A text statement is compiled once.
@@ -117,11 +122,7 @@ class Repository:
     def latest_definition(self, process_id: str) -> ProcessDefinition | None:
         """The latest version of a process. Its diagram and forms (tens of KB, the forms JSON to decode) are read when
         first used: opening a case needs only the version's id and name."""
-        return self.session.scalars(
-            select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
-            .order_by(ProcessDefinition.version.desc()).limit(1)
-            .options(defer(ProcessDefinition.bpmn_xml), defer(ProcessDefinition.forms))
-        ).first()
+        return self.session.scalars(_LATEST_DEFINITION, {"process_id": process_id}).first()
 
     def process_ids(self) -> list[str]:
         return list(self.session.scalars(select(ProcessDefinition.process_id).distinct()
@@ -168,8 +169,7 @@ class Repository:
 
     def definition_digest(self, definition_id: int) -> str:
         """A version's content hash alone (the key of the parsed-definition cache), not its XML."""
-        return self.session.scalars(select(ProcessDefinition.sha256)
-                                    .where(ProcessDefinition.id == definition_id)).one()
+        return self.session.scalars(_DEFINITION_DIGEST, {"definition_id": definition_id}).one()
 
     def add(self, row: Any) -> None:
         self.session.add(row)
