@@ -68,7 +68,8 @@ def outside_systems_off() -> Iterator[None]:
 
 
 class SettingsError(ValueError):
-    """A setting has a value that cannot be used; the message names the variable."""
+    """A setting has a value that cannot be used; the message (in Chinese, as every command's errors are) names the
+    variable and its value."""
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,9 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     try:
         value = int(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+        raise SettingsError(f"设置 {name}={raw!r} 不是整数") from None
     if value < minimum:
-        raise SettingsError(f"{name}={value} must be at least {minimum}")
+        raise SettingsError(f"设置 {name}={value} 不能小于 {minimum}")
     return value
 
 
@@ -174,11 +175,11 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
+        raise SettingsError(f"设置 {name}={raw!r} 不是数字") from None
     if not math.isfinite(value):
-        raise SettingsError(f"{name}={raw!r} is not a finite number")
+        raise SettingsError(f"设置 {name}={raw!r} 不是有限的数字")
     if value < 0:
-        raise SettingsError(f"{name}={value} must not be negative")
+        raise SettingsError(f"设置 {name}={value} 不能为负数")
     return value
 
 
@@ -190,6 +191,6 @@ def _reply_days(raw: str | None) -> dict[str, int]:
     for part in raw.split(","):
         name, sep, value = part.partition("=")
         if not sep or not value.strip().isdigit():
-            raise SettingsError(f"BEIAN_EXPECTED_REPLY_DAYS: {part!r} is not message=working_days")
+            raise SettingsError(f"设置 BEIAN_EXPECTED_REPLY_DAYS 中的 {part!r} 应写作 消息名=工作日数")
         days[name.strip()] = int(value)
     return days
