@@ -48,7 +48,7 @@ from adapters.entrypoints.bench.common import (
 )
 from adapters.entrypoints.bench.delivery import bench_delivery
 from adapters.entrypoints.bench.expressions import bench_expressions
-from adapters.entrypoints.bench.goals import GOALS, judged, table
+from adapters.entrypoints.bench.goals import GOALS, judged, settled_disk, table
 from adapters.entrypoints.bench.steps import StepBench, step_ratio
 from adapters.entrypoints.bench.sweep import far_future, sweep_flat_ratio, sweep_vs_steps, worklist_ratio
 from adapters.entrypoints.bench.throughput import cli_cold, simulation
@@ -187,6 +187,7 @@ def run_bench(*, sizes: Sizes = Sizes(), directory: Path | None = None, postgres
         # The worklist measure builds the small and the large database (N open tasks each); the empty sweep reopens
         # them: their timers are all due after the instant it runs at.
         flat = {sizes.small: database("small"), sizes.large: database("large")}
+        settled_disk()
         figures["worklist_ratio"] = worklist_ratio((sizes.small, sizes.large), flat.__getitem__, sizes.rounds,
                                                    on_progress)
         say(f"worklist_ratio {figures['worklist_ratio']['value']}")
@@ -198,19 +199,23 @@ def run_bench(*, sizes: Sizes = Sizes(), directory: Path | None = None, postgres
                 with app.engine.begin() as conn:
                     conn.execute(text("ANALYZE"))
         steps = StepBench(apps["step"], template)
+        settled_disk()  # the worklist's databases were just built
         figures["step_ratio"] = step_ratio(steps, 0, sizes.rounds, sizes.warmup)
         say(f"step_ratio {figures['step_ratio']['value']}")
         figures["sweep_flat_ratio"] = sweep_flat_ratio(apps["small"], apps["large"], (sizes.small, sizes.large),
                                                        sizes.rounds)
         say(f"sweep_flat_ratio {figures['sweep_flat_ratio']['value']}")
+        settled_disk()
         figures["sweep_vs_steps_ratio"] = sweep_vs_steps(apps["sweep"], sweep_template, steps, ratio_copies,
                                                          sizes.batch, sizes.batch_rounds)
         say(f"sweep_vs_steps_ratio {figures['sweep_vs_steps_ratio']['value']}")
         details = {"delivery": bench_delivery(database("delivery"), sizes.deliveries, sandbox, say)}
     if not postgres_url:  # the simulation's scratch databases and a cold command are SQLite and local alike
+        settled_disk()
         figures.update(simulation(sizes.cases, workers, on_progress))
         say(f"simulation_steps_per_s {figures['simulation_steps_per_s']['value']}，state_bytes_median "
             f"{figures['state_bytes_median']['value']}")
+        settled_disk()
         figures["cli_cold_s"] = cli_cold(sizes.cli_rounds)
         say(f"cli_cold_s {figures['cli_cold_s']['value']}")
     details["expressions"] = bench_expressions(sizes.rounds * 25, say)
