@@ -145,10 +145,7 @@ class Profile:
     def check_roles(self, added: Iterable[str]) -> None:
         """Each key of `roles` is a role a lane may stand for: a built-in one or one the database's administrator
         added (`added`); ProfileError names the first that is not."""
-        known = {*ROLE_KEYS, *added}
-        unknown = sorted(set(self.roles) - known)
-        if unknown:
-            raise ProfileError(f"模拟配置 roles 中的键“{unknown[0]}”无效；可用的键：{'、'.join(sorted(known))}")
+        _refuse_unknown_keys(self.roles, {*ROLE_KEYS, *added}, "roles")
 
     def duration_for(self, bpmn_id: str, role: str | None) -> Resolved | None:
         task = self.tasks.get(bpmn_id)
@@ -245,13 +242,18 @@ def _object(value: Any, where: str, allowed: set[str] | None, required: set[str]
     if not isinstance(value, dict):
         raise ProfileError(f"模拟配置 {where} 应为 JSON 对象，实为 {type(value).__name__}")
     if allowed is not None:
-        unknown = sorted(set(value) - allowed)
-        if unknown:
-            raise ProfileError(f"模拟配置 {where} 中的键“{unknown[0]}”无效；可用的键：{'、'.join(sorted(allowed))}")
+        _refuse_unknown_keys(value, allowed, where)
     missing = sorted(required - set(value))
     if missing:
         raise ProfileError(f"模拟配置 {where} 缺少键“{missing[0]}”")
     return value
+
+
+def _refuse_unknown_keys(value: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    """ProfileError naming the first key of `value` not in `allowed`, and the keys that are."""
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise ProfileError(f"模拟配置 {where} 中的键“{unknown[0]}”无效；可用的键：{'、'.join(sorted(allowed))}")
 
 
 def _number(value: Any, where: str, minimum: float = 0.0) -> float:
